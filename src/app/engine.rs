@@ -1,0 +1,262 @@
+//! The analysis thread: takes the newest frame, runs vision on it while a session
+//! is active, feeds the session machine, and applies what the machine decides —
+//! events to the store and subscribers, evidence to the store, the decision signed
+//! and made durable before anyone hears of it. It also pets the systemd watchdog,
+//! so a wedged frame loop gets the daemon restarted.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::capture::{CameraStatus, Frame, Mailbox};
+use crate::session::control::Command;
+use crate::session::result::{DeviceInfo, payload};
+use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
+use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
+use crate::vision::{FaceDetector, encode_jpeg};
+
+/// The evidence photo is the best frame of this last stretch of the countdown.
+const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
+const JPEG_QUALITY: i32 = 92;
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+const WATCHDOG_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Engine {
+    pub controller: Arc<Controller>,
+    pub store: Arc<Store>,
+    pub keys: Arc<DeviceKeys>,
+    pub telemetry: Arc<Telemetry>,
+    pub camera: Arc<CameraStatus>,
+    pub mailbox: Arc<Mailbox<Frame>>,
+    pub detector: FaceDetector,
+    pub oval: Oval,
+    pub machine_config: MachineConfig,
+    pub frame_timeout: Duration,
+    pub device: DeviceInfo,
+}
+
+struct Candidate {
+    at: Instant,
+    image: Mat,
+    measures: FaceMeasures,
+}
+
+struct Active {
+    record: SessionRecord,
+    machine: SessionMachine,
+    collecting: bool,
+    candidates: VecDeque<Candidate>,
+    started: Instant,
+}
+
+impl Engine {
+    pub fn run(mut self, commands: Receiver<Command>, stop: Arc<AtomicBool>) {
+        let mut active: Option<Active> = None;
+        let mut last_pet = Instant::now() - WATCHDOG_EVERY;
+        while !stop.load(Ordering::SeqCst) {
+            while let Ok(command) = commands.try_recv() {
+                self.command(command, &mut active);
+            }
+            let frame = self.mailbox.take_timeout(IDLE_WAIT);
+            if let Some(session) = active.as_mut() {
+                let now = Instant::now();
+                let effects = match frame {
+                    Some(frame) => self.analyse(&frame, session, now),
+                    None => {
+                        let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
+                        let mut fx = Vec::new();
+                        if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
+                            fx.extend(session.machine.on_camera_lost(now));
+                        }
+                        fx.extend(session.machine.on_tick(now));
+                        fx
+                    }
+                };
+                self.apply(effects, session);
+                if session.machine.is_done() {
+                    active = None;
+                }
+            }
+            if last_pet.elapsed() >= WATCHDOG_EVERY {
+                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                last_pet = Instant::now();
+            }
+        }
+        if let Some(session) = active.as_mut() {
+            self.end_without_decision(session, Status::Interrupted);
+        }
+    }
+
+    fn command(&mut self, command: Command, active: &mut Option<Active>) {
+        match command {
+            Command::Start(record) => {
+                let mut session = Active {
+                    record: *record,
+                    machine: SessionMachine::new(self.machine_config.clone(), Instant::now()),
+                    collecting: false,
+                    candidates: VecDeque::new(),
+                    started: Instant::now(),
+                };
+                self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
+                *active = Some(session);
+            }
+            Command::Cancel { id, reply } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    self.end_without_decision(session, Status::Cancelled);
+                    let _ = reply.send(session.record.clone());
+                    *active = None;
+                }
+            }
+            Command::Retake { id } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let fx = session.machine.on_retake();
+                    if !fx.is_empty() {
+                        session.record.retakes += 1;
+                        self.store.audit(&id, "face_retake");
+                    }
+                    self.apply(fx, session);
+                }
+            }
+            Command::Continue { id } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let fx = session.machine.on_continue();
+                    self.apply(fx, session);
+                    if session.machine.is_done() {
+                        *active = None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn analyse(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<crate::session::Effect> {
+        let started = Instant::now();
+        let collecting = session.collecting;
+        let analysed = frame.with_mat(|image| -> Result<(Assessment, Option<Mat>), crate::vision::VisionError> {
+            let faces = self.detector.detect(image)?;
+            let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
+            // Only frames that pass every gate may become the evidence photo.
+            let keep = if collecting && assessment.passed() { Some(image.try_clone()?) } else { None };
+            Ok((assessment, keep))
+        });
+        self.telemetry.analysed(started.elapsed());
+        match analysed {
+            Ok(Ok((assessment, keep))) => {
+                if let (Some(image), Some(measures)) = (keep, assessment.measures) {
+                    session.candidates.push_back(Candidate { at: now, image, measures });
+                    while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
+                        session.candidates.pop_front();
+                    }
+                }
+                session.machine.on_frame(&assessment, now)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(session = %session.record.id, error = %e, "frame analysis failed");
+                session.machine.on_tick(now)
+            }
+            Err(e) => {
+                tracing::warn!(session = %session.record.id, error = %e, "frame could not be mapped");
+                session.machine.on_tick(now)
+            }
+        }
+    }
+
+    fn apply(&mut self, effects: Vec<Effect>, session: &mut Active) {
+        for effect in effects {
+            match effect {
+                Effect::Event(kind) => self.event(session, kind),
+                Effect::CollectCandidates(on) => {
+                    session.collecting = on;
+                    if !on {
+                        session.candidates.clear();
+                    }
+                }
+                Effect::CaptureFace => {
+                    let fx = match self.keep_best_candidate(session) {
+                        Some(measures) => session.machine.on_captured(measures, Instant::now()),
+                        None => session.machine.on_capture_failed(),
+                    };
+                    session.candidates.clear();
+                    self.apply(fx, session);
+                }
+                Effect::Decide(outcome) => {
+                    let decision = outcome.decision;
+                    session.record.outcome = Some(outcome.clone());
+                    let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
+                    let issued_at = crate::rfc3339_now();
+                    let body = payload(&session.record, &outcome, &self.device, &issued_at);
+                    let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
+                    let id = session.record.id.clone();
+                    match self.store.put_decided(&session.record, &jws) {
+                        Ok(()) => {
+                            self.store.audit(&id, &format!("decided:{}", decision.as_str()));
+                            tracing::info!(session = %id, decision = decision.as_str(), "verification decided");
+                            self.controller.publish(&id, event);
+                            self.telemetry.session_ended(decision.as_str());
+                        }
+                        Err(e) => {
+                            // Never report a decision that is not on disk.
+                            tracing::error!(session = %id, error = %e, "decision could not be stored; session ends interrupted");
+                            let event = session.record.push_event(EventKind::Status { status: Status::Interrupted });
+                            self.controller.publish(&id, event);
+                            self.telemetry.session_ended("failed");
+                        }
+                    }
+                    self.controller.ended(&id);
+                }
+            }
+        }
+    }
+
+    /// Encodes and stores the sharpest candidate of the last second.
+    fn keep_best_candidate(&mut self, session: &mut Active) -> Option<FaceMeasures> {
+        let best = session.candidates.iter().max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
+        let id = session.record.id.clone();
+        let jpeg = encode_jpeg(&best.image, JPEG_QUALITY)
+            .inspect_err(|e| tracing::error!(session = %id, error = %e, "evidence photo could not be encoded"))
+            .ok()?;
+        self.store
+            .put_evidence(&id, "face", &jpeg)
+            .inspect_err(|e| tracing::error!(session = %id, error = %e, "evidence photo could not be stored"))
+            .ok()?;
+        let meta = EvidenceMeta {
+            kind: "face".into(),
+            sha256: hex::encode(Sha256::digest(&jpeg)),
+            bytes: jpeg.len() as u64,
+            captured_at: crate::rfc3339_now(),
+        };
+        session.record.evidence.retain(|e| e.kind != "face");
+        session.record.evidence.push(meta);
+        Some(best.measures)
+    }
+
+    fn event(&self, session: &mut Active, kind: EventKind) {
+        let event = session.record.push_event(kind);
+        if let Err(e) = self.store.put_session(&session.record) {
+            tracing::error!(session = %session.record.id, error = %e, "session record could not be stored");
+        }
+        self.controller.publish(&session.record.id, event);
+    }
+
+    fn end_without_decision(&self, session: &mut Active, status: Status) {
+        let id = session.record.id.clone();
+        self.event(session, EventKind::Status { status });
+        if let Err(e) = self.store.flush() {
+            tracing::error!(session = %id, error = %e, "store flush failed");
+        }
+        let outcome = if status == Status::Cancelled { "cancelled" } else { "interrupted" };
+        self.store.audit(&id, &format!("session_{outcome}"));
+        self.telemetry.session_ended(outcome);
+        self.controller.ended(&id);
+        tracing::info!(session = %id, outcome, "verification ended without a decision");
+    }
+}

@@ -1,0 +1,293 @@
+//! Wires the stages together. Start order: config → state dir → keys → store
+//! (unfinished sessions marked interrupted) → models → TLS → capture → engine →
+//! API, then `ready`. Drain order on shutdown is the reverse: stop accepting,
+//! interrupt the running session, stop the engine and the camera, flush the store.
+
+pub mod engine;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::api::{self, ApiState, ClientAuth, tls};
+use crate::capture::devices::CameraPolicy;
+use crate::capture::{CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
+use crate::config::{self, Config, ConfigError, ConfigOrigin};
+use crate::session::result::DeviceInfo;
+use crate::session::{Controller, MachineConfig};
+use crate::signing::DeviceKeys;
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+use crate::vision::{self, FaceDetector};
+
+/// File names inside the state directory.
+pub const KEYS_DIR: &str = "keys";
+pub const TLS_DIR: &str = "tls";
+pub const DB_DIR: &str = "db";
+pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
+const DEMO_TOKEN_HASH_FILE: &str = "demo-client.token.sha256";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The operator can fix this in the config or the command line (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Setup(String),
+    /// Something failed at run time (exit 3).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Config(_) | AppError::Setup(_) => 2,
+            AppError::Internal(_) => 3,
+        }
+    }
+}
+
+/// Command-line overrides of `idverifd run`.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    pub config: Option<PathBuf>,
+    pub source: Option<String>,
+    pub listen: Option<String>,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Loads the config and applies the overrides, re-checking the result.
+pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppError> {
+    let (mut config, origin) = config::load(options.config.as_deref())?;
+    if let Some(source) = &options.source {
+        config.camera.source = source.clone();
+        // A replay named on the command line is an explicit choice for a demo or test.
+        if source.parse::<SourceSpec>().is_ok_and(|s| s.is_replay()) && config.device.demo {
+            config.camera.allow_replay = true;
+        }
+    }
+    if let Some(listen) = &options.listen {
+        config.api.listen = listen.clone();
+    }
+    if let Some(dir) = &options.state_dir {
+        config.device.state_dir = dir.clone();
+    }
+    let problems: Vec<_> = config
+        .validate()
+        .into_iter()
+        .map(|(field, why)| config::ConfigProblem { file: format!("{} (with command-line overrides)", origin.name()), field: field.into(), why })
+        .collect();
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems).into());
+    }
+    Ok((config, origin))
+}
+
+pub fn open_keys(state_dir: &Path) -> Result<DeviceKeys, AppError> {
+    DeviceKeys::load_or_create(&state_dir.join(KEYS_DIR)).map_err(|e| AppError::Setup(e.to_string()))
+}
+
+/// Names the self-signed certificate is valid for.
+fn certificate_names(listen: &SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_string());
+        }
+    }
+    if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+        names.push(listen.ip().to_string());
+    }
+    names
+}
+
+pub fn server_identity(config: &Config) -> Result<tls::ServerIdentity, AppError> {
+    let listen: SocketAddr = config.api.listen.parse().map_err(|_| AppError::Setup("api.listen is not an address".into()))?;
+    let configured = config.api.tls_cert.as_deref().zip(config.api.tls_key.as_deref());
+    tls::load_or_create_identity(configured, &config.state_dir().join(TLS_DIR), &certificate_names(&listen))
+        .map_err(|e| AppError::Setup(e.to_string()))
+}
+
+/// Demo mode: a client token made on first start; only its hash is kept by the daemon.
+fn demo_token_hash(state_dir: &Path) -> Result<(String, PathBuf), AppError> {
+    let hash_path = state_dir.join(DEMO_TOKEN_HASH_FILE);
+    let token_path = state_dir.join(DEMO_TOKEN_FILE);
+    if let Ok(hash) = std::fs::read_to_string(&hash_path)
+        && config::is_sha256_hex(hash.trim())
+    {
+        return Ok((hash.trim().to_string(), token_path));
+    }
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    let io = |p: &Path, e: std::io::Error| AppError::Setup(format!("{}: {e}", p.display()));
+    crate::fsutil::write_private(&token_path, format!("{token}\n").as_bytes()).map_err(|e| io(&token_path, e))?;
+    crate::fsutil::write_private(&hash_path, hash.as_bytes()).map_err(|e| io(&hash_path, e))?;
+    Ok((hash, token_path))
+}
+
+/// Runs the daemon until `shutdown` completes.
+pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+    let started = Instant::now();
+    let (config, origin) = load_config(&options)?;
+    let state_dir = config.state_dir();
+    crate::fsutil::create_private_dir(&state_dir)
+        .map_err(|e| AppError::Setup(format!("state directory {}: {e}", state_dir.display())))?;
+    tracing::info!(config = %origin.name(), state_dir = %state_dir.display(), "starting");
+
+    let keys = Arc::new(open_keys(&state_dir)?);
+    let store = Arc::new(Store::open(&state_dir.join(DB_DIR)).map_err(|e| AppError::Setup(e.to_string()))?);
+    let interrupted = store.interrupt_unfinished().map_err(|e| AppError::Internal(e.to_string()))?;
+    if !interrupted.is_empty() {
+        tracing::warn!(count = interrupted.len(), "sessions left running by the previous process marked interrupted");
+    }
+
+    let models_dir = config.models_dir();
+    let models =
+        vision::models::verify(&models_dir, &[vision::YUNET_MODEL]).map_err(|e| AppError::Setup(e.to_string()))?;
+    let detector = FaceDetector::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_width, config.face.detection_score)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+
+    let identity = server_identity(&config)?;
+    let tls_config =
+        tls::server_config(&identity, &config.api.client_cert_sha256).map_err(|e| AppError::Setup(e.to_string()))?;
+    let mut token_hashes = config.api.client_token_sha256.clone();
+    let demo_token = if config.device.demo {
+        let (hash, path) = demo_token_hash(&state_dir)?;
+        token_hashes.push(hash);
+        Some(path)
+    } else {
+        None
+    };
+
+    let source: SourceSpec = config.camera.source.parse().map_err(|e: crate::capture::SourceSpecError| AppError::Setup(e.to_string()))?;
+    let settings = PipelineSettings {
+        source: source.clone(),
+        width: config.camera.width,
+        height: config.camera.height,
+        fps: config.camera.fps,
+        v4l2_format: config.camera.v4l2_format.clone(),
+        loop_replay: config.camera.loop_replay,
+        real_time: true,
+    };
+    let telemetry = Arc::new(Telemetry::default());
+    let mailbox = Arc::new(Mailbox::default());
+    let camera = Arc::new(CameraStatus::new(&settings));
+    let capture = CaptureSupervisor::start(
+        settings,
+        CameraPolicy::from_config(&config.camera.policy),
+        Arc::clone(&mailbox),
+        Arc::clone(&camera),
+        Arc::clone(&telemetry),
+    )
+    .map_err(|e| AppError::Setup(e.to_string()))?;
+
+    let (command_tx, command_rx) = std::sync::mpsc::sync_channel(16);
+    let controller = Arc::new(Controller::new(Arc::clone(&store), command_tx));
+    let engine = engine::Engine {
+        controller: Arc::clone(&controller),
+        store: Arc::clone(&store),
+        keys: Arc::clone(&keys),
+        telemetry: Arc::clone(&telemetry),
+        camera: Arc::clone(&camera),
+        mailbox: Arc::clone(&mailbox),
+        detector,
+        oval: config.face.oval,
+        machine_config: MachineConfig {
+            subject_timeout: config.session.subject_timeout,
+            settle: config.session.settle,
+            countdown_seconds: config.session.countdown_seconds,
+            countdown_tolerance: config.session.countdown_tolerance,
+            review: config.session.review,
+            camera_grace: config.session.camera_grace,
+            detection_score: config.face.detection_score,
+            gates: config.face.gates,
+            replayed_source: source.is_replay(),
+        },
+        frame_timeout: config.camera.frame_timeout,
+        device: DeviceInfo {
+            id: config.device.id.clone(),
+            camera: camera.identity(),
+            software: crate::SOFTWARE_VERSION.to_string(),
+            models,
+        },
+    };
+    let engine_stop = Arc::new(AtomicBool::new(false));
+    let engine_thread = {
+        let stop = Arc::clone(&engine_stop);
+        std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || engine.run(command_rx, stop))
+            .map_err(|e| AppError::Internal(e.to_string()))?
+    };
+
+    let purge = spawn_retention(Arc::clone(&store), config.store.retention, config.store.purge_interval);
+
+    let listener = tokio::net::TcpListener::bind(&config.api.listen)
+        .await
+        .map_err(|e| AppError::Setup(format!("api.listen {}: {e}", config.api.listen)))?;
+    let addr = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
+    let state = Arc::new(ApiState {
+        controller: Arc::clone(&controller),
+        jwks: keys.jwks(),
+        auth: ClientAuth::from_hex(&token_hashes, &config.api.client_cert_sha256),
+        telemetry: Arc::clone(&telemetry),
+        camera: Arc::clone(&camera),
+        started,
+    });
+    let url = format!("https://{addr}");
+    tracing::info!(url = %url, tls_sha256 = %identity.fingerprint, kid = %keys.kid(), "ready");
+    if let Some(token_path) = &demo_token {
+        eprintln!(
+            "\nidverifd demo is running at {url} (replayed video; results say so).\n\
+             client token: {token}\n\
+             try:\n  curl --cacert {cert} -H \"Authorization: Bearer $(cat {token})\" \\\n    \
+             -H 'content-type: application/json' -d '{{\"reference\":\"demo-1\",\"nonce\":\"'$(date +%s%N)'\",\"language\":\"ru\"}}' \\\n    \
+             {url}/v1/verifications\n",
+            token = token_path.display(),
+            cert = identity.cert_path.display(),
+        );
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+
+    api::tls::serve(listener, tls_config, api::router(state), shutdown).await;
+
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    tracing::info!("draining");
+    purge.abort();
+    engine_stop.store(true, Ordering::SeqCst);
+    mailbox.close();
+    let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+    capture.stop();
+    store.flush().map_err(|e| AppError::Internal(e.to_string()))?;
+    if !matches!(engine_result, Ok(Ok(()))) {
+        return Err(AppError::Internal("the engine thread panicked".into()));
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn spawn_retention(store: Arc<Store>, retention: std::time::Duration, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            let store = Arc::clone(&store);
+            match tokio::task::spawn_blocking(move || store.purge_expired(retention, crate::unix_now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(sessions = n, "personal data purged after the retention period"),
+                Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed"),
+                Err(e) => tracing::error!(error = %e, "retention purge task failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,522 @@
+//! The configuration file. Enters: a TOML file (or the embedded demo default).
+//! Leaves: a typed, validated [`Config`] — or the complete list of problems, each
+//! naming the file and the field, so an operator fixes everything in one pass.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capture::SourceSpec;
+use crate::vision::quality::{Oval, QualityThresholds};
+
+/// The embedded default: replayed demo video, self-signed TLS on loopback, local state.
+pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+/// Where the appliance's own config lives; used when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/idverifd/idverifd.toml";
+/// Shown as the "file" of problems found in the embedded default.
+pub const DEMO_CONFIG_NAME: &str = "<embedded config/demo.toml>";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub device: DeviceConfig,
+    pub camera: CameraConfig,
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub face: FaceConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub models: ModelsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceConfig {
+    /// Identifies the appliance in signed results (e.g. the centre and desk).
+    pub id: String,
+    /// Keys, TLS material and the database live here. Relative paths are taken
+    /// from the working directory.
+    pub state_dir: PathBuf,
+    /// Demo mode creates a client token and a technician password on first start.
+    #[serde(default)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CameraConfig {
+    /// `v4l2:/dev/videoN`, `file:PATH` or `gst:DESCRIPTION`.
+    pub source: String,
+    #[serde(default = "default_width")]
+    pub width: u32,
+    #[serde(default = "default_height")]
+    pub height: u32,
+    /// Requested frame rate for a V4L2 camera (replayed files keep their own).
+    #[serde(default = "default_fps")]
+    pub fps: u32,
+    /// Caps asked of a V4L2 camera before decoding, e.g. `image/jpeg` for MJPEG webcams.
+    #[serde(default = "default_v4l2_format")]
+    pub v4l2_format: String,
+    /// A file source starts again at its end (demo mode) instead of counting as lost.
+    #[serde(default)]
+    pub loop_replay: bool,
+    /// Replayed sources (`file:`, `gst:`) inject video by definition: only demos and
+    /// tests may use them, and results say so.
+    #[serde(default)]
+    pub allow_replay: bool,
+    /// No frame for this long during a session counts as a camera loss.
+    #[serde(default = "default_frame_timeout", with = "humantime_serde_compat")]
+    pub frame_timeout: Duration,
+    #[serde(default)]
+    pub policy: CameraPolicyConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CameraPolicyConfig {
+    /// Accept virtual cameras (v4l2loopback, vivid). Never on an appliance.
+    #[serde(default)]
+    pub allow_virtual: bool,
+    /// Physical cameras accepted; empty accepts any physical camera.
+    #[serde(default)]
+    pub allow: Vec<CameraRule>,
+}
+
+/// One allowed camera model; every field given must match (case-insensitive substring).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CameraRule {
+    #[serde(default)]
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub card: Option<String>,
+    #[serde(default)]
+    pub bus: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiConfig {
+    pub listen: String,
+    /// PEM certificate chain and key; both absent → a self-signed pair in `state_dir/tls`.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// SHA-256 fingerprints (hex) of client certificates allowed in (mTLS pinning).
+    #[serde(default)]
+    pub client_cert_sha256: Vec<String>,
+    /// SHA-256 (hex) of bearer tokens allowed in; the tokens themselves are never stored.
+    #[serde(default)]
+    pub client_token_sha256: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaceConfig {
+    #[serde(default)]
+    pub oval: Oval,
+    #[serde(default)]
+    pub gates: QualityThresholds,
+    /// Detections below this score are not faces.
+    #[serde(default = "default_detection_score")]
+    pub detection_score: f32,
+    /// Frames are scaled to this width for detection (boxes are mapped back).
+    #[serde(default = "default_detection_width")]
+    pub detection_width: u32,
+}
+
+impl Default for FaceConfig {
+    fn default() -> Self {
+        Self {
+            oval: Oval::default(),
+            gates: QualityThresholds::default(),
+            detection_score: default_detection_score(),
+            detection_width: default_detection_width(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionConfig {
+    /// A subject who does not complete the stages within this time is turned away.
+    #[serde(default = "default_subject_timeout", with = "humantime_serde_compat")]
+    pub subject_timeout: Duration,
+    /// Every gate must hold this long before the countdown starts.
+    #[serde(default = "default_settle", with = "humantime_serde_compat")]
+    pub settle: Duration,
+    #[serde(default = "default_countdown_seconds")]
+    pub countdown_seconds: u32,
+    /// A gate may fail this long during the countdown (a blink, a detector miss)
+    /// before the countdown is abandoned.
+    #[serde(default = "default_countdown_tolerance", with = "humantime_serde_compat")]
+    pub countdown_tolerance: Duration,
+    /// After capture the photo is shown this long with Retake / Continue.
+    #[serde(default = "default_review", with = "humantime_serde_compat")]
+    pub review: Duration,
+    /// How long a lost camera may take to come back before the session ends.
+    #[serde(default = "default_camera_grace", with = "humantime_serde_compat")]
+    pub camera_grace: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            subject_timeout: default_subject_timeout(),
+            settle: default_settle(),
+            countdown_seconds: default_countdown_seconds(),
+            countdown_tolerance: default_countdown_tolerance(),
+            review: default_review(),
+            camera_grace: default_camera_grace(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreConfig {
+    /// Personal data (evidence images, results, request fields) is purged after this.
+    #[serde(default = "default_retention", with = "humantime_serde_compat")]
+    pub retention: Duration,
+    /// How often the purge runs.
+    #[serde(default = "default_purge_interval", with = "humantime_serde_compat")]
+    pub purge_interval: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { retention: default_retention(), purge_interval: default_purge_interval() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelsConfig {
+    /// Directory holding the model files and `manifest.toml`. Relative paths are
+    /// taken from the working directory, then from the source tree.
+    #[serde(default = "default_models_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        Self { dir: default_models_dir() }
+    }
+}
+
+pub const DEFAULT_WIDTH: u32 = 1280;
+pub const DEFAULT_HEIGHT: u32 = 720;
+fn default_width() -> u32 {
+    DEFAULT_WIDTH
+}
+fn default_height() -> u32 {
+    DEFAULT_HEIGHT
+}
+fn default_fps() -> u32 {
+    30
+}
+fn default_v4l2_format() -> String {
+    "image/jpeg".into()
+}
+fn default_frame_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_detection_score() -> f32 {
+    0.7
+}
+fn default_detection_width() -> u32 {
+    640
+}
+fn default_subject_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_settle() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_countdown_seconds() -> u32 {
+    3
+}
+fn default_countdown_tolerance() -> Duration {
+    Duration::from_millis(400)
+}
+fn default_review() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_camera_grace() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_retention() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+fn default_purge_interval() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_models_dir() -> PathBuf {
+    PathBuf::from("models")
+}
+
+/// Durations are written as humantime strings ("90s", "30d", "500ms").
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!("{e}; write a duration such as \"90s\", \"500ms\" or \"30d\""))
+        })
+    }
+}
+
+/// One thing wrong with a config: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub file: String,
+    pub field: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.field, self.why)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{} problem(s) in the config:\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigProblem>),
+}
+
+/// Where a config came from, so problems and relative paths can be explained.
+#[derive(Debug, Clone)]
+pub enum ConfigOrigin {
+    Embedded,
+    File(PathBuf),
+}
+
+impl ConfigOrigin {
+    pub fn name(&self) -> String {
+        match self {
+            ConfigOrigin::Embedded => DEMO_CONFIG_NAME.to_string(),
+            ConfigOrigin::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Chooses the config as the contract says: `--config`, else the system file, else
+/// the embedded demo default.
+pub fn load(explicit: Option<&Path>) -> Result<(Config, ConfigOrigin), ConfigError> {
+    match explicit {
+        Some(path) => load_file(path).map(|c| (c, ConfigOrigin::File(path.to_path_buf()))),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            let path = Path::new(DEFAULT_CONFIG_PATH);
+            load_file(path).map(|c| (c, ConfigOrigin::File(path.to_path_buf())))
+        }
+        None => parse(DEMO_CONFIG, DEMO_CONFIG_NAME).map(|c| (c, ConfigOrigin::Embedded)),
+    }
+}
+
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Parses and validates. Each top-level section is deserialised on its own so that
+/// a type error in one section does not hide problems in the others.
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    let mut problems = Vec::new();
+    let problem = |field: &str, why: String| ConfigProblem { file: file.to_string(), field: field.to_string(), why };
+
+    let root: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => return Err(ConfigError::Invalid(vec![problem("(syntax)", e.to_string().trim().to_string())])),
+    };
+    const SECTIONS: [&str; 7] = ["device", "camera", "api", "face", "session", "store", "models"];
+    for key in root.keys() {
+        if !SECTIONS.contains(&key.as_str()) {
+            problems.push(problem(key, format!("unknown section; known sections are {}", SECTIONS.join(", "))));
+        }
+    }
+
+    fn section<T: serde::de::DeserializeOwned>(
+        root: &toml::Table,
+        name: &str,
+        required: bool,
+        problems: &mut Vec<(String, String)>,
+    ) -> Option<T> {
+        let value = match root.get(name) {
+            Some(v) => v.clone(),
+            None if required => {
+                problems.push((name.to_string(), "missing section".to_string()));
+                return None;
+            }
+            None => toml::Value::Table(toml::Table::new()),
+        };
+        let mut unknown = Vec::new();
+        let parsed = serde_ignored::deserialize(value, |path| unknown.push(path.to_string()));
+        for path in unknown {
+            problems.push((format!("{name}.{path}"), "unknown field".to_string()));
+        }
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push((name.to_string(), e.to_string().trim().to_string()));
+                None
+            }
+        }
+    }
+
+    let mut raw = Vec::new();
+    let device = section::<DeviceConfig>(&root, "device", true, &mut raw);
+    let camera = section::<CameraConfig>(&root, "camera", true, &mut raw);
+    let api = section::<ApiConfig>(&root, "api", true, &mut raw);
+    let face = section::<FaceConfig>(&root, "face", false, &mut raw);
+    let session = section::<SessionConfig>(&root, "session", false, &mut raw);
+    let store = section::<StoreConfig>(&root, "store", false, &mut raw);
+    let models = section::<ModelsConfig>(&root, "models", false, &mut raw);
+    problems.extend(raw.into_iter().map(|(field, why)| problem(&field, why)));
+
+    let (Some(device), Some(camera), Some(api), Some(face), Some(session), Some(store), Some(models)) =
+        (device, camera, api, face, session, store, models)
+    else {
+        return Err(ConfigError::Invalid(problems));
+    };
+    let config = Config { device, camera, api, face, session, store, models };
+    problems.extend(config.validate().into_iter().map(|(field, why)| problem(field, why)));
+    if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
+}
+
+impl Config {
+    /// Semantic checks on a well-typed config; returns (field, why) pairs.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.device.id.trim().is_empty() {
+            out.push(("device.id", "must not be empty".to_string()));
+        }
+        match self.camera.source.parse::<SourceSpec>() {
+            Err(e) => out.push(("camera.source", e.to_string())),
+            Ok(spec) if spec.is_replay() && !self.camera.allow_replay => out.push((
+                "camera.source",
+                "a replayed source (file:/gst:) injects video; set camera.allow_replay = true only for demos and tests"
+                    .to_string(),
+            )),
+            Ok(_) => {}
+        }
+        if !(160..=3840).contains(&self.camera.width) {
+            out.push(("camera.width", format!("{} is outside 160..=3840", self.camera.width)));
+        }
+        if !(120..=2160).contains(&self.camera.height) {
+            out.push(("camera.height", format!("{} is outside 120..=2160", self.camera.height)));
+        }
+        if !(1..=120).contains(&self.camera.fps) {
+            out.push(("camera.fps", format!("{} is outside 1..=120", self.camera.fps)));
+        }
+        if self.api.listen.parse::<SocketAddr>().is_err() {
+            out.push(("api.listen", format!("{:?} is not an address such as 0.0.0.0:8443", self.api.listen)));
+        }
+        if self.api.tls_cert.is_some() != self.api.tls_key.is_some() {
+            out.push(("api.tls_cert", "tls_cert and tls_key go together: give both or neither".to_string()));
+        }
+        for fp in &self.api.client_cert_sha256 {
+            if !is_sha256_hex(fp) {
+                out.push(("api.client_cert_sha256", "each entry must be 64 hex digits (SHA-256 of the DER)".into()));
+            }
+        }
+        for h in &self.api.client_token_sha256 {
+            if !is_sha256_hex(h) {
+                out.push(("api.client_token_sha256", "each entry must be 64 hex digits (SHA-256 of the token)".into()));
+            }
+        }
+        if !self.device.demo && self.api.client_cert_sha256.is_empty() && self.api.client_token_sha256.is_empty() {
+            out.push(("api", "no client credential configured: pin a client certificate or a token hash".into()));
+        }
+        for (field, why) in self.face.oval.problems().into_iter().chain(self.face.gates.problems()) {
+            out.push((field, why));
+        }
+        if !(0.05..=1.0).contains(&self.face.detection_score) {
+            out.push(("face.detection_score", "must be between 0.05 and 1.0".into()));
+        }
+        if !(160..=1920).contains(&self.face.detection_width) {
+            out.push(("face.detection_width", "must be between 160 and 1920".into()));
+        }
+        if self.session.countdown_seconds == 0 || self.session.countdown_seconds > 10 {
+            out.push(("session.countdown_seconds", "must be between 1 and 10".into()));
+        }
+        if self.session.subject_timeout < Duration::from_secs(5) {
+            out.push(("session.subject_timeout", "must be at least 5s".into()));
+        }
+        if self.store.purge_interval < Duration::from_secs(1) {
+            out.push(("store.purge_interval", "must be at least 1s".into()));
+        }
+        out
+    }
+
+    /// Relative state dir resolved against the working directory.
+    pub fn state_dir(&self) -> PathBuf {
+        absolute(&self.device.state_dir)
+    }
+
+    /// The models directory: as given if it exists, else relative to the source tree
+    /// (so `cargo run` and the tests find the fetched models from any directory).
+    pub fn models_dir(&self) -> PathBuf {
+        let given = absolute(&self.models.dir);
+        if given.exists() || self.models.dir.is_absolute() {
+            return given;
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.models.dir)
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_demo_and_production_configs_are_valid() {
+        parse(DEMO_CONFIG, DEMO_CONFIG_NAME).expect("demo config");
+        let production = include_str!("../config/idverifd.toml");
+        // The shipped production file only lacks a credential, which the installer adds.
+        let with_token = production.replace(
+            "client_token_sha256 = []",
+            "client_token_sha256 = [\"0000000000000000000000000000000000000000000000000000000000000000\"]",
+        );
+        parse(&with_token, "idverifd.toml").expect("production config");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = DEMO_CONFIG
+            .replace("listen = \"127.0.0.1:8443\"", "listen = \"localhost\"\ncolour = \"blue\"")
+            .replace("countdown_seconds = 3", "countdown_seconds = 0");
+        let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
+        let fields: Vec<_> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert!(fields.contains(&"api.listen"), "{problems:?}");
+        assert!(fields.contains(&"api.colour"), "{problems:?}");
+        assert!(fields.contains(&"session.countdown_seconds"), "{problems:?}");
+        assert!(problems.iter().all(|p| p.file == "x.toml"));
+    }
+
+    #[test]
+    fn replay_sources_need_explicit_permission() {
+        let text = DEMO_CONFIG.replace("allow_replay = true", "allow_replay = false");
+        let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
+        assert_eq!(problems[0].field, "camera.source");
+    }
+}

@@ -1,0 +1,45 @@
+//! idverifd turns a Linux box with a dedicated camera into an identity-verification
+//! appliance: a registration server starts a session over mutually authenticated
+//! HTTPS, the candidate is guided through the stages on the kiosk screen, and the
+//! outcome comes back as a result signed with the device's Ed25519 key.
+//!
+//! # Layout
+//!
+//! A frame travels through the modules in this order; no module calls one above it.
+//!
+//! - [`config`]   — the TOML file: typed sections, defaults, every problem at once.
+//! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy.
+//! - [`vision`]   — 2. OpenCV: face detection (YuNet) and quality gates.
+//! - [`session`]  — 3. the verification session: stages, prompts, decision.
+//! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.
+//! - [`store`]    — 5. sled: sessions, results, evidence, audit trail, retention.
+//! - [`api`]      — 6. axum over rustls: registration API, SSE, health, metrics.
+//! - [`telemetry`] — counters and gauges shared by the stages, rendered for Prometheus.
+//! - [`app`]      — wires the stages together; start and drain order.
+
+pub mod api;
+pub mod app;
+pub mod capture;
+pub mod config;
+pub mod fsutil;
+pub mod session;
+pub mod signing;
+pub mod store;
+pub mod telemetry;
+pub mod vision;
+
+/// The software version carried in every signed result and on the status page.
+pub const SOFTWARE_VERSION: &str = concat!("idverifd ", env!("CARGO_PKG_VERSION"));
+
+/// Wall-clock time as RFC 3339 (UTC, seconds), the one format used in results and events.
+pub fn rfc3339_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

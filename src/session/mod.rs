@@ -1,0 +1,246 @@
+//! Stage 3, the verification session. Enters: quality assessments of frames (from
+//! vision), subject actions and the clock. Leaves: stage changes and prompts (events
+//! for the kiosk and the registration server) and, at the end, a decision with
+//! reasons and checks. Pure: the machine does no I/O; the engine in `app` applies
+//! its effects (evidence, signing, storage).
+
+pub mod control;
+pub mod machine;
+pub mod result;
+
+use serde::{Deserialize, Serialize};
+
+pub use control::{Controller, StartError};
+pub use machine::{Effect, MachineConfig, SessionMachine};
+
+/// What a registration server sends to start a session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// The server's own identifier for the candidate's registration.
+    pub reference: String,
+    /// Echoed in the signed result so the server can refuse a replayed one.
+    pub nonce: String,
+    pub language: Language,
+    #[serde(default)]
+    pub expected_iin: Option<String>,
+    #[serde(default)]
+    pub guardian_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Kk,
+    Ru,
+    En,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    WaitingForSubject,
+    InProgress,
+    Decided,
+    Cancelled,
+    /// The daemon stopped while the session ran; it cannot be resumed.
+    Interrupted,
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Decided | Status::Cancelled | Status::Interrupted)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    FaceCapture,
+    FaceReview,
+    Done,
+}
+
+/// Everything the subject is told, in a form each kiosk language can render.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    ShowFace,
+    OnePersonOnly,
+    TooDark,
+    TooBright,
+    CenterFace,
+    MoveCloser,
+    MoveBack,
+    LookStraight,
+    HoldStill,
+    Countdown,
+    Captured,
+    CameraUnavailable,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Verified,
+    Rejected,
+    NeedsReview,
+    PendingGuardian,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Verified => "verified",
+            Decision::Rejected => "rejected",
+            Decision::NeedsReview => "needs_review",
+            Decision::PendingGuardian => "pending_guardian",
+        }
+    }
+}
+
+/// Why a decision was taken; stable codes a registration operator can act on.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    SubjectTimeout,
+    NoFaceDetected,
+    FaceNotCaptured,
+    CameraLost,
+    ReplayedSource,
+    EvidenceNotStored,
+}
+
+/// One measured check: what was measured, against what, and whether it held.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub score: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Outcome {
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    pub checks: Vec<Check>,
+}
+
+/// An event as streamed to the server (SSE) and the kiosk, and kept with the session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionEvent {
+    pub seq: u64,
+    pub at: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    Status { status: Status },
+    Stage { stage: Stage },
+    Prompt {
+        prompt: Prompt,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<u32>,
+    },
+    Camera { available: bool },
+    Decision { decision: Decision, reasons: Vec<Reason> },
+}
+
+impl EventKind {
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Status { .. } => "status",
+            EventKind::Stage { .. } => "stage",
+            EventKind::Prompt { .. } => "prompt",
+            EventKind::Camera { .. } => "camera",
+            EventKind::Decision { .. } => "decision",
+        }
+    }
+}
+
+/// A kept image: only its digest and size leave the device.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvidenceMeta {
+    pub kind: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub captured_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageEntry {
+    pub stage: Stage,
+    pub at: String,
+}
+
+/// The stored state of one session.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub request: StartRequest,
+    pub created_at: String,
+    pub created_unix: u64,
+    pub status: Status,
+    pub stage: Option<Stage>,
+    pub history: Vec<StageEntry>,
+    pub events: Vec<SessionEvent>,
+    pub evidence: Vec<EvidenceMeta>,
+    pub retakes: u32,
+    pub outcome: Option<Outcome>,
+    pub decided_at: Option<String>,
+    /// Personal data removed after the retention period.
+    #[serde(default)]
+    pub purged: bool,
+}
+
+impl SessionRecord {
+    pub fn new(id: String, request: StartRequest) -> Self {
+        Self {
+            id,
+            request,
+            created_at: crate::rfc3339_now(),
+            created_unix: crate::unix_now(),
+            status: Status::WaitingForSubject,
+            stage: None,
+            history: Vec::new(),
+            events: Vec::new(),
+            evidence: Vec::new(),
+            retakes: 0,
+            outcome: None,
+            decided_at: None,
+            purged: false,
+        }
+    }
+
+    /// Appends an event with the next sequence number and applies it to the record.
+    pub fn push_event(&mut self, kind: EventKind) -> SessionEvent {
+        let event = SessionEvent { seq: self.events.len() as u64 + 1, at: crate::rfc3339_now(), kind };
+        match &event.kind {
+            EventKind::Status { status } => self.status = *status,
+            EventKind::Stage { stage } => {
+                self.stage = Some(*stage);
+                self.history.push(StageEntry { stage: *stage, at: event.at.clone() });
+            }
+            EventKind::Decision { .. } => {
+                self.status = Status::Decided;
+                self.decided_at = Some(event.at.clone());
+            }
+            _ => {}
+        }
+        self.events.push(event.clone());
+        event
+    }
+}
+
+/// Session ids are random and carry nothing about the subject.
+pub fn new_session_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("vf_{}", hex::encode(bytes))
+}

@@ -1,0 +1,40 @@
+//! The payload of the signed result. Everything a registration server needs to
+//! act on a decision without trusting anything but the device's signature.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Outcome, SessionRecord};
+use crate::capture::CameraIdentity;
+use crate::vision::models::ModelInfo;
+
+/// Who made the decision: device, camera, software and model versions.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub camera: CameraIdentity,
+    pub software: String,
+    pub models: Vec<ModelInfo>,
+}
+
+pub fn payload(record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> Value {
+    json!({
+        "id": record.id,
+        "reference": record.request.reference,
+        "nonce": record.request.nonce,
+        "language": record.request.language,
+        "device": device,
+        "issued_at": issued_at,
+        "started_at": record.created_at,
+        "decision": outcome.decision,
+        "reasons": outcome.reasons,
+        "checks": outcome.checks,
+        // Filled by the document stages; null until a document has been read.
+        "document": Value::Null,
+        "minor": Value::Null,
+        "guardian": Value::Null,
+        "stages": record.history,
+        "face_retakes": record.retakes,
+        "evidence": record.evidence.iter().map(|e| json!({"kind": e.kind, "sha256": e.sha256, "bytes": e.bytes, "captured_at": e.captured_at})).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,52 @@
+//! Stage 2, vision (OpenCV). Enters: BGR `Mat`s (frames or still images).
+//! Leaves: faces, landmarks and quality figures — plain data, never prompts or
+//! decisions. Never calls the session, and never logs what it sees.
+
+pub mod face;
+pub mod models;
+pub mod quality;
+
+use std::path::Path;
+
+use opencv::core::{Mat, Vector};
+use opencv::imgcodecs;
+use opencv::prelude::*;
+
+pub use face::{Face, FaceDetector};
+pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
+
+/// File name of the YuNet model inside the models directory.
+pub const YUNET_MODEL: &str = "face_detection_yunet_2023mar.onnx";
+
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    #[error("model {path}: {reason}")]
+    Model { path: String, reason: String },
+    #[error("unexpected model output: {0}")]
+    BadModelOutput(String),
+    #[error("unusable image: {0}")]
+    BadImage(String),
+    #[error("OpenCV: {0}")]
+    OpenCv(#[from] opencv::Error),
+}
+
+/// Reads a still image as BGR; a clear error for missing or undecodable files.
+pub fn read_image(path: &Path) -> Result<Mat, VisionError> {
+    let name = path.to_str().ok_or_else(|| VisionError::BadImage(format!("{}: path is not UTF-8", path.display())))?;
+    if !path.is_file() {
+        return Err(VisionError::BadImage(format!("{name}: no such file")));
+    }
+    let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR)?;
+    if image.empty() {
+        return Err(VisionError::BadImage(format!("{name}: not an image OpenCV can decode")));
+    }
+    Ok(image)
+}
+
+/// JPEG bytes of an image, for evidence kept on the device.
+pub fn encode_jpeg(image: &Mat, quality: i32) -> Result<Vec<u8>, VisionError> {
+    let mut buf: Vector<u8> = Vector::new();
+    let params: Vector<i32> = Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality]);
+    imgcodecs::imencode(".jpg", image, &mut buf, &params)?;
+    Ok(buf.to_vec())
+}
