@@ -1,0 +1,280 @@
+//! Shared helpers for the whole-path tests: a real daemon process on a temporary
+//! state directory and port, a real HTTPS client pinned to the daemon's own
+//! certificate, and the media fetched by `scripts/setup`.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+pub const TOKEN: &str = "test-client-token-0123456789abcdef";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file fetched by `scripts/setup`; a clear failure if setup was not run.
+pub fn media(name: &str) -> PathBuf {
+    let path = repo().join("models/media").join(name);
+    assert!(path.exists(), "{} is missing: run scripts/setup (or scripts/test) first", path.display());
+    path
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idverifd-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Settings a test varies; everything else is the demo's, so the replayed clip
+/// passes the gates the way it does in the demo.
+pub struct TestConfig {
+    pub source: String,
+    pub loop_replay: bool,
+    pub subject_timeout: &'static str,
+    pub camera_grace: &'static str,
+    pub client_cert_sha256: Vec<String>,
+    pub extra: &'static str,
+}
+
+impl Default for TestConfig {
+    fn default() -> Self {
+        Self {
+            source: format!("file:{}", media("carphone_pristine.mp4").display()),
+            loop_replay: true,
+            subject_timeout: "40s",
+            camera_grace: "4s",
+            client_cert_sha256: vec![],
+            extra: "",
+        }
+    }
+}
+
+impl TestConfig {
+    pub fn render(&self, state_dir: &Path) -> String {
+        let demo = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
+        // Keep the demo's [face] tuning; replace the sections a test varies.
+        let face = &demo[demo.find("[face]").unwrap()..demo.find("[session]").unwrap()];
+        let token_hash = hex::encode(Sha256::digest(TOKEN.as_bytes()));
+        let pins = self.client_cert_sha256.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
+        format!(
+            r#"[device]
+id = "test-device"
+state_dir = "{state}"
+demo = false
+
+[camera]
+source = "{source}"
+width = 640
+height = 480
+loop_replay = {loop_replay}
+allow_replay = true
+frame_timeout = "1500ms"
+
+[api]
+listen = "127.0.0.1:0"
+client_token_sha256 = ["{token_hash}"]
+client_cert_sha256 = [{pins}]
+
+{face}
+[session]
+subject_timeout = "{timeout}"
+settle = "500ms"
+countdown_seconds = 3
+countdown_tolerance = "400ms"
+review = "1s"
+camera_grace = "{grace}"
+
+[models]
+dir = "{models}"
+{extra}"#,
+            state = state_dir.display(),
+            source = self.source.replace('\\', "\\\\").replace('"', "\\\""),
+            loop_replay = self.loop_replay,
+            timeout = self.subject_timeout,
+            grace = self.camera_grace,
+            models = repo().join("models").display(),
+            extra = self.extra,
+        )
+    }
+}
+
+/// The daemon under test: a real process.
+pub struct Daemon {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub config_path: PathBuf,
+    pub url: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    pub fn start(name: &str, config: &TestConfig) -> Daemon {
+        let dir = temp_dir(name);
+        let config_path = dir.join("idverifd.toml");
+        std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
+        let mut d = Daemon { child: None, dir, config_path, url: String::new(), log: Arc::default() };
+        d.launch();
+        d
+    }
+
+    /// Starts the process (again) on the same config and state.
+    pub fn launch(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idverifd"))
+            .args(["run", "--config"])
+            .arg(&self.config_path)
+            .env("IDVERIFD_LOG", "info,idverifd=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start idverifd");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::clone(&self.log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains(" ready ") {
+                    let _ = tx.send(line.clone());
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let ready = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("daemon did not log ready within 60 s:\n{}", self.log.lock().unwrap())
+        });
+        let url = ready.split_whitespace().find_map(|w| w.strip_prefix("url=")).expect("url= in the ready line");
+        self.url = url.to_string();
+        self.child = Some(child);
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    pub fn cert_pem(&self) -> Vec<u8> {
+        std::fs::read(self.state().join("tls/server.crt")).unwrap()
+    }
+
+    /// An HTTPS client that trusts only this daemon's certificate.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        let cert = reqwest::Certificate::from_pem(&self.cert_pem()).unwrap();
+        reqwest::Client::builder().use_rustls_tls().add_root_certificate(cert).timeout(Duration::from_secs(120))
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        self.client_builder().build().unwrap()
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM and wait: the graceful path systemd takes.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        c.wait().unwrap()
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub async fn start_verification(&self, nonce: &str) -> serde_json::Value {
+        let r = self
+            .client()
+            .post(format!("{}/v1/verifications", self.url))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"reference": "reg-42", "nonce": nonce, "language": "kk"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "start: {}", r.text().await.unwrap());
+        r.json().await.unwrap()
+    }
+
+    /// Follows the SSE stream of a session to its end; returns the events' data.
+    pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
+        use futures_util::StreamExt;
+        let r = self
+            .client()
+            .get(format!("{}/v1/verifications/{id}/events", self.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        let mut stream = r.bytes_stream();
+        let (mut buf, mut events) = (String::new(), Vec::new());
+        let deadline = Instant::now() + limit;
+        while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline.into(), stream.next()).await {
+            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data: ") {
+                        events.push(serde_json::from_str(data).unwrap());
+                    }
+                }
+            }
+        }
+        events
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.client().get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.client().get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the independent JOSE check (Python joserfc) on a result.
+pub fn verify_with_joserfc(jwks: &str, jws: &str, nonce: &str, dir: &Path) -> serde_json::Value {
+    let (jwks_path, jws_path) = (dir.join("jwks.json"), dir.join("result.jws"));
+    std::fs::write(&jwks_path, jwks).unwrap();
+    std::fs::write(&jws_path, jws).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("tests/tools/verify_jws.py"))
+        .args([&jwks_path, &jws_path])
+        .arg(nonce)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("python3 (installed by scripts/setup)");
+    assert!(out.status.success(), "joserfc refused the result: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Waits until `check` holds or `limit` passes.
+pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    check()
+}

@@ -1,0 +1,116 @@
+//! The whole path: camera stream → face stage → signed result over TLS, with the
+//! result checked by an independent JOSE library (Python joserfc).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Daemon, TOKEN, TestConfig, verify_with_joserfc};
+
+fn prompts(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "prompt")
+        .map(|e| match e["value"].as_u64() {
+            Some(v) => format!("{} {v}", e["prompt"].as_str().unwrap()),
+            None => e["prompt"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replayed_person_is_captured_and_the_signed_result_verifies_independently() {
+    let daemon = Daemon::start("flow", &TestConfig::default());
+    let nonce = "server-nonce-7f3a9c21";
+    let started = daemon.start_verification(nonce).await;
+    assert_eq!(started["status"], "waiting_for_subject");
+    let id = started["id"].as_str().unwrap().to_string();
+
+    let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
+    let shown = prompts(&events);
+    // The subject was counted down 3, 2, 1 and captured, in that order.
+    let countdown = shown.iter().position(|p| p == "countdown 3").expect("countdown 3");
+    assert_eq!(&shown[countdown..countdown + 4], ["countdown 3", "countdown 2", "countdown 1", "captured"], "{shown:?}");
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "decision", "{events:?}");
+    // A replayed clip is never `verified`: the server must see why.
+    assert_eq!(last["decision"], "needs_review");
+    assert_eq!(last["reasons"], serde_json::json!(["replayed_source"]));
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "events in order, none missing: {seqs:?}");
+
+    let (status, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["status"], "decided");
+    let checks = view["decision"]["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["passed"] == true && c["score"].is_number() && c["threshold"].is_number()), "{checks:?}");
+    let face_digest = view["evidence"][0]["sha256"].as_str().unwrap().to_string();
+    assert_eq!(face_digest.len(), 64);
+
+    let r = daemon.client().get(format!("{}/v1/verifications/{id}/result", daemon.url)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/jose");
+    let jws = r.text().await.unwrap();
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
+
+    let checked = verify_with_joserfc(&jwks, &jws, nonce, &daemon.dir);
+    let payload = &checked["payload"];
+    assert_eq!(checked["header"]["alg"], "EdDSA");
+    assert_eq!(payload["id"], id.as_str());
+    assert_eq!(payload["reference"], "reg-42");
+    assert_eq!(payload["decision"], "needs_review");
+    assert_eq!(payload["device"]["id"], "test-device");
+    assert_eq!(payload["device"]["camera"]["kind"], "replay");
+    assert_eq!(payload["device"]["models"][0]["name"], "face_detection_yunet_2023mar.onnx");
+    assert_eq!(payload["evidence"][0]["sha256"], face_digest.as_str());
+
+    // Our own verifier agrees, fetching the JWKS over HTTPS and trusting only the device's certificate.
+    std::fs::write(daemon.dir.join("r.jws"), &jws).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idverifd"))
+        .args(["verify", "--json", "--jwks", &format!("{}/.well-known/jwks.json", daemon.url), "--ca"])
+        .arg(daemon.state().join("tls/server.crt"))
+        .arg(daemon.dir.join("r.jws"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["valid"], true);
+
+    // A result with one byte of its payload changed fails, with exit 1.
+    let mut parts: Vec<String> = jws.split('.').map(String::from).collect();
+    let flipped = if &parts[1][10..11] == "A" { "B" } else { "A" };
+    parts[1].replace_range(10..11, flipped);
+    std::fs::write(daemon.dir.join("forged.jws"), parts.join(".")).unwrap();
+    std::fs::write(daemon.dir.join("jwks.json"), &jwks).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idverifd"))
+        .args(["verify", "--jwks"])
+        .arg(daemon.dir.join("jwks.json"))
+        .arg(daemon.dir.join("forged.jws"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    // No personal data in the log: not the nonce-bound result, not the evidence digest's image.
+    let log = daemon.log_text();
+    assert!(log.contains("verification decided"), "{log}");
+    assert!(!log.contains(&jws[..40]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_face_ends_in_a_clear_rejection_not_a_hang() {
+    let config = TestConfig {
+        source: "gst:videotestsrc pattern=smpte is-live=true".into(),
+        subject_timeout: "6s",
+        ..TestConfig::default()
+    };
+    let daemon = Daemon::start("noface", &config);
+    let id = daemon.start_verification("nonce-no-face-1").await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(30)).await;
+    assert_eq!(prompts(&events), vec!["show_face"], "{events:?}");
+    let last = events.last().unwrap();
+    assert_eq!(last["decision"], "rejected");
+    assert_eq!(last["reasons"], serde_json::json!(["subject_timeout", "no_face_detected", "face_not_captured"]));
+    let (status, jws) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
+    assert_eq!(status, 200);
+    assert_eq!(jws.split('.').count(), 3);
+}
