@@ -1,0 +1,113 @@
+//! A killed process, a stopped service and a camera that vanishes: what survives,
+//! and what the registration server is told.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Daemon, TestConfig, eventually, verify_with_joserfc};
+
+async fn wait_for_status(daemon: &Daemon, id: &str, wanted: &str) {
+    for _ in 0..200 {
+        let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+        if view["status"] == wanted {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("session {id} never reached {wanted}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decided_results_survive_kill_9_and_running_sessions_come_back_interrupted() {
+    let mut daemon = Daemon::start("kill9", &TestConfig::default());
+    let nonce = "nonce-kill9-000001";
+    let id = daemon.start_verification(nonce).await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
+    assert_eq!(events.last().unwrap()["type"], "decision");
+    let (_, before) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
+
+    // The decision was announced, so it is on disk: kill -9 cannot lose it.
+    daemon.kill9();
+    daemon.launch();
+    let (status, after) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
+    assert_eq!(status, 200);
+    assert_eq!(after, before);
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
+    verify_with_joserfc(&jwks, &after, nonce, &daemon.dir);
+
+    // Killed mid-session: after the restart the session is `interrupted`, its
+    // events say so, and the camera is free for the next candidate.
+    let id = daemon.start_verification("nonce-kill9-000002").await["id"].as_str().unwrap().to_string();
+    wait_for_status(&daemon, &id, "in_progress").await;
+    daemon.kill9();
+    daemon.launch();
+    let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+    assert_eq!(view["status"], "interrupted");
+    assert!(view["decision"].is_null());
+    let events = daemon.follow_events(&id, Duration::from_secs(5)).await;
+    assert_eq!(events.last().unwrap()["status"], "interrupted");
+    let (status, _) = daemon.get_json(&format!("/v1/verifications/{id}/result")).await;
+    assert_eq!(status, 409);
+
+    // SIGTERM drains: exit 0, the running session recorded as interrupted at once.
+    let id = daemon.start_verification("nonce-kill9-000003").await["id"].as_str().unwrap().to_string();
+    wait_for_status(&daemon, &id, "in_progress").await;
+    let exit = daemon.terminate();
+    assert!(exit.success(), "{exit:?}\n{}", daemon.log_text());
+    assert!(daemon.log_text().contains("stopped"));
+    daemon.launch();
+    let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+    assert_eq!(view["status"], "interrupted");
+    daemon.start_verification("nonce-kill9-000004").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
+    let dir = common::temp_dir("camera-loss-media");
+    let clip = dir.join("clip.mp4");
+    std::fs::copy(common::media("carphone_pristine.mp4"), &clip).unwrap();
+    let config = TestConfig {
+        source: format!("file:{}", clip.display()),
+        loop_replay: false,
+        camera_grace: "3s",
+        ..TestConfig::default()
+    };
+    let daemon = Daemon::start("camera-loss", &config);
+    // The open pipeline keeps playing the deleted file to its end; every restart
+    // after that fails until the file is back — a camera unplugged mid-session.
+    std::fs::remove_file(&clip).unwrap();
+    // Start late in the 4 s clip, so the stream ends before a photo can be taken.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let id = daemon.start_verification("nonce-camera-loss-1").await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(30)).await;
+
+    let lost = events.iter().position(|e| e["type"] == "camera" && e["available"] == false).expect("camera lost event");
+    assert!(events[lost..].iter().any(|e| e["prompt"] == "camera_unavailable"));
+    let last = events.last().unwrap();
+    assert_eq!(last["decision"], "rejected", "{events:?}");
+    assert_eq!(last["reasons"][0], "camera_lost");
+
+    let (_, health) = daemon.get_json("/healthz").await;
+    assert_eq!(health["camera"]["state"], "down", "{health}");
+    assert!(health["camera"]["restarts"].as_u64().unwrap() >= 2, "{health}");
+    let metrics = daemon.client().get(format!("{}/metrics", daemon.url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("idverifd_camera_up 0"), "{metrics}");
+
+    // The camera comes back: the supervisor's next attempt streams again.
+    std::fs::copy(common::media("carphone_pristine.mp4"), &clip).unwrap();
+    let client = daemon.client();
+    let url = format!("{}/healthz", daemon.url);
+    let mut streaming = false;
+    for _ in 0..150 {
+        let health: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        if health["camera"]["state"] == "streaming" {
+            streaming = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(streaming, "pipeline did not recover:\n{}", daemon.log_text());
+    assert!(eventually(Duration::from_secs(1), || daemon.log_text().contains("camera pipeline ended; restarting")).await);
+    std::fs::remove_dir_all(dir).unwrap();
+}
