@@ -10,6 +10,7 @@
 //! - [`config`]   — the TOML file: typed sections, defaults, every problem at once.
 //! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy.
 //! - [`vision`]   — 2. OpenCV: face detection (YuNet) and quality gates.
+//! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
 //! - [`session`]  — 3. the verification session: stages, prompts, decision.
 //! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.
 //! - [`store`]    — 5. sled: sessions, results, evidence, audit trail, retention.
@@ -22,6 +23,7 @@ pub mod app;
 pub mod capture;
 pub mod config;
 pub mod fsutil;
+pub mod identity;
 pub mod session;
 pub mod signing;
 pub mod store;
