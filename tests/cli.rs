@@ -85,3 +85,27 @@ fn keys_show_and_rotate_keep_old_public_keys() {
     assert_eq!(mode & 0o777, 0o600, "the private key is readable by its owner only");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn systemd_unit_is_valid_and_hardened() {
+    let unit = std::fs::read_to_string(common::repo().join("systemd/idverifd.service")).unwrap();
+    for directive in [
+        "Type=notify",
+        "WatchdogSec=",
+        "ExecStartPre=/usr/local/bin/idverifd validate",
+        "StateDirectory=idverifd",
+        "ProtectSystem=strict",
+        "DeviceAllow=/dev/video* rw",
+        "UMask=077",
+        "NoNewPrivileges=yes",
+    ] {
+        assert!(unit.lines().any(|l| l.starts_with(directive)), "missing {directive}");
+    }
+    // systemd's own checker, with the binary path pointed at something that exists.
+    let dir = common::temp_dir("unit");
+    let path = dir.join("idverifd.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/idverifd", "/bin/true")).unwrap();
+    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze (Debian systemd)");
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
