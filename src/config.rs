@@ -31,6 +31,47 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub models: ModelsConfig,
+    #[serde(default)]
+    pub kiosk: KioskConfig,
+    #[serde(default)]
+    pub status: StatusConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KioskConfig {
+    /// The candidate's screen. Loopback only: it shows the subject's face.
+    #[serde(default = "default_kiosk_listen")]
+    pub listen: String,
+    /// The subject consents on the kiosk before anything is captured. Only
+    /// unattended tests with a replayed source may turn this off.
+    #[serde(default = "default_true")]
+    pub require_consent: bool,
+    /// Frames per second of the live preview sent to the kiosk and status page.
+    #[serde(default = "default_preview_fps")]
+    pub preview_fps: u32,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        Self { listen: default_kiosk_listen(), require_consent: true, preview_fps: default_preview_fps() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusConfig {
+    /// The technicians' page (HTTPS, same certificate as the API).
+    #[serde(default = "default_status_listen")]
+    pub listen: String,
+    /// Argon2 PHC string of the technician password (`idverifd hash-password`).
+    /// Demo mode makes one on first start.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self { listen: default_status_listen(), password_hash: None }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -247,6 +288,18 @@ fn default_retention() -> Duration {
 fn default_purge_interval() -> Duration {
     Duration::from_secs(3600)
 }
+fn default_true() -> bool {
+    true
+}
+fn default_kiosk_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_status_listen() -> String {
+    "0.0.0.0:8444".into()
+}
+fn default_preview_fps() -> u32 {
+    10
+}
 fn default_models_dir() -> PathBuf {
     PathBuf::from("models")
 }
@@ -336,7 +389,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Ok(t) => t,
         Err(e) => return Err(ConfigError::Invalid(vec![problem("(syntax)", e.to_string().trim().to_string())])),
     };
-    const SECTIONS: [&str; 7] = ["device", "camera", "api", "face", "session", "store", "models"];
+    const SECTIONS: [&str; 9] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status"];
     for key in root.keys() {
         if !SECTIONS.contains(&key.as_str()) {
             problems.push(problem(key, format!("unknown section; known sections are {}", SECTIONS.join(", "))));
@@ -379,14 +432,25 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let session = section::<SessionConfig>(&root, "session", false, &mut raw);
     let store = section::<StoreConfig>(&root, "store", false, &mut raw);
     let models = section::<ModelsConfig>(&root, "models", false, &mut raw);
+    let kiosk = section::<KioskConfig>(&root, "kiosk", false, &mut raw);
+    let status = section::<StatusConfig>(&root, "status", false, &mut raw);
     problems.extend(raw.into_iter().map(|(field, why)| problem(&field, why)));
 
-    let (Some(device), Some(camera), Some(api), Some(face), Some(session), Some(store), Some(models)) =
-        (device, camera, api, face, session, store, models)
+    let (
+        Some(device),
+        Some(camera),
+        Some(api),
+        Some(face),
+        Some(session),
+        Some(store),
+        Some(models),
+        Some(kiosk),
+        Some(status),
+    ) = (device, camera, api, face, session, store, models, kiosk, status)
     else {
         return Err(ConfigError::Invalid(problems));
     };
-    let config = Config { device, camera, api, face, session, store, models };
+    let config = Config { device, camera, api, face, session, store, models, kiosk, status };
     problems.extend(config.validate().into_iter().map(|(field, why)| problem(field, why)));
     if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
 }
@@ -450,6 +514,31 @@ impl Config {
         if self.session.subject_timeout < Duration::from_secs(5) {
             out.push(("session.subject_timeout", "must be at least 5s".into()));
         }
+        match self.kiosk.listen.parse::<SocketAddr>() {
+            Err(_) => out.push(("kiosk.listen", format!("{:?} is not an address such as 127.0.0.1:8080", self.kiosk.listen))),
+            Ok(a) if !a.ip().is_loopback() => {
+                out.push(("kiosk.listen", "must be a loopback address: the kiosk page shows the subject's face".into()))
+            }
+            Ok(_) => {}
+        }
+        if !self.kiosk.require_consent && !self.camera.allow_replay {
+            out.push(("kiosk.require_consent", "consent may only be skipped by unattended tests with a replayed source".into()));
+        }
+        if !(1..=30).contains(&self.kiosk.preview_fps) {
+            out.push(("kiosk.preview_fps", "must be between 1 and 30".into()));
+        }
+        if self.status.listen.parse::<SocketAddr>().is_err() {
+            out.push(("status.listen", format!("{:?} is not an address such as 0.0.0.0:8444", self.status.listen)));
+        }
+        match &self.status.password_hash {
+            Some(h) if argon2::PasswordHash::new(h).is_err() => {
+                out.push(("status.password_hash", "not an Argon2 PHC string; make one with `idverifd hash-password`".into()))
+            }
+            None if !self.device.demo => {
+                out.push(("status.password_hash", "missing: technicians need a password; make one with `idverifd hash-password`".into()))
+            }
+            _ => {}
+        }
         if self.store.purge_interval < Duration::from_secs(1) {
             out.push(("store.purge_interval", "must be at least 1s".into()));
         }
@@ -480,6 +569,16 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
+/// An Argon2id PHC string for a technician password.
+pub fn hash_password(password: &str) -> String {
+    use argon2::PasswordHasher;
+    let salt = argon2::password_hash::SaltString::generate(&mut rand::rngs::OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -493,10 +592,12 @@ mod tests {
         parse(DEMO_CONFIG, DEMO_CONFIG_NAME).expect("demo config");
         let production = include_str!("../config/idverifd.toml");
         // The shipped production file only lacks a credential, which the installer adds.
-        let with_token = production.replace(
-            "client_token_sha256 = []",
-            "client_token_sha256 = [\"0000000000000000000000000000000000000000000000000000000000000000\"]",
-        );
+        let with_token = production
+            .replace(
+                "client_token_sha256 = []",
+                "client_token_sha256 = [\"0000000000000000000000000000000000000000000000000000000000000000\"]",
+            )
+            .replace("# password_hash = \"<the line printed by idverifd hash-password>\"", &format!("password_hash = \"{}\"", hash_password("x")));
         parse(&with_token, "idverifd.toml").expect("production config");
     }
 

@@ -34,6 +34,12 @@ enum Command {
         listen: Option<String>,
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// The kiosk page's listener (loopback), e.g. 127.0.0.1:8080
+        #[arg(long)]
+        kiosk_listen: Option<String>,
+        /// The status page's listener, e.g. 0.0.0.0:8444
+        #[arg(long)]
+        status_listen: Option<String>,
     },
     /// Load and check a config; print every problem; exit 2 if any.
     Validate {
@@ -64,6 +70,8 @@ enum Command {
         /// The compact JWS file, or - for standard input.
         result: String,
     },
+    /// Hash a technician password (read from standard input) for status.password_hash.
+    HashPassword,
     /// The device's signing keys.
     Keys {
         #[command(subcommand)]
@@ -131,9 +139,10 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> Result<u8, Failure> {
     match command {
-        Command::Run { config, source, listen, state_dir } => {
+        Command::Run { config, source, listen, state_dir, kiosk_listen, status_listen } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| Failure(3, e.to_string()))?;
-            runtime.block_on(app::run(RunOptions { config, source, listen, state_dir }, shutdown_signal()))?;
+            let options = RunOptions { config, source, listen, state_dir, kiosk_listen, status_listen };
+            runtime.block_on(app::run(options, shutdown_signal()))?;
             Ok(0)
         }
         Command::Validate { config } => {
@@ -145,6 +154,16 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Face { command: FaceCommand::Detect { json, models, image } } => face_detect(json, models, &image),
         Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
         Command::Keys { command } => keys(command),
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).map_err(|e| Failure(2, format!("standard input: {e}")))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.len() < 12 {
+                return Err(Failure(2, "use a password of at least 12 characters".into()));
+            }
+            println!("password_hash = \"{}\"", idverifd::config::hash_password(password));
+            Ok(0)
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Counters shared by the stages and their Prometheus rendering. Numbers only:
 //! nothing here can carry a subject's data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,14 +16,37 @@ pub struct Telemetry {
     pub sessions_started: AtomicU64,
     /// Decided sessions by decision, plus `cancelled`, `interrupted`, `failed`.
     sessions_ended: Mutex<BTreeMap<String, u64>>,
+    /// The same, by UTC day (YYYY-MM-DD), for "today" on the status page.
+    sessions_by_day: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    recent_errors: Mutex<VecDeque<RecentError>>,
 }
 
+/// An error a technician should see. Messages come from our own code and
+/// GStreamer/sled, never from subject data.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecentError {
+    pub at: String,
+    pub component: &'static str,
+    pub message: String,
+}
+
+const RECENT_ERRORS: usize = 20;
+
 /// Gauges read at render time from the parts that own them.
+#[derive(Default)]
 pub struct Gauges {
     pub camera_up: bool,
     pub camera_fps: f64,
     pub session_active: bool,
     pub uptime_seconds: u64,
+    pub state_dir_bytes: u64,
+    pub disk_free_bytes: u64,
+    pub tls_not_after_unix: i64,
+}
+
+/// Today's date (UTC), YYYY-MM-DD.
+pub fn today() -> String {
+    crate::rfc3339_now()[..10].to_string()
 }
 
 impl Telemetry {
@@ -34,6 +57,38 @@ impl Telemetry {
 
     pub fn session_ended(&self, outcome: &str) {
         *self.sessions_ended.lock().unwrap_or_else(|p| p.into_inner()).entry(outcome.to_string()).or_default() += 1;
+        self.count_day(&today(), outcome);
+    }
+
+    /// Seeds the per-day counts from stored sessions at start-up.
+    pub fn count_day(&self, day: &str, outcome: &str) {
+        let mut days = self.sessions_by_day.lock().unwrap_or_else(|p| p.into_inner());
+        *days.entry(day.to_string()).or_default().entry(outcome.to_string()).or_default() += 1;
+        while days.len() > 2 {
+            days.pop_first();
+        }
+    }
+
+    pub fn sessions_today(&self) -> BTreeMap<String, u64> {
+        self.sessions_by_day.lock().unwrap_or_else(|p| p.into_inner()).get(&today()).cloned().unwrap_or_default()
+    }
+
+    pub fn record_error(&self, component: &'static str, message: impl Into<String>) {
+        let mut errors = self.recent_errors.lock().unwrap_or_else(|p| p.into_inner());
+        if errors.len() == RECENT_ERRORS {
+            errors.pop_front();
+        }
+        errors.push_back(RecentError { at: crate::rfc3339_now(), component, message: message.into() });
+    }
+
+    pub fn recent_errors(&self) -> Vec<RecentError> {
+        self.recent_errors.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().cloned().collect()
+    }
+
+    /// Mean analysis time per frame, in milliseconds.
+    pub fn analysis_ms_mean(&self) -> f64 {
+        let n = self.frames_analysed.load(Ordering::Relaxed);
+        if n == 0 { 0.0 } else { self.analysis_micros_total.load(Ordering::Relaxed) as f64 / 1000.0 / n as f64 }
     }
 
     pub fn render(&self, gauges: &Gauges) -> String {
@@ -67,6 +122,18 @@ impl Telemetry {
         gauge(&mut out, "idverifd_camera_fps", "Frames per second arriving from the camera.", gauges.camera_fps);
         gauge(&mut out, "idverifd_session_active", "1 while a verification session runs.", f64::from(u8::from(gauges.session_active)));
         gauge(&mut out, "idverifd_uptime_seconds", "Seconds since the daemon started.", gauges.uptime_seconds as f64);
+        gauge(&mut out, "idverifd_analysis_ms_mean", "Mean face-analysis time per frame, milliseconds.", self.analysis_ms_mean());
+        gauge(&mut out, "idverifd_state_dir_bytes", "Bytes used by the state directory.", gauges.state_dir_bytes as f64);
+        gauge(&mut out, "idverifd_disk_free_bytes", "Bytes free on the state directory's file system.", gauges.disk_free_bytes as f64);
+        gauge(&mut out, "idverifd_tls_certificate_not_after_seconds", "Expiry of the API certificate, Unix time.", gauges.tls_not_after_unix as f64);
+        gauge(&mut out, "idverifd_recent_errors", "Errors kept for the status page (at most 20).", self.recent_errors.lock().unwrap_or_else(|p| p.into_inner()).len() as f64);
+        let _ = writeln!(
+            out,
+            "# HELP idverifd_sessions_today Sessions ended today (UTC), by outcome.\n# TYPE idverifd_sessions_today gauge"
+        );
+        for (outcome, n) in self.sessions_today() {
+            let _ = writeln!(out, "idverifd_sessions_today{{outcome=\"{outcome}\"}} {n}");
+        }
         out
     }
 }
@@ -81,10 +148,11 @@ mod tests {
         t.frames_captured.fetch_add(5, Ordering::Relaxed);
         t.analysed(std::time::Duration::from_millis(1500));
         t.session_ended("verified");
-        let text = t.render(&Gauges { camera_up: true, camera_fps: 29.5, session_active: false, uptime_seconds: 3 });
+        let text = t.render(&Gauges { camera_up: true, camera_fps: 29.5, ..Default::default() });
         assert!(text.contains("# TYPE idverifd_frames_captured_total counter\nidverifd_frames_captured_total 5\n"));
         assert!(text.contains("idverifd_analysis_seconds_total 1.5\n"), "{text}");
         assert!(text.contains("idverifd_sessions_ended_total{outcome=\"verified\"} 1\n"));
         assert!(text.contains("idverifd_camera_fps 29.5\n"));
+        assert!(text.contains("idverifd_sessions_today{outcome=\"verified\"} 1\n"), "{text}");
     }
 }

@@ -4,11 +4,13 @@
 //! messages; causes go to the log, and no response or log line carries a subject's
 //! personal data.
 
+pub mod kiosk;
+pub mod preview;
+pub mod status;
 pub mod tls;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
@@ -23,10 +25,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::capture::CameraStatus;
 use crate::session::{Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest};
 use crate::signing::Jwks;
-use crate::telemetry::{Gauges, Telemetry};
 use tls::PeerCertificate;
 
 /// Everything the handlers share.
@@ -34,9 +34,7 @@ pub struct ApiState {
     pub controller: Arc<Controller>,
     pub jwks: Jwks,
     pub auth: ClientAuth,
-    pub telemetry: Arc<Telemetry>,
-    pub camera: Arc<CameraStatus>,
-    pub started: Instant,
+    pub vitals: Arc<status::Vitals>,
 }
 
 /// The credentials a registration server may present.
@@ -83,11 +81,11 @@ impl ApiError {
         Self { status, code, message: message.into() }
     }
 
-    fn not_found(id: &str) -> Self {
+    pub(crate) fn not_found(id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no verification with id {id}"))
     }
 
-    fn storage(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "store failure answered as 503");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the device's storage is failing; try again later")
     }
@@ -159,7 +157,7 @@ async fn create_verification(
         StartError::Store(e) => ApiError::storage(e),
         StartError::EngineGone => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
     })?;
-    state.telemetry.sessions_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.vitals.telemetry.sessions_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(session = %record.id, "verification started");
     Ok((StatusCode::CREATED, Json(view(&record))))
 }
@@ -218,19 +216,26 @@ async fn verification_result(State(state): State<Arc<ApiState>>, Path(id): Path<
     }
 }
 
-/// Replays the stored events, then follows live ones; ends after the last event of
-/// a finished session.
 async fn verification_events(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    session_events(Arc::clone(&state.controller), id)
+}
+
+/// Replays the stored events, then follows live ones; ends after the last event of
+/// a finished session. Serves the registration API and the kiosk alike.
+pub(crate) fn session_events(
+    controller: Arc<Controller>,
+    id: String,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the record so nothing falls between the two.
-    let mut live = state.controller.subscribe();
-    let record = load(&state, &id)?;
+    let mut live = controller.subscribe();
+    let record = controller.get(&id).map_err(ApiError::storage)?.ok_or_else(|| ApiError::not_found(&id))?;
     let finished = record.status.is_terminal();
     let mut last_seq = record.events.last().map_or(0, |e| e.seq);
     let history = record.events;
-    let stream = async_stream(move |tx| async move {
+    let stream = channel_stream(32, move |tx: tokio::sync::mpsc::Sender<Event>| async move {
         for event in history {
             if tx.send(sse_event(&event)).await.is_err() {
                 return;
@@ -251,7 +256,7 @@ async fn verification_events(
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     // A slow reader missed events: send what the record holds now.
-                    let Ok(Some(record)) = state.controller.get(&id) else { return };
+                    let Ok(Some(record)) = controller.get(&id) else { return };
                     let missed: Vec<_> = record.events.into_iter().filter(|e| e.seq > last_seq).collect();
                     for event in missed {
                         last_seq = event.seq;
@@ -286,13 +291,14 @@ fn sse_event(event: &SessionEvent) -> Event {
 }
 
 /// A stream fed by a task through a small channel (keeps handlers free of
-/// hand-written `Stream` impls).
-fn async_stream<F, Fut>(producer: F) -> impl Stream<Item = Result<Event, Infallible>>
+/// hand-written `Stream` impls). The task ends when the client goes away.
+pub(crate) fn channel_stream<T, F, Fut>(capacity: usize, producer: F) -> impl Stream<Item = Result<T, Infallible>>
 where
-    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    T: Send + 'static,
+    F: FnOnce(tokio::sync::mpsc::Sender<T>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (tx, rx) = tokio::sync::mpsc::channel(32);
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity);
     tokio::spawn(producer(tx));
     futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
 }
@@ -302,22 +308,17 @@ async fn jwks(State(state): State<Arc<ApiState>>) -> Json<Jwks> {
 }
 
 async fn healthz(State(state): State<Arc<ApiState>>) -> Json<Value> {
-    let camera = state.camera.snapshot();
+    let camera = state.vitals.camera.snapshot();
     Json(json!({
         "status": "ok",
-        "uptime_seconds": state.started.elapsed().as_secs(),
+        "uptime_seconds": state.vitals.started.elapsed().as_secs(),
         "camera": {"state": camera.state, "fps": (camera.fps_in * 10.0).round() / 10.0, "restarts": camera.restarts},
         "session_active": state.controller.active().is_some(),
     }))
 }
 
 async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
-    let camera = state.camera.snapshot();
-    let gauges = Gauges {
-        camera_up: camera.state == crate::capture::pipeline::CameraState::Streaming,
-        camera_fps: camera.fps_in,
-        session_active: state.controller.active().is_some(),
-        uptime_seconds: state.started.elapsed().as_secs(),
-    };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.telemetry.render(&gauges)).into_response()
+    let vitals = Arc::clone(&state.vitals);
+    let text = tokio::task::spawn_blocking(move || vitals.telemetry.render(&vitals.gauges())).await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -29,6 +29,8 @@ const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
 const JPEG_QUALITY: i32 = 92;
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 const WATCHDOG_EVERY: Duration = Duration::from_secs(1);
+const PREVIEW_WIDTH: i32 = 640;
+const PREVIEW_QUALITY: i32 = 70;
 
 pub struct Engine {
     pub controller: Arc<Controller>,
@@ -37,6 +39,7 @@ pub struct Engine {
     pub telemetry: Arc<Telemetry>,
     pub camera: Arc<CameraStatus>,
     pub mailbox: Arc<Mailbox<Frame>>,
+    pub preview: Arc<crate::api::preview::PreviewFeed>,
     pub detector: FaceDetector,
     pub oval: Oval,
     pub machine_config: MachineConfig,
@@ -62,15 +65,24 @@ impl Engine {
     pub fn run(mut self, commands: Receiver<Command>, stop: Arc<AtomicBool>) {
         let mut active: Option<Active> = None;
         let mut last_pet = Instant::now() - WATCHDOG_EVERY;
+        let mut last_preview = Instant::now();
         while !stop.load(Ordering::SeqCst) {
             while let Ok(command) = commands.try_recv() {
                 self.command(command, &mut active);
             }
             let frame = self.mailbox.take_timeout(IDLE_WAIT);
+            if let Some(frame) = &frame
+                && self.preview.wanted()
+                && last_preview.elapsed() >= self.preview.interval()
+            {
+                last_preview = Instant::now();
+                self.publish_preview(frame);
+            }
             if let Some(session) = active.as_mut() {
                 let now = Instant::now();
                 let effects = match frame {
-                    Some(frame) => self.analyse(&frame, session, now),
+                    Some(frame) if session.machine.wants_frames() => self.analyse(&frame, session, now),
+                    Some(_) => session.machine.on_tick(now),
                     None => {
                         let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
                         let mut fx = Vec::new();
@@ -84,6 +96,7 @@ impl Engine {
                 self.apply(effects, session);
                 if session.machine.is_done() {
                     active = None;
+                    self.preview.clear();
                 }
             }
             if last_pet.elapsed() >= WATCHDOG_EVERY {
@@ -93,6 +106,22 @@ impl Engine {
         }
         if let Some(session) = active.as_mut() {
             self.end_without_decision(session, Status::Interrupted);
+        }
+    }
+
+    /// A small JPEG of the frame for whoever watches (kiosk or status page).
+    fn publish_preview(&self, frame: &Frame) {
+        let jpeg = frame.with_mat(|image| -> Result<Vec<u8>, crate::vision::VisionError> {
+            let width = image.cols().min(PREVIEW_WIDTH);
+            let height = (f64::from(image.rows()) * f64::from(width) / f64::from(image.cols().max(1))).round() as i32;
+            let mut small = Mat::default();
+            opencv::imgproc::resize(image, &mut small, opencv::core::Size::new(width, height), 0.0, 0.0, opencv::imgproc::INTER_AREA)?;
+            encode_jpeg(&small, PREVIEW_QUALITY)
+        });
+        match jpeg {
+            Ok(Ok(jpeg)) => self.preview.publish(jpeg),
+            Ok(Err(e)) => tracing::warn!(error = %e, "preview frame could not be encoded"),
+            Err(e) => tracing::warn!(error = %e, "preview frame could not be mapped"),
         }
     }
 
@@ -114,6 +143,16 @@ impl Engine {
                     self.end_without_decision(session, Status::Cancelled);
                     let _ = reply.send(session.record.clone());
                     *active = None;
+                    self.preview.clear();
+                }
+            }
+            Command::Consent { id, language } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let fx = session.machine.on_consent(language);
+                    if !fx.is_empty() {
+                        self.store.audit(&id, "consent_given");
+                    }
+                    self.apply(fx, session);
                 }
             }
             Command::Retake { id } => {
@@ -132,6 +171,7 @@ impl Engine {
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
+                        self.preview.clear();
                     }
                 }
             }
@@ -161,6 +201,7 @@ impl Engine {
             }
             Ok(Err(e)) => {
                 tracing::warn!(session = %session.record.id, error = %e, "frame analysis failed");
+                self.telemetry.record_error("analysis", e.to_string());
                 session.machine.on_tick(now)
             }
             Err(e) => {
@@ -206,6 +247,7 @@ impl Engine {
                         Err(e) => {
                             // Never report a decision that is not on disk.
                             tracing::error!(session = %id, error = %e, "decision could not be stored; session ends interrupted");
+                            self.telemetry.record_error("store", format!("decision of {id} not stored: {e}"));
                             let event = session.record.push_event(EventKind::Status { status: Status::Interrupted });
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended("failed");

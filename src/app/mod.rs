@@ -31,7 +31,7 @@ pub const KEYS_DIR: &str = "keys";
 pub const TLS_DIR: &str = "tls";
 pub const DB_DIR: &str = "db";
 pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
-const DEMO_TOKEN_HASH_FILE: &str = "demo-client.token.sha256";
+pub const DEMO_PASSWORD_FILE: &str = "demo-technician.password";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub source: Option<String>,
     pub listen: Option<String>,
     pub state_dir: Option<PathBuf>,
+    pub kiosk_listen: Option<String>,
+    pub status_listen: Option<String>,
 }
 
 /// Loads the config and applies the overrides, re-checking the result.
@@ -78,6 +80,12 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
     }
     if let Some(dir) = &options.state_dir {
         config.device.state_dir = dir.clone();
+    }
+    if let Some(listen) = &options.kiosk_listen {
+        config.kiosk.listen = listen.clone();
+    }
+    if let Some(listen) = &options.status_listen {
+        config.status.listen = listen.clone();
     }
     let problems: Vec<_> = config
         .validate()
@@ -116,27 +124,51 @@ pub fn server_identity(config: &Config) -> Result<tls::ServerIdentity, AppError>
         .map_err(|e| AppError::Setup(e.to_string()))
 }
 
-/// Demo mode: a client token made on first start; only its hash is kept by the daemon.
-fn demo_token_hash(state_dir: &Path) -> Result<(String, PathBuf), AppError> {
-    let hash_path = state_dir.join(DEMO_TOKEN_HASH_FILE);
-    let token_path = state_dir.join(DEMO_TOKEN_FILE);
-    if let Ok(hash) = std::fs::read_to_string(&hash_path)
-        && config::is_sha256_hex(hash.trim())
+/// Demo mode: a secret made on first start and written for the user (mode 0600);
+/// the daemon itself keeps only its hash, in `FILE.hash`.
+fn demo_secret(
+    state_dir: &Path,
+    file: &str,
+    hash: impl Fn(&str) -> String,
+    valid_hash: impl Fn(&str) -> bool,
+) -> Result<(String, PathBuf), AppError> {
+    let secret_path = state_dir.join(file);
+    let hash_path = state_dir.join(format!("{file}.hash"));
+    if let Ok(existing) = std::fs::read_to_string(&hash_path)
+        && valid_hash(existing.trim())
     {
-        return Ok((hash.trim().to_string(), token_path));
+        return Ok((existing.trim().to_string(), secret_path));
     }
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    let secret = hex::encode(bytes);
+    let hashed = hash(&secret);
     let io = |p: &Path, e: std::io::Error| AppError::Setup(format!("{}: {e}", p.display()));
-    crate::fsutil::write_private(&token_path, format!("{token}\n").as_bytes()).map_err(|e| io(&token_path, e))?;
-    crate::fsutil::write_private(&hash_path, hash.as_bytes()).map_err(|e| io(&hash_path, e))?;
-    Ok((hash, token_path))
+    crate::fsutil::write_private(&secret_path, format!("{secret}\n").as_bytes()).map_err(|e| io(&secret_path, e))?;
+    crate::fsutil::write_private(&hash_path, hashed.as_bytes()).map_err(|e| io(&hash_path, e))?;
+    Ok((hashed, secret_path))
+}
+
+/// Today's counts on the status page survive a restart: seeded from the store.
+fn seed_today_counts(store: &Store, telemetry: &Telemetry) {
+    let today = crate::telemetry::today();
+    for record in store.sessions().filter_map(Result::ok) {
+        let (day, outcome) = match (&record.outcome, &record.decided_at) {
+            (Some(o), Some(at)) => (at.as_str(), o.decision.as_str().to_string()),
+            _ if record.status.is_terminal() => {
+                (record.created_at.as_str(), serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+            }
+            _ => continue,
+        };
+        if day.starts_with(&today) {
+            telemetry.count_day(&today, &outcome);
+        }
+    }
 }
 
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
+    use std::future::IntoFuture;
     let started = Instant::now();
     let (config, origin) = load_config(&options)?;
     let state_dir = config.state_dir();
@@ -160,13 +192,24 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let identity = server_identity(&config)?;
     let tls_config =
         tls::server_config(&identity, &config.api.client_cert_sha256).map_err(|e| AppError::Setup(e.to_string()))?;
+    let tls_not_after_unix = identity.chain.first().map_or(0, |der| api::status::certificate_not_after(der));
+    let status_tls = tls::server_config(&identity, &[]).map_err(|e| AppError::Setup(e.to_string()))?;
     let mut token_hashes = config.api.client_token_sha256.clone();
-    let demo_token = if config.device.demo {
-        let (hash, path) = demo_token_hash(&state_dir)?;
-        token_hashes.push(hash);
-        Some(path)
+    let (demo_token, demo_password) = if config.device.demo {
+        let (token_hash, token_path) =
+            demo_secret(&state_dir, DEMO_TOKEN_FILE, |t| hex::encode(Sha256::digest(t.as_bytes())), config::is_sha256_hex)?;
+        token_hashes.push(token_hash);
+        let (password_hash, password_path) = demo_secret(&state_dir, DEMO_PASSWORD_FILE, config::hash_password, |h| {
+            argon2::PasswordHash::new(h).is_ok()
+        })?;
+        (Some(token_path), Some((password_hash, password_path)))
     } else {
-        None
+        (None, None)
+    };
+    let password_hash = match (&config.status.password_hash, &demo_password) {
+        (Some(h), _) => h.clone(),
+        (None, Some((h, _))) => h.clone(),
+        (None, None) => return Err(AppError::Setup("status.password_hash is missing".into())),
     };
 
     let source: SourceSpec = config.camera.source.parse().map_err(|e: crate::capture::SourceSpecError| AppError::Setup(e.to_string()))?;
@@ -180,6 +223,8 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         real_time: true,
     };
     let telemetry = Arc::new(Telemetry::default());
+    seed_today_counts(&store, &telemetry);
+    let preview = Arc::new(api::preview::PreviewFeed::new(config.kiosk.preview_fps));
     let mailbox = Arc::new(Mailbox::default());
     let camera = Arc::new(CameraStatus::new(&settings));
     let capture = CaptureSupervisor::start(
@@ -200,6 +245,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         telemetry: Arc::clone(&telemetry),
         camera: Arc::clone(&camera),
         mailbox: Arc::clone(&mailbox),
+        preview: Arc::clone(&preview),
         detector,
         oval: config.face.oval,
         machine_config: MachineConfig {
@@ -212,15 +258,17 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             detection_score: config.face.detection_score,
             gates: config.face.gates,
             replayed_source: source.is_replay(),
+            require_consent: config.kiosk.require_consent,
         },
         frame_timeout: config.camera.frame_timeout,
         device: DeviceInfo {
             id: config.device.id.clone(),
             camera: camera.identity(),
             software: crate::SOFTWARE_VERSION.to_string(),
-            models,
+            models: models.clone(),
         },
     };
+    let engine_models = models;
     let engine_stop = Arc::new(AtomicBool::new(false));
     let engine_thread = {
         let stop = Arc::clone(&engine_stop);
@@ -232,34 +280,84 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
 
     let purge = spawn_retention(Arc::clone(&store), config.store.retention, config.store.purge_interval);
 
-    let listener = tokio::net::TcpListener::bind(&config.api.listen)
-        .await
-        .map_err(|e| AppError::Setup(format!("api.listen {}: {e}", config.api.listen)))?;
-    let addr = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
-    let state = Arc::new(ApiState {
+    let bind = |what: &'static str, addr: String| async move {
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
+        let local = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok::<_, AppError>((listener, local))
+    };
+    let (api_listener, api_addr) = bind("api.listen", config.api.listen.clone()).await?;
+    let (kiosk_listener, kiosk_addr) = bind("kiosk.listen", config.kiosk.listen.clone()).await?;
+    let (status_listener, status_addr) = bind("status.listen", config.status.listen.clone()).await?;
+    let url = format!("https://{api_addr}");
+    let vitals = Arc::new(api::status::Vitals {
+        started,
+        camera: Arc::clone(&camera),
+        telemetry: Arc::clone(&telemetry),
+        controller: Arc::clone(&controller),
+        state_dir: state_dir.clone(),
+        tls_not_after_unix,
+    });
+    let api_state = Arc::new(ApiState {
         controller: Arc::clone(&controller),
         jwks: keys.jwks(),
         auth: ClientAuth::from_hex(&token_hashes, &config.api.client_cert_sha256),
-        telemetry: Arc::clone(&telemetry),
-        camera: Arc::clone(&camera),
-        started,
+        vitals: Arc::clone(&vitals),
     });
-    let url = format!("https://{addr}");
-    tracing::info!(url = %url, tls_sha256 = %identity.fingerprint, kid = %keys.kid(), "ready");
-    if let Some(token_path) = &demo_token {
+    let kiosk_state = Arc::new(api::kiosk::KioskState {
+        controller: Arc::clone(&controller),
+        preview: Arc::clone(&preview),
+        oval: config.face.oval,
+    });
+    let status_state = Arc::new(api::status::StatusState {
+        vitals,
+        facts: api::status::DeviceFacts {
+            device_id: config.device.id.clone(),
+            config: origin.name(),
+            models: engine_models,
+            kid: keys.kid().to_string(),
+            jwks_url: format!("{url}/.well-known/jwks.json"),
+            tls_sha256: identity.fingerprint.clone(),
+        },
+        preview,
+        password_hash,
+    });
+
+    // One stop signal for every listener.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let kiosk_server = tokio::spawn(axum::serve(kiosk_listener, api::kiosk::router(kiosk_state)).into_future());
+    let status_server = tokio::spawn(tls::serve(status_listener, status_tls, api::status::router(status_state), stopped()));
+    let kiosk_url = format!("http://{kiosk_addr}");
+    let status_url = format!("https://{status_addr}");
+    tracing::info!(url = %url, kiosk = %kiosk_url, status = %status_url, tls_sha256 = %identity.fingerprint, kid = %keys.kid(), "ready");
+    if let (Some(token_path), Some((_, password_path))) = (&demo_token, &demo_password) {
         eprintln!(
-            "\nidverifd demo is running at {url} (replayed video; results say so).\n\
-             client token: {token}\n\
-             try:\n  curl --cacert {cert} -H \"Authorization: Bearer $(cat {token})\" \\\n    \
+            "\nidverifd demo is running (replayed video; results say so).\n\
+             kiosk (the candidate's screen): {kiosk_url}\n\
+             status page: {status_url}  (user: technician, password in {password})\n\
+             API: {url}  (client token in {token})\n\
+             start a verification:\n  curl --cacert {cert} -H \"Authorization: Bearer $(cat {token})\" \\\n    \
              -H 'content-type: application/json' -d '{{\"reference\":\"demo-1\",\"nonce\":\"'$(date +%s%N)'\",\"language\":\"ru\"}}' \\\n    \
              {url}/v1/verifications\n",
             token = token_path.display(),
+            password = password_path.display(),
             cert = identity.cert_path.display(),
         );
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
-    api::tls::serve(listener, tls_config, api::router(state), shutdown).await;
+    let serve_api = tls::serve(api_listener, tls_config, api::router(api_state), stopped());
+    tokio::join!(serve_api, async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    kiosk_server.abort();
+    let _ = status_server.await;
 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     tracing::info!("draining");

@@ -291,6 +291,7 @@ fn supervise(
                     if matches!(error, CaptureError::Refused { .. }) { CameraState::Refused } else { CameraState::Down };
                 tracing::warn!(source = %redact_source(&settings.source), error = %error, retry_in_ms = backoff.as_millis() as u64, "camera pipeline ended; restarting");
                 status.failed(state, error.to_string());
+                telemetry.record_error("camera", error.to_string());
                 telemetry.camera_restarts.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -14,6 +14,7 @@ use crate::store::{Store, StoreError};
 pub enum Command {
     Start(Box<SessionRecord>),
     Cancel { id: String, reply: oneshot::Sender<SessionRecord> },
+    Consent { id: String, language: super::Language },
     Retake { id: String },
     Continue { id: String },
 }
@@ -95,6 +96,10 @@ impl Controller {
 
     pub fn result(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.store.get_result(id)
+    }
+
+    pub fn evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get_evidence(id, kind)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<(String, SessionEvent)> {

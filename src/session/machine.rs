@@ -2,7 +2,7 @@
 //! the machine is deterministic and tested on recorded sequences without a camera.
 //!
 //! ```text
-//! Waiting ─face seen─> Framing ─all gates hold for `settle`─> Countdown 3,2,1 ─> Capture
+//! AwaitingConsent ─consent─> Waiting ─face seen─> Framing ─all gates hold for `settle`─> Countdown 3,2,1 ─> Capture
 //!                        ^  gate fails longer than `countdown_tolerance` ─┘        │
 //!                        └──────────── retake ─── Review ("captured") <────────────┘
 //!                                                   │ continue / review elapsed
@@ -33,6 +33,8 @@ pub struct MachineConfig {
     pub gates: QualityThresholds,
     /// Frames come from a replayed source: never `verified`.
     pub replayed_source: bool,
+    /// Nothing is captured until the subject consents on the kiosk.
+    pub require_consent: bool,
 }
 
 /// What the engine must do after an input.
@@ -51,6 +53,7 @@ pub enum Effect {
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
+    AwaitingConsent,
     Waiting,
     Framing { good_since: Option<Instant> },
     Countdown { started: Instant, bad_since: Option<Instant>, shown: u32 },
@@ -73,9 +76,9 @@ pub struct SessionMachine {
 impl SessionMachine {
     pub fn new(config: MachineConfig, now: Instant) -> Self {
         Self {
+            state: if config.require_consent { State::AwaitingConsent } else { State::Waiting },
             config,
             started: now,
-            state: State::Waiting,
             shown_prompt: None,
             pending_prompt: None,
             face_seen: false,
@@ -86,6 +89,20 @@ impl SessionMachine {
 
     pub fn is_done(&self) -> bool {
         self.state == State::Done
+    }
+
+    /// Frames are only looked at once the subject has consented.
+    pub fn wants_frames(&self) -> bool {
+        !matches!(self.state, State::AwaitingConsent | State::Done)
+    }
+
+    /// The subject consented on the kiosk; capture may begin.
+    pub fn on_consent(&mut self, language: super::Language) -> Vec<Effect> {
+        if self.state != State::AwaitingConsent {
+            return Vec::new();
+        }
+        self.state = State::Waiting;
+        vec![Effect::Event(EventKind::Consent { language })]
     }
 
     /// One analysed frame.
@@ -111,7 +128,7 @@ impl SessionMachine {
             }
             State::Waiting => self.prompt(Prompt::ShowFace, now, &mut out),
             State::Framing { .. } | State::Countdown { .. } => self.frame_in_stage(assessment, now, &mut out),
-            State::Capturing | State::Review { .. } | State::Done => {}
+            State::AwaitingConsent | State::Capturing | State::Review { .. } | State::Done => {}
         }
         out.extend(self.on_tick(now));
         out
@@ -175,7 +192,9 @@ impl SessionMachine {
         }
         if now.duration_since(self.started) > self.config.subject_timeout && !matches!(self.state, State::Review { .. }) {
             let mut reasons = vec![Reason::SubjectTimeout];
-            if !self.face_seen {
+            if self.state == State::AwaitingConsent {
+                reasons.push(Reason::ConsentNotGiven);
+            } else if !self.face_seen {
                 reasons.push(Reason::NoFaceDetected);
             }
             return self.finish(Decision::Rejected, reasons);
@@ -368,6 +387,7 @@ mod tests {
             detection_score: 0.7,
             gates: QualityThresholds::default(),
             replayed_source: false,
+            require_consent: false,
         }
     }
 
@@ -505,6 +525,25 @@ mod tests {
         t += Duration::from_secs(6);
         let fx = m.on_tick(t);
         assert_eq!(decision(&fx).unwrap().reasons[0], Reason::CameraLost);
+    }
+
+    #[test]
+    fn nothing_is_looked_at_before_consent_and_no_consent_times_out_with_that_reason() {
+        let t0 = Instant::now();
+        let mut m = SessionMachine::new(MachineConfig { require_consent: true, ..config() }, t0);
+        assert!(!m.wants_frames());
+        let mut t = t0;
+        let fx = feed(&mut m, &mut t, &good(), Duration::from_secs(2));
+        assert!(prompts(&fx).is_empty(), "no prompt before consent: {fx:?}");
+        let fx = m.on_consent(super::super::Language::Kk);
+        assert_eq!(fx, vec![Effect::Event(EventKind::Consent { language: super::super::Language::Kk })]);
+        assert!(m.wants_frames());
+        let fx = feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        assert!(fx.contains(&Effect::CaptureFace));
+
+        let mut m = SessionMachine::new(MachineConfig { require_consent: true, ..config() }, t0);
+        let outcome = m.on_tick(t0 + Duration::from_secs(31));
+        assert_eq!(decision(&outcome).unwrap().reasons, vec![Reason::SubjectTimeout, Reason::ConsentNotGiven, Reason::FaceNotCaptured]);
     }
 
     #[test]

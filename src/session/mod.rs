@@ -104,6 +104,7 @@ impl Decision {
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     SubjectTimeout,
+    ConsentNotGiven,
     NoFaceDetected,
     FaceNotCaptured,
     CameraLost,
@@ -147,6 +148,8 @@ pub enum EventKind {
         value: Option<u32>,
     },
     Camera { available: bool },
+    /// The subject consented on the kiosk, in the language they chose.
+    Consent { language: Language },
     Decision { decision: Decision, reasons: Vec<Reason> },
 }
 
@@ -158,6 +161,7 @@ impl EventKind {
             EventKind::Stage { .. } => "stage",
             EventKind::Prompt { .. } => "prompt",
             EventKind::Camera { .. } => "camera",
+            EventKind::Consent { .. } => "consent",
             EventKind::Decision { .. } => "decision",
         }
     }
@@ -170,6 +174,12 @@ pub struct EvidenceMeta {
     pub sha256: String,
     pub bytes: u64,
     pub captured_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConsentRecord {
+    pub given_at: String,
+    pub language: Language,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -191,6 +201,9 @@ pub struct SessionRecord {
     pub events: Vec<SessionEvent>,
     pub evidence: Vec<EvidenceMeta>,
     pub retakes: u32,
+    /// When the subject consented on the kiosk, and in which language.
+    #[serde(default)]
+    pub consent: Option<ConsentRecord>,
     pub outcome: Option<Outcome>,
     pub decided_at: Option<String>,
     /// Personal data removed after the retention period.
@@ -211,6 +224,7 @@ impl SessionRecord {
             events: Vec::new(),
             evidence: Vec::new(),
             retakes: 0,
+            consent: None,
             outcome: None,
             decided_at: None,
             purged: false,
@@ -225,6 +239,9 @@ impl SessionRecord {
             EventKind::Stage { stage } => {
                 self.stage = Some(*stage);
                 self.history.push(StageEntry { stage: *stage, at: event.at.clone() });
+            }
+            EventKind::Consent { language } => {
+                self.consent = Some(ConsentRecord { given_at: event.at.clone(), language: *language });
             }
             EventKind::Decision { .. } => {
                 self.status = Status::Decided;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 pub const TOKEN: &str = "test-client-token-0123456789abcdef";
+pub const TECHNICIAN_PASSWORD: &str = "technician-password-for-tests";
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,6 +40,8 @@ pub struct TestConfig {
     pub subject_timeout: &'static str,
     pub camera_grace: &'static str,
     pub client_cert_sha256: Vec<String>,
+    /// Headless tests have no subject to tick the consent box on the kiosk.
+    pub require_consent: bool,
     pub extra: &'static str,
 }
 
@@ -50,6 +53,7 @@ impl Default for TestConfig {
             subject_timeout: "40s",
             camera_grace: "4s",
             client_cert_sha256: vec![],
+            require_consent: false,
             extra: "",
         }
     }
@@ -92,6 +96,14 @@ camera_grace = "{grace}"
 
 [models]
 dir = "{models}"
+
+[kiosk]
+listen = "127.0.0.1:0"
+require_consent = {consent}
+
+[status]
+listen = "127.0.0.1:0"
+password_hash = "{password_hash}"
 {extra}"#,
             state = state_dir.display(),
             source = self.source.replace('\\', "\\\\").replace('"', "\\\""),
@@ -99,6 +111,8 @@ dir = "{models}"
             timeout = self.subject_timeout,
             grace = self.camera_grace,
             models = repo().join("models").display(),
+            consent = self.require_consent,
+            password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
             extra = self.extra,
         )
     }
@@ -110,6 +124,8 @@ pub struct Daemon {
     pub dir: PathBuf,
     pub config_path: PathBuf,
     pub url: String,
+    pub kiosk_url: String,
+    pub status_url: String,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -118,7 +134,15 @@ impl Daemon {
         let dir = temp_dir(name);
         let config_path = dir.join("idverifd.toml");
         std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
-        let mut d = Daemon { child: None, dir, config_path, url: String::new(), log: Arc::default() };
+        let mut d = Daemon {
+            child: None,
+            dir,
+            config_path,
+            url: String::new(),
+            kiosk_url: String::new(),
+            status_url: String::new(),
+            log: Arc::default(),
+        };
         d.launch();
         d
     }
@@ -149,8 +173,13 @@ impl Daemon {
         let ready = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
             panic!("daemon did not log ready within 60 s:\n{}", self.log.lock().unwrap())
         });
-        let url = ready.split_whitespace().find_map(|w| w.strip_prefix("url=")).expect("url= in the ready line");
-        self.url = url.to_string();
+        let field = |name: &str| {
+            let prefix = format!("{name}=");
+            ready.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("{name}= in {ready}")).to_string()
+        };
+        self.url = field("url");
+        self.kiosk_url = field("kiosk");
+        self.status_url = field("status");
         self.child = Some(child);
     }
 

@@ -1,0 +1,860 @@
+/* idverifd kiosk: what the candidate sees. Vanilla JS, no build step, offline.
+ *
+ * Server contract (all same-origin, JSON bodies, loopback only):
+ *   GET  /kiosk/api/session            -> {"session": null} | {"session": {id, language, consent_given, stage, oval, ...}}
+ *   GET  /kiosk/api/events?session=ID  -> SSE; each message's data is a SessionEvent JSON ({seq, at, type, ...})
+ *   GET  /kiosk/preview.mjpeg          -> multipart/x-mixed-replace JPEG stream
+ *   GET  /kiosk/api/photo?session=ID   -> the captured face photo (image/jpeg)
+ *   POST /kiosk/api/consent  {session, language}
+ *   POST /kiosk/api/retake   {session}
+ *   POST /kiosk/api/continue {session}
+ *   POST /kiosk/api/iin      {session, iin, confirmed: true}
+ *   POST /kiosk/api/guardian {session, confirmed: true}
+ */
+(function () {
+  'use strict';
+
+  // ------------------------------------------------------------------ strings
+  // Every word the candidate can see, per language. Prompt codes are "p_<code>".
+  const T = {
+    kk: {
+      lang_name: 'Қазақша',
+      idle_title: 'Ұлттық бірыңғай тестілеуге тіркеу',
+      idle_text: 'Оператор тіркеуіңізді бастағанша күте тұрыңыз.',
+      choose_language: 'Тілді таңдаңыз',
+      language: 'Тіл',
+      continue: 'Жалғастыру',
+      submit: 'Жіберу',
+      please_wait: 'Күте тұрыңыз…',
+      error_generic: 'Қате орын алды. Қайталап көріңіз немесе операторға жүгініңіз.',
+
+      consent_title: 'Дербес деректерді өңдеуге келісім',
+      consent_intro: 'Ұлттық бірыңғай тестілеуге тіркелу кезінде жеке басыңызды растау үшін бұл құрылғы мыналарды түсіреді:',
+      consent_face: 'бетіңіздің фотосуреті;',
+      consent_video: 'камера алдында өзіңіз тұрғаныңызды тексеретін қысқа бейнежазба;',
+      consent_doc: 'жеке басыңызды куәландыратын құжаттың фотосуреттері.',
+      consent_storage: 'Деректер белгіленген сақтау мерзімі ішінде осы құрылғыда сақталады, одан кейін жойылады. Тексеру нәтижесі электрондық қолтаңбамен расталып, тіркеу серверіне жіберіледі.',
+      consent_refuse: 'Келіспесеңіз, операторға жүгініңіз.',
+      consent_agree: 'Дербес деректерімнің өңделуіне келісемін',
+
+      p_show_face: 'Камераға қарап, бетіңізді сопақ жиектің ішіне орналастырыңыз',
+      p_one_person_only: 'Камера алдында тек бір адам болуы керек',
+      p_too_dark: 'Тым қараңғы — жарыққа қарай бұрылыңыз',
+      p_too_bright: 'Жарық тым күшті — жарық көзінен сәл алысырақ тұрыңыз',
+      p_center_face: 'Бетіңізді сопақ жиектің ортасына келтіріңіз',
+      p_move_closer: 'Сәл жақынырақ келіңіз',
+      p_move_back: 'Сәл артқа шегініңіз',
+      p_look_straight: 'Камераға тура қараңыз',
+      p_hold_still: 'Қозғалмай тұрыңыз',
+      p_countdown: 'Қозғалмаңыз — суретке түсіріп жатырмыз',
+      p_captured: 'Сурет түсірілді',
+      p_camera_unavailable: 'Камера қолжетімсіз — күте тұрыңыз',
+      p_turn_left: 'Басыңызды баяу солға бұрыңыз',
+      p_turn_right: 'Басыңызды баяу оңға бұрыңыз',
+      p_look_up: 'Жоғары қараңыз',
+      p_blink: 'Көзіңізді жыпылықтатыңыз',
+      p_show_front: 'Жеке куәліктің алдыңғы жағын камераға көрсетіңіз',
+      p_show_back: 'Куәлікті аударып, артқы жағын көрсетіңіз',
+      p_show_passport: 'Төлқұжатты фотосуреті бар бетінен ашып, камераға көрсетіңіз',
+      p_hold_card_flat: 'Құжатты жақтаудың ішінде тегіс әрі қозғалтпай ұстаңыз',
+      p_too_blurry: 'Сурет бұлыңғыр — құжатты қозғалтпай ұстаңыз',
+      p_glare: 'Құжатқа жарық шағылысып тұр — оны сәл еңкейтіңіз',
+      p_move_card_closer: 'Құжатты камераға жақынырақ әкеліңіз',
+
+      review_title: 'Фотосуретіңізді тексеріңіз',
+      review_hint: 'Сурет бұлыңғыр болса немесе бетіңіз толық көрінбесе, «Қайта түсіру» түймесін басыңыз.',
+      retake: 'Қайта түсіру',
+
+      iin_title: 'ЖСН-іңізді енгізіңіз',
+      iin_text: 'Құжаттағы нөмірді оқу мүмкін болмады. 12 таңбалы жеке сәйкестендіру нөміріңізді (ЖСН) енгізіңіз.',
+      iin_label: 'ЖСН',
+      iin_counter: '{n} / 12',
+      iin_confirm: 'Енгізілген деректердің дұрыс екенін растаймын',
+      iin_not12: 'ЖСН 12 цифрдан тұруы керек',
+      iin_bad: 'ЖСН қате енгізілген. Нөмірді тексеріңіз.',
+      iin_rejected: 'Нөмір қабылданбады. Тексеріп, қайталап көріңіз.',
+      key_clear: 'Тазалау',
+      key_back: 'Өшіру',
+
+      guardian_title: 'Ата-ананың немесе заңды өкілдің келісімі',
+      guardian_text: 'Сіз мына кәмелетке толмаған баланың тіркелуін растайсыз:',
+      guardian_agree: 'Мен оның ата-анасымын (заңды өкілімін) және оның әрі өзімнің дербес деректерімнің өңделуіне келісемін',
+
+      d_verified: 'Рахмет, жеке басыңыз расталды',
+      d_rejected: 'Жеке басыңызды растау мүмкін болмады. Операторға жүгініңіз.',
+      d_needs_review: 'Қосымша тексеру қажет. Операторға жүгініңіз.',
+      d_pending_guardian: 'Ата-анаңыз немесе заңды өкіліңіз де жеке басын растауы керек. Операторға жүгініңіз.',
+      d_stopped: 'Сеанс тоқтатылды. Операторға жүгініңіз.'
+    },
+    ru: {
+      lang_name: 'Русский',
+      idle_title: 'Регистрация на Единое национальное тестирование',
+      idle_text: 'Пожалуйста, подождите, пока оператор начнёт вашу регистрацию.',
+      choose_language: 'Выберите язык',
+      language: 'Язык',
+      continue: 'Продолжить',
+      submit: 'Отправить',
+      please_wait: 'Пожалуйста, подождите…',
+      error_generic: 'Что-то пошло не так. Попробуйте ещё раз или обратитесь к оператору.',
+
+      consent_title: 'Согласие на обработку персональных данных',
+      consent_intro: 'Чтобы подтвердить вашу личность при регистрации на Единое национальное тестирование, это устройство сделает:',
+      consent_face: 'фотографию вашего лица;',
+      consent_video: 'короткую видеозапись, чтобы убедиться, что перед камерой находитесь именно вы;',
+      consent_doc: 'фотографии документа, удостоверяющего личность.',
+      consent_storage: 'Данные хранятся на этом устройстве в течение установленного срока, после чего удаляются. Результат проверки, заверенный электронной подписью, передаётся на сервер регистрации.',
+      consent_refuse: 'Если вы не согласны, обратитесь к оператору.',
+      consent_agree: 'Даю согласие на обработку моих персональных данных',
+
+      p_show_face: 'Посмотрите в камеру и поместите лицо в овал',
+      p_one_person_only: 'Перед камерой должен быть только один человек',
+      p_too_dark: 'Слишком темно — повернитесь к свету',
+      p_too_bright: 'Слишком яркий свет — отойдите от источника света',
+      p_center_face: 'Расположите лицо в центре овала',
+      p_move_closer: 'Подойдите немного ближе',
+      p_move_back: 'Отодвиньтесь немного назад',
+      p_look_straight: 'Смотрите прямо в камеру',
+      p_hold_still: 'Не двигайтесь',
+      p_countdown: 'Не двигайтесь — делаем снимок',
+      p_captured: 'Снимок сделан',
+      p_camera_unavailable: 'Камера недоступна — пожалуйста, подождите',
+      p_turn_left: 'Медленно поверните голову влево',
+      p_turn_right: 'Медленно поверните голову вправо',
+      p_look_up: 'Посмотрите вверх',
+      p_blink: 'Моргните',
+      p_show_front: 'Покажите камере лицевую сторону удостоверения личности',
+      p_show_back: 'Переверните удостоверение и покажите оборотную сторону',
+      p_show_passport: 'Откройте паспорт на странице с фотографией и покажите её камере',
+      p_hold_card_flat: 'Держите документ ровно и неподвижно внутри рамки',
+      p_too_blurry: 'Изображение размыто — держите документ неподвижно',
+      p_glare: 'На документе блик — слегка наклоните его',
+      p_move_card_closer: 'Поднесите документ ближе к камере',
+
+      review_title: 'Проверьте фотографию',
+      review_hint: 'Если снимок размыт или лицо видно не полностью, нажмите «Переснять».',
+      retake: 'Переснять',
+
+      iin_title: 'Введите ИИН',
+      iin_text: 'Не удалось прочитать номер с документа. Введите ваш 12-значный индивидуальный идентификационный номер (ИИН).',
+      iin_label: 'ИИН',
+      iin_counter: '{n} / 12',
+      iin_confirm: 'Подтверждаю, что введённые данные верны',
+      iin_not12: 'ИИН должен состоять из 12 цифр',
+      iin_bad: 'ИИН введён с ошибкой. Проверьте номер.',
+      iin_rejected: 'Номер не принят. Проверьте его и попробуйте ещё раз.',
+      key_clear: 'Очистить',
+      key_back: 'Стереть',
+
+      guardian_title: 'Согласие родителя или законного представителя',
+      guardian_text: 'Вы подтверждаете регистрацию несовершеннолетнего:',
+      guardian_agree: 'Я являюсь его родителем (законным представителем) и даю согласие на обработку его и моих персональных данных',
+
+      d_verified: 'Спасибо, ваша личность подтверждена',
+      d_rejected: 'Не удалось подтвердить вашу личность. Пожалуйста, обратитесь к оператору.',
+      d_needs_review: 'Требуется дополнительная проверка. Пожалуйста, обратитесь к оператору.',
+      d_pending_guardian: 'Родитель или законный представитель тоже должен пройти проверку. Пожалуйста, обратитесь к оператору.',
+      d_stopped: 'Сеанс остановлен. Пожалуйста, обратитесь к оператору.'
+    },
+    en: {
+      lang_name: 'English',
+      idle_title: 'Registration for the Unified National Testing',
+      idle_text: 'Please wait for the operator to start your registration.',
+      choose_language: 'Choose your language',
+      language: 'Language',
+      continue: 'Continue',
+      submit: 'Submit',
+      please_wait: 'Please wait…',
+      error_generic: 'Something went wrong. Please try again or contact the operator.',
+
+      consent_title: 'Consent to the processing of personal data',
+      consent_intro: 'To verify your identity for registration for the Unified National Testing, this device will capture:',
+      consent_face: 'a photo of your face;',
+      consent_video: 'a short video check that it is really you in front of the camera;',
+      consent_doc: 'photos of your identity document.',
+      consent_storage: 'The data are kept on this device for the set retention period and then deleted. The verification result is sent to the registration server with a digital signature.',
+      consent_refuse: 'If you do not agree, please tell the operator.',
+      consent_agree: 'I agree to the processing of my personal data',
+
+      p_show_face: 'Look at the camera and place your face in the oval',
+      p_one_person_only: 'Only one person should be in front of the camera',
+      p_too_dark: 'It is too dark — please face the light',
+      p_too_bright: 'The light is too bright — move away from it a little',
+      p_center_face: 'Move your face to the centre of the oval',
+      p_move_closer: 'Come a little closer',
+      p_move_back: 'Move back a little',
+      p_look_straight: 'Look straight at the camera',
+      p_hold_still: 'Hold still',
+      p_countdown: 'Hold still — taking your photo',
+      p_captured: 'Your photo has been taken',
+      p_camera_unavailable: 'Camera unavailable — please wait',
+      p_turn_left: 'Slowly turn your head to the left',
+      p_turn_right: 'Slowly turn your head to the right',
+      p_look_up: 'Look up',
+      p_blink: 'Blink',
+      p_show_front: 'Show the front of your ID card to the camera',
+      p_show_back: 'Turn the card over and show the back',
+      p_show_passport: 'Open your passport at the photo page and show it to the camera',
+      p_hold_card_flat: 'Hold the document flat and still inside the frame',
+      p_too_blurry: 'The picture is blurry — hold the document still',
+      p_glare: 'There is glare on the document — tilt it slightly',
+      p_move_card_closer: 'Bring the document closer to the camera',
+
+      review_title: 'Check your photo',
+      review_hint: 'If the photo is blurry or your face is not fully visible, press “Retake”.',
+      retake: 'Retake',
+
+      iin_title: 'Enter your IIN',
+      iin_text: 'We could not read the number from your document. Enter your 12-digit individual identification number (IIN).',
+      iin_label: 'IIN',
+      iin_counter: '{n} / 12',
+      iin_confirm: 'I confirm the data are true',
+      iin_not12: 'The IIN must have exactly 12 digits',
+      iin_bad: 'This IIN has a mistake. Please check the number.',
+      iin_rejected: 'The number was not accepted. Please check it and try again.',
+      key_clear: 'Clear',
+      key_back: 'Delete',
+
+      guardian_title: 'Consent of a parent or legal guardian',
+      guardian_text: 'You are confirming the registration of a minor:',
+      guardian_agree: 'I am their parent (legal guardian) and I agree to the processing of their personal data and mine',
+
+      d_verified: 'Thank you, your identity has been verified',
+      d_rejected: 'Your identity could not be verified. Please contact the operator.',
+      d_needs_review: 'An additional check is needed. Please contact the operator.',
+      d_pending_guardian: 'A parent or legal guardian must also verify their identity. Please contact the operator.',
+      d_stopped: 'The session was stopped. Please contact the operator.'
+    }
+  };
+
+  // ---------------------------------------------------------------- constants
+  const LANGS = ['kk', 'ru', 'en'];
+  const POLL_MS = 1000;          // session poll while idle
+  const RETRY_MS = 1000;         // event stream reconnect
+  const RESULT_MS = 15000;       // result screen, then back to idle
+  const PREVIEW_RETRY_MS = 2000;
+  const PREVIEW_URL = '/kiosk/preview.mjpeg';
+  // SSE `event:` names to listen for (the daemon names each event by its type).
+  const EVENT_NAMES = ['message', 'status', 'stage', 'prompt', 'camera', 'decision', 'flash'];
+  const DECISIONS = ['verified', 'rejected', 'needs_review', 'pending_guardian'];
+  const FACE_PROMPTS = ['show_face', 'one_person_only', 'too_dark', 'too_bright', 'center_face', 'move_closer',
+    'move_back', 'look_straight', 'hold_still', 'countdown', 'camera_unavailable',
+    'turn_left', 'turn_right', 'look_up', 'blink'];
+  const DOC_PROMPTS = ['show_front', 'show_back', 'show_passport', 'hold_card_flat', 'too_blurry', 'glare', 'move_card_closer'];
+  // Picture drawn over the preview for a prompt: classes of #challenge.
+  const PICTURES = {
+    turn_left: 'arrow left', turn_right: 'arrow right', look_up: 'arrow up', blink: 'eye',
+    move_closer: 'closer', move_back: 'back', move_card_closer: 'closer'
+  };
+  const DEFAULT_OVAL = { centre_x: 0.5, centre_y: 0.45, width: 0.36, height: 0.64 };
+  const CARD_AR = 85.6 / 53.98;      // ID-1 card
+  const PASSPORT_AR = 125 / 88;      // passport photo page opened (ID-3 spread)
+
+  // -------------------------------------------------------------------- state
+  const S = {
+    phase: 'idle',       // idle | language | consent | run | end
+    session: null,
+    lang: 'kk',
+    view: null,          // in "run": capture | review | iin | guardian | wait
+    mode: 'face',        // capture guide: face | card | passport
+    prompt: null,
+    value: null,
+    minor: '',
+    camera: true,
+    flash: null,
+    ended: null,         // decision code or "stopped"
+    lastSeq: 0,
+    es: null,
+    esTimer: 0,
+    pollTimer: 0,
+    idleTimer: 0,
+    done: new Set(),     // sessions already shown to the end
+    busy: false,
+    photoT: 0,
+    previewNonce: 0,
+    aspect: 4 / 3,
+    oval: DEFAULT_OVAL,
+    iin: '',
+    shown: null          // id of the visible screen
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+
+  function tr(key, lang) {
+    const table = T[lang || S.lang] || T.kk;
+    return has(table, key) ? table[key] : '';
+  }
+  function promptText(code) {
+    return typeof code === 'string' ? tr('p_' + code) : '';
+  }
+
+  // ----------------------------------------------------------------- network
+  async function postJSON(path, body) {
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      cache: 'no-store'
+    });
+    if (!r.ok) {
+      const err = new Error('HTTP ' + r.status);
+      err.status = r.status;
+      throw err;
+    }
+    return r;
+  }
+
+  async function fetchSession() {
+    const r = await fetch('/kiosk/api/session', { cache: 'no-store' });
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    const j = await r.json();
+    const s = j && j.session;
+    return s && typeof s.id === 'string' && s.id ? s : null;
+  }
+
+  function poll() {
+    clearTimeout(S.pollTimer);
+    if (S.phase !== 'idle') return;
+    fetchSession().then((s) => {
+      if (S.phase === 'idle' && s && !S.done.has(s.id)) startSession(s);
+    }).catch(() => { /* daemon restarting: stay idle */ }).finally(() => {
+      if (S.phase === 'idle') S.pollTimer = setTimeout(poll, POLL_MS);
+    });
+  }
+
+  function openEvents() {
+    closeEvents();
+    if (!S.session) return;
+    const es = new EventSource('/kiosk/api/events?session=' + encodeURIComponent(S.session.id));
+    S.es = es;
+    const onMessage = (e) => {
+      if (S.es !== es) return;
+      let d;
+      try { d = JSON.parse(e.data); } catch (_) { return; }
+      if (d && typeof d === 'object') onEvent(d);
+    };
+    EVENT_NAMES.forEach((n) => es.addEventListener(n, onMessage));
+    es.onerror = () => {
+      if (S.es !== es) return;
+      es.close();
+      S.es = null;
+      if (S.phase === 'end' || S.phase === 'idle') return;
+      S.esTimer = setTimeout(reconnect, RETRY_MS);
+    };
+  }
+
+  function closeEvents() {
+    clearTimeout(S.esTimer);
+    if (S.es) { S.es.close(); S.es = null; }
+  }
+
+  // The stream broke before the end: is the session still there?
+  function reconnect() {
+    if (!S.session || S.phase === 'end' || S.phase === 'idle') return;
+    const id = S.session.id;
+    fetchSession().then((s) => {
+      if (!S.session || S.session.id !== id || S.phase === 'end') return;
+      if (s && s.id === id) openEvents();
+      else goIdle();   // gone without an end event: nothing to show
+    }).catch(() => {
+      if (S.session && S.session.id === id && S.phase !== 'end') S.esTimer = setTimeout(reconnect, RETRY_MS);
+    });
+  }
+
+  // ------------------------------------------------------------------ events
+  function onEvent(d) {
+    if (typeof d.seq === 'number') {
+      if (d.seq <= S.lastSeq) return;
+      S.lastSeq = d.seq;
+    }
+    if (S.phase === 'end' || S.phase === 'idle') return;
+    switch (d.type) {
+      case 'status':
+        if (d.status === 'cancelled' || d.status === 'interrupted') { finish('stopped'); return; }
+        break;
+      case 'decision':
+        finish(DECISIONS.indexOf(d.decision) >= 0 ? d.decision : 'rejected');
+        return;
+      case 'stage': onStage(d.stage); break;
+      case 'prompt': onPrompt(d); break;
+      case 'camera':
+        if (d.available === false) S.camera = false;
+        else if (!S.camera) { S.camera = true; S.previewNonce++; }
+        break;
+      case 'flash':
+        S.flash = typeof d.color === 'string' && /^#[0-9a-fA-F]{6}$/.test(d.color) ? d.color : null;
+        break;
+      default: return;   // unknown event: nothing to show
+    }
+    render();
+  }
+
+  function onStage(stage) {
+    if (typeof stage !== 'string') return;
+    if (stage === 'face_capture') { S.view = 'capture'; S.mode = 'face'; S.prompt = null; S.value = null; }
+    else if (stage === 'face_review') { enterReview(); }
+    else if (stage === 'done') { S.view = 'wait'; }
+    else if (/doc|card|passport/.test(stage)) { S.view = 'capture'; if (S.mode === 'face') S.mode = 'card'; S.prompt = null; }
+    else if (/liveness|challenge/.test(stage)) { S.view = 'capture'; S.mode = 'face'; S.prompt = null; }
+    else if (/iin/.test(stage)) { enterIin(); }
+    else if (/guardian/.test(stage)) { enterGuardian(S.minor); }
+    // any other stage: keep what is on screen until its prompts arrive
+  }
+
+  function onPrompt(d) {
+    const p = d.prompt;
+    if (typeof p !== 'string') return;
+    if (p === 'captured') { enterReview(); S.prompt = p; return; }
+    if (p === 'enter_iin') { enterIin(); return; }
+    if (p === 'guardian_consent') { enterGuardian(typeof d.minor_name === 'string' ? d.minor_name : ''); return; }
+    S.prompt = p;
+    S.value = Number.isInteger(d.value) ? d.value : null;
+    if (DOC_PROMPTS.indexOf(p) >= 0) {
+      S.view = 'capture';
+      if (p === 'show_passport') S.mode = 'passport';
+      else if (p === 'show_front' || p === 'show_back' || S.mode === 'face') S.mode = 'card';
+    } else if (FACE_PROMPTS.indexOf(p) >= 0) {
+      if (p !== 'camera_unavailable') { S.view = 'capture'; S.mode = 'face'; }
+    }
+    // unknown prompt codes: the prompt line stays empty
+  }
+
+  function enterReview() {
+    if (S.view !== 'review') { S.photoT = Date.now(); hideError('review-error'); }
+    S.view = 'review';
+  }
+
+  function enterIin() {
+    if (S.view !== 'iin') {
+      S.iin = '';
+      $('iin-input').value = '';
+      $('iin-confirm').checked = false;
+      hideError('iin-error');
+    }
+    S.view = 'iin';
+  }
+
+  function enterGuardian(name) {
+    if (S.view !== 'guardian') { $('guardian-checkbox').checked = false; hideError('guardian-error'); }
+    if (name) S.minor = name;
+    S.view = 'guardian';
+  }
+
+  // ------------------------------------------------------------ transitions
+  function resetSessionState() {
+    S.view = null; S.mode = 'face'; S.prompt = null; S.value = null; S.minor = '';
+    S.camera = true; S.flash = null; S.ended = null; S.lastSeq = 0; S.busy = false;
+    S.photoT = 0; S.iin = '';
+    $('consent-checkbox').checked = false;
+    $('guardian-checkbox').checked = false;
+    $('iin-confirm').checked = false;
+    $('iin-input').value = '';
+    ['consent-error', 'review-error', 'iin-error', 'guardian-error'].forEach(hideError);
+  }
+
+  function fraction(v, dflt) {
+    return typeof v === 'number' && isFinite(v) && v > 0 && v <= 1 ? v : dflt;
+  }
+
+  function startSession(s) {
+    clearTimeout(S.pollTimer);
+    clearTimeout(S.idleTimer);
+    resetSessionState();
+    S.session = s;
+    S.lang = LANGS.indexOf(s.language) >= 0 ? s.language : 'kk';
+    const o = s.oval || {};
+    S.oval = {
+      centre_x: fraction(o.centre_x, DEFAULT_OVAL.centre_x),
+      centre_y: fraction(o.centre_y, DEFAULT_OVAL.centre_y),
+      width: fraction(o.width, DEFAULT_OVAL.width),
+      height: fraction(o.height, DEFAULT_OVAL.height)
+    };
+    if (s.frame && s.frame.width > 0 && s.frame.height > 0) S.aspect = s.frame.width / s.frame.height;
+    if (s.consent_given) {
+      S.phase = 'run';
+      if (s.stage) onStage(s.stage);
+    } else {
+      S.phase = 'language';
+    }
+    openEvents();
+    render();
+  }
+
+  function finish(kind) {
+    S.phase = 'end';
+    S.ended = kind;
+    S.flash = null;
+    closeEvents();
+    if (S.session) S.done.add(S.session.id);
+    clearTimeout(S.idleTimer);
+    S.idleTimer = setTimeout(goIdle, RESULT_MS);
+    render();
+  }
+
+  function goIdle() {
+    closeEvents();
+    clearTimeout(S.idleTimer);
+    if (S.session) S.done.add(S.session.id);
+    S.session = null;
+    resetSessionState();
+    S.phase = 'idle';
+    render();
+    poll();
+  }
+
+  // ----------------------------------------------------------------- render
+  const SCREENS = ['idle', 'language', 'consent', 'capture', 'review', 'iin', 'guardian', 'wait', 'result'];
+
+  function currentScreen() {
+    switch (S.phase) {
+      case 'idle': return 'idle';
+      case 'language': return 'language';
+      case 'consent': return 'consent';
+      case 'end': return 'result';
+      default: return S.view || 'capture';
+    }
+  }
+
+  function applyTexts() {
+    document.querySelectorAll('[data-t]').forEach((el) => {
+      const txt = tr(el.getAttribute('data-t'), el.getAttribute('data-l') || S.lang);
+      if (el.textContent !== txt) el.textContent = txt;
+    });
+  }
+
+  function render() {
+    const screen = currentScreen();
+    document.documentElement.lang = S.phase === 'idle' ? 'kk' : S.lang;
+    applyTexts();
+
+    if (screen === 'language') renderLanguage();
+    if (screen === 'consent') renderConsent();
+    if (screen === 'capture') renderCapture();
+    if (screen === 'review') renderReview();
+    if (screen === 'iin') renderIin();
+    if (screen === 'guardian') renderGuardian();
+    if (screen === 'result') renderResult();
+    setPreview(screen === 'capture' && S.camera);
+    if (screen !== 'review') $('captured-photo').removeAttribute('src');
+    if (screen !== 'guardian') $('minor-name').textContent = '';
+
+    const flash = $('flash');
+    if (S.flash && S.phase === 'run') { flash.style.backgroundColor = S.flash; flash.hidden = false; }
+    else { flash.hidden = true; flash.style.backgroundColor = ''; }
+
+    if (screen !== S.shown) {
+      SCREENS.forEach((n) => { $('scr-' + n).hidden = n !== screen; });
+      S.shown = screen;
+      focusScreen(screen);
+    }
+  }
+
+  function focusScreen(screen) {
+    let el = null;
+    if (screen === 'language') el = document.querySelector('.btn.lang.default');
+    else if (screen === 'consent' || screen === 'review' || screen === 'iin' || screen === 'guardian' ||
+      screen === 'result' || screen === 'wait') el = $('scr-' + screen).querySelector('h1');
+    if (el) el.focus({ preventScroll: true });
+    else if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  }
+
+  function renderLanguage() {
+    document.querySelectorAll('.btn.lang').forEach((b) => {
+      const on = b.getAttribute('data-lang') === S.lang;
+      b.classList.toggle('default', on);
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+    });
+  }
+
+  function renderConsent() {
+    $('consent-continue').disabled = !$('consent-checkbox').checked || S.busy;
+  }
+
+  function renderCapture() {
+    const frame = $('frame');
+    frame.style.setProperty('--ar', String(S.aspect));
+    const doc = S.mode !== 'face';
+    frame.classList.toggle('doc', doc);
+
+    const ok = !doc && (S.prompt === 'hold_still' || S.prompt === 'countdown');
+    const oval = $('oval');
+    oval.classList.toggle('ok', ok);
+
+    // Guides in the frame's own coordinates (0..1000 both ways); the mirror
+    // wrapper flips them together with the picture.
+    let d = 'M0 0H1000V1000H0Z';
+    if (!doc) {
+      const cx = S.oval.centre_x * 1000, cy = S.oval.centre_y * 1000;
+      const rx = S.oval.width * 500, ry = S.oval.height * 500;
+      oval.setAttribute('cx', cx); oval.setAttribute('cy', cy);
+      oval.setAttribute('rx', rx); oval.setAttribute('ry', ry);
+      d += 'M' + (cx - rx) + ' ' + cy + 'a' + rx + ' ' + ry + ' 0 1 0 ' + (2 * rx) + ' 0' +
+        'a' + rx + ' ' + ry + ' 0 1 0 ' + (-2 * rx) + ' 0Z';
+    } else {
+      const ar = S.mode === 'passport' ? PASSPORT_AR : CARD_AR;
+      let w = 0.72, h = w * S.aspect / ar;          // fractions of frame width / height
+      if (h > 0.8) { h = 0.8; w = h * ar / S.aspect; }
+      const x = (1 - w) * 500, y = (1 - h) * 500, W = w * 1000, H = h * 1000;
+      const card = $('card');
+      card.setAttribute('x', x); card.setAttribute('y', y);
+      card.setAttribute('width', W); card.setAttribute('height', H);
+      card.setAttribute('rx', 30); card.setAttribute('ry', 30 * S.aspect);
+      card.classList.toggle('ok', S.prompt === 'hold_card_flat');
+      d += 'M' + x + ' ' + y + 'h' + W + 'v' + H + 'h' + (-W) + 'Z';
+    }
+    $('mask').setAttribute('d', d);
+
+    // Countdown number over the oval (the overlay is not mirrored).
+    const cd = $('countdown');
+    const n = S.prompt === 'countdown' && Number.isInteger(S.value) && S.value > 0 && S.value < 100 ? S.value : null;
+    if (n !== null && S.camera) {
+      cd.style.left = ((1 - S.oval.centre_x) * 100) + '%';
+      cd.style.top = (S.oval.centre_y * 100) + '%';
+      if (cd.textContent !== String(n)) {
+        cd.textContent = String(n);
+        cd.style.animation = 'none'; void cd.offsetWidth; cd.style.animation = '';
+      }
+      cd.hidden = false;
+    } else {
+      cd.hidden = true;
+      cd.textContent = '';
+    }
+
+    // Picture for a challenge.
+    const ch = $('challenge');
+    const pic = S.camera && has(PICTURES, S.prompt || '') ? PICTURES[S.prompt] : null;
+    ch.className = 'challenge' + (pic ? ' ' + pic : '');
+    ch.hidden = !pic;
+
+    $('cam-off').hidden = S.camera;
+    let text;
+    if (!S.camera) text = tr('p_camera_unavailable');
+    else if (S.prompt) text = promptText(S.prompt);
+    else text = doc ? '' : tr('p_show_face');
+    const pr = $('prompt');
+    if (pr.textContent !== text) pr.textContent = text;
+  }
+
+  function renderReview() {
+    const img = $('captured-photo');
+    const src = '/kiosk/api/photo?session=' + encodeURIComponent(S.session.id) + '&t=' + S.photoT;
+    if (img.getAttribute('src') !== src) img.src = src;
+    $('retake').disabled = S.busy;
+    $('continue').disabled = S.busy;
+  }
+
+  function renderIin() {
+    const input = $('iin-input');
+    if (input.value !== S.iin) input.value = S.iin;
+    $('iin-counter').textContent = tr('iin_counter').replace('{n}', String(S.iin.length));
+    $('iin-submit').disabled = !$('iin-confirm').checked || S.busy;
+  }
+
+  function renderGuardian() {
+    $('minor-name').textContent = S.minor;
+    $('minor-name').hidden = !S.minor;
+    $('guardian-continue').disabled = !$('guardian-checkbox').checked || S.busy;
+  }
+
+  function renderResult() {
+    const kind = S.ended || 'stopped';
+    const el = $('result');
+    el.textContent = tr('d_' + kind) || tr('d_rejected');
+    el.setAttribute('data-decision', kind);
+    $('scr-result').classList.toggle('verified', kind === 'verified');
+  }
+
+  // ---------------------------------------------------------------- preview
+  let previewWanted = '';
+  function setPreview(on) {
+    const img = $('preview');
+    const url = on ? PREVIEW_URL + (S.previewNonce ? '?r=' + S.previewNonce : '') : '';
+    if (url === previewWanted) return;
+    previewWanted = url;
+    img.classList.remove('broken');
+    if (url) img.src = url;
+    else img.removeAttribute('src');   // closes the stream
+  }
+
+  function watchAspect() {
+    const img = $('preview');
+    if (previewWanted && img.naturalWidth > 16 && img.naturalHeight > 16) {
+      const ar = img.naturalWidth / img.naturalHeight;
+      if (Math.abs(ar - S.aspect) > 0.01) { S.aspect = ar; if (S.shown === 'capture') renderCapture(); }
+    }
+  }
+
+  function previewError() {
+    if (!previewWanted) return;
+    $('preview').classList.add('broken');
+    setTimeout(() => {
+      if (previewWanted) { S.previewNonce++; render(); }
+    }, PREVIEW_RETRY_MS);
+  }
+
+  // ----------------------------------------------------------------- actions
+  function showError(id, key) {
+    const el = $(id);
+    el.textContent = tr(key);
+    el.hidden = false;
+  }
+  function hideError(id) {
+    const el = $(id);
+    el.hidden = true;
+    el.textContent = '';
+  }
+
+  async function act(fn) {
+    if (S.busy || !S.session) return;
+    const id = S.session.id;
+    S.busy = true;
+    render();
+    try {
+      await fn(id);
+    } finally {
+      if (S.session && S.session.id === id) { S.busy = false; render(); }
+    }
+  }
+
+  function chooseLanguage(lang) {
+    if (S.phase !== 'language' || LANGS.indexOf(lang) < 0) return;
+    S.lang = lang;
+    S.phase = 'consent';
+    hideError('consent-error');
+    render();
+  }
+
+  function sendConsent() {
+    if (S.phase !== 'consent' || !$('consent-checkbox').checked) return;
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/consent', { session: id, language: S.lang });
+        if (S.phase === 'consent' && S.session && S.session.id === id) {
+          S.phase = 'run';
+          if (!S.view) S.view = 'capture';
+        }
+      } catch (_) {
+        showError('consent-error', 'error_generic');
+      }
+    });
+  }
+
+  function retake() {
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/retake', { session: id });
+        if (S.view === 'review') { S.view = 'capture'; S.mode = 'face'; S.prompt = null; S.value = null; }
+      } catch (_) {
+        showError('review-error', 'error_generic');
+      }
+    });
+  }
+
+  function proceed() {
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/continue', { session: id });
+        if (S.view === 'review') S.view = 'wait';
+      } catch (_) {
+        showError('review-error', 'error_generic');
+      }
+    });
+  }
+
+  // Kazakhstan IIN control digit: weights 1..11, and if that gives 10, 3..11,1,2.
+  function iinValid(s) {
+    const d = s.split('').map(Number);
+    let sum = 0;
+    for (let i = 0; i < 11; i++) sum += d[i] * (i + 1);
+    let c = sum % 11;
+    if (c === 10) {
+      sum = 0;
+      for (let i = 0; i < 11; i++) sum += d[i] * (((i + 2) % 11) + 1);
+      c = sum % 11;
+    }
+    return c !== 10 && c === d[11];
+  }
+
+  function setIin(v) {
+    S.iin = v.replace(/\D/g, '').slice(0, 12);
+    hideError('iin-error');
+    render();
+  }
+
+  function submitIin() {
+    if (S.view !== 'iin' || !$('iin-confirm').checked) return;
+    if (!/^\d{12}$/.test(S.iin)) { showError('iin-error', 'iin_not12'); return; }
+    if (!iinValid(S.iin)) { showError('iin-error', 'iin_bad'); return; }
+    const iin = S.iin;
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/iin', { session: id, iin: iin, confirmed: true });
+        if (S.view === 'iin') { S.view = 'wait'; S.iin = ''; $('iin-input').value = ''; }
+      } catch (e) {
+        showError('iin-error', e.status >= 400 && e.status < 500 ? 'iin_rejected' : 'error_generic');
+      }
+    });
+  }
+
+  function sendGuardian() {
+    if (S.view !== 'guardian' || !$('guardian-checkbox').checked) return;
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/guardian', { session: id, confirmed: true });
+        if (S.view === 'guardian') S.view = 'wait';
+      } catch (_) {
+        showError('guardian-error', 'error_generic');
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function init() {
+    document.querySelectorAll('.btn.lang').forEach((b) => {
+      b.addEventListener('click', () => chooseLanguage(b.getAttribute('data-lang')));
+    });
+    $('back-lang').addEventListener('click', () => {
+      if (S.phase === 'consent' && !S.busy) { S.phase = 'language'; render(); }
+    });
+    $('consent-checkbox').addEventListener('change', () => { hideError('consent-error'); render(); });
+    $('consent-continue').addEventListener('click', sendConsent);
+    $('retake').addEventListener('click', retake);
+    $('continue').addEventListener('click', proceed);
+    $('iin-input').addEventListener('input', (e) => setIin(e.target.value));
+    $('iin-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); submitIin(); } });
+    $('iin-confirm').addEventListener('change', render);
+    $('iin-submit').addEventListener('click', submitIin);
+    $('keypad').addEventListener('click', (e) => {
+      const b = e.target.closest('[data-key]');
+      if (!b) return;
+      const k = b.getAttribute('data-key');
+      if (k === 'back') setIin(S.iin.slice(0, -1));
+      else if (k === 'clear') setIin('');
+      else setIin(S.iin + k);
+    });
+    $('guardian-checkbox').addEventListener('change', () => { hideError('guardian-error'); render(); });
+    $('guardian-continue').addEventListener('click', sendGuardian);
+
+    // Enter toggles a checkbox too (Space already does).
+    document.querySelectorAll('input[type=checkbox]').forEach((c) => {
+      c.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') { e.preventDefault(); c.click(); }
+      });
+    });
+
+    const img = $('preview');
+    img.addEventListener('load', watchAspect);
+    img.addEventListener('error', previewError);
+    setInterval(watchAspect, 500);
+
+    // Kiosk: no long-press menus or image dragging.
+    document.addEventListener('contextmenu', (e) => e.preventDefault());
+    document.addEventListener('dragstart', (e) => e.preventDefault());
+
+    render();
+    poll();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();
