@@ -37,8 +37,8 @@ pub struct KioskState {
 pub fn router(state: Arc<KioskState>) -> Router {
     Router::new()
         .route("/", get(|| async { Html(INDEX_HTML) }))
-        .route("/kiosk.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], KIOSK_CSS) }))
-        .route("/kiosk.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], KIOSK_JS) }))
+        .route("/kiosk/kiosk.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], KIOSK_CSS) }))
+        .route("/kiosk/kiosk.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], KIOSK_JS) }))
         .route("/kiosk/api/session", get(current_session))
         .route("/kiosk/api/events", get(events))
         .route("/kiosk/api/consent", post(consent))

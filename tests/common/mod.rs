@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub mod browser;
+
 pub const TOKEN: &str = "test-client-token-0123456789abcdef";
 pub const TECHNICIAN_PASSWORD: &str = "technician-password-for-tests";
 
@@ -220,14 +222,11 @@ impl Daemon {
     }
 
     pub async fn start_verification(&self, nonce: &str) -> serde_json::Value {
-        let r = self
-            .client()
-            .post(format!("{}/v1/verifications", self.url))
-            .bearer_auth(TOKEN)
-            .json(&serde_json::json!({"reference": "reg-42", "nonce": nonce, "language": "kk"}))
-            .send()
-            .await
-            .unwrap();
+        self.start_verification_with(serde_json::json!({"reference": "reg-42", "nonce": nonce, "language": "kk"})).await
+    }
+
+    pub async fn start_verification_with(&self, body: serde_json::Value) -> serde_json::Value {
+        let r = self.client().post(format!("{}/v1/verifications", self.url)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 201, "start: {}", r.text().await.unwrap());
         r.json().await.unwrap()
     }
