@@ -53,6 +53,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Read an ID card (front and/or back, either order) or a passport page.
+    Document {
+        #[command(subcommand)]
+        command: DocumentCommand,
+    },
     /// Face analysis of still images.
     Face {
         #[command(subcommand)]
@@ -76,6 +81,22 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocumentCommand {
+    /// Fields, MRZ checks and every inconsistency found.
+    Read {
+        #[arg(long)]
+        json: bool,
+        /// The day against which age and expiry are judged (YYYY-MM-DD; default today).
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        #[arg(required = true, num_args = 1..=2)]
+        images: Vec<PathBuf>,
     },
 }
 
@@ -152,6 +173,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Cameras { json, config } => cameras(json, config),
         Command::Face { command: FaceCommand::Detect { json, models, image } } => face_detect(json, models, &image),
+        Command::Document { command: DocumentCommand::Read { json, on, models, images } } => document_read(json, on, models, &images),
         Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
         Command::Keys { command } => keys(command),
         Command::HashPassword => {
@@ -213,9 +235,43 @@ fn cameras(json: bool, config: Option<PathBuf>) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn face_detect(json: bool, models: Option<PathBuf>, image: &std::path::Path) -> Result<u8, Failure> {
+/// The models directory for the still-image commands: given, else ./models, else the source tree's.
+fn models_dir(models: Option<PathBuf>) -> PathBuf {
     let models = models.unwrap_or_else(|| idverifd::config::ModelsConfig::default().dir);
-    let models = if models.exists() { models } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models") };
+    if models.exists() { models } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models") }
+}
+
+fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images: &[PathBuf]) -> Result<u8, Failure> {
+    use idverifd::identity::{self, Date};
+    let on: Date = match on {
+        Some(text) => text.parse().map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?,
+        None => identity::today_utc(),
+    };
+    let mut reader = vision::reader::DocumentReader::load(&models_dir(models)).map_err(|e| Failure(2, e.to_string()))?;
+    let (mut front, mut mrz) = (None, None);
+    for path in images {
+        let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
+        let side = reader.read_side(&image, on).map_err(|e| Failure(3, e.to_string()))?;
+        if side.shape.is_none() {
+            eprintln!("{}: no document found in the image", path.display());
+        }
+        front = front.or(side.front);
+        mrz = mrz.or(side.mrz);
+    }
+    let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
+    if json {
+        print_json(&serde_json::to_value(&read).unwrap_or_default());
+    } else {
+        for p in &read.problems {
+            eprintln!("problem: {} — {}", p.code, p.message);
+        }
+        eprintln!("{}", if read.consistent() { "document read, no problems" } else { "document read with problems" });
+    }
+    Ok(if read.consistent() { 0 } else { 1 })
+}
+
+fn face_detect(json: bool, models: Option<PathBuf>, image: &std::path::Path) -> Result<u8, Failure> {
+    let models = models_dir(models);
     let defaults = idverifd::config::FaceConfig::default();
     let mut detector = FaceDetector::load(&models.join(vision::YUNET_MODEL), defaults.detection_width, defaults.detection_score)
         .map_err(|e| Failure(2, e.to_string()))?;

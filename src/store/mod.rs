@@ -229,7 +229,14 @@ mod tests {
             store.put_session(&record("b")).unwrap();
             store.flush().unwrap();
         }
-        let store = Store::open(&dir).unwrap();
+        // sled's flusher thread may hold the file lock a moment after the first
+        // handle is dropped (a restarted process never sees this).
+        let store = (0..50)
+            .find_map(|_| Store::open(&dir).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                None
+            }))
+            .expect("reopen");
         assert_eq!(store.get_result("a").unwrap().as_deref(), Some("h.p.s"));
         assert_eq!(store.interrupt_unfinished().unwrap(), vec!["b".to_string()]);
         assert_eq!(store.get_session("b").unwrap().unwrap().status, Status::Interrupted);

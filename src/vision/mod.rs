@@ -2,9 +2,12 @@
 //! Leaves: faces, landmarks and quality figures — plain data, never prompts or
 //! decisions. Never calls the session, and never logs what it sees.
 
+pub mod document;
 pub mod face;
 pub mod models;
+pub mod ocr;
 pub mod quality;
+pub mod reader;
 
 use std::path::Path;
 

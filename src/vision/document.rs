@@ -1,0 +1,229 @@
+//! Finding an ID card (ID-1) or passport page (ID-3) in a photo and flattening it.
+//! Enters: a BGR image. Leaves: the document's four corners, its kind by aspect
+//! ratio, a rectified image at a fixed size, and sharpness/glare figures — so OCR
+//! always sees the same geometry whatever the camera angle.
+
+use opencv::core::{self, Mat, Point, Point2f, Rect, Scalar, Size, Vector};
+use opencv::imgproc;
+use opencv::prelude::*;
+use serde::Serialize;
+
+use super::VisionError;
+
+/// ID-1 (85.60 × 53.98 mm) and ID-3 (125 × 88 mm) aspect ratios.
+const ID1_ASPECT: f32 = 85.60 / 53.98;
+const ID3_ASPECT: f32 = 125.0 / 88.0;
+/// Rectified sizes: about 300 dpi for a card, the same scale for a passport page.
+pub const ID1_SIZE: (i32, i32) = (1011, 638);
+pub const ID3_SIZE: (i32, i32) = (1476, 1039);
+/// Detection runs on a copy at most this wide.
+const WORK_WIDTH: f64 = 960.0;
+/// A document smaller than this share of the frame is too far to read.
+const MIN_AREA_SHARE: f64 = 0.08;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentShape {
+    Id1,
+    Id3,
+}
+
+impl DocumentShape {
+    pub fn size(self) -> Size {
+        let (w, h) = match self {
+            DocumentShape::Id1 => ID1_SIZE,
+            DocumentShape::Id3 => ID3_SIZE,
+        };
+        Size::new(w, h)
+    }
+}
+
+/// A document found in an image.
+pub struct Located {
+    /// Top-left, top-right, bottom-right, bottom-left, in image pixels.
+    pub corners: [Point2f; 4],
+    pub shape: DocumentShape,
+    /// The document flattened to [`DocumentShape::size`].
+    pub rectified: Mat,
+    /// Share of the image the document covers.
+    pub area_share: f32,
+}
+
+/// Finds the largest document-shaped quadrilateral and flattens it.
+pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
+    if bgr.empty() {
+        return Err(VisionError::BadImage("empty image".into()));
+    }
+    let scale = (WORK_WIDTH / f64::from(bgr.cols())).min(1.0);
+    let mut small = Mat::default();
+    imgproc::resize(bgr, &mut small, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
+    let image_area = f64::from(small.cols() * small.rows());
+    let mut best: Option<([Point2f; 4], f64, DocumentShape)> = None;
+    for mask in candidate_masks(&small)? {
+        let mut contours: Vector<Vector<Point>> = Vector::new();
+        imgproc::find_contours_def(&mask, &mut contours, imgproc::RETR_EXTERNAL, imgproc::CHAIN_APPROX_SIMPLE)?;
+        for contour in &contours {
+            let area = imgproc::contour_area_def(&contour)?;
+            if area < image_area * MIN_AREA_SHARE || best.as_ref().is_some_and(|b| b.1 >= area) {
+                continue;
+            }
+            let Some(quad) = quadrilateral(&contour)? else { continue };
+            let Some(shape) = shape_of(&quad) else { continue };
+            best = Some((quad, area, shape));
+        }
+    }
+    let Some((quad, area, shape)) = best else { return Ok(None) };
+    let inv = (1.0 / scale) as f32;
+    let corners = quad.map(|p| Point2f::new(p.x * inv, p.y * inv));
+    let rectified = warp(bgr, &corners, shape)?;
+    Ok(Some(Located { corners, shape, rectified, area_share: (area / image_area) as f32 }))
+}
+
+/// Two views of the document's outline: its edges, and its brightness against the
+/// background. Either can fail alone (a white card on white paper, a textured desk).
+fn candidate_masks(small: &Mat) -> Result<Vec<Mat>, VisionError> {
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(small, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+    let mut blurred = Mat::default();
+    imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(5, 5), 0.0)?;
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(5, 5))?;
+
+    let mut edges = Mat::default();
+    imgproc::canny_def(&blurred, &mut edges, 40.0, 120.0)?;
+    let mut closed_edges = Mat::default();
+    imgproc::morphology_ex_def(&edges, &mut closed_edges, imgproc::MORPH_CLOSE, &kernel)?;
+
+    let mut bright = Mat::default();
+    imgproc::threshold(&blurred, &mut bright, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
+    let mut closed_bright = Mat::default();
+    imgproc::morphology_ex(
+        &bright,
+        &mut closed_bright,
+        imgproc::MORPH_CLOSE,
+        &kernel,
+        Point::new(-1, -1),
+        3,
+        core::BORDER_CONSTANT,
+        imgproc::morphology_default_border_value()?,
+    )?;
+    Ok(vec![closed_edges, closed_bright])
+}
+
+/// The contour simplified to four convex corners, if it has that shape.
+fn quadrilateral(contour: &Vector<Point>) -> Result<Option<[Point2f; 4]>, VisionError> {
+    let mut hull: Vector<Point> = Vector::new();
+    imgproc::convex_hull_def(contour, &mut hull)?;
+    let perimeter = imgproc::arc_length(&hull, true)?;
+    // Rounded card corners need a coarser approximation than sharp ones.
+    for epsilon in [0.02, 0.03, 0.045, 0.06] {
+        let mut approx: Vector<Point> = Vector::new();
+        imgproc::approx_poly_dp(&hull, &mut approx, epsilon * perimeter, true)?;
+        if approx.len() == 4 && imgproc::is_contour_convex(&approx)? {
+            let pts: Vec<Point2f> = approx.iter().map(|p| Point2f::new(p.x as f32, p.y as f32)).collect();
+            return Ok(Some(order_corners(&pts)));
+        }
+    }
+    Ok(None)
+}
+
+/// Orders four points as top-left, top-right, bottom-right, bottom-left.
+pub fn order_corners(p: &[Point2f]) -> [Point2f; 4] {
+    let by = |f: &dyn Fn(&Point2f) -> f32, max: bool| {
+        *p.iter().max_by(|a, b| if max { f(a).total_cmp(&f(b)) } else { f(b).total_cmp(&f(a)) }).unwrap()
+    };
+    let tl = by(&|q| q.x + q.y, false);
+    let br = by(&|q| q.x + q.y, true);
+    let tr = by(&|q| q.x - q.y, true);
+    let bl = by(&|q| q.x - q.y, false);
+    [tl, tr, br, bl]
+}
+
+fn distance(a: Point2f, b: Point2f) -> f32 {
+    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+/// ID-1 or ID-3 by the quadrilateral's side lengths; `None` if neither fits.
+fn shape_of(q: &[Point2f; 4]) -> Option<DocumentShape> {
+    let width = (distance(q[0], q[1]) + distance(q[3], q[2])) / 2.0;
+    let height = (distance(q[0], q[3]) + distance(q[1], q[2])) / 2.0;
+    if height < 1.0 {
+        return None;
+    }
+    let aspect = width / height;
+    let (d1, d3) = ((aspect - ID1_ASPECT).abs(), (aspect - ID3_ASPECT).abs());
+    // Perspective skews the ratio; allow what a hand-held card at ~15° produces.
+    if d1.min(d3) > 0.22 {
+        return None;
+    }
+    Some(if d1 < d3 { DocumentShape::Id1 } else { DocumentShape::Id3 })
+}
+
+fn warp(bgr: &Mat, corners: &[Point2f; 4], shape: DocumentShape) -> Result<Mat, VisionError> {
+    let size = shape.size();
+    let (w, h) = (size.width as f32, size.height as f32);
+    let src: Vector<Point2f> = Vector::from_slice(corners);
+    let dst: Vector<Point2f> =
+        Vector::from_slice(&[Point2f::new(0.0, 0.0), Point2f::new(w, 0.0), Point2f::new(w, h), Point2f::new(0.0, h)]);
+    let m = imgproc::get_perspective_transform_def(&src, &dst)?;
+    let mut out = Mat::default();
+    imgproc::warp_perspective(bgr, &mut out, &m, size, imgproc::INTER_LINEAR, core::BORDER_REPLICATE, Scalar::default())?;
+    Ok(out)
+}
+
+/// A 180° turn of a rectified document (held upside down).
+pub fn rotate_180(image: &Mat) -> Result<Mat, VisionError> {
+    let mut out = Mat::default();
+    core::rotate(image, &mut out, core::ROTATE_180)?;
+    Ok(out)
+}
+
+/// How readable a region is: sharpness (variance of the Laplacian) and the share of
+/// blown-out pixels (glare hides digits).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Readability {
+    pub sharpness: f32,
+    pub glare: f32,
+}
+
+pub fn readability(image: &Mat, region: Rect) -> Result<Readability, VisionError> {
+    let region = region & Rect::new(0, 0, image.cols(), image.rows());
+    let roi = Mat::roi(image, region)?;
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(&roi, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+    let mut laplacian = Mat::default();
+    imgproc::laplacian_def(&gray, &mut laplacian, core::CV_64F)?;
+    let (mut mean, mut sd) = (Mat::default(), Mat::default());
+    core::mean_std_dev_def(&laplacian, &mut mean, &mut sd)?;
+    let sd = *sd.at::<f64>(0)? as f32;
+    let mut blown = Mat::default();
+    imgproc::threshold(&gray, &mut blown, 250.0, 1.0, imgproc::THRESH_BINARY)?;
+    let glare = core::count_non_zero(&blown)? as f32 / (region.area().max(1) as f32);
+    Ok(Readability { sharpness: sd * sd, glare })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corners_are_ordered_whatever_the_input_order() {
+        let pts = [Point2f::new(100.0, 90.0), Point2f::new(10.0, 10.0), Point2f::new(12.0, 95.0), Point2f::new(98.0, 5.0)];
+        let [tl, tr, br, bl] = order_corners(&pts);
+        assert_eq!((tl, tr, br, bl), (pts[1], pts[3], pts[0], pts[2]));
+    }
+
+    #[test]
+    fn a_drawn_card_is_found_and_flattened_to_id1() {
+        let mut image = Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(60.0)).unwrap();
+        // A light card, 2:1.26 like ID-1, slightly rotated.
+        let quad: Vector<Point> =
+            Vector::from_slice(&[Point::new(300, 150), Point::new(950, 120), Point::new(970, 530), Point::new(320, 560)]);
+        let quads: Vector<Vector<Point>> = Vector::from_iter([quad]);
+        imgproc::fill_poly_def(&mut image, &quads, Scalar::all(220.0)).unwrap();
+        let found = locate(&image).unwrap().expect("card found");
+        assert_eq!(found.shape, DocumentShape::Id1);
+        assert_eq!((found.rectified.cols(), found.rectified.rows()), ID1_SIZE);
+        assert!((found.corners[0].x - 300.0).abs() < 12.0 && (found.corners[0].y - 150.0).abs() < 12.0, "{:?}", found.corners);
+        assert!(locate(&Mat::new_rows_cols_with_default(200, 200, core::CV_8UC3, Scalar::all(60.0)).unwrap()).unwrap().is_none());
+    }
+}

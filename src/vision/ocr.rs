@@ -1,0 +1,241 @@
+//! OCR of rectified documents through OpenCV's text module (Tesseract): the MRZ
+//! band with the OCR-B `mrz` model and a strict alphabet, and the card front with
+//! Tesseract's Kazakh model (Cyrillic labels and names, digits). Enters: images from
+//! [`super::document`]. Leaves: text lines and front fields; judging them is
+//! `identity`'s work.
+
+use std::path::{Path, PathBuf};
+
+use opencv::core::{Mat, Ptr, Rect, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+use opencv::text::{OCRTesseract, OCRTesseractTrait};
+
+use super::VisionError;
+use super::document::DocumentShape;
+use crate::identity::{Date, FrontFields, MrzFormat};
+
+pub const MRZ_MODEL: &str = "mrz.traineddata";
+const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
+/// OpenCV passes a whitelist of ASCII letters and digits when given none, which
+/// would drop every Cyrillic letter: the front's alphabet is spelt out.
+const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя\
+                              ӘәҒғҚқҢңӨөҰұҮүҺһІі0123456789./-№ ";
+/// Tesseract's LSTM engine; page segmentation "a single uniform block of text".
+const OEM_LSTM: i32 = 1;
+const PSM_BLOCK: i32 = 6;
+/// Where Debian's tesseract-ocr-kaz puts its model.
+const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
+
+fn engine(datapath: &Path, language: &str, whitelist: Option<&str>) -> Result<Ptr<OCRTesseract>, VisionError> {
+    let model = datapath.join(format!("{language}.traineddata"));
+    if !model.exists() {
+        return Err(VisionError::Model {
+            path: model.display().to_string(),
+            reason: "missing; run scripts/setup".into(),
+        });
+    }
+    Ok(OCRTesseract::create(Some(datapath), Some(language), whitelist, OEM_LSTM, PSM_BLOCK)?)
+}
+
+fn run(ocr: &mut Ptr<OCRTesseract>, image: &Mat) -> Result<String, VisionError> {
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(image, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+    let mut text = String::new();
+    ocr.run_multiple_def(&mut gray, &mut text)?;
+    Ok(text)
+}
+
+/// Reads machine-readable zones.
+pub struct MrzReader {
+    ocr: Ptr<OCRTesseract>,
+}
+
+impl MrzReader {
+    /// `models_dir` holds `mrz.traineddata`.
+    pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
+        Ok(Self { ocr: engine(models_dir, "mrz", Some(MRZ_ALPHABET))? })
+    }
+
+    /// The MRZ lines of a rectified document, fitted to the format's line length,
+    /// or `None` when the band holds no line long enough to be one.
+    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape) -> Result<Option<Vec<String>>, VisionError> {
+        let band = mrz_band(rectified, shape);
+        let text = run(&mut self.ocr, &Mat::roi(rectified, band)?.try_clone()?)?;
+        Ok(fit_mrz_lines(&text, format_for(shape)))
+    }
+}
+
+/// The bottom of the document, where ICAO 9303 puts the MRZ (with a margin).
+pub fn mrz_band(rectified: &Mat, shape: DocumentShape) -> Rect {
+    let (w, h) = (rectified.cols(), rectified.rows());
+    let top = match shape {
+        DocumentShape::Id1 => 0.66,
+        DocumentShape::Id3 => 0.72,
+    };
+    let y = (f64::from(h) * top) as i32;
+    Rect::new(w / 50, y, w - w / 25, h - y - h / 100)
+}
+
+pub fn format_for(shape: DocumentShape) -> MrzFormat {
+    match shape {
+        DocumentShape::Id1 => MrzFormat::Td1,
+        DocumentShape::Id3 => MrzFormat::Td3,
+    }
+}
+
+/// Picks the MRZ lines out of OCR text: long runs of the MRZ alphabet, each brought
+/// to the format's length. OCR most often drops or adds filler at a line's end,
+/// so only up to three characters are padded with `<` or cut; the check digits
+/// then decide whether the result is right.
+pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
+    let (count, length) = match format {
+        MrzFormat::Td1 => (3, 30),
+        MrzFormat::Td3 => (2, 44),
+    };
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.chars().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<').collect::<String>())
+        .filter(|l| l.len() + 3 >= length && l.len() <= length + 3)
+        .map(|mut l| {
+            if l.len() > length {
+                l.truncate(length);
+            }
+            while l.len() < length {
+                l.push('<');
+            }
+            l
+        })
+        .collect();
+    (lines.len() >= count).then(|| lines[lines.len() - count..].to_vec())
+}
+
+/// Reads the printed side of a Kazakh ID card.
+pub struct FrontReader {
+    ocr: Ptr<OCRTesseract>,
+}
+
+impl FrontReader {
+    pub fn load() -> Result<Self, VisionError> {
+        let datapath = SYSTEM_TESSDATA
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.join("kaz.traineddata").exists())
+            .ok_or_else(|| VisionError::Model {
+                path: "kaz.traineddata".into(),
+                reason: "Tesseract's Kazakh model is missing; install tesseract-ocr-kaz (scripts/setup does)".into(),
+            })?;
+        Ok(Self { ocr: engine(&datapath, "kaz", Some(FRONT_ALPHABET))? })
+    }
+
+    /// One OCR pass at `scale` (1.5× puts the card's small labels at Tesseract's
+    /// best size; 2× helps blurred photos).
+    pub fn read(&mut self, rectified: &Mat, scale: f64) -> Result<FrontFields, VisionError> {
+        let mut larger = Mat::default();
+        imgproc::resize(rectified, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
+        Ok(parse_front_text(&run(&mut self.ocr, &larger)?))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Label {
+    Surname,
+    Given,
+    Patronymic,
+    Birth,
+    Iin,
+}
+
+/// Which field label (Kazakh / Russian) a line is, if it is one.
+fn label_of(line: &str) -> Option<Label> {
+    let u = line.to_uppercase();
+    if u.contains("ӘКЕСІНІҢ") || u.contains("ОТЧЕСТВО") {
+        Some(Label::Patronymic)
+    } else if u.contains("ТЕГІ") || u.contains("ФАМИЛИЯ") {
+        Some(Label::Surname)
+    } else if u.contains("ИМЯ") || u.starts_with("АТЫ") {
+        Some(Label::Given)
+    } else if u.contains("ТУҒАН") || u.contains("ДАТА РОЖДЕНИЯ") {
+        Some(Label::Birth)
+    } else if u.contains("ЖСН") || u.contains("ИИН") {
+        Some(Label::Iin)
+    } else {
+        None
+    }
+}
+
+/// Names are printed in capitals; mixed-case fragments are OCR noise from the
+/// portrait or the guilloche beside them.
+fn name_value(line: &str) -> Option<String> {
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()))
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| (c.is_alphabetic() && c.is_uppercase()) || c == '-'))
+        .collect();
+    // A two-letter capital fragment beside a real name is noise too.
+    let longest = words.iter().map(|w| w.chars().count()).max()?;
+    let kept: Vec<&str> = words.into_iter().filter(|w| longest < 4 || w.chars().count() > 2).collect();
+    Some(kept.join(" "))
+}
+
+fn date_value(line: &str) -> Option<Date> {
+    let digits: String = line.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 8 {
+        return None;
+    }
+    let iso = format!("{}-{}-{}", &digits[4..8], &digits[2..4], &digits[0..2]);
+    iso.parse().ok()
+}
+
+fn iin_value(line: &str) -> Option<String> {
+    let digits: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// Fields from the OCR text of a card front: each value is the first line after
+/// its label that looks like that kind of value.
+pub fn parse_front_text(text: &str) -> FrontFields {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut fields = FrontFields::default();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(label) = label_of(line) else { continue };
+        let following = lines[i + 1..].iter().take(2).filter(|l| label_of(l).is_none());
+        match label {
+            Label::Surname => fields.surname = fields.surname.take().or(following.clone().find_map(|l| name_value(l))),
+            Label::Given => fields.given_names = fields.given_names.take().or(following.clone().find_map(|l| name_value(l))),
+            Label::Patronymic => fields.patronymic = fields.patronymic.take().or(following.clone().find_map(|l| name_value(l))),
+            Label::Birth => fields.birth_date = fields.birth_date.or(following.clone().find_map(|l| date_value(l))),
+            Label::Iin => fields.iin = fields.iin.take().or(following.clone().find_map(|l| iin_value(l))),
+        }
+    }
+    // The IIN is the only 12-digit number on the front: take it even if its label was missed.
+    if fields.iin.is_none() {
+        fields.iin = lines.iter().find_map(|l| iin_value(l));
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_fields_are_found_under_their_labels() {
+        let text = "ҚАЗАҚСТАН РЕСПУБЛИКАСЫ\nТЕГІ / ФАМИЛИЯ\nҚазұ- ҚАСЫМОВ\nАТЫ / ИМЯ\nМҰРАТ\nӘКЕСІНІҢ АТЫ / ОТЧЕСТВО\nБОЛАТОВИЧ\n\
+                    ТУҒАН КҮНІ / ДАТА РОЖДЕНИЯ\n24.06.2005\nЖСН / ИИН\n0506 2453 3556\n";
+        let f = parse_front_text(text);
+        assert_eq!(f.surname.as_deref(), Some("ҚАСЫМОВ"));
+        assert_eq!(f.given_names.as_deref(), Some("МҰРАТ"));
+        assert_eq!(f.patronymic.as_deref(), Some("БОЛАТОВИЧ"));
+        assert_eq!(f.birth_date, Some("2005-06-24".parse().unwrap()));
+        assert_eq!(f.iin.as_deref(), Some("050624533556"));
+    }
+
+    #[test]
+    fn mrz_lines_are_fitted_to_length_and_noise_is_dropped() {
+        let text = "IDKAZ0723437422050624533556<<\nsome noise 12\n0506247M3110175KAZ<<<<<<<<<<<0\nKASYMOV<<MURAT<<<<<<<<<<<<<<<<<\n";
+        let lines = fit_mrz_lines(text, MrzFormat::Td1).unwrap();
+        assert_eq!(lines, ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"]);
+        assert!(fit_mrz_lines("P<KAZ\nshort", MrzFormat::Td3).is_none());
+    }
+}
