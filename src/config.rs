@@ -196,6 +196,21 @@ pub struct SessionConfig {
     /// How long a lost camera may take to come back before the session ends.
     #[serde(default = "default_camera_grace", with = "humantime_serde_compat")]
     pub camera_grace: Duration,
+    /// After the face, the document stages (ID card front and back, or passport page).
+    #[serde(default = "default_true")]
+    pub document_stages: bool,
+    /// OCR of the held document runs at most this often.
+    #[serde(default = "default_document_read_interval", with = "humantime_serde_compat")]
+    pub document_read_interval: Duration,
+    /// Share of the frame the document must cover before it is read.
+    #[serde(default = "default_document_min_area")]
+    pub document_min_area: f32,
+    /// Variance of the Laplacian of the flattened document.
+    #[serde(default = "default_document_min_sharpness")]
+    pub document_min_sharpness: f32,
+    /// Share of blown-out pixels above which the subject is asked to tilt the card.
+    #[serde(default = "default_document_max_glare")]
+    pub document_max_glare: f32,
 }
 
 impl Default for SessionConfig {
@@ -207,6 +222,11 @@ impl Default for SessionConfig {
             countdown_tolerance: default_countdown_tolerance(),
             review: default_review(),
             camera_grace: default_camera_grace(),
+            document_stages: true,
+            document_read_interval: default_document_read_interval(),
+            document_min_area: default_document_min_area(),
+            document_min_sharpness: default_document_min_sharpness(),
+            document_max_glare: default_document_max_glare(),
         }
     }
 }
@@ -277,7 +297,19 @@ fn default_countdown_tolerance() -> Duration {
     Duration::from_millis(400)
 }
 fn default_review() -> Duration {
-    Duration::from_secs(5)
+    Duration::from_secs(15)
+}
+fn default_document_read_interval() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_document_min_area() -> f32 {
+    0.2
+}
+fn default_document_min_sharpness() -> f32 {
+    30.0
+}
+fn default_document_max_glare() -> f32 {
+    0.03
 }
 fn default_camera_grace() -> Duration {
     Duration::from_secs(10)

@@ -130,11 +130,25 @@ async fn continue_(State(state): State<Arc<KioskState>>, b: Result<Json<SessionP
     send(&state, Command::Continue { id: b.session })
 }
 
-/// Typed IIN entry belongs to the document stages, which this build does not run.
-async fn iin(State(state): State<Arc<KioskState>>, b: Result<Json<SessionParam>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+#[derive(Deserialize)]
+struct IinBody {
+    session: String,
+    iin: String,
+    /// "I confirm the data are true."
+    confirmed: bool,
+}
+
+/// The IIN typed by the subject when OCR could not read it, with their confirmation.
+async fn iin(State(state): State<Arc<KioskState>>, b: Result<Json<IinBody>, JsonRejection>) -> Result<Json<Value>, ApiError> {
     let b = body(b)?;
     require_active(&state, &b.session)?;
-    Err(ApiError::new(StatusCode::CONFLICT, "not_expected", "this session is not waiting for an IIN"))
+    if !b.confirmed {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "not_confirmed", "the subject must confirm the data are true"));
+    }
+    // Never echo the number: a message saying what is wrong is enough.
+    crate::identity::Iin::parse(b.iin.trim())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "iin_invalid", e.to_string()))?;
+    send(&state, Command::EnterIin { id: b.session, iin: b.iin.trim().to_string() })
 }
 
 /// The subject's own photo, for Retake / Continue; only while their session runs.

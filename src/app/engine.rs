@@ -21,8 +21,12 @@ use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig,
 use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
 use crate::store::Store;
 use crate::telemetry::Telemetry;
+use crate::identity::{self, FrontFields, Iin, Mrz};
+use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
+use crate::session::{Check, Decision, GuardianLink, Reason};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
-use crate::vision::{FaceDetector, encode_jpeg};
+use crate::vision::reader::{DocumentReader, SideRead};
+use crate::vision::{FaceDetector, document, encode_jpeg};
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
@@ -41,6 +45,7 @@ pub struct Engine {
     pub mailbox: Arc<Mailbox<Frame>>,
     pub preview: Arc<crate::api::preview::PreviewFeed>,
     pub detector: FaceDetector,
+    pub documents: DocumentReader,
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
@@ -59,7 +64,22 @@ struct Active {
     collecting: bool,
     candidates: VecDeque<Candidate>,
     started: Instant,
+    /// The latest OCR read of the side being shown, kept until it is captured.
+    last_read: Option<SideRead>,
+    front: Option<FrontFields>,
+    mrz: Option<Mrz>,
 }
+
+/// Problem codes that make a document untrustworthy (as opposed to merely unread).
+const INCONSISTENT: [&str; 7] = [
+    "iin_check_digit",
+    "iin_invalid",
+    "iin_mismatch",
+    "mrz_check_digit",
+    "birth_date_mismatch",
+    "iin_birth_date_mismatch",
+    "iin_sex_mismatch",
+];
 
 impl Engine {
     pub fn run(mut self, commands: Receiver<Command>, stop: Arc<AtomicBool>) {
@@ -111,7 +131,7 @@ impl Engine {
 
     /// A small JPEG of the frame for whoever watches (kiosk or status page).
     fn publish_preview(&self, frame: &Frame) {
-        let jpeg = frame.with_mat(|image| -> Result<Vec<u8>, crate::vision::VisionError> {
+        let jpeg = frame.analyse(|image| -> Result<Vec<u8>, crate::vision::VisionError> {
             let width = image.cols().min(PREVIEW_WIDTH);
             let height = (f64::from(image.rows()) * f64::from(width) / f64::from(image.cols().max(1))).round() as i32;
             let mut small = Mat::default();
@@ -119,21 +139,27 @@ impl Engine {
             encode_jpeg(&small, PREVIEW_QUALITY)
         });
         match jpeg {
-            Ok(Ok(jpeg)) => self.preview.publish(jpeg),
-            Ok(Err(e)) => tracing::warn!(error = %e, "preview frame could not be encoded"),
-            Err(e) => tracing::warn!(error = %e, "preview frame could not be mapped"),
+            Ok(jpeg) => self.preview.publish(jpeg),
+            Err(e) => tracing::warn!(error = %e, "preview frame could not be encoded"),
         }
     }
 
     fn command(&mut self, command: Command, active: &mut Option<Active>) {
         match command {
             Command::Start(record) => {
+                let mut config = self.machine_config.clone();
+                if let Some(doc) = config.document.as_mut() {
+                    doc.kind = record.request.document.unwrap_or_default();
+                }
                 let mut session = Active {
                     record: *record,
-                    machine: SessionMachine::new(self.machine_config.clone(), Instant::now()),
+                    machine: SessionMachine::new(config, Instant::now()),
                     collecting: false,
                     candidates: VecDeque::new(),
                     started: Instant::now(),
+                    last_read: None,
+                    front: None,
+                    mrz: None,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 *active = Some(session);
@@ -153,6 +179,24 @@ impl Engine {
                         self.store.audit(&id, "consent_given");
                     }
                     self.apply(fx, session);
+                }
+            }
+            Command::EnterIin { id, iin } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let mismatch = session.record.request.expected_iin.as_ref().is_some_and(|e| *e != iin);
+                    if let Some(doc) = session.record.document.as_mut() {
+                        doc["iin"] = iin.clone().into();
+                        doc["iin_valid"] = true.into();
+                        doc["sources"]["iin"] = "subject_entry".into();
+                        doc["subject_confirmed"] = true.into();
+                    }
+                    self.store.audit(&id, "iin_entered_by_subject");
+                    let fx = session.machine.on_iin_entered(mismatch);
+                    self.apply(fx, session);
+                    if session.machine.is_done() {
+                        *active = None;
+                        self.preview.clear();
+                    }
                 }
             }
             Command::Retake { id } => {
@@ -179,9 +223,12 @@ impl Engine {
     }
 
     fn analyse(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<crate::session::Effect> {
+        if session.machine.document_side().is_some() {
+            return self.analyse_document(frame, session, now);
+        }
         let started = Instant::now();
         let collecting = session.collecting;
-        let analysed = frame.with_mat(|image| -> Result<(Assessment, Option<Mat>), crate::vision::VisionError> {
+        let analysed = frame.analyse(|image| -> Result<(Assessment, Option<Mat>), crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
             let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
             // Only frames that pass every gate may become the evidence photo.
@@ -190,7 +237,7 @@ impl Engine {
         });
         self.telemetry.analysed(started.elapsed());
         match analysed {
-            Ok(Ok((assessment, keep))) => {
+            Ok((assessment, keep)) => {
                 if let (Some(image), Some(measures)) = (keep, assessment.measures) {
                     session.candidates.push_back(Candidate { at: now, image, measures });
                     while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
@@ -199,15 +246,135 @@ impl Engine {
                 }
                 session.machine.on_frame(&assessment, now)
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::warn!(session = %session.record.id, error = %e, "frame analysis failed");
                 self.telemetry.record_error("analysis", e.to_string());
                 session.machine.on_tick(now)
             }
-            Err(e) => {
-                tracing::warn!(session = %session.record.id, error = %e, "frame could not be mapped");
-                session.machine.on_tick(now)
+        }
+    }
+
+    /// A frame during a document stage: framing every time, OCR when the machine asks.
+    fn analyse_document(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
+        let started = Instant::now();
+        let framing = frame.analyse(|image| -> Result<Framing, crate::vision::VisionError> {
+            Ok(match document::locate(image)? {
+                Some(found) => {
+                    let r = document::readability(&found.rectified, opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows()))?;
+                    Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare }
+                }
+                None => Framing::default(),
+            })
+        });
+        let framing = framing.unwrap_or_else(|e| {
+            tracing::warn!(session = %session.record.id, error = %e, "document framing failed");
+            Framing::default()
+        });
+        let mut effects = session.machine.on_document_frame(&framing, now);
+        if let Some(i) = effects.iter().position(|e| *e == Effect::ReadDocument) {
+            effects.remove(i);
+            let reading = match frame.analyse(|image| self.documents.read_side(image, identity::today_utc())) {
+                Ok(side) => {
+                    let reading = reading_of(&side);
+                    session.last_read = Some(side);
+                    reading
+                }
+                Err(e) => {
+                    self.telemetry.record_error("document", e.to_string());
+                    None
+                }
+            };
+            effects.extend(session.machine.on_document_read(reading, now));
+        }
+        self.telemetry.analysed(started.elapsed());
+        effects
+    }
+
+    /// Keeps the side just read: its fields, its flattened image and the portrait.
+    fn capture_side(&mut self, session: &mut Active, side: Side) {
+        let Some(read) = session.last_read.take() else { return };
+        let id = session.record.id.clone();
+        let keep = |kind: &str, image: &opencv::core::Mat, record: &mut SessionRecord| {
+            match encode_jpeg(image, JPEG_QUALITY).map_err(|e| e.to_string()).and_then(|jpeg| {
+                self.store.put_evidence(&id, kind, &jpeg).map_err(|e| e.to_string()).map(|()| jpeg)
+            }) {
+                Ok(jpeg) => {
+                    record.evidence.retain(|e| e.kind != kind);
+                    record.evidence.push(EvidenceMeta {
+                        kind: kind.into(),
+                        sha256: hex::encode(Sha256::digest(&jpeg)),
+                        bytes: jpeg.len() as u64,
+                        captured_at: crate::rfc3339_now(),
+                    });
+                }
+                Err(e) => tracing::error!(session = %id, error = %e, kind, "document evidence not stored"),
             }
+        };
+        if let Some(image) = &read.rectified {
+            keep(side.evidence_kind(), image, &mut session.record);
+        }
+        if let Some(portrait) = &read.portrait {
+            keep("document_portrait", portrait, &mut session.record);
+        }
+        session.front = session.front.take().or(read.front);
+        session.mrz = session.mrz.take().or(read.mrz);
+    }
+
+    /// Assembles the document from its sides and judges it against the request.
+    fn assess_document(&self, session: &mut Active) -> DocumentVerdict {
+        let read = identity::document::assemble(session.front.as_ref(), session.mrz.as_ref(), identity::today_utc());
+        let expected = session.record.request.expected_iin.as_deref();
+        let expected_iin_mismatch = matches!((expected, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
+        let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
+        let expired = read.expired == Some(true);
+        let check = |name: &str, passed: bool| Check { name: name.into(), passed, score: None, threshold: None };
+        let mut checks = vec![
+            check("document_mrz_check_digits", read.mrz.valid),
+            check("document_iin_check_digit", read.iin_valid),
+            check("document_consistent", !inconsistent),
+            check("document_not_expired", read.expired == Some(false)),
+        ];
+        if expected.is_some() {
+            checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
+        }
+        let verdict = DocumentVerdict {
+            iin_readable: read.iin.is_some() && read.iin_valid,
+            expected_iin_mismatch,
+            expired,
+            inconsistent,
+            minor: read.minor == Some(true),
+            checks,
+        };
+        let mut value = serde_json::to_value(&read).unwrap_or_default();
+        value["subject_confirmed"] = false.into();
+        session.record.document = Some(value);
+        verdict
+    }
+
+    /// A guardian's acceptable decision completes the minor's pending one: both
+    /// records link to each other and the minor's result is signed again.
+    fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
+        let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
+        let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
+        if !matches!(decision, Decision::Verified | Decision::NeedsReview) || !guardian_is_adult {
+            return;
+        }
+        let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
+        let Some(outcome) = minor.outcome.as_mut().filter(|o| o.decision == Decision::PendingGuardian) else { return };
+        outcome.reasons.retain(|r| *r != Reason::GuardianRequired);
+        outcome.decision = if outcome.reasons.is_empty() { Decision::Verified } else { Decision::NeedsReview };
+        let at = crate::rfc3339_now();
+        guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
+        minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
+        let outcome = outcome.clone();
+        let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
+        let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
+        match self.store.put_decided(&minor, &jws) {
+            Ok(()) => {
+                self.store.audit(&minor.id, "guardian_verified");
+                tracing::info!(session = %minor.id, guardian = %guardian.id, "minor's verification completed by a guardian");
+            }
+            Err(e) => tracing::error!(session = %minor.id, error = %e, "guardian link could not be stored"),
         }
     }
 
@@ -229,8 +396,20 @@ impl Engine {
                     session.candidates.clear();
                     self.apply(fx, session);
                 }
+                Effect::ReadDocument => {}
+                Effect::CaptureDocument(side) => {
+                    self.capture_side(session, side);
+                    let fx = session.machine.on_document_captured(Instant::now());
+                    self.apply(fx, session);
+                }
+                Effect::AssessDocument => {
+                    let verdict = self.assess_document(session);
+                    let fx = session.machine.on_document_assessed(verdict);
+                    self.apply(fx, session);
+                }
                 Effect::Decide(outcome) => {
                     let decision = outcome.decision;
+                    self.link_guardian(&mut session.record, decision);
                     session.record.outcome = Some(outcome.clone());
                     let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
                     let issued_at = crate::rfc3339_now();
@@ -301,4 +480,24 @@ impl Engine {
         self.controller.ended(&id);
         tracing::info!(session = %id, outcome, "verification ended without a decision");
     }
+}
+
+/// Which side an OCR read saw, with a digest of what it said.
+fn reading_of(read: &SideRead) -> Option<Reading> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let side = if let Some(mrz) = &read.mrz {
+        mrz.lines.hash(&mut hasher);
+        match mrz.format {
+            identity::MrzFormat::Td1 => Side::Back,
+            identity::MrzFormat::Td3 => Side::PassportPage,
+        }
+    } else {
+        let f = read.front.as_ref()?;
+        // A front counts once its IIN is read and valid: that is what must not change.
+        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok())?;
+        (iin, &f.surname, &f.given_names, &f.birth_date.map(|d| d.to_string())).hash(&mut hasher);
+        Side::Front
+    };
+    Some(Reading { side, fingerprint: hasher.finish() })
 }

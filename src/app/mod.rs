@@ -184,8 +184,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
 
     let models_dir = config.models_dir();
-    let models =
-        vision::models::verify(&models_dir, &[vision::YUNET_MODEL]).map_err(|e| AppError::Setup(e.to_string()))?;
+    let models = vision::models::verify(&models_dir, &[vision::YUNET_MODEL, vision::ocr::MRZ_MODEL])
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let documents = vision::reader::DocumentReader::load(&models_dir).map_err(|e| AppError::Setup(e.to_string()))?;
     let detector = FaceDetector::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_width, config.face.detection_score)
         .map_err(|e| AppError::Setup(e.to_string()))?;
 
@@ -247,6 +248,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         mailbox: Arc::clone(&mailbox),
         preview: Arc::clone(&preview),
         detector,
+        documents,
         oval: config.face.oval,
         machine_config: MachineConfig {
             subject_timeout: config.session.subject_timeout,
@@ -259,6 +261,14 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             gates: config.face.gates,
             replayed_source: source.is_replay(),
             require_consent: config.kiosk.require_consent,
+            document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
+                kind: Default::default(),
+                read_interval: config.session.document_read_interval,
+                min_area_share: config.session.document_min_area,
+                min_sharpness: config.session.document_min_sharpness,
+                max_glare: config.session.document_max_glare,
+                stable_reads: 2,
+            }),
         },
         frame_timeout: config.camera.frame_timeout,
         device: DeviceInfo {

@@ -143,6 +143,12 @@ impl Frame {
         Ok(f(&mat))
     }
 
+    /// [`Frame::with_mat`] for work that has its own error type (which can hold
+    /// OpenCV's): one `Result` instead of two.
+    pub fn analyse<R, E: From<opencv::Error>>(&self, f: impl FnOnce(&Mat) -> Result<R, E>) -> Result<R, E> {
+        self.with_mat(f)?
+    }
+
     /// A packed copy, for evidence that must outlive the buffer.
     pub fn to_owned_mat(&self) -> opencv::Result<Mat> {
         self.with_mat(|m| m.try_clone())?

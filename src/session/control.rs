@@ -16,6 +16,8 @@ pub enum Command {
     Cancel { id: String, reply: oneshot::Sender<SessionRecord> },
     Consent { id: String, language: super::Language },
     Retake { id: String },
+    /// The subject typed the IIN on the kiosk and confirmed the data are true.
+    EnterIin { id: String, iin: String },
     Continue { id: String },
 }
 

@@ -9,12 +9,15 @@
 //!                                                   v
 //!                                                 Decide
 //! ```
+//! Then, when the session has document stages: document_front → document_back (or
+//! passport_page), each side captured once two OCR reads in a row agree; the
+//! engine assesses the document; an unreadable IIN is typed in by the subject.
 //! Any state: subject timeout → rejected; camera lost longer than `camera_grace` →
 //! rejected; a camera that comes back restarts the face stage.
 
 use std::time::{Duration, Instant};
 
-use super::{Check, Decision, EventKind, Outcome, Prompt, Reason, Stage, Status};
+use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
 
 /// A candidate prompt must hold this long before it is shown, so the kiosk does
@@ -35,6 +38,87 @@ pub struct MachineConfig {
     pub replayed_source: bool,
     /// Nothing is captured until the subject consents on the kiosk.
     pub require_consent: bool,
+    /// After the face, the document stages; `None` runs the face stage only.
+    pub document: Option<DocumentStageConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DocumentStageConfig {
+    pub kind: DocumentKind,
+    /// OCR runs at most this often (it takes a good part of a second).
+    pub read_interval: Duration,
+    /// The document must cover this share of the frame to be read.
+    pub min_area_share: f32,
+    pub min_sharpness: f32,
+    /// Share of blown-out pixels above which the subject is asked to tilt the card.
+    pub max_glare: f32,
+    /// Consecutive identical reads before a side is captured.
+    pub stable_reads: u32,
+}
+
+/// A side of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Front,
+    Back,
+    PassportPage,
+}
+
+impl Side {
+    pub fn stage(self) -> Stage {
+        match self {
+            Side::Front => Stage::DocumentFront,
+            Side::Back => Stage::DocumentBack,
+            Side::PassportPage => Stage::PassportPage,
+        }
+    }
+
+    fn prompt(self) -> Prompt {
+        match self {
+            Side::Front => Prompt::ShowFront,
+            Side::Back => Prompt::ShowBack,
+            Side::PassportPage => Prompt::ShowPassport,
+        }
+    }
+
+    /// The evidence image's name.
+    pub fn evidence_kind(self) -> &'static str {
+        match self {
+            Side::Front => "document_front",
+            Side::Back => "document_back",
+            Side::PassportPage => "passport_page",
+        }
+    }
+}
+
+/// How the document sits in the frame (measured on every frame, cheaply).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Framing {
+    pub found: bool,
+    pub area_share: f32,
+    pub sharpness: f32,
+    pub glare: f32,
+}
+
+/// One OCR read of a side: which side it was and a digest of what it said, so two
+/// reads can be compared without keeping their text here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub side: Side,
+    pub fingerprint: u64,
+}
+
+/// The engine's assessment of the document once every side is captured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DocumentVerdict {
+    pub iin_readable: bool,
+    pub expected_iin_mismatch: bool,
+    pub expired: bool,
+    /// Check digits fail or the sides contradict each other.
+    pub inconsistent: bool,
+    pub minor: bool,
+    pub checks: Vec<Check>,
 }
 
 /// What the engine must do after an input.
@@ -47,6 +131,13 @@ pub enum Effect {
     /// Keep the best candidate of the last second as the face evidence, then call
     /// [`SessionMachine::on_captured`] (or `on_capture_failed`).
     CaptureFace,
+    /// OCR the current frame's document and call [`SessionMachine::on_document_read`].
+    ReadDocument,
+    /// Keep the last read of this side (evidence and fields), then call
+    /// [`SessionMachine::on_document_captured`].
+    CaptureDocument(Side),
+    /// Every side is in: assess the document and call [`SessionMachine::on_document_assessed`].
+    AssessDocument,
     /// The session is over.
     Decide(Outcome),
 }
@@ -59,6 +150,9 @@ enum State {
     Countdown { started: Instant, bad_since: Option<Instant>, shown: u32 },
     Capturing,
     Review { since: Instant },
+    Document { side: Side, last_read: Option<Instant>, last_fingerprint: Option<u64>, stable: u32 },
+    Assessing,
+    AwaitingIin,
     Done,
 }
 
@@ -71,6 +165,8 @@ pub struct SessionMachine {
     face_seen: bool,
     camera_lost_since: Option<Instant>,
     captured: Option<FaceMeasures>,
+    verdict: Option<DocumentVerdict>,
+    iin_by_subject: bool,
 }
 
 impl SessionMachine {
@@ -84,7 +180,159 @@ impl SessionMachine {
             face_seen: false,
             camera_lost_since: None,
             captured: None,
+            verdict: None,
+            iin_by_subject: false,
         }
+    }
+
+    /// The side the subject should be showing, while a document stage runs.
+    pub fn document_side(&self) -> Option<Side> {
+        match self.state {
+            State::Document { side, .. } => Some(side),
+            _ => None,
+        }
+    }
+
+    fn enter_document(&mut self, side: Side, out: &mut Vec<Effect>) {
+        self.state = State::Document { side, last_read: None, last_fingerprint: None, stable: 0 };
+        self.shown_prompt = None;
+        self.pending_prompt = None;
+        out.push(Effect::Event(EventKind::Stage { stage: side.stage() }));
+        self.show(side.prompt(), None, out);
+    }
+
+    /// How the document sits in this frame; asks for a read when it sits well.
+    pub fn on_document_frame(&mut self, framing: &Framing, now: Instant) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let Some(cfg) = self.config.document.clone() else { return out };
+        if let State::Document { side, last_read, .. } = self.state {
+            let prompt = if !framing.found {
+                side.prompt()
+            } else if framing.area_share < cfg.min_area_share {
+                Prompt::MoveCardCloser
+            } else if framing.glare > cfg.max_glare {
+                Prompt::Glare
+            } else if framing.sharpness < cfg.min_sharpness {
+                Prompt::TooBlurry
+            } else {
+                Prompt::HoldStill
+            };
+            self.prompt(prompt, now, &mut out);
+            if prompt == Prompt::HoldStill && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval) {
+                if let State::Document { last_read, .. } = &mut self.state {
+                    *last_read = Some(now);
+                }
+                out.push(Effect::ReadDocument);
+            }
+        }
+        out.extend(self.on_tick(now));
+        out
+    }
+
+    /// The result of an OCR read (`None`: nothing readable).
+    pub fn on_document_read(&mut self, reading: Option<Reading>, now: Instant) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let Some(needed) = self.config.document.as_ref().map(|c| c.stable_reads) else { return out };
+        let State::Document { side, last_fingerprint, stable, .. } = &mut self.state else { return out };
+        let side = *side;
+        match reading {
+            Some(r) if r.side == side => {
+                *stable = if *last_fingerprint == Some(r.fingerprint) { *stable + 1 } else { 1 };
+                *last_fingerprint = Some(r.fingerprint);
+                if *stable >= needed {
+                    out.push(Effect::CaptureDocument(side));
+                }
+            }
+            // The other side is showing: ask for this one.
+            Some(_) => {
+                *stable = 0;
+                *last_fingerprint = None;
+                self.show(side.prompt(), None, &mut out);
+            }
+            None => {
+                *stable = 0;
+                *last_fingerprint = None;
+            }
+        }
+        let _ = now;
+        out
+    }
+
+    /// The engine kept the side just read.
+    pub fn on_document_captured(&mut self, now: Instant) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let State::Document { side, .. } = self.state else { return out };
+        self.show(Prompt::Captured, None, &mut out);
+        match side {
+            Side::Front => self.enter_document(Side::Back, &mut out),
+            Side::Back | Side::PassportPage => {
+                self.state = State::Assessing;
+                out.push(Effect::AssessDocument);
+            }
+        }
+        let _ = now;
+        out
+    }
+
+    /// The document as assessed; an unreadable IIN goes to the subject to type in.
+    pub fn on_document_assessed(&mut self, verdict: DocumentVerdict) -> Vec<Effect> {
+        if self.state != State::Assessing {
+            return Vec::new();
+        }
+        let needs_entry = !verdict.iin_readable && !verdict.expired && !verdict.inconsistent;
+        self.verdict = Some(verdict);
+        if needs_entry {
+            self.state = State::AwaitingIin;
+            let mut out = vec![Effect::Event(EventKind::Stage { stage: Stage::IinEntry })];
+            self.show(Prompt::EnterIin, None, &mut out);
+            return out;
+        }
+        let (decision, reasons) = self.decision();
+        self.finish(decision, reasons)
+    }
+
+    /// The subject typed the IIN and confirmed the data are true.
+    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool) -> Vec<Effect> {
+        if self.state != State::AwaitingIin {
+            return Vec::new();
+        }
+        self.iin_by_subject = true;
+        if let Some(v) = &mut self.verdict {
+            v.iin_readable = true;
+            v.expected_iin_mismatch = expected_iin_mismatch;
+        }
+        let (decision, reasons) = self.decision();
+        self.finish(decision, reasons)
+    }
+
+    /// Everything the session found, as one decision.
+    fn decision(&self) -> (Decision, Vec<Reason>) {
+        let mut reasons = Vec::new();
+        if let Some(v) = &self.verdict {
+            if v.expected_iin_mismatch {
+                reasons.push(Reason::ExpectedIinMismatch);
+            }
+            if v.expired {
+                reasons.push(Reason::DocumentExpired);
+            }
+            if v.inconsistent {
+                reasons.push(Reason::DocumentInconsistent);
+            }
+            if !reasons.is_empty() {
+                return (Decision::Rejected, reasons);
+            }
+        }
+        if self.iin_by_subject {
+            reasons.push(Reason::IinEnteredBySubject);
+        }
+        if self.config.replayed_source {
+            reasons.push(Reason::ReplayedSource);
+        }
+        if self.verdict.as_ref().is_some_and(|v| v.minor) {
+            reasons.insert(0, Reason::GuardianRequired);
+            return (Decision::PendingGuardian, reasons);
+        }
+        if reasons.is_empty() { (Decision::Verified, reasons) } else { (Decision::NeedsReview, reasons) }
     }
 
     pub fn is_done(&self) -> bool {
@@ -128,7 +376,13 @@ impl SessionMachine {
             }
             State::Waiting => self.prompt(Prompt::ShowFace, now, &mut out),
             State::Framing { .. } | State::Countdown { .. } => self.frame_in_stage(assessment, now, &mut out),
-            State::AwaitingConsent | State::Capturing | State::Review { .. } | State::Done => {}
+            State::AwaitingConsent
+            | State::Capturing
+            | State::Review { .. }
+            | State::Document { .. }
+            | State::Assessing
+            | State::AwaitingIin
+            | State::Done => {}
         }
         out.extend(self.on_tick(now));
         out
@@ -196,6 +450,8 @@ impl SessionMachine {
                 reasons.push(Reason::ConsentNotGiven);
             } else if !self.face_seen {
                 reasons.push(Reason::NoFaceDetected);
+            } else if matches!(self.state, State::Document { .. } | State::AwaitingIin) {
+                reasons.push(Reason::DocumentNotRead);
             }
             return self.finish(Decision::Rejected, reasons);
         }
@@ -274,14 +530,18 @@ impl SessionMachine {
         out
     }
 
+    /// The face stage is done: on to the document, or to the decision.
     fn complete(&mut self) -> Vec<Effect> {
-        let mut reasons = Vec::new();
-        let decision = if self.config.replayed_source {
-            reasons.push(Reason::ReplayedSource);
-            Decision::NeedsReview
-        } else {
-            Decision::Verified
-        };
+        if let Some(cfg) = &self.config.document {
+            let first = match cfg.kind {
+                DocumentKind::IdCard => Side::Front,
+                DocumentKind::Passport => Side::PassportPage,
+            };
+            let mut out = vec![Effect::CollectCandidates(false)];
+            self.enter_document(first, &mut out);
+            return out;
+        }
+        let (decision, reasons) = self.decision();
         self.finish(decision, reasons)
     }
 
@@ -290,7 +550,10 @@ impl SessionMachine {
             reasons.push(Reason::FaceNotCaptured);
         }
         self.state = State::Done;
-        let checks = self.checks();
+        let mut checks = self.checks();
+        if let Some(v) = &self.verdict {
+            checks.extend(v.checks.iter().cloned());
+        }
         vec![
             Effect::CollectCandidates(false),
             Effect::Event(EventKind::Stage { stage: Stage::Done }),
@@ -388,6 +651,7 @@ mod tests {
             gates: QualityThresholds::default(),
             replayed_source: false,
             require_consent: false,
+            document: None,
         }
     }
 
@@ -544,6 +808,127 @@ mod tests {
         let mut m = SessionMachine::new(MachineConfig { require_consent: true, ..config() }, t0);
         let outcome = m.on_tick(t0 + Duration::from_secs(31));
         assert_eq!(decision(&outcome).unwrap().reasons, vec![Reason::SubjectTimeout, Reason::ConsentNotGiven, Reason::FaceNotCaptured]);
+    }
+
+    fn with_documents(kind: DocumentKind) -> MachineConfig {
+        MachineConfig {
+            document: Some(DocumentStageConfig {
+                kind,
+                read_interval: Duration::from_millis(500),
+                min_area_share: 0.2,
+                min_sharpness: 30.0,
+                max_glare: 0.03,
+                stable_reads: 2,
+            }),
+            ..config()
+        }
+    }
+
+    /// Face stage done, now at the first document side.
+    fn past_face(config: MachineConfig) -> (SessionMachine, Instant) {
+        let t0 = Instant::now();
+        let (mut m, mut t) = (SessionMachine::new(config, t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        let fx = m.on_continue();
+        assert!(fx.iter().any(|e| matches!(e, Effect::Event(EventKind::Stage { stage: Stage::DocumentFront | Stage::PassportPage }))), "{fx:?}");
+        (m, t)
+    }
+
+    const WELL_HELD: Framing = Framing { found: true, area_share: 0.5, sharpness: 80.0, glare: 0.0 };
+
+    /// Shows a side until the machine asks for a read, then answers with `reading`.
+    fn show(m: &mut SessionMachine, t: &mut Instant, reading: Option<Reading>) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for _ in 0..40 {
+            *t += Duration::from_millis(33);
+            let fx = m.on_document_frame(&WELL_HELD, *t);
+            let asked = fx.contains(&Effect::ReadDocument);
+            out.extend(fx);
+            if asked {
+                out.extend(m.on_document_read(reading, *t));
+                return out;
+            }
+        }
+        panic!("no read was asked for: {out:?}");
+    }
+
+    #[test]
+    fn framing_prompts_say_what_is_wrong_with_the_card() {
+        let (mut m, mut t) = past_face(with_documents(DocumentKind::IdCard));
+        let mut prompts_seen = Vec::new();
+        for framing in [
+            Framing::default(),
+            Framing { area_share: 0.1, ..WELL_HELD },
+            Framing { glare: 0.2, ..WELL_HELD },
+            Framing { sharpness: 5.0, ..WELL_HELD },
+        ] {
+            for _ in 0..15 {
+                t += Duration::from_millis(33);
+                let fx = m.on_document_frame(&framing, t);
+                assert!(!fx.contains(&Effect::ReadDocument), "no OCR of a badly held card");
+                prompts_seen.extend(prompts(&fx));
+            }
+        }
+        assert_eq!(
+            prompts_seen.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [Prompt::MoveCardCloser, Prompt::Glare, Prompt::TooBlurry],
+            "show_front was already shown on entering the stage"
+        );
+    }
+
+    #[test]
+    fn each_side_is_captured_after_two_agreeing_reads_and_the_back_must_follow_the_front() {
+        let (mut m, mut t) = past_face(with_documents(DocumentKind::IdCard));
+        let front = Reading { side: Side::Front, fingerprint: 1 };
+        let back = Reading { side: Side::Back, fingerprint: 2 };
+        assert!(!show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
+        // A different read resets the count.
+        assert!(!show(&mut m, &mut t, Some(Reading { fingerprint: 9, ..front })).contains(&Effect::CaptureDocument(Side::Front)));
+        assert!(!show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
+        assert!(show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
+        let fx = m.on_document_captured(t);
+        assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::DocumentBack })));
+        assert_eq!(m.document_side(), Some(Side::Back));
+        // Showing the front again gets "show the back".
+        let fx = show(&mut m, &mut t, Some(front));
+        assert!(prompts(&fx).contains(&(Prompt::ShowBack, None)), "{fx:?}");
+        show(&mut m, &mut t, Some(back));
+        assert!(show(&mut m, &mut t, Some(back)).contains(&Effect::CaptureDocument(Side::Back)));
+        assert_eq!(m.on_document_captured(t), vec![Effect::Event(EventKind::Prompt { prompt: Prompt::Captured, value: None }), Effect::AssessDocument]);
+        let fx = m.on_document_assessed(DocumentVerdict { iin_readable: true, ..Default::default() });
+        let outcome = decision(&fx).unwrap();
+        assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Verified, vec![]));
+    }
+
+    fn decide_with(verdict: DocumentVerdict) -> Outcome {
+        let (mut m, mut t) = past_face(with_documents(DocumentKind::Passport));
+        let page = Reading { side: Side::PassportPage, fingerprint: 3 };
+        show(&mut m, &mut t, Some(page));
+        assert!(show(&mut m, &mut t, Some(page)).contains(&Effect::CaptureDocument(Side::PassportPage)));
+        m.on_document_captured(t);
+        let fx = m.on_document_assessed(verdict);
+        if let Some(o) = decision(&fx) {
+            return o.clone();
+        }
+        assert!(prompts(&fx).contains(&(Prompt::EnterIin, None)), "{fx:?}");
+        decision(&m.on_iin_entered(false)).unwrap().clone()
+    }
+
+    #[test]
+    fn the_document_verdict_decides() {
+        let ok = DocumentVerdict { iin_readable: true, ..Default::default() };
+        let o = decide_with(DocumentVerdict { expected_iin_mismatch: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::ExpectedIinMismatch]));
+        let o = decide_with(DocumentVerdict { expired: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::DocumentExpired]));
+        let o = decide_with(DocumentVerdict { inconsistent: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::DocumentInconsistent]));
+        let o = decide_with(DocumentVerdict { minor: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::PendingGuardian, vec![Reason::GuardianRequired]));
+        // OCR could not read the IIN: the subject types it, and a person reviews.
+        let o = decide_with(DocumentVerdict { iin_readable: false, ..Default::default() });
+        assert_eq!((o.decision, o.reasons), (Decision::NeedsReview, vec![Reason::IinEnteredBySubject]));
     }
 
     #[test]

@@ -26,6 +26,18 @@ pub struct StartRequest {
     pub expected_iin: Option<String>,
     #[serde(default)]
     pub guardian_for: Option<String>,
+    /// Which document the subject shows: an ID card (front and back, the default)
+    /// or a passport data page.
+    #[serde(default)]
+    pub document: Option<DocumentKind>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    #[default]
+    IdCard,
+    Passport,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -58,6 +70,11 @@ impl Status {
 pub enum Stage {
     FaceCapture,
     FaceReview,
+    DocumentFront,
+    DocumentBack,
+    PassportPage,
+    /// OCR could not read the IIN: the subject types it and confirms.
+    IinEntry,
     Done,
 }
 
@@ -77,6 +94,14 @@ pub enum Prompt {
     Countdown,
     Captured,
     CameraUnavailable,
+    ShowFront,
+    ShowBack,
+    ShowPassport,
+    MoveCardCloser,
+    TooBlurry,
+    Glare,
+    HoldCardFlat,
+    EnterIin,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -110,6 +135,12 @@ pub enum Reason {
     CameraLost,
     ReplayedSource,
     EvidenceNotStored,
+    DocumentNotRead,
+    ExpectedIinMismatch,
+    DocumentExpired,
+    DocumentInconsistent,
+    IinEnteredBySubject,
+    GuardianRequired,
 }
 
 /// One measured check: what was measured, against what, and whether it held.
@@ -177,6 +208,14 @@ pub struct EvidenceMeta {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GuardianLink {
+    /// `guardian` on the minor's record, `minor` on the guardian's.
+    pub role: String,
+    pub verification: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConsentRecord {
     pub given_at: String,
     pub language: Language,
@@ -204,6 +243,13 @@ pub struct SessionRecord {
     /// When the subject consented on the kiosk, and in which language.
     #[serde(default)]
     pub consent: Option<ConsentRecord>,
+    /// The document as read (personal data: purged after the retention period).
+    #[serde(default)]
+    pub document: Option<serde_json::Value>,
+    /// The guardian's verification that completed this minor's, or the minor's
+    /// verification this guardian completed.
+    #[serde(default)]
+    pub guardian: Option<GuardianLink>,
     pub outcome: Option<Outcome>,
     pub decided_at: Option<String>,
     /// Personal data removed after the retention period.
@@ -225,6 +271,8 @@ impl SessionRecord {
             evidence: Vec::new(),
             retakes: 0,
             consent: None,
+            document: None,
+            guardian: None,
             outcome: None,
             decided_at: None,
             purged: false,

@@ -29,10 +29,10 @@ pub fn payload(record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, i
         "decision": outcome.decision,
         "reasons": outcome.reasons,
         "checks": outcome.checks,
-        // Filled by the document stages; null until a document has been read.
-        "document": Value::Null,
-        "minor": Value::Null,
-        "guardian": Value::Null,
+        // The document as read; null when the session had no document stage.
+        "document": record.document,
+        "minor": record.document.as_ref().map(|d| d["minor"].clone()),
+        "guardian": record.guardian,
         "stages": record.history,
         "face_retakes": record.retakes,
         "evidence": record.evidence.iter().map(|e| json!({"kind": e.kind, "sha256": e.sha256, "bytes": e.bytes, "captured_at": e.captured_at})).collect::<Vec<_>>(),

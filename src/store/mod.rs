@@ -164,6 +164,7 @@ impl Store {
             }
             self.results.remove(record.id.as_bytes())?;
             record.request.expected_iin = None;
+            record.document = None;
             record.purged = true;
             self.put_session(&record)?;
             self.audit(&record.id, "personal_data_purged");
@@ -214,6 +215,7 @@ mod tests {
                 language: Language::Ru,
                 expected_iin: Some("000000000000".into()),
                 guardian_for: None,
+                document: None,
             },
         )
     }

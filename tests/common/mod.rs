@@ -44,6 +44,8 @@ pub struct TestConfig {
     pub client_cert_sha256: Vec<String>,
     /// Headless tests have no subject to tick the consent box on the kiosk.
     pub require_consent: bool,
+    /// Face only unless a test replays a document too.
+    pub document_stages: bool,
     pub extra: &'static str,
 }
 
@@ -56,6 +58,7 @@ impl Default for TestConfig {
             camera_grace: "4s",
             client_cert_sha256: vec![],
             require_consent: false,
+            document_stages: false,
             extra: "",
         }
     }
@@ -95,6 +98,7 @@ countdown_seconds = 3
 countdown_tolerance = "400ms"
 review = "1s"
 camera_grace = "{grace}"
+document_stages = {documents}
 
 [models]
 dir = "{models}"
@@ -114,6 +118,7 @@ password_hash = "{password_hash}"
             grace = self.camera_grace,
             models = repo().join("models").display(),
             consent = self.require_consent,
+            documents = self.document_stages,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
             extra = self.extra,
         )

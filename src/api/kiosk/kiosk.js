@@ -417,7 +417,7 @@
   }
 
   function enterReview() {
-    if (S.view !== 'review') { S.photoT = Date.now(); hideError('review-error'); }
+    if (S.view !== 'review') { S.photoT = Date.now(); S.photoTries = 0; hideError('review-error'); }
     S.view = 'review';
   }
 
@@ -864,6 +864,16 @@
     const img = $('preview');
     img.addEventListener('load', watchAspect);
     img.addEventListener('error', previewError);
+    // The photo can lag its event: try again a few times, never show a broken icon.
+    const photo = $('captured-photo');
+    photo.addEventListener('load', () => { photo.classList.remove('broken'); S.photoTries = 0; });
+    photo.addEventListener('error', () => {
+      if (!photo.getAttribute('src')) return;
+      photo.classList.add('broken');
+      if (S.view === 'review' && (S.photoTries = (S.photoTries || 0) + 1) <= 5) {
+        setTimeout(() => { if (S.view === 'review') { S.photoT = Date.now(); render(); } }, 600);
+      }
+    });
     setInterval(watchAspect, 500);
 
     // Kiosk: no long-press menus or image dragging.
