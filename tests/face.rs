@@ -81,7 +81,7 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
     });
 
     println!("\nface compare, threshold {DEFAULT_MATCH_THRESHOLD:.2} (A obama*, B biden, C carphone frames)");
-    println!("{:<22} {:<22} {:>5} {:>8} {:>10}  {}", "image a", "image b", "pair", "distance", "similarity", "same_person");
+    println!("{:<22} {:<22} {:>5} {:>8} {:>10}  same_person", "image a", "image b", "pair", "distance", "similarity");
     let mut wrong = Vec::new();
     let (mut same, mut different) = (Vec::new(), Vec::new());
     let mut results = results;

