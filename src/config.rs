@@ -163,6 +163,10 @@ pub struct FaceConfig {
     /// Frames are scaled to this width for detection (boxes are mapped back).
     #[serde(default = "default_detection_width")]
     pub detection_width: u32,
+    /// Two faces are the same person when the distance between their FaceNet
+    /// embeddings is at most this (see `vision::embedding::DEFAULT_MATCH_THRESHOLD`).
+    #[serde(default = "default_match_threshold")]
+    pub match_threshold: f32,
 }
 
 impl Default for FaceConfig {
@@ -172,6 +176,7 @@ impl Default for FaceConfig {
             gates: QualityThresholds::default(),
             detection_score: default_detection_score(),
             detection_width: default_detection_width(),
+            match_threshold: default_match_threshold(),
         }
     }
 }
@@ -261,6 +266,18 @@ impl Default for ModelsConfig {
     }
 }
 
+impl ModelsConfig {
+    /// The directory: as given if it exists, else relative to the source tree (so
+    /// `cargo run` and the tests find the fetched models from any directory).
+    pub fn resolved_dir(&self) -> PathBuf {
+        let given = absolute(&self.dir);
+        if given.exists() || self.dir.is_absolute() {
+            return given;
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.dir)
+    }
+}
+
 pub const DEFAULT_WIDTH: u32 = 1280;
 pub const DEFAULT_HEIGHT: u32 = 720;
 fn default_width() -> u32 {
@@ -283,6 +300,9 @@ fn default_detection_score() -> f32 {
 }
 fn default_detection_width() -> u32 {
     640
+}
+fn default_match_threshold() -> f32 {
+    crate::vision::embedding::DEFAULT_MATCH_THRESHOLD
 }
 fn default_subject_timeout() -> Duration {
     Duration::from_secs(120)
@@ -540,6 +560,9 @@ impl Config {
         if !(160..=1920).contains(&self.face.detection_width) {
             out.push(("face.detection_width", "must be between 160 and 1920".into()));
         }
+        if let Some(why) = crate::vision::embedding::match_threshold_problem(self.face.match_threshold) {
+            out.push(("face.match_threshold", why));
+        }
         if self.session.countdown_seconds == 0 || self.session.countdown_seconds > 10 {
             out.push(("session.countdown_seconds", "must be between 1 and 10".into()));
         }
@@ -582,14 +605,9 @@ impl Config {
         absolute(&self.device.state_dir)
     }
 
-    /// The models directory: as given if it exists, else relative to the source tree
-    /// (so `cargo run` and the tests find the fetched models from any directory).
+    /// The models directory; see [`ModelsConfig::resolved_dir`].
     pub fn models_dir(&self) -> PathBuf {
-        let given = absolute(&self.models.dir);
-        if given.exists() || self.models.dir.is_absolute() {
-            return given;
-        }
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.models.dir)
+        self.models.resolved_dir()
     }
 }
 
@@ -644,6 +662,19 @@ mod tests {
         assert!(fields.contains(&"api.colour"), "{problems:?}");
         assert!(fields.contains(&"session.countdown_seconds"), "{problems:?}");
         assert!(problems.iter().all(|p| p.file == "x.toml"));
+    }
+
+    #[test]
+    fn match_threshold_defaults_and_must_lie_between_0_and_2() {
+        let demo = parse(DEMO_CONFIG, DEMO_CONFIG_NAME).unwrap();
+        assert_eq!(demo.face.match_threshold, crate::vision::embedding::DEFAULT_MATCH_THRESHOLD);
+        let unset = parse(&DEMO_CONFIG.replace("match_threshold = 1.0\n", ""), "x.toml").unwrap();
+        assert_eq!(unset.face.match_threshold, crate::vision::embedding::DEFAULT_MATCH_THRESHOLD);
+        for bad in ["0.0", "2.0", "-1.0", "nan"] {
+            let text = DEMO_CONFIG.replace("match_threshold = 1.0", &format!("match_threshold = {bad}"));
+            let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("{bad} must fail") };
+            assert_eq!(problems[0].field, "face.match_threshold", "{problems:?}");
+        }
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //! configuration error, 3 internal error.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use idverifd::app::{self, AppError, RunOptions};
 use idverifd::capture::devices::{self, CameraPolicy};
+use idverifd::config::{Config, FaceConfig, ModelsConfig};
 use idverifd::signing::{DeviceKeys, Jwks, verify_compact};
-use idverifd::vision::{self, FaceDetector, quality};
+use idverifd::vision::{self, Embedding, Face, FaceDetector, FaceEmbedder, quality};
+use opencv::prelude::MatTraitConst;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -110,6 +112,24 @@ enum FaceCommand {
         models: Option<PathBuf>,
         image: PathBuf,
     },
+    /// Whether the most prominent face in each image is the same person. Exit 0
+    /// when it is, 1 when it is not, 2 when an image is unreadable or has no face.
+    Compare {
+        #[arg(long)]
+        json: bool,
+        /// Config whose face.match_threshold, face detection settings and models.dir
+        /// apply (default: /etc/idverifd/idverifd.toml when it exists, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Largest embedding distance that counts as the same person (overrides
+        /// face.match_threshold).
+        #[arg(long)]
+        threshold: Option<f32>,
+        image_a: PathBuf,
+        image_b: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +194,9 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Cameras { json, config } => cameras(json, config),
         Command::Face { command: FaceCommand::Detect { json, models, image } } => face_detect(json, models, &image),
         Command::Document { command: DocumentCommand::Read { json, on, models, images } } => document_read(json, on, models, &images),
+        Command::Face { command: FaceCommand::Compare { json, config, models, threshold, image_a, image_b } } => {
+            face_compare(json, config, models, threshold, [&image_a, &image_b])
+        }
         Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
         Command::Keys { command } => keys(command),
         Command::HashPassword => {
@@ -205,14 +228,23 @@ fn print_json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
+/// The config named by `--config`, else the system one if it exists, else none
+/// (the tools then use built-in defaults).
+fn optional_config(config: Option<PathBuf>) -> Result<Option<Config>, Failure> {
+    if config.is_none() && !Path::new(idverifd::config::DEFAULT_CONFIG_PATH).exists() {
+        return Ok(None);
+    }
+    Ok(Some(app::load_config(&RunOptions { config, ..Default::default() })?.0))
+}
+
+/// `--models`, else the config's models directory, else the default one.
+fn models_dir(models: Option<PathBuf>, config: Option<&Config>) -> PathBuf {
+    models.unwrap_or_else(|| config.map_or_else(|| ModelsConfig::default().resolved_dir(), Config::models_dir))
+}
+
 fn cameras(json: bool, config: Option<PathBuf>) -> Result<u8, Failure> {
-    let policy = match config {
-        Some(_) => CameraPolicy::from_config(&app::load_config(&RunOptions { config, ..Default::default() })?.0.camera.policy),
-        None if std::path::Path::new(idverifd::config::DEFAULT_CONFIG_PATH).exists() => {
-            CameraPolicy::from_config(&app::load_config(&RunOptions::default())?.0.camera.policy)
-        }
-        None => CameraPolicy::default(),
-    };
+    let policy =
+        optional_config(config)?.map_or_else(CameraPolicy::default, |c| CameraPolicy::from_config(&c.camera.policy));
     let list: Vec<_> = devices::list()
         .into_iter()
         .map(|d| match d {
@@ -235,19 +267,13 @@ fn cameras(json: bool, config: Option<PathBuf>) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// The models directory for the still-image commands: given, else ./models, else the source tree's.
-fn models_dir(models: Option<PathBuf>) -> PathBuf {
-    let models = models.unwrap_or_else(|| idverifd::config::ModelsConfig::default().dir);
-    if models.exists() { models } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models") }
-}
-
 fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images: &[PathBuf]) -> Result<u8, Failure> {
     use idverifd::identity::{self, Date};
     let on: Date = match on {
         Some(text) => text.parse().map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?,
         None => identity::today_utc(),
     };
-    let mut reader = vision::reader::DocumentReader::load(&models_dir(models)).map_err(|e| Failure(2, e.to_string()))?;
+    let mut reader = vision::reader::DocumentReader::load(&models_dir(models, None)).map_err(|e| Failure(2, e.to_string()))?;
     let (mut front, mut mrz) = (None, None);
     for path in images {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
@@ -270,11 +296,15 @@ fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images
     Ok(if read.consistent() { 0 } else { 1 })
 }
 
-fn face_detect(json: bool, models: Option<PathBuf>, image: &std::path::Path) -> Result<u8, Failure> {
-    let models = models_dir(models);
-    let defaults = idverifd::config::FaceConfig::default();
-    let mut detector = FaceDetector::load(&models.join(vision::YUNET_MODEL), defaults.detection_width, defaults.detection_score)
-        .map_err(|e| Failure(2, e.to_string()))?;
+fn load_detector(models: &Path, face: &FaceConfig) -> Result<FaceDetector, Failure> {
+    FaceDetector::load(&models.join(vision::YUNET_MODEL), face.detection_width, face.detection_score)
+        .map_err(|e| Failure(2, e.to_string()))
+}
+
+fn face_detect(json: bool, models: Option<PathBuf>, image: &Path) -> Result<u8, Failure> {
+    let models = models_dir(models, None);
+    let defaults = FaceConfig::default();
+    let mut detector = load_detector(&models, &defaults)?;
     let image_mat = vision::read_image(image).map_err(|e| Failure(2, e.to_string()))?;
     let faces = detector.detect(&image_mat).map_err(|e| Failure(3, e.to_string()))?;
     let mut out = Vec::new();
@@ -283,7 +313,6 @@ fn face_detect(json: bool, models: Option<PathBuf>, image: &std::path::Path) -> 
             .map_err(|e| Failure(3, e.to_string()))?;
         out.push(json!({"box": face.bbox, "landmarks": face.landmarks, "score": face.score, "quality": a.measures}));
     }
-    use opencv::prelude::MatTraitConst;
     let value = json!({"image": {"width": image_mat.cols(), "height": image_mat.rows()}, "faces": out});
     if json {
         print_json(&value);
@@ -291,6 +320,58 @@ fn face_detect(json: bool, models: Option<PathBuf>, image: &std::path::Path) -> 
         eprintln!("{} face(s)", faces.len());
     }
     Ok(0)
+}
+
+fn face_compare(
+    json: bool,
+    config: Option<PathBuf>,
+    models: Option<PathBuf>,
+    threshold: Option<f32>,
+    images: [&PathBuf; 2],
+) -> Result<u8, Failure> {
+    let config = optional_config(config)?;
+    let face = config.as_ref().map_or_else(FaceConfig::default, |c| c.face.clone());
+    let threshold = threshold.unwrap_or(face.match_threshold);
+    if let Some(why) = vision::embedding::match_threshold_problem(threshold) {
+        return Err(Failure(2, format!("--threshold: {why}")));
+    }
+    let models = models_dir(models, config.as_ref());
+    let mut detector = load_detector(&models, &face)?;
+    let mut embedder =
+        FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).map_err(|e| Failure(2, e.to_string()))?;
+    let mut subject = |path: &PathBuf| -> Result<(serde_json::Value, Embedding), Failure> {
+        let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
+        let faces = detector.detect(&image).map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
+        let face = Face::most_prominent(&faces)
+            .ok_or_else(|| Failure(2, format!("{}: no face found; use a photo showing the face", path.display())))?;
+        let embedding = embedder.embed(&image, face).map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
+        let summary = json!({
+            "path": path,
+            "width": image.cols(),
+            "height": image.rows(),
+            "faces": faces.len(),
+            "face": {"box": face.bbox, "landmarks": face.landmarks, "score": face.score},
+        });
+        Ok((summary, embedding))
+    };
+    let (a, embedding_a) = subject(images[0])?;
+    let (b, embedding_b) = subject(images[1])?;
+    let distance = embedding_a.distance(&embedding_b);
+    let same_person = distance <= threshold;
+    if json {
+        print_json(&json!({
+            "image_a": a,
+            "image_b": b,
+            "distance": distance,
+            "similarity": embedding_a.similarity(&embedding_b),
+            "threshold": threshold,
+            "same_person": same_person,
+        }));
+    } else {
+        let (verdict, relation) = if same_person { ("same person", "<=") } else { ("not the same person", ">") };
+        eprintln!("{verdict}: distance {distance:.3} {relation} threshold {threshold:.3}");
+    }
+    Ok(if same_person { 0 } else { 1 })
 }
 
 fn verify(json: bool, jwks_source: &str, ca: Option<PathBuf>, result: &str) -> Result<u8, Failure> {

@@ -77,6 +77,12 @@ impl Face {
         let (a, b) = (self.landmarks[3], self.landmarks[4]);
         Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }
     }
+
+    /// The face a still image is about: the largest box (a face on a badge or a
+    /// poster behind the subject is smaller).
+    pub fn most_prominent(faces: &[Face]) -> Option<&Face> {
+        faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    }
 }
 
 pub struct FaceDetector {
@@ -89,16 +95,7 @@ pub struct FaceDetector {
 
 impl FaceDetector {
     pub fn load(model: &Path, detection_width: u32, score_threshold: f32) -> Result<Self, VisionError> {
-        let path = model.to_str().ok_or_else(|| VisionError::Model {
-            path: model.display().to_string(),
-            reason: "path is not UTF-8".into(),
-        })?;
-        if !model.exists() {
-            return Err(VisionError::Model {
-                path: path.into(),
-                reason: "file missing; run scripts/setup to fetch the models".into(),
-            });
-        }
+        let path = super::model_path(model)?;
         let mut net = dnn::read_net_from_onnx(path)
             .map_err(|e| VisionError::Model { path: path.into(), reason: e.message.clone() })?;
         net.set_preferable_backend(dnn::DNN_BACKEND_OPENCV)?;
@@ -111,9 +108,7 @@ impl FaceDetector {
 
     /// Faces in a BGR image, highest score first.
     pub fn detect(&mut self, bgr: &Mat) -> Result<Vec<Face>, VisionError> {
-        if bgr.empty() || bgr.channels() != 3 {
-            return Err(VisionError::BadImage("expected a non-empty 3-channel BGR image".into()));
-        }
+        super::check_bgr(bgr)?;
         let (cols, rows) = (bgr.cols(), bgr.rows());
         let scale = if cols > self.detection_width { self.detection_width as f32 / cols as f32 } else { 1.0 };
         let scaled_size = Size::new(((cols as f32) * scale).round() as i32, ((rows as f32) * scale).round() as i32);

@@ -3,6 +3,7 @@
 //! decisions. Never calls the session, and never logs what it sees.
 
 pub mod document;
+pub mod embedding;
 pub mod face;
 pub mod models;
 pub mod ocr;
@@ -15,11 +16,14 @@ use opencv::core::{Mat, Vector};
 use opencv::imgcodecs;
 use opencv::prelude::*;
 
+pub use embedding::{Embedding, FaceEmbedder};
 pub use face::{Face, FaceDetector};
 pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
 
 /// File name of the YuNet model inside the models directory.
 pub const YUNET_MODEL: &str = "face_detection_yunet_2023mar.onnx";
+/// File name of the FaceNet embedding model inside the models directory.
+pub const FACENET_MODEL: &str = "facenet_graph_final.pb";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VisionError {
@@ -44,6 +48,27 @@ pub fn read_image(path: &Path) -> Result<Mat, VisionError> {
         return Err(VisionError::BadImage(format!("{name}: not an image OpenCV can decode")));
     }
     Ok(image)
+}
+
+/// A model file's path as OpenCV takes it, with a clear error when it is missing.
+fn model_path(model: &Path) -> Result<&str, VisionError> {
+    let path = model
+        .to_str()
+        .ok_or_else(|| VisionError::Model { path: model.display().to_string(), reason: "path is not UTF-8".into() })?;
+    if !model.exists() {
+        return Err(VisionError::Model {
+            path: path.into(),
+            reason: "file missing; run scripts/setup to fetch the models".into(),
+        });
+    }
+    Ok(path)
+}
+
+fn check_bgr(bgr: &Mat) -> Result<(), VisionError> {
+    if bgr.empty() || bgr.channels() != 3 {
+        return Err(VisionError::BadImage("expected a non-empty 3-channel BGR image".into()));
+    }
+    Ok(())
 }
 
 /// JPEG bytes of an image, for evidence kept on the device.

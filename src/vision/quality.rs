@@ -149,7 +149,7 @@ const SECOND_FACE_MIN_RELATIVE_HEIGHT: f32 = 0.3;
 const SHARPNESS_WIDTH: i32 = 128;
 
 pub fn assess(bgr: &Mat, faces: &[Face], oval: &Oval, t: &QualityThresholds) -> Result<Assessment, VisionError> {
-    let Some(primary) = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).cloned() else {
+    let Some(primary) = Face::most_prominent(faces).cloned() else {
         return Ok(Assessment { faces: 0, primary: None, measures: None, failing: vec![Gate::NoFace] });
     };
     let counted =
