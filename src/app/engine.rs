@@ -26,7 +26,8 @@ use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::{Check, Decision, GuardianLink, Reason};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
-use crate::vision::{FaceDetector, document, encode_jpeg};
+use crate::vision::embedding::Embedding;
+use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
@@ -46,6 +47,8 @@ pub struct Engine {
     pub preview: Arc<crate::api::preview::PreviewFeed>,
     pub detector: FaceDetector,
     pub documents: DocumentReader,
+    pub embedder: FaceEmbedder,
+    pub match_threshold: f32,
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
@@ -55,6 +58,7 @@ pub struct Engine {
 struct Candidate {
     at: Instant,
     image: Mat,
+    face: Face,
     measures: FaceMeasures,
 }
 
@@ -68,6 +72,9 @@ struct Active {
     last_read: Option<SideRead>,
     front: Option<FrontFields>,
     mrz: Option<Mrz>,
+    /// The kept live face, and the document portrait, as embeddings.
+    live_face: Option<Embedding>,
+    portrait: Option<Embedding>,
 }
 
 /// Problem codes that make a document untrustworthy (as opposed to merely unread).
@@ -160,6 +167,8 @@ impl Engine {
                     last_read: None,
                     front: None,
                     mrz: None,
+                    live_face: None,
+                    portrait: None,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 *active = Some(session);
@@ -238,8 +247,8 @@ impl Engine {
         self.telemetry.analysed(started.elapsed());
         match analysed {
             Ok((assessment, keep)) => {
-                if let (Some(image), Some(measures)) = (keep, assessment.measures) {
-                    session.candidates.push_back(Candidate { at: now, image, measures });
+                if let (Some(image), Some(measures), Some(face)) = (keep, assessment.measures, assessment.primary.clone()) {
+                    session.candidates.push_back(Candidate { at: now, image, face, measures });
                     while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
                         session.candidates.pop_front();
                     }
@@ -315,9 +324,20 @@ impl Engine {
         }
         if let Some(portrait) = &read.portrait {
             keep("document_portrait", portrait, &mut session.record);
+            session.portrait = self.embed_portrait(portrait, &id);
         }
         session.front = session.front.take().or(read.front);
         session.mrz = session.mrz.take().or(read.mrz);
+    }
+
+    /// The largest face in the portrait crop, embedded.
+    fn embed_portrait(&mut self, portrait: &Mat, id: &str) -> Option<Embedding> {
+        let faces = self.detector.detect(portrait).ok()?;
+        let face = Face::most_prominent(&faces)?;
+        self.embedder
+            .embed(portrait, face)
+            .inspect_err(|e| tracing::warn!(session = %id, error = %e, "document portrait could not be embedded"))
+            .ok()
     }
 
     /// Assembles the document from its sides and judges it against the request.
@@ -337,12 +357,22 @@ impl Engine {
         if expected.is_some() {
             checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
         }
+        let distance = session.live_face.as_ref().zip(session.portrait.as_ref()).map(|(a, b)| a.distance(b));
+        let face_mismatch = distance.is_some_and(|d| d > self.match_threshold);
+        checks.push(Check {
+            name: "face_matches_document".into(),
+            passed: distance.is_some_and(|d| d <= self.match_threshold),
+            score: distance.map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
+            threshold: Some(f64::from(self.match_threshold)),
+        });
         let verdict = DocumentVerdict {
             iin_readable: read.iin.is_some() && read.iin_valid,
             expected_iin_mismatch,
             expired,
             inconsistent,
             minor: read.minor == Some(true),
+            face_mismatch,
+            portrait_not_compared: distance.is_none(),
             checks,
         };
         let mut value = serde_json::to_value(&read).unwrap_or_default();
@@ -457,6 +487,12 @@ impl Engine {
         };
         session.record.evidence.retain(|e| e.kind != "face");
         session.record.evidence.push(meta);
+        // Kept for the comparison with the document's portrait (never stored or logged).
+        session.live_face = self
+            .embedder
+            .embed(&best.image, &best.face)
+            .inspect_err(|e| tracing::warn!(session = %id, error = %e, "live face could not be embedded"))
+            .ok();
         Some(best.measures)
     }
 

@@ -184,9 +184,11 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
 
     let models_dir = config.models_dir();
-    let models = vision::models::verify(&models_dir, &[vision::YUNET_MODEL, vision::ocr::MRZ_MODEL])
+    let models = vision::models::verify(&models_dir, &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL])
         .map_err(|e| AppError::Setup(e.to_string()))?;
     let documents = vision::reader::DocumentReader::load(&models_dir).map_err(|e| AppError::Setup(e.to_string()))?;
+    let embedder =
+        vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL)).map_err(|e| AppError::Setup(e.to_string()))?;
     let detector = FaceDetector::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_width, config.face.detection_score)
         .map_err(|e| AppError::Setup(e.to_string()))?;
 
@@ -249,6 +251,8 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         preview: Arc::clone(&preview),
         detector,
         documents,
+        embedder,
+        match_threshold: config.face.match_threshold,
         oval: config.face.oval,
         machine_config: MachineConfig {
             subject_timeout: config.session.subject_timeout,

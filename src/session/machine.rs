@@ -118,6 +118,10 @@ pub struct DocumentVerdict {
     /// Check digits fail or the sides contradict each other.
     pub inconsistent: bool,
     pub minor: bool,
+    /// The live face is not the document's portrait.
+    pub face_mismatch: bool,
+    /// The portrait could not be compared (not found on the document, or no live face kept).
+    pub portrait_not_compared: bool,
     pub checks: Vec<Check>,
 }
 
@@ -318,12 +322,18 @@ impl SessionMachine {
             if v.inconsistent {
                 reasons.push(Reason::DocumentInconsistent);
             }
+            if v.face_mismatch {
+                reasons.push(Reason::FaceMismatch);
+            }
             if !reasons.is_empty() {
                 return (Decision::Rejected, reasons);
             }
         }
         if self.iin_by_subject {
             reasons.push(Reason::IinEnteredBySubject);
+        }
+        if self.verdict.as_ref().is_some_and(|v| v.portrait_not_compared) {
+            reasons.push(Reason::PortraitNotCompared);
         }
         if self.config.replayed_source {
             reasons.push(Reason::ReplayedSource);
@@ -924,6 +934,10 @@ mod tests {
         assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::DocumentExpired]));
         let o = decide_with(DocumentVerdict { inconsistent: true, ..ok.clone() });
         assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::DocumentInconsistent]));
+        let o = decide_with(DocumentVerdict { face_mismatch: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
+        let o = decide_with(DocumentVerdict { portrait_not_compared: true, ..ok.clone() });
+        assert_eq!((o.decision, o.reasons), (Decision::NeedsReview, vec![Reason::PortraitNotCompared]));
         let o = decide_with(DocumentVerdict { minor: true, ..ok.clone() });
         assert_eq!((o.decision, o.reasons), (Decision::PendingGuardian, vec![Reason::GuardianRequired]));
         // OCR could not read the IIN: the subject types it, and a person reviews.

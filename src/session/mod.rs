@@ -141,6 +141,9 @@ pub enum Reason {
     DocumentInconsistent,
     IinEnteredBySubject,
     GuardianRequired,
+    FaceMismatch,
+    /// No face could be compared with the document's portrait.
+    PortraitNotCompared,
 }
 
 /// One measured check: what was measured, against what, and whether it held.

@@ -73,13 +73,15 @@ impl DocumentReader {
                 && let Ok(mrz) = Mrz::parse_on(&lines, on)
             {
                 let readability = document::readability(&image, super::ocr::mrz_band(&image, shape))?;
+                // A passport's data page carries the portrait; a card's back does not.
+                let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(&image)?.1 } else { None };
                 return Ok(SideRead {
                     shape: Some(shape),
                     mrz: Some(mrz),
                     front: None,
                     readability: Some(readability),
                     rectified: Some(image),
-                    portrait: None,
+                    portrait,
                 });
             }
         }
