@@ -151,7 +151,7 @@ fn passporteye(repo: &Path, docs: &[Doc], our_p50: f64) {
         .arg(repo.join("tests/tools/passporteye_mrz.py"))
         .args(images.iter().map(|(_, p)| p.as_os_str()))
         .output();
-    let Ok(out) = out.filter(|o| o.status.success()) else {
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
         println!("PassportEye: not installed (pip install passporteye) — no comparison");
         return;
     };

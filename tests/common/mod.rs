@@ -46,6 +46,7 @@ pub struct TestConfig {
     pub require_consent: bool,
     /// Face only unless a test replays a document too.
     pub document_stages: bool,
+    pub size: (u32, u32),
     pub extra: &'static str,
 }
 
@@ -59,6 +60,7 @@ impl Default for TestConfig {
             client_cert_sha256: vec![],
             require_consent: false,
             document_stages: false,
+            size: (640, 480),
             extra: "",
         }
     }
@@ -79,8 +81,8 @@ demo = false
 
 [camera]
 source = "{source}"
-width = 640
-height = 480
+width = {width}
+height = {height}
 loop_replay = {loop_replay}
 allow_replay = true
 frame_timeout = "1500ms"
@@ -119,6 +121,8 @@ password_hash = "{password_hash}"
             models = repo().join("models").display(),
             consent = self.require_consent,
             documents = self.document_stages,
+            width = self.size.0,
+            height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
             extra = self.extra,
         )

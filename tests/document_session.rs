@@ -1,0 +1,91 @@
+//! A whole session replayed from video: a real person's face, then a fictitious ID
+//! card shown front then back (tests/fixtures/gen_session_video.py). The signed
+//! result must carry the document as read, and the portrait on the card — another
+//! person — must not pass for the face in front of the camera.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine;
+use common::{Daemon, TestConfig, verify_with_joserfc};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document() {
+    let media = common::temp_dir("session-video");
+    let out = Command::new("python3")
+        .arg(common::repo().join("tests/fixtures/gen_session_video.py"))
+        .args(["--out", media.to_str().unwrap(), "--seed", "1"])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
+    let expected = &truth["expected"];
+    let video = std::fs::read_dir(&media).unwrap().filter_map(Result::ok).map(|e| e.path()).find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json")).unwrap();
+
+    let config = TestConfig {
+        source: format!("file:{}", video.display()),
+        document_stages: true,
+        size: (960, 720),
+        subject_timeout: "120s",
+        ..TestConfig::default()
+    };
+    let daemon = Daemon::start("document-session", &config);
+    let iin = expected["iin"].as_str().unwrap().to_string();
+    let nonce = "nonce-document-session-1";
+    let started = daemon
+        .start_verification_with(json!({"reference": "reg-doc-1", "nonce": nonce, "language": "ru", "expected_iin": iin}))
+        .await;
+    let id = started["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(110)).await;
+
+    let stages: Vec<&str> = events.iter().filter(|e| e["type"] == "stage").map(|e| e["stage"].as_str().unwrap()).collect();
+    let order = ["face_capture", "face_review", "document_front", "document_back", "done"];
+    let positions: Vec<usize> = order.iter().map(|s| stages.iter().position(|x| x == s).unwrap_or_else(|| panic!("no {s} in {stages:?}"))).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{stages:?}");
+    let prompts: Vec<&str> = events.iter().filter(|e| e["type"] == "prompt").map(|e| e["prompt"].as_str().unwrap()).collect();
+    assert!(prompts.contains(&"show_front") && prompts.contains(&"show_back"), "{prompts:?}");
+
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "decision", "{events:?}");
+    // The card's portrait is another person than the face in the clip.
+    assert_eq!(last["decision"], "rejected");
+    assert_eq!(last["reasons"], json!(["face_mismatch"]));
+
+    let (status, jws) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
+    assert_eq!(status, 200);
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
+    verify_with_joserfc(&jwks, &jws, nonce, &daemon.dir);
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jws.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let doc = &payload["document"];
+    assert_eq!(doc["document_type"], "kz_id_card");
+    assert_eq!(doc["iin"], iin.as_str());
+    assert_eq!(doc["sources"]["iin"], "both");
+    assert_eq!(doc["mrz"]["valid"], true);
+    for field in ["surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date"] {
+        assert_eq!(doc[field], expected[field], "{field}");
+    }
+    assert_eq!(payload["minor"], false);
+    let checks = payload["checks"].as_array().unwrap();
+    let check = |name: &str| checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no check {name}: {checks:?}"));
+    assert_eq!(check("document_iin_matches_request")["passed"], true);
+    assert_eq!(check("document_mrz_check_digits")["passed"], true);
+    let face = check("face_matches_document");
+    assert_eq!(face["passed"], false);
+    assert!(face["score"].as_f64().unwrap() > face["threshold"].as_f64().unwrap(), "{face}");
+    let kinds: Vec<&str> = payload["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for kind in ["face", "document_front", "document_back", "document_portrait"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    // The document's fields never reach the log.
+    let log = daemon.log_text();
+    for secret in [iin.as_str(), expected["surname"].as_str().unwrap(), expected["document_number"].as_str().unwrap()] {
+        assert!(!log.contains(secret), "the log shows a document field");
+    }
+    let _ = std::fs::remove_dir_all(media);
+}
