@@ -201,6 +201,12 @@ pub struct SessionConfig {
     /// How long a lost camera may take to come back before the session ends.
     #[serde(default = "default_camera_grace", with = "humantime_serde_compat")]
     pub camera_grace: Duration,
+    /// Active liveness: how many random challenges follow the face photo (0–3).
+    #[serde(default = "default_liveness_challenges")]
+    pub liveness_challenges: usize,
+    /// Time the subject has for each challenge.
+    #[serde(default = "default_challenge_timeout", with = "humantime_serde_compat")]
+    pub challenge_timeout: Duration,
     /// After the face, the document stages (ID card front and back, or passport page).
     #[serde(default = "default_true")]
     pub document_stages: bool,
@@ -227,6 +233,8 @@ impl Default for SessionConfig {
             countdown_tolerance: default_countdown_tolerance(),
             review: default_review(),
             camera_grace: default_camera_grace(),
+            liveness_challenges: default_liveness_challenges(),
+            challenge_timeout: default_challenge_timeout(),
             document_stages: true,
             document_read_interval: default_document_read_interval(),
             document_min_area: default_document_min_area(),
@@ -318,6 +326,12 @@ fn default_countdown_tolerance() -> Duration {
 }
 fn default_review() -> Duration {
     Duration::from_secs(15)
+}
+fn default_liveness_challenges() -> usize {
+    2
+}
+fn default_challenge_timeout() -> Duration {
+    Duration::from_secs(6)
 }
 fn default_document_read_interval() -> Duration {
     Duration::from_millis(500)
@@ -565,6 +579,12 @@ impl Config {
         }
         if self.session.countdown_seconds == 0 || self.session.countdown_seconds > 10 {
             out.push(("session.countdown_seconds", "must be between 1 and 10".into()));
+        }
+        if self.session.liveness_challenges > 3 {
+            out.push(("session.liveness_challenges", "must be between 0 and 3".into()));
+        }
+        if self.session.liveness_challenges == 0 && !self.camera.allow_replay {
+            out.push(("session.liveness_challenges", "active liveness may only be turned off for replayed demo and test sources".into()));
         }
         if self.session.subject_timeout < Duration::from_secs(5) {
             out.push(("session.subject_timeout", "must be at least 5s".into()));

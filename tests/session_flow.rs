@@ -115,3 +115,23 @@ async fn no_face_ends_in_a_clear_rejection_not_a_hang() {
     assert_eq!(status, 200);
     assert_eq!(jws.split('.').count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_clip_cannot_follow_the_liveness_challenges() {
+    let config = TestConfig { liveness_challenges: 2, ..TestConfig::default() };
+    let daemon = Daemon::start("challenges", &config);
+    let id = daemon.start_verification("nonce-challenges-1").await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
+    let shown = prompts(&events);
+    let challenge_prompts = ["turn_left", "turn_right", "look_up", "blink", "move_closer"];
+    let asked: Vec<&String> = shown.iter().skip_while(|p| *p != "captured").filter(|p| challenge_prompts.contains(&p.as_str())).collect();
+    assert!(!asked.is_empty(), "a challenge was asked after the photo: {shown:?}");
+    assert!(events.iter().any(|e| e["type"] == "stage" && e["stage"] == "liveness"));
+    let last = events.last().unwrap();
+    assert_eq!(last["decision"], "rejected");
+    assert_eq!(last["reasons"], serde_json::json!(["challenge_not_completed"]));
+    let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+    let failed: Vec<&str> = view["decision"]["checks"].as_array().unwrap().iter().filter(|c| c["passed"] == false).map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].starts_with("challenge_") && failed[0].ends_with("(timeout)"), "{failed:?}");
+}

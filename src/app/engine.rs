@@ -22,6 +22,7 @@ use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
 use crate::store::Store;
 use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
+use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::{Check, Decision, GuardianLink, Reason};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
@@ -155,6 +156,8 @@ impl Engine {
         match command {
             Command::Start(record) => {
                 let mut config = self.machine_config.clone();
+                // The challenges are unpredictable to the subject: drawn per session.
+                config.challenges = crate::session::liveness::random_sequence(config.challenges.len());
                 if let Some(doc) = config.document.as_mut() {
                     doc.kind = record.request.document.unwrap_or_default();
                 }
@@ -237,16 +240,26 @@ impl Engine {
         }
         let started = Instant::now();
         let collecting = session.collecting;
-        let analysed = frame.analyse(|image| -> Result<(Assessment, Option<Mat>), crate::vision::VisionError> {
+        let in_liveness = session.machine.in_liveness();
+        type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
+        let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
             let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
+            if in_liveness {
+                let observation = match (&assessment.primary, assessment.measures) {
+                    (Some(face), Some(m)) => Some(liveness_observation(image, face, &m)?),
+                    _ => None,
+                };
+                return Ok((assessment, None, Some(observation)));
+            }
             // Only frames that pass every gate may become the evidence photo.
             let keep = if collecting && assessment.passed() { Some(image.try_clone()?) } else { None };
-            Ok((assessment, keep))
+            Ok((assessment, keep, None))
         });
         self.telemetry.analysed(started.elapsed());
         match analysed {
-            Ok((assessment, keep)) => {
+            Ok((_, _, Some(observation))) => session.machine.on_liveness_frame(observation.as_ref(), now),
+            Ok((assessment, keep, None)) => {
                 if let (Some(image), Some(measures), Some(face)) = (keep, assessment.measures, assessment.primary.clone()) {
                     session.candidates.push_back(Candidate { at: now, image, face, measures });
                     while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
@@ -536,4 +549,18 @@ fn reading_of(read: &SideRead) -> Option<Reading> {
         Side::Front
     };
     Some(Reading { side, fingerprint: hasher.finish() })
+}
+
+/// What a challenge judge needs from one frame.
+fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, crate::vision::VisionError> {
+    let centre = face.bbox.centre();
+    Ok(Observation {
+        yaw: m.yaw,
+        pitch: m.pitch,
+        fill: m.fill,
+        eye_openness: quality::eye_openness(image, face)?,
+        depth_shape: quality::depth_shape(face),
+        centre: (centre.x, centre.y),
+        width: face.bbox.width,
+    })
 }

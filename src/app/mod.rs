@@ -265,6 +265,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             gates: config.face.gates,
             replayed_source: source.is_replay(),
             require_consent: config.kiosk.require_consent,
+            // Drawn afresh for every session by the engine.
+            challenges: vec![crate::session::liveness::Challenge::TurnLeft; config.session.liveness_challenges],
+            challenge_timeout: config.session.challenge_timeout,
             document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
                 kind: Default::default(),
                 read_interval: config.session.document_read_interval,

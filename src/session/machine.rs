@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::liveness::{Challenge, Judge, Observation, Progress};
 use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
 
@@ -40,7 +41,13 @@ pub struct MachineConfig {
     pub require_consent: bool,
     /// After the face, the document stages; `None` runs the face stage only.
     pub document: Option<DocumentStageConfig>,
+    /// Active liveness challenges after the face photo, in order (empty: none).
+    pub challenges: Vec<Challenge>,
+    pub challenge_timeout: Duration,
 }
+
+/// A lost or swapped face may restart a challenge this many times.
+const CHALLENGE_RESTARTS: u32 = 2;
 
 #[derive(Debug, Clone)]
 pub struct DocumentStageConfig {
@@ -154,6 +161,7 @@ enum State {
     Countdown { started: Instant, bad_since: Option<Instant>, shown: u32 },
     Capturing,
     Review { since: Instant },
+    Liveness { index: usize, restarts: u32 },
     Document { side: Side, last_read: Option<Instant>, last_fingerprint: Option<u64>, stable: u32 },
     Assessing,
     AwaitingIin,
@@ -171,6 +179,9 @@ pub struct SessionMachine {
     captured: Option<FaceMeasures>,
     verdict: Option<DocumentVerdict>,
     iin_by_subject: bool,
+    judge: Option<Judge>,
+    /// Each challenge asked, whether it passed, and why not.
+    challenge_results: Vec<(Challenge, bool, &'static str)>,
 }
 
 impl SessionMachine {
@@ -186,7 +197,52 @@ impl SessionMachine {
             captured: None,
             verdict: None,
             iin_by_subject: false,
+            judge: None,
+            challenge_results: Vec::new(),
         }
+    }
+
+    /// Whether an active liveness challenge is running.
+    pub fn in_liveness(&self) -> bool {
+        matches!(self.state, State::Liveness { .. })
+    }
+
+    fn start_challenge(&mut self, index: usize, restarts: u32, now: Instant, out: &mut Vec<Effect>) {
+        let challenge = self.config.challenges[index];
+        self.state = State::Liveness { index, restarts };
+        self.judge = Some(Judge::new(challenge, self.config.challenge_timeout, now));
+        self.show(challenge.prompt(), None, out);
+    }
+
+    /// One frame of a challenge (`None`: no face in it).
+    pub fn on_liveness_frame(&mut self, observation: Option<&Observation>, now: Instant) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let State::Liveness { index, restarts } = self.state else { return out };
+        let Some(judge) = self.judge.as_mut() else { return out };
+        let challenge = judge.challenge();
+        match judge.observe(observation, now) {
+            Progress::Pending => {}
+            Progress::Passed => {
+                self.challenge_results.push((challenge, true, "passed"));
+                if index + 1 < self.config.challenges.len() {
+                    self.start_challenge(index + 1, 0, now, &mut out);
+                } else {
+                    self.judge = None;
+                    out.extend(self.after_face());
+                }
+            }
+            Progress::Restart(why) if restarts < CHALLENGE_RESTARTS => {
+                let _ = why;
+                self.start_challenge(index, restarts + 1, now, &mut out);
+            }
+            Progress::Restart(why) | Progress::Failed(why) => {
+                self.challenge_results.push((challenge, false, why));
+                self.judge = None;
+                return self.finish(Decision::Rejected, vec![Reason::ChallengeNotCompleted]);
+            }
+        }
+        out.extend(self.on_tick(now));
+        out
     }
 
     /// The side the subject should be showing, while a document stage runs.
@@ -389,6 +445,7 @@ impl SessionMachine {
             State::AwaitingConsent
             | State::Capturing
             | State::Review { .. }
+            | State::Liveness { .. }
             | State::Document { .. }
             | State::Assessing
             | State::AwaitingIin
@@ -540,8 +597,18 @@ impl SessionMachine {
         out
     }
 
-    /// The face stage is done: on to the document, or to the decision.
+    /// The face photo is taken: on to the challenges, then the document.
     fn complete(&mut self) -> Vec<Effect> {
+        if !self.config.challenges.is_empty() && self.challenge_results.is_empty() {
+            let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
+            self.start_challenge(0, 0, Instant::now(), &mut out);
+            return out;
+        }
+        self.after_face()
+    }
+
+    /// Face and liveness done: the document, or the decision.
+    fn after_face(&mut self) -> Vec<Effect> {
         if let Some(cfg) = &self.config.document {
             let first = match cfg.kind {
                 DocumentKind::IdCard => Side::Front,
@@ -561,6 +628,12 @@ impl SessionMachine {
         }
         self.state = State::Done;
         let mut checks = self.checks();
+        checks.extend(self.challenge_results.iter().map(|(c, passed, why)| Check {
+            name: format!("challenge_{}{}", c.name(), if *passed { String::new() } else { format!(" ({why})") }),
+            passed: *passed,
+            score: None,
+            threshold: None,
+        }));
         if let Some(v) = &self.verdict {
             checks.extend(v.checks.iter().cloned());
         }
@@ -662,6 +735,8 @@ mod tests {
             replayed_source: false,
             require_consent: false,
             document: None,
+            challenges: Vec::new(),
+            challenge_timeout: Duration::from_secs(6),
         }
     }
 
@@ -943,6 +1018,50 @@ mod tests {
         // OCR could not read the IIN: the subject types it, and a person reviews.
         let o = decide_with(DocumentVerdict { iin_readable: false, ..Default::default() });
         assert_eq!((o.decision, o.reasons), (Decision::NeedsReview, vec![Reason::IinEnteredBySubject]));
+    }
+
+    #[test]
+    fn challenges_run_in_order_after_the_photo_and_a_failed_one_rejects() {
+        use super::super::liveness::{Challenge, Observation};
+        let t0 = Instant::now();
+        let cfg = MachineConfig { challenges: vec![Challenge::TurnLeft, Challenge::LookUp], ..config() };
+        let (mut m, mut t) = (SessionMachine::new(cfg.clone(), t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        let fx = m.on_continue();
+        assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::Liveness })));
+        assert!(prompts(&fx).contains(&(Prompt::TurnLeft, None)));
+        let base = Observation { pitch: 0.55, fill: 0.7, eye_openness: 1.0, depth_shape: 0.45, centre: (320.0, 240.0), width: 150.0, ..Default::default() };
+        let mut play = |m: &mut SessionMachine, o: Observation, n: usize| {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                t += Duration::from_millis(33);
+                out.extend(m.on_liveness_frame(Some(&o), t));
+            }
+            out
+        };
+        play(&mut m, base, 6);
+        let fx = play(&mut m, Observation { yaw: 0.3, ..base }, 3);
+        assert!(prompts(&fx).contains(&(Prompt::LookUp, None)), "{fx:?}");
+        play(&mut m, base, 6);
+        let fx = play(&mut m, Observation { pitch: 0.4, ..base }, 3);
+        let outcome = decision(&fx).expect("decided after the last challenge");
+        assert_eq!(outcome.decision, Decision::Verified);
+        assert!(outcome.checks.iter().any(|c| c.name == "challenge_turn_left" && c.passed));
+
+        // A replayed clip does not follow the prompt: the challenge times out.
+        let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        m.on_continue();
+        let mut out = Vec::new();
+        for _ in 0..200 {
+            t += Duration::from_millis(33);
+            out.extend(m.on_liveness_frame(Some(&base), t));
+        }
+        let outcome = decision(&out).expect("timed out");
+        assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::ChallengeNotCompleted]));
+        assert!(outcome.checks.iter().any(|c| c.name == "challenge_turn_left (timeout)" && !c.passed));
     }
 
     #[test]

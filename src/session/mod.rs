@@ -5,6 +5,7 @@
 //! its effects (evidence, signing, storage).
 
 pub mod control;
+pub mod liveness;
 pub mod machine;
 pub mod result;
 
@@ -70,6 +71,8 @@ impl Status {
 pub enum Stage {
     FaceCapture,
     FaceReview,
+    /// Active liveness: the challenges, one after another.
+    Liveness,
     DocumentFront,
     DocumentBack,
     PassportPage,
@@ -102,6 +105,10 @@ pub enum Prompt {
     Glare,
     HoldCardFlat,
     EnterIin,
+    TurnLeft,
+    TurnRight,
+    LookUp,
+    Blink,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -142,6 +149,7 @@ pub enum Reason {
     IinEnteredBySubject,
     GuardianRequired,
     FaceMismatch,
+    ChallengeNotCompleted,
     /// No face could be compared with the document's portrait.
     PortraitNotCompared,
 }

@@ -212,6 +212,39 @@ pub fn pose(face: &Face) -> (f32, f32, f32) {
     (yaw, roll, nose_down / mouth_down)
 }
 
+/// Texture of the two eye regions relative to the whole face: open eyes (iris,
+/// lashes, the white) are busy, closed lids are smooth skin.
+pub fn eye_openness(bgr: &Mat, face: &Face) -> Result<f32, VisionError> {
+    let frame = Rect::new(0, 0, bgr.cols(), bgr.rows());
+    let (re, le) = (face.right_eye(), face.left_eye());
+    let eye_distance = ((le.x - re.x).powi(2) + (le.y - re.y).powi(2)).sqrt();
+    let side = (0.35 * eye_distance).round().max(4.0) as i32;
+    let spread = |rect: Rect| -> Result<f32, VisionError> {
+        let rect = rect & frame;
+        if rect.width < 3 || rect.height < 3 {
+            return Ok(0.0);
+        }
+        let mut gray = Mat::default();
+        imgproc::cvt_color_def(&Mat::roi(bgr, rect)?, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+        let (mut mean, mut sd) = (Mat::default(), Mat::default());
+        core::mean_std_dev_def(&gray, &mut mean, &mut sd)?;
+        Ok(*sd.at::<f64>(0)? as f32)
+    };
+    let patch = |p: super::face::Point| Rect::new(p.x as i32 - side / 2, p.y as i32 - side / 2, side, side);
+    let b = face.bbox;
+    let whole = spread(Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32))?;
+    Ok((spread(patch(re))? + spread(patch(le))?) / 2.0 / whole.max(1.0))
+}
+
+/// Nose-to-eye-line distance over the eye distance. Scaling a flat picture keeps
+/// it; a real head coming closer changes it (its nose is nearer the lens).
+pub fn depth_shape(face: &Face) -> f32 {
+    let (re, le, nose) = (face.right_eye(), face.left_eye(), face.nose());
+    let eye_distance = ((le.x - re.x).powi(2) + (le.y - re.y).powi(2)).sqrt().max(1e-3);
+    let mid = ((re.x + le.x) / 2.0, (re.y + le.y) / 2.0);
+    ((nose.x - mid.0).powi(2) + (nose.y - mid.1).powi(2)).sqrt() / eye_distance
+}
+
 /// Sharpness and brightness of the face region, or `None` if the box lies outside.
 fn texture_measures(bgr: &Mat, face: &Face) -> Result<Option<(f32, f32)>, VisionError> {
     let frame = Rect::new(0, 0, bgr.cols(), bgr.rows());

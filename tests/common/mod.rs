@@ -47,6 +47,8 @@ pub struct TestConfig {
     /// Face only unless a test replays a document too.
     pub document_stages: bool,
     pub size: (u32, u32),
+    /// Active liveness challenges after the photo (a recorded clip cannot pass them).
+    pub liveness_challenges: usize,
     pub extra: &'static str,
 }
 
@@ -61,6 +63,7 @@ impl Default for TestConfig {
             require_consent: false,
             document_stages: false,
             size: (640, 480),
+            liveness_challenges: 0,
             extra: "",
         }
     }
@@ -101,6 +104,8 @@ countdown_tolerance = "400ms"
 review = "1s"
 camera_grace = "{grace}"
 document_stages = {documents}
+liveness_challenges = {challenges}
+challenge_timeout = "4s"
 
 [models]
 dir = "{models}"
@@ -121,6 +126,7 @@ password_hash = "{password_hash}"
             models = repo().join("models").display(),
             consent = self.require_consent,
             documents = self.document_stages,
+            challenges = self.liveness_challenges,
             width = self.size.0,
             height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
