@@ -12,18 +12,34 @@ use base64::Engine;
 use common::{Daemon, TestConfig, verify_with_joserfc};
 use serde_json::{Value, json};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document() {
-    let media = common::temp_dir("session-video");
+/// Renders a session video (face, then a card) and returns it with its truth.
+fn session_video(name: &str, args: &[&str]) -> (std::path::PathBuf, Value) {
+    let media = common::temp_dir(name);
     let out = Command::new("python3")
         .arg(common::repo().join("tests/fixtures/gen_session_video.py"))
-        .args(["--out", media.to_str().unwrap(), "--seed", "1"])
+        .args(["--out", media.to_str().unwrap()])
+        .args(args)
         .output()
         .expect("python3");
     assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
     let truth: Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
+    let video = std::fs::read_dir(&media)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json"))
+        .unwrap();
+    (video, truth)
+}
+
+fn payload_of(jws: &str) -> Value {
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jws.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document() {
+    let (video, truth) = session_video("session-video", &["--seed", "1"]);
     let expected = &truth["expected"];
-    let video = std::fs::read_dir(&media).unwrap().filter_map(Result::ok).map(|e| e.path()).find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json")).unwrap();
 
     let config = TestConfig {
         source: format!("file:{}", video.display()),
@@ -58,10 +74,7 @@ async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document
     assert_eq!(status, 200);
     let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
     verify_with_joserfc(&jwks, &jws, nonce, &daemon.dir);
-    let payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jws.split('.').nth(1).unwrap()).unwrap(),
-    )
-    .unwrap();
+    let payload = payload_of(&jws);
     let doc = &payload["document"];
     assert_eq!(doc["document_type"], "kz_id_card");
     assert_eq!(doc["iin"], iin.as_str());
@@ -87,5 +100,60 @@ async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document
     for secret in [iin.as_str(), expected["surname"].as_str().unwrap(), expected["document_number"].as_str().unwrap()] {
         assert!(!log.contains(secret), "the log shows a document field");
     }
-    let _ = std::fs::remove_dir_all(media);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_minor_waits_for_a_guardian_and_the_two_results_link_to_each_other() {
+    let (minor_video, minor_truth) = session_video("minor-video", &["--seed", "1", "--minor"]);
+    let (adult_video, _) = session_video("guardian-video", &["--seed", "1", "--person", "p02"]);
+    // The cards' portraits are stock photos, not the man in the clip: this test is
+    // about the guardian rule, so the face comparison is made lenient here.
+    let config = TestConfig {
+        source: format!("file:{}", minor_video.display()),
+        document_stages: true,
+        size: (960, 720),
+        subject_timeout: "120s",
+        match_threshold: Some(1.99),
+        ..TestConfig::default()
+    };
+    let mut daemon = Daemon::start("guardian", &config);
+    let minor = daemon.start_verification_with(json!({"reference": "reg-minor", "nonce": "nonce-minor-0001", "language": "kk"})).await;
+    let minor_id = minor["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&minor_id, Duration::from_secs(110)).await;
+    let last = events.last().unwrap();
+    assert_eq!(last["decision"], "pending_guardian", "{events:?}");
+    assert_eq!(last["reasons"][0], "guardian_required");
+    let (_, jws) = daemon.get_text(&format!("/v1/verifications/{minor_id}/result")).await;
+    let before = payload_of(&jws);
+    assert_eq!(before["minor"], true);
+    assert_eq!(before["document"]["iin"], minor_truth["expected"]["iin"]);
+    assert!(before["guardian"].is_null());
+
+    // The guardian comes to the same desk; the camera now shows the adult's card.
+    daemon.terminate();
+    let text = std::fs::read_to_string(&daemon.config_path).unwrap().replace(&minor_video.display().to_string(), &adult_video.display().to_string());
+    std::fs::write(&daemon.config_path, text).unwrap();
+    daemon.launch();
+    let guardian = daemon
+        .start_verification_with(json!({"reference": "reg-guardian", "nonce": "nonce-guardian-1", "language": "ru", "guardian_for": minor_id}))
+        .await;
+    let guardian_id = guardian["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&guardian_id, Duration::from_secs(110)).await;
+    assert_eq!(events.last().unwrap()["decision"], "needs_review", "replayed source: {events:?}");
+
+    let (_, jws) = daemon.get_text(&format!("/v1/verifications/{guardian_id}/result")).await;
+    let guardian_result = payload_of(&jws);
+    assert_eq!(guardian_result["minor"], false);
+    assert_eq!(guardian_result["guardian"]["role"], "minor");
+    assert_eq!(guardian_result["guardian"]["verification"], minor_id.as_str());
+    // The minor's result is signed again, no longer pending, and points back.
+    let (_, jws) = daemon.get_text(&format!("/v1/verifications/{minor_id}/result")).await;
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
+    let after = verify_with_joserfc(&jwks, &jws, "nonce-minor-0001", &daemon.dir)["payload"].clone();
+    assert_eq!(after["decision"], "needs_review");
+    assert_eq!(after["reasons"], json!(["replayed_source"]));
+    assert_eq!(after["guardian"]["role"], "guardian");
+    assert_eq!(after["guardian"]["verification"], guardian_id.as_str());
+    let (_, view) = daemon.get_json(&format!("/v1/verifications/{minor_id}")).await;
+    assert_eq!(view["decision"]["decision"], "needs_review");
 }

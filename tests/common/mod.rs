@@ -49,6 +49,8 @@ pub struct TestConfig {
     pub size: (u32, u32),
     /// Active liveness challenges after the photo (a recorded clip cannot pass them).
     pub liveness_challenges: usize,
+    /// Overrides face.match_threshold (tests whose card portrait is another person).
+    pub match_threshold: Option<f32>,
     pub extra: &'static str,
 }
 
@@ -64,6 +66,7 @@ impl Default for TestConfig {
             document_stages: false,
             size: (640, 480),
             liveness_challenges: 0,
+            match_threshold: None,
             extra: "",
         }
     }
@@ -74,6 +77,13 @@ impl TestConfig {
         let demo = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
         // Keep the demo's [face] tuning; replace the sections a test varies.
         let face = &demo[demo.find("[face]").unwrap()..demo.find("[session]").unwrap()];
+        let face: String = face
+            .lines()
+            .map(|l| match self.match_threshold {
+                Some(t) if l.starts_with("match_threshold") => format!("match_threshold = {t}\n"),
+                _ => format!("{l}\n"),
+            })
+            .collect();
         let token_hash = hex::encode(Sha256::digest(TOKEN.as_bytes()));
         let pins = self.client_cert_sha256.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
         format!(
