@@ -213,10 +213,20 @@ impl Engine {
             }
             Command::Retake { id } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let in_document = session.machine.document_side().is_some();
                     let fx = session.machine.on_retake();
                     if !fx.is_empty() {
-                        session.record.retakes += 1;
-                        self.store.audit(&id, "face_retake");
+                        if in_document {
+                            // Everything read from the card is read again.
+                            session.front = None;
+                            session.mrz = None;
+                            session.portrait = None;
+                            session.last_read = None;
+                            self.store.audit(&id, "document_retake");
+                        } else {
+                            session.record.retakes += 1;
+                            self.store.audit(&id, "face_retake");
+                        }
                     }
                     self.apply(fx, session);
                 }

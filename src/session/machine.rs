@@ -570,12 +570,20 @@ impl SessionMachine {
         out
     }
 
-    /// The subject pressed Retake (during the countdown or the review).
+    /// The subject pressed Retake: during the face countdown or review, the photo
+    /// again; during a document stage, the card from its front (or the page) again.
     pub fn on_retake(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
-        if matches!(self.state, State::Countdown { .. } | State::Review { .. }) {
-            self.captured = None;
-            self.enter_framing(&mut out);
+        match self.state {
+            State::Countdown { .. } | State::Review { .. } => {
+                self.captured = None;
+                self.enter_framing(&mut out);
+            }
+            State::Document { side, .. } => {
+                let first = if side == Side::PassportPage { Side::PassportPage } else { Side::Front };
+                self.enter_document(first, &mut out);
+            }
+            _ => {}
         }
         out
     }
@@ -975,6 +983,12 @@ mod tests {
         let fx = m.on_document_captured(t);
         assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::DocumentBack })));
         assert_eq!(m.document_side(), Some(Side::Back));
+        // Retake during the back: the front again, then the back again.
+        let fx = m.on_retake();
+        assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::DocumentFront })));
+        show(&mut m, &mut t, Some(front));
+        assert!(show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
+        m.on_document_captured(t);
         // Showing the front again gets "show the back".
         let fx = show(&mut m, &mut t, Some(front));
         assert!(prompts(&fx).contains(&(Prompt::ShowBack, None)), "{fx:?}");
