@@ -207,6 +207,10 @@ pub struct SessionConfig {
     /// Time the subject has for each challenge.
     #[serde(default = "default_challenge_timeout", with = "humantime_serde_compat")]
     pub challenge_timeout: Duration,
+    /// The kiosk screen flashes a random colour sequence the face must reflect.
+    /// Needs the kiosk screen facing the subject.
+    #[serde(default = "default_true")]
+    pub screen_flash: bool,
     /// After the face, the document stages (ID card front and back, or passport page).
     #[serde(default = "default_true")]
     pub document_stages: bool,
@@ -234,6 +238,7 @@ impl Default for SessionConfig {
             review: default_review(),
             camera_grace: default_camera_grace(),
             liveness_challenges: default_liveness_challenges(),
+            screen_flash: true,
             challenge_timeout: default_challenge_timeout(),
             document_stages: true,
             document_read_interval: default_document_read_interval(),

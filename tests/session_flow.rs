@@ -135,3 +135,22 @@ async fn a_replayed_clip_cannot_follow_the_liveness_challenges() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].starts_with("challenge_") && failed[0].ends_with("(timeout)"), "{failed:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_clip_does_not_reflect_the_kiosk_colours() {
+    let config = TestConfig { screen_flash: true, ..TestConfig::default() };
+    let daemon = Daemon::start("flash", &config);
+    let id = daemon.start_verification("nonce-flash-00001").await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
+    let colours: Vec<&serde_json::Value> = events.iter().filter(|e| e["type"] == "flash").map(|e| &e["color"]).collect();
+    assert_eq!(colours.len(), 7, "six colours then back to normal: {colours:?}");
+    assert!(colours[..6].iter().all(|c| ["#FF0000", "#00FF00", "#0000FF"].contains(&c.as_str().unwrap_or(""))));
+    assert!(colours[6].is_null());
+    let last = events.last().unwrap();
+    assert_eq!(last["decision"], "rejected");
+    assert_eq!(last["reasons"], serde_json::json!(["presentation_attack_suspected"]));
+    let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
+    let flash = view["decision"]["checks"].as_array().unwrap().iter().find(|c| c["name"] == "screen_flash").cloned().unwrap();
+    assert_eq!(flash["passed"], false);
+    assert!(flash["score"].as_f64().unwrap() < flash["threshold"].as_f64().unwrap(), "{flash}");
+}

@@ -158,6 +158,9 @@ impl Engine {
                 let mut config = self.machine_config.clone();
                 // The challenges are unpredictable to the subject: drawn per session.
                 config.challenges = crate::session::liveness::random_sequence(config.challenges.len());
+                if !config.flash_plan.is_empty() {
+                    config.flash_plan = crate::session::flash::random_plan();
+                }
                 if let Some(doc) = config.document.as_mut() {
                     doc.kind = record.request.document.unwrap_or_default();
                 }
@@ -233,7 +236,7 @@ impl Engine {
             }
             Command::Continue { id } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
-                    let fx = session.machine.on_continue();
+                    let fx = session.machine.on_continue(Instant::now());
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -247,6 +250,16 @@ impl Engine {
     fn analyse(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<crate::session::Effect> {
         if session.machine.document_side().is_some() {
             return self.analyse_document(frame, session, now);
+        }
+        if session.machine.in_flash() {
+            let colour = frame.analyse(|image| -> Result<Option<[f32; 3]>, crate::vision::VisionError> {
+                let faces = self.detector.detect(image)?;
+                Face::most_prominent(&faces).map(|f| quality::face_colour(image, f)).transpose()
+            });
+            if let Ok(Some(bgr)) = colour {
+                session.machine.on_flash_sample(bgr, now);
+            }
+            return session.machine.on_tick(now);
         }
         let started = Instant::now();
         let collecting = session.collecting;

@@ -268,6 +268,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             // Drawn afresh for every session by the engine.
             challenges: vec![crate::session::liveness::Challenge::TurnLeft; config.session.liveness_challenges],
             challenge_timeout: config.session.challenge_timeout,
+            // Drawn afresh for every session by the engine.
+            flash_plan: if config.session.screen_flash { crate::session::flash::random_plan() } else { Vec::new() },
+            flash_step: std::time::Duration::from_millis(500),
             document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
                 kind: Default::default(),
                 read_interval: config.session.document_read_interval,

@@ -17,6 +17,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::flash::{self, FlashColour, FlashVerdict, Sample};
 use super::liveness::{Challenge, Judge, Observation, Progress};
 use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
@@ -44,6 +45,9 @@ pub struct MachineConfig {
     /// Active liveness challenges after the face photo, in order (empty: none).
     pub challenges: Vec<Challenge>,
     pub challenge_timeout: Duration,
+    /// The screen-flash sequence (empty: no kiosk screen, no flash).
+    pub flash_plan: Vec<FlashColour>,
+    pub flash_step: Duration,
 }
 
 /// A lost or swapped face may restart a challenge this many times.
@@ -162,6 +166,7 @@ enum State {
     Capturing,
     Review { since: Instant },
     Liveness { index: usize, restarts: u32 },
+    Flash { started: Instant, shown: usize },
     Document { side: Side, last_read: Option<Instant>, last_fingerprint: Option<u64>, stable: u32 },
     Assessing,
     AwaitingIin,
@@ -180,6 +185,8 @@ pub struct SessionMachine {
     verdict: Option<DocumentVerdict>,
     iin_by_subject: bool,
     judge: Option<Judge>,
+    flash_samples: Vec<Sample>,
+    flash_verdict: Option<FlashVerdict>,
     /// Each challenge asked, whether it passed, and why not.
     challenge_results: Vec<(Challenge, bool, &'static str)>,
 }
@@ -198,8 +205,57 @@ impl SessionMachine {
             verdict: None,
             iin_by_subject: false,
             judge: None,
+            flash_samples: Vec::new(),
+            flash_verdict: None,
             challenge_results: Vec::new(),
         }
+    }
+
+    /// Whether the screen-flash sequence is running.
+    pub fn in_flash(&self) -> bool {
+        matches!(self.state, State::Flash { .. })
+    }
+
+    /// The face's mean colour in a frame of the flash sequence.
+    pub fn on_flash_sample(&mut self, bgr: [f32; 3], now: Instant) {
+        if let State::Flash { started, .. } = self.state {
+            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr });
+        }
+    }
+
+    /// Challenges done: the flash sequence if the kiosk screen is there, then the rest.
+    fn after_challenges(&mut self, now: Instant) -> Vec<Effect> {
+        if self.config.flash_plan.is_empty() || self.flash_verdict.is_some() {
+            return self.after_face();
+        }
+        self.state = State::Flash { started: now, shown: 0 };
+        let mut out = vec![Effect::Event(EventKind::Stage { stage: Stage::ScreenFlash })];
+        self.show(Prompt::LookAtScreen, None, &mut out);
+        out.push(Effect::Event(EventKind::Flash { color: Some(self.config.flash_plan[0].hex().to_string()) }));
+        out
+    }
+
+    fn flash_tick(&mut self, started: Instant, shown: usize, now: Instant) -> Vec<Effect> {
+        let step = self.config.flash_step;
+        let index = (now.duration_since(started).as_millis() / step.as_millis().max(1)) as usize;
+        let plan = &self.config.flash_plan;
+        if index < plan.len() {
+            if index > shown {
+                self.state = State::Flash { started, shown: index };
+                return vec![Effect::Event(EventKind::Flash { color: Some(plan[index].hex().to_string()) })];
+            }
+            return Vec::new();
+        }
+        let verdict = flash::judge(plan, step, &self.flash_samples);
+        self.flash_verdict = Some(verdict);
+        self.flash_samples.clear();
+        let mut out = vec![Effect::Event(EventKind::Flash { color: None })];
+        if verdict.passed() {
+            out.extend(self.after_face());
+        } else {
+            out.extend(self.finish(Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
+        }
+        out
     }
 
     /// Whether an active liveness challenge is running.
@@ -228,7 +284,7 @@ impl SessionMachine {
                     self.start_challenge(index + 1, 0, now, &mut out);
                 } else {
                     self.judge = None;
-                    out.extend(self.after_face());
+                    out.extend(self.after_challenges(now));
                 }
             }
             Progress::Restart(why) if restarts < CHALLENGE_RESTARTS => {
@@ -446,6 +502,7 @@ impl SessionMachine {
             | State::Capturing
             | State::Review { .. }
             | State::Liveness { .. }
+            | State::Flash { .. }
             | State::Document { .. }
             | State::Assessing
             | State::AwaitingIin
@@ -523,6 +580,7 @@ impl SessionMachine {
             return self.finish(Decision::Rejected, reasons);
         }
         match self.state.clone() {
+            State::Flash { started, shown } => out.extend(self.flash_tick(started, shown, now)),
             State::Countdown { started, shown, bad_since } => {
                 let elapsed = now.duration_since(started).as_secs_f64();
                 let total = f64::from(self.config.countdown_seconds);
@@ -540,7 +598,7 @@ impl SessionMachine {
                 }
             }
             State::Review { since } if now.duration_since(since) >= self.config.review => {
-                out.extend(self.complete());
+                out.extend(self.complete(now));
             }
             _ => {}
         }
@@ -589,8 +647,8 @@ impl SessionMachine {
     }
 
     /// The subject pressed Continue on the review screen.
-    pub fn on_continue(&mut self) -> Vec<Effect> {
-        if matches!(self.state, State::Review { .. }) { self.complete() } else { Vec::new() }
+    pub fn on_continue(&mut self, now: Instant) -> Vec<Effect> {
+        if matches!(self.state, State::Review { .. }) { self.complete(now) } else { Vec::new() }
     }
 
     /// The camera stopped delivering frames.
@@ -606,13 +664,13 @@ impl SessionMachine {
     }
 
     /// The face photo is taken: on to the challenges, then the document.
-    fn complete(&mut self) -> Vec<Effect> {
+    fn complete(&mut self, now: Instant) -> Vec<Effect> {
         if !self.config.challenges.is_empty() && self.challenge_results.is_empty() {
             let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
-            self.start_challenge(0, 0, Instant::now(), &mut out);
+            self.start_challenge(0, 0, now, &mut out);
             return out;
         }
-        self.after_face()
+        self.after_challenges(now)
     }
 
     /// Face and liveness done: the document, or the decision.
@@ -642,6 +700,14 @@ impl SessionMachine {
             score: None,
             threshold: None,
         }));
+        if let Some(f) = self.flash_verdict {
+            checks.push(Check {
+                name: "screen_flash".into(),
+                passed: f.passed(),
+                score: Some(f.followed as f64 / f.steps.max(1) as f64),
+                threshold: Some(flash::REQUIRED as f64 / flash::STEPS as f64),
+            });
+        }
         if let Some(v) = &self.verdict {
             checks.extend(v.checks.iter().cloned());
         }
@@ -745,6 +811,8 @@ mod tests {
             document: None,
             challenges: Vec::new(),
             challenge_timeout: Duration::from_secs(6),
+            flash_plan: Vec::new(),
+            flash_step: Duration::from_millis(500),
         }
     }
 
@@ -923,7 +991,7 @@ mod tests {
         let (mut m, mut t) = (SessionMachine::new(config, t0), t0);
         feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
         m.on_captured(good().measures.unwrap(), t);
-        let fx = m.on_continue();
+        let fx = m.on_continue(t);
         assert!(fx.iter().any(|e| matches!(e, Effect::Event(EventKind::Stage { stage: Stage::DocumentFront | Stage::PassportPage }))), "{fx:?}");
         (m, t)
     }
@@ -1042,7 +1110,7 @@ mod tests {
         let (mut m, mut t) = (SessionMachine::new(cfg.clone(), t0), t0);
         feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
         m.on_captured(good().measures.unwrap(), t);
-        let fx = m.on_continue();
+        let fx = m.on_continue(t);
         assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::Liveness })));
         assert!(prompts(&fx).contains(&(Prompt::TurnLeft, None)));
         let base = Observation { pitch: 0.55, fill: 0.7, eye_openness: 1.0, depth_shape: 0.45, centre: (320.0, 240.0), width: 150.0, ..Default::default() };
@@ -1067,7 +1135,7 @@ mod tests {
         let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
         feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
         m.on_captured(good().measures.unwrap(), t);
-        m.on_continue();
+        m.on_continue(t);
         let mut out = Vec::new();
         for _ in 0..200 {
             t += Duration::from_millis(33);
@@ -1079,13 +1147,43 @@ mod tests {
     }
 
     #[test]
+    fn the_flash_sequence_is_shown_step_by_step_and_an_unlit_face_is_rejected() {
+        use super::super::flash::FlashColour::{Blue, Green, Red};
+        let plan = vec![Red, Green, Blue, Red, Green, Blue];
+        let t0 = Instant::now();
+        let cfg = MachineConfig { flash_plan: plan.clone(), ..config() };
+        let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        let fx = m.on_continue(t);
+        assert!(fx.contains(&Effect::Event(EventKind::Flash { color: Some("#FF0000".into()) })), "{fx:?}");
+        let mut colours = Vec::new();
+        let mut all = Vec::new();
+        for _ in 0..100 {
+            t += Duration::from_millis(33);
+            // A face that does not change colour: a picture that cannot see the screen.
+            m.on_flash_sample([110.0, 130.0, 170.0], t);
+            let fx = m.on_tick(t);
+            colours.extend(fx.iter().filter_map(|e| match e {
+                Effect::Event(EventKind::Flash { color }) => Some(color.clone()),
+                _ => None,
+            }));
+            all.extend(fx);
+        }
+        assert_eq!(colours, [Some("#00FF00"), Some("#0000FF"), Some("#FF0000"), Some("#00FF00"), Some("#0000FF"), None].map(|c| c.map(String::from)));
+        let outcome = decision(&all).expect("decided after the sequence");
+        assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
+        assert!(outcome.checks.iter().any(|c| c.name == "screen_flash" && !c.passed));
+    }
+
+    #[test]
     fn replayed_source_is_never_verified() {
         let t0 = Instant::now();
         let mut m = SessionMachine::new(MachineConfig { replayed_source: true, ..config() }, t0);
         let mut t = t0;
         feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
         m.on_captured(good().measures.unwrap(), t);
-        let outcome = m.on_continue();
+        let outcome = m.on_continue(t);
         let outcome = decision(&outcome).unwrap();
         assert_eq!(outcome.decision, Decision::NeedsReview);
         assert_eq!(outcome.reasons, vec![Reason::ReplayedSource]);

@@ -5,6 +5,7 @@
 //! its effects (evidence, signing, storage).
 
 pub mod control;
+pub mod flash;
 pub mod liveness;
 pub mod machine;
 pub mod result;
@@ -73,6 +74,8 @@ pub enum Stage {
     FaceReview,
     /// Active liveness: the challenges, one after another.
     Liveness,
+    /// The kiosk screen flashes colours that the face must reflect.
+    ScreenFlash,
     DocumentFront,
     DocumentBack,
     PassportPage,
@@ -109,6 +112,7 @@ pub enum Prompt {
     TurnRight,
     LookUp,
     Blink,
+    LookAtScreen,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -150,6 +154,8 @@ pub enum Reason {
     GuardianRequired,
     FaceMismatch,
     ChallengeNotCompleted,
+    /// The face did not reflect the kiosk's colour sequence: a replayed or injected video.
+    PresentationAttackSuspected,
     /// No face could be compared with the document's portrait.
     PortraitNotCompared,
 }
@@ -192,6 +198,8 @@ pub enum EventKind {
     Camera { available: bool },
     /// The subject consented on the kiosk, in the language they chose.
     Consent { language: Language },
+    /// The kiosk fills its screen with this colour (`None`: back to normal).
+    Flash { color: Option<String> },
     Decision { decision: Decision, reasons: Vec<Reason> },
 }
 
@@ -204,6 +212,7 @@ impl EventKind {
             EventKind::Prompt { .. } => "prompt",
             EventKind::Camera { .. } => "camera",
             EventKind::Consent { .. } => "consent",
+            EventKind::Flash { .. } => "flash",
             EventKind::Decision { .. } => "decision",
         }
     }

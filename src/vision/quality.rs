@@ -236,6 +236,18 @@ pub fn eye_openness(bgr: &Mat, face: &Face) -> Result<f32, VisionError> {
     Ok((spread(patch(re))? + spread(patch(le))?) / 2.0 / whole.max(1.0))
 }
 
+/// Mean colour (BGR) of the inner face, where the kiosk's light falls.
+pub fn face_colour(bgr: &Mat, face: &Face) -> Result<[f32; 3], VisionError> {
+    let b = face.bbox;
+    let inner = Rect::new((b.x + b.width * 0.2) as i32, (b.y + b.height * 0.2) as i32, (b.width * 0.6) as i32, (b.height * 0.6) as i32)
+        & Rect::new(0, 0, bgr.cols(), bgr.rows());
+    if inner.width < 2 || inner.height < 2 {
+        return Err(VisionError::BadImage("face region outside the frame".into()));
+    }
+    let m = core::mean_def(&Mat::roi(bgr, inner)?)?;
+    Ok([m[0] as f32, m[1] as f32, m[2] as f32])
+}
+
 /// Nose-to-eye-line distance over the eye distance. Scaling a flat picture keeps
 /// it; a real head coming closer changes it (its nose is nearer the lens).
 pub fn depth_shape(face: &Face) -> f32 {

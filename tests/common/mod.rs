@@ -49,6 +49,8 @@ pub struct TestConfig {
     pub size: (u32, u32),
     /// Active liveness challenges after the photo (a recorded clip cannot pass them).
     pub liveness_challenges: usize,
+    /// The kiosk colour sequence (a recorded clip cannot reflect it).
+    pub screen_flash: bool,
     /// Overrides face.match_threshold (tests whose card portrait is another person).
     pub match_threshold: Option<f32>,
     pub extra: &'static str,
@@ -67,6 +69,7 @@ impl Default for TestConfig {
             size: (640, 480),
             liveness_challenges: 0,
             match_threshold: None,
+            screen_flash: false,
             extra: "",
         }
     }
@@ -116,6 +119,7 @@ camera_grace = "{grace}"
 document_stages = {documents}
 liveness_challenges = {challenges}
 challenge_timeout = "4s"
+screen_flash = {flash}
 
 [models]
 dir = "{models}"
@@ -137,6 +141,7 @@ password_hash = "{password_hash}"
             consent = self.require_consent,
             documents = self.document_stages,
             challenges = self.liveness_challenges,
+            flash = self.screen_flash,
             width = self.size.0,
             height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
