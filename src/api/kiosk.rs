@@ -45,6 +45,7 @@ pub fn router(state: Arc<KioskState>) -> Router {
         .route("/kiosk/api/retake", post(retake))
         .route("/kiosk/api/continue", post(continue_))
         .route("/kiosk/api/iin", post(iin))
+        .route("/kiosk/api/guardian", post(guardian))
         .route("/kiosk/api/photo", get(photo))
         .route("/kiosk/preview.mjpeg", get(preview))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page") })
@@ -72,8 +73,16 @@ async fn current_session(State(state): State<Arc<KioskState>>) -> Result<Json<Va
     let Some(record) = state.controller.get(&id).map_err(ApiError::storage)? else {
         return Ok(Json(json!({"session": null})));
     };
+    // A guardian's own session shows whose guardian they are: the minor's name as printed.
+    let minor_name = match &record.request.guardian_for {
+        Some(minor) => state.controller.get(minor).map_err(ApiError::storage)?.and_then(|m| m.document).map(|d| {
+            [&d["surname"], &d["given_names"]].iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(" ")
+        }),
+        None => None,
+    };
     Ok(Json(json!({"session": {
         "id": record.id,
+        "minor_name": minor_name,
         "language": record.consent.as_ref().map_or(record.request.language, |c| c.language),
         "consent_given": record.consent.is_some(),
         "status": record.status,
@@ -128,6 +137,22 @@ async fn continue_(State(state): State<Arc<KioskState>>, b: Result<Json<SessionP
     let b = body(b)?;
     require_active(&state, &b.session)?;
     send(&state, Command::Continue { id: b.session })
+}
+
+#[derive(Deserialize)]
+struct GuardianBody {
+    session: String,
+    /// "I am their parent (legal guardian) and I agree …"
+    confirmed: bool,
+}
+
+async fn guardian(State(state): State<Arc<KioskState>>, b: Result<Json<GuardianBody>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    let b = body(b)?;
+    require_active(&state, &b.session)?;
+    if !b.confirmed {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "not_confirmed", "the guardian must confirm the declaration"));
+    }
+    send(&state, Command::GuardianDeclaration { id: b.session })
 }
 
 #[derive(Deserialize)]

@@ -164,6 +164,8 @@ impl Engine {
                 if let Some(doc) = config.document.as_mut() {
                     doc.kind = record.request.document.unwrap_or_default();
                 }
+                // Where a kiosk takes consent, a guardian also declares there.
+                config.require_guardian_declaration = config.require_consent && record.request.guardian_for.is_some();
                 let mut session = Active {
                     record: *record,
                     machine: SessionMachine::new(config, Instant::now()),
@@ -192,6 +194,15 @@ impl Engine {
                     let fx = session.machine.on_consent(language);
                     if !fx.is_empty() {
                         self.store.audit(&id, "consent_given");
+                    }
+                    self.apply(fx, session);
+                }
+            }
+            Command::GuardianDeclaration { id } => {
+                if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
+                    let fx = session.machine.on_guardian_declared();
+                    if !fx.is_empty() {
+                        self.store.audit(&id, "guardian_declaration");
                     }
                     self.apply(fx, session);
                 }

@@ -265,6 +265,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             gates: config.face.gates,
             replayed_source: source.is_replay(),
             require_consent: config.kiosk.require_consent,
+            require_guardian_declaration: false,
             // Drawn afresh for every session by the engine.
             challenges: vec![crate::session::liveness::Challenge::TurnLeft; config.session.liveness_challenges],
             challenge_timeout: config.session.challenge_timeout,

@@ -15,6 +15,7 @@ pub enum Command {
     Start(Box<SessionRecord>),
     Cancel { id: String, reply: oneshot::Sender<SessionRecord> },
     Consent { id: String, language: super::Language },
+    GuardianDeclaration { id: String },
     Retake { id: String },
     /// The subject typed the IIN on the kiosk and confirmed the data are true.
     EnterIin { id: String, iin: String },

@@ -40,6 +40,8 @@ pub struct MachineConfig {
     pub replayed_source: bool,
     /// Nothing is captured until the subject consents on the kiosk.
     pub require_consent: bool,
+    /// A guardian's session: after consent, the guardian's declaration on the kiosk.
+    pub require_guardian_declaration: bool,
     /// After the face, the document stages; `None` runs the face stage only.
     pub document: Option<DocumentStageConfig>,
     /// Active liveness challenges after the face photo, in order (empty: none).
@@ -160,6 +162,7 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 enum State {
     AwaitingConsent,
+    AwaitingGuardian,
     Waiting,
     Framing { good_since: Option<Instant> },
     Countdown { started: Instant, bad_since: Option<Instant>, shown: u32 },
@@ -463,7 +466,7 @@ impl SessionMachine {
 
     /// Frames are only looked at once the subject has consented.
     pub fn wants_frames(&self) -> bool {
-        !matches!(self.state, State::AwaitingConsent | State::Done)
+        !matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian | State::Done)
     }
 
     /// The subject consented on the kiosk; capture may begin.
@@ -471,8 +474,23 @@ impl SessionMachine {
         if self.state != State::AwaitingConsent {
             return Vec::new();
         }
+        let mut out = vec![Effect::Event(EventKind::Consent { language })];
+        if self.config.require_guardian_declaration {
+            self.state = State::AwaitingGuardian;
+            out.push(Effect::Event(EventKind::Stage { stage: Stage::GuardianConsent }));
+        } else {
+            self.state = State::Waiting;
+        }
+        out
+    }
+
+    /// The guardian confirmed on the kiosk; capture may begin.
+    pub fn on_guardian_declared(&mut self) -> Vec<Effect> {
+        if self.state != State::AwaitingGuardian {
+            return Vec::new();
+        }
         self.state = State::Waiting;
-        vec![Effect::Event(EventKind::Consent { language })]
+        vec![Effect::Event(EventKind::GuardianDeclaration)]
     }
 
     /// One analysed frame.
@@ -499,6 +517,7 @@ impl SessionMachine {
             State::Waiting => self.prompt(Prompt::ShowFace, now, &mut out),
             State::Framing { .. } | State::Countdown { .. } => self.frame_in_stage(assessment, now, &mut out),
             State::AwaitingConsent
+            | State::AwaitingGuardian
             | State::Capturing
             | State::Review { .. }
             | State::Liveness { .. }
@@ -570,7 +589,7 @@ impl SessionMachine {
         }
         if now.duration_since(self.started) > self.config.subject_timeout && !matches!(self.state, State::Review { .. }) {
             let mut reasons = vec![Reason::SubjectTimeout];
-            if self.state == State::AwaitingConsent {
+            if matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian) {
                 reasons.push(Reason::ConsentNotGiven);
             } else if !self.face_seen {
                 reasons.push(Reason::NoFaceDetected);
@@ -808,6 +827,7 @@ mod tests {
             gates: QualityThresholds::default(),
             replayed_source: false,
             require_consent: false,
+            require_guardian_declaration: false,
             document: None,
             challenges: Vec::new(),
             challenge_timeout: Duration::from_secs(6),
@@ -965,6 +985,14 @@ mod tests {
         assert!(m.wants_frames());
         let fx = feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
         assert!(fx.contains(&Effect::CaptureFace));
+
+        // A guardian's session also waits for the declaration before anything is captured.
+        let mut m = SessionMachine::new(MachineConfig { require_consent: true, require_guardian_declaration: true, ..config() }, t0);
+        let fx = m.on_consent(super::super::Language::Ru);
+        assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::GuardianConsent })));
+        assert!(!m.wants_frames());
+        assert_eq!(m.on_guardian_declared(), vec![Effect::Event(EventKind::GuardianDeclaration)]);
+        assert!(m.wants_frames());
 
         let mut m = SessionMachine::new(MachineConfig { require_consent: true, ..config() }, t0);
         let outcome = m.on_tick(t0 + Duration::from_secs(31));

@@ -70,6 +70,8 @@ impl Status {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// A guardian confirms, on the kiosk, whose parent or legal guardian they are.
+    GuardianConsent,
     FaceCapture,
     FaceReview,
     /// Active liveness: the challenges, one after another.
@@ -198,6 +200,8 @@ pub enum EventKind {
     Camera { available: bool },
     /// The subject consented on the kiosk, in the language they chose.
     Consent { language: Language },
+    /// The guardian declared being the minor's parent or legal guardian.
+    GuardianDeclaration,
     /// The kiosk fills its screen with this colour (`None`: back to normal).
     Flash { color: Option<String> },
     Decision { decision: Decision, reasons: Vec<Reason> },
@@ -213,6 +217,7 @@ impl EventKind {
             EventKind::Camera { .. } => "camera",
             EventKind::Consent { .. } => "consent",
             EventKind::Flash { .. } => "flash",
+            EventKind::GuardianDeclaration => "guardian_declaration",
             EventKind::Decision { .. } => "decision",
         }
     }

@@ -459,6 +459,7 @@
     resetSessionState();
     S.session = s;
     S.lang = LANGS.indexOf(s.language) >= 0 ? s.language : 'kk';
+    S.minor = typeof s.minor_name === 'string' ? s.minor_name : '';
     const o = s.oval || {};
     S.oval = {
       centre_x: fraction(o.centre_x, DEFAULT_OVAL.centre_x),
