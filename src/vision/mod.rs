@@ -5,6 +5,7 @@
 pub mod document;
 pub mod embedding;
 pub mod face;
+pub mod liveness;
 pub mod models;
 pub mod ocr;
 pub mod quality;
@@ -18,6 +19,7 @@ use opencv::prelude::*;
 
 pub use embedding::{Embedding, FaceEmbedder};
 pub use face::{Face, FaceDetector};
+pub use liveness::{LivenessAnalyser, LivenessVerdict};
 pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
 
 /// File name of the YuNet model inside the models directory.
