@@ -1,5 +1,5 @@
 //! Stage 2, vision (OpenCV). Enters: BGR `Mat`s (frames or still images).
-//! Leaves: faces, landmarks and quality figures — plain data, never prompts or
+//! Leaves: faces, landmarks, quality figures and liveness signals — plain data, never prompts or
 //! decisions. Never calls the session, and never logs what it sees.
 
 pub mod document;
