@@ -3,7 +3,8 @@
 //! [`LivenessVerdict`] — every signal's value, a score and the attack kind they
 //! point to. Keeps only the previous frame's grey image; never logs what it sees.
 //!
-//! Signals (all computed at [`WORK_WIDTH`], so cost does not grow with the camera):
+//! Signals (computed at [`WORK_WIDTH`], so cost barely grows with the camera; only the
+//! moiré square is taken from the frame as captured):
 //! - **planarity**: feature points in the face box and in a ring around it, tracked
 //!   frame to frame (pyramidal LK); one RANSAC homography fitted to both. A photo or
 //!   screen moves as one plane, so face and ring points are both inliers; a real head
@@ -12,8 +13,8 @@
 //!   map to the clip's mean shape. A rigid picture (even tilted: tilt is nearly affine
 //!   at these sizes) leaves only detector jitter; blinking, talking and head turns
 //!   leave more.
-//! - **screen cues**: periodic high-frequency peaks in the face region's spectrum
-//!   (moiré of a pixel grid against the camera's), plus colour figures (saturation,
+//! - **screen cues**: periodic high-frequency peaks in the spectrum of the face's
+//!   centre (moiré of a pixel grid against the camera's), plus colour figures (saturation,
 //!   specular share) reported for review but not scored: nothing here calibrates them.
 
 use opencv::core::{self, Mat, Point2f, Rect, Scalar, Size, TermCriteria, Vector};
@@ -38,6 +39,8 @@ const RANSAC_PX: f64 = 1.5;
 /// Signals need this much evidence before they count.
 const MIN_MOVING_PAIRS: usize = 5;
 const MIN_FACE_FRAMES: usize = 10;
+/// Lowest frequency (cycles per pixel) of the band searched for moiré peaks.
+const MOIRE_BAND_LOW: f32 = 0.2;
 /// Side of the face-centre square whose spectrum and colour are measured.
 const SPECTRUM_SIDE: i32 = 96;
 
@@ -143,8 +146,17 @@ impl LivenessAnalyser {
         self.shapes.push(face.landmarks);
         // The middle of the face: skin, little background, a bounded cost.
         let inner = centre_crop(rect, SPECTRUM_SIDE);
-        self.moire.push(moire_peak(&Mat::roi(&grey, inner)?.try_clone()?)?);
         let (sat, spec) = colour_figures(&Mat::roi(bgr, inner)?.try_clone()?)?;
+        // Moiré lives at the sensor's pixel pitch: measure it on the frame as captured.
+        let native = Rect::new(
+            (inner.x as f32 / scale) as i32,
+            (inner.y as f32 / scale) as i32,
+            ((inner.width as f32 / scale) as i32).min(frame.cols() - (inner.x as f32 / scale) as i32),
+            ((inner.height as f32 / scale) as i32).min(frame.rows() - (inner.y as f32 / scale) as i32),
+        );
+        let mut native_grey = Mat::default();
+        imgproc::cvt_color_def(&Mat::roi(frame, native)?, &mut native_grey, imgproc::COLOR_BGR2GRAY)?;
+        self.moire.push(moire_peak(&native_grey)?);
         self.saturation.push(sat);
         self.specular.push(spec);
         if let Some((prev_grey, prev_box)) = &self.previous
@@ -239,11 +251,10 @@ pub fn planarity(prev: &Mat, next: &Mat, face: BoxF) -> Result<Option<f32>, Visi
     if face_pts.len() < MIN_POINTS || ring_pts.len() < MIN_POINTS {
         return Ok(None);
     }
-    let mut motion: Vec<f32> = face_pts.iter().map(|(a, b)| (*b - *a).norm() as f32).collect();
+    let motion: Vec<f32> = face_pts.iter().map(|(a, b)| (*b - *a).norm() as f32).collect();
     if median(&motion).unwrap_or(0.0) < MIN_MOTION_PX {
         return Ok(None);
     }
-    motion.clear();
     let src: Vector<Point2f> = face_pts.iter().chain(&ring_pts).map(|p| p.0).collect();
     let dst: Vector<Point2f> = face_pts.iter().chain(&ring_pts).map(|p| p.1).collect();
     let mut inliers = Mat::default();
@@ -390,7 +401,7 @@ pub fn moire_peak(grey: &Mat) -> Result<f32, VisionError> {
             if r > 0.02 {
                 all.push(magnitude);
             }
-            if (0.2..=0.5).contains(&r) {
+            if (MOIRE_BAND_LOW..=0.5).contains(&r) {
                 band.push(magnitude);
             }
         }
