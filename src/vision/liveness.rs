@@ -181,7 +181,7 @@ impl LivenessAnalyser {
         let screen = moire_peak.evidence;
         let score = print.max(screen);
         let attack_suspected = score >= ATTACK_THRESHOLD;
-        let attack_kind = attack_suspected.then(|| if screen >= print { AttackKind::Screen } else { AttackKind::Print });
+        let attack_kind = attack_suspected.then_some(if screen >= print { AttackKind::Screen } else { AttackKind::Print });
         LivenessVerdict {
             frames_read: self.frames,
             faces_tracked: self.shapes.len(),
