@@ -9,7 +9,8 @@
 //!
 //! - [`config`]   — the TOML file: typed sections, defaults, every problem at once.
 //! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy.
-//! - [`vision`]   — 2. OpenCV: face detection (YuNet), quality gates, face embeddings (FaceNet).
+//! - [`vision`]   — 2. OpenCV: face detection (YuNet), quality gates, face embeddings (FaceNet),
+//!   passive liveness signals (`vision::liveness`).
 //! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
 //! - [`session`]  — 3. the verification session: stages, prompts, decision.
 //! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.

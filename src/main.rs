@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: FaceCommand,
     },
+    /// Passive presentation-attack analysis.
+    Liveness {
+        #[command(subcommand)]
+        command: LivenessCommand,
+    },
     /// Check a signed result against a JWKS (file or https URL).
     Verify {
         #[arg(long)]
@@ -133,6 +138,27 @@ enum FaceCommand {
 }
 
 #[derive(Subcommand)]
+enum LivenessCommand {
+    /// Scan a recorded clip: signals, score, attack_suspected and attack_kind. Exit 0
+    /// when no attack is suspected, 1 when one is, 2 when the clip is unreadable.
+    Scan {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Frame size the pipeline scales the clip to.
+        #[arg(long, default_value_t = 640)]
+        width: u32,
+        #[arg(long, default_value_t = 480)]
+        height: u32,
+        /// Print milliseconds per frame of detection and of the liveness signals to stderr.
+        #[arg(long)]
+        timing: bool,
+        video: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Public keys (JWKS), key fingerprint and TLS certificate fingerprint.
     Show {
@@ -197,6 +223,9 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Document { command: DocumentCommand::Read { json, on, models, images } } => document_read(json, on, models, &images),
         Command::Face { command: FaceCommand::Compare { json, config, models, threshold, image_a, image_b } } => {
             face_compare(json, config, models, threshold, [&image_a, &image_b])
+        }
+        Command::Liveness { command: LivenessCommand::Scan { json, models, width, height, timing, video } } => {
+            liveness_scan(json, models, (width, height), timing, &video)
         }
         Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
         Command::Keys { command } => keys(command),
@@ -373,6 +402,61 @@ fn face_compare(
         eprintln!("{verdict}: distance {distance:.3} {relation} threshold {threshold:.3}");
     }
     Ok(if same_person { 0 } else { 1 })
+}
+
+fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: bool, video: &Path) -> Result<u8, Failure> {
+    use idverifd::capture::clip;
+    use std::time::Instant;
+    if !video.is_file() {
+        return Err(Failure(2, format!("{}: no such file", video.display())));
+    }
+    let mut detector = load_detector(&models_dir(models, None), &FaceConfig::default())?;
+    let mut analyser = vision::LivenessAnalyser::new();
+    let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
+    let mut failure: Option<vision::VisionError> = None;
+    let counts = clip::play_once(video, size.0, size.1, |frame| {
+        if failure.is_some() {
+            return;
+        }
+        let step = frame.analyse(|m| {
+            let t = Instant::now();
+            let faces = detector.detect(m)?;
+            let t2 = Instant::now();
+            analyser.push(m, Face::most_prominent(&faces))?;
+            detect_ms += (t2 - t).as_secs_f64() * 1000.0;
+            liveness_ms += t2.elapsed().as_secs_f64() * 1000.0;
+            Ok::<_, vision::VisionError>(())
+        });
+        failure = step.err();
+    })
+    .map_err(|e| Failure(2, e.to_string()))?;
+    if let Some(e) = failure {
+        return Err(Failure(3, e.to_string()));
+    }
+    let verdict = analyser.verdict();
+    if timing {
+        let n = counts.analysed.max(1) as f64;
+        eprintln!(
+            "timing {}x{}: detection {:.2} ms/frame, liveness signals {:.2} ms/frame over {} frames",
+            size.0, size.1, detect_ms / n, liveness_ms / n, counts.analysed
+        );
+    }
+    if json {
+        let mut value = serde_json::to_value(&verdict).unwrap_or_default();
+        value["frames_decoded"] = json!(counts.decoded);
+        value["frames_dropped"] = json!(counts.dropped);
+        print_json(&value);
+    } else {
+        eprintln!(
+            "{}: score {:.2} (threshold {:.2}), {} of {} frames with a face",
+            if verdict.attack_suspected { "attack suspected" } else { "no attack suspected" },
+            verdict.score,
+            verdict.threshold,
+            verdict.faces_tracked,
+            counts.analysed
+        );
+    }
+    Ok(if verdict.attack_suspected { 1 } else { 0 })
 }
 
 fn verify(json: bool, jwks_source: &str, ca: Option<PathBuf>, result: &str) -> Result<u8, Failure> {

@@ -2,6 +2,7 @@
 //! Leaves: BGR frames in a one-slot [`mailbox::Mailbox`] (old frames are dropped, the
 //! pipeline never blocks) and a [`CameraStatus`] for the status page. Never analyses.
 
+pub mod clip;
 pub mod devices;
 pub mod mailbox;
 pub mod pipeline;

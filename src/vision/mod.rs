@@ -1,10 +1,11 @@
 //! Stage 2, vision (OpenCV). Enters: BGR `Mat`s (frames or still images).
-//! Leaves: faces, landmarks and quality figures — plain data, never prompts or
+//! Leaves: faces, landmarks, quality figures and liveness signals — plain data, never prompts or
 //! decisions. Never calls the session, and never logs what it sees.
 
 pub mod document;
 pub mod embedding;
 pub mod face;
+pub mod liveness;
 pub mod models;
 pub mod ocr;
 pub mod quality;
@@ -18,6 +19,7 @@ use opencv::prelude::*;
 
 pub use embedding::{Embedding, FaceEmbedder};
 pub use face::{Face, FaceDetector};
+pub use liveness::{LivenessAnalyser, LivenessVerdict};
 pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
 
 /// File name of the YuNet model inside the models directory.
