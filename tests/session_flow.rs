@@ -44,6 +44,8 @@ async fn replayed_person_is_captured_and_the_signed_result_verifies_independentl
     assert_eq!(view["status"], "decided");
     let checks = view["decision"]["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["passed"] == true && c["score"].is_number() && c["threshold"].is_number()), "{checks:?}");
+    // The passive presentation-attack analysis ran on the session's frames: a real person.
+    assert!(checks.iter().any(|c| c["name"] == "passive_liveness"), "{checks:?}");
     let face_digest = view["evidence"][0]["sha256"].as_str().unwrap().to_string();
     assert_eq!(face_digest.len(), 64);
 

@@ -28,6 +28,7 @@ use crate::session::{Check, Decision, GuardianLink, Reason};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
+use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
@@ -76,7 +77,13 @@ struct Active {
     /// The kept live face, and the document portrait, as embeddings.
     live_face: Option<Embedding>,
     portrait: Option<Embedding>,
+    /// Passive presentation-attack analysis of the face frames.
+    passive: LivenessAnalyser,
+    passive_frames: u32,
 }
+
+/// The passive verdict is handed to the machine this often (frames).
+const PASSIVE_EVERY: u32 = 15;
 
 /// Problem codes that make a document untrustworthy (as opposed to merely unread).
 const INCONSISTENT: [&str; 7] = [
@@ -177,6 +184,8 @@ impl Engine {
                     mrz: None,
                     live_face: None,
                     portrait: None,
+                    passive: LivenessAnalyser::new(),
+                    passive_frames: 0,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 *active = Some(session);
@@ -279,6 +288,8 @@ impl Engine {
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
             let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
+            // The same passive analysis as `liveness scan`, on every face frame of the session.
+            session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
                 let observation = match (&assessment.primary, assessment.measures) {
                     (Some(face), Some(m)) => Some(liveness_observation(image, face, &m)?),
@@ -291,6 +302,20 @@ impl Engine {
             Ok((assessment, keep, None))
         });
         self.telemetry.analysed(started.elapsed());
+        session.passive_frames += 1;
+        if session.passive_frames % PASSIVE_EVERY == 0 {
+            let v = session.passive.verdict();
+            let kind = v.attack_kind.map(|k| format!(" ({})", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).unwrap_or_default();
+            session.machine.on_passive(
+                v.attack_suspected,
+                Check {
+                    name: format!("passive_liveness{kind}"),
+                    passed: !v.attack_suspected,
+                    score: Some((f64::from(v.score) * 1000.0).round() / 1000.0),
+                    threshold: Some(f64::from(v.threshold)),
+                },
+            );
+        }
         match analysed {
             Ok((_, _, Some(observation))) => session.machine.on_liveness_frame(observation.as_ref(), now),
             Ok((assessment, keep, None)) => {

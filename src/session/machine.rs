@@ -190,6 +190,8 @@ pub struct SessionMachine {
     judge: Option<Judge>,
     flash_samples: Vec<Sample>,
     flash_verdict: Option<FlashVerdict>,
+    /// The latest passive presentation-attack verdict: suspected, and its check.
+    passive: Option<(bool, Check)>,
     /// Each challenge asked, whether it passed, and why not.
     challenge_results: Vec<(Challenge, bool, &'static str)>,
 }
@@ -210,8 +212,14 @@ impl SessionMachine {
             judge: None,
             flash_samples: Vec::new(),
             flash_verdict: None,
+            passive: None,
             challenge_results: Vec::new(),
         }
+    }
+
+    /// The passive analysis of the frames so far (the engine updates it as frames come).
+    pub fn on_passive(&mut self, attack_suspected: bool, check: Check) {
+        self.passive = Some((attack_suspected, check));
     }
 
     /// Whether the screen-flash sequence is running.
@@ -426,6 +434,9 @@ impl SessionMachine {
 
     /// Everything the session found, as one decision.
     fn decision(&self) -> (Decision, Vec<Reason>) {
+        if self.passive.as_ref().is_some_and(|(attack, _)| *attack) {
+            return (Decision::Rejected, vec![Reason::PresentationAttackSuspected]);
+        }
         let mut reasons = Vec::new();
         if let Some(v) = &self.verdict {
             if v.expected_iin_mismatch {
@@ -719,6 +730,9 @@ impl SessionMachine {
             score: None,
             threshold: None,
         }));
+        if let Some((_, check)) = &self.passive {
+            checks.push(check.clone());
+        }
         if let Some(f) = self.flash_verdict {
             checks.push(Check {
                 name: "screen_flash".into(),
@@ -1202,6 +1216,19 @@ mod tests {
         let outcome = decision(&all).expect("decided after the sequence");
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
         assert!(outcome.checks.iter().any(|c| c.name == "screen_flash" && !c.passed));
+    }
+
+    #[test]
+    fn a_suspected_presentation_attack_rejects_whatever_else_passed() {
+        let t0 = Instant::now();
+        let (mut m, mut t) = (SessionMachine::new(config(), t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_passive(true, Check { name: "passive_liveness (print)".into(), passed: false, score: Some(0.9), threshold: Some(0.5) });
+        m.on_captured(good().measures.unwrap(), t);
+        let fx = m.on_continue(t);
+        let outcome = decision(&fx).unwrap();
+        assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
+        assert!(outcome.checks.iter().any(|c| c.name.starts_with("passive_liveness") && !c.passed));
     }
 
     #[test]
