@@ -285,12 +285,17 @@ impl Engine {
         let collecting = session.collecting;
         let in_liveness = session.machine.in_liveness();
         type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
+        let keep_challenge_face = in_liveness && session.passive_frames % PASSIVE_EVERY == 0;
+        let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
             let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
+                if let (true, Some(face)) = (keep_challenge_face, &assessment.primary) {
+                    challenge_face = Some((image.try_clone()?, face.clone()));
+                }
                 let observation = match (&assessment.primary, assessment.measures) {
                     (Some(face), Some(m)) => Some(liveness_observation(image, face, &m)?),
                     _ => None,
@@ -302,6 +307,10 @@ impl Engine {
             Ok((assessment, keep, None))
         });
         self.telemetry.analysed(started.elapsed());
+        if let Some((image, face)) = challenge_face {
+            // Before the machine can decide: the comparison must already be in.
+            self.check_continuity(session, &image, &face);
+        }
         session.passive_frames += 1;
         if session.passive_frames % PASSIVE_EVERY == 0 {
             let v = session.passive.verdict();
@@ -400,6 +409,23 @@ impl Engine {
         }
         session.front = session.front.take().or(read.front);
         session.mrz = session.mrz.take().or(read.mrz);
+    }
+
+    /// Is the face doing the challenges the one in the evidence photo?
+    fn check_continuity(&mut self, session: &mut Active, image: &Mat, face: &Face) {
+        let Some(live) = &session.live_face else { return };
+        let Ok(during) = self.embedder.embed(image, face) else { return };
+        let distance = live.distance(&during);
+        let same = distance <= self.match_threshold;
+        session.machine.on_continuity(
+            same,
+            Check {
+                name: "same_person_in_challenges".into(),
+                passed: same,
+                score: Some((f64::from(distance) * 1000.0).round() / 1000.0),
+                threshold: Some(f64::from(self.match_threshold)),
+            },
+        );
     }
 
     /// The largest face in the portrait crop, embedded.

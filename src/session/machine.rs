@@ -192,6 +192,8 @@ pub struct SessionMachine {
     flash_verdict: Option<FlashVerdict>,
     /// The latest passive presentation-attack verdict: suspected, and its check.
     passive: Option<(bool, Check)>,
+    /// Whether the face in the challenges is the one in the evidence photo.
+    continuity: Option<(bool, Check)>,
     /// Each challenge asked, whether it passed, and why not.
     challenge_results: Vec<(Challenge, bool, &'static str)>,
 }
@@ -213,6 +215,7 @@ impl SessionMachine {
             flash_samples: Vec::new(),
             flash_verdict: None,
             passive: None,
+            continuity: None,
             challenge_results: Vec::new(),
         }
     }
@@ -220,6 +223,11 @@ impl SessionMachine {
     /// The passive analysis of the frames so far (the engine updates it as frames come).
     pub fn on_passive(&mut self, attack_suspected: bool, check: Check) {
         self.passive = Some((attack_suspected, check));
+    }
+
+    /// The face seen during the challenges compared with the evidence photo.
+    pub fn on_continuity(&mut self, same_person: bool, check: Check) {
+        self.continuity = Some((same_person, check));
     }
 
     /// Whether the screen-flash sequence is running.
@@ -305,7 +313,8 @@ impl SessionMachine {
             Progress::Restart(why) | Progress::Failed(why) => {
                 self.challenge_results.push((challenge, false, why));
                 self.judge = None;
-                return self.finish(Decision::Rejected, vec![Reason::ChallengeNotCompleted]);
+                let reason = if matches!(why, "face_lost" | "face_swapped") { Reason::FaceLost } else { Reason::ChallengeNotCompleted };
+                return self.finish(Decision::Rejected, vec![reason]);
             }
         }
         out.extend(self.on_tick(now));
@@ -436,6 +445,9 @@ impl SessionMachine {
     fn decision(&self) -> (Decision, Vec<Reason>) {
         if self.passive.as_ref().is_some_and(|(attack, _)| *attack) {
             return (Decision::Rejected, vec![Reason::PresentationAttackSuspected]);
+        }
+        if self.continuity.as_ref().is_some_and(|(same, _)| !same) {
+            return (Decision::Rejected, vec![Reason::FaceMismatch]);
         }
         let mut reasons = Vec::new();
         if let Some(v) = &self.verdict {
@@ -730,7 +742,7 @@ impl SessionMachine {
             score: None,
             threshold: None,
         }));
-        if let Some((_, check)) = &self.passive {
+        for (_, check) in self.passive.iter().chain(&self.continuity) {
             checks.push(check.clone());
         }
         if let Some(f) = self.flash_verdict {
@@ -1186,6 +1198,23 @@ mod tests {
         let outcome = decision(&out).expect("timed out");
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::ChallengeNotCompleted]));
         assert!(outcome.checks.iter().any(|c| c.name == "challenge_turn_left (timeout)" && !c.passed));
+
+        // The face keeps leaving the camera: after the allowed restarts, face_lost.
+        let cfg = MachineConfig { challenges: vec![Challenge::Blink], ..config() };
+        let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        m.on_continue(t);
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.extend(play(&mut m, base, 6));
+            for _ in 0..30 {
+                t += Duration::from_millis(33);
+                out.extend(m.on_liveness_frame(None, t));
+            }
+        }
+        let outcome = decision(&out).expect("gave up on a lost face");
+        assert_eq!(outcome.reasons, vec![Reason::FaceLost]);
     }
 
     #[test]

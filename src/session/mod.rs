@@ -156,6 +156,8 @@ pub enum Reason {
     GuardianRequired,
     FaceMismatch,
     ChallengeNotCompleted,
+    /// The face left the camera, or another face took its place, during a challenge.
+    FaceLost,
     /// The face did not reflect the kiosk's colour sequence: a replayed or injected video.
     PresentationAttackSuspected,
     /// No face could be compared with the document's portrait.
