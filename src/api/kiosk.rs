@@ -80,9 +80,15 @@ async fn current_session(State(state): State<Arc<KioskState>>) -> Result<Json<Va
         }),
         None => None,
     };
+    // While the subject types the IIN, the fields read from the document are
+    // shown for them to check (their own session only).
+    let read_fields = (record.stage == Some(crate::session::Stage::IinEntry)).then(|| record.document.as_ref()).flatten().map(|d| {
+        json!({"surname": d["surname"], "given_names": d["given_names"], "patronymic": d["patronymic"], "birth_date": d["birth_date"]})
+    });
     Ok(Json(json!({"session": {
         "id": record.id,
         "minor_name": minor_name,
+        "read_fields": read_fields,
         "language": record.consent.as_ref().map_or(record.request.language, |c| c.language),
         "consent_given": record.consent.is_some(),
         "status": record.status,

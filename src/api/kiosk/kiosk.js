@@ -75,6 +75,11 @@
       key_clear: 'Тазалау',
       key_back: 'Өшіру',
 
+      iin_read_title: 'Құжаттан оқылған деректерді тексеріңіз:',
+      f_surname: 'Тегі',
+      f_given_names: 'Аты',
+      f_patronymic: 'Әкесінің аты',
+      f_birth_date: 'Туған күні',
       guardian_title: 'Ата-ананың немесе заңды өкілдің келісімі',
       guardian_text: 'Сіз мына кәмелетке толмаған баланың тіркелуін растайсыз:',
       guardian_agree: 'Мен оның ата-анасымын (заңды өкілімін) және оның әрі өзімнің дербес деректерімнің өңделуіне келісемін',
@@ -143,6 +148,11 @@
       key_clear: 'Очистить',
       key_back: 'Стереть',
 
+      iin_read_title: 'Проверьте данные, прочитанные с документа:',
+      f_surname: 'Фамилия',
+      f_given_names: 'Имя',
+      f_patronymic: 'Отчество',
+      f_birth_date: 'Дата рождения',
       guardian_title: 'Согласие родителя или законного представителя',
       guardian_text: 'Вы подтверждаете регистрацию несовершеннолетнего:',
       guardian_agree: 'Я являюсь его родителем (законным представителем) и даю согласие на обработку его и моих персональных данных',
@@ -211,6 +221,11 @@
       key_clear: 'Clear',
       key_back: 'Delete',
 
+      iin_read_title: 'Please check the details read from your document:',
+      f_surname: 'Surname',
+      f_given_names: 'Given names',
+      f_patronymic: 'Patronymic',
+      f_birth_date: 'Date of birth',
       guardian_title: 'Consent of a parent or legal guardian',
       guardian_text: 'You are confirming the registration of a minor:',
       guardian_agree: 'I am their parent (legal guardian) and I agree to the processing of their personal data and mine',
@@ -427,8 +442,32 @@
       $('iin-input').value = '';
       $('iin-confirm').checked = false;
       hideError('iin-error');
+      loadReadFields();
     }
     S.view = 'iin';
+  }
+
+  // The fields read from the document, for the subject to check before confirming.
+  async function loadReadFields() {
+    const box = $('iin-read-box'), list = $('iin-read');
+    list.replaceChildren();
+    box.hidden = true;
+    try {
+      const r = await fetch('/kiosk/api/session', { cache: 'no-store' });
+      const s = (await r.json()).session;
+      const f = s && s.read_fields;
+      if (!f) return;
+      ['surname', 'given_names', 'patronymic', 'birth_date'].forEach((k) => {
+        if (typeof f[k] !== 'string' || !f[k]) return;
+        const dt = document.createElement('dt');
+        dt.dataset.t = 'f_' + k;
+        dt.textContent = tr('f_' + k, S.lang);
+        const dd = document.createElement('dd');
+        dd.textContent = f[k];
+        list.append(dt, dd);
+      });
+      box.hidden = !list.children.length;
+    } catch (e) { /* the field and the checkbox still work without the list */ }
   }
 
   function enterGuardian(name) {
