@@ -630,6 +630,18 @@ impl Config {
         absolute(&self.device.state_dir)
     }
 
+    /// A relative replay file (the demo clip) is looked up like the models: from the
+    /// working directory, else from the source tree, so `idverifd run` works anywhere.
+    pub fn resolve_replay_path(&mut self) {
+        if let Ok(SourceSpec::File(path)) = self.camera.source.parse::<SourceSpec>() {
+            let given = Path::new(&path);
+            let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(given);
+            if given.is_relative() && !given.exists() && in_tree.exists() {
+                self.camera.source = format!("file:{}", in_tree.display());
+            }
+        }
+    }
+
     /// The models directory; see [`ModelsConfig::resolved_dir`].
     pub fn models_dir(&self) -> PathBuf {
         self.models.resolved_dir()

@@ -87,6 +87,7 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
     if let Some(listen) = &options.status_listen {
         config.status.listen = listen.clone();
     }
+    config.resolve_replay_path();
     let problems: Vec<_> = config
         .validate()
         .into_iter()
