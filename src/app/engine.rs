@@ -51,6 +51,10 @@ pub struct Engine {
     pub documents: DocumentReader,
     pub embedder: FaceEmbedder,
     pub match_threshold: f32,
+    /// Active challenges per session (drawn afresh each time), and whether the
+    /// kiosk flashes its colour sequence.
+    pub liveness_challenges: usize,
+    pub screen_flash: bool,
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
@@ -164,8 +168,8 @@ impl Engine {
             Command::Start(record) => {
                 let mut config = self.machine_config.clone();
                 // The challenges are unpredictable to the subject: drawn per session.
-                config.challenges = crate::session::liveness::random_sequence(config.challenges.len());
-                if !config.flash_plan.is_empty() {
+                config.challenges = crate::session::liveness::random_sequence(self.liveness_challenges);
+                if self.screen_flash {
                     config.flash_plan = crate::session::flash::random_plan();
                 }
                 if let Some(doc) = config.document.as_mut() {
@@ -347,23 +351,26 @@ impl Engine {
     /// A frame during a document stage: framing every time, OCR when the machine asks.
     fn analyse_document(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
         let started = Instant::now();
-        let framing = frame.analyse(|image| -> Result<Framing, crate::vision::VisionError> {
+        // Located and flattened once: the framing figures and, when asked, the OCR use it.
+        let located = frame.analyse(|image| -> Result<_, crate::vision::VisionError> {
             Ok(match document::locate(image)? {
                 Some(found) => {
-                    let r = document::readability(&found.rectified, opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows()))?;
-                    Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare }
+                    let whole = opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows());
+                    let r = document::readability(&found.rectified, whole)?;
+                    let framing = Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare };
+                    (framing, Some((found.rectified, found.shape)))
                 }
-                None => Framing::default(),
+                None => (Framing::default(), None),
             })
         });
-        let framing = framing.unwrap_or_else(|e| {
+        let (framing, flattened) = located.unwrap_or_else(|e| {
             tracing::warn!(session = %session.record.id, error = %e, "document framing failed");
-            Framing::default()
+            (Framing::default(), None)
         });
         let mut effects = session.machine.on_document_frame(&framing, now);
-        if let Some(i) = effects.iter().position(|e| *e == Effect::ReadDocument) {
+        if let (Some(i), Some((rectified, shape))) = (effects.iter().position(|e| *e == Effect::ReadDocument), flattened) {
             effects.remove(i);
-            let reading = match frame.analyse(|image| self.documents.read_side(image, identity::today_utc())) {
+            let reading = match self.documents.read_flattened(&rectified, shape, identity::today_utc()) {
                 Ok(side) => {
                     let reading = reading_of(&side);
                     session.last_read = Some(side);
@@ -374,7 +381,7 @@ impl Engine {
                     None
                 }
             };
-            effects.extend(session.machine.on_document_read(reading, now));
+            effects.extend(session.machine.on_document_read(reading));
         }
         self.telemetry.analysed(started.elapsed());
         effects
@@ -527,7 +534,7 @@ impl Engine {
                 Effect::ReadDocument => {}
                 Effect::CaptureDocument(side) => {
                     self.capture_side(session, side);
-                    let fx = session.machine.on_document_captured(Instant::now());
+                    let fx = session.machine.on_document_captured();
                     self.apply(fx, session);
                 }
                 Effect::AssessDocument => {

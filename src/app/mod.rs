@@ -254,6 +254,8 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         documents,
         embedder,
         match_threshold: config.face.match_threshold,
+        liveness_challenges: config.session.liveness_challenges,
+        screen_flash: config.session.screen_flash,
         oval: config.face.oval,
         machine_config: MachineConfig {
             subject_timeout: config.session.subject_timeout,
@@ -267,11 +269,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             replayed_source: source.is_replay(),
             require_consent: config.kiosk.require_consent,
             require_guardian_declaration: false,
-            // Drawn afresh for every session by the engine.
-            challenges: vec![crate::session::liveness::Challenge::TurnLeft; config.session.liveness_challenges],
+            // Both drawn afresh for every session by the engine.
+            challenges: Vec::new(),
             challenge_timeout: config.session.challenge_timeout,
-            // Drawn afresh for every session by the engine.
-            flash_plan: if config.session.screen_flash { crate::session::flash::random_plan() } else { Vec::new() },
+            flash_plan: Vec::new(),
             flash_step: std::time::Duration::from_millis(500),
             document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
                 kind: Default::default(),

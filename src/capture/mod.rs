@@ -14,7 +14,6 @@ use std::time::Instant;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use opencv::core::{CV_8UC3, Mat};
-use opencv::prelude::*;
 use serde::Serialize;
 
 pub use mailbox::Mailbox;
@@ -150,10 +149,6 @@ impl Frame {
         self.with_mat(f)?
     }
 
-    /// A packed copy, for evidence that must outlive the buffer.
-    pub fn to_owned_mat(&self) -> opencv::Result<Mat> {
-        self.with_mat(|m| m.try_clone())?
-    }
 }
 
 #[cfg(test)]

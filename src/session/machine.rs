@@ -306,8 +306,7 @@ impl SessionMachine {
                     out.extend(self.after_challenges(now));
                 }
             }
-            Progress::Restart(why) if restarts < CHALLENGE_RESTARTS => {
-                let _ = why;
+            Progress::Restart(_) if restarts < CHALLENGE_RESTARTS => {
                 self.start_challenge(index, restarts + 1, now, &mut out);
             }
             Progress::Restart(why) | Progress::Failed(why) => {
@@ -366,7 +365,7 @@ impl SessionMachine {
     }
 
     /// The result of an OCR read (`None`: nothing readable).
-    pub fn on_document_read(&mut self, reading: Option<Reading>, now: Instant) -> Vec<Effect> {
+    pub fn on_document_read(&mut self, reading: Option<Reading>) -> Vec<Effect> {
         let mut out = Vec::new();
         let Some(needed) = self.config.document.as_ref().map(|c| c.stable_reads) else { return out };
         let State::Document { side, last_fingerprint, stable, .. } = &mut self.state else { return out };
@@ -390,12 +389,11 @@ impl SessionMachine {
                 *last_fingerprint = None;
             }
         }
-        let _ = now;
         out
     }
 
     /// The engine kept the side just read.
-    pub fn on_document_captured(&mut self, now: Instant) -> Vec<Effect> {
+    pub fn on_document_captured(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
         let State::Document { side, .. } = self.state else { return out };
         self.show(Prompt::Captured, None, &mut out);
@@ -406,7 +404,6 @@ impl SessionMachine {
                 out.push(Effect::AssessDocument);
             }
         }
-        let _ = now;
         out
     }
 
@@ -1061,7 +1058,7 @@ mod tests {
             let asked = fx.contains(&Effect::ReadDocument);
             out.extend(fx);
             if asked {
-                out.extend(m.on_document_read(reading, *t));
+                out.extend(m.on_document_read(reading));
                 return out;
             }
         }
@@ -1102,7 +1099,7 @@ mod tests {
         assert!(!show(&mut m, &mut t, Some(Reading { fingerprint: 9, ..front })).contains(&Effect::CaptureDocument(Side::Front)));
         assert!(!show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
         assert!(show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
-        let fx = m.on_document_captured(t);
+        let fx = m.on_document_captured();
         assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::DocumentBack })));
         assert_eq!(m.document_side(), Some(Side::Back));
         // Retake during the back: the front again, then the back again.
@@ -1110,13 +1107,13 @@ mod tests {
         assert!(fx.contains(&Effect::Event(EventKind::Stage { stage: Stage::DocumentFront })));
         show(&mut m, &mut t, Some(front));
         assert!(show(&mut m, &mut t, Some(front)).contains(&Effect::CaptureDocument(Side::Front)));
-        m.on_document_captured(t);
+        m.on_document_captured();
         // Showing the front again gets "show the back".
         let fx = show(&mut m, &mut t, Some(front));
         assert!(prompts(&fx).contains(&(Prompt::ShowBack, None)), "{fx:?}");
         show(&mut m, &mut t, Some(back));
         assert!(show(&mut m, &mut t, Some(back)).contains(&Effect::CaptureDocument(Side::Back)));
-        assert_eq!(m.on_document_captured(t), vec![Effect::Event(EventKind::Prompt { prompt: Prompt::Captured, value: None }), Effect::AssessDocument]);
+        assert_eq!(m.on_document_captured(), vec![Effect::Event(EventKind::Prompt { prompt: Prompt::Captured, value: None }), Effect::AssessDocument]);
         let fx = m.on_document_assessed(DocumentVerdict { iin_readable: true, ..Default::default() });
         let outcome = decision(&fx).unwrap();
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Verified, vec![]));
@@ -1127,7 +1124,7 @@ mod tests {
         let page = Reading { side: Side::PassportPage, fingerprint: 3 };
         show(&mut m, &mut t, Some(page));
         assert!(show(&mut m, &mut t, Some(page)).contains(&Effect::CaptureDocument(Side::PassportPage)));
-        m.on_document_captured(t);
+        m.on_document_captured();
         let fx = m.on_document_assessed(verdict);
         if let Some(o) = decision(&fx) {
             return o.clone();

@@ -176,10 +176,6 @@ impl Store {
         Ok(purged)
     }
 
-    /// Bytes used by the database on disk.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
-    }
 }
 
 fn evidence_key(id: &str, kind: &str) -> Vec<u8> {

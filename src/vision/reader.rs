@@ -64,10 +64,17 @@ impl DocumentReader {
         Ok((masked, portrait))
     }
 
+    /// One side from a whole image: find and flatten the document, then read it.
     pub fn read_side(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
-        let Some((rectified, shape)) = flatten(bgr)? else {
-            return Ok(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None });
-        };
+        match flatten(bgr)? {
+            Some((rectified, shape)) => self.read_flattened(&rectified, shape, on),
+            None => Ok(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None }),
+        }
+    }
+
+    /// One side from a document already flattened (the session engine flattens every
+    /// frame for its framing figures and reads that same image).
+    pub fn read_flattened(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         for image in [rectified.try_clone()?, document::rotate_180(&rectified)?] {
             if let Some(lines) = self.mrz.read(&image, shape)?
                 && let Ok(mrz) = Mrz::parse_on(&lines, on)
@@ -100,7 +107,7 @@ impl DocumentReader {
         }
         let (front, image, portrait) = match best {
             Some((f, i, p)) => (Some(f), i, p),
-            None => (None, rectified, None),
+            None => (None, rectified.try_clone()?, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
         Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait })
