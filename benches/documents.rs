@@ -24,7 +24,6 @@ struct Doc {
 }
 
 fn main() {
-    idverifd::limit_ocr_threads();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("idverifd-bench-docs-{}", std::process::id()));
     let status = Command::new("python3")

@@ -39,17 +39,6 @@ pub fn rfc3339_now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// Tesseract (Debian builds it with OpenMP) spreads each OCR call over worker
-/// threads; on the appliance's two cores, shared with capture and analysis, that
-/// costs more than it gains (measured: 0.70 s → 0.32 s for a card back). Call at
-/// the start of `main`, before any thread exists; an explicit setting is kept.
-pub fn limit_ocr_threads() {
-    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        // SAFETY: called first thing in `main`, while the process is single-threaded.
-        unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
-    }
-}
-
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

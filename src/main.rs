@@ -186,7 +186,6 @@ impl From<AppError> for Failure {
 }
 
 fn main() -> ExitCode {
-    idverifd::limit_ocr_threads();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

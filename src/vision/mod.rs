@@ -10,6 +10,7 @@ pub mod models;
 pub mod ocr;
 pub mod quality;
 pub mod reader;
+pub mod tesseract;
 
 use std::path::Path;
 
@@ -35,6 +36,8 @@ pub enum VisionError {
     BadModelOutput(String),
     #[error("unusable image: {0}")]
     BadImage(String),
+    #[error("OCR: {0}")]
+    Ocr(String),
     #[error("OpenCV: {0}")]
     OpenCv(#[from] opencv::Error),
 }

@@ -1,4 +1,4 @@
-//! OCR of rectified documents through OpenCV's text module (Tesseract): the MRZ
+//! OCR of rectified documents through Tesseract ([`super::tesseract`]): the MRZ
 //! band with the OCR-B `mrz` model and a strict alphabet, and the card front with
 //! Tesseract's Kazakh model (Cyrillic labels and names, digits). Enters: images from
 //! [`super::document`]. Leaves: text lines and front fields; judging them is
@@ -6,67 +6,44 @@
 
 use std::path::{Path, PathBuf};
 
-use opencv::core::{Mat, Ptr, Rect, Size};
+use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
-use opencv::text::{OCRTesseract, OCRTesseractTrait};
 
 use super::VisionError;
 use super::document::DocumentShape;
+use super::tesseract::{Layout, Tesseract};
 use crate::identity::{Date, FrontFields, MrzFormat};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
 const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
-/// OpenCV passes a whitelist of ASCII letters and digits when given none, which
-/// would drop every Cyrillic letter: the front's alphabet is spelt out.
+/// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
+/// number punctuation; Latin letters on the front are only guilloche noise.
 const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя\
                               ӘәҒғҚқҢңӨөҰұҮүҺһІі0123456789./-№ ";
-/// Tesseract's LSTM engine; page segmentation "a single uniform block of text".
-const OEM_LSTM: i32 = 1;
-const PSM_BLOCK: i32 = 6;
-/// "A single text line": no page layout analysis, several times faster.
-const PSM_LINE: i32 = 7;
 /// Line images are scaled to this height (Tesseract reads OCR-B best around it).
 const LINE_HEIGHT: f64 = 48.0;
 /// Where Debian's tesseract-ocr-kaz puts its model.
 const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
-fn engine(datapath: &Path, language: &str, whitelist: Option<&str>) -> Result<Ptr<OCRTesseract>, VisionError> {
-    engine_with(datapath, language, whitelist, PSM_BLOCK)
-}
-
-fn engine_with(datapath: &Path, language: &str, whitelist: Option<&str>, psm: i32) -> Result<Ptr<OCRTesseract>, VisionError> {
-    let model = datapath.join(format!("{language}.traineddata"));
-    if !model.exists() {
-        return Err(VisionError::Model {
-            path: model.display().to_string(),
-            reason: "missing; run scripts/setup".into(),
-        });
+fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
+    if image.channels() == 1 {
+        return Ok(image.try_clone()?);
     }
-    Ok(OCRTesseract::create(Some(datapath), Some(language), whitelist, OEM_LSTM, psm)?)
-}
-
-fn run(ocr: &mut Ptr<OCRTesseract>, image: &Mat) -> Result<String, VisionError> {
     let mut gray = Mat::default();
     imgproc::cvt_color_def(image, &mut gray, imgproc::COLOR_BGR2GRAY)?;
-    let mut text = String::new();
-    ocr.run_multiple_def(&mut gray, &mut text)?;
-    Ok(text)
+    Ok(gray)
 }
 
 /// Reads machine-readable zones.
 pub struct MrzReader {
-    block: Ptr<OCRTesseract>,
-    line: Ptr<OCRTesseract>,
+    ocr: Tesseract,
 }
 
 impl MrzReader {
     /// `models_dir` holds `mrz.traineddata`.
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
-        Ok(Self {
-            block: engine(models_dir, "mrz", Some(MRZ_ALPHABET))?,
-            line: engine_with(models_dir, "mrz", Some(MRZ_ALPHABET), PSM_LINE)?,
-        })
+        Ok(Self { ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)? })
     }
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
@@ -75,9 +52,7 @@ impl MrzReader {
     /// lines cannot be told apart.
     pub fn read(&mut self, rectified: &Mat, shape: DocumentShape) -> Result<Option<Vec<String>>, VisionError> {
         let format = format_for(shape);
-        let band = Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?;
-        let mut gray = Mat::default();
-        imgproc::cvt_color_def(&band, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+        let gray = gray_of(&Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?)?;
         let count = if format == MrzFormat::Td1 { 3 } else { 2 };
         let lines = text_lines(&gray)?;
         if lines.len() >= count {
@@ -90,16 +65,14 @@ impl MrzReader {
                 let scale = LINE_HEIGHT / f64::from(h);
                 let mut scaled = Mat::default();
                 imgproc::resize(&line, &mut scaled, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
-                let mut out = String::new();
-                self.line.run_multiple_def(&mut scaled, &mut out)?;
-                text.push_str(out.trim());
+                text.push_str(self.ocr.read(&scaled, Layout::Line)?.text.trim());
                 text.push('\n');
             }
             if let Some(fitted) = fit_mrz_lines(&text, format) {
                 return Ok(Some(fitted));
             }
         }
-        let text = run(&mut self.block, &band)?;
+        let text = self.ocr.read(&gray, Layout::Block)?.text;
         Ok(fit_mrz_lines(&text, format))
     }
 }
@@ -175,7 +148,7 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
 
 /// Reads the printed side of a Kazakh ID card.
 pub struct FrontReader {
-    ocr: Ptr<OCRTesseract>,
+    ocr: Tesseract,
 }
 
 impl FrontReader {
@@ -188,15 +161,15 @@ impl FrontReader {
                 path: "kaz.traineddata".into(),
                 reason: "Tesseract's Kazakh model is missing; install tesseract-ocr-kaz (scripts/setup does)".into(),
             })?;
-        Ok(Self { ocr: engine(&datapath, "kaz", Some(FRONT_ALPHABET))? })
+        Ok(Self { ocr: Tesseract::new(&datapath, "kaz", FRONT_ALPHABET)? })
     }
 
     /// One OCR pass at `scale` (1.5× puts the card's small labels at Tesseract's
     /// best size; 2× helps blurred photos).
     pub fn read(&mut self, rectified: &Mat, scale: f64) -> Result<FrontFields, VisionError> {
         let mut larger = Mat::default();
-        imgproc::resize(rectified, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
-        Ok(parse_front_text(&run(&mut self.ocr, &larger)?))
+        imgproc::resize(&gray_of(rectified)?, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
+        Ok(parse_front_text(&self.ocr.read(&larger, Layout::Block)?.text))
     }
 }
 

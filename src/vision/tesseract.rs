@@ -1,0 +1,199 @@
+//! Tesseract through its own C API (libtesseract, Debian's libtesseract-dev),
+//! instead of OpenCV's `OCRTesseract` wrapper: the grey `Mat` is handed over in
+//! place, the page layout is chosen per call (one engine reads both single lines
+//! and blocks), dictionaries are never loaded, and Tesseract's OpenMP threads are
+//! switched off inside the process (see [`run_openmp_serially`]). One engine per
+//! thread: a handle is not shareable, so the type is `Send` but not `Sync`.
+
+use std::ffi::{CStr, CString, c_char, c_int, c_uchar};
+use std::path::Path;
+use std::ptr::NonNull;
+
+use opencv::core::{CV_8UC1, Mat};
+use opencv::prelude::*;
+
+use super::VisionError;
+
+#[repr(C)]
+struct TessBaseApi {
+    _opaque: [u8; 0],
+}
+
+/// `TessOcrEngineMode::OEM_LSTM_ONLY`.
+const OEM_LSTM_ONLY: c_int = 1;
+
+#[link(name = "tesseract")]
+unsafe extern "C" {
+    fn TessBaseAPICreate() -> *mut TessBaseApi;
+    fn TessBaseAPIDelete(handle: *mut TessBaseApi);
+    fn TessBaseAPIEnd(handle: *mut TessBaseApi);
+    fn TessBaseAPIInit4(
+        handle: *mut TessBaseApi,
+        datapath: *const c_char,
+        language: *const c_char,
+        mode: c_int,
+        configs: *mut *mut c_char,
+        configs_size: c_int,
+        vars_vec: *mut *mut c_char,
+        vars_values: *mut *mut c_char,
+        vars_vec_size: usize,
+        set_only_non_debug_params: c_int,
+    ) -> c_int;
+    fn TessBaseAPISetVariable(handle: *mut TessBaseApi, name: *const c_char, value: *const c_char) -> c_int;
+    fn TessBaseAPISetPageSegMode(handle: *mut TessBaseApi, mode: c_int);
+    fn TessBaseAPISetImage(
+        handle: *mut TessBaseApi,
+        imagedata: *const c_uchar,
+        width: c_int,
+        height: c_int,
+        bytes_per_pixel: c_int,
+        bytes_per_line: c_int,
+    );
+    fn TessBaseAPISetSourceResolution(handle: *mut TessBaseApi, ppi: c_int);
+    fn TessBaseAPIGetUTF8Text(handle: *mut TessBaseApi) -> *mut c_char;
+    fn TessBaseAPIMeanTextConf(handle: *mut TessBaseApi) -> c_int;
+    fn TessBaseAPIClear(handle: *mut TessBaseApi);
+    fn TessDeleteText(text: *const c_char);
+}
+
+/// Tesseract's page segmentation modes that this crate uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// "A single uniform block of text" (PSM 6).
+    Block = 6,
+    /// "A single text line" (PSM 7): no layout analysis at all.
+    Line = 7,
+}
+
+/// Text read from one image, with Tesseract's mean word confidence (0–100).
+#[derive(Debug, Clone)]
+pub struct Recognised {
+    pub text: String,
+    pub confidence: i32,
+}
+
+pub struct Tesseract {
+    handle: NonNull<TessBaseApi>,
+}
+
+// A handle is used by one thread at a time (`&mut self`); moving it is fine.
+unsafe impl Send for Tesseract {}
+
+fn c_string(what: &str, value: &str) -> Result<CString, VisionError> {
+    CString::new(value).map_err(|_| VisionError::Ocr(format!("{what} holds a NUL byte")))
+}
+
+/// Debian builds Tesseract with OpenMP, and its LSTM runs every gate of every
+/// step as a parallel section. On two cores shared with capture and face
+/// analysis the threads mostly wait on each other: measured 550 ms for a card
+/// back with them, 170 ms without. `OMP_THREAD_LIMIT` cannot help from inside the
+/// process (libgomp reads it when it is loaded, before `main`), but setting the
+/// runtime's maximum of active parallel levels to zero makes every parallel
+/// region run on the calling thread. Looked up at run time: libgomp is loaded
+/// as Tesseract's dependency, and a build without OpenMP simply lacks it.
+fn run_openmp_serially() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: dlsym with a NUL-terminated name; the symbol, when present, has
+        // the C signature `void omp_set_max_active_levels(int)`.
+        unsafe {
+            let symbol = libc::dlsym(libc::RTLD_DEFAULT, c"omp_set_max_active_levels".as_ptr());
+            if !symbol.is_null() {
+                let set_max_active_levels: extern "C" fn(c_int) = std::mem::transmute(symbol);
+                set_max_active_levels(0);
+            }
+        }
+    });
+}
+
+impl Tesseract {
+    /// Loads `DATAPATH/LANGUAGE.traineddata` with the LSTM engine, restricted to
+    /// `alphabet`. Dictionaries are not loaded: names, numbers and MRZ lines are
+    /// not words, and a dictionary only pulls them towards words.
+    pub fn new(datapath: &Path, language: &str, alphabet: &str) -> Result<Self, VisionError> {
+        let model = datapath.join(format!("{language}.traineddata"));
+        if !model.exists() {
+            return Err(VisionError::Model { path: model.display().to_string(), reason: "missing; run scripts/setup".into() });
+        }
+        run_openmp_serially();
+        let datapath_c = c_string("model directory", &datapath.to_string_lossy())?;
+        let language_c = c_string("language", language)?;
+        // Init-only settings: they must be passed to Init, SetVariable is too late.
+        let names = [c"load_system_dawg", c"load_freq_dawg", c"debug_file"];
+        let values = [c"0", c"0", c"/dev/null"];
+        let mut names: Vec<*mut c_char> = names.iter().map(|s| s.as_ptr().cast_mut()).collect();
+        let mut values: Vec<*mut c_char> = values.iter().map(|s| s.as_ptr().cast_mut()).collect();
+
+        // SAFETY: every pointer is valid for the call; Tesseract copies what it keeps.
+        let handle = NonNull::new(unsafe { TessBaseAPICreate() })
+            .ok_or_else(|| VisionError::Ocr("Tesseract could not allocate an engine".into()))?;
+        let engine = Self { handle };
+        let status = unsafe {
+            TessBaseAPIInit4(
+                engine.handle.as_ptr(),
+                datapath_c.as_ptr(),
+                language_c.as_ptr(),
+                OEM_LSTM_ONLY,
+                std::ptr::null_mut(),
+                0,
+                names.as_mut_ptr(),
+                values.as_mut_ptr(),
+                names.len(),
+                0,
+            )
+        };
+        if status != 0 {
+            return Err(VisionError::Model { path: model.display().to_string(), reason: "Tesseract could not load it".into() });
+        }
+        let alphabet_c = c_string("alphabet", alphabet)?;
+        // SAFETY: valid handle and NUL-terminated strings.
+        let accepted = unsafe { TessBaseAPISetVariable(engine.handle.as_ptr(), c"tessedit_char_whitelist".as_ptr(), alphabet_c.as_ptr()) };
+        if accepted == 0 {
+            return Err(VisionError::Ocr("Tesseract refused the character whitelist".into()));
+        }
+        Ok(engine)
+    }
+
+    /// Reads a single-channel 8-bit image (any stride; it is not copied) laid out as `layout`.
+    pub fn read(&mut self, gray: &Mat, layout: Layout) -> Result<Recognised, VisionError> {
+        if gray.typ() != CV_8UC1 {
+            return Err(VisionError::Ocr(format!("OCR needs an 8-bit grey image, got type {}", gray.typ())));
+        }
+        if gray.rows() < 8 || gray.cols() < 8 {
+            return Ok(Recognised { text: String::new(), confidence: 0 });
+        }
+        let step = c_int::try_from(gray.step1(0)?).map_err(|_| VisionError::Ocr("image row too long".into()))?;
+        let handle = self.handle.as_ptr();
+        // SAFETY: valid handle.
+        unsafe { TessBaseAPISetPageSegMode(handle, layout as c_int) };
+        // SAFETY: `gray` outlives the recognition below, which happens inside
+        // GetUTF8Text; Clear drops Tesseract's reference to the pixels before return.
+        unsafe {
+            TessBaseAPISetImage(handle, gray.data(), gray.cols(), gray.rows(), 1, step);
+            // Rendered and rectified images are about 300 dpi; saying so skips
+            // Tesseract's guess (and the warning it prints).
+            TessBaseAPISetSourceResolution(handle, 300);
+            let raw = TessBaseAPIGetUTF8Text(handle);
+            let confidence = TessBaseAPIMeanTextConf(handle);
+            let text = if raw.is_null() { String::new() } else { CStr::from_ptr(raw).to_string_lossy().into_owned() };
+            if !raw.is_null() {
+                TessDeleteText(raw.cast_const());
+            }
+            TessBaseAPIClear(handle);
+            if raw.is_null() {
+                return Err(VisionError::Ocr("Tesseract failed to recognise the image".into()));
+            }
+            Ok(Recognised { text, confidence })
+        }
+    }
+}
+
+impl Drop for Tesseract {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from TessBaseAPICreate and is dropped once.
+        unsafe {
+            TessBaseAPIEnd(self.handle.as_ptr());
+            TessBaseAPIDelete(self.handle.as_ptr());
+        }
+    }
+}
