@@ -7,6 +7,7 @@ pub mod embedding;
 pub mod face;
 pub mod liveness;
 pub mod models;
+pub mod mrz_glyphs;
 pub mod ocr;
 pub mod quality;
 pub mod reader;

@@ -12,8 +12,9 @@ use opencv::prelude::*;
 
 use super::VisionError;
 use super::document::DocumentShape;
+use super::mrz_glyphs::{GlyphReader, OCRB_FONT};
 use super::tesseract::{Layout, Tesseract};
-use crate::identity::{Date, FrontFields, MrzFormat};
+use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
 const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
@@ -35,24 +36,43 @@ fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
     Ok(gray)
 }
 
-/// Reads machine-readable zones.
+/// A glyph read is taken only when every cell matched a template at least this
+/// well (normalised cross-correlation; clean and moderately degraded documents
+/// score 0.84 or more)...
+const GLYPH_MIN_SCORE: f32 = 0.6;
+/// ...every letter-only cell beat the next letter by this much (names carry no
+/// check digit; on the generated set every wrong name read had a lead under
+/// 0.01, right ones 0.03 or more, nearly all of them 0.06 or more)...
+const GLYPH_MIN_LETTER_MARGIN: f32 = 0.02;
+// ...and every check digit passes. Otherwise Tesseract reads the band.
+
+/// Reads machine-readable zones: OCR-B glyph matching first, Tesseract's
+/// LSTM with the `mrz` model when that is not sure.
 pub struct MrzReader {
+    glyphs: GlyphReader,
     ocr: Tesseract,
 }
 
 impl MrzReader {
     /// `models_dir` holds `mrz.traineddata`.
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
-        Ok(Self { ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)? })
+        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)? })
     }
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
-    /// or `None` when the band holds no line long enough to be one. Each text line
-    /// is read on its own first (fast); the whole band is the fallback when the
-    /// lines cannot be told apart.
+    /// or `None` when the band holds no line long enough to be one. Glyph matching
+    /// is tried first; then Tesseract, each text line on its own, then the whole
+    /// band when the lines cannot be told apart.
     pub fn read(&mut self, rectified: &Mat, shape: DocumentShape) -> Result<Option<Vec<String>>, VisionError> {
         let format = format_for(shape);
         let gray = gray_of(&Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?)?;
+        if let Some(read) = self.glyphs.read(&gray, format)?
+            && read.weakest >= GLYPH_MIN_SCORE
+            && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN
+            && Mrz::parse(&read.lines).is_ok_and(|m| m.valid())
+        {
+            return Ok(Some(read.lines));
+        }
         let count = if format == MrzFormat::Td1 { 3 } else { 2 };
         let lines = text_lines(&gray)?;
         if lines.len() >= count {
@@ -79,7 +99,7 @@ impl MrzReader {
 
 /// Rows of dark text in a grey band, as (top, bottom) pixel rows: runs of rows whose
 /// ink exceeds a share of the densest row, keeping only runs tall enough to be text.
-fn text_lines(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
+pub(super) fn text_lines(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
     let mut ink = Mat::default();
     imgproc::threshold(gray, &mut ink, 0.0, 1.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
     let mut rows = Mat::default();

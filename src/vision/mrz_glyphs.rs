@@ -1,0 +1,413 @@
+//! The fast MRZ reader: OCR-B is a fixed-pitch font with 37 characters, and
+//! ICAO 9303 fixes how many characters each line holds and which kind
+//! (letter, digit, either) stands at each position. So a line is cut into
+//! exactly 30 or 44 cells along a fitted pitch, and each cell is matched
+//! against OCR-B glyphs rendered from Debian's fonts-ocr-b, among only the
+//! characters its position allows. A few milliseconds per MRZ, against tens
+//! per line for Tesseract's LSTM, which stays as the fallback (see
+//! [`super::ocr::MrzReader`]).
+//!
+//! Enters: the grey MRZ band of a rectified document. Leaves: candidate lines
+//! and the weakest match score; whether they are right is for the check digits.
+
+use std::path::Path;
+
+use opencv::core::{self, CV_8UC3, Mat, Point, Rect, Scalar, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+
+use super::VisionError;
+use crate::identity::MrzFormat;
+
+/// Debian's fonts-ocr-b (the MRZ typeface).
+pub const OCRB_FONT: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+const ALPHABET: &[u8; 37] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
+/// Every cell is compared at this size (width × height).
+const CELL_W: i32 = 24;
+const CELL_H: i32 = 36;
+const CELL_LEN: usize = (CELL_W * CELL_H) as usize;
+/// OCR-B glyphs are about 0.72 of their advance wide; ink starts that far
+/// from the cell's left edge on average.
+const GLYPH_SHARE: f64 = 0.72;
+/// A cell matching its best template this well is taken as a sample of the
+/// document's own print of that character.
+const SURE_SCORE: f32 = 0.85;
+
+/// What a position may hold (ICAO 9303 part 3, field formats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Letters and filler: codes, states, names.
+    Alpha,
+    /// Digits and filler: dates and check digits.
+    Numeric,
+    /// Letters, digits and filler: document and personal numbers.
+    Alnum,
+    /// M, F, X or filler.
+    Sex,
+}
+
+impl Kind {
+    fn allows(self, c: u8) -> bool {
+        match self {
+            Kind::Alpha => c.is_ascii_uppercase() || c == b'<',
+            Kind::Numeric => c.is_ascii_digit() || c == b'<',
+            Kind::Alnum => true,
+            Kind::Sex => matches!(c, b'M' | b'F' | b'X' | b'<'),
+        }
+    }
+}
+
+/// The kind of every position of every line of `format`.
+fn layout(format: MrzFormat) -> Vec<Vec<Kind>> {
+    use Kind::*;
+    let spans = |spans: &[(usize, Kind)]| spans.iter().flat_map(|&(n, k)| std::iter::repeat_n(k, n)).collect::<Vec<_>>();
+    match format {
+        MrzFormat::Td1 => vec![
+            // code, state, document number, check, optional data 1
+            spans(&[(2, Alpha), (3, Alpha), (9, Alnum), (1, Numeric), (15, Alnum)]),
+            // birth, check, sex, expiry, check, nationality, optional data 2, composite
+            spans(&[(6, Numeric), (1, Numeric), (1, Sex), (6, Numeric), (1, Numeric), (3, Alpha), (11, Alnum), (1, Numeric)]),
+            spans(&[(30, Alpha)]),
+        ],
+        MrzFormat::Td3 => vec![
+            spans(&[(2, Alpha), (3, Alpha), (39, Alpha)]),
+            // number, check, nationality, birth, check, sex, expiry, check, personal number, check, composite
+            spans(&[
+                (9, Alnum),
+                (1, Numeric),
+                (3, Alpha),
+                (6, Numeric),
+                (1, Numeric),
+                (1, Sex),
+                (6, Numeric),
+                (1, Numeric),
+                (14, Alnum),
+                (1, Numeric),
+                (1, Numeric),
+            ]),
+        ],
+    }
+}
+
+/// A cell as a zero-mean, unit-length vector, so a dot product is the
+/// normalised cross-correlation (blind to contrast and brightness).
+type Cell = Vec<f32>;
+
+/// Lines read, with how sure the weakest cells were.
+#[derive(Debug, Clone)]
+pub struct GlyphRead {
+    pub lines: Vec<String>,
+    /// The lowest best-match score of any cell (normalised cross-correlation, −1…1).
+    pub weakest: f32,
+    /// The smallest lead of a letter-only cell's best character over the next
+    /// best: names and codes carry no check digit, so this is all that vouches for them.
+    pub letter_margin: f32,
+}
+
+pub struct GlyphReader {
+    /// (character, one rendering of it): several renderings per character.
+    templates: Vec<(u8, Cell)>,
+}
+
+impl GlyphReader {
+    /// Renders the templates from the OCR-B font: sharp, blurred twice, thinner
+    /// and bolder, as printing and camera optics make them.
+    pub fn load(font: &Path) -> Result<Self, VisionError> {
+        let font_name = font.to_str().filter(|_| font.is_file()).ok_or_else(|| VisionError::Model {
+            path: font.display().to_string(),
+            reason: "the OCR-B font is missing; install fonts-ocr-b (scripts/setup does)".into(),
+        })?;
+        let mut renderer = opencv::freetype::create_free_type2()?;
+        renderer.load_font_data(font_name, 0)?;
+        let text: String = ALPHABET.iter().map(|&c| c as char).collect();
+        let mut line = Mat::new_rows_cols_with_default(140, 1250, CV_8UC3, Scalar::all(255.0))?;
+        renderer.put_text(&mut line, &text, Point::new(20, 40), 41, Scalar::all(0.0), -1, imgproc::LINE_AA, false)?;
+        let mut gray = Mat::default();
+        imgproc::cvt_color_def(&line, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+
+        let mut templates = Vec::new();
+        let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_ELLIPSE, Size::new(3, 3))?;
+        for variant in 0..5 {
+            let mut image = Mat::default();
+            match variant {
+                0 => image = gray.try_clone()?,
+                1 | 2 => {
+                    let sigma = if variant == 1 { 1.2 } else { 2.4 };
+                    imgproc::gaussian_blur_def(&gray, &mut image, Size::new(0, 0), sigma)?;
+                }
+                // Ink is dark: dilating the paper thins strokes, eroding it thickens them.
+                3 => imgproc::dilate_def(&gray, &mut image, &kernel)?,
+                _ => imgproc::erode_def(&gray, &mut image, &kernel)?,
+            }
+            let cells = line_cells(&image, ALPHABET.len())?.ok_or_else(|| VisionError::Model {
+                path: font_name.into(),
+                reason: "the rendered OCR-B line could not be cut into glyphs".into(),
+            })?;
+            templates.extend(ALPHABET.iter().copied().zip(cells));
+        }
+        Ok(Self { templates })
+    }
+
+    /// Reads the `format`'s lines from the bottom of a grey MRZ band, or `None`
+    /// when the band does not hold that many lines of that many glyphs.
+    pub fn read(&self, band: &Mat, format: MrzFormat) -> Result<Option<GlyphRead>, VisionError> {
+        let kinds = layout(format);
+        let rows = super::ocr::text_lines(band)?;
+        if rows.len() < kinds.len() {
+            return Ok(None);
+        }
+        let mut cells = Vec::with_capacity(kinds.len());
+        for (top, bottom) in &rows[rows.len() - kinds.len()..] {
+            let pad = (bottom - top) / 3;
+            let y = (top - pad).max(0);
+            let strip = Mat::roi(band, Rect::new(0, y, band.cols(), (bottom + pad).min(band.rows()) - y))?;
+            let Some(line) = line_cells(&strip.try_clone()?, kinds[cells.len()].len())? else { return Ok(None) };
+            cells.push(line);
+        }
+
+        // First the positions whose kind leaves no letter/digit doubt (dates,
+        // check digits, names, codes): their sure cells are this document's own
+        // print of those characters, and they settle the mixed positions, where
+        // OCR-B's 0 and O, 1 and I, 8 and B differ by a pixel or two.
+        let mut own: Vec<(u8, &[f32])> = Vec::new();
+        for (line, kinds) in cells.iter().zip(&kinds) {
+            for (cell, kind) in line.iter().zip(kinds) {
+                if *kind != Kind::Alnum {
+                    let (c, score, _) = self.classify(cell, *kind, &[]);
+                    if score >= SURE_SCORE {
+                        own.push((c, cell));
+                    }
+                }
+            }
+        }
+        let mut lines = Vec::with_capacity(kinds.len());
+        let (mut weakest, mut letter_margin) = (f32::MAX, f32::MAX);
+        for (line, kinds) in cells.iter().zip(&kinds) {
+            let mut text = String::with_capacity(line.len());
+            for (cell, kind) in line.iter().zip(kinds) {
+                let (c, score, runner_up) = self.classify(cell, *kind, if *kind == Kind::Alnum { &own } else { &[] });
+                text.push(c as char);
+                weakest = weakest.min(score);
+                if *kind == Kind::Alpha {
+                    letter_margin = letter_margin.min(score - runner_up);
+                }
+            }
+            lines.push(text);
+        }
+        Ok(Some(GlyphRead { lines, weakest, letter_margin }))
+    }
+
+    /// The best-matching allowed character, its score, and the best score of any
+    /// other allowed character; `own` adds this document's sure cells as templates.
+    fn classify(&self, cell: &[f32], kind: Kind, own: &[(u8, &[f32])]) -> (u8, f32, f32) {
+        let mut best = [(b'<', -1.0f32); 37];
+        let font = self.templates.iter().map(|(c, t)| (*c, t.as_slice()));
+        for (c, t) in font.chain(own.iter().copied()).filter(|(c, _)| kind.allows(*c)) {
+            let slot = &mut best[ALPHABET.iter().position(|a| *a == c).unwrap_or(36)];
+            let score = dot(cell, t);
+            if score > slot.1 {
+                *slot = (c, score);
+            }
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (best[0].0, best[0].1, best[1].1)
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Cuts a grey strip holding one text line into `count` cells of equal pitch.
+///
+/// The pitch and offset come from a least-squares fit of glyph centres against
+/// their slot numbers, so a few merged, broken or missing glyphs (a run of
+/// `<<<` blurred together, a glare spot) do not shift the rest. `None` when
+/// too few glyphs are found or the fitted pitch disagrees with the ink's extent.
+pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, VisionError> {
+    let mut ink = Mat::default();
+    imgproc::threshold(strip, &mut ink, 0.0, 255.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
+    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
+    let n = imgproc::connected_components_with_stats(&ink, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
+    let stat = |i: i32, what: i32| stats.at_2d::<i32>(i, what).copied().unwrap_or(0);
+
+    // Glyph-like components: not spanning the strip, not a long stroke, and at
+    // least a quarter as tall as the tallest such component (`<` is the shortest glyph).
+    let height = strip.rows();
+    let shapes: Vec<Rect> = (1..n)
+        .map(|i| {
+            Rect::new(
+                stat(i, imgproc::CC_STAT_LEFT),
+                stat(i, imgproc::CC_STAT_TOP),
+                stat(i, imgproc::CC_STAT_WIDTH),
+                stat(i, imgproc::CC_STAT_HEIGHT),
+            )
+        })
+        .filter(|r| r.height < height && r.height >= 4)
+        .collect();
+    let tallest = shapes.iter().filter(|r| r.width < r.height * 3).map(|r| r.height).max().unwrap_or(0);
+    // Ink of glyph height, including runs of `<` that blur merged into one component.
+    let mut blobs: Vec<Rect> = shapes.into_iter().filter(|r| r.height * 4 >= tallest).collect();
+    if blobs.len() < count / 3 {
+        return Ok(None);
+    }
+    blobs.sort_by_key(|r| r.x);
+    // The line's middle: letters, taller digits and `<` are all centred on it
+    // within about a pixel, where tops and bottoms differ by several.
+    let left = blobs.iter().map(|r| r.x).min().unwrap_or(0);
+    let right = blobs.iter().map(|r| r.x + r.width).max().unwrap_or(0);
+    let pitch0 = f64::from(right - left) / (count as f64 - 1.0 + GLYPH_SHARE);
+    let (mut offset, mut pitch) = (f64::from(left) + pitch0 * GLYPH_SHARE / 2.0, pitch0);
+    for _ in 0..2 {
+        // Slot of each single-glyph component, then the line through (slot, centre).
+        let points: Vec<(f64, f64)> = blobs
+            .iter()
+            .filter(|r| f64::from(r.width) <= pitch * 1.1)
+            .filter_map(|r| {
+                let centre = f64::from(r.x) + f64::from(r.width) / 2.0;
+                let slot = ((centre - offset) / pitch).round();
+                (slot >= 0.0 && slot < count as f64 && (centre - offset - slot * pitch).abs() < pitch * 0.35).then_some((slot, centre))
+            })
+            .collect();
+        if points.len() < count / 3 {
+            return Ok(None);
+        }
+        let Some((a, b)) = fit_line(&points) else { return Ok(None) };
+        (offset, pitch) = (a, b);
+    }
+    if (pitch / pitch0 - 1.0).abs() > 0.12 || pitch < 6.0 {
+        return Ok(None);
+    }
+
+    // The line's middle, as a line across the strip (a document flattened a
+    // little off leaves its MRZ lines tilted): letters, taller digits and `<` are
+    // all centred on it within about a pixel, where tops and bottoms differ by several.
+    let glyphs: Vec<&Rect> = blobs.iter().filter(|r| r.height * 10 >= tallest * 7 && f64::from(r.width) <= pitch * 1.1).collect();
+    let middles: Vec<(f64, f64)> = glyphs.iter().map(|r| (f64::from(r.x) + f64::from(r.width) / 2.0, f64::from(r.y) + f64::from(r.height) / 2.0)).collect();
+    let flat = median(glyphs.iter().map(|r| 2 * r.y + r.height)) as f64 / 2.0;
+    let (m0, m1) = fit_line(&middles).filter(|(_, slope)| slope.abs() < 0.05).unwrap_or((flat, 0.0));
+
+    let mut cells = Vec::with_capacity(count);
+    for slot in 0..count {
+        let fitted = offset + pitch * slot as f64;
+        // A glyph standing on its own in this slot gives its own centre, which
+        // follows local distortion better than the fitted grid.
+        let centre = glyphs
+            .iter()
+            .map(|r| f64::from(r.x) + f64::from(r.width) / 2.0)
+            .find(|c| (c - fitted).abs() < pitch * 0.3)
+            .unwrap_or(fitted);
+        let middle = m0 + m1 * centre;
+        // Vertically too the pitch is the scale: OCR-B glyphs are about one pitch tall.
+        let y0 = ((middle - 0.68 * pitch).round() as i32).max(0);
+        let y1 = ((middle + 0.68 * pitch).round() as i32).clamp(y0 + 1, height);
+        let x0 = ((centre - pitch / 2.0).round() as i32).clamp(0, strip.cols() - 1);
+        let x1 = ((centre + pitch / 2.0).round() as i32).clamp(x0 + 1, strip.cols());
+        let roi = Mat::roi(strip, Rect::new(x0, y0, x1 - x0, y1 - y0))?;
+        let mut small = Mat::default();
+        imgproc::resize(&roi, &mut small, Size::new(CELL_W, CELL_H), 0.0, 0.0, imgproc::INTER_AREA)?;
+        cells.push(normalised(&small)?);
+    }
+    Ok(Some(cells))
+}
+
+fn median(values: impl Iterator<Item = i32>) -> i32 {
+    let mut v: Vec<i32> = values.collect();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// Least squares `y = a + b·x`.
+fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    let (sx, sy) = points.iter().fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x, sy + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (sxx, sxy) = points.iter().fold((0.0, 0.0), |(sxx, sxy), (x, y)| (sxx + (x - mx).powi(2), sxy + (x - mx) * (y - my)));
+    (sxx > 0.0).then(|| {
+        let b = sxy / sxx;
+        (my - b * mx, b)
+    })
+}
+
+/// A grey cell as a zero-mean unit vector; a blank cell stays all zeros.
+fn normalised(cell: &Mat) -> Result<Cell, VisionError> {
+    let mut v = Vec::with_capacity(CELL_LEN);
+    for row in 0..cell.rows() {
+        v.extend(cell.at_row::<u8>(row)?.iter().map(|&p| f32::from(p)));
+    }
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
+    v.iter_mut().for_each(|x| *x -= mean);
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 1e-3 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader() -> GlyphReader {
+        GlyphReader::load(Path::new(OCRB_FONT)).expect("fonts-ocr-b (scripts/setup)")
+    }
+
+    /// A band with `lines` rendered in OCR-B at the rectified documents' scale.
+    fn band(lines: &[&str], blur: f64) -> Mat {
+        let mut renderer = opencv::freetype::create_free_type2().unwrap();
+        renderer.load_font_data(OCRB_FONT, 0).unwrap();
+        let mut image = Mat::new_rows_cols_with_default(90 + 50 * lines.len() as i32, 1400, CV_8UC3, Scalar::new(200.0, 210.0, 220.0, 0.0)).unwrap();
+        for (i, line) in lines.iter().enumerate() {
+            renderer
+                .put_text(&mut image, line, Point::new(30, 60 + 50 * i as i32), 41, Scalar::all(20.0), -1, imgproc::LINE_AA, false)
+                .unwrap();
+        }
+        let mut gray = Mat::default();
+        imgproc::cvt_color_def(&image, &mut gray, imgproc::COLOR_BGR2GRAY).unwrap();
+        if blur > 0.0 {
+            let mut blurred = Mat::default();
+            imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(0, 0), blur).unwrap();
+            gray = blurred;
+        }
+        gray
+    }
+
+    #[test]
+    fn every_position_kind_is_laid_out() {
+        for (format, width) in [(MrzFormat::Td1, 30), (MrzFormat::Td3, 44)] {
+            assert!(layout(format).iter().all(|l| l.len() == width));
+        }
+    }
+
+    #[test]
+    fn rendered_td1_and_td3_read_exactly_even_blurred() {
+        let reader = reader();
+        let td1 = ["IDKAZ0114250472740322464532<<<", "7403220F3609013KAZ<<<<<<<<<<<4", "OTEGENOVA<<INKAR<<<<<<<<<<<<<<"];
+        let td3 = ["P<KAZOTEGENOVA<<INKAR<<<<<<<<<<<<<<<<<<<<<<<", "N187369652KAZ7403220F2910172740322464532<<66"];
+        for blur in [0.0, 1.5] {
+            let read = reader.read(&band(&td1, blur), MrzFormat::Td1).unwrap().expect("three lines");
+            assert_eq!(read.lines, td1, "blur {blur}");
+            assert!(read.weakest > 0.5, "weakest {}", read.weakest);
+            let read = reader.read(&band(&td3, blur), MrzFormat::Td3).unwrap().expect("two lines");
+            assert_eq!(read.lines, td3, "blur {blur}");
+        }
+    }
+
+    #[test]
+    fn position_kinds_keep_letters_out_of_dates() {
+        // A birth date whose 0 is drawn as the letter O still reads as digits.
+        let reader = reader();
+        let read = reader
+            .read(&band(&["IDKAZ0114250472740322464532<<<", "74O3220F3609013KAZ<<<<<<<<<<<4", "OTEGENOVA<<INKAR<<<<<<<<<<<<<<"], 0.0), MrzFormat::Td1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&read.lines[1][..6], "740322");
+    }
+
+    #[test]
+    fn a_band_without_enough_lines_or_glyphs_is_not_read() {
+        let reader = reader();
+        assert!(reader.read(&band(&["P<KAZ"], 0.0), MrzFormat::Td3).unwrap().is_none());
+        assert!(reader.read(&band(&["NOT AN MRZ", "SHORT"], 0.0), MrzFormat::Td3).unwrap().is_none());
+    }
+}
