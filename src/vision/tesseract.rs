@@ -91,6 +91,7 @@ fn c_string(what: &str, value: &str) -> Result<CString, VisionError> {
 /// runtime's maximum of active parallel levels to zero makes every parallel
 /// region run on the calling thread. Looked up at run time: libgomp is loaded
 /// as Tesseract's dependency, and a build without OpenMP simply lacks it.
+/// OpenCV's own parallel loops run on TBB in Debian's build and keep their threads.
 fn run_openmp_serially() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
