@@ -1,7 +1,8 @@
 //! A whole session replayed from video: a real person's face, then a fictitious ID
 //! card shown front then back (tests/fixtures/gen_session_video.py). The signed
 //! result must carry the document as read, and the portrait on the card — another
-//! person — must not pass for the face in front of the camera.
+//! person — must not pass for the face in front of the camera; the man holding the
+//! card, beside it, must be recognised as the one photographed.
 
 mod common;
 
@@ -38,7 +39,7 @@ fn payload_of(jws: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document() {
-    let (video, truth) = session_video("session-video", &["--seed", "1"]);
+    let (video, truth) = session_video("session-video", &["--seed", "1", "--holder"]);
     let expected = &truth["expected"];
 
     let config = TestConfig {
@@ -91,6 +92,10 @@ async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document
     let face = check("face_matches_document");
     assert_eq!(face["passed"], false);
     assert!(face["score"].as_f64().unwrap() > face["threshold"].as_f64().unwrap(), "{face}");
+    // The man beside the card is the photographed one; the portrait printed on it is not taken for him.
+    let holder = check("same_person_holding_document");
+    assert_eq!(holder["passed"], true, "{holder}");
+    assert!(holder["score"].as_f64().unwrap() <= holder["threshold"].as_f64().unwrap(), "{holder}");
     let kinds: Vec<&str> = payload["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     for kind in ["face", "document_front", "document_back", "document_portrait"] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
@@ -126,6 +131,10 @@ async fn a_minor_waits_for_a_guardian_and_the_two_results_link_to_each_other() {
     let (_, jws) = daemon.get_text(&format!("/v1/verifications/{minor_id}/result")).await;
     let before = payload_of(&jws);
     assert_eq!(before["minor"], true);
+    // The card was held over the face the whole time: reported, not held against the subject.
+    let checks = before["checks"].as_array().unwrap();
+    let holder = checks.iter().find(|c| c["name"].as_str().unwrap().starts_with("same_person_holding_document")).expect("holder check");
+    assert_eq!((&holder["name"], &holder["passed"], &holder["score"]), (&json!("same_person_holding_document (no_face_seen)"), &json!(false), &Value::Null));
     assert_eq!(before["document"]["iin"], minor_truth["expected"]["iin"]);
     assert!(before["guardian"].is_null());
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use opencv::core::Mat;
+use opencv::core::{Mat, Point2f};
 use opencv::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -50,7 +50,6 @@ pub struct Engine {
     pub detector: FaceDetector,
     pub documents: DocumentReader,
     pub embedder: FaceEmbedder,
-    pub match_threshold: f32,
     /// Active challenges per session (drawn afresh each time), and whether the
     /// kiosk flashes its colour sequence.
     pub liveness_challenges: usize,
@@ -88,6 +87,9 @@ struct Active {
 
 /// The passive verdict is handed to the machine this often (frames).
 const PASSIVE_EVERY: u32 = 15;
+/// A face beside the document narrower than this share of the frame is too small
+/// to embed reliably (and is more likely a bystander or a poster than the holder).
+const HOLDER_MIN_WIDTH: f32 = 0.08;
 
 /// Problem codes that make a document untrustworthy (as opposed to merely unread).
 const INCONSISTENT: [&str; 7] = [
@@ -348,9 +350,11 @@ impl Engine {
         }
     }
 
-    /// A frame during a document stage: framing every time, OCR when the machine asks.
+    /// A frame during a document stage: framing every time, OCR when the machine asks,
+    /// and now and then the face of whoever holds the document.
     fn analyse_document(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
         let started = Instant::now();
+        let look = session.live_face.is_some() && session.machine.holder_look_due(now);
         // Located and flattened once: the framing figures and, when asked, the OCR use it.
         let located = frame.analyse(|image| -> Result<_, crate::vision::VisionError> {
             Ok(match document::locate(image)? {
@@ -358,15 +362,30 @@ impl Engine {
                     let whole = opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows());
                     let r = document::readability(&found.rectified, whole)?;
                     let framing = Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare };
-                    (framing, Some((found.rectified, found.shape)))
+                    // Only where the document is found, and found well, can the portrait
+                    // printed on it be told from the face of whoever holds it.
+                    let look = look && session.machine.well_framed(&framing);
+                    let holder = look.then(|| self.holder_embedding(image, &found.corners));
+                    (framing, Some((found.rectified, found.shape)), holder)
                 }
-                None => (Framing::default(), None),
+                None => (Framing::default(), None, None),
             })
         });
-        let (framing, flattened) = located.unwrap_or_else(|e| {
+        let (framing, flattened, holder) = located.unwrap_or_else(|e| {
             tracing::warn!(session = %session.record.id, error = %e, "document framing failed");
-            (Framing::default(), None)
+            (Framing::default(), None, None)
         });
+        if let Some(holder) = holder {
+            let distance = match holder {
+                Ok(seen) => seen.zip(session.live_face.as_ref()).map(|(h, live)| live.distance(&h)),
+                Err(e) => {
+                    tracing::warn!(session = %session.record.id, error = %e, "document holder's face could not be analysed");
+                    self.telemetry.record_error("analysis", e.to_string());
+                    None
+                }
+            };
+            session.machine.on_holder_look(distance, now);
+        }
         let mut effects = session.machine.on_document_frame(&framing, now);
         if let (Some(i), Some((rectified, shape))) = (effects.iter().position(|e| *e == Effect::ReadDocument), flattened) {
             effects.remove(i);
@@ -423,16 +442,24 @@ impl Engine {
         let Some(live) = &session.live_face else { return };
         let Ok(during) = self.embedder.embed(image, face) else { return };
         let distance = live.distance(&during);
-        let same = distance <= self.match_threshold;
+        let threshold = self.machine_config.match_threshold;
+        let same = distance <= threshold;
         session.machine.on_continuity(
             same,
             Check {
                 name: "same_person_in_challenges".into(),
                 passed: same,
                 score: Some((f64::from(distance) * 1000.0).round() / 1000.0),
-                threshold: Some(f64::from(self.match_threshold)),
+                threshold: Some(f64::from(threshold)),
             },
         );
+    }
+
+    /// The face of whoever holds the document, embedded (`None`: no face beside it).
+    fn holder_embedding(&mut self, image: &Mat, corners: &[Point2f; 4]) -> Result<Option<Embedding>, crate::vision::VisionError> {
+        let faces = self.detector.detect(image)?;
+        let Some(face) = holder_face(&faces, corners, image.cols()) else { return Ok(None) };
+        self.embedder.embed(image, face).map(Some)
     }
 
     /// The largest face in the portrait crop, embedded.
@@ -463,12 +490,13 @@ impl Engine {
             checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
         }
         let distance = session.live_face.as_ref().zip(session.portrait.as_ref()).map(|(a, b)| a.distance(b));
-        let face_mismatch = distance.is_some_and(|d| d > self.match_threshold);
+        let threshold = self.machine_config.match_threshold;
+        let face_mismatch = distance.is_some_and(|d| d > threshold);
         checks.push(Check {
             name: "face_matches_document".into(),
-            passed: distance.is_some_and(|d| d <= self.match_threshold),
+            passed: distance.is_some_and(|d| d <= threshold),
             score: distance.map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
-            threshold: Some(f64::from(self.match_threshold)),
+            threshold: Some(f64::from(threshold)),
         });
         let verdict = DocumentVerdict {
             iin_readable: read.iin.is_some() && read.iin_valid,
@@ -643,6 +671,16 @@ fn reading_of(read: &SideRead) -> Option<Reading> {
     Some(Reading { side, fingerprint: hasher.finish() })
 }
 
+/// The face of whoever holds the document: the most prominent face whose centre is
+/// off the document (its printed portrait and ghost image are on it), if it is large
+/// enough to compare.
+fn holder_face<'a>(faces: &'a [Face], corners: &[Point2f; 4], frame_width: i32) -> Option<&'a Face> {
+    Face::most_prominent(faces.iter().filter(|f| {
+        let c = f.bbox.centre();
+        !document::covers(corners, c.x, c.y) && f.bbox.width >= HOLDER_MIN_WIDTH * frame_width as f32
+    }))
+}
+
 /// What a challenge judge needs from one frame.
 fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, crate::vision::VisionError> {
     let centre = face.bbox.centre();
@@ -655,4 +693,27 @@ fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Ob
         centre: (centre.x, centre.y),
         width: face.bbox.width,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vision::face::{BoxF, Point};
+
+    fn face(x: f32, y: f32, width: f32) -> Face {
+        Face { bbox: BoxF { x, y, width, height: width * 1.3 }, landmarks: [Point::default(); 5], score: 0.9 }
+    }
+
+    #[test]
+    fn the_holder_is_the_largest_face_off_the_document_and_big_enough_to_compare() {
+        let card = [Point2f::new(380.0, 340.0), Point2f::new(940.0, 350.0), Point2f::new(930.0, 700.0), Point2f::new(370.0, 690.0)];
+        let portrait = face(420.0, 400.0, 160.0);
+        let ghost = face(840.0, 560.0, 50.0);
+        let holder = face(180.0, 100.0, 150.0);
+        let bystander = face(20.0, 500.0, 60.0);
+        let faces = [portrait.clone(), ghost.clone(), holder.clone(), bystander.clone()];
+        assert_eq!(holder_face(&faces, &card, 960), Some(&holder), "the printed portrait is larger, but on the card");
+        assert_eq!(holder_face(&[portrait, ghost, bystander.clone()], &card, 960), None, "too small to compare");
+        assert_eq!(holder_face(std::slice::from_ref(&bystander), &card, 640), Some(&bystander));
+    }
 }

@@ -12,12 +12,15 @@
 //! Then, when the session has document stages: document_front → document_back (or
 //! passport_page), each side captured once two OCR reads in a row agree; the
 //! engine assesses the document; an unreadable IIN is typed in by the subject.
+//! Meanwhile the face beside the document is compared with the evidence photo
+//! ([`super::holder`]): someone else holding it rejects the session.
 //! Any state: subject timeout → rejected; camera lost longer than `camera_grace` →
 //! rejected; a camera that comes back restarts the face stage.
 
 use std::time::{Duration, Instant};
 
 use super::flash::{self, FlashColour, FlashVerdict, Sample};
+use super::holder::{self, HolderFaces};
 use super::liveness::{Challenge, Judge, Observation, Progress};
 use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
@@ -35,6 +38,8 @@ pub struct MachineConfig {
     pub review: Duration,
     pub camera_grace: Duration,
     pub detection_score: f32,
+    /// Largest embedding distance that counts as the same person (`face.match_threshold`).
+    pub match_threshold: f32,
     pub gates: QualityThresholds,
     /// Frames come from a replayed source: never `verified`.
     pub replayed_source: bool,
@@ -194,6 +199,8 @@ pub struct SessionMachine {
     passive: Option<(bool, Check)>,
     /// Whether the face in the challenges is the one in the evidence photo.
     continuity: Option<(bool, Check)>,
+    /// The faces seen beside the document; `None` until a document stage starts.
+    holder: Option<HolderFaces>,
     /// Each challenge asked, whether it passed, and why not.
     challenge_results: Vec<(Challenge, bool, &'static str)>,
 }
@@ -216,6 +223,7 @@ impl SessionMachine {
             flash_verdict: None,
             passive: None,
             continuity: None,
+            holder: None,
             challenge_results: Vec::new(),
         }
     }
@@ -228,6 +236,21 @@ impl SessionMachine {
     /// The face seen during the challenges compared with the evidence photo.
     pub fn on_continuity(&mut self, same_person: bool, check: Check) {
         self.continuity = Some((same_person, check));
+    }
+
+    /// Whether the engine should look for the face of whoever holds the document in
+    /// this frame: a document stage runs, the last look is old enough, and the faces
+    /// seen so far do not yet agree.
+    pub fn holder_look_due(&self, now: Instant) -> bool {
+        self.document_side().is_some() && self.holder.as_ref().is_some_and(|h| h.due(now, self.config.match_threshold))
+    }
+
+    /// One look beside the document: the distance of the face there from the evidence
+    /// photo, or `None` when no face was seen off the document.
+    pub fn on_holder_look(&mut self, distance: Option<f32>, now: Instant) {
+        if let (Some(_), Some(h)) = (self.document_side(), self.holder.as_mut()) {
+            h.record(distance, now);
+        }
     }
 
     /// Whether the screen-flash sequence is running.
@@ -330,10 +353,36 @@ impl SessionMachine {
 
     fn enter_document(&mut self, side: Side, out: &mut Vec<Effect>) {
         self.state = State::Document { side, last_read: None, last_fingerprint: None, stable: 0 };
+        // Kept across sides and retakes: the holder is the same person throughout.
+        self.holder.get_or_insert_default();
         self.shown_prompt = None;
         self.pending_prompt = None;
         out.push(Effect::Event(EventKind::Stage { stage: side.stage() }));
         self.show(side.prompt(), None, out);
+    }
+
+    /// What to tell the subject about how the document sits (`HoldStill`: it sits well).
+    fn framing_prompt(side: Side, framing: &Framing, cfg: &DocumentStageConfig) -> Prompt {
+        if !framing.found {
+            side.prompt()
+        } else if framing.area_share < cfg.min_area_share {
+            Prompt::MoveCardCloser
+        } else if framing.glare > cfg.max_glare {
+            Prompt::Glare
+        } else if framing.sharpness < cfg.min_sharpness {
+            Prompt::TooBlurry
+        } else {
+            Prompt::HoldStill
+        }
+    }
+
+    /// Whether the document sits well enough in this frame to be read — and so to be
+    /// told reliably from what is around it.
+    pub fn well_framed(&self, framing: &Framing) -> bool {
+        match (&self.state, &self.config.document) {
+            (State::Document { side, .. }, Some(cfg)) => Self::framing_prompt(*side, framing, cfg) == Prompt::HoldStill,
+            _ => false,
+        }
     }
 
     /// How the document sits in this frame; asks for a read when it sits well.
@@ -341,17 +390,7 @@ impl SessionMachine {
         let mut out = Vec::new();
         let Some(cfg) = self.config.document.clone() else { return out };
         if let State::Document { side, last_read, .. } = self.state {
-            let prompt = if !framing.found {
-                side.prompt()
-            } else if framing.area_share < cfg.min_area_share {
-                Prompt::MoveCardCloser
-            } else if framing.glare > cfg.max_glare {
-                Prompt::Glare
-            } else if framing.sharpness < cfg.min_sharpness {
-                Prompt::TooBlurry
-            } else {
-                Prompt::HoldStill
-            };
+            let prompt = Self::framing_prompt(side, framing, &cfg);
             self.prompt(prompt, now, &mut out);
             if prompt == Prompt::HoldStill && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval) {
                 if let State::Document { last_read, .. } = &mut self.state {
@@ -460,9 +499,15 @@ impl SessionMachine {
             if v.face_mismatch {
                 reasons.push(Reason::FaceMismatch);
             }
-            if !reasons.is_empty() {
-                return (Decision::Rejected, reasons);
-            }
+        }
+        // Someone other than the photographed subject held the document. A face never
+        // seen beside it (the card held over it) is only reported in the checks.
+        let holder = self.holder.as_ref().map(|h| h.verdict(self.config.match_threshold));
+        if holder == Some(holder::Verdict::Different) && !reasons.contains(&Reason::FaceMismatch) {
+            reasons.push(Reason::FaceMismatch);
+        }
+        if !reasons.is_empty() {
+            return (Decision::Rejected, reasons);
         }
         if self.iin_by_subject {
             reasons.push(Reason::IinEnteredBySubject);
@@ -742,6 +787,9 @@ impl SessionMachine {
         for (_, check) in self.passive.iter().chain(&self.continuity) {
             checks.push(check.clone());
         }
+        if let Some(h) = &self.holder {
+            checks.push(h.check(self.config.match_threshold));
+        }
         if let Some(f) = self.flash_verdict {
             checks.push(Check {
                 name: "screen_flash".into(),
@@ -847,6 +895,7 @@ mod tests {
             review: Duration::from_secs(2),
             camera_grace: Duration::from_secs(5),
             detection_score: 0.7,
+            match_threshold: 1.0,
             gates: QualityThresholds::default(),
             replayed_source: false,
             require_consent: false,
@@ -1151,6 +1200,93 @@ mod tests {
         // OCR could not read the IIN: the subject types it, and a person reviews.
         let o = decide_with(DocumentVerdict { iin_readable: false, ..Default::default() });
         assert_eq!((o.decision, o.reasons), (Decision::NeedsReview, vec![Reason::IinEnteredBySubject]));
+    }
+
+    /// An ID card session in which, while each side is shown, the engine looks for
+    /// the holder's face whenever a look is due and finds `seen` in turn, then no face.
+    fn card_held_by(seen: &[Option<f32>]) -> Outcome {
+        let (mut m, mut t) = past_face(with_documents(DocumentKind::IdCard));
+        let mut seen = seen.iter().copied().chain(std::iter::repeat(None));
+        let mut show_looking = |m: &mut SessionMachine, t: &mut Instant, reading: Reading| {
+            for _ in 0..30 {
+                *t += Duration::from_millis(33);
+                if m.holder_look_due(*t) {
+                    m.on_holder_look(seen.next().flatten(), *t);
+                }
+                m.on_document_frame(&WELL_HELD, *t);
+            }
+            m.on_document_read(Some(reading))
+        };
+        let front = Reading { side: Side::Front, fingerprint: 1 };
+        show_looking(&mut m, &mut t, front);
+        assert!(show_looking(&mut m, &mut t, front).contains(&Effect::CaptureDocument(Side::Front)));
+        m.on_document_captured();
+        let back = Reading { side: Side::Back, fingerprint: 2 };
+        show_looking(&mut m, &mut t, back);
+        assert!(show_looking(&mut m, &mut t, back).contains(&Effect::CaptureDocument(Side::Back)));
+        assert!(m.on_document_captured().contains(&Effect::AssessDocument));
+        let fx = m.on_document_assessed(DocumentVerdict { iin_readable: true, ..Default::default() });
+        decision(&fx).expect("decided").clone()
+    }
+
+    fn holder_check(outcome: &Outcome) -> &Check {
+        let mut found = outcome.checks.iter().filter(|c| c.name.starts_with(holder::CHECK_NAME));
+        let check = found.next().unwrap_or_else(|| panic!("no holder check: {:?}", outcome.checks));
+        assert!(found.next().is_none(), "one holder check: {:?}", outcome.checks);
+        check
+    }
+
+    #[test]
+    fn the_person_holding_the_document_is_the_one_photographed() {
+        // No look is asked for before the document stages.
+        let t0 = Instant::now();
+        let (mut m, mut t) = (SessionMachine::new(with_documents(DocumentKind::IdCard), t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        assert!(!m.holder_look_due(t));
+        // Looks only where the card sits well enough to read: then it is told reliably
+        // from the face beside it.
+        let (m, t) = past_face(with_documents(DocumentKind::IdCard));
+        assert!(m.holder_look_due(t));
+        assert!(m.well_framed(&WELL_HELD));
+        assert!(!m.well_framed(&Framing { sharpness: 5.0, ..WELL_HELD }) && !m.well_framed(&Framing::default()));
+
+        let o = card_held_by(&[Some(0.45), Some(0.62), None, Some(0.8)]);
+        assert_eq!((o.decision, o.reasons.clone()), (Decision::Verified, vec![]));
+        let check = holder_check(&o);
+        assert_eq!((check.name.as_str(), check.passed, check.score, check.threshold), (holder::CHECK_NAME, true, Some(0.62), Some(1.0)));
+        assert!(o.checks.iter().all(|c| c.passed), "{:?}", o.checks);
+    }
+
+    #[test]
+    fn someone_else_holding_the_document_is_rejected_as_a_face_mismatch() {
+        // One close look among them does not save it: the median decides.
+        let o = card_held_by(&[Some(1.3), None, Some(0.9), Some(1.5), Some(1.6), Some(0.5)]);
+        assert_eq!((o.decision, o.reasons.clone()), (Decision::Rejected, vec![Reason::FaceMismatch]));
+        let check = holder_check(&o);
+        assert_eq!((check.name.as_str(), check.passed, check.score), (holder::CHECK_NAME, false, Some(1.4)));
+        // A single odd face is not enough to reject on: reported, not decided on.
+        let o = card_held_by(&[Some(1.35)]);
+        assert_eq!((o.decision, o.reasons.clone()), (Decision::Verified, vec![]));
+        assert_eq!(holder_check(&o).name, format!("{} (inconclusive)", holder::CHECK_NAME));
+    }
+
+    #[test]
+    fn a_holder_never_seen_is_reported_but_not_rejected() {
+        // The card held up close, covering the face, the whole time.
+        let o = card_held_by(&[None]);
+        assert_eq!((o.decision, o.reasons.clone()), (Decision::Verified, vec![]));
+        let check = holder_check(&o);
+        assert_eq!(
+            (check.name.clone(), check.passed, check.score, check.threshold),
+            (format!("{} (no_face_seen)", holder::CHECK_NAME), false, None, Some(1.0))
+        );
+        // A face-only session has no document, so no holder check at all.
+        let t0 = Instant::now();
+        let (mut m, mut t) = (SessionMachine::new(config(), t0), t0);
+        feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+        m.on_captured(good().measures.unwrap(), t);
+        let o = decision(&m.on_continue(t)).unwrap().clone();
+        assert!(!o.checks.iter().any(|c| c.name.starts_with(holder::CHECK_NAME)), "{:?}", o.checks);
     }
 
     #[test]

@@ -138,6 +138,14 @@ pub fn order_corners(p: &[Point2f]) -> [Point2f; 4] {
     [tl, tr, br, bl]
 }
 
+/// Whether the point (image pixels) lies within the quadrilateral `corners`
+/// ([`order_corners`] order, so either winding; convex, as [`locate`] finds it).
+pub fn covers(corners: &[Point2f; 4], x: f32, y: f32) -> bool {
+    let side = |a: Point2f, b: Point2f| (b.x - a.x) * (y - a.y) - (b.y - a.y) * (x - a.x);
+    let sides = [0, 1, 2, 3].map(|i| side(corners[i], corners[(i + 1) % 4]));
+    sides.iter().all(|s| *s >= 0.0) || sides.iter().all(|s| *s <= 0.0)
+}
+
 fn distance(a: Point2f, b: Point2f) -> f32 {
     ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
 }
@@ -210,6 +218,18 @@ mod tests {
         let pts = [Point2f::new(100.0, 90.0), Point2f::new(10.0, 10.0), Point2f::new(12.0, 95.0), Point2f::new(98.0, 5.0)];
         let [tl, tr, br, bl] = order_corners(&pts);
         assert_eq!((tl, tr, br, bl), (pts[1], pts[3], pts[0], pts[2]));
+    }
+
+    #[test]
+    fn covers_tells_points_on_a_tilted_card_from_points_beside_it() {
+        let card = [Point2f::new(300.0, 150.0), Point2f::new(950.0, 120.0), Point2f::new(970.0, 530.0), Point2f::new(320.0, 560.0)];
+        assert!(covers(&card, 400.0, 300.0));
+        assert!(covers(&card, 960.0, 500.0));
+        assert!(!covers(&card, 200.0, 300.0));
+        assert!(!covers(&card, 600.0, 130.0), "above the tilted top edge");
+        assert!(!covers(&card, 600.0, 600.0));
+        let reversed = [card[3], card[2], card[1], card[0]];
+        assert!(covers(&reversed, 400.0, 300.0) && !covers(&reversed, 200.0, 300.0));
     }
 
     #[test]

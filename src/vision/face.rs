@@ -80,8 +80,8 @@ impl Face {
 
     /// The face a still image is about: the largest box (a face on a badge or a
     /// poster behind the subject is smaller).
-    pub fn most_prominent(faces: &[Face]) -> Option<&Face> {
-        faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    pub fn most_prominent<'a>(faces: impl IntoIterator<Item = &'a Face>) -> Option<&'a Face> {
+        faces.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
     }
 }
 
