@@ -23,8 +23,8 @@ use crate::identity::MrzFormat;
 pub const OCRB_FONT: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
 const ALPHABET: &[u8; 37] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
 /// Every cell is compared at this size (width × height).
-const CELL_W: i32 = 24;
-const CELL_H: i32 = 36;
+const CELL_W: i32 = 16;
+const CELL_H: i32 = 24;
 const CELL_LEN: usize = (CELL_W * CELL_H) as usize;
 /// OCR-B glyphs are about 0.72 of their advance wide; ink starts that far
 /// from the cell's left edge on average.
@@ -105,8 +105,10 @@ pub struct GlyphRead {
 }
 
 pub struct GlyphReader {
-    /// (character, one rendering of it): several renderings per character.
-    templates: Vec<(u8, Cell)>,
+    /// The character of each template column.
+    chars: Vec<u8>,
+    /// One rendering per column (several per character), as unit vectors.
+    templates: Mat,
 }
 
 impl GlyphReader {
@@ -125,7 +127,7 @@ impl GlyphReader {
         let mut gray = Mat::default();
         imgproc::cvt_color_def(&line, &mut gray, imgproc::COLOR_BGR2GRAY)?;
 
-        let mut templates = Vec::new();
+        let (mut chars, mut rows) = (Vec::new(), Vec::new());
         let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_ELLIPSE, Size::new(3, 3))?;
         for variant in 0..5 {
             let mut image = Mat::default();
@@ -143,9 +145,12 @@ impl GlyphReader {
                 path: font_name.into(),
                 reason: "the rendered OCR-B line could not be cut into glyphs".into(),
             })?;
-            templates.extend(ALPHABET.iter().copied().zip(cells));
+            chars.extend_from_slice(ALPHABET);
+            rows.extend(cells);
         }
-        Ok(Self { templates })
+        // Stored transposed (one template per column): the product with the
+        // cells then needs no transposition, which OpenCV's gemm does slowly.
+        Ok(Self { chars, templates: Mat::from_slice_2d(&rows)?.t()?.to_mat()? })
     }
 
     /// Reads the `format`'s lines from the bottom of a grey MRZ band, or `None`
@@ -165,57 +170,75 @@ impl GlyphReader {
             cells.push(line);
         }
 
+        // Every cell against every template, and every cell against every
+        // other, as two matrix products (native code: quick in debug builds too).
+        let kinds: Vec<Kind> = kinds.concat();
+        let widths: Vec<usize> = cells.iter().map(Vec::len).collect();
+        let cells = Mat::from_slice_2d(&cells.concat())?;
+        let mut font = Mat::default();
+        core::gemm(&cells, &self.templates, 1.0, &core::no_array(), 0.0, &mut font, 0)?;
+        let mut mutual = Mat::default();
+        core::gemm(&cells, &cells.t()?.to_mat()?, 1.0, &core::no_array(), 0.0, &mut mutual, 0)?;
+        let font_scores = |cell: usize| -> Result<Vec<(u8, f32)>, VisionError> {
+            let mut scores = Vec::with_capacity(self.chars.len());
+            for (row, &c) in self.chars.iter().enumerate() {
+                scores.push((c, *font.at_2d::<f32>(cell as i32, row as i32)?));
+            }
+            Ok(scores)
+        };
+
         // First the positions whose kind leaves no letter/digit doubt (dates,
         // check digits, names, codes): their sure cells are this document's own
         // print of those characters, and they settle the mixed positions, where
         // OCR-B's 0 and O, 1 and I, 8 and B differ by a pixel or two.
-        let mut own: Vec<(u8, &[f32])> = Vec::new();
-        for (line, kinds) in cells.iter().zip(&kinds) {
-            for (cell, kind) in line.iter().zip(kinds) {
-                if *kind != Kind::Alnum {
-                    let (c, score, _) = self.classify(cell, *kind, &[]);
-                    if score >= SURE_SCORE {
-                        own.push((c, cell));
-                    }
+        let mut own: Vec<(usize, u8)> = Vec::new();
+        for (cell, kind) in kinds.iter().enumerate() {
+            if *kind != Kind::Alnum {
+                let (c, score, _) = best_allowed(font_scores(cell)?, *kind);
+                if score >= SURE_SCORE {
+                    own.push((cell, c));
                 }
             }
         }
-        let mut lines = Vec::with_capacity(kinds.len());
+        let mut text = String::with_capacity(kinds.len());
         let (mut weakest, mut letter_margin) = (f32::MAX, f32::MAX);
-        for (line, kinds) in cells.iter().zip(&kinds) {
-            let mut text = String::with_capacity(line.len());
-            for (cell, kind) in line.iter().zip(kinds) {
-                let (c, score, runner_up) = self.classify(cell, *kind, if *kind == Kind::Alnum { &own } else { &[] });
-                text.push(c as char);
-                weakest = weakest.min(score);
-                if *kind == Kind::Alpha {
-                    letter_margin = letter_margin.min(score - runner_up);
+        for (cell, kind) in kinds.iter().enumerate() {
+            let mut scores = font_scores(cell)?;
+            if *kind == Kind::Alnum {
+                for &(other, c) in &own {
+                    scores.push((c, *mutual.at_2d::<f32>(other as i32, cell as i32)?));
                 }
             }
-            lines.push(text);
+            let (c, score, runner_up) = best_allowed(scores, *kind);
+            text.push(c as char);
+            weakest = weakest.min(score);
+            if *kind == Kind::Alpha {
+                letter_margin = letter_margin.min(score - runner_up);
+            }
+        }
+        let mut lines = Vec::with_capacity(widths.len());
+        let mut rest = text.as_str();
+        for width in widths {
+            let (line, tail) = rest.split_at(width);
+            lines.push(line.to_string());
+            rest = tail;
         }
         Ok(Some(GlyphRead { lines, weakest, letter_margin }))
     }
-
-    /// The best-matching allowed character, its score, and the best score of any
-    /// other allowed character; `own` adds this document's sure cells as templates.
-    fn classify(&self, cell: &[f32], kind: Kind, own: &[(u8, &[f32])]) -> (u8, f32, f32) {
-        let mut best = [(b'<', -1.0f32); 37];
-        let font = self.templates.iter().map(|(c, t)| (*c, t.as_slice()));
-        for (c, t) in font.chain(own.iter().copied()).filter(|(c, _)| kind.allows(*c)) {
-            let slot = &mut best[ALPHABET.iter().position(|a| *a == c).unwrap_or(36)];
-            let score = dot(cell, t);
-            if score > slot.1 {
-                *slot = (c, score);
-            }
-        }
-        best.sort_by(|a, b| b.1.total_cmp(&a.1));
-        (best[0].0, best[0].1, best[1].1)
-    }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// The best-scoring character `kind` allows, its score, and the best score of
+/// any other allowed character.
+fn best_allowed(scores: Vec<(u8, f32)>, kind: Kind) -> (u8, f32, f32) {
+    let mut best = [(b'<', -1.0f32); 37];
+    for (c, score) in scores.into_iter().filter(|(c, _)| kind.allows(*c)) {
+        let slot = &mut best[ALPHABET.iter().position(|a| *a == c).unwrap_or(36)];
+        if score > slot.1 {
+            *slot = (c, score);
+        }
+    }
+    best.sort_by(|a, b| b.1.total_cmp(&a.1));
+    (best[0].0, best[0].1, best[1].1)
 }
 
 /// Cuts a grey strip holding one text line into `count` cells of equal pitch.
