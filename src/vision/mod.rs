@@ -5,6 +5,7 @@
 pub mod document;
 pub mod embedding;
 pub mod face;
+pub mod front;
 pub mod liveness;
 pub mod models;
 pub mod mrz_glyphs;

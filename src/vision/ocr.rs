@@ -1,10 +1,10 @@
-//! OCR of rectified documents through Tesseract ([`super::tesseract`]): the MRZ
-//! band with the OCR-B `mrz` model and a strict alphabet, and the card front with
-//! Tesseract's Kazakh model (Cyrillic labels and names, digits). Enters: images from
-//! [`super::document`]. Leaves: text lines and front fields; judging them is
-//! `identity`'s work.
+//! Reading the MRZ band of rectified documents: OCR-B glyph matching
+//! ([`super::mrz_glyphs`]), then Tesseract ([`super::tesseract`]) with the
+//! `mrz` model and a strict alphabet (the card front is
+//! [`super::front`]'s). Enters: images from [`super::document`]. Leaves: text
+//! lines; judging them is `identity`'s work.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
@@ -14,20 +14,14 @@ use super::VisionError;
 use super::document::DocumentShape;
 use super::mrz_glyphs::{GlyphReader, OCRB_FONT};
 use super::tesseract::{Layout, Tesseract};
-use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
+use crate::identity::{Mrz, MrzFormat};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
 const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
-/// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
-/// number punctuation; Latin letters on the front are only guilloche noise.
-const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя\
-                              ӘәҒғҚқҢңӨөҰұҮүҺһІі0123456789./-№ ";
 /// Line images are scaled to this height (Tesseract reads OCR-B best around it).
 const LINE_HEIGHT: f64 = 48.0;
-/// Where Debian's tesseract-ocr-kaz puts its model.
-const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
-fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
+pub(super) fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
     if image.channels() == 1 {
         return Ok(image.try_clone()?);
     }
@@ -166,126 +160,9 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
     (lines.len() >= count).then(|| lines[lines.len() - count..].to_vec())
 }
 
-/// Reads the printed side of a Kazakh ID card.
-pub struct FrontReader {
-    ocr: Tesseract,
-}
-
-impl FrontReader {
-    pub fn load() -> Result<Self, VisionError> {
-        let datapath = SYSTEM_TESSDATA
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.join("kaz.traineddata").exists())
-            .ok_or_else(|| VisionError::Model {
-                path: "kaz.traineddata".into(),
-                reason: "Tesseract's Kazakh model is missing; install tesseract-ocr-kaz (scripts/setup does)".into(),
-            })?;
-        Ok(Self { ocr: Tesseract::new(&datapath, "kaz", FRONT_ALPHABET)? })
-    }
-
-    /// One OCR pass at `scale` (1.5× puts the card's small labels at Tesseract's
-    /// best size; 2× helps blurred photos).
-    pub fn read(&mut self, rectified: &Mat, scale: f64) -> Result<FrontFields, VisionError> {
-        let mut larger = Mat::default();
-        imgproc::resize(&gray_of(rectified)?, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
-        Ok(parse_front_text(&self.ocr.read(&larger, Layout::Block)?.text))
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Label {
-    Surname,
-    Given,
-    Patronymic,
-    Birth,
-    Iin,
-}
-
-/// Which field label (Kazakh / Russian) a line is, if it is one.
-fn label_of(line: &str) -> Option<Label> {
-    let u = line.to_uppercase();
-    if u.contains("ӘКЕСІНІҢ") || u.contains("ОТЧЕСТВО") {
-        Some(Label::Patronymic)
-    } else if u.contains("ТЕГІ") || u.contains("ФАМИЛИЯ") {
-        Some(Label::Surname)
-    } else if u.contains("ИМЯ") || u.starts_with("АТЫ") {
-        Some(Label::Given)
-    } else if u.contains("ТУҒАН") || u.contains("ДАТА РОЖДЕНИЯ") {
-        Some(Label::Birth)
-    } else if u.contains("ЖСН") || u.contains("ИИН") {
-        Some(Label::Iin)
-    } else {
-        None
-    }
-}
-
-/// Names are printed in capitals; mixed-case fragments are OCR noise from the
-/// portrait or the guilloche beside them.
-fn name_value(line: &str) -> Option<String> {
-    let words: Vec<&str> = line
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()))
-        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| (c.is_alphabetic() && c.is_uppercase()) || c == '-'))
-        .collect();
-    // A two-letter capital fragment beside a real name is noise too.
-    let longest = words.iter().map(|w| w.chars().count()).max()?;
-    let kept: Vec<&str> = words.into_iter().filter(|w| longest < 4 || w.chars().count() > 2).collect();
-    Some(kept.join(" "))
-}
-
-fn date_value(line: &str) -> Option<Date> {
-    let digits: String = line.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() != 8 {
-        return None;
-    }
-    let iso = format!("{}-{}-{}", &digits[4..8], &digits[2..4], &digits[0..2]);
-    iso.parse().ok()
-}
-
-fn iin_value(line: &str) -> Option<String> {
-    let digits: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-    (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
-/// Fields from the OCR text of a card front: each value is the first line after
-/// its label that looks like that kind of value.
-pub fn parse_front_text(text: &str) -> FrontFields {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let mut fields = FrontFields::default();
-    for (i, line) in lines.iter().enumerate() {
-        let Some(label) = label_of(line) else { continue };
-        let following = lines[i + 1..].iter().take(2).filter(|l| label_of(l).is_none());
-        match label {
-            Label::Surname => fields.surname = fields.surname.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Given => fields.given_names = fields.given_names.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Patronymic => fields.patronymic = fields.patronymic.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Birth => fields.birth_date = fields.birth_date.or(following.clone().find_map(|l| date_value(l))),
-            Label::Iin => fields.iin = fields.iin.take().or(following.clone().find_map(|l| iin_value(l))),
-        }
-    }
-    // The IIN is the only 12-digit number on the front: take it even if its label was missed.
-    if fields.iin.is_none() {
-        fields.iin = lines.iter().find_map(|l| iin_value(l));
-    }
-    fields
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn front_fields_are_found_under_their_labels() {
-        let text = "ҚАЗАҚСТАН РЕСПУБЛИКАСЫ\nТЕГІ / ФАМИЛИЯ\nҚазұ- ҚАСЫМОВ\nАТЫ / ИМЯ\nМҰРАТ\nӘКЕСІНІҢ АТЫ / ОТЧЕСТВО\nБОЛАТОВИЧ\n\
-                    ТУҒАН КҮНІ / ДАТА РОЖДЕНИЯ\n24.06.2005\nЖСН / ИИН\n0506 2453 3556\n";
-        let f = parse_front_text(text);
-        assert_eq!(f.surname.as_deref(), Some("ҚАСЫМОВ"));
-        assert_eq!(f.given_names.as_deref(), Some("МҰРАТ"));
-        assert_eq!(f.patronymic.as_deref(), Some("БОЛАТОВИЧ"));
-        assert_eq!(f.birth_date, Some("2005-06-24".parse().unwrap()));
-        assert_eq!(f.iin.as_deref(), Some("050624533556"));
-    }
 
     #[test]
     fn mrz_lines_are_fitted_to_length_and_noise_is_dropped() {

@@ -9,7 +9,8 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::{BoxF, FaceDetector};
-use super::ocr::{FrontReader, MrzReader};
+use super::front::{self, FrontReader};
+use super::ocr::MrzReader;
 use crate::identity::{Date, FrontFields, Iin, Mrz};
 
 /// What one image gave.
@@ -33,20 +34,39 @@ pub struct DocumentReader {
 
 /// A card portrait is small and printed: the detector may score it lower than a live face.
 const PORTRAIT_SCORE: f32 = 0.6;
+/// A passport page is searched for faces at this width.
+const PAGE_DETECTION_WIDTH: i32 = 640;
+/// A card front at half that: its portrait is a third of the card's height and
+/// still found, in a quarter of the time. The small ghost image is then missed,
+/// which the line reader does not mind (it is no label's value).
+const FRONT_DETECTION_WIDTH: i32 = 320;
 
 impl DocumentReader {
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
         Ok(Self {
             mrz: MrzReader::load(models_dir)?,
             front: FrontReader::load()?,
-            faces: FaceDetector::load(&models_dir.join(super::YUNET_MODEL), 640, PORTRAIT_SCORE)?,
+            faces: FaceDetector::load(&models_dir.join(super::YUNET_MODEL), PAGE_DETECTION_WIDTH as u32, PORTRAIT_SCORE)?,
         })
     }
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
     /// texture does not turn into letters; returns the largest as the portrait.
-    fn mask_portraits(&mut self, front: &Mat) -> Result<(Mat, Option<Mat>), VisionError> {
-        let faces = self.faces.detect(front)?;
+    /// Faces are looked for on a copy at most `detection_width` wide.
+    fn mask_portraits(&mut self, front: &Mat, detection_width: i32) -> Result<(Mat, Option<Mat>), VisionError> {
+        let scale = (f64::from(detection_width) / f64::from(front.cols())).min(1.0);
+        let mut faces = if scale < 1.0 {
+            let mut small = Mat::default();
+            opencv::imgproc::resize(front, &mut small, opencv::core::Size::new(0, 0), scale, scale, opencv::imgproc::INTER_AREA)?;
+            self.faces.detect(&small)?
+        } else {
+            self.faces.detect(front)?
+        };
+        for face in &mut faces {
+            let b = &mut face.bbox;
+            let k = (1.0 / scale) as f32;
+            (b.x, b.y, b.width, b.height) = (b.x * k, b.y * k, b.width * k, b.height * k);
+        }
         let mut masked = front.try_clone()?;
         let bounds = Rect::new(0, 0, front.cols(), front.rows());
         let mut portrait: Option<(f32, Rect)> = None;
@@ -81,7 +101,7 @@ impl DocumentReader {
             {
                 let readability = document::readability(&image, super::ocr::mrz_band(&image, shape))?;
                 // A passport's data page carries the portrait; a card's back does not.
-                let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(&image)?.1 } else { None };
+                let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(&image, PAGE_DETECTION_WIDTH)?.1 } else { None };
                 return Ok(SideRead {
                     shape: Some(shape),
                     mrz: Some(mrz),
@@ -92,21 +112,10 @@ impl DocumentReader {
                 });
             }
         }
-        // No MRZ: a card front. Upside down, its labels would not read at all.
-        let mut best: Option<(FrontFields, Mat, Option<Mat>)> = None;
-        for image in [rectified.try_clone()?, document::rotate_180(&rectified)?] {
-            let (masked, portrait) = self.mask_portraits(&image)?;
-            let fields = self.read_front(&masked, &image)?;
-            let found = count(&fields);
-            if found > best.as_ref().map_or(0, |(f, _, _)| count(f)) {
-                best = Some((fields, image, portrait));
-            }
-            if found >= 4 {
-                break;
-            }
-        }
-        let (front, image, portrait) = match best {
-            Some((f, i, p)) => (Some(f), i, p),
+        // No MRZ: a card front.
+        let (front, view) = self.read_card_front(rectified)?;
+        let (front, image, portrait) = match view {
+            Some(v) => (Some(front), v.image, v.portrait),
             None => (None, rectified.try_clone()?, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -114,20 +123,79 @@ impl DocumentReader {
     }
 }
 
+/// One way up of a card front, with its portraits blanked.
+struct FrontView {
+    image: Mat,
+    masked: Mat,
+    portrait: Option<Mat>,
+}
+
 impl DocumentReader {
-    /// Up to three OCR passes, each only filling what the earlier ones missed (or
-    /// replacing an IIN whose check digit fails); stops as soon as the front is
-    /// complete and agrees with itself.
-    fn read_front(&mut self, masked: &Mat, unmasked: &Mat) -> Result<FrontFields, VisionError> {
-        let mut fields = FrontFields::default();
-        for (image, scale) in [(masked, 1.5), (masked, 2.0), (unmasked, 1.5)] {
-            let pass = self.front.read(image, scale)?;
-            merge(&mut fields, pass);
-            if complete(&fields) {
+    /// The front read the fast way ([`FrontReader::read_lines`]), then the slow way
+    /// for what that left unsettled. Upside down the labels read as nothing, so the
+    /// other way up is only tried when this one finds nothing. Returns the fields
+    /// and the way up they were read, or `None` with no field at all.
+    fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>), VisionError> {
+        let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
+        let mut fast = self.front.read_lines(&ways[0].masked)?;
+        if count(&fast.fields) == 0 {
+            let turned = self.front_view(document::rotate_180(rectified)?, Some(&ways[0]))?;
+            let turned_fast = self.front.read_lines(&turned.masked)?;
+            if count(&turned_fast.fields) > 0 {
+                fast = turned_fast;
+                ways.insert(0, turned);
+            } else {
+                ways.push(turned);
+            }
+        }
+        if fast.settled {
+            return Ok((fast.fields, ways.into_iter().next()));
+        }
+        let mut best: Option<(FrontFields, usize)> = None;
+        for i in 0..2 {
+            if i == ways.len() {
+                let turned = self.front_view(document::rotate_180(&ways[0].image)?, Some(&ways[0]))?;
+                ways.push(turned);
+            }
+            let mut fields = if i == 0 { fast.fields.clone() } else { FrontFields::default() };
+            self.read_front_slowly(&ways[i], &mut fields)?;
+            let found = count(&fields);
+            if found > best.as_ref().map_or(0, |(f, _)| count(f)) {
+                best = Some((fields, i));
+            }
+            if found >= 4 {
                 break;
             }
         }
-        Ok(fields)
+        Ok(match best {
+            Some((fields, i)) => (fields, Some(ways.swap_remove(i))),
+            None => (FrontFields::default(), None),
+        })
+    }
+
+    /// `image` with its portraits blanked. The other way up of the same card, when
+    /// its faces were found, only needs turning: YuNet runs once per card.
+    fn front_view(&mut self, image: Mat, other_way: Option<&FrontView>) -> Result<FrontView, VisionError> {
+        if let Some(other) = other_way.filter(|o| o.portrait.is_some()) {
+            let portrait = other.portrait.as_ref().map(document::rotate_180).transpose()?;
+            return Ok(FrontView { masked: document::rotate_180(&other.masked)?, image, portrait });
+        }
+        let (masked, portrait) = self.mask_portraits(&image, FRONT_DETECTION_WIDTH)?;
+        Ok(FrontView { image, masked, portrait })
+    }
+
+    /// Whole-card block reads, up to three, each only filling what is still missing
+    /// (or replacing an IIN whose check digit fails); stops once the front is
+    /// complete and agrees with itself.
+    fn read_front_slowly(&mut self, view: &FrontView, fields: &mut FrontFields) -> Result<(), VisionError> {
+        for (image, scale) in [(&view.masked, 1.5), (&view.masked, 2.0), (&view.image, 1.5)] {
+            if complete(fields) {
+                break;
+            }
+            let pass = self.front.read_block(image, scale)?;
+            merge(fields, pass);
+        }
+        Ok(())
     }
 }
 
@@ -144,7 +212,7 @@ fn merge(into: &mut FrontFields, pass: FrontFields) {
 
 /// Every field read, and the IIN valid and matching the printed birth date.
 fn complete(f: &FrontFields) -> bool {
-    count(f) == 5 && f.iin.as_deref().and_then(|s| Iin::parse(s).ok()).is_some_and(|i| Some(i.birth_date()) == f.birth_date)
+    count(f) == 5 && front::iin_agrees(f)
 }
 
 fn count(f: &FrontFields) -> usize {

@@ -128,7 +128,7 @@ impl Tesseract {
         // SAFETY: every pointer is valid for the call; Tesseract copies what it keeps.
         let handle = NonNull::new(unsafe { TessBaseAPICreate() })
             .ok_or_else(|| VisionError::Ocr("Tesseract could not allocate an engine".into()))?;
-        let engine = Self { handle };
+        let mut engine = Self { handle };
         let status = unsafe {
             TessBaseAPIInit4(
                 engine.handle.as_ptr(),
@@ -146,13 +146,19 @@ impl Tesseract {
         if status != 0 {
             return Err(VisionError::Model { path: model.display().to_string(), reason: "Tesseract could not load it".into() });
         }
-        let alphabet_c = c_string("alphabet", alphabet)?;
-        // SAFETY: valid handle and NUL-terminated strings.
-        let accepted = unsafe { TessBaseAPISetVariable(engine.handle.as_ptr(), c"tessedit_char_whitelist".as_ptr(), alphabet_c.as_ptr()) };
-        if accepted == 0 {
-            return Err(VisionError::Ocr("Tesseract refused the character whitelist".into()));
-        }
+        engine.set_variable("tessedit_char_whitelist", alphabet)?;
         Ok(engine)
+    }
+
+    /// Sets one of Tesseract's run-time variables (an unknown one is an error).
+    pub fn set_variable(&mut self, name: &str, value: &str) -> Result<(), VisionError> {
+        let (name_c, value_c) = (c_string("variable name", name)?, c_string("variable value", value)?);
+        // SAFETY: valid handle and NUL-terminated strings.
+        let accepted = unsafe { TessBaseAPISetVariable(self.handle.as_ptr(), name_c.as_ptr(), value_c.as_ptr()) };
+        if accepted == 0 {
+            return Err(VisionError::Ocr(format!("Tesseract refused the setting {name}")));
+        }
+        Ok(())
     }
 
     /// Reads a single-channel 8-bit image (any stride; it is not copied) laid out as `layout`.
