@@ -68,7 +68,6 @@ pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
                 continue;
             }
             let Some(quad) = quadrilateral(&contour)? else { continue };
-            let quad = refine_corners(&contour, quad)?;
             let Some(shape) = shape_of(&quad) else { continue };
             best = Some((quad, area, shape));
         }
@@ -125,56 +124,6 @@ fn quadrilateral(contour: &Vector<Point>) -> Result<Option<[Point2f; 4]>, Vision
         }
     }
     Ok(None)
-}
-
-/// Corners where the document's straight edges meet. The simplified polygon's
-/// vertices lie on the rounded corners' arcs (or on a thumb over a corner);
-/// a line fitted to the middle of each side is not fooled by either, and the
-/// intersections land where the flattened card's corners should be. A corner
-/// that moves implausibly far keeps the polygon's vertex.
-fn refine_corners(contour: &Vector<Point>, quad: [Point2f; 4]) -> Result<[Point2f; 4], VisionError> {
-    let mut lines = Vec::with_capacity(4);
-    for i in 0..4 {
-        let (a, b) = (quad[i], quad[(i + 1) % 4]);
-        let length = distance(a, b);
-        if length < 8.0 {
-            return Ok(quad);
-        }
-        let (ux, uy) = ((b.x - a.x) / length, (b.y - a.y) / length);
-        let tolerance = (length * 0.03).max(2.0);
-        let side: Vector<Point2f> = contour
-            .iter()
-            .map(|p| Point2f::new(p.x as f32, p.y as f32))
-            .filter(|p| {
-                let along = (p.x - a.x) * ux + (p.y - a.y) * uy;
-                let across = ((p.x - a.x) * uy - (p.y - a.y) * ux).abs();
-                along > length * 0.15 && along < length * 0.85 && across < tolerance
-            })
-            .collect();
-        if side.len() < 2 {
-            return Ok(quad);
-        }
-        let mut line = Vector::<f32>::new();
-        imgproc::fit_line(&side, &mut line, imgproc::DIST_HUBER, 0.0, 0.01, 0.01)?;
-        lines.push([line.get(0)?, line.get(1)?, line.get(2)?, line.get(3)?]);
-    }
-    let mut refined = quad;
-    for i in 0..4 {
-        // Corner i joins side i-1 (ending at it) and side i (starting at it).
-        let ([vx1, vy1, x1, y1], [vx2, vy2, x2, y2]) = (lines[(i + 3) % 4], lines[i]);
-        let det = vx1 * vy2 - vy1 * vx2;
-        if det.abs() < 1e-3 {
-            return Ok(quad);
-        }
-        let t = ((x2 - x1) * vy2 - (y2 - y1) * vx2) / det;
-        let corner = Point2f::new(x1 + t * vx1, y1 + t * vy1);
-        let side = distance(quad[i], quad[(i + 1) % 4]).min(distance(quad[i], quad[(i + 3) % 4]));
-        if distance(corner, quad[i]) > side * 0.1 {
-            return Ok(quad);
-        }
-        refined[i] = corner;
-    }
-    Ok(refined)
 }
 
 /// Orders four points as top-left, top-right, bottom-right, bottom-left.

@@ -55,17 +55,24 @@ impl MrzReader {
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
     /// or `None` when the band holds no line long enough to be one. Glyph matching
-    /// is tried first; then Tesseract, each text line on its own, then the whole
-    /// band when the lines cannot be told apart.
+    /// is tried first; when its glyphs are there but it is unsure of them,
+    /// Tesseract, each text line on its own, then the whole band when the lines
+    /// cannot be told apart.
     pub fn read(&mut self, rectified: &Mat, shape: DocumentShape) -> Result<Option<Vec<String>>, VisionError> {
         let format = format_for(shape);
         let gray = gray_of(&Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?)?;
-        if let Some(read) = self.glyphs.read(&gray, format)?
-            && read.weakest >= GLYPH_MIN_SCORE
-            && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN
-            && Mrz::parse(&read.lines).is_ok_and(|m| m.valid())
-        {
-            return Ok(Some(read.lines));
+        match self.glyphs.read(&gray, format)? {
+            // No rows of evenly spaced glyphs at the bottom: not an MRZ (a card
+            // front, upside down or not), and no use asking Tesseract.
+            None => return Ok(None),
+            Some(read)
+                if read.weakest >= GLYPH_MIN_SCORE
+                    && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN
+                    && Mrz::parse(&read.lines).is_ok_and(|m| m.valid()) =>
+            {
+                return Ok(Some(read.lines));
+            }
+            Some(_) => {}
         }
         let count = if format == MrzFormat::Td1 { 3 } else { 2 };
         let lines = text_lines(&gray)?;
