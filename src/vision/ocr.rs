@@ -58,13 +58,16 @@ impl MrzReader {
     /// is tried first; when its glyphs are there but it is unsure of them,
     /// Tesseract, each text line on its own, then the whole band when the lines
     /// cannot be told apart.
-    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape) -> Result<Option<Vec<String>>, VisionError> {
+    ///
+    /// `thorough` also asks Tesseract when the glyphs could not even be cut out
+    /// (a band too blurred or skewed for that); without it such a band counts
+    /// as no MRZ, which is what a card front's bottom is.
+    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
         let format = format_for(shape);
         let gray = gray_of(&Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?)?;
         match self.glyphs.read(&gray, format)? {
-            // No rows of evenly spaced glyphs at the bottom: not an MRZ (a card
-            // front, upside down or not), and no use asking Tesseract.
-            None => return Ok(None),
+            None if !thorough => return Ok(None),
+            None => {}
             Some(read)
                 if read.weakest >= GLYPH_MIN_SCORE
                     && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN

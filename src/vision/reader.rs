@@ -95,31 +95,47 @@ impl DocumentReader {
     /// One side from a document already flattened (the session engine flattens every
     /// frame for its framing figures and reads that same image).
     pub fn read_flattened(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
-        for image in [rectified.try_clone()?, document::rotate_180(&rectified)?] {
-            if let Some(lines) = self.mrz.read(&image, shape)?
-                && let Ok(mrz) = Mrz::parse_on(&lines, on)
-            {
-                let readability = document::readability(&image, super::ocr::mrz_band(&image, shape))?;
-                // A passport's data page carries the portrait; a card's back does not.
-                let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(&image, PAGE_DETECTION_WIDTH)?.1 } else { None };
-                return Ok(SideRead {
-                    shape: Some(shape),
-                    mrz: Some(mrz),
-                    front: None,
-                    readability: Some(readability),
-                    rectified: Some(image),
-                    portrait,
-                });
+        let ways = [rectified.try_clone()?, document::rotate_180(rectified)?];
+        // A passport page always has an MRZ: read it as hard as it takes.
+        let thorough = shape == DocumentShape::Id3;
+        for image in &ways {
+            if let Some(side) = self.mrz_side(image, shape, on, thorough)? {
+                return Ok(side);
             }
         }
-        // No MRZ: a card front.
+        // No MRZ-shaped rows: a card front, or a back too degraded for glyph
+        // matching, which Tesseract gets a go at unless the front reads well.
         let (front, view) = self.read_card_front(rectified)?;
+        if !thorough && count(&front) < 4 {
+            for image in &ways {
+                if let Some(side) = self.mrz_side(image, shape, on, true)? {
+                    return Ok(side);
+                }
+            }
+        }
         let (front, image, portrait) = match view {
             Some(v) => (Some(front), v.image, v.portrait),
             None => (None, rectified.try_clone()?, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
         Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait })
+    }
+
+    /// The side as an MRZ side, if its MRZ reads and parses.
+    fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
+        let Some(lines) = self.mrz.read(image, shape, thorough)? else { return Ok(None) };
+        let Ok(mrz) = Mrz::parse_on(&lines, on) else { return Ok(None) };
+        let readability = document::readability(image, super::ocr::mrz_band(image, shape))?;
+        // A passport's data page carries the portrait; a card's back does not.
+        let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(image, PAGE_DETECTION_WIDTH)?.1 } else { None };
+        Ok(Some(SideRead {
+            shape: Some(shape),
+            mrz: Some(mrz),
+            front: None,
+            readability: Some(readability),
+            rectified: Some(image.try_clone()?),
+            portrait,
+        }))
     }
 }
 
