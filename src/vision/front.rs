@@ -171,7 +171,7 @@ impl FrontReader {
         let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
         let mut scaled = Mat::default();
         imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
-        Ok(self.ocr.read(&scaled, Layout::Line)?.text.trim().to_string())
+        Ok(self.ocr.read(&scaled, Layout::Line)?.trim().to_string())
     }
 
     /// The slow way: the whole card as one block at `scale` (1.5× puts the card's
@@ -179,7 +179,7 @@ impl FrontReader {
     pub fn read_block(&mut self, rectified: &Mat, scale: f64) -> Result<FrontFields, VisionError> {
         let mut larger = Mat::default();
         imgproc::resize(&gray_of(rectified)?, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
-        Ok(parse_front_text(&self.ocr.read(&larger, Layout::Block)?.text))
+        Ok(parse_front_text(&self.ocr.read(&larger, Layout::Block)?))
     }
 }
 

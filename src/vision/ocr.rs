@@ -89,14 +89,14 @@ impl MrzReader {
                 let scale = LINE_HEIGHT / f64::from(h);
                 let mut scaled = Mat::default();
                 imgproc::resize(&line, &mut scaled, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
-                text.push_str(self.ocr.read(&scaled, Layout::Line)?.text.trim());
+                text.push_str(self.ocr.read(&scaled, Layout::Line)?.trim());
                 text.push('\n');
             }
             if let Some(fitted) = fit_mrz_lines(&text, format) {
                 return Ok(Some(fitted));
             }
         }
-        let text = self.ocr.read(&gray, Layout::Block)?.text;
+        let text = self.ocr.read(&gray, Layout::Block)?;
         Ok(fit_mrz_lines(&text, format))
     }
 }

@@ -51,7 +51,6 @@ unsafe extern "C" {
     );
     fn TessBaseAPISetSourceResolution(handle: *mut TessBaseApi, ppi: c_int);
     fn TessBaseAPIGetUTF8Text(handle: *mut TessBaseApi) -> *mut c_char;
-    fn TessBaseAPIMeanTextConf(handle: *mut TessBaseApi) -> c_int;
     fn TessBaseAPIClear(handle: *mut TessBaseApi);
     fn TessDeleteText(text: *const c_char);
 }
@@ -63,13 +62,6 @@ pub enum Layout {
     Block = 6,
     /// "A single text line" (PSM 7): no layout analysis at all.
     Line = 7,
-}
-
-/// Text read from one image, with Tesseract's mean word confidence (0–100).
-#[derive(Debug, Clone)]
-pub struct Recognised {
-    pub text: String,
-    pub confidence: i32,
 }
 
 pub struct Tesseract {
@@ -162,12 +154,12 @@ impl Tesseract {
     }
 
     /// Reads a single-channel 8-bit image (any stride; it is not copied) laid out as `layout`.
-    pub fn read(&mut self, gray: &Mat, layout: Layout) -> Result<Recognised, VisionError> {
+    pub fn read(&mut self, gray: &Mat, layout: Layout) -> Result<String, VisionError> {
         if gray.typ() != CV_8UC1 {
             return Err(VisionError::Ocr(format!("OCR needs an 8-bit grey image, got type {}", gray.typ())));
         }
         if gray.rows() < 8 || gray.cols() < 8 {
-            return Ok(Recognised { text: String::new(), confidence: 0 });
+            return Ok(String::new());
         }
         let step = c_int::try_from(gray.step1(0)?).map_err(|_| VisionError::Ocr("image row too long".into()))?;
         let handle = self.handle.as_ptr();
@@ -181,16 +173,13 @@ impl Tesseract {
             // Tesseract's guess (and the warning it prints).
             TessBaseAPISetSourceResolution(handle, 300);
             let raw = TessBaseAPIGetUTF8Text(handle);
-            let confidence = TessBaseAPIMeanTextConf(handle);
-            let text = if raw.is_null() { String::new() } else { CStr::from_ptr(raw).to_string_lossy().into_owned() };
-            if !raw.is_null() {
+            let text = (!raw.is_null()).then(|| {
+                let text = CStr::from_ptr(raw).to_string_lossy().into_owned();
                 TessDeleteText(raw.cast_const());
-            }
+                text
+            });
             TessBaseAPIClear(handle);
-            if raw.is_null() {
-                return Err(VisionError::Ocr("Tesseract failed to recognise the image".into()));
-            }
-            Ok(Recognised { text, confidence })
+            text.ok_or_else(|| VisionError::Ocr("Tesseract failed to recognise the image".into()))
         }
     }
 }
