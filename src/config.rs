@@ -226,6 +226,20 @@ pub struct SessionConfig {
     /// Share of blown-out pixels above which the subject is asked to tilt the card.
     #[serde(default = "default_document_max_glare")]
     pub document_max_glare: f32,
+    /// Tests only: judge age and expiry as on this day (YYYY-MM-DD) instead of
+    /// the system clock. Accepted only with a replayed source.
+    #[serde(default)]
+    pub fixed_date: Option<crate::identity::Date>,
+}
+
+impl SessionConfig {
+    /// The session's "today": the system clock unless a test pins the day.
+    pub fn calendar(&self) -> crate::identity::Calendar {
+        match self.fixed_date {
+            Some(day) => crate::identity::Calendar::Fixed(day),
+            None => crate::identity::Calendar::System,
+        }
+    }
 }
 
 impl Default for SessionConfig {
@@ -245,6 +259,7 @@ impl Default for SessionConfig {
             document_min_area: default_document_min_area(),
             document_min_sharpness: default_document_min_sharpness(),
             document_max_glare: default_document_max_glare(),
+            fixed_date: None,
         }
     }
 }
@@ -591,6 +606,9 @@ impl Config {
         if self.session.liveness_challenges == 0 && !self.camera.allow_replay {
             out.push(("session.liveness_challenges", "active liveness may only be turned off for replayed demo and test sources".into()));
         }
+        if self.session.fixed_date.is_some() && !self.camera.allow_replay {
+            out.push(("session.fixed_date", "a fixed date is for tests with a replayed source; remove it to use the system clock".into()));
+        }
         if self.session.subject_timeout < Duration::from_secs(5) {
             out.push(("session.subject_timeout", "must be at least 5s".into()));
         }
@@ -719,5 +737,17 @@ mod tests {
         let text = DEMO_CONFIG.replace("allow_replay = true", "allow_replay = false");
         let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
         assert_eq!(problems[0].field, "camera.source");
+    }
+
+    #[test]
+    fn a_fixed_date_is_only_for_replayed_test_sources() {
+        let pinned = DEMO_CONFIG.replace("[session]", "[session]\nfixed_date = \"2026-11-21\"");
+        let config = parse(&pinned, "x.toml").expect("a replayed source may pin the day");
+        assert_eq!(config.session.calendar().today().to_string(), "2026-11-21");
+        let live = pinned.replace("allow_replay = true", "allow_replay = false");
+        let Err(ConfigError::Invalid(problems)) = parse(&live, "x.toml") else { panic!("must fail") };
+        assert!(problems.iter().any(|p| p.field == "session.fixed_date"), "{problems:?}");
+        let bad = DEMO_CONFIG.replace("[session]", "[session]\nfixed_date = \"2026-02-30\"");
+        assert!(parse(&bad, "x.toml").is_err(), "not a real day");
     }
 }

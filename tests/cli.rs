@@ -40,8 +40,15 @@ fn cameras_lists_no_devices_on_a_machine_without_one() {
     assert_eq!(out.status.code(), Some(0));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cameras = listed["cameras"].as_array().unwrap();
-    // CI machines have no /dev/video*; where one exists, each entry has a verdict.
-    assert!(cameras.iter().all(|c| c.get("accepted").is_some() || c.get("error").is_some()));
+    let devices = std::fs::read_dir("/dev")
+        .map(|d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with("video")).count())
+        .unwrap_or(0);
+    if devices == 0 {
+        // CI machines have no /dev/video*: nothing may be invented.
+        assert!(cameras.is_empty(), "{listed}");
+    } else {
+        assert!(cameras.iter().all(|c| c.get("accepted").is_some() || c.get("error").is_some()), "{listed}");
+    }
 }
 
 #[test]

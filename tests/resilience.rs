@@ -65,8 +65,18 @@ async fn decided_results_survive_kill_9_and_running_sessions_come_back_interrupt
 #[tokio::test(flavor = "multi_thread")]
 async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     let dir = common::temp_dir("camera-loss-media");
-    let clip = dir.join("clip.mp4");
-    std::fs::copy(common::media("carphone_pristine.mp4"), &clip).unwrap();
+    // A 4 s clip with no face in it: no photo can ever be taken, so the stream
+    // ends inside the session whenever the session starts (no timing to win).
+    let clip = dir.join("clip.avi");
+    let made = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=120", "pattern=ball", "!"])
+        .args(["video/x-raw,width=640,height=480,framerate=30/1", "!", "avenc_mpeg4", "!", "avimux", "!", "filesink"])
+        .arg(format!("location={}", clip.display()))
+        .status()
+        .expect("gst-launch-1.0 (gstreamer1.0-tools)");
+    assert!(made.success(), "could not render the faceless clip");
+    let spare = dir.join("spare.avi");
+    std::fs::copy(&clip, &spare).unwrap();
     let config = TestConfig {
         source: format!("file:{}", clip.display()),
         loop_replay: false,
@@ -77,8 +87,6 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     // The open pipeline keeps playing the deleted file to its end; every restart
     // after that fails until the file is back — a camera unplugged mid-session.
     std::fs::remove_file(&clip).unwrap();
-    // Start late in the 4 s clip, so the stream ends before a photo can be taken.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
     let id = daemon.start_verification("nonce-camera-loss-1").await["id"].as_str().unwrap().to_string();
     let events = daemon.follow_events(&id, Duration::from_secs(30)).await;
 
@@ -95,7 +103,7 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     assert!(metrics.contains("idverifd_camera_up 0"), "{metrics}");
 
     // The camera comes back: the supervisor's next attempt streams again.
-    std::fs::copy(common::media("carphone_pristine.mp4"), &clip).unwrap();
+    std::fs::copy(&spare, &clip).unwrap();
     let client = daemon.client();
     let url = format!("{}/healthz", daemon.url);
     let mut streaming = false;

@@ -58,6 +58,8 @@ pub struct Engine {
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
     pub device: DeviceInfo,
+    /// "Today" for age and expiry: the system clock, or a fixed day in tests.
+    pub calendar: identity::Calendar,
 }
 
 struct Candidate {
@@ -389,7 +391,7 @@ impl Engine {
         let mut effects = session.machine.on_document_frame(&framing, now);
         if let (Some(i), Some((rectified, shape))) = (effects.iter().position(|e| *e == Effect::ReadDocument), flattened) {
             effects.remove(i);
-            let reading = match self.documents.read_flattened(&rectified, shape, identity::today_utc()) {
+            let reading = match self.documents.read_flattened(&rectified, shape, self.calendar.today()) {
                 Ok(side) => {
                     let reading = reading_of(&side);
                     session.last_read = Some(side);
@@ -474,7 +476,7 @@ impl Engine {
 
     /// Assembles the document from its sides and judges it against the request.
     fn assess_document(&self, session: &mut Active) -> DocumentVerdict {
-        let read = identity::document::assemble(session.front.as_ref(), session.mrz.as_ref(), identity::today_utc());
+        let read = identity::document::assemble(session.front.as_ref(), session.mrz.as_ref(), self.calendar.today());
         let expected = session.record.request.expected_iin.as_deref();
         let expected_iin_mismatch = matches!((expected, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
         let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));

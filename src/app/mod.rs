@@ -284,6 +284,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             }),
         },
         frame_timeout: config.camera.frame_timeout,
+        calendar: config.session.calendar(),
         device: DeviceInfo {
             id: config.device.id.clone(),
             camera: camera.identity(),

@@ -213,6 +213,25 @@ pub fn is_minor_on(birth: Date, on: Date) -> bool {
     age_on(birth, on) < ADULT_AGE
 }
 
+/// Where a session's "today" (age, expiry) comes from: the system clock in
+/// production, a fixed day in tests, so that a test about a 17-year-old stays
+/// true after the birthday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Calendar {
+    #[default]
+    System,
+    Fixed(Date),
+}
+
+impl Calendar {
+    pub fn today(&self) -> Date {
+        match self {
+            Calendar::System => today_utc(),
+            Calendar::Fixed(day) => *day,
+        }
+    }
+}
+
 /// Today's date in UTC from the system clock.
 pub fn today_utc() -> Date {
     let seconds = match SystemTime::now().duration_since(UNIX_EPOCH) {
@@ -379,6 +398,12 @@ mod tests {
             20,
             "leap year: on the day itself"
         );
+    }
+
+    #[test]
+    fn a_fixed_calendar_ignores_the_system_clock() {
+        assert_eq!(Calendar::Fixed(date("2026-11-21")).today(), date("2026-11-21"));
+        assert_eq!(Calendar::System.today(), today_utc());
     }
 
     #[test]

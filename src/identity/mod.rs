@@ -7,7 +7,7 @@ pub mod document;
 pub mod iin;
 pub mod mrz;
 
-pub use date::{Date, DateParseError, age_on, is_minor_on, today_utc};
+pub use date::{Calendar, Date, DateParseError, age_on, is_minor_on, today_utc};
 pub use document::{DocumentRead, FrontFields};
 pub use iin::{Iin, IinError, Sex};
 pub use mrz::{Correction, Mrz, MrzChecks, MrzError, MrzField, MrzFormat};

@@ -53,6 +53,8 @@ pub struct TestConfig {
     pub screen_flash: bool,
     /// Overrides face.match_threshold (tests whose card portrait is another person).
     pub match_threshold: Option<f32>,
+    /// `session.fixed_date`: the day age and expiry are judged on (None: system clock).
+    pub fixed_date: Option<&'static str>,
     pub extra: &'static str,
 }
 
@@ -70,6 +72,9 @@ impl Default for TestConfig {
             liveness_challenges: 0,
             match_threshold: None,
             screen_flash: false,
+            // The generated people's ages and card expiry are judged on this day,
+            // so the tests stay true whatever the system clock says.
+            fixed_date: Some("2026-11-21"),
             extra: "",
         }
     }
@@ -120,6 +125,7 @@ document_stages = {documents}
 liveness_challenges = {challenges}
 challenge_timeout = "4s"
 screen_flash = {flash}
+{fixed_date}
 
 [models]
 dir = "{models}"
@@ -142,6 +148,7 @@ password_hash = "{password_hash}"
             documents = self.document_stages,
             challenges = self.liveness_challenges,
             flash = self.screen_flash,
+            fixed_date = self.fixed_date.map(|d| format!("fixed_date = \"{d}\"")).unwrap_or_default(),
             width = self.size.0,
             height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
