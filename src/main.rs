@@ -254,7 +254,9 @@ async fn shutdown_signal() {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    use std::io::Write;
+    // A reader that stops early (`| head`) is not an internal error: no panic on EPIPE.
+    let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
 /// The config named by `--config`, else the system one if it exists, else none
