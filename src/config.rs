@@ -49,12 +49,50 @@ pub struct KioskConfig {
     /// Frames per second of the live preview sent to the kiosk and status page.
     #[serde(default = "default_preview_fps")]
     pub preview_fps: u32,
+    /// The exam centre's own wording on the idle and consent screens; the Unified
+    /// National Testing's when unset (`config/centre-ncie.toml` is an example).
+    #[serde(default)]
+    pub centre: CentreWording,
 }
 
 impl Default for KioskConfig {
     fn default() -> Self {
-        Self { listen: default_kiosk_listen(), require_consent: true, preview_fps: default_preview_fps() }
+        Self {
+            listen: default_kiosk_listen(),
+            require_consent: true,
+            preview_fps: default_preview_fps(),
+            centre: CentreWording::default(),
+        }
     }
+}
+
+/// Texts of the kiosk that name the exam centre and its registration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CentreWording {
+    /// The idle screen's heading, e.g. "Registration for the Unified National Testing".
+    pub idle_title: Option<Localised>,
+    /// The idle screen's line under it.
+    pub idle_text: Option<Localised>,
+    /// The consent screen's first sentence, naming the purpose.
+    pub consent_intro: Option<Localised>,
+}
+
+impl CentreWording {
+    /// (kiosk text key, texts) for every text the config sets.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &Localised)> {
+        [("idle_title", &self.idle_title), ("idle_text", &self.idle_text), ("consent_intro", &self.consent_intro)]
+            .into_iter()
+            .filter_map(|(key, texts)| texts.as_ref().map(|t| (key, t)))
+    }
+}
+
+/// One text in each of the kiosk's languages; all three are required, so no
+/// candidate ever sees an empty line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Localised {
+    pub kk: String,
+    pub ru: String,
+    pub en: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -622,6 +660,13 @@ impl Config {
         if !self.kiosk.require_consent && !self.camera.allow_replay {
             out.push(("kiosk.require_consent", "consent may only be skipped by unattended tests with a replayed source".into()));
         }
+        for (key, texts) in self.kiosk.centre.entries() {
+            for (lang, text) in [("kk", &texts.kk), ("ru", &texts.ru), ("en", &texts.en)] {
+                if text.trim().is_empty() || text.chars().count() > 400 {
+                    out.push(("kiosk.centre", format!("{key}.{lang} must be 1 to 400 characters")));
+                }
+            }
+        }
         if !(1..=30).contains(&self.kiosk.preview_fps) {
             out.push(("kiosk.preview_fps", "must be between 1 and 30".into()));
         }
@@ -749,5 +794,15 @@ mod tests {
         assert!(problems.iter().any(|p| p.field == "session.fixed_date"), "{problems:?}");
         let bad = DEMO_CONFIG.replace("[session]", "[session]\nfixed_date = \"2026-02-30\"");
         assert!(parse(&bad, "x.toml").is_err(), "not a real day");
+    }
+
+    #[test]
+    fn the_ncie_example_is_a_valid_centre_wording() {
+        let example = include_str!("../config/centre-ncie.toml");
+        let config = parse(&format!("{DEMO_CONFIG}\n{example}"), "x.toml").expect("the example parses and validates");
+        let title = config.kiosk.centre.idle_title.expect("the example sets the idle title");
+        assert!(title.ru.contains("независимой экзаменации"), "{}", title.ru);
+        let empty = example.replacen("en = \"", "en = \" \" # ", 1);
+        assert!(parse(&format!("{DEMO_CONFIG}\n{empty}"), "x.toml").is_err(), "an empty text is refused");
     }
 }

@@ -32,13 +32,22 @@ pub struct KioskState {
     pub controller: Arc<Controller>,
     pub preview: Arc<PreviewFeed>,
     pub oval: Oval,
+    /// The kiosk script with its texts filled in ([`kiosk_script`]).
+    pub script: String,
+}
+
+/// The kiosk script with every text in it, the centre's own wording applied.
+pub fn kiosk_script(centre: &crate::config::CentreWording) -> String {
+    super::kiosk_strings::script(KIOSK_JS, centre)
 }
 
 pub fn router(state: Arc<KioskState>) -> Router {
     Router::new()
         .route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/kiosk/kiosk.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], KIOSK_CSS) }))
-        .route("/kiosk/kiosk.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], KIOSK_JS) }))
+        .route("/kiosk/kiosk.js", get(|state: State<Arc<KioskState>>| async move {
+            ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], state.script.clone())
+        }))
         .route("/kiosk/api/session", get(current_session))
         .route("/kiosk/api/events", get(events))
         .route("/kiosk/api/consent", post(consent))

@@ -5,6 +5,7 @@
 //! personal data.
 
 pub mod kiosk;
+pub mod kiosk_strings;
 pub mod preview;
 pub mod status;
 pub mod tls;

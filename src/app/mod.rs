@@ -331,6 +331,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         controller: Arc::clone(&controller),
         preview: Arc::clone(&preview),
         oval: config.face.oval,
+        script: api::kiosk::kiosk_script(&config.kiosk.centre),
     });
     let status_state = Arc::new(api::status::StatusState {
         vitals,

@@ -118,6 +118,45 @@ pub enum Prompt {
     LookAtScreen,
 }
 
+impl Prompt {
+    /// Every prompt, for the kiosk's text table and its test.
+    pub const ALL: [Prompt; 25] = [Prompt::ShowFace, Prompt::OnePersonOnly, Prompt::TooDark, Prompt::TooBright, Prompt::CenterFace, Prompt::MoveCloser, Prompt::MoveBack, Prompt::LookStraight, Prompt::HoldStill, Prompt::Countdown, Prompt::Captured, Prompt::CameraUnavailable, Prompt::ShowFront, Prompt::ShowBack, Prompt::ShowPassport, Prompt::MoveCardCloser, Prompt::TooBlurry, Prompt::Glare, Prompt::HoldCardFlat, Prompt::EnterIin, Prompt::TurnLeft, Prompt::TurnRight, Prompt::LookUp, Prompt::Blink, Prompt::LookAtScreen];
+
+    /// Position in [`Prompt::ALL`]; the match is exhaustive, so a new prompt
+    /// cannot be added without a position, and the test below fails until
+    /// `ALL` names it too.
+    #[cfg(test)]
+    const fn ordinal(self) -> usize {
+        match self {
+            Prompt::ShowFace => 0,
+            Prompt::OnePersonOnly => 1,
+            Prompt::TooDark => 2,
+            Prompt::TooBright => 3,
+            Prompt::CenterFace => 4,
+            Prompt::MoveCloser => 5,
+            Prompt::MoveBack => 6,
+            Prompt::LookStraight => 7,
+            Prompt::HoldStill => 8,
+            Prompt::Countdown => 9,
+            Prompt::Captured => 10,
+            Prompt::CameraUnavailable => 11,
+            Prompt::ShowFront => 12,
+            Prompt::ShowBack => 13,
+            Prompt::ShowPassport => 14,
+            Prompt::MoveCardCloser => 15,
+            Prompt::TooBlurry => 16,
+            Prompt::Glare => 17,
+            Prompt::HoldCardFlat => 18,
+            Prompt::EnterIin => 19,
+            Prompt::TurnLeft => 20,
+            Prompt::TurnRight => 21,
+            Prompt::LookUp => 22,
+            Prompt::Blink => 23,
+            Prompt::LookAtScreen => 24,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -128,6 +167,8 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub const ALL: [Decision; 4] = [Decision::Verified, Decision::Rejected, Decision::NeedsReview, Decision::PendingGuardian];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Verified => "verified",
@@ -336,4 +377,27 @@ pub fn new_session_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     format!("vf_{}", hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_all_names_every_prompt_once_in_order() {
+        for (i, p) in Prompt::ALL.iter().enumerate() {
+            assert_eq!(p.ordinal(), i, "{p:?} out of place in Prompt::ALL");
+        }
+    }
+
+    #[test]
+    fn decision_all_names_every_decision() {
+        for d in Decision::ALL {
+            // Exhaustive: a new decision fails to compile here until it is listed.
+            match d {
+                Decision::Verified | Decision::Rejected | Decision::NeedsReview | Decision::PendingGuardian => {}
+            }
+        }
+        assert_eq!(Decision::ALL.len(), 4);
+    }
 }
