@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use opencv::core::{Mat, Point2f};
@@ -15,7 +14,7 @@ use opencv::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::capture::{CameraStatus, Frame, Mailbox};
-use crate::session::control::Command;
+use crate::session::control::{Command, Inbox};
 use crate::session::result::{DeviceInfo, payload};
 use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
 use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
@@ -103,12 +102,12 @@ const INCONSISTENT: [&str; 7] = [
 ];
 
 impl Engine {
-    pub fn run(mut self, commands: Receiver<Command>, stop: Arc<AtomicBool>) {
+    pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
         let mut active: Option<Active> = None;
         let mut last_pet = Instant::now() - WATCHDOG_EVERY;
         let mut last_preview = Instant::now();
         while !stop.load(Ordering::SeqCst) {
-            while let Ok(command) = commands.try_recv() {
+            while let Some(command) = commands.next() {
                 self.command(command, &mut active);
             }
             let frame = self.mailbox.take_timeout(IDLE_WAIT);
@@ -225,14 +224,19 @@ impl Engine {
             Command::EnterIin { id, iin } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
                     let mismatch = session.record.request.expected_iin.as_ref().is_some_and(|e| *e != iin);
+                    // The typed number goes through every check a read one does
+                    // (check digit, birth date and century, sex, against the document).
+                    let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, identity::today_utc());
+                    let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
-                        doc["iin_valid"] = true.into();
+                        doc["iin_valid"] = (read.iin_valid && !inconsistent).into();
                         doc["sources"]["iin"] = "subject_entry".into();
                         doc["subject_confirmed"] = true.into();
+                        doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
                     self.store.audit(&id, "iin_entered_by_subject");
-                    let fx = session.machine.on_iin_entered(mismatch);
+                    let fx = session.machine.on_iin_entered(mismatch, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -519,7 +523,8 @@ impl Engine {
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
         let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
         let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
-        if !matches!(decision, Decision::Verified | Decision::NeedsReview) || !guardian_is_adult {
+        // Only a fully verified adult completes a minor (a guardian needing review does not).
+        if decision != Decision::Verified || !guardian_is_adult {
             return;
         }
         let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };

@@ -283,6 +283,10 @@ pub struct SessionRecord {
     /// Personal data removed after the retention period.
     #[serde(default)]
     pub purged: bool,
+    /// The client that started it (`cert:<sha256>` or `token:<sha256>`); only it
+    /// may read or cancel the session. Never in the signed result.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl SessionRecord {
@@ -304,6 +308,7 @@ impl SessionRecord {
             outcome: None,
             decided_at: None,
             purged: false,
+            owner: None,
         }
     }
 
