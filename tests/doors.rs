@@ -53,6 +53,11 @@ async fn a_password_flood_over_h2_is_bounded_and_a_session_alongside_still_ends(
     let daemon = Daemon::start("doors-flood", &TestConfig { subject_timeout: "60s", ..TestConfig::default() });
     let id = daemon.start_verification("nonce-doors-flood-1").await["id"].as_str().unwrap().to_string();
     let pid = daemon.pid();
+    // The baseline once the session's own analysis has warmed up, and after one
+    // real login (the status page's first use).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = daemon.client().get(format!("{}/status.json", daemon.status_url)).basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     let before = rss_mib(pid);
     let peak = Arc::new(std::sync::Mutex::new(before));
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -113,6 +118,15 @@ async fn a_password_flood_over_h2_is_bounded_and_a_session_alongside_still_ends(
     let other = daemon.client_builder().local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).build().unwrap();
     let r = other.get(format!("{}/status.json", daemon.status_url)).basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // Each login's Argon2 memory (19 MiB) goes back: ten more logins barely move RSS.
+    let before_logins = rss_mib(pid);
+    for _ in 0..10 {
+        let r = other.get(format!("{}/status.json", daemon.status_url)).basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let login_growth = rss_mib(pid) - before_logins;
+    println!("10 technician logins: RSS {login_growth:+.1} MiB");
+    assert!(login_growth < 50.0, "logins keep their Argon2 memory: {login_growth:.1} MiB for 10");
     let same = daemon.client();
     let waited = Instant::now();
     let mut status = 0;

@@ -107,8 +107,54 @@ pub async fn require_scraper(State(auth): State<Arc<ClientAuth>>, request: Reque
 pub const TECHNICIAN_USER: &str = "technician";
 
 pub struct TechnicianAuth {
-    pub password_hash: String,
     pub gate: PasswordGate,
+    pub checker: PasswordChecker,
+}
+
+impl TechnicianAuth {
+    /// `at_once` checks run at a time, each on one of as many dedicated threads.
+    pub fn new(password_hash: String, at_once: usize) -> Self {
+        Self { gate: PasswordGate::new(at_once), checker: PasswordChecker::start(password_hash, at_once) }
+    }
+}
+
+type Job = (String, tokio::sync::oneshot::Sender<bool>);
+
+/// Argon2 on a few threads of its own: each check takes ~19 MiB, and the memory a
+/// thread's allocator keeps afterwards stays bounded by the number of threads
+/// (the blocking pool would spread it over dozens).
+pub struct PasswordChecker {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl PasswordChecker {
+    pub fn start(password_hash: String, threads: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads {
+            let (queue, hash) = (Arc::clone(&queue), password_hash.clone());
+            let worker = move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((password, reply)) = job else { return };
+                    let _ = reply.send(verify_password(&hash, &password));
+                }
+            };
+            if let Err(e) = std::thread::Builder::new().name(format!("password-{n}")).spawn(worker) {
+                tracing::error!(error = %e, "password check thread not started");
+            }
+        }
+        Self { jobs }
+    }
+
+    /// Whether `password` is the technician's; false if no thread could take it.
+    pub async fn check(&self, password: String) -> bool {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if self.jobs.try_send((password, reply)).is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
 }
 
 /// The user and password of a Basic header.
@@ -143,8 +189,7 @@ pub async fn require_technician(State(auth): State<Arc<TechnicianAuth>>, request
         }
     };
     // The password is checked even for a wrong user name, so both cost the same.
-    let hash = auth.password_hash.clone();
-    let password_ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password)).await.unwrap_or(false);
+    let password_ok = auth.checker.check(password).await;
     let accepted = password_ok && user == TECHNICIAN_USER;
     let failures = auth.gate.finish(ticket, accepted);
     if accepted {

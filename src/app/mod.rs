@@ -16,7 +16,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::api::conn::Door;
-use crate::api::limits::{ConnectionLimits, PasswordGate, StreamSlots};
+use crate::api::limits::{ConnectionLimits, StreamSlots};
 use crate::api::{self, ApiState, ClientAuth, tls};
 use crate::capture::devices::CameraPolicy;
 use crate::capture::{CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
@@ -389,7 +389,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             tls_sha256: identity.fingerprint.clone(),
         },
         preview,
-        technician: Arc::new(api::auth::TechnicianAuth { password_hash, gate: PasswordGate::new(PASSWORD_CHECKS_AT_ONCE) }),
+        technician: Arc::new(api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE)),
         streams: StreamSlots::new(config.api.max_streams),
     });
     let door = |name: &'static str, tls: Option<Arc<rustls::ServerConfig>>| Door {
