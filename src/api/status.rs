@@ -36,7 +36,8 @@ pub struct Vitals {
     pub telemetry: Arc<Telemetry>,
     pub controller: Arc<Controller>,
     pub state_dir: PathBuf,
-    pub tls_not_after_unix: i64,
+    /// The certificate the API and this page serve (renewed while running).
+    pub tls: Arc<super::tls::LiveCertificate>,
     /// Disk figures, measured by [`Vitals::measure_disk`] now and then, never per request.
     pub state_dir_bytes: AtomicU64,
     pub disk_free_bytes: AtomicU64,
@@ -53,7 +54,7 @@ impl Vitals {
             uptime_seconds: self.started.elapsed().as_secs(),
             state_dir_bytes: self.state_dir_bytes.load(Ordering::Relaxed),
             disk_free_bytes: self.disk_free_bytes.load(Ordering::Relaxed),
-            tls_not_after_unix: self.tls_not_after_unix,
+            tls_not_after_unix: self.tls.not_after(),
         }
     }
 
@@ -71,7 +72,6 @@ pub struct DeviceFacts {
     pub models: Vec<ModelInfo>,
     pub kid: String,
     pub jwks_url: String,
-    pub tls_sha256: String,
 }
 
 pub struct StatusState {
@@ -125,7 +125,7 @@ async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
         "analysis": { "face_ms_mean": round1(t.analysis_ms_mean()) },
         "models": f.models,
         "signing": { "kid": f.kid, "jwks_url": f.jwks_url },
-        "tls": { "sha256": f.tls_sha256, "not_after": unix_to_rfc3339(vitals.tls_not_after_unix) },
+        "tls": { "sha256": vitals.tls.fingerprint(), "not_after": unix_to_rfc3339(vitals.tls.not_after()) },
         "storage": { "state_dir_bytes": gauges.state_dir_bytes, "disk_free_bytes": gauges.disk_free_bytes },
         "sessions_today": t.sessions_today(),
         "session_active": gauges.session_active,
@@ -174,9 +174,4 @@ fn free_bytes(dir: &std::path::Path) -> u64 {
         return 0;
     }
     stat.f_bavail as u64 * stat.f_frsize as u64
-}
-
-/// Expiry (Unix time) of a DER certificate.
-pub fn certificate_not_after(der: &[u8]) -> i64 {
-    x509_parser::parse_x509_certificate(der).map(|(_, cert)| cert.validity().not_after.timestamp()).unwrap_or(0)
 }

@@ -3,13 +3,16 @@
 //! certificates pinned by SHA-256 fingerprint.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use sha2::{Digest, Sha256};
 
@@ -172,7 +175,65 @@ impl ClientCertVerifier for PinnedClientCerts {
     }
 }
 
-pub fn server_config(identity: &ServerIdentity, pinned_clients: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
+/// The server certificate in use by every TLS listener, replaced in place when a
+/// self-signed one is renewed (new handshakes get the new one; open ones go on).
+#[derive(Debug)]
+pub struct LiveCertificate {
+    key: RwLock<Arc<CertifiedKey>>,
+    fingerprint: RwLock<String>,
+    not_after: AtomicI64,
+}
+
+fn certified_key(identity: &ServerIdentity) -> Result<Arc<CertifiedKey>, TlsError> {
+    let signing = rustls::crypto::ring::sign::any_supported_type(&identity.key).map_err(|e| TlsError::Config(e.to_string()))?;
+    Ok(Arc::new(CertifiedKey::new(identity.chain.clone(), signing)))
+}
+
+fn leaf_not_after(identity: &ServerIdentity) -> i64 {
+    identity
+        .chain
+        .first()
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| c.validity().not_after.timestamp()))
+        .unwrap_or(0)
+}
+
+impl LiveCertificate {
+    pub fn new(identity: &ServerIdentity) -> Result<Arc<Self>, TlsError> {
+        Ok(Arc::new(Self {
+            key: RwLock::new(certified_key(identity)?),
+            fingerprint: RwLock::new(identity.fingerprint.clone()),
+            not_after: AtomicI64::new(leaf_not_after(identity)),
+        }))
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Expiry of the certificate in use, Unix time.
+    pub fn not_after(&self) -> i64 {
+        self.not_after.load(Ordering::Relaxed)
+    }
+
+    /// Serves `identity` from the next handshake on; true if it is a new certificate.
+    pub fn replace(&self, identity: &ServerIdentity) -> Result<bool, TlsError> {
+        if identity.fingerprint == self.fingerprint() {
+            return Ok(false);
+        }
+        *self.key.write().unwrap_or_else(|p| p.into_inner()) = certified_key(identity)?;
+        *self.fingerprint.write().unwrap_or_else(|p| p.into_inner()) = identity.fingerprint.clone();
+        self.not_after.store(leaf_not_after(identity), Ordering::Relaxed);
+        Ok(true)
+    }
+}
+
+impl ResolvesServerCert for LiveCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.key.read().unwrap_or_else(|p| p.into_inner())))
+    }
+}
+
+pub fn server_config(certificate: Arc<LiveCertificate>, pinned_clients: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -182,9 +243,7 @@ pub fn server_config(identity: &ServerIdentity, pinned_clients: &[String]) -> Re
     } else {
         builder.with_client_cert_verifier(Arc::new(PinnedClientCerts { pinned: pinned_clients.to_vec(), provider }))
     };
-    let mut config = builder
-        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut config = builder.with_cert_resolver(certificate);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -209,5 +268,25 @@ mod tests {
         assert!(renewal_due(not_after, not_after + 1), "expired");
         // The year-4096 certificates of older builds are replaced.
         assert!(renewal_due(67_000_000_000, now));
+    }
+
+    #[test]
+    fn a_renewed_certificate_replaces_the_live_one_with_its_new_fingerprint() {
+        let dir = std::env::temp_dir().join(format!("idverifd-tls-{}", std::process::id()));
+        let names = ["localhost".to_string()];
+        let first = load_or_create_identity(None, &dir, &names).unwrap();
+        let live = LiveCertificate::new(&first).unwrap();
+        let again = load_or_create_identity(None, &dir, &names).unwrap();
+        assert_eq!(again.fingerprint, first.fingerprint, "not due: the same certificate");
+        assert!(!live.replace(&again).unwrap());
+        // An expiring certificate on disk is made again at the next check.
+        let (pem, key) = self_signed(&names, crate::unix_now() as i64 - (730 - 10) * 86_400).unwrap();
+        fsutil::write_private(&dir.join("server.crt"), pem.as_bytes()).unwrap();
+        fsutil::write_private(&dir.join("server.key"), key.as_bytes()).unwrap();
+        let renewed = load_or_create_identity(None, &dir, &names).unwrap();
+        assert!(live.replace(&renewed).unwrap());
+        assert_eq!(live.fingerprint(), renewed.fingerprint);
+        assert!(live.not_after() - crate::unix_now() as i64 > 700 * 86_400);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

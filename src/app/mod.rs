@@ -227,10 +227,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         .map_err(|e| AppError::Setup(e.to_string()))?;
 
     let identity = server_identity(&config)?;
-    let tls_config =
-        tls::server_config(&identity, &config.api.client_cert_sha256).map_err(|e| AppError::Setup(e.to_string()))?;
-    let tls_not_after_unix = identity.chain.first().map_or(0, |der| api::status::certificate_not_after(der));
-    let status_tls = tls::server_config(&identity, &[]).map_err(|e| AppError::Setup(e.to_string()))?;
+    let live_cert = tls::LiveCertificate::new(&identity).map_err(|e| AppError::Setup(e.to_string()))?;
+    let tls_config = tls::server_config(Arc::clone(&live_cert), &config.api.client_cert_sha256)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let status_tls = tls::server_config(Arc::clone(&live_cert), &[]).map_err(|e| AppError::Setup(e.to_string()))?;
     let mut token_hashes = config.api.client_token_sha256.clone();
     let (demo_token, demo_password) = if config.device.demo {
         let (token_hash, token_path) =
@@ -351,11 +351,12 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         telemetry: Arc::clone(&telemetry),
         controller: Arc::clone(&controller),
         state_dir: state_dir.clone(),
-        tls_not_after_unix,
+        tls: Arc::clone(&live_cert),
         state_dir_bytes: Default::default(),
         disk_free_bytes: Default::default(),
     });
     let disk = spawn_disk_measure(Arc::clone(&vitals));
+    let renewal = (config.api.tls_cert.is_none()).then(|| spawn_certificate_renewal(config.clone(), Arc::clone(&live_cert)));
     let api_state = Arc::new(ApiState {
         controller: Arc::clone(&controller),
         jwks: keys.jwks(),
@@ -386,7 +387,6 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             models: engine_models,
             kid: keys.kid().to_string(),
             jwks_url: format!("{url}/.well-known/jwks.json"),
-            tls_sha256: identity.fingerprint.clone(),
         },
         preview,
         technician: Arc::new(api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE)),
@@ -443,6 +443,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     tracing::info!("draining");
     purge.abort();
     disk.abort();
+    if let Some(renewal) = renewal {
+        renewal.abort();
+    }
     engine_stop.store(true, Ordering::SeqCst);
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
@@ -453,6 +456,31 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often a self-signed certificate is checked for renewal.
+const CERTIFICATE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Renews the self-signed certificate before it expires, without a restart; the
+/// new fingerprint goes to the log and the status page.
+fn spawn_certificate_renewal(config: Config, live: Arc<tls::LiveCertificate>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(CERTIFICATE_CHECK_EVERY);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let config = config.clone();
+            match tokio::task::spawn_blocking(move || server_identity(&config)).await {
+                Ok(Ok(identity)) => match live.replace(&identity) {
+                    Ok(true) => tracing::warn!(tls_sha256 = %identity.fingerprint, "TLS certificate renewed; clients pinning the old fingerprint must take the new one"),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "renewed TLS certificate not usable"),
+                },
+                Ok(Err(e)) => tracing::error!(error = %e, "TLS certificate renewal failed"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate renewal task failed"),
+            }
+        }
+    })
 }
 
 /// Keeps the disk gauges current, so neither a scrape nor the status page walks the state directory.
