@@ -353,6 +353,12 @@ async fn the_kiosk_answers_only_its_own_browser_and_its_flood_cannot_delay_a_can
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly; SameSite=Strict"));
     let r = plain.get(format!("{}/kiosk/api/session", daemon.kiosk_url)).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // `idverifd kiosk-url` prints the URL this boot's browser opens.
+    let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).arg("kiosk-url").arg("--config").arg(&daemon.config_path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), daemon.kiosk_page);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(daemon.state().join("kiosk.url")).unwrap().permissions().mode() & 0o777, 0o600);
     // No preview outside a session.
     let r = daemon.kiosk_client().get(format!("{}/kiosk/preview.mjpeg", daemon.kiosk_url)).send().await.unwrap();
     assert_eq!(r.status(), 409);
@@ -558,4 +564,29 @@ async fn testssl_finds_no_old_protocol_and_no_weak_cipher() {
             }
         }
     }
+}
+
+#[test]
+fn state_commands_refuse_to_run_as_another_user_than_the_states_owner() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: needs root to give the state directory to another user");
+        return;
+    }
+    let dir = common::temp_dir("doors-owner-cmd");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let config = dir.join("idverifd.toml");
+    std::fs::write(&config, TestConfig::default().render(&state)).unwrap();
+    let path = std::ffi::CString::new(state.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path; uid/gid 65534 is `nobody`, standing in for the daemon's user.
+    assert_eq!(unsafe { libc::chown(path.as_ptr(), 65534, 65534) }, 0);
+    for args in [vec!["keys", "show"], vec!["keys", "rotate"], vec!["kiosk-url"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).args(&args).arg("--config").arg(&config).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("run the command as the daemon's user"), "{args:?}: {stderr}");
+        assert!(!state.join("keys").exists(), "{args:?} created keys as root");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
