@@ -23,7 +23,7 @@ use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision, GuardianLink, Reason};
+use crate::session::{Check, Decision, GuardianLink};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
@@ -523,18 +523,16 @@ impl Engine {
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
         let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
         let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
-        // Only a fully verified adult completes a minor (a guardian needing review does not).
-        if decision != Decision::Verified || !guardian_is_adult {
-            return;
-        }
         let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
-        let Some(outcome) = minor.outcome.as_mut().filter(|o| o.decision == Decision::PendingGuardian) else { return };
-        outcome.reasons.retain(|r| *r != Reason::GuardianRequired);
-        outcome.decision = if outcome.reasons.is_empty() { Decision::Verified } else { Decision::NeedsReview };
+        let Some(outcome) =
+            minor.outcome.as_ref().and_then(|o| crate::session::guardian::minor_completed(o, decision, guardian_is_adult))
+        else {
+            return;
+        };
+        minor.outcome = Some(outcome.clone());
         let at = crate::rfc3339_now();
         guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
         minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
-        let outcome = outcome.clone();
         let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
         let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
         match self.store.put_decided(&minor, &jws) {

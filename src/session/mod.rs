@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod flash;
+pub mod guardian;
 pub mod holder;
 pub mod liveness;
 pub mod machine;
