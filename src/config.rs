@@ -135,7 +135,8 @@ pub struct CameraConfig {
     /// Requested frame rate for a V4L2 camera (replayed files keep their own).
     #[serde(default = "default_fps")]
     pub fps: u32,
-    /// Caps asked of a V4L2 camera before decoding, e.g. `image/jpeg` for MJPEG webcams.
+    /// What a V4L2 camera is asked to send, one of `image/jpeg` (MJPEG webcams),
+    /// `video/x-raw,format=YUY2` or `video/x-raw,format=NV12`.
     #[serde(default = "default_v4l2_format")]
     pub v4l2_format: String,
     /// A file source starts again at its end (demo mode) instead of counting as lost.
@@ -187,6 +188,23 @@ pub struct ApiConfig {
     /// SHA-256 (hex) of bearer tokens allowed in; the tokens themselves are never stored.
     #[serde(default)]
     pub client_token_sha256: Vec<String>,
+    /// SHA-256 (hex) of a bearer token that may read `/metrics` only (a Prometheus
+    /// scraper that holds no client credential). Client credentials also work.
+    #[serde(default)]
+    pub metrics_token_sha256: Option<String>,
+    /// Open connections accepted at once on each listener (API, status, kiosk);
+    /// more are closed on accept. Keep well under the unit's `LimitNOFILE`.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one client address at once.
+    #[serde(default = "default_max_connections_per_client")]
+    pub max_connections_per_client: usize,
+    /// A connection that sends and receives nothing for this long is closed.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde_compat")]
+    pub idle_timeout: Duration,
+    /// Event streams (SSE) and previews open at once, per listener.
+    #[serde(default = "default_max_streams")]
+    pub max_streams: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -357,6 +375,18 @@ fn default_fps() -> u32 {
 }
 fn default_v4l2_format() -> String {
     "image/jpeg".into()
+}
+fn default_max_connections() -> usize {
+    512
+}
+fn default_max_connections_per_client() -> usize {
+    32
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_streams() -> usize {
+    32
 }
 fn default_frame_timeout() -> Duration {
     Duration::from_secs(2)
@@ -619,6 +649,24 @@ impl Config {
             if !is_sha256_hex(h) {
                 out.push(("api.client_token_sha256", "each entry must be 64 hex digits (SHA-256 of the token)".into()));
             }
+        }
+        if self.api.metrics_token_sha256.as_deref().is_some_and(|h| !is_sha256_hex(h)) {
+            out.push(("api.metrics_token_sha256", "must be 64 hex digits (SHA-256 of the scrape token)".into()));
+        }
+        if !(8..=4096).contains(&self.api.max_connections) {
+            out.push(("api.max_connections", "must be between 8 and 4096 (and under the unit's LimitNOFILE)".into()));
+        }
+        if !(1..=self.api.max_connections.max(1)).contains(&self.api.max_connections_per_client) {
+            out.push(("api.max_connections_per_client", "must be between 1 and api.max_connections".into()));
+        }
+        if !(Duration::from_secs(5)..=Duration::from_secs(3600)).contains(&self.api.idle_timeout) {
+            out.push(("api.idle_timeout", "must be between 5s and 1h".into()));
+        }
+        if !(1..=1024).contains(&self.api.max_streams) {
+            out.push(("api.max_streams", "must be between 1 and 1024".into()));
+        }
+        if let Err(why) = crate::capture::CameraFormat::parse(&self.camera.v4l2_format) {
+            out.push(("camera.v4l2_format", why));
         }
         if !self.device.demo && self.api.client_cert_sha256.is_empty() && self.api.client_token_sha256.is_empty() {
             out.push(("api", "no client credential configured: pin a client certificate or a token hash".into()));

@@ -57,7 +57,7 @@ async fn mistakes_get_clear_errors_and_lose_nothing() {
     let r = client.post(url("/v1/verifications")).bearer_auth(TOKEN).body(good.to_string()).send().await.unwrap();
     assert_eq!(r.status(), 415);
 
-    // One session at a time per camera: the second gets 409 naming the first.
+    // One session at a time per camera: the second gets 409, without the first's id.
     let first = daemon.start_verification("nonce-api-0003").await;
     let id = first["id"].as_str().unwrap();
     let r = client
@@ -70,7 +70,7 @@ async fn mistakes_get_clear_errors_and_lose_nothing() {
     assert_eq!(r.status(), 409);
     let body: Value = r.json().await.unwrap();
     assert_eq!(error_code(&body), "session_running");
-    assert!(body["error"]["message"].as_str().unwrap().contains(id));
+    assert!(!body["error"]["message"].as_str().unwrap().contains(id), "{body}");
 
     // Not decided yet: no result.
     let (status, body) = daemon.get_json(&format!("/v1/verifications/{id}/result")).await;
@@ -98,12 +98,13 @@ async fn mistakes_get_clear_errors_and_lose_nothing() {
     assert_eq!(error_code(&r.json().await.unwrap()), "nonce_reused");
     daemon.start_verification("nonce-api-0005").await;
 
-    // Public endpoints need no credential; metrics count what happened.
+    // /healthz needs no credential and says only up; metrics need one and count what happened.
     let r = client.get(url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let health: Value = r.json().await.unwrap();
-    assert_eq!(health["status"], "ok");
-    let metrics = client.get(url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(health, json!({"status": "up"}));
+    assert_eq!(client.get(url("/metrics")).send().await.unwrap().status(), 401);
+    let metrics = client.get(url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("idverifd_sessions_ended_total{outcome=\"cancelled\"} 1"), "{metrics}");
     assert!(metrics.contains("idverifd_sessions_started_total 2"), "{metrics}");
     let (status, body) = daemon.get_json("/no/such/path").await;

@@ -108,7 +108,7 @@ async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_minor_waits_for_a_guardian_and_the_two_results_link_to_each_other() {
+async fn a_minor_waits_for_a_guardian_and_one_who_is_not_verified_does_not_complete_it() {
     let (minor_video, minor_truth) = session_video("minor-video", &["--seed", "1", "--minor"]);
     let (adult_video, _) = session_video("guardian-video", &["--seed", "1", "--person", "p02"]);
     // The cards' portraits are stock photos, not the man in the clip: this test is
@@ -150,19 +150,18 @@ async fn a_minor_waits_for_a_guardian_and_the_two_results_link_to_each_other() {
     let events = daemon.follow_events(&guardian_id, Duration::from_secs(110)).await;
     assert_eq!(events.last().unwrap()["decision"], "needs_review", "replayed source: {events:?}");
 
+    // Only a `verified` guardian completes a minor (session::guardian::minor_completed,
+    // tested there); a replayed guardian is at best `needs_review`, so the minor
+    // stays pending and neither result links to the other.
     let (_, jws) = daemon.get_text(&format!("/v1/verifications/{guardian_id}/result")).await;
     let guardian_result = payload_of(&jws);
     assert_eq!(guardian_result["minor"], false);
-    assert_eq!(guardian_result["guardian"]["role"], "minor");
-    assert_eq!(guardian_result["guardian"]["verification"], minor_id.as_str());
-    // The minor's result is signed again, no longer pending, and points back.
+    assert!(guardian_result["guardian"].is_null(), "{guardian_result}");
     let (_, jws) = daemon.get_text(&format!("/v1/verifications/{minor_id}/result")).await;
     let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
     let after = verify_with_joserfc(&jwks, &jws, "nonce-minor-0001", &daemon.dir)["payload"].clone();
-    assert_eq!(after["decision"], "needs_review");
-    assert_eq!(after["reasons"], json!(["replayed_source"]));
-    assert_eq!(after["guardian"]["role"], "guardian");
-    assert_eq!(after["guardian"]["verification"], guardian_id.as_str());
+    assert_eq!(after["decision"], "pending_guardian");
+    assert_eq!(after, before, "the minor's signed result is unchanged");
     let (_, view) = daemon.get_json(&format!("/v1/verifications/{minor_id}")).await;
-    assert_eq!(view["decision"]["decision"], "needs_review");
+    assert_eq!(view["decision"]["decision"], "pending_guardian");
 }

@@ -24,7 +24,7 @@ fn payload(jws: &str) -> Value {
 /// retake, capture again, continue, the end screen.
 async fn walk_through(daemon: &Daemon, browser: &Browser, lang: &str, nonce: &str) -> (String, String) {
     let v = Browser::visible;
-    browser.goto(&daemon.kiosk_url).await;
+    browser.goto(&daemon.kiosk_page).await;
     browser.wait_for("idle screen", &v("idle"), LONG).await;
     let id = daemon
         .start_verification_with(json!({"reference": "reg-77", "nonce": nonce, "language": "ru", "expected_iin": "900101300017"}))
@@ -90,10 +90,9 @@ async fn kiosk_walks_a_subject_through_in_russian_and_kazakh_and_the_status_page
     assert!(kk_result.contains(KAZAKH_LETTERS) && !ru_result.contains(KAZAKH_LETTERS), "{ru_result} / {kk_result}");
 
     // Between sessions the kiosk shows nobody: no photo, no preview.
-    browser.goto(&daemon.kiosk_url).await;
+    browser.goto(&daemon.kiosk_page).await;
     browser.wait_for("idle screen", &Browser::visible("idle"), LONG).await;
-    let client = reqwest::Client::new();
-    let r = client.get(format!("{}/kiosk/preview.mjpeg", daemon.kiosk_url)).send().await.unwrap();
+    let r = daemon.kiosk_client().get(format!("{}/kiosk/preview.mjpeg", daemon.kiosk_url)).send().await.unwrap();
     assert_eq!(r.status(), 409);
 
     // The status page, as a technician sees it after those sessions.

@@ -18,6 +18,8 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::kiosk_door::{KioskDoor, require_kiosk_key};
+use super::limits::StreamSlots;
 use super::preview::PreviewFeed;
 use super::{ApiError, session_events};
 use crate::session::control::Command;
@@ -32,6 +34,8 @@ pub struct KioskState {
     pub controller: Arc<Controller>,
     pub preview: Arc<PreviewFeed>,
     pub oval: Oval,
+    pub door: Arc<KioskDoor>,
+    pub streams: StreamSlots,
     /// The kiosk script with its texts filled in ([`kiosk_script`]).
     pub script: String,
 }
@@ -42,7 +46,8 @@ pub fn kiosk_script(centre: &crate::config::CentreWording) -> String {
 }
 
 pub fn router(state: Arc<KioskState>) -> Router {
-    Router::new()
+    let door = Arc::clone(&state.door);
+    let routes = Router::new()
         .route("/", get(|| async { Html(INDEX_HTML) }))
         .route("/kiosk/kiosk.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], KIOSK_CSS) }))
         .route("/kiosk/kiosk.js", get(|state: State<Arc<KioskState>>| async move {
@@ -57,8 +62,9 @@ pub fn router(state: Arc<KioskState>) -> Router {
         .route("/kiosk/api/guardian", post(guardian))
         .route("/kiosk/api/photo", get(photo))
         .route("/kiosk/preview.mjpeg", get(preview))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page") })
-        .with_state(state)
+        .with_state(state);
+    // The key is checked before routing: without it, not even a 404 is told.
+    super::finish_router(routes).layer(axum::middleware::from_fn_with_state(door, require_kiosk_key))
 }
 
 /// Total bytes of the page's assets (HTML + CSS + JS), for the page-weight figure.
@@ -121,11 +127,14 @@ async fn events(
     Query(q): Query<SessionParam>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     require_active(&state, &q.session)?;
-    session_events(Arc::clone(&state.controller), q.session)
+    session_events(Arc::clone(&state.controller), state.streams.clone(), q.session)
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", r.body_text()))
+    b.map(|Json(v)| v).map_err(|r| {
+        let status = if r.status() == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { r.status() };
+        ApiError::new(status, "invalid_request", r.body_text())
+    })
 }
 
 fn send(state: &KioskState, command: Command) -> Result<Json<Value>, ApiError> {
@@ -205,6 +214,7 @@ async fn preview(State(state): State<Arc<KioskState>>) -> Result<Response, ApiEr
     if state.controller.active().is_none() {
         return Err(ApiError::new(StatusCode::CONFLICT, "not_running", "the preview is shown during a session only"));
     }
+    let slot = state.streams.take().ok_or_else(super::no_stream_slot)?;
     let controller = Arc::clone(&state.controller);
-    Ok(state.preview.stream(move || controller.active().is_some()))
+    Ok(state.preview.stream(slot, move || controller.active().is_some()))
 }

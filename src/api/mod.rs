@@ -4,8 +4,13 @@
 //! messages; causes go to the log, and no response or log line carries a subject's
 //! personal data.
 
+pub mod auth;
+pub mod conn;
+pub mod errors;
 pub mod kiosk;
+pub mod kiosk_door;
 pub mod kiosk_strings;
+pub mod limits;
 pub mod preview;
 pub mod status;
 pub mod tls;
@@ -14,88 +19,44 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::Stream;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+
+pub use auth::{Caller, ClientAuth};
+pub use errors::ApiError;
+use limits::StreamSlots;
 
 use crate::session::{Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest};
 use crate::signing::Jwks;
-use tls::PeerCertificate;
+
+/// Largest request body accepted (a start request is well under 2 KiB).
+pub const MAX_BODY: usize = 16 * 1024;
 
 /// Everything the handlers share.
 pub struct ApiState {
     pub controller: Arc<Controller>,
     pub jwks: Jwks,
-    pub auth: ClientAuth,
+    pub auth: Arc<ClientAuth>,
     pub vitals: Arc<status::Vitals>,
+    /// Open event streams, at most.
+    pub streams: StreamSlots,
 }
 
-/// The credentials a registration server may present.
-#[derive(Debug, Clone, Default)]
-pub struct ClientAuth {
-    /// SHA-256 of each accepted bearer token.
-    pub token_hashes: Vec<[u8; 32]>,
-    /// Connections whose client certificate was pinned at the TLS layer.
-    pub pinned_certs: Vec<String>,
-}
-
-impl ClientAuth {
-    pub fn from_hex(token_hashes: &[String], pinned_certs: &[String]) -> Self {
-        Self {
-            token_hashes: token_hashes
-                .iter()
-                .filter_map(|h| hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()))
-                .collect(),
-            pinned_certs: pinned_certs.iter().map(|c| c.to_ascii_lowercase()).collect(),
-        }
-    }
-
-    fn token_accepted(&self, token: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        // Compare against every hash without an early exit.
-        self.token_hashes.iter().fold(false, |found, h| found | bool::from(h.ct_eq(&digest)))
-    }
-
-    fn cert_accepted(&self, peer: Option<&PeerCertificate>) -> bool {
-        peer.and_then(|p| p.0.as_deref()).is_some_and(|fp| self.pinned_certs.iter().any(|c| c == fp))
-    }
-}
-
-/// A client-facing error: a stable code, a plain message, the right status.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
-    }
-
-    pub(crate) fn not_found(id: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no verification with id {id}"))
-    }
-
-    pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "store failure answered as 503");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the device's storage is failing; try again later")
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
-    }
+/// Layers every router gets: bounded bodies, JSON refusals for every path, method and extractor.
+pub(crate) fn finish_router(router: Router) -> Router {
+    router
+        .fallback(errors::no_such_endpoint)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(|request, next| errors::read_body_first(MAX_BODY, request, next)))
+        .layer(middleware::from_fn(errors::json_errors))
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -105,54 +66,41 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/verifications/{id}/events", get(verification_events))
         .route("/v1/verifications/{id}/cancel", post(cancel_verification))
         .route("/v1/verifications/{id}/result", get(verification_result))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), require_client));
-    Router::new()
-        .merge(authenticated)
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/healthz", get(healthz))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_client));
+    let scraped = Router::new()
         .route("/metrics", get(metrics))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
-        .with_state(state)
-}
-
-async fn require_client(State(state): State<Arc<ApiState>>, headers: HeaderMap, request: Request, next: Next) -> Response {
-    let by_cert = state.auth.cert_accepted(request.extensions().get::<PeerCertificate>());
-    let by_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| state.auth.token_accepted(t.trim()));
-    if by_cert || by_token {
-        return next.run(request).await;
-    }
-    let mut response = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        "present a pinned client certificate or a bearer token",
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_scraper));
+    finish_router(
+        Router::new()
+            .merge(authenticated)
+            .merge(scraped)
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/healthz", get(healthz))
+            .with_state(state),
     )
-    .into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
 }
 
 async fn create_verification(
     State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(request) = body.map_err(|rejection| {
-        let status = if matches!(rejection, JsonRejection::MissingJsonContentType(_)) {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        } else {
-            StatusCode::BAD_REQUEST
+        let (status, code) = match rejection {
+            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
         };
-        ApiError::new(status, "invalid_request", rejection.body_text())
+        ApiError::new(status, code, rejection.body_text())
     })?;
-    let record = state.controller.start(request).map_err(|e| match e {
+    let record = state.controller.start(request, &caller.0).map_err(|e| match e {
         StartError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
-        StartError::Busy { active } => ApiError::new(
+        StartError::Busy { .. } => ApiError::new(
             StatusCode::CONFLICT,
             "session_running",
-            format!("verification {active} is running on this camera; wait for its decision or cancel it"),
+            "a verification is running on this camera; wait for its decision or cancel it",
         ),
         StartError::NonceReused => ApiError::new(StatusCode::CONFLICT, "nonce_reused", e.to_string()),
         StartError::Store(e) => ApiError::storage(e),
@@ -183,27 +131,56 @@ fn view(r: &SessionRecord) -> Value {
     })
 }
 
-fn load(state: &ApiState, id: &str) -> Result<SessionRecord, ApiError> {
-    state.controller.get(id).map_err(ApiError::storage)?.ok_or_else(|| ApiError::not_found(id))
+/// A verification id from the path. A path that is not one (bad percent-encoding)
+/// names no verification: 404, like an unknown id.
+struct SessionId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state).await.map(|Path(id)| SessionId(id)).map_err(|_| ApiError::not_found())
+    }
 }
 
-async fn get_verification(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&load(&state, &id)?)))
+/// The session, if it exists and belongs to `caller`; anyone else is told it does not exist.
+fn load(state: &ApiState, caller: &Caller, id: &str) -> Result<SessionRecord, ApiError> {
+    let record = state.controller.get(id).map_err(ApiError::storage)?.ok_or_else(ApiError::not_found)?;
+    if record.owner.as_deref().is_some_and(|owner| owner != caller.0) {
+        return Err(ApiError::not_found());
+    }
+    Ok(record)
 }
 
-async fn cancel_verification(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let record = load(&state, &id)?;
+async fn get_verification(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    SessionId(id): SessionId,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(view(&load(&state, &caller, &id)?)))
+}
+
+async fn cancel_verification(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    SessionId(id): SessionId,
+) -> Result<Json<Value>, ApiError> {
+    let record = load(&state, &caller, &id)?;
     if record.status.is_terminal() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "already_ended", format!("verification {id} has already ended")));
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification has already ended"));
     }
     let cancelled = state.controller.cancel(&id).await.ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "already_ended", format!("verification {id} ended before it could be cancelled"))
+        ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification ended before it could be cancelled")
     })?;
     Ok(Json(view(&cancelled)))
 }
 
-async fn verification_result(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let record = load(&state, &id)?;
+async fn verification_result(
+    State(state): State<Arc<ApiState>>,
+    Extension(caller): Extension<Caller>,
+    SessionId(id): SessionId,
+) -> Result<Response, ApiError> {
+    let record = load(&state, &caller, &id)?;
     if record.purged {
         return Err(ApiError::new(StatusCode::GONE, "purged", "the result was removed after the retention period"));
     }
@@ -212,31 +189,41 @@ async fn verification_result(State(state): State<Arc<ApiState>>, Path(id): Path<
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_decided",
-            format!("verification {id} has no decision (status {})", serde_json::to_value(record.status).unwrap_or_default()),
+            format!("the verification has no decision yet (status {})", serde_json::to_value(record.status).unwrap_or_default()),
         )),
     }
 }
 
 async fn verification_events(
     State(state): State<Arc<ApiState>>,
-    Path(id): Path<String>,
+    Extension(caller): Extension<Caller>,
+    SessionId(id): SessionId,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    session_events(Arc::clone(&state.controller), id)
+    load(&state, &caller, &id)?;
+    session_events(Arc::clone(&state.controller), state.streams.clone(), id)
+}
+
+/// Refusal when every event-stream slot is taken.
+pub(crate) fn no_stream_slot() -> ApiError {
+    ApiError::too_many("too_many_streams", "too many open event streams; close one or try again later", 5)
 }
 
 /// Replays the stored events, then follows live ones; ends after the last event of
 /// a finished session. Serves the registration API and the kiosk alike.
 pub(crate) fn session_events(
     controller: Arc<Controller>,
+    slots: StreamSlots,
     id: String,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let slot = slots.take().ok_or_else(no_stream_slot)?;
     // Subscribe before reading the record so nothing falls between the two.
     let mut live = controller.subscribe();
-    let record = controller.get(&id).map_err(ApiError::storage)?.ok_or_else(|| ApiError::not_found(&id))?;
+    let record = controller.get(&id).map_err(ApiError::storage)?.ok_or_else(ApiError::not_found)?;
     let finished = record.status.is_terminal();
     let mut last_seq = record.events.last().map_or(0, |e| e.seq);
     let history = record.events;
     let stream = channel_stream(32, move |tx: tokio::sync::mpsc::Sender<Event>| async move {
+        let _slot = slot;
         for event in history {
             if tx.send(sse_event(&event)).await.is_err() {
                 return;
@@ -308,18 +295,13 @@ async fn jwks(State(state): State<Arc<ApiState>>) -> Json<Jwks> {
     Json(state.jwks.clone())
 }
 
-async fn healthz(State(state): State<Arc<ApiState>>) -> Json<Value> {
-    let camera = state.vitals.camera.snapshot();
-    Json(json!({
-        "status": "ok",
-        "uptime_seconds": state.vitals.started.elapsed().as_secs(),
-        "camera": {"state": camera.state, "fps": (camera.fps_in * 10.0).round() / 10.0, "restarts": camera.restarts},
-        "session_active": state.controller.active().is_some(),
-    }))
+/// Up or down, nothing more: it answers without credentials.
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "up"}))
 }
 
+/// Counters and gauges kept current by their owners: a scrape reads memory only.
 async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
-    let vitals = Arc::clone(&state.vitals);
-    let text = tokio::task::spawn_blocking(move || vitals.telemetry.render(&vitals.gauges())).await.unwrap_or_default();
+    let text = state.vitals.telemetry.render(&state.vitals.gauges());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

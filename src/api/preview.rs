@@ -43,9 +43,11 @@ impl PreviewFeed {
     }
 
     /// An MJPEG response that ends as soon as `allowed` turns false.
-    pub fn stream(&self, allowed: impl Fn() -> bool + Send + 'static) -> Response {
+    /// `slot` is held while the stream lasts (a bound on open previews).
+    pub fn stream(&self, slot: tokio::sync::OwnedSemaphorePermit, allowed: impl Fn() -> bool + Send + 'static) -> Response {
         let mut rx = self.tx.subscribe();
         let frames = super::channel_stream(2, move |tx: tokio::sync::mpsc::Sender<Bytes>| async move {
+            let _slot = slot;
             loop {
                 if !allowed() {
                     return;

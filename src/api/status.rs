@@ -7,16 +7,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{Html, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use super::auth::TechnicianAuth;
+use super::limits::StreamSlots;
 use super::preview::PreviewFeed;
 use crate::capture::CameraStatus;
 use crate::capture::pipeline::CameraState;
@@ -33,10 +36,15 @@ pub struct Vitals {
     pub telemetry: Arc<Telemetry>,
     pub controller: Arc<Controller>,
     pub state_dir: PathBuf,
-    pub tls_not_after_unix: i64,
+    /// The certificate the API and this page serve (renewed while running).
+    pub tls: Arc<super::tls::LiveCertificate>,
+    /// Disk figures, measured by [`Vitals::measure_disk`] now and then, never per request.
+    pub state_dir_bytes: AtomicU64,
+    pub disk_free_bytes: AtomicU64,
 }
 
 impl Vitals {
+    /// Reads memory only: cheap enough for any scrape rate.
     pub fn gauges(&self) -> Gauges {
         let camera = self.camera.snapshot();
         Gauges {
@@ -44,10 +52,16 @@ impl Vitals {
             camera_fps: camera.fps_in,
             session_active: self.controller.active().is_some(),
             uptime_seconds: self.started.elapsed().as_secs(),
-            state_dir_bytes: dir_bytes(&self.state_dir),
-            disk_free_bytes: free_bytes(&self.state_dir),
-            tls_not_after_unix: self.tls_not_after_unix,
+            state_dir_bytes: self.state_dir_bytes.load(Ordering::Relaxed),
+            disk_free_bytes: self.disk_free_bytes.load(Ordering::Relaxed),
+            tls_not_after_unix: self.tls.not_after(),
         }
+    }
+
+    /// Walks the state directory (blocking; run it off the async workers).
+    pub fn measure_disk(&self) {
+        self.state_dir_bytes.store(dir_bytes(&self.state_dir), Ordering::Relaxed);
+        self.disk_free_bytes.store(free_bytes(&self.state_dir), Ordering::Relaxed);
     }
 }
 
@@ -58,65 +72,30 @@ pub struct DeviceFacts {
     pub models: Vec<ModelInfo>,
     pub kid: String,
     pub jwks_url: String,
-    pub tls_sha256: String,
 }
 
 pub struct StatusState {
     pub vitals: Arc<Vitals>,
     pub facts: DeviceFacts,
     pub preview: Arc<PreviewFeed>,
-    pub password_hash: String,
+    pub technician: Arc<TechnicianAuth>,
+    pub streams: StreamSlots,
 }
 
 pub fn router(state: Arc<StatusState>) -> Router {
-    Router::new()
-        .route("/", get(|| async { Html(STATUS_HTML) }))
-        .route("/status.json", get(status_json))
-        .route("/preview.mjpeg", get(preview))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), require_technician))
-        .with_state(state)
-}
-
-async fn require_technician(State(state): State<Arc<StatusState>>, request: Request, next: Next) -> Response {
-    let password = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()));
-    let hash = state.password_hash.clone();
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let accepted = match password {
-        Some(p) => tokio::task::spawn_blocking(move || verify_password(&hash, &p)).await.unwrap_or(false),
-        None => false,
-    };
-    if accepted {
-        return next.run(request).await;
-    }
-    let mut response =
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the technician password is needed").into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"idverifd status\", charset=\"UTF-8\""));
-    response
-}
-
-pub fn verify_password(phc: &str, password: &str) -> bool {
-    use argon2::PasswordVerifier;
-    argon2::PasswordHash::new(phc)
-        .is_ok_and(|hash| argon2::Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    super::finish_router(
+        Router::new()
+            .route("/", get(|| async { Html(STATUS_HTML) }))
+            .route("/status.json", get(status_json))
+            .route("/preview.mjpeg", get(preview))
+            .route_layer(middleware::from_fn_with_state(Arc::clone(&state.technician), super::auth::require_technician))
+            .with_state(state),
+    )
 }
 
 async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
     let vitals = &state.vitals;
-    let gauges = tokio::task::spawn_blocking({
-        let vitals = Arc::clone(vitals);
-        move || vitals.gauges()
-    })
-    .await
-    .unwrap_or_default();
+    let gauges = vitals.gauges();
     let camera = vitals.camera.snapshot();
     let t = &vitals.telemetry;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
@@ -146,7 +125,7 @@ async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
         "analysis": { "face_ms_mean": round1(t.analysis_ms_mean()) },
         "models": f.models,
         "signing": { "kid": f.kid, "jwks_url": f.jwks_url },
-        "tls": { "sha256": f.tls_sha256, "not_after": unix_to_rfc3339(vitals.tls_not_after_unix) },
+        "tls": { "sha256": vitals.tls.fingerprint(), "not_after": unix_to_rfc3339(vitals.tls.not_after()) },
         "storage": { "state_dir_bytes": gauges.state_dir_bytes, "disk_free_bytes": gauges.disk_free_bytes },
         "sessions_today": t.sessions_today(),
         "session_active": gauges.session_active,
@@ -160,7 +139,8 @@ async fn preview(State(state): State<Arc<StatusState>>) -> Result<Response, ApiE
     if controller.active().is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "session_running", "no preview while a session runs"));
     }
-    Ok(state.preview.stream(move || controller.active().is_none()))
+    let slot = state.streams.take().ok_or_else(super::no_stream_slot)?;
+    Ok(state.preview.stream(slot, move || controller.active().is_none()))
 }
 
 fn round1(v: f64) -> f64 {
@@ -194,9 +174,4 @@ fn free_bytes(dir: &std::path::Path) -> u64 {
         return 0;
     }
     stat.f_bavail as u64 * stat.f_frsize as u64
-}
-
-/// Expiry (Unix time) of a DER certificate.
-pub fn certificate_not_after(der: &[u8]) -> i64 {
-    x509_parser::parse_x509_certificate(der).map(|(_, cert)| cert.validity().not_after.timestamp()).unwrap_or(0)
 }

@@ -1,27 +1,28 @@
-//! TLS for the API: the server certificate (configured, or self-signed on first
-//! start), client certificates pinned by SHA-256 fingerprint, and the accept loop
-//! that hands each verified connection to axum with the client's identity attached.
+//! TLS for the API and the status page: the server certificate (configured, or
+//! self-signed for two years and renewed before it expires) and client
+//! certificates pinned by SHA-256 fingerprint.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
-use tower::ServiceExt;
 
 use crate::fsutil;
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A self-signed certificate is valid this long (two years)…
+pub const SELF_SIGNED_VALIDITY: Duration = Duration::from_secs(730 * 24 * 3600);
+/// …and made again once less than this is left (or more than its validity: an
+/// older build made certificates valid until the year 4096).
+pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -58,11 +59,17 @@ pub fn load_or_create_identity(
         Some((c, k)) => (c.to_path_buf(), k.to_path_buf()),
         None => {
             let (c, k) = (tls_dir.join("server.crt"), tls_dir.join("server.key"));
-            if !c.exists() || !k.exists() {
-                let made = rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| TlsError::Config(e.to_string()))?;
-                fsutil::write_private(&k, made.key_pair.serialize_pem().as_bytes()).map_err(|e| file_err(&k, e))?;
-                fsutil::write_private(&c, made.cert.pem().as_bytes()).map_err(|e| file_err(&c, e))?;
-                tracing::info!(path = %c.display(), "created a self-signed TLS certificate");
+            let now = crate::unix_now() as i64;
+            let due = match std::fs::read(&c) {
+                Ok(pem) if k.exists() => first_certificate_not_after(&pem).is_none_or(|not_after| renewal_due(not_after, now)),
+                _ => true,
+            };
+            if due {
+                let (cert_pem, key_pem) = self_signed(names, now)?;
+                fsutil::write_private(&k, key_pem.as_bytes()).map_err(|e| file_err(&k, e))?;
+                fsutil::write_private(&c, cert_pem.as_bytes()).map_err(|e| file_err(&c, e))?;
+                let fingerprint = first_certificate_der(cert_pem.as_bytes()).map(|d| sha256_hex(&d)).unwrap_or_default();
+                tracing::info!(path = %c.display(), tls_sha256 = %fingerprint, "made a self-signed TLS certificate, valid two years");
             }
             (c, k)
         }
@@ -78,6 +85,35 @@ pub fn load_or_create_identity(
         .map_err(|e| file_err(&key_path, e))?
         .ok_or_else(|| file_err(&key_path, "no private key in the file"))?;
     Ok(ServerIdentity { chain, key, cert_path, fingerprint })
+}
+
+/// Whether a self-signed certificate expiring at `not_after` (Unix time) is made again now.
+pub fn renewal_due(not_after: i64, now: i64) -> bool {
+    not_after - now < RENEW_BEFORE.as_secs() as i64 || not_after - now > SELF_SIGNED_VALIDITY.as_secs() as i64 + 86_400
+}
+
+/// A self-signed certificate for `names`, valid from a day before `now` for two years.
+fn self_signed(names: &[String], now: i64) -> Result<(String, String), TlsError> {
+    let config = |e: rcgen::Error| TlsError::Config(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(config)?;
+    let day = |unix: i64| crate::identity::Date::from_unix_days(unix.div_euclid(86_400)).unwrap_or(crate::identity::Date::UNIX_EPOCH);
+    let start = day(now - 86_400);
+    params.not_before = rcgen::date_time_ymd(i32::from(start.year()), start.month(), start.day());
+    params.not_after = params.not_before + SELF_SIGNED_VALIDITY;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "idverifd");
+    let key = rcgen::KeyPair::generate().map_err(config)?;
+    let cert = params.self_signed(&key).map_err(config)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+fn first_certificate_der(pem: &[u8]) -> Option<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut &pem[..]).next()?.ok()
+}
+
+/// Expiry (Unix time) of the first certificate in a PEM file.
+pub fn first_certificate_not_after(pem: &[u8]) -> Option<i64> {
+    let der = first_certificate_der(pem)?;
+    x509_parser::parse_x509_certificate(&der).ok().map(|(_, cert)| cert.validity().not_after.timestamp())
 }
 
 /// Accepts a client certificate only if its fingerprint is pinned. Client
@@ -139,7 +175,65 @@ impl ClientCertVerifier for PinnedClientCerts {
     }
 }
 
-pub fn server_config(identity: &ServerIdentity, pinned_clients: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
+/// The server certificate in use by every TLS listener, replaced in place when a
+/// self-signed one is renewed (new handshakes get the new one; open ones go on).
+#[derive(Debug)]
+pub struct LiveCertificate {
+    key: RwLock<Arc<CertifiedKey>>,
+    fingerprint: RwLock<String>,
+    not_after: AtomicI64,
+}
+
+fn certified_key(identity: &ServerIdentity) -> Result<Arc<CertifiedKey>, TlsError> {
+    let signing = rustls::crypto::ring::sign::any_supported_type(&identity.key).map_err(|e| TlsError::Config(e.to_string()))?;
+    Ok(Arc::new(CertifiedKey::new(identity.chain.clone(), signing)))
+}
+
+fn leaf_not_after(identity: &ServerIdentity) -> i64 {
+    identity
+        .chain
+        .first()
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok().map(|(_, c)| c.validity().not_after.timestamp()))
+        .unwrap_or(0)
+}
+
+impl LiveCertificate {
+    pub fn new(identity: &ServerIdentity) -> Result<Arc<Self>, TlsError> {
+        Ok(Arc::new(Self {
+            key: RwLock::new(certified_key(identity)?),
+            fingerprint: RwLock::new(identity.fingerprint.clone()),
+            not_after: AtomicI64::new(leaf_not_after(identity)),
+        }))
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Expiry of the certificate in use, Unix time.
+    pub fn not_after(&self) -> i64 {
+        self.not_after.load(Ordering::Relaxed)
+    }
+
+    /// Serves `identity` from the next handshake on; true if it is a new certificate.
+    pub fn replace(&self, identity: &ServerIdentity) -> Result<bool, TlsError> {
+        if identity.fingerprint == self.fingerprint() {
+            return Ok(false);
+        }
+        *self.key.write().unwrap_or_else(|p| p.into_inner()) = certified_key(identity)?;
+        *self.fingerprint.write().unwrap_or_else(|p| p.into_inner()) = identity.fingerprint.clone();
+        self.not_after.store(leaf_not_after(identity), Ordering::Relaxed);
+        Ok(true)
+    }
+}
+
+impl ResolvesServerCert for LiveCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.key.read().unwrap_or_else(|p| p.into_inner())))
+    }
+}
+
+pub fn server_config(certificate: Arc<LiveCertificate>, pinned_clients: &[String]) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -149,9 +243,7 @@ pub fn server_config(identity: &ServerIdentity, pinned_clients: &[String]) -> Re
     } else {
         builder.with_client_cert_verifier(Arc::new(PinnedClientCerts { pinned: pinned_clients.to_vec(), provider }))
     };
-    let mut config = builder
-        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
-        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let mut config = builder.with_cert_resolver(certificate);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -160,48 +252,41 @@ pub fn server_config(identity: &ServerIdentity, pinned_clients: &[String]) -> Re
 #[derive(Debug, Clone)]
 pub struct PeerCertificate(pub Option<String>);
 
-/// Serves `router` over TLS on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, tls: Arc<ServerConfig>, router: Router, shutdown: impl Future<Output = ()>) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        let (acceptor, router) = (acceptor.clone(), router.clone());
-        tokio::spawn(async move { serve_connection(acceptor, stream, peer, router).await });
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn serve_connection(acceptor: tokio_rustls::TlsAcceptor, stream: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
-    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%peer, "TLS handshake timed out");
-            return;
-        }
-    };
-    let client_cert = PeerCertificate(tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c)));
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(client_cert.clone());
-        router.clone().oneshot(request)
-    });
-    if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(TokioIo::new(tls), service)
-        .await
-    {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    #[test]
+    fn self_signed_certificates_last_two_years_and_are_renewed_a_month_before() {
+        let now = 1_780_000_000;
+        let (pem, _) = self_signed(&["localhost".into()], now).unwrap();
+        let not_after = first_certificate_not_after(pem.as_bytes()).unwrap();
+        let days = (not_after - now) as f64 / 86_400.0;
+        assert!((728.0..=730.0).contains(&days), "{days} days");
+        assert!(!renewal_due(not_after, now));
+        assert!(renewal_due(not_after, not_after - 29 * 86_400), "a month before expiry");
+        assert!(renewal_due(not_after, not_after + 1), "expired");
+        // The year-4096 certificates of older builds are replaced.
+        assert!(renewal_due(67_000_000_000, now));
+    }
+
+    #[test]
+    fn a_renewed_certificate_replaces_the_live_one_with_its_new_fingerprint() {
+        let dir = std::env::temp_dir().join(format!("idverifd-tls-{}", std::process::id()));
+        let names = ["localhost".to_string()];
+        let first = load_or_create_identity(None, &dir, &names).unwrap();
+        let live = LiveCertificate::new(&first).unwrap();
+        let again = load_or_create_identity(None, &dir, &names).unwrap();
+        assert_eq!(again.fingerprint, first.fingerprint, "not due: the same certificate");
+        assert!(!live.replace(&again).unwrap());
+        // An expiring certificate on disk is made again at the next check.
+        let (pem, key) = self_signed(&names, crate::unix_now() as i64 - (730 - 10) * 86_400).unwrap();
+        fsutil::write_private(&dir.join("server.crt"), pem.as_bytes()).unwrap();
+        fsutil::write_private(&dir.join("server.key"), key.as_bytes()).unwrap();
+        let renewed = load_or_create_identity(None, &dir, &names).unwrap();
+        assert!(live.replace(&renewed).unwrap());
+        assert_eq!(live.fingerprint(), renewed.fingerprint);
+        assert!(live.not_after() - crate::unix_now() as i64 > 700 * 86_400);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

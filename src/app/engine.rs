@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use opencv::core::{Mat, Point2f};
@@ -15,7 +14,7 @@ use opencv::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::capture::{CameraStatus, Frame, Mailbox};
-use crate::session::control::Command;
+use crate::session::control::{Command, Inbox};
 use crate::session::result::{DeviceInfo, payload};
 use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
 use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
@@ -24,7 +23,7 @@ use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision, GuardianLink, Reason};
+use crate::session::{Check, Decision, GuardianLink};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
@@ -105,12 +104,12 @@ const INCONSISTENT: [&str; 7] = [
 ];
 
 impl Engine {
-    pub fn run(mut self, commands: Receiver<Command>, stop: Arc<AtomicBool>) {
+    pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
         let mut active: Option<Active> = None;
         let mut last_pet = Instant::now() - WATCHDOG_EVERY;
         let mut last_preview = Instant::now();
         while !stop.load(Ordering::SeqCst) {
-            while let Ok(command) = commands.try_recv() {
+            while let Some(command) = commands.next() {
                 self.command(command, &mut active);
             }
             let frame = self.mailbox.take_timeout(IDLE_WAIT);
@@ -227,14 +226,19 @@ impl Engine {
             Command::EnterIin { id, iin } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
                     let mismatch = session.record.request.expected_iin.as_ref().is_some_and(|e| *e != iin);
+                    // The typed number goes through every check a read one does
+                    // (check digit, birth date and century, sex, against the document).
+                    let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, identity::today_utc());
+                    let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
-                        doc["iin_valid"] = true.into();
+                        doc["iin_valid"] = (read.iin_valid && !inconsistent).into();
                         doc["sources"]["iin"] = "subject_entry".into();
                         doc["subject_confirmed"] = true.into();
+                        doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
                     self.store.audit(&id, "iin_entered_by_subject");
-                    let fx = session.machine.on_iin_entered(mismatch);
+                    let fx = session.machine.on_iin_entered(mismatch, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -521,17 +525,16 @@ impl Engine {
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
         let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
         let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
-        if !matches!(decision, Decision::Verified | Decision::NeedsReview) || !guardian_is_adult {
-            return;
-        }
         let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
-        let Some(outcome) = minor.outcome.as_mut().filter(|o| o.decision == Decision::PendingGuardian) else { return };
-        outcome.reasons.retain(|r| *r != Reason::GuardianRequired);
-        outcome.decision = if outcome.reasons.is_empty() { Decision::Verified } else { Decision::NeedsReview };
+        let Some(outcome) =
+            minor.outcome.as_ref().and_then(|o| crate::session::guardian::minor_completed(o, decision, guardian_is_adult))
+        else {
+            return;
+        };
+        minor.outcome = Some(outcome.clone());
         let at = crate::rfc3339_now();
         guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
         minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
-        let outcome = outcome.clone();
         let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
         let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
         match self.store.put_decided(&minor, &jws) {

@@ -15,6 +15,8 @@ use std::time::Instant;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::api::conn::Door;
+use crate::api::limits::{ConnectionLimits, StreamSlots};
 use crate::api::{self, ApiState, ClientAuth, tls};
 use crate::capture::devices::CameraPolicy;
 use crate::capture::{CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
@@ -32,6 +34,12 @@ pub const TLS_DIR: &str = "tls";
 pub const DB_DIR: &str = "db";
 pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
 pub const DEMO_PASSWORD_FILE: &str = "demo-technician.password";
+/// This boot's kiosk URL with its key (mode 0600), read by `idverifd kiosk-url`.
+pub const KIOSK_URL_FILE: &str = "kiosk.url";
+/// Argon2 checks of the technician password running at once (each takes ~19 MiB and a core).
+const PASSWORD_CHECKS_AT_ONCE: usize = 2;
+/// How often the state directory's size and the free disk space are measured.
+const DISK_MEASURE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -97,6 +105,32 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
         return Err(ConfigError::Invalid(problems).into());
     }
     Ok((config, origin))
+}
+
+/// State-directory commands run as the user that owns the state (the daemon's):
+/// run as root they would create keys and certificates the daemon cannot read.
+pub fn require_state_owner(state_dir: &Path) -> Result<(), AppError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(state_dir) else { return Ok(()) };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(AppError::Setup(format!(
+            "{} belongs to uid {}, not to this user (uid {me}); run the command as the daemon's user, e.g. `sudo -u idverifd idverifd …`",
+            state_dir.display(),
+            meta.uid()
+        )));
+    }
+    Ok(())
+}
+
+/// This boot's kiosk URL, as the running daemon wrote it.
+pub fn kiosk_url(state_dir: &Path) -> Result<String, AppError> {
+    require_state_owner(state_dir)?;
+    let path = state_dir.join(KIOSK_URL_FILE);
+    std::fs::read_to_string(&path).map(|s| s.trim().to_string()).map_err(|e| {
+        AppError::Setup(format!("{}: {e}; the daemon writes it when it starts — is it running?", path.display()))
+    })
 }
 
 pub fn open_keys(state_dir: &Path) -> Result<DeviceKeys, AppError> {
@@ -169,7 +203,6 @@ fn seed_today_counts(store: &Store, telemetry: &Telemetry) {
 
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
-    use std::future::IntoFuture;
     let started = Instant::now();
     let (config, origin) = load_config(&options)?;
     let state_dir = config.state_dir();
@@ -194,10 +227,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         .map_err(|e| AppError::Setup(e.to_string()))?;
 
     let identity = server_identity(&config)?;
-    let tls_config =
-        tls::server_config(&identity, &config.api.client_cert_sha256).map_err(|e| AppError::Setup(e.to_string()))?;
-    let tls_not_after_unix = identity.chain.first().map_or(0, |der| api::status::certificate_not_after(der));
-    let status_tls = tls::server_config(&identity, &[]).map_err(|e| AppError::Setup(e.to_string()))?;
+    let live_cert = tls::LiveCertificate::new(&identity).map_err(|e| AppError::Setup(e.to_string()))?;
+    let tls_config = tls::server_config(Arc::clone(&live_cert), &config.api.client_cert_sha256)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let status_tls = tls::server_config(Arc::clone(&live_cert), &[]).map_err(|e| AppError::Setup(e.to_string()))?;
     let mut token_hashes = config.api.client_token_sha256.clone();
     let (demo_token, demo_password) = if config.device.demo {
         let (token_hash, token_path) =
@@ -240,8 +273,8 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     )
     .map_err(|e| AppError::Setup(e.to_string()))?;
 
-    let (command_tx, command_rx) = std::sync::mpsc::sync_channel(16);
-    let controller = Arc::new(Controller::new(Arc::clone(&store), command_tx));
+    let (controller, inbox) = Controller::new(Arc::clone(&store));
+    let controller = Arc::new(controller);
     let engine = engine::Engine {
         controller: Arc::clone(&controller),
         store: Arc::clone(&store),
@@ -298,7 +331,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         let stop = Arc::clone(&engine_stop);
         std::thread::Builder::new()
             .name("engine".into())
-            .spawn(move || engine.run(command_rx, stop))
+            .spawn(move || engine.run(inbox, stop))
             .map_err(|e| AppError::Internal(e.to_string()))?
     };
 
@@ -319,18 +352,33 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         telemetry: Arc::clone(&telemetry),
         controller: Arc::clone(&controller),
         state_dir: state_dir.clone(),
-        tls_not_after_unix,
+        tls: Arc::clone(&live_cert),
+        state_dir_bytes: Default::default(),
+        disk_free_bytes: Default::default(),
     });
+    let disk = spawn_disk_measure(Arc::clone(&vitals));
+    let renewal = (config.api.tls_cert.is_none()).then(|| spawn_certificate_renewal(config.clone(), Arc::clone(&live_cert)));
     let api_state = Arc::new(ApiState {
         controller: Arc::clone(&controller),
         jwks: keys.jwks(),
-        auth: ClientAuth::from_hex(&token_hashes, &config.api.client_cert_sha256),
+        auth: Arc::new(ClientAuth::from_hex(
+            &token_hashes,
+            &config.api.client_cert_sha256,
+            config.api.metrics_token_sha256.as_deref(),
+        )),
         vitals: Arc::clone(&vitals),
+        streams: StreamSlots::new(config.api.max_streams),
     });
+    let kiosk_door = Arc::new(api::kiosk_door::KioskDoor::new(kiosk_addr));
+    let kiosk_url_path = state_dir.join(KIOSK_URL_FILE);
+    crate::fsutil::write_private(&kiosk_url_path, format!("{}\n", kiosk_door.url()).as_bytes())
+        .map_err(|e| AppError::Setup(format!("{}: {e}", kiosk_url_path.display())))?;
     let kiosk_state = Arc::new(api::kiosk::KioskState {
         controller: Arc::clone(&controller),
         preview: Arc::clone(&preview),
         oval: config.face.oval,
+        door: Arc::clone(&kiosk_door),
+        streams: StreamSlots::new(config.api.max_streams),
         script: api::kiosk::kiosk_script(&config.kiosk.centre),
     });
     let status_state = Arc::new(api::status::StatusState {
@@ -341,11 +389,17 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             models: engine_models,
             kid: keys.kid().to_string(),
             jwks_url: format!("{url}/.well-known/jwks.json"),
-            tls_sha256: identity.fingerprint.clone(),
         },
         preview,
-        password_hash,
+        technician: Arc::new(api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE)),
+        streams: StreamSlots::new(config.api.max_streams),
     });
+    let door = |name: &'static str, tls: Option<Arc<rustls::ServerConfig>>| Door {
+        name,
+        tls: tls.map(tokio_rustls::TlsAcceptor::from),
+        limits: Arc::new(ConnectionLimits::new(config.api.max_connections, config.api.max_connections_per_client)),
+        idle: config.api.idle_timeout,
+    };
 
     // One stop signal for every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -355,15 +409,16 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             let _ = rx.wait_for(|stop| *stop).await;
         }
     };
-    let kiosk_server = tokio::spawn(axum::serve(kiosk_listener, api::kiosk::router(kiosk_state)).into_future());
-    let status_server = tokio::spawn(tls::serve(status_listener, status_tls, api::status::router(status_state), stopped()));
+    let kiosk_server = tokio::spawn(api::conn::serve(kiosk_listener, door("kiosk", None), api::kiosk::router(kiosk_state), stopped()));
+    let status_server =
+        tokio::spawn(api::conn::serve(status_listener, door("status", Some(status_tls)), api::status::router(status_state), stopped()));
     let kiosk_url = format!("http://{kiosk_addr}");
     let status_url = format!("https://{status_addr}");
     tracing::info!(url = %url, kiosk = %kiosk_url, status = %status_url, tls_sha256 = %identity.fingerprint, kid = %keys.kid(), "ready");
     if let (Some(token_path), Some((_, password_path))) = (&demo_token, &demo_password) {
         eprintln!(
             "\nidverifd demo is running (replayed video; results say so).\n\
-             kiosk (the candidate's screen): {kiosk_url}\n\
+             kiosk (the candidate's screen): {kiosk_with_key}  (also in {kiosk_file})\n\
              status page: {status_url}  (user: technician, password in {password})\n\
              API: {url}  (client token in {token})\n\
              start a verification:\n  curl --cacert {cert} -H \"Authorization: Bearer $(cat {token})\" \\\n    \
@@ -371,12 +426,14 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
              {url}/v1/verifications\n",
             token = token_path.display(),
             password = password_path.display(),
+            kiosk_with_key = kiosk_door.url(),
+            kiosk_file = kiosk_url_path.display(),
             cert = identity.cert_path.display(),
         );
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
-    let serve_api = tls::serve(api_listener, tls_config, api::router(api_state), stopped());
+    let serve_api = api::conn::serve(api_listener, door("api", Some(tls_config)), api::router(api_state), stopped());
     tokio::join!(serve_api, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -387,6 +444,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     tracing::info!("draining");
     purge.abort();
+    disk.abort();
+    if let Some(renewal) = renewal {
+        renewal.abort();
+    }
     engine_stop.store(true, Ordering::SeqCst);
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
@@ -397,6 +458,43 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often a self-signed certificate is checked for renewal.
+const CERTIFICATE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Renews the self-signed certificate before it expires, without a restart; the
+/// new fingerprint goes to the log and the status page.
+fn spawn_certificate_renewal(config: Config, live: Arc<tls::LiveCertificate>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(CERTIFICATE_CHECK_EVERY);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let config = config.clone();
+            match tokio::task::spawn_blocking(move || server_identity(&config)).await {
+                Ok(Ok(identity)) => match live.replace(&identity) {
+                    Ok(true) => tracing::warn!(tls_sha256 = %identity.fingerprint, "TLS certificate renewed; clients pinning the old fingerprint must take the new one"),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "renewed TLS certificate not usable"),
+                },
+                Ok(Err(e)) => tracing::error!(error = %e, "TLS certificate renewal failed"),
+                Err(e) => tracing::error!(error = %e, "TLS certificate renewal task failed"),
+            }
+        }
+    })
+}
+
+/// Keeps the disk gauges current, so neither a scrape nor the status page walks the state directory.
+fn spawn_disk_measure(vitals: Arc<api::status::Vitals>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(DISK_MEASURE_EVERY);
+        loop {
+            interval.tick().await;
+            let vitals = Arc::clone(&vitals);
+            let _ = tokio::task::spawn_blocking(move || vitals.measure_disk()).await;
+        }
+    })
 }
 
 fn spawn_retention(store: Arc<Store>, retention: std::time::Duration, every: std::time::Duration) -> tokio::task::JoinHandle<()> {

@@ -17,7 +17,7 @@ use opencv::core::{CV_8UC3, Mat};
 use serde::Serialize;
 
 pub use mailbox::Mailbox;
-pub use pipeline::{CameraStatus, CaptureSupervisor, PipelineSettings};
+pub use pipeline::{CameraFormat, CameraStatus, CaptureSupervisor, PipelineSettings};
 
 /// Where frames come from, as written in the config or `--source`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,18 +46,54 @@ pub struct PipelineSettings {
     pub real_time: bool,
 }
 
+/// What a V4L2 camera may be asked to send: a fixed list, turned into caps through
+/// the GStreamer API (never pasted into a pipeline description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CameraFormat {
+    Mjpeg,
+    Yuy2,
+    Nv12,
+}
+
+impl CameraFormat {
+    /// The config's spelling of each format.
+    pub const NAMES: [(&'static str, CameraFormat); 3] = [
+        ("image/jpeg", CameraFormat::Mjpeg),
+        ("video/x-raw,format=YUY2", CameraFormat::Yuy2),
+        ("video/x-raw,format=NV12", CameraFormat::Nv12),
+    ];
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let wanted: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        Self::NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(&wanted)).map(|(_, f)| *f).ok_or_else(|| {
+            format!("must be one of {}", Self::NAMES.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", "))
+        })
+    }
+
+    /// The caps asked of the camera (GStreamer must be initialised).
+    pub fn caps(self, width: u32, height: u32, fps: u32) -> gst::Caps {
+        let size = |b: gst::caps::Builder<gst::caps::NoFeature>| {
+            b.field("width", width as i32).field("height", height as i32).field("framerate", gst::Fraction::new(fps as i32, 1))
+        };
+        match self {
+            CameraFormat::Mjpeg => size(gst::Caps::builder("image/jpeg")).build(),
+            CameraFormat::Yuy2 => size(gst::Caps::builder("video/x-raw").field("format", "YUY2")).build(),
+            CameraFormat::Nv12 => size(gst::Caps::builder("video/x-raw").field("format", "NV12")).build(),
+        }
+    }
+}
+
+/// The capsfilter after `v4l2src`, whose caps are set from [`CameraFormat`].
+const CAMERA_CAPS_NAME: &str = "idverifd_camera_caps";
+
 impl PipelineSettings {
-    /// The `gst-launch` description of the whole pipeline.
+    /// The `gst-launch` description of the whole pipeline. A V4L2 camera's caps are
+    /// set afterwards on the named capsfilter (see [`create_pipeline`]).
     pub fn description(&self) -> String {
         let source = match &self.source {
-            SourceSpec::V4l2(device) => format!(
-                "v4l2src device={} ! {},width={},height={},framerate={}/1 ! decodebin",
-                quote(device),
-                self.v4l2_format,
-                self.width,
-                self.height,
-                self.fps
-            ),
+            SourceSpec::V4l2(device) => {
+                format!("v4l2src device={} ! capsfilter name={CAMERA_CAPS_NAME} ! decodebin", quote(device))
+            }
             SourceSpec::File(path) => format!("filesrc location={} ! decodebin", quote(path)),
             SourceSpec::Gst(description) => description.clone(),
         };
@@ -420,7 +456,13 @@ fn run_once(
 
 fn create_pipeline(settings: &PipelineSettings) -> Result<gst::Pipeline, String> {
     let element = gst::parse::launch(&settings.description()).map_err(|e| e.to_string())?;
-    element.downcast::<gst::Pipeline>().map_err(|_| "the description is not a pipeline".to_string())
+    let pipeline = element.downcast::<gst::Pipeline>().map_err(|_| "the description is not a pipeline".to_string())?;
+    if let SourceSpec::V4l2(_) = settings.source {
+        let format = CameraFormat::parse(&settings.v4l2_format).map_err(|why| format!("camera.v4l2_format {why}"))?;
+        let filter = pipeline.by_name(CAMERA_CAPS_NAME).ok_or("the camera capsfilter is missing")?;
+        filter.set_property("caps", format.caps(settings.width, settings.height, settings.fps));
+    }
+    Ok(pipeline)
 }
 
 #[cfg(test)]
@@ -444,6 +486,27 @@ mod tests {
         let d = settings("file:/tmp/a \"b\".mp4").description();
         assert!(d.starts_with("filesrc location=\"/tmp/a \\\"b\\\".mp4\" ! decodebin"), "{d}");
         assert!(d.contains("format=BGR,width=320,height=240"));
+    }
+
+    #[test]
+    fn camera_formats_come_from_a_fixed_list_and_become_caps_through_the_api() {
+        gst::init().unwrap();
+        assert_eq!(CameraFormat::parse("image/jpeg"), Ok(CameraFormat::Mjpeg));
+        assert_eq!(CameraFormat::parse("video/x-raw, format=YUY2"), Ok(CameraFormat::Yuy2));
+        for injected in [
+            "image/jpeg ! fakesink filesrc location=/tmp/face.mp4",
+            "image/jpeg,width=1 ! decodebin ! videotestsrc",
+            "video/x-raw,format=BGR",
+            "",
+        ] {
+            assert!(CameraFormat::parse(injected).is_err(), "{injected}");
+        }
+        let caps = CameraFormat::Yuy2.caps(1280, 720, 30);
+        assert_eq!(caps.to_string(), "video/x-raw, format=(string)YUY2, width=(int)1280, height=(int)720, framerate=(fraction)30/1");
+        let mut s = settings("v4l2:/dev/video0");
+        s.v4l2_format = "image/jpeg ! filesrc location=/tmp/x".into();
+        assert!(!s.description().contains("filesrc"), "the format never reaches the description");
+        assert!(create_pipeline(&s).unwrap_err().contains("camera.v4l2_format"));
     }
 
     #[test]

@@ -229,6 +229,15 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     }
 }
 
+/// The document as if `iin` had been read from its front: the IIN a subject types
+/// when none could be read goes through every check a read one does — check
+/// digit, birth date (and so the century digit) and sex against the document.
+pub fn with_typed_iin(front: Option<&FrontFields>, mrz: Option<&Mrz>, iin: &str, on: Date) -> DocumentRead {
+    let mut typed = front.cloned().unwrap_or_default();
+    typed.iin = Some(iin.to_string());
+    assemble(Some(&typed), mrz, on)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +314,34 @@ mod tests {
         let d = assemble(None, None, on());
         assert_eq!(d.document_type, DocumentType::Unknown);
         assert!(codes(&d).contains(&"unreadable_field"));
+    }
+
+    /// A valid IIN (check digit and all) for an 11-digit body.
+    fn iin_with_body(body: &str) -> String {
+        let digits: [u8; 11] = body.bytes().map(|b| b - b'0').collect::<Vec<_>>().try_into().unwrap();
+        let check = crate::identity::iin::compute_check_digit(&digits).expect("a body with a check digit");
+        format!("{body}{check}")
+    }
+
+    #[test]
+    fn a_typed_iin_must_agree_with_the_document_birth_date_century_and_sex() {
+        let mut unread = front();
+        unread.iin = None;
+        // The IIN was not read from the MRZ either (a worn optional-data field).
+        let mut unread_mrz = mrz();
+        unread_mrz.optional_data_1 = None;
+        let mrz = Some(unread_mrz);
+        let typed = |iin: &str| codes(&with_typed_iin(Some(&unread), mrz.as_ref(), iin, on()));
+        assert_eq!(typed("050624533556"), Vec::<&str>::new(), "the right number");
+        let wrong_day = iin_with_body("05062553355");
+        assert!(typed(&wrong_day).contains(&"iin_birth_date_mismatch"), "{:?}", typed(&wrong_day));
+        // Century digit 3 = male born in the 1900s: same day and month, other century.
+        let wrong_century = iin_with_body("05062433355");
+        assert!(typed(&wrong_century).contains(&"iin_birth_date_mismatch"), "{:?}", typed(&wrong_century));
+        let female = iin_with_body("05062463355");
+        assert!(typed(&female).contains(&"iin_sex_mismatch"), "{:?}", typed(&female));
+        assert!(typed("050624533557").contains(&"iin_check_digit"));
+        // With the front alone the birth date still decides.
+        assert!(codes(&with_typed_iin(Some(&unread), None, &wrong_day, on())).contains(&"iin_birth_date_mismatch"));
     }
 }

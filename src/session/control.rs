@@ -1,13 +1,15 @@
 //! The registration API's handle on sessions: start (one at a time per camera),
 //! cancel, read, and subscribe to events. The engine thread owns the running
-//! session; the controller talks to it through a bounded command channel.
+//! session; the controller talks to it through two bounded queues: one for the
+//! registration API (start, cancel) and one for the subject's actions on the
+//! kiosk, so no burst of kiosk requests can keep a cancel out.
 
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, oneshot};
 
-use super::{SessionEvent, SessionRecord, StartRequest, new_session_id};
+use super::{Decision, SessionEvent, SessionRecord, StartRequest, new_session_id};
 use crate::store::{Store, StoreError};
 
 /// What the engine is asked to do.
@@ -36,17 +38,38 @@ pub enum StartError {
     EngineGone,
 }
 
+/// Queue lengths: the API's commands are few (one start, one cancel at a time);
+/// the kiosk's come from one subject's taps.
+const API_QUEUE: usize = 16;
+const KIOSK_QUEUE: usize = 8;
+
+/// The engine's end of the two queues.
+pub struct Inbox {
+    api: Receiver<Command>,
+    kiosk: Receiver<Command>,
+}
+
+impl Inbox {
+    /// The next command, the API's first.
+    pub fn next(&self) -> Option<Command> {
+        self.api.try_recv().or_else(|_| self.kiosk.try_recv()).ok()
+    }
+}
+
 pub struct Controller {
     store: Arc<Store>,
     commands: SyncSender<Command>,
+    subject_actions: SyncSender<Command>,
     events: broadcast::Sender<(String, SessionEvent)>,
     active: Mutex<Option<String>>,
 }
 
 impl Controller {
-    pub fn new(store: Arc<Store>, commands: SyncSender<Command>) -> Self {
+    pub fn new(store: Arc<Store>) -> (Self, Inbox) {
         let (events, _) = broadcast::channel(256);
-        Self { store, commands, events, active: Mutex::new(None) }
+        let (commands, api) = std::sync::mpsc::sync_channel(API_QUEUE);
+        let (subject_actions, kiosk) = std::sync::mpsc::sync_channel(KIOSK_QUEUE);
+        (Self { store, commands, subject_actions, events, active: Mutex::new(None) }, Inbox { api, kiosk })
     }
 
     fn active_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -57,13 +80,21 @@ impl Controller {
         self.active_slot().clone()
     }
 
-    pub fn start(&self, request: StartRequest) -> Result<SessionRecord, StartError> {
+    /// Starts a session owned by `owner` (the authenticated client).
+    pub fn start(&self, request: StartRequest, owner: &str) -> Result<SessionRecord, StartError> {
         validate(&request).map_err(StartError::Invalid)?;
+        if let Some(minor) = &request.guardian_for {
+            let target = self.store.get_session(minor)?;
+            if let Some(why) = guardian_target_problem(target.as_ref(), owner) {
+                return Err(StartError::Invalid(why.into()));
+            }
+        }
         let mut active = self.active_slot();
         if let Some(id) = active.as_ref() {
             return Err(StartError::Busy { active: id.clone() });
         }
-        let record = SessionRecord::new(new_session_id(), request);
+        let mut record = SessionRecord::new(new_session_id(), request);
+        record.owner = Some(owner.to_string());
         if !self.store.claim_nonce(&record.request.nonce, &record.id)? {
             return Err(StartError::NonceReused);
         }
@@ -88,9 +119,10 @@ impl Controller {
         answer.await.ok()
     }
 
-    /// A subject's action from the kiosk; ignored unless `id` is running.
+    /// A subject's action from the kiosk; ignored unless `id` is running. Goes
+    /// on the kiosk's own queue: a full one refuses the action, never an API command.
     pub fn subject_action(&self, command: Command) -> bool {
-        self.commands.try_send(command).is_ok()
+        self.subject_actions.try_send(command).is_ok()
     }
 
     pub fn get(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -123,6 +155,17 @@ impl Controller {
     }
 }
 
+/// Why `guardian_for` may not name `target`: it must be a session of the same
+/// client whose decision awaits a guardian. One message for every case, so a
+/// client learns nothing about other clients' sessions.
+pub fn guardian_target_problem(target: Option<&SessionRecord>, owner: &str) -> Option<&'static str> {
+    let acceptable = target.is_some_and(|t| {
+        t.owner.as_deref().is_none_or(|o| o == owner)
+            && t.outcome.as_ref().is_some_and(|o| o.decision == Decision::PendingGuardian)
+    });
+    (!acceptable).then_some("guardian_for must name one of your verifications whose decision is pending_guardian")
+}
+
 const MAX_TEXT: usize = 256;
 
 fn validate(r: &StartRequest) -> Result<(), String> {
@@ -144,4 +187,56 @@ fn validate(r: &StartRequest) -> Result<(), String> {
         return Err("guardian_for must be a verification id".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Language, Outcome};
+
+    fn minor(owner: &str, decision: Option<Decision>) -> SessionRecord {
+        let request = StartRequest {
+            reference: "r".into(),
+            nonce: "n".repeat(8),
+            language: Language::Kk,
+            expected_iin: None,
+            guardian_for: None,
+            document: None,
+        };
+        let mut record = SessionRecord::new(new_session_id(), request);
+        record.owner = Some(owner.into());
+        record.outcome = decision.map(|decision| Outcome { decision, reasons: vec![], checks: vec![] });
+        record
+    }
+
+    #[test]
+    fn a_guardian_may_only_complete_a_pending_minor_of_the_same_client() {
+        assert_eq!(guardian_target_problem(Some(&minor("token:a", Some(Decision::PendingGuardian))), "token:a"), None);
+        for (target, why) in [
+            (None, "no such session"),
+            (Some(minor("token:b", Some(Decision::PendingGuardian))), "another client's"),
+            (Some(minor("token:a", Some(Decision::Verified))), "already verified"),
+            (Some(minor("token:a", Some(Decision::NeedsReview))), "needs review"),
+            (Some(minor("token:a", None)), "not decided yet"),
+        ] {
+            assert!(guardian_target_problem(target.as_ref(), "token:a").is_some(), "{why}");
+        }
+    }
+
+    #[test]
+    fn the_engine_takes_api_commands_before_the_kiosks_and_a_full_kiosk_queue_leaves_the_api_free() {
+        let dir = std::env::temp_dir().join(format!("idverifd-control-{}", std::process::id()));
+        let store = Arc::new(Store::open(&dir).unwrap());
+        let (controller, inbox) = Controller::new(store);
+        let mut accepted = 0;
+        while controller.subject_action(Command::Continue { id: "x".into() }) {
+            accepted += 1;
+        }
+        assert_eq!(accepted, KIOSK_QUEUE);
+        let (reply, _answer) = oneshot::channel();
+        controller.commands.try_send(Command::Cancel { id: "x".into(), reply }).expect("the API's queue is free");
+        assert!(matches!(inbox.next(), Some(Command::Cancel { .. })), "the cancel comes first");
+        assert!(matches!(inbox.next(), Some(Command::Continue { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -464,7 +464,8 @@ impl SessionMachine {
     }
 
     /// The subject typed the IIN and confirmed the data are true.
-    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool) -> Vec<Effect> {
+    /// `inconsistent`: the typed IIN contradicts the document (birth date, sex, century).
+    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, inconsistent: bool) -> Vec<Effect> {
         if self.state != State::AwaitingIin {
             return Vec::new();
         }
@@ -472,6 +473,7 @@ impl SessionMachine {
         if let Some(v) = &mut self.verdict {
             v.iin_readable = true;
             v.expected_iin_mismatch = expected_iin_mismatch;
+            v.inconsistent |= inconsistent;
         }
         let (decision, reasons) = self.decision();
         self.finish(decision, reasons)
@@ -1179,7 +1181,7 @@ mod tests {
             return o.clone();
         }
         assert!(prompts(&fx).contains(&(Prompt::EnterIin, None)), "{fx:?}");
-        decision(&m.on_iin_entered(false)).unwrap().clone()
+        decision(&m.on_iin_entered(false, false)).unwrap().clone()
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod flash;
+pub mod guardian;
 pub mod holder;
 pub mod liveness;
 pub mod machine;
@@ -324,6 +325,10 @@ pub struct SessionRecord {
     /// Personal data removed after the retention period.
     #[serde(default)]
     pub purged: bool,
+    /// The client that started it (`cert:<sha256>` or `token:<sha256>`); only it
+    /// may read or cancel the session. Never in the signed result.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl SessionRecord {
@@ -345,6 +350,7 @@ impl SessionRecord {
             outcome: None,
             decided_at: None,
             purged: false,
+            owner: None,
         }
     }
 

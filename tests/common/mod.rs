@@ -55,6 +55,10 @@ pub struct TestConfig {
     pub match_threshold: Option<f32>,
     /// `session.fixed_date`: the day age and expiry are judged on (None: system clock).
     pub fixed_date: Option<&'static str>,
+    /// More bearer tokens accepted besides [`TOKEN`] (other registration servers).
+    pub other_tokens: Vec<&'static str>,
+    /// The `/metrics` scrape token, if any.
+    pub metrics_token: Option<&'static str>,
     pub extra: &'static str,
 }
 
@@ -75,6 +79,8 @@ impl Default for TestConfig {
             // The generated people's ages and card expiry are judged on this day,
             // so the tests stay true whatever the system clock says.
             fixed_date: Some("2026-11-21"),
+            other_tokens: vec![],
+            metrics_token: None,
             extra: "",
         }
     }
@@ -92,7 +98,9 @@ impl TestConfig {
                 _ => format!("{l}\n"),
             })
             .collect();
-        let token_hash = hex::encode(Sha256::digest(TOKEN.as_bytes()));
+        let hash = |t: &str| format!("\"{}\"", hex::encode(Sha256::digest(t.as_bytes())));
+        let token_hash = std::iter::once(TOKEN).chain(self.other_tokens.iter().copied()).map(hash).collect::<Vec<_>>().join(", ");
+        let metrics = self.metrics_token.map(|t| format!("metrics_token_sha256 = {}", hash(t))).unwrap_or_default();
         let pins = self.client_cert_sha256.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
         format!(
             r#"[device]
@@ -110,8 +118,9 @@ frame_timeout = "1500ms"
 
 [api]
 listen = "127.0.0.1:0"
-client_token_sha256 = ["{token_hash}"]
+client_token_sha256 = [{token_hash}]
 client_cert_sha256 = [{pins}]
+{metrics}
 
 {face}
 [session]
@@ -164,6 +173,9 @@ pub struct Daemon {
     pub config_path: PathBuf,
     pub url: String,
     pub kiosk_url: String,
+    /// The kiosk page's URL with this boot's key, as `idverifd kiosk-url` prints it.
+    pub kiosk_page: String,
+    pub kiosk_key: String,
     pub status_url: String,
     pub log: Arc<Mutex<String>>,
 }
@@ -179,6 +191,8 @@ impl Daemon {
             config_path,
             url: String::new(),
             kiosk_url: String::new(),
+            kiosk_page: String::new(),
+            kiosk_key: String::new(),
             status_url: String::new(),
             log: Arc::default(),
         };
@@ -219,7 +233,20 @@ impl Daemon {
         self.url = field("url");
         self.kiosk_url = field("kiosk");
         self.status_url = field("status");
+        self.kiosk_page = std::fs::read_to_string(self.state().join("kiosk.url")).expect("kiosk.url written at start").trim().to_string();
+        self.kiosk_key = self.kiosk_page.split("key=").nth(1).expect("key= in the kiosk URL").to_string();
         self.child = Some(child);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// A plain HTTP client for the kiosk listener that sends this boot's kiosk key.
+    pub fn kiosk_client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-kiosk-key", self.kiosk_key.parse().unwrap());
+        reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(30)).build().unwrap()
     }
 
     pub fn state(&self) -> PathBuf {

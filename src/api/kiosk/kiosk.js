@@ -1,6 +1,7 @@
 /* idverifd kiosk: what the candidate sees. Vanilla JS, no build step, offline.
  *
- * Server contract (all same-origin, JSON bodies, loopback only):
+ * Server contract (all same-origin, JSON bodies, loopback only; every request
+ * carries this boot's kiosk key in the cookie set when the page was opened):
  *   GET  /kiosk/api/session            -> {"session": null} | {"session": {id, language, consent_given, stage, oval, ...}}
  *   GET  /kiosk/api/events?session=ID  -> SSE; each message's data is a SessionEvent JSON ({seq, at, type, ...})
  *   GET  /kiosk/preview.mjpeg          -> multipart/x-mixed-replace JPEG stream
@@ -13,6 +14,13 @@
  */
 (function () {
   'use strict';
+
+  // The kiosk key came in the URL the appliance opened (?key=…); the daemon keeps
+  // it in a same-site cookie that every later request carries. Take it off the
+  // address shown, so it is not left on screen or in the history.
+  if (/[?&]key=/.test(location.search) && history.replaceState) {
+    history.replaceState(null, '', location.pathname);
+  }
 
   // --- strings
   // Every word the candidate can see, per language. Prompt codes are "p_<code>".
