@@ -17,7 +17,7 @@ use crate::capture::{CameraStatus, Frame, Mailbox};
 use crate::session::control::{Command, Inbox};
 use crate::session::result::{DeviceInfo, payload};
 use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
-use crate::signing::{DeviceKeys, RESULT_TYP, sign_compact};
+use crate::signing::{DeviceKeys, RESULT_TYP};
 use crate::store::Store;
 use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
@@ -536,7 +536,7 @@ impl Engine {
         guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
         minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
         let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
-        let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
+        let jws = self.keys.sign(RESULT_TYP, &body);
         match self.store.put_decided(&minor, &jws) {
             Ok(()) => {
                 self.store.audit(&minor.id, "guardian_verified");
@@ -582,7 +582,7 @@ impl Engine {
                     let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
                     let issued_at = crate::rfc3339_now();
                     let body = payload(&session.record, &outcome, &self.device, &issued_at);
-                    let jws = sign_compact(self.keys.signing_key(), self.keys.kid(), RESULT_TYP, &body);
+                    let jws = self.keys.sign(RESULT_TYP, &body);
                     let id = session.record.id.clone();
                     match self.store.put_decided(&session.record, &jws) {
                         Ok(()) => {

@@ -26,7 +26,11 @@ pub enum JwsError {
 }
 
 pub fn sign_compact(key: &SigningKey, kid: &str, typ: &str, payload: &Value) -> String {
-    let header = json!({"alg": "EdDSA", "kid": kid, "typ": typ});
+    sign_with_header(key, &json!({"alg": "EdDSA", "kid": kid, "typ": typ}), payload)
+}
+
+/// Signs with a header of the caller's making (it must name `alg: EdDSA`).
+pub fn sign_with_header(key: &SigningKey, header: &Value, payload: &Value) -> String {
     let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(payload.to_string()));
     let signature = key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", B64.encode(signature.to_bytes()))
@@ -39,18 +43,36 @@ pub struct Verified {
     pub kid: String,
 }
 
-pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<Verified, JwsError> {
+/// A compact JWS split and decoded, its signature not yet checked.
+struct Parsed {
+    header: Value,
+    signing_input: String,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+fn parse(jws: &str) -> Result<Parsed, JwsError> {
     let parts: Vec<&str> = jws.trim().split('.').collect();
     let [h, p, s] = parts.as_slice() else { return Err(JwsError::Malformed) };
     let header_bytes = B64.decode(h).map_err(|_| JwsError::Malformed)?;
-    let payload_bytes = B64.decode(p).map_err(|_| JwsError::Malformed)?;
-    let sig_bytes = B64.decode(s).map_err(|_| JwsError::Malformed)?;
+    let payload = B64.decode(p).map_err(|_| JwsError::Malformed)?;
+    let signature = B64.decode(s).map_err(|_| JwsError::Malformed)?;
     let header: Value = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::BadHeader)?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
     if alg != "EdDSA" {
         return Err(JwsError::Algorithm(alg.to_string()));
     }
-    let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default().to_string();
+    Ok(Parsed { header, signing_input: format!("{h}.{p}"), payload, signature })
+}
+
+/// The protected header of a compact JWS, unverified (to find its `x5c`).
+pub fn header_of(jws: &str) -> Result<Value, JwsError> {
+    parse(jws).map(|p| p.header)
+}
+
+pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<Verified, JwsError> {
+    let parsed = parse(jws)?;
+    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or_default().to_string();
     let jwk = jwks.keys.iter().find(|k| k.kid.as_deref() == Some(&kid)).ok_or_else(|| JwsError::UnknownKid(kid.clone()))?;
     let x: [u8; 32] = B64
         .decode(&jwk.x)
@@ -58,12 +80,22 @@ pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<Verified, JwsError> {
         .and_then(|b| b.try_into().ok())
         .filter(|_| jwk.kty == "OKP" && jwk.crv == "Ed25519")
         .ok_or_else(|| JwsError::BadKey(kid.clone()))?;
-    let key = VerifyingKey::from_bytes(&x).map_err(|_| JwsError::BadKey(kid.clone()))?;
-    let signature = Signature::from_slice(&sig_bytes).map_err(|_| JwsError::BadSignature)?;
-    let signing_input = format!("{h}.{p}");
-    key.verify_strict(signing_input.as_bytes(), &signature).map_err(|_| JwsError::BadSignature)?;
-    let payload = serde_json::from_slice(&payload_bytes).map_err(|_| JwsError::BadPayload)?;
-    Ok(Verified { header, payload, kid })
+    check(parsed, &x, kid)
+}
+
+/// Verifies with a known Ed25519 public key (the leaf of a verified `x5c` chain).
+pub fn verify_with_key(jws: &str, public: &[u8; 32]) -> Result<Verified, JwsError> {
+    let parsed = parse(jws)?;
+    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or_default().to_string();
+    check(parsed, public, kid)
+}
+
+fn check(parsed: Parsed, public: &[u8; 32], kid: String) -> Result<Verified, JwsError> {
+    let key = VerifyingKey::from_bytes(public).map_err(|_| JwsError::BadKey(kid.clone()))?;
+    let signature = Signature::from_slice(&parsed.signature).map_err(|_| JwsError::BadSignature)?;
+    key.verify_strict(parsed.signing_input.as_bytes(), &signature).map_err(|_| JwsError::BadSignature)?;
+    let payload = serde_json::from_slice(&parsed.payload).map_err(|_| JwsError::BadPayload)?;
+    Ok(Verified { header: parsed.header, payload, kid })
 }
 
 #[cfg(test)]

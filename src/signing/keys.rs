@@ -11,10 +11,13 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::L
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::chain;
 use crate::fsutil;
 
 const CURRENT_KEY: &str = "device-key.pem";
 const RETIRED_KEYS: &str = "retired-keys.json";
+/// The CA-issued chain (PEM, leaf first) certifying the current key, if installed.
+const CHAIN: &str = "device-chain.pem";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -36,6 +39,9 @@ pub struct Jwk {
     pub alg: Option<String>,
     #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+    /// The key's certificate chain (standard base64 DER, leaf first), when a CA certified it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -53,6 +59,7 @@ impl Jwk {
             x,
             alg: Some("EdDSA".into()),
             use_: Some("sig".into()),
+            x5c: None,
         }
     }
 }
@@ -68,6 +75,8 @@ pub struct DeviceKeys {
     current: SigningKey,
     current_jwk: Jwk,
     retired: Vec<Jwk>,
+    /// DER certificates certifying `current`, leaf first (empty: none installed).
+    chain: Vec<Vec<u8>>,
 }
 
 impl DeviceKeys {
@@ -89,7 +98,43 @@ impl DeviceKeys {
         // so a crash in between never loses a key that verifies issued results.
         fsutil::write_private(&retired_path, &json).map_err(|e| io_err(&retired_path, e))?;
         let current = create_key(&dir.join(CURRENT_KEY))?;
+        // The installed chain certifies the old key: a new CSR must be certified.
+        let chain = dir.join(CHAIN);
+        if chain.exists() {
+            std::fs::remove_file(&chain).map_err(|e| io_err(&chain, e))?;
+        }
         Self::assemble(dir, current)
+    }
+
+    /// Stores a CA-issued chain (PEM, leaf first) after checking that its leaf
+    /// certifies the current key; results are signed with it from the next start.
+    pub fn install_chain(dir: &Path, pem: &[u8]) -> Result<Self, KeyError> {
+        let keys = Self::load_or_create(dir)?;
+        let path = dir.join(CHAIN);
+        let chain = chain::certs_from_pem(pem).map_err(|e| io_err(&path, e))?;
+        chain::check_leaf(&chain, &keys.current).map_err(|e| io_err(&path, e))?;
+        fsutil::write_private(&path, pem).map_err(|e| io_err(&path, e))?;
+        Self::load_or_create(dir)
+    }
+
+    /// A PKCS#10 request (PEM) for the current key, for the fleet's CA.
+    pub fn csr(&self, common_name: &str) -> Result<String, KeyError> {
+        chain::csr(&self.current, common_name).map_err(|e| KeyError::Io { path: "csr".into(), reason: e })
+    }
+
+    /// Signs `payload` as a compact JWS with the current key; the header carries
+    /// `kid`, `typ` and, when a CA certified the key, its chain as `x5c`.
+    pub fn sign(&self, typ: &str, payload: &serde_json::Value) -> String {
+        let mut header = serde_json::json!({"alg": "EdDSA", "kid": self.kid(), "typ": typ});
+        if !self.chain.is_empty() {
+            header["x5c"] = serde_json::json!(chain::x5c(&self.chain));
+        }
+        super::jws::sign_with_header(&self.current, &header, payload)
+    }
+
+    /// Whether a CA-issued chain is installed for the current key.
+    pub fn has_chain(&self) -> bool {
+        !self.chain.is_empty()
     }
 
     fn assemble(dir: &Path, current: SigningKey) -> Result<Self, KeyError> {
@@ -100,8 +145,26 @@ impl DeviceKeys {
         } else {
             Vec::new()
         };
-        let current_jwk = Jwk::ed25519(current.verifying_key().as_bytes());
-        Ok(Self { current, current_jwk, retired })
+        let mut current_jwk = Jwk::ed25519(current.verifying_key().as_bytes());
+        let chain_path = dir.join(CHAIN);
+        let chain = match std::fs::read(&chain_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_err(&chain_path, e)),
+            Ok(pem) => match chain::certs_from_pem(&pem).map_err(|e| e.to_string()).and_then(|c| {
+                chain::check_leaf(&c, &current).map(|()| c).map_err(|e| e.to_string())
+            }) {
+                Ok(c) => c,
+                Err(why) => {
+                    // Signing without x5c is still verifiable with the JWKS; say why it is missing.
+                    tracing::warn!(path = %chain_path.display(), %why, "certificate chain ignored");
+                    Vec::new()
+                }
+            },
+        };
+        if !chain.is_empty() {
+            current_jwk.x5c = Some(chain::x5c(&chain));
+        }
+        Ok(Self { current, current_jwk, retired, chain })
     }
 
     /// The `kid` of the current key (its RFC 7638 thumbprint).

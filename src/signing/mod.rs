@@ -3,10 +3,11 @@
 //! JOSE library against the JWKS. The private key never leaves `state_dir/keys`
 //! and is never logged.
 
+pub mod chain;
 mod jws;
 mod keys;
 
-pub use jws::{JwsError, Verified, sign_compact, verify_compact};
+pub use jws::{JwsError, Verified, sign_compact, header_of, sign_with_header, verify_compact, verify_with_key};
 pub use keys::{DeviceKeys, Jwk, Jwks, KeyError, thumbprint};
 
 /// The `typ` of every result: marks the JWS as an idverifd result, not any token.
