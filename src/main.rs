@@ -74,9 +74,12 @@ enum Command {
     Verify {
         #[arg(long)]
         json: bool,
-        #[arg(long)]
-        jwks: String,
-        /// CA or self-signed certificate (PEM) to trust when --jwks is an https URL.
+        /// The device's JWKS (file or https URL). Without it, the result's own x5c
+        /// chain is verified to the root(s) in --ca.
+        #[arg(long, required_unless_present = "ca")]
+        jwks: Option<String>,
+        /// With --jwks: the certificate (PEM) to trust for an https JWKS URL.
+        /// Without: the fleet CA's root certificate(s) the result's chain must reach.
         #[arg(long)]
         ca: Option<PathBuf>,
         /// The compact JWS file, or - for standard input.
@@ -181,6 +184,25 @@ enum KeysCommand {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
+    /// PKCS#10 request (PEM) for the current signing key, for the fleet's CA.
+    Csr {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// The subject's common name (default: the device id).
+        #[arg(long)]
+        subject: Option<String>,
+    },
+    /// Install the CA-issued chain (PEM, leaf first) for the current key; results
+    /// carry it as x5c from the next start.
+    InstallCert {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        chain: PathBuf,
+    },
 }
 
 /// A command's failure: the exit code and a message for stderr.
@@ -245,7 +267,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Liveness { command: LivenessCommand::Scan { json, models, width, height, timing, video } } => {
             liveness_scan(json, models, (width, height), timing, &video)
         }
-        Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
+        Command::Verify { json, jwks, ca, result } => verify(json, jwks.as_deref(), ca, &result),
         Command::Keys { command } => keys(command),
         Command::KioskUrl { config, state_dir } => {
             let (config, _) = app::load_config(&RunOptions { config, state_dir, ..Default::default() })?;
@@ -484,7 +506,28 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     Ok(if verdict.attack_suspected { 1 } else { 0 })
 }
 
-fn verify(json: bool, jwks_source: &str, ca: Option<PathBuf>, result: &str) -> Result<u8, Failure> {
+fn keys_csr(config: Option<PathBuf>, state_dir: Option<PathBuf>, subject: Option<String>) -> Result<u8, Failure> {
+    let (config, _) = app::load_config(&RunOptions { config, state_dir, ..Default::default() })?;
+    app::require_state_owner(&config.state_dir())?;
+    let keys = DeviceKeys::load_or_create(&config.state_dir().join(app::KEYS_DIR)).map_err(|e| Failure(3, e.to_string()))?;
+    let csr = keys.csr(subject.as_deref().unwrap_or(&config.device.id)).map_err(|e| Failure(3, e.to_string()))?;
+    print!("{csr}");
+    eprintln!("request for key {}; have it signed by the fleet CA, then `idverifd keys install-cert CHAIN.pem`", keys.kid());
+    Ok(0)
+}
+
+fn keys_install_cert(config: Option<PathBuf>, state_dir: Option<PathBuf>, chain: &std::path::Path) -> Result<u8, Failure> {
+    let (config, _) = app::load_config(&RunOptions { config, state_dir, ..Default::default() })?;
+    app::require_state_owner(&config.state_dir())?;
+    let pem = std::fs::read(chain).map_err(|e| Failure(2, format!("{}: {e}", chain.display())))?;
+    let keys = DeviceKeys::install_chain(&config.state_dir().join(app::KEYS_DIR), &pem)
+        .map_err(|e| Failure(1, format!("{}: {e}", chain.display())))?;
+    print_json(&json!({"kid": keys.kid(), "jwks": keys.jwks()}));
+    eprintln!("installed: results carry the chain from the daemon's next start");
+    Ok(0)
+}
+
+fn verify(json: bool, jwks_source: Option<&str>, ca: Option<PathBuf>, result: &str) -> Result<u8, Failure> {
     let jws = if result == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).map_err(|e| Failure(2, format!("standard input: {e}")))?;
@@ -492,27 +535,37 @@ fn verify(json: bool, jwks_source: &str, ca: Option<PathBuf>, result: &str) -> R
     } else {
         std::fs::read_to_string(result).map_err(|e| Failure(2, format!("{result}: {e}")))?
     };
+    let Some(jwks_source) = jwks_source else {
+        let ca = ca.expect("clap requires --ca without --jwks");
+        let roots = std::fs::read(&ca).map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
+        return Ok(report_verification(json, idverifd::signing::chain::verify_by_chain(&jws, &roots, idverifd::unix_now() as i64)));
+    };
     let jwks_text = if jwks_source.starts_with("https://") || jwks_source.starts_with("http://") {
         fetch_jwks(jwks_source, ca.as_deref())?
     } else {
         std::fs::read_to_string(jwks_source).map_err(|e| Failure(2, format!("{jwks_source}: {e}")))?
     };
     let jwks: Jwks = serde_json::from_str(&jwks_text).map_err(|e| Failure(2, format!("{jwks_source}: not a JWKS: {e}")))?;
-    match verify_compact(&jws, &jwks) {
+    Ok(report_verification(json, verify_compact(&jws, &jwks).map_err(|e| e.to_string())))
+}
+
+/// Prints a verification's outcome; exit 0 if valid, 1 if not.
+fn report_verification(json: bool, outcome: Result<idverifd::signing::Verified, String>) -> u8 {
+    match outcome {
         Ok(v) => {
             if json {
                 print_json(&json!({"valid": true, "kid": v.kid, "header": v.header, "payload": v.payload}));
             } else {
                 eprintln!("signature valid (kid {})", v.kid);
             }
-            Ok(0)
+            0
         }
         Err(e) => {
             if json {
                 print_json(&json!({"valid": false, "error": e.to_string()}));
             }
             eprintln!("idverifd: verification failed: {e}");
-            Ok(1)
+            1
         }
     }
 }
@@ -538,6 +591,8 @@ fn keys(command: KeysCommand) -> Result<u8, Failure> {
     let (config, state_dir, rotate) = match command {
         KeysCommand::Show { config, state_dir } => (config, state_dir, false),
         KeysCommand::Rotate { config, state_dir } => (config, state_dir, true),
+        KeysCommand::Csr { config, state_dir, subject } => return keys_csr(config, state_dir, subject),
+        KeysCommand::InstallCert { config, state_dir, chain } => return keys_install_cert(config, state_dir, &chain),
     };
     let (config, _) = app::load_config(&RunOptions { config, state_dir, ..Default::default() })?;
     app::require_state_owner(&config.state_dir())?;

@@ -69,8 +69,18 @@ pub fn leaf_ed25519_key(der: &[u8]) -> Result<[u8; 32], ChainError> {
 }
 
 /// The chain as a JWS `x5c` value: standard base64 of each DER, leaf first (RFC 7515 §4.1.6).
+/// A self-signed root at the end is left out: the verifier holds it as its trust
+/// anchor, and every byte of the header is carried by every result.
 pub fn x5c(chain: &[Vec<u8>]) -> Vec<String> {
-    chain.iter().map(|der| B64_STD.encode(der)).collect()
+    let carried = match chain.split_last() {
+        Some((last, rest)) if !rest.is_empty() && is_self_signed(last) => rest,
+        _ => chain,
+    };
+    carried.iter().map(|der| B64_STD.encode(der)).collect()
+}
+
+fn is_self_signed(der: &[u8]) -> bool {
+    parse(der, 0).is_ok_and(|c| c.subject() == c.issuer() && c.verify_signature(None).is_ok())
 }
 
 /// DER certificates from an `x5c` value.
@@ -138,6 +148,20 @@ fn parse(der: &[u8], index: usize) -> Result<X509Certificate<'_>, ChainError> {
         .map_err(|e| ChainError::Unparsable { index, reason: e.to_string() })
 }
 
+/// Verifies a result by its own `x5c` chain against trusted roots (PEM), with no
+/// JWKS: the chain walked to a root at `at_unix`, then the signature with the leaf.
+pub fn verify_by_chain(jws: &str, roots_pem: &[u8], at_unix: i64) -> Result<super::Verified, String> {
+    let roots = certs_from_pem(roots_pem)?;
+    let header = super::header_of(jws).map_err(|e| e.to_string())?;
+    let x5c: Vec<String> = header
+        .get("x5c")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or("the result carries no x5c chain (the device had no CA certificate when it signed): verify it with --jwks")?;
+    let chain = from_x5c(&x5c).map_err(|e| e.to_string())?;
+    let leaf = verify_chain(&chain, &roots, at_unix).map_err(|e| e.to_string())?;
+    super::verify_with_key(jws, &leaf).map_err(|e| e.to_string())
+}
+
 /// DER certificates from PEM text (`-----BEGIN CERTIFICATE-----` blocks, in order).
 pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let certs = rustls_pemfile::certs(&mut &pem[..])
@@ -200,9 +224,11 @@ mod tests {
     }
 
     #[test]
-    fn x5c_round_trips() {
+    fn x5c_round_trips_and_leaves_the_root_to_the_verifier() {
         let chain = vec![vec![1u8, 2, 3], vec![4u8, 5]];
         assert_eq!(from_x5c(&x5c(&chain)).unwrap(), chain);
+        let (leaf, root) = issue(&SigningKey::from_bytes(&[4u8; 32]), true);
+        assert_eq!(from_x5c(&x5c(&[leaf.clone(), root])).unwrap(), vec![leaf]);
         assert_eq!(from_x5c(&["%%".into()]), Err(ChainError::BadX5c(0)));
     }
 }
