@@ -35,6 +35,16 @@ pub struct Config {
     pub kiosk: KioskConfig,
     #[serde(default)]
     pub status: StatusConfig,
+    #[serde(default)]
+    pub signing: SigningConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SigningConfig {
+    /// The JOSE `alg` name of the Ed25519 signatures: "EdDSA" (default, what PyJWT
+    /// accepts) or "Ed25519" (RFC 9864's fully specified name).
+    #[serde(default)]
+    pub alg: crate::signing::JoseAlg,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -543,7 +553,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Ok(t) => t,
         Err(e) => return Err(ConfigError::Invalid(vec![problem("(syntax)", e.to_string().trim().to_string())])),
     };
-    const SECTIONS: [&str; 9] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status"];
+    const SECTIONS: [&str; 10] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status", "signing"];
     for key in root.keys() {
         if !SECTIONS.contains(&key.as_str()) {
             problems.push(problem(key, format!("unknown section; known sections are {}", SECTIONS.join(", "))));
@@ -588,6 +598,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let models = section::<ModelsConfig>(&root, "models", false, &mut raw);
     let kiosk = section::<KioskConfig>(&root, "kiosk", false, &mut raw);
     let status = section::<StatusConfig>(&root, "status", false, &mut raw);
+    let signing = section::<SigningConfig>(&root, "signing", false, &mut raw);
     problems.extend(raw.into_iter().map(|(field, why)| problem(&field, why)));
 
     let (
@@ -600,11 +611,12 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Some(models),
         Some(kiosk),
         Some(status),
-    ) = (device, camera, api, face, session, store, models, kiosk, status)
+        Some(signing),
+    ) = (device, camera, api, face, session, store, models, kiosk, status, signing)
     else {
         return Err(ConfigError::Invalid(problems));
     };
-    let config = Config { device, camera, api, face, session, store, models, kiosk, status };
+    let config = Config { device, camera, api, face, session, store, models, kiosk, status, signing };
     problems.extend(config.validate().into_iter().map(|(field, why)| problem(field, why)));
     if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
 }

@@ -210,7 +210,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         .map_err(|e| AppError::Setup(format!("state directory {}: {e}", state_dir.display())))?;
     tracing::info!(config = %origin.name(), state_dir = %state_dir.display(), "starting");
 
-    let keys = Arc::new(open_keys(&state_dir)?);
+    let keys = Arc::new(open_keys(&state_dir)?.with_alg(config.signing.alg));
     let store = Arc::new(Store::open(&state_dir.join(DB_DIR)).map_err(|e| AppError::Setup(e.to_string()))?);
     let interrupted = store.interrupt_unfinished().map_err(|e| AppError::Internal(e.to_string()))?;
     if !interrupted.is_empty() {

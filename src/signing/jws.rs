@@ -15,7 +15,7 @@ pub enum JwsError {
     BadHeader,
     #[error("the JWS payload is not valid JSON")]
     BadPayload,
-    #[error("unsupported algorithm {0:?}: only EdDSA is accepted")]
+    #[error("unsupported algorithm {0:?}: only EdDSA and Ed25519 are accepted")]
     Algorithm(String),
     #[error("no key with kid {0:?} in the JWKS")]
     UnknownKid(String),
@@ -29,7 +29,30 @@ pub fn sign_compact(key: &SigningKey, kid: &str, typ: &str, payload: &Value) -> 
     sign_with_header(key, &json!({"alg": "EdDSA", "kid": kid, "typ": typ}), payload)
 }
 
-/// Signs with a header of the caller's making (it must name `alg: EdDSA`).
+/// The JOSE name written in `alg` for an Ed25519 signature. RFC 9864 deprecates
+/// the polymorphic `EdDSA` for the fully specified `Ed25519`; `EdDSA` stays the
+/// default while PyJWT accepts only it (joserfc ≥ 1.5 and jose ≥ 5.10 take both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum JoseAlg {
+    #[default]
+    EdDSA,
+    Ed25519,
+}
+
+impl JoseAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoseAlg::EdDSA => "EdDSA",
+            JoseAlg::Ed25519 => "Ed25519",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [JoseAlg::EdDSA, JoseAlg::Ed25519].into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+/// Signs with a header of the caller's making (its `alg` must be a [`JoseAlg`]).
 pub fn sign_with_header(key: &SigningKey, header: &Value, payload: &Value) -> String {
     let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(payload.to_string()));
     let signature = key.sign(signing_input.as_bytes());
@@ -59,7 +82,7 @@ fn parse(jws: &str) -> Result<Parsed, JwsError> {
     let signature = B64.decode(s).map_err(|_| JwsError::Malformed)?;
     let header: Value = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::BadHeader)?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
-    if alg != "EdDSA" {
+    if JoseAlg::from_name(alg).is_none() {
         return Err(JwsError::Algorithm(alg.to_string()));
     }
     Ok(Parsed { header, signing_input: format!("{h}.{p}"), payload, signature })
@@ -131,5 +154,10 @@ mod tests {
         assert!(matches!(verify_compact(&none_alg, &jwks), Err(JwsError::Algorithm(_))));
         assert!(matches!(verify_compact(&jws, &Jwks::default()), Err(JwsError::UnknownKid(_))));
         assert_eq!(verify_compact("abc", &jwks).unwrap_err(), JwsError::Malformed);
+
+        // The fully specified name (RFC 9864) verifies the same way.
+        let header = json!({"alg": "Ed25519", "kid": kid, "typ": "idverif+jws"});
+        let fully_specified = sign_with_header(&key, &header, &json!({"nonce": "n-2"}));
+        assert_eq!(verify_compact(&fully_specified, &jwks).unwrap().payload["nonce"], "n-2");
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::chain;
+use super::jws::JoseAlg;
 use crate::fsutil;
 
 const CURRENT_KEY: &str = "device-key.pem";
@@ -77,6 +78,8 @@ pub struct DeviceKeys {
     retired: Vec<Jwk>,
     /// DER certificates certifying `current`, leaf first (empty: none installed).
     chain: Vec<Vec<u8>>,
+    /// The JOSE name put in `alg` (JWS headers and JWKS entries).
+    alg: JoseAlg,
 }
 
 impl DeviceKeys {
@@ -125,11 +128,20 @@ impl DeviceKeys {
     /// Signs `payload` as a compact JWS with the current key; the header carries
     /// `kid`, `typ` and, when a CA certified the key, its chain as `x5c`.
     pub fn sign(&self, typ: &str, payload: &serde_json::Value) -> String {
-        let mut header = serde_json::json!({"alg": "EdDSA", "kid": self.kid(), "typ": typ});
+        let mut header = serde_json::json!({"alg": self.alg.as_str(), "kid": self.kid(), "typ": typ});
         if !self.chain.is_empty() {
             header["x5c"] = serde_json::json!(chain::x5c(&self.chain));
         }
         super::jws::sign_with_header(&self.current, &header, payload)
+    }
+
+    /// Names signatures `alg` in headers and JWKS entries (`signing.alg`).
+    pub fn with_alg(mut self, alg: JoseAlg) -> Self {
+        self.alg = alg;
+        for jwk in std::iter::once(&mut self.current_jwk).chain(self.retired.iter_mut()) {
+            jwk.alg = Some(alg.as_str().into());
+        }
+        self
     }
 
     /// Whether a CA-issued chain is installed for the current key.
@@ -164,7 +176,7 @@ impl DeviceKeys {
         if !chain.is_empty() {
             current_jwk.x5c = Some(chain::x5c(&chain));
         }
-        Ok(Self { current, current_jwk, retired, chain })
+        Ok(Self { current, current_jwk, retired, chain, alg: JoseAlg::default() })
     }
 
     /// The `kid` of the current key (its RFC 7638 thumbprint).
