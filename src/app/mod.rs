@@ -32,6 +32,8 @@ use crate::vision::{self, FaceDetector};
 pub const KEYS_DIR: &str = "keys";
 pub const TLS_DIR: &str = "tls";
 pub const DB_DIR: &str = "db";
+/// Remembered model digests, so an unchanged model is not hashed at every start.
+pub const MODEL_DIGESTS_FILE: &str = "model-digests.json";
 pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
 pub const DEMO_PASSWORD_FILE: &str = "demo-technician.password";
 /// This boot's kiosk URL with its key (mode 0600), read by `idverifd kiosk-url`.
@@ -218,8 +220,12 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
 
     let models_dir = config.models_dir();
-    let models = vision::models::verify(&models_dir, &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL])
-        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let models = vision::models::verify_cached(
+        &models_dir,
+        &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL],
+        &state_dir.join(MODEL_DIGESTS_FILE),
+    )
+    .map_err(|e| AppError::Setup(e.to_string()))?;
     let documents = vision::reader::DocumentReader::load(&models_dir).map_err(|e| AppError::Setup(e.to_string()))?;
     let embedder =
         vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL)).map_err(|e| AppError::Setup(e.to_string()))?;
