@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -27,6 +27,7 @@ use subtle::ConstantTimeEq;
 
 use crate::session::{Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest};
 use crate::signing::Jwks;
+use crate::store::{Actor, StoreError};
 use tls::PeerCertificate;
 
 /// Everything the handlers share.
@@ -85,6 +86,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no verification with id {id}"))
     }
 
+    /// 507: the disk is full; nothing new can be kept until space is freed.
+    pub(crate) fn disk_full(e: StoreError) -> Self {
+        tracing::error!(error = %e, "disk full: new verification refused");
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "disk_full",
+            "the device's disk is full; no new verification can be stored until space is freed",
+        )
+    }
+
     pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "store failure answered as 503");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the device's storage is failing; try again later")
@@ -114,14 +125,24 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-async fn require_client(State(state): State<Arc<ApiState>>, headers: HeaderMap, request: Request, next: Next) -> Response {
+async fn require_client(State(state): State<Arc<ApiState>>, headers: HeaderMap, mut request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<PeerCertificate>().and_then(|p| p.0.clone());
     let by_cert = state.auth.cert_accepted(request.extensions().get::<PeerCertificate>());
-    let by_token = headers
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| state.auth.token_accepted(t.trim()));
-    if by_cert || by_token {
+        .map(str::trim)
+        .filter(|t| state.auth.token_accepted(t));
+    // The audit trail names the client by its certificate fingerprint or by a
+    // prefix of its token's hash: never the token itself.
+    let actor = match (by_cert, token) {
+        (true, _) => Some(Actor::Client(format!("cert:{}", peer.unwrap_or_default()))),
+        (false, Some(t)) => Some(Actor::Client(format!("token:{}", &hex::encode(Sha256::digest(t.as_bytes()))[..16]))),
+        (false, None) => None,
+    };
+    if let Some(actor) = actor {
+        request.extensions_mut().insert(actor);
         return next.run(request).await;
     }
     let mut response = ApiError::new(
@@ -136,6 +157,7 @@ async fn require_client(State(state): State<Arc<ApiState>>, headers: HeaderMap, 
 
 async fn create_verification(
     State(state): State<Arc<ApiState>>,
+    Extension(actor): Extension<Actor>,
     body: Result<Json<StartRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(request) = body.map_err(|rejection| {
@@ -146,7 +168,7 @@ async fn create_verification(
         };
         ApiError::new(status, "invalid_request", rejection.body_text())
     })?;
-    let record = state.controller.start(request).map_err(|e| match e {
+    let record = state.controller.start_by(request, &actor).map_err(|e| match e {
         StartError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
         StartError::Busy { active } => ApiError::new(
             StatusCode::CONFLICT,
@@ -154,6 +176,7 @@ async fn create_verification(
             format!("verification {active} is running on this camera; wait for its decision or cancel it"),
         ),
         StartError::NonceReused => ApiError::new(StatusCode::CONFLICT, "nonce_reused", e.to_string()),
+        StartError::Store(e) if e.is_disk_full() => ApiError::disk_full(e),
         StartError::Store(e) => ApiError::storage(e),
         StartError::EngineGone => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
     })?;
@@ -190,8 +213,13 @@ async fn get_verification(State(state): State<Arc<ApiState>>, Path(id): Path<Str
     Ok(Json(view(&load(&state, &id)?)))
 }
 
-async fn cancel_verification(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn cancel_verification(
+    State(state): State<Arc<ApiState>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let record = load(&state, &id)?;
+    state.controller.audit(&actor, Some(&record.id), "cancel_requested");
     if record.status.is_terminal() {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_ended", format!("verification {id} has already ended")));
     }
@@ -201,13 +229,20 @@ async fn cancel_verification(State(state): State<Arc<ApiState>>, Path(id): Path<
     Ok(Json(view(&cancelled)))
 }
 
-async fn verification_result(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn verification_result(
+    State(state): State<Arc<ApiState>>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let record = load(&state, &id)?;
-    if record.purged {
+    if record.result_purged {
         return Err(ApiError::new(StatusCode::GONE, "purged", "the result was removed after the retention period"));
     }
     match state.controller.result(&id).map_err(ApiError::storage)? {
-        Some(jws) => Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response()),
+        Some(jws) => {
+            state.controller.audit(&actor, Some(&record.id), "result_fetched");
+            Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response())
+        }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_decided",

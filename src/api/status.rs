@@ -34,6 +34,7 @@ pub struct Vitals {
     pub controller: Arc<Controller>,
     pub state_dir: PathBuf,
     pub tls_not_after_unix: i64,
+    pub store: Arc<crate::store::Store>,
 }
 
 impl Vitals {
@@ -48,6 +49,20 @@ impl Vitals {
             disk_free_bytes: free_bytes(&self.state_dir),
             tls_not_after_unix: self.tls_not_after_unix,
         }
+    }
+
+    /// How personal data is kept: which key wraps it, the oldest still held, and
+    /// records set aside because they do not decode. Counts and ages only.
+    pub fn store_facts(&self) -> Value {
+        let store = &self.store;
+        let quarantined = store.quarantined();
+        json!({
+            "key_encryption_key": store.kek_source().map(|k| k.kind()),
+            "key_encryption_key_detail": store.kek_source().map(|k| k.describe()),
+            "oldest_personal_record_age_seconds": store.oldest_personal_age(crate::unix_now()),
+            "quarantined_records": quarantined.len(),
+            "quarantine": quarantined.iter().map(|q| json!({"tree": q.tree, "key": q.key, "at": q.at, "reason": q.reason})).collect::<Vec<_>>(),
+        })
     }
 }
 
@@ -66,7 +81,11 @@ pub struct StatusState {
     pub facts: DeviceFacts,
     pub preview: Arc<PreviewFeed>,
     pub password_hash: String,
+    /// When a successful login was last written to the audit trail.
+    pub login_audited_unix: std::sync::atomic::AtomicU64,
 }
+
+const LOGIN_AUDIT_QUIET_SECS: u64 = 600;
 
 pub fn router(state: Arc<StatusState>) -> Router {
     Router::new()
@@ -86,12 +105,26 @@ async fn require_technician(State(state): State<Arc<StatusState>>, request: Requ
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()));
+    let presented = password.is_some();
     let hash = state.password_hash.clone();
     // Argon2 is deliberately slow: keep it off the async workers.
     let accepted = match password {
         Some(p) => tokio::task::spawn_blocking(move || verify_password(&hash, &p)).await.unwrap_or(false),
         None => false,
     };
+    // Failures always reach the audit trail; a success once per quiet spell (the
+    // page polls with the same credentials every few seconds).
+    let now = crate::unix_now();
+    let last = state.login_audited_unix.load(std::sync::atomic::Ordering::Relaxed);
+    // A request without credentials (a browser's first) is no login attempt.
+    if presented && (!accepted || now.saturating_sub(last) >= LOGIN_AUDIT_QUIET_SECS) {
+        if accepted {
+            state.login_audited_unix.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
+        let action = if accepted { "technician_login_succeeded" } else { "technician_login_failed" };
+        let vitals = Arc::clone(&state.vitals);
+        let _ = tokio::task::spawn_blocking(move || vitals.controller.audit(&crate::store::Actor::Technician, None, action)).await;
+    }
     if accepted {
         return next.run(request).await;
     }
@@ -111,9 +144,9 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
 
 async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
     let vitals = &state.vitals;
-    let gauges = tokio::task::spawn_blocking({
+    let (gauges, store) = tokio::task::spawn_blocking({
         let vitals = Arc::clone(vitals);
-        move || vitals.gauges()
+        move || (vitals.gauges(), vitals.store_facts())
     })
     .await
     .unwrap_or_default();
@@ -148,6 +181,7 @@ async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
         "signing": { "kid": f.kid, "jwks_url": f.jwks_url },
         "tls": { "sha256": f.tls_sha256, "not_after": unix_to_rfc3339(vitals.tls_not_after_unix) },
         "storage": { "state_dir_bytes": gauges.state_dir_bytes, "disk_free_bytes": gauges.disk_free_bytes },
+        "store": store,
         "sessions_today": t.sessions_today(),
         "session_active": gauges.session_active,
         "recent_errors": t.recent_errors(),

@@ -22,7 +22,7 @@ use crate::config::{self, Config, ConfigError, ConfigOrigin};
 use crate::session::result::DeviceInfo;
 use crate::session::{Controller, MachineConfig};
 use crate::signing::DeviceKeys;
-use crate::store::Store;
+use crate::store::{Actor, Kek, Retention, Store};
 use crate::telemetry::Telemetry;
 use crate::vision::{self, FaceDetector};
 
@@ -30,6 +30,8 @@ use crate::vision::{self, FaceDetector};
 pub const KEYS_DIR: &str = "keys";
 pub const TLS_DIR: &str = "tls";
 pub const DB_DIR: &str = "db";
+/// The data key-encryption key when no systemd credential provides one.
+pub const KEK_FILE: &str = "data-kek";
 pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
 pub const DEMO_PASSWORD_FILE: &str = "demo-technician.password";
 
@@ -97,6 +99,18 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
         return Err(ConfigError::Invalid(problems).into());
     }
     Ok((config, origin))
+}
+
+/// The store, its personal data sealed under the device KEK (systemd credential,
+/// else `keys/data-kek`).
+pub fn open_store(state_dir: &Path) -> Result<Store, AppError> {
+    let kek = Kek::load(&state_dir.join(KEYS_DIR).join(KEK_FILE)).map_err(|e| AppError::Setup(e.to_string()))?;
+    Store::open(&state_dir.join(DB_DIR), kek).map_err(|e| AppError::Setup(e.to_string()))
+}
+
+/// Both retention clocks from the config.
+pub fn retention(config: &Config) -> Retention {
+    Retention { personal: config.store.retention, result: config.store.result_retention }
 }
 
 pub fn open_keys(state_dir: &Path) -> Result<DeviceKeys, AppError> {
@@ -178,8 +192,19 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     tracing::info!(config = %origin.name(), state_dir = %state_dir.display(), "starting");
 
     let keys = Arc::new(open_keys(&state_dir)?);
-    let store = Arc::new(Store::open(&state_dir.join(DB_DIR)).map_err(|e| AppError::Setup(e.to_string()))?);
+    let store = Arc::new(open_store(&state_dir)?);
+    if let Some(source) = store.kek_source() {
+        tracing::info!(kek = source.kind(), "personal data sealed under the {}", source.describe());
+    }
+    let started_audit = store
+        .audit_by(&Actor::System, None, &format!("config_loaded:{}", origin.name()))
+        .and_then(|()| store.note_signing_key(keys.kid()));
+    started_audit.map_err(|e| AppError::Internal(format!("audit trail: {e}")))?;
     let interrupted = store.interrupt_unfinished().map_err(|e| AppError::Internal(e.to_string()))?;
+    let quarantined = store.quarantined().len();
+    if quarantined > 0 {
+        tracing::warn!(count = quarantined, "records that do not decode are in quarantine (see the status page)");
+    }
     if !interrupted.is_empty() {
         tracing::warn!(count = interrupted.len(), "sessions left running by the previous process marked interrupted");
     }
@@ -301,7 +326,8 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             .map_err(|e| AppError::Internal(e.to_string()))?
     };
 
-    let purge = spawn_retention(Arc::clone(&store), config.store.retention, config.store.purge_interval);
+    let purge = spawn_retention(Arc::clone(&store), retention(&config), config.store.purge_interval);
+    let checkpoints = spawn_checkpoints(Arc::clone(&store), Arc::clone(&keys), config.store.audit_checkpoint_interval);
 
     let bind = |what: &'static str, addr: String| async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
@@ -319,6 +345,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         controller: Arc::clone(&controller),
         state_dir: state_dir.clone(),
         tls_not_after_unix,
+        store: Arc::clone(&store),
     });
     let api_state = Arc::new(ApiState {
         controller: Arc::clone(&controller),
@@ -343,6 +370,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         },
         preview,
         password_hash,
+        login_audited_unix: Default::default(),
     });
 
     // One stop signal for every listener.
@@ -385,11 +413,16 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     tracing::info!("draining");
     purge.abort();
+    checkpoints.abort();
     engine_stop.store(true, Ordering::SeqCst);
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     capture.stop();
     store.flush().map_err(|e| AppError::Internal(e.to_string()))?;
+    // The trail is signed at every shutdown, so `audit verify` covers all of it.
+    if let Err(e) = store.audit_by(&Actor::System, None, "daemon_stopped").and_then(|()| store.checkpoint(&keys)) {
+        tracing::error!(error = %e, "audit checkpoint at shutdown failed");
+    }
     if !matches!(engine_result, Ok(Ok(()))) {
         return Err(AppError::Internal("the engine thread panicked".into()));
     }
@@ -397,17 +430,34 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     Ok(())
 }
 
-fn spawn_retention(store: Arc<Store>, retention: std::time::Duration, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+fn spawn_retention(store: Arc<Store>, retention: Retention, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
             let store = Arc::clone(&store);
-            match tokio::task::spawn_blocking(move || store.purge_expired(retention, crate::unix_now())).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(sessions = n, "personal data purged after the retention period"),
+            match tokio::task::spawn_blocking(move || store.purge_expired(&retention, crate::unix_now(), &Actor::System)).await {
+                Ok(Ok(r)) if r.personal_data + r.signed_results == 0 => {}
+                Ok(Ok(r)) => tracing::info!(personal = r.personal_data, results = r.signed_results, "purged after the retention period"),
                 Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed"),
                 Err(e) => tracing::error!(error = %e, "retention purge task failed"),
+            }
+        }
+    })
+}
+
+/// Signs the audit trail's newest entry at least every `every`.
+fn spawn_checkpoints(store: Arc<Store>, keys: Arc<DeviceKeys>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let (store, keys) = (Arc::clone(&store), Arc::clone(&keys));
+            match tokio::task::spawn_blocking(move || store.checkpoint(&keys)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "audit checkpoint failed"),
+                Err(e) => tracing::error!(error = %e, "audit checkpoint task failed"),
             }
         }
     })

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{SessionEvent, SessionRecord, StartRequest, new_session_id};
-use crate::store::{Store, StoreError};
+use crate::store::{Actor, Store, StoreError};
 
 /// What the engine is asked to do.
 pub enum Command {
@@ -58,6 +58,11 @@ impl Controller {
     }
 
     pub fn start(&self, request: StartRequest) -> Result<SessionRecord, StartError> {
+        self.start_by(request, &Actor::Client("unidentified".into()))
+    }
+
+    /// Starts a session on behalf of `actor`, who is named in the audit trail.
+    pub fn start_by(&self, request: StartRequest, actor: &Actor) -> Result<SessionRecord, StartError> {
         validate(&request).map_err(StartError::Invalid)?;
         let mut active = self.active_slot();
         if let Some(id) = active.as_ref() {
@@ -67,9 +72,8 @@ impl Controller {
         if !self.store.claim_nonce(&record.request.nonce, &record.id)? {
             return Err(StartError::NonceReused);
         }
-        self.store.put_session(&record)?;
+        self.store.put_session_audited(&record, actor, "session_started")?;
         self.store.flush()?;
-        self.store.audit(&record.id, "session_started");
         match self.commands.try_send(Command::Start(Box::new(record.clone()))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => return Err(StartError::EngineGone),
@@ -99,6 +103,13 @@ impl Controller {
 
     pub fn result(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.store.get_result(id)
+    }
+
+    /// Records an action of a client, the technician or the kiosk in the audit trail.
+    pub fn audit(&self, actor: &Actor, session: Option<&str>, action: &str) {
+        if let Err(e) = self.store.audit_by(actor, session, action) {
+            tracing::error!(error = %e, action, "audit trail write failed");
+        }
     }
 
     pub fn evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
