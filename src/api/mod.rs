@@ -198,6 +198,7 @@ fn view(r: &SessionRecord) -> Value {
         "decision": r.outcome.as_ref().map(|o| json!({"decision": o.decision, "reasons": o.reasons, "checks": o.checks})),
         "evidence": r.evidence.iter().map(|e| json!({"kind": e.kind, "sha256": e.sha256})).collect::<Vec<_>>(),
         "purged": r.purged,
+        "interrupted_reason": r.interrupted_reason,
         "links": {
             "events": format!("/v1/verifications/{}/events", r.id),
             "result": format!("/v1/verifications/{}/result", r.id),

@@ -589,7 +589,10 @@ impl Engine {
                             // Never report a decision that is not on disk.
                             tracing::error!(session = %id, error = %e, "decision could not be stored; session ends interrupted");
                             self.telemetry.record_error("store", format!("decision of {id} not stored: {e}"));
-                            let event = session.record.push_event(EventKind::Status { status: Status::Interrupted });
+                            let reason = if e.is_disk_full() { "disk_full" } else { "storage_failed" };
+                            let event = session.record.decision_not_stored(reason);
+                            // Kept by the store while it fails; written when it recovers.
+                            let _ = self.store.put_session(&session.record);
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended("failed");
                         }

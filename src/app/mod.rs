@@ -328,6 +328,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
 
     let purge = spawn_retention(Arc::clone(&store), retention(&config), config.store.purge_interval);
     let checkpoints = spawn_checkpoints(Arc::clone(&store), Arc::clone(&keys), config.store.audit_checkpoint_interval);
+    let recovery = spawn_store_recovery(Arc::clone(&store));
 
     let bind = |what: &'static str, addr: String| async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
@@ -414,6 +415,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     tracing::info!("draining");
     purge.abort();
     checkpoints.abort();
+    recovery.abort();
     engine_stop.store(true, Ordering::SeqCst);
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
@@ -458,6 +460,23 @@ fn spawn_checkpoints(store: Arc<Store>, keys: Arc<DeviceKeys>, every: std::time:
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "audit checkpoint failed"),
                 Err(e) => tracing::error!(error = %e, "audit checkpoint task failed"),
+            }
+        }
+    })
+}
+
+/// After a write failure (disk full), tries every few seconds to reopen the
+/// database, so the daemon carries on once space returns.
+fn spawn_store_recovery(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            interval.tick().await;
+            let store = Arc::clone(&store);
+            match tokio::task::spawn_blocking(move || store.recover()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "storage not recovered yet"),
+                Err(e) => tracing::error!(error = %e, "storage recovery task failed"),
             }
         }
     })

@@ -70,7 +70,7 @@ fn export(since: Option<&str>, state: StateArgs) -> Result<u8, Failure> {
     let config = state.load()?;
     let store = open_for_maintenance(&config)?;
     let mut count = 0;
-    for entry in store.audit_export(since.as_deref()) {
+    for entry in store.audit_export(since.as_deref()).map_err(|e| Failure(3, e.to_string()))? {
         println!("{}", serde_json::to_string(&entry).unwrap_or_default());
         count += 1;
     }

@@ -278,6 +278,10 @@ pub struct SessionRecord {
     pub result_purged: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_sha256: Option<String>,
+    /// Why a session ended `interrupted` when the daemon knows (`disk_full`,
+    /// `storage_failed`); a stable code, never personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_reason: Option<String>,
 }
 
 /// The fields of a record that identify the subject: sealed at rest apart from
@@ -318,6 +322,7 @@ impl SessionRecord {
             purged: false,
             result_purged: false,
             result_sha256: None,
+            interrupted_reason: None,
         }
     }
 
@@ -341,6 +346,18 @@ impl SessionRecord {
             return None;
         }
         Some(self.push_event(EventKind::Status { status: Status::Interrupted }))
+    }
+
+    /// The decision could not be stored: it never happened for anyone outside.
+    /// The record drops it and ends `interrupted` with `reason`.
+    pub fn decision_not_stored(&mut self, reason: &str) -> SessionEvent {
+        if matches!(self.events.last(), Some(SessionEvent { kind: EventKind::Decision { .. }, .. })) {
+            self.events.pop();
+        }
+        self.outcome = None;
+        self.decided_at = None;
+        self.interrupted_reason = Some(reason.to_string());
+        self.push_event(EventKind::Status { status: Status::Interrupted })
     }
 
     /// Only an ended session's personal data may go; the record keeps its id,
@@ -382,3 +399,50 @@ impl SessionRecord {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> SessionRecord {
+        let request = StartRequest {
+            reference: "r".into(),
+            nonce: "n-12345678".into(),
+            language: Language::Kk,
+            expected_iin: Some("950101300123".into()),
+            guardian_for: None,
+            document: None,
+        };
+        SessionRecord::new("vf_1".into(), request)
+    }
+
+    #[test]
+    fn personal_fields_split_off_and_back_and_purge_keeps_the_rest() {
+        let mut r = record();
+        r.document = Some(serde_json::json!({"surname": "X"}));
+        let (bare, personal) = r.split_personal();
+        assert!(bare.request.expected_iin.is_none() && bare.document.is_none());
+        let mut back = bare.clone();
+        back.restore_personal(personal);
+        assert_eq!(back, r);
+        r.push_event(EventKind::Status { status: Status::Cancelled });
+        r.purge_personal_data();
+        assert!(r.purged && r.document.is_none() && r.request.expected_iin.is_none());
+        assert_eq!(r.status, Status::Cancelled);
+    }
+
+    #[test]
+    fn only_unfinished_sessions_are_interrupted_and_an_unstored_decision_is_dropped() {
+        let mut r = record();
+        assert!(r.interrupt().is_some());
+        assert!(r.interrupt().is_none(), "already ended");
+        let mut r = record();
+        r.outcome = Some(Outcome { decision: Decision::Verified, reasons: vec![], checks: vec![] });
+        r.push_event(EventKind::Decision { decision: Decision::Verified, reasons: vec![] });
+        let event = r.decision_not_stored("disk_full");
+        assert_eq!(event.kind, EventKind::Status { status: Status::Interrupted });
+        assert_eq!((r.status, r.outcome.is_none(), r.decided_at.is_none()), (Status::Interrupted, true, true));
+        assert!(!r.events.iter().any(|e| matches!(e.kind, EventKind::Decision { .. })));
+        assert_eq!(r.interrupted_reason.as_deref(), Some("disk_full"));
+    }
+}

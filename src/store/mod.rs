@@ -8,13 +8,15 @@
 //! personal) is the record's own business (`session::record`).
 
 pub mod audit;
+mod db;
 pub mod keyring;
 pub mod quarantine;
 pub mod retention;
 pub mod seal;
 
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use sled::Transactional;
@@ -25,16 +27,7 @@ pub use audit::Actor;
 pub use keyring::{Kek, KekSource};
 pub use retention::{Retention, PurgeItem};
 
-const SESSIONS: &str = "sessions";
-const PERSONAL: &str = "personal";
-const RESULTS: &str = "results";
-const EVIDENCE: &str = "evidence";
-const DATA_KEYS: &str = "data_keys";
-const AUDIT: &str = "audit";
-const CHECKPOINTS: &str = "audit_checkpoints";
-const QUARANTINE: &str = "quarantine";
-const NONCES: &str = "nonces";
-const META: &str = "meta";
+use db::{DATA_KEYS, PERSONAL, RESULTS, SESSIONS, Trees};
 const KEK_CHECK: &[u8] = b"kek_check";
 const LAST_KID: &[u8] = b"last_signing_kid";
 
@@ -62,7 +55,10 @@ impl StoreError {
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
         match &e {
-            sled::Error::Io(io) if io.raw_os_error() == Some(libc::ENOSPC) => StoreError::Full(io.to_string()),
+            // sled wraps the OS error, so the kind, not the errno, tells.
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(libc::ENOSPC) => {
+                StoreError::Full("no space left on the device".into())
+            }
             _ => StoreError::Write(e.to_string()),
         }
     }
@@ -109,21 +105,14 @@ impl KeyPurpose {
 }
 
 pub struct Store {
-    db: sled::Db,
-    sessions: sled::Tree,
-    personal: sled::Tree,
-    results: sled::Tree,
-    evidence: sled::Tree,
-    data_keys: sled::Tree,
-    audit: sled::Tree,
-    checkpoints: sled::Tree,
-    quarantine: sled::Tree,
-    nonces: sled::Tree,
-    meta: sled::Tree,
+    db: db::Handle,
     /// `None` for maintenance commands that only delete and read the trail.
     kek: Option<Kek>,
     /// Held across each audited transaction so entries are appended in order.
     head: Mutex<audit::Head>,
+    /// The latest ended state of records whose write failed while the disk was
+    /// full or failing: written when the database reopens.
+    pending: Mutex<BTreeMap<String, SessionRecord>>,
 }
 
 impl Store {
@@ -133,7 +122,8 @@ impl Store {
         let store = Self::open_inner(dir, Some(kek))?;
         let err = |reason: String| StoreError::Open { path: dir.display().to_string(), reason };
         let kek = store.kek.as_ref().expect("just given");
-        match store.meta.get(KEK_CHECK)? {
+        let meta = store.t()?.meta.clone();
+        match meta.get(KEK_CHECK)? {
             Some(check) if !kek.matches(&check) => {
                 return Err(err(format!(
                     "its data keys were wrapped by another key-encryption key than the {} in use; restore that key",
@@ -142,7 +132,7 @@ impl Store {
             }
             Some(_) => {}
             None => {
-                store.meta.insert(KEK_CHECK, kek.check_value())?;
+                meta.insert(KEK_CHECK, kek.check_value())?;
             }
         }
         Ok(store)
@@ -155,27 +145,31 @@ impl Store {
     }
 
     fn open_inner(dir: &Path, kek: Option<Kek>) -> Result<Self, StoreError> {
-        let err = |e: &dyn std::fmt::Display| StoreError::Open { path: dir.display().to_string(), reason: e.to_string() };
-        crate::fsutil::create_private_dir(dir).map_err(|e| err(&e))?;
-        let db = sled::Config::new().path(dir).open().map_err(|e| err(&e))?;
-        let tree = |name: &str| db.open_tree(name).map_err(|e| err(&e));
-        let audit = tree(AUDIT)?;
-        let head = audit::head_of(&audit).map_err(|e| err(&e))?;
-        Ok(Self {
-            sessions: tree(SESSIONS)?,
-            personal: tree(PERSONAL)?,
-            results: tree(RESULTS)?,
-            evidence: tree(EVIDENCE)?,
-            data_keys: tree(DATA_KEYS)?,
-            checkpoints: tree(CHECKPOINTS)?,
-            quarantine: tree(QUARANTINE)?,
-            nonces: tree(NONCES)?,
-            meta: tree(META)?,
-            audit,
-            db,
-            kek,
-            head: Mutex::new(head),
-        })
+        let db = db::Handle::open(dir)?;
+        let head = audit::head_of(&db.trees()?.audit)?;
+        Ok(Self { db, kek, head: Mutex::new(head), pending: Mutex::default() })
+    }
+
+    fn t(&self) -> Result<Arc<Trees>, StoreError> {
+        self.db.trees()
+    }
+
+    /// While the last write failed: reopens the database, writes the records
+    /// whose ended state could not be stored, and says whether it recovered.
+    pub fn recover(&self) -> Result<bool, StoreError> {
+        if !self.db.is_broken() {
+            return Ok(false);
+        }
+        let trees = self.db.reopen()?;
+        *self.head.lock().unwrap_or_else(|p| p.into_inner()) = audit::head_of(&trees.audit)?;
+        drop(trees);
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for record in pending.values() {
+            self.put_session_audited(record, &Actor::System, "record_stored_after_storage_recovered")?;
+        }
+        self.flush()?;
+        tracing::info!(records = pending.len(), "database reopened after a write failure; storage recovered");
+        Ok(true)
     }
 
     pub fn kek_source(&self) -> Option<&KekSource> {
@@ -183,15 +177,21 @@ impl Store {
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.db.check()?;
+        let flushed = self.t()?.db.flush().map(drop).map_err(StoreError::from);
+        if let Err(e) = &flushed {
+            self.db.fail(e);
+        }
+        flushed
     }
 
     /// Runs `write` in one transaction over every tree it may touch; with `audited`,
     /// the audit entry is part of the same transaction.
     fn transact<T>(&self, audited: Option<(&Actor, &str, Option<&str>)>, write: impl Fn(&Tx) -> TxResult<T>) -> Result<T, StoreError> {
+        self.db.check()?;
+        let t = self.t()?;
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&self.sessions, &self.personal, &self.evidence, &self.results, &self.data_keys, &self.audit, &self.quarantine);
+        let trees = (&t.sessions, &t.personal, &t.evidence, &t.results, &t.data_keys, &t.audit, &t.quarantine);
         let (value, next) = trees.transaction(|(sessions, personal, evidence, results, data_keys, audit, quarantine)| {
             let tx = Tx { sessions, personal, evidence, results, data_keys, audit, quarantine };
             let value = write(&tx)?;
@@ -204,6 +204,10 @@ impl Store {
                 None => None,
             };
             Ok((value, next))
+        }).map_err(|e| {
+            let e = StoreError::from(e);
+            self.db.fail(&e);
+            e
         })?;
         if let Some(next) = next {
             *head = next;
@@ -232,7 +236,7 @@ impl Store {
     /// The session's existing data key; `None` once it is destroyed (or never made).
     fn data_key(&self, id: &str, purpose: KeyPurpose) -> Result<Option<seal::Key>, StoreError> {
         let slot = purpose.slot(id);
-        let Some(wrapped) = self.data_keys.get(&slot)? else { return Ok(None) };
+        let Some(wrapped) = self.t()?.data_keys.get(&slot)? else { return Ok(None) };
         Ok(self.kek(id)?.unwrap_data_key(&slot, &wrapped).ok())
     }
 
@@ -250,12 +254,23 @@ impl Store {
     }
 
     pub fn put_session(&self, record: &SessionRecord) -> Result<(), StoreError> {
-        self.transact(None, |tx| self.put_session_tx(tx, record))
+        let stored = self.transact(None, |tx| self.put_session_tx(tx, record));
+        self.keep_if_failed(record, stored)
     }
 
     /// Stores the record and its audit entry in one transaction.
     pub fn put_session_audited(&self, record: &SessionRecord, actor: &Actor, action: &str) -> Result<(), StoreError> {
-        self.transact(Some((actor, action, Some(&record.id))), |tx| self.put_session_tx(tx, record))
+        let stored = self.transact(Some((actor, action, Some(&record.id))), |tx| self.put_session_tx(tx, record));
+        self.keep_if_failed(record, stored)
+    }
+
+    /// An ended session whose record could not be written is kept for `recover`
+    /// (a session that never got going is not: its start was refused).
+    fn keep_if_failed(&self, record: &SessionRecord, stored: Result<(), StoreError>) -> Result<(), StoreError> {
+        if stored.is_err() && record.status.is_terminal() {
+            self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), record.clone());
+        }
+        stored
     }
 
     /// The record with its personal fields opened (absent once purged).
@@ -270,7 +285,7 @@ impl Store {
     /// The record without personal fields; a record that does not decode is
     /// quarantined and reads as absent.
     fn get_bare(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(value) = self.sessions.get(id.as_bytes())? else { return Ok(None) };
+        let Some(value) = self.t()?.sessions.get(id.as_bytes())? else { return Ok(None) };
         match decode(id, &value) {
             Ok(record) => Ok(Some(record)),
             Err(e) => {
@@ -284,7 +299,7 @@ impl Store {
         if record.purged || self.kek.is_none() {
             return Ok(None);
         }
-        let Some(sealed) = self.personal.get(record.id.as_bytes())? else { return Ok(None) };
+        let Some(sealed) = self.t()?.personal.get(record.id.as_bytes())? else { return Ok(None) };
         let Some(key) = self.data_key(&record.id, KeyPurpose::Personal)? else { return Ok(None) };
         let plain = seal::open(&key, &personal_aad(&record.id), &sealed)
             .map_err(|_| StoreError::Corrupt { key: format!("{PERSONAL}/{}", record.id), reason: "does not open".into() })?;
@@ -296,7 +311,12 @@ impl Store {
     /// Every stored session without its personal fields (counts, retention). A
     /// record that does not decode is quarantined and skipped.
     pub fn sessions(&self) -> impl Iterator<Item = Result<SessionRecord, StoreError>> + '_ {
-        self.sessions.iter().filter_map(move |kv| {
+        let sessions = self.t().map(|t| t.sessions.iter());
+        let (iter, failed) = match sessions {
+            Ok(iter) => (Some(iter), None),
+            Err(e) => (None, Some(Err(e))),
+        };
+        failed.into_iter().chain(iter.into_iter().flatten().filter_map(move |kv| {
             let (k, v) = match kv {
                 Ok(kv) => kv,
                 Err(e) => return Some(Err(e.into())),
@@ -306,7 +326,7 @@ impl Store {
                 Ok(record) => Some(Ok(record)),
                 Err(e) => self.quarantine_record(SESSIONS, &k, &v, &e.to_string()).err().map(Err),
             }
-        })
+        }))
     }
 
     /// Stores the signed result (sealed under its own key) and the decided record
@@ -327,7 +347,7 @@ impl Store {
     }
 
     pub fn get_result(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let Some(sealed) = self.results.get(id.as_bytes())? else { return Ok(None) };
+        let Some(sealed) = self.t()?.results.get(id.as_bytes())? else { return Ok(None) };
         let Some(key) = self.data_key(id, KeyPurpose::Result)? else { return Ok(None) };
         let plain = seal::open(&key, &result_aad(id), &sealed)
             .map_err(|_| StoreError::Corrupt { key: format!("{RESULTS}/{id}"), reason: "does not open".into() })?;
@@ -345,7 +365,7 @@ impl Store {
 
     pub fn get_evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = evidence_key(id, kind);
-        let Some(sealed) = self.evidence.get(&key)? else { return Ok(None) };
+        let Some(sealed) = self.t()?.evidence.get(&key)? else { return Ok(None) };
         let Some(data_key) = self.data_key(id, KeyPurpose::Personal)? else { return Ok(None) };
         seal::open(&data_key, &key, &sealed)
             .map(Some)
@@ -355,7 +375,8 @@ impl Store {
     /// Records that `nonce` belongs to session `id`; false if it was used before.
     pub fn claim_nonce(&self, nonce: &str, id: &str) -> Result<bool, StoreError> {
         let key = Sha256::digest(nonce.as_bytes());
-        Ok(self.nonces.compare_and_swap(key.as_slice(), None as Option<&[u8]>, Some(id.as_bytes()))?.is_ok())
+        self.db.check()?;
+        Ok(self.t()?.nonces.compare_and_swap(key.as_slice(), None as Option<&[u8]>, Some(id.as_bytes()))?.is_ok())
     }
 
     /// Appends to the audit trail on its own (an action with nothing else stored).
@@ -378,26 +399,30 @@ impl Store {
 
     /// The audit trail, oldest first, as stored entries with their hashes.
     pub fn audit_entries(&self) -> Vec<serde_json::Value> {
-        audit::export(&self.audit, None).filter_map(|e| serde_json::to_value(e).ok()).collect()
+        let Ok(t) = self.t() else { return Vec::new() };
+        audit::export(&t.audit, None).filter_map(|e| serde_json::to_value(e).ok()).collect()
     }
 
-    pub fn audit_export<'a>(&'a self, since: Option<&str>) -> impl Iterator<Item = audit::Exported> + 'a {
-        audit::export(&self.audit, since)
+    pub fn audit_export(&self, since: Option<&str>) -> Result<Vec<audit::Exported>, StoreError> {
+        Ok(audit::export(&self.t()?.audit, since).collect())
     }
 
     pub fn audit_verify(&self, jwks: &crate::signing::Jwks) -> Result<audit::Verified, audit::Broken> {
-        audit::verify(&self.audit, &self.checkpoints, jwks)
+        let t = self.t().map_err(|e| audit::Broken { seq: 0, why: e.to_string() })?;
+        audit::verify(&t.audit, &t.checkpoints, jwks)
     }
 
     /// Signs the newest audit entry with the device key, if any came since the
     /// last checkpoint. Returns the sequence number signed.
     pub fn checkpoint(&self, keys: &crate::signing::DeviceKeys) -> Result<Option<u64>, StoreError> {
         let head = self.head.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let last = self.checkpoints.last()?.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map(u64::from_be_bytes);
+        self.db.check()?;
+        let checkpoints = self.t()?.checkpoints.clone();
+        let last = checkpoints.last()?.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map(u64::from_be_bytes);
         if head.seq == 0 || last == Some(head.seq) {
             return Ok(None);
         }
-        self.checkpoints.insert(audit::seq_key(head.seq), audit::checkpoint(&head, keys).into_bytes())?;
+        checkpoints.insert(&audit::seq_key(head.seq), audit::checkpoint(&head, keys).into_bytes())?;
         self.flush()?;
         Ok(Some(head.seq))
     }
@@ -405,13 +430,14 @@ impl Store {
     /// At start: a signing key other than the last one seen was installed by `keys
     /// rotate` while the daemon was stopped; the trail records it.
     pub fn note_signing_key(&self, kid: &str) -> Result<(), StoreError> {
-        let last = self.meta.get(LAST_KID)?;
+        let meta = self.t()?.meta.clone();
+        let last = meta.get(LAST_KID)?;
         if last.as_deref() == Some(kid.as_bytes()) {
             return Ok(());
         }
         let action = if last.is_some() { "signing_key_rotated" } else { "signing_key_first_used" };
         self.audit_by(&Actor::Command, None, &format!("{action}:{kid}"))?;
-        self.meta.insert(LAST_KID, kid.as_bytes())?;
+        meta.insert(LAST_KID, kid.as_bytes())?;
         Ok(())
     }
 
@@ -448,12 +474,13 @@ impl Store {
 
     /// What is in quarantine (meta lines only).
     pub fn quarantined(&self) -> Vec<quarantine::Quarantined> {
-        self.quarantine.iter().filter_map(Result::ok).filter_map(|(_, v)| quarantine::meta(&v)).collect()
+        let Ok(t) = self.t() else { return Vec::new() };
+        t.quarantine.iter().filter_map(Result::ok).filter_map(|(_, v)| quarantine::meta(&v)).collect()
     }
 
     /// Bytes the database takes on disk (sled's own figure).
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.t().ok().and_then(|t| t.db.size_on_disk().ok()).unwrap_or(0)
     }
 }
 

@@ -95,7 +95,7 @@ impl Store {
     fn purge_personal(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
         let Some(mut record) = self.get_bare(id)? else { return Ok(()) };
         record.purge_personal_data();
-        let evidence: Vec<_> = self.evidence.scan_prefix(format!("{id}/").as_bytes()).keys().filter_map(Result::ok).collect();
+        let evidence: Vec<_> = self.t()?.evidence.scan_prefix(format!("{id}/").as_bytes()).keys().filter_map(Result::ok).collect();
         self.transact(Some((actor, "personal_data_purged", Some(id))), |tx| {
             // The key first: from here on the sealed bytes are noise wherever they lie.
             tx.data_keys.remove(KeyPurpose::Personal.slot(id))?;

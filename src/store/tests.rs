@@ -103,8 +103,8 @@ fn nothing_personal_is_stored_in_the_clear() {
     let r = decided("vf_clear", 1);
     store.put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig").unwrap();
     store.put_evidence("vf_clear", "face", b"\xFF\xD8\xFF\xE0 a face").unwrap();
-    for tree in store.db.tree_names() {
-        for (k, v) in store.db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
+    for tree in store.t().unwrap().db.tree_names() {
+        for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
             for needle in [b"950101300123".as_slice(), b"ZHUMABAYEVA", b"\xFF\xD8\xFF"] {
                 assert!(!v.windows(needle.len()).any(|w| w == needle), "{:?} in {:?}", String::from_utf8_lossy(needle), String::from_utf8_lossy(&k));
             }
@@ -120,7 +120,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
     store.put_decided(&decided("old", 1_000), "h.p.s").unwrap();
     store.put_evidence("old", "face", b"jpeg").unwrap();
-    let sealed_evidence = store.evidence.get(b"old/face").unwrap().unwrap();
+    let sealed_evidence = store.t().unwrap().evidence.get(b"old/face").unwrap().unwrap();
     let mut running = record("running");
     running.created_unix = 1_000;
     store.put_session(&running).unwrap();
@@ -137,7 +137,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     assert_eq!(store.get_result("old").unwrap().as_deref(), Some("h.p.s"), "the result is on the longer clock");
     assert!(store.get_session("running").unwrap().unwrap().request.expected_iin.is_some());
     // The sealed bytes, wherever they linger, open under no key the store holds.
-    for (_, wrapped) in store.data_keys.iter().map(Result::unwrap) {
+    for (_, wrapped) in store.t().unwrap().data_keys.iter().map(Result::unwrap) {
         for slot in [b"old/personal".as_slice(), b"old/result", b"running/personal"] {
             if let Ok(key) = store.kek.as_ref().unwrap().unwrap_data_key(slot, &wrapped) {
                 assert!(seal::open(&key, b"old/face", &sealed_evidence).is_err());
@@ -162,7 +162,7 @@ fn an_undecodable_record_is_quarantined_and_the_purge_goes_on() {
     let dir = temp_dir("quarantine");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
     store.put_decided(&decided("good", 1_000), "h.p.s").unwrap();
-    store.sessions.insert(b"bad", br#"{"id":"bad","status":"renamed_status"}"#.as_slice()).unwrap();
+    store.t().unwrap().sessions.insert(b"bad", br#"{"id":"bad","status":"renamed_status"}"#.as_slice()).unwrap();
     let retention = Retention { personal: Duration::from_secs(1), result: Duration::from_secs(1) };
     let report = store.purge_expired(&retention, 5_000, &Actor::System).unwrap();
     assert_eq!(report.personal_data, 1);
@@ -187,8 +187,8 @@ fn checkpoints_are_signed_and_verified() {
     assert_eq!((verified.entries, verified.checkpoints, verified.unsigned_tail), (2, 1, 1));
     assert!(store.audit_verify(&crate::signing::Jwks::default()).is_err(), "a checkpoint by an unknown key fails");
     // The signed entry removed with its successor rewritten to link past it.
-    store.audit.remove(audit::seq_key(2)).unwrap();
-    store.audit.remove(audit::seq_key(1)).unwrap();
+    store.t().unwrap().audit.remove(audit::seq_key(2)).unwrap();
+    store.t().unwrap().audit.remove(audit::seq_key(1)).unwrap();
     let err = store.audit_verify(&keys.jwks()).unwrap_err();
     assert_eq!(err.seq, 1, "{err}");
     std::fs::remove_dir_all(dir).unwrap();
