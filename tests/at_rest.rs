@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Daemon, TECHNICIAN_PASSWORD, TestConfig};
+use common::{Daemon, TestConfig};
 use idverifd::signing::{Jwks, verify_compact};
 use idverifd::store::seal;
 use idverifd::store::Kek;
@@ -157,16 +157,31 @@ async fn a_stopped_daemons_disk_shows_no_personal_data_and_purged_data_opens_und
 }
 
 async fn status_json(daemon: &Daemon) -> serde_json::Value {
-    daemon
-        .client()
-        .get(format!("{}/status.json", daemon.status_url))
-        .basic_auth("technician", Some(TECHNICIAN_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_str(&daemon.status_text().await).unwrap()
+}
+
+/// What systemd hands the service for `LoadCredentialEncrypted=`: the decrypted
+/// credential in `$CREDENTIALS_DIRECTORY` (systemd itself, and a TPM, are not here).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_systemd_credential_wraps_the_data_keys_and_without_it_the_daemon_refuses_to_start() {
+    let mut daemon = Daemon::prepare("credential", &TestConfig::default());
+    let credentials = daemon.dir.join("credentials");
+    std::fs::create_dir_all(&credentials).unwrap();
+    let raw: [u8; 32] = rand::random();
+    std::fs::write(credentials.join("idverifd-data-kek"), raw).unwrap();
+    daemon.env.push(("CREDENTIALS_DIRECTORY".into(), credentials.display().to_string()));
+    daemon.launch();
+    let status = status_json(&daemon).await;
+    assert_eq!(status["store"]["key_encryption_key"], "systemd_credential", "{status}");
+    assert!(!daemon.state().join("keys/data-kek").exists(), "no key-encryption key on the data's disk");
+    assert!(daemon.terminate().success());
+
+    // The credential gone (another box, a wiped TPM): refused, not replaced.
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).args(["run", "--config"]).arg(&daemon.config_path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another key-encryption key"), "{stderr}");
 }
 
 /// Rewrites the trail with `edit`, runs `audit verify`, restores it.

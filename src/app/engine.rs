@@ -633,11 +633,7 @@ impl Engine {
 
     fn event(&self, session: &mut Active, kind: EventKind) {
         // Stage and status changes go to the audit trail with the record that holds them.
-        let audited = match &kind {
-            EventKind::Stage { stage } => Some(format!("stage:{}", serde_json::to_value(stage).unwrap_or_default().as_str().unwrap_or_default())),
-            EventKind::Status { status } => Some(format!("status:{}", serde_json::to_value(status).unwrap_or_default().as_str().unwrap_or_default())),
-            _ => None,
-        };
+        let audited = kind.audit_action();
         let event = session.record.push_event(kind);
         let stored = match &audited {
             Some(action) => self.store.put_session_audited(&session.record, &Actor::System, action),

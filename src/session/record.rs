@@ -200,6 +200,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The audit trail's name for a stage or status change (`stage:face_capture`,
+    /// `status:cancelled`); `None` for events the trail does not record.
+    pub fn audit_action(&self) -> Option<String> {
+        let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        match self {
+            EventKind::Stage { stage } => Some(format!("stage:{}", name(serde_json::to_value(stage).ok()?))),
+            EventKind::Status { status } => Some(format!("status:{}", name(serde_json::to_value(status).ok()?))),
+            _ => None,
+        }
+    }
+
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -301,11 +301,15 @@ impl Store {
         }
         let Some(sealed) = self.t()?.personal.get(record.id.as_bytes())? else { return Ok(None) };
         let Some(key) = self.data_key(&record.id, KeyPurpose::Personal)? else { return Ok(None) };
-        let plain = seal::open(&key, &personal_aad(&record.id), &sealed)
-            .map_err(|_| StoreError::Corrupt { key: format!("{PERSONAL}/{}", record.id), reason: "does not open".into() })?;
-        serde_json::from_slice(&plain)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt { key: format!("{PERSONAL}/{}", record.id), reason: e.to_string() })
+        let opened = seal::open(&key, &personal_aad(&record.id), &sealed).map_err(|_| "sealed value does not open".to_string());
+        match opened.and_then(|plain| serde_json::from_slice(&plain).map_err(|e| reason(&e))) {
+            Ok(personal) => Ok(Some(personal)),
+            Err(why) => {
+                // Damaged: set aside; the record reads without its personal fields.
+                self.quarantine_record(PERSONAL, record.id.as_bytes(), &sealed, &why)?;
+                Ok(None)
+            }
+        }
     }
 
     /// Every stored session without its personal fields (counts, retention). A
@@ -465,9 +469,11 @@ impl Store {
         let action = format!("record_quarantined:{tree}");
         self.transact(Some((&Actor::System, &action, None)), |tx| {
             tx.quarantine.insert(qkey.clone(), stored.clone())?;
-            if tree == SESSIONS {
-                tx.sessions.remove(key)?;
-            }
+            match tree {
+                SESSIONS => tx.sessions.remove(key)?,
+                PERSONAL => tx.personal.remove(key)?,
+                _ => None,
+            };
             Ok(())
         })
     }
@@ -502,7 +508,18 @@ fn encode(record: &SessionRecord) -> Vec<u8> {
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<SessionRecord, StoreError> {
-    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: e.to_string() })
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: reason(&e) })
+}
+
+/// Why a value does not decode, without quoting it (serde's own message may).
+fn reason(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not well-formed JSON",
+        serde_json::error::Category::Data => "a field or value this version does not know",
+        serde_json::error::Category::Eof => "cut short",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
 }
 
 #[cfg(test)]

@@ -32,6 +32,10 @@ fn decided(id: &str, created_unix: u64) -> SessionRecord {
     r
 }
 
+fn actions(store: &Store) -> Vec<String> {
+    store.audit_entries().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+}
+
 /// sled's flusher thread may hold the file lock a moment after the first handle
 /// is dropped (a restarted process never sees this).
 fn reopen(dir: &std::path::Path, kek_file: &std::path::Path) -> Store {
@@ -63,7 +67,7 @@ fn decided_result_survives_reopen_and_unfinished_sessions_become_interrupted() {
     assert_eq!(b.status, Status::Interrupted);
     assert_eq!(b.request.expected_iin.as_deref(), Some("950101300123"), "personal fields survive the interruption");
     assert_eq!(store.get_session("a").unwrap().unwrap().status, Status::Decided);
-    let actions: Vec<_> = store.audit_entries().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    let actions = actions(&store);
     assert_eq!(actions, ["decided:needs_review", "session_interrupted"]);
     drop(store);
     std::fs::remove_dir_all(dir).unwrap();
@@ -151,7 +155,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     assert!(old.result_purged);
     assert_eq!(old.result_sha256.as_deref(), Some(hex::encode(Sha256::digest(b"h.p.s")).as_str()));
     assert!(store.get_result("old").unwrap().is_none());
-    let actions: Vec<_> = store.audit_entries().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    let actions = actions(&store);
     assert!(actions.ends_with(&["personal_data_purged".to_string(), "signed_result_purged".to_string()]), "{actions:?}");
     assert_eq!(store.audit_verify(&crate::signing::Jwks::default()).unwrap().entries, actions.len() as u64);
     std::fs::remove_dir_all(dir).unwrap();
@@ -191,5 +195,22 @@ fn checkpoints_are_signed_and_verified() {
     store.t().unwrap().audit.remove(audit::seq_key(1)).unwrap();
     let err = store.audit_verify(&keys.jwks()).unwrap_err();
     assert_eq!(err.seq, 1, "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn damaged_sealed_personal_fields_are_quarantined_and_the_record_still_reads() {
+    let dir = temp_dir("damaged-personal");
+    let store = Store::open(&dir, Kek::for_tests()).unwrap();
+    store.put_decided(&decided("vf_d", 1_000), "h.p.s").unwrap();
+    let personal = store.t().unwrap().personal.clone();
+    let mut sealed = personal.get(b"vf_d").unwrap().unwrap().to_vec();
+    sealed[20] ^= 0x40;
+    personal.insert(b"vf_d", sealed).unwrap();
+    let record = store.get_session("vf_d").unwrap().unwrap();
+    assert_eq!((record.status, record.document.is_none()), (Status::Decided, true));
+    let q = store.quarantined();
+    assert_eq!((q.len(), q[0].tree.as_str(), q[0].reason.as_str()), (1, "personal", "sealed value does not open"));
+    assert!(store.interrupt_unfinished().unwrap().is_empty(), "start-up goes on");
     std::fs::remove_dir_all(dir).unwrap();
 }

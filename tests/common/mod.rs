@@ -159,6 +159,8 @@ pub struct Daemon {
     pub kiosk_url: String,
     pub status_url: String,
     pub log: Arc<Mutex<String>>,
+    /// Extra environment for the process (e.g. a systemd credentials directory).
+    pub env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -182,6 +184,7 @@ impl Daemon {
             kiosk_url: String::new(),
             status_url: String::new(),
             log: Arc::default(),
+            env: Vec::new(),
         }
     }
 
@@ -191,6 +194,7 @@ impl Daemon {
             .args(["run", "--config"])
             .arg(&self.config_path)
             .env("IDVERIFD_LOG", "info,idverifd=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -270,6 +274,12 @@ impl Daemon {
     /// Follows the SSE stream of a session to its end; returns the events' data.
     pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
         collect_events(&self.client(), &self.url, id, limit).await
+    }
+
+    /// The technician's `status.json`, as text.
+    pub async fn status_text(&self) -> String {
+        let request = self.client().get(format!("{}/status.json", self.status_url));
+        request.basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap().text().await.unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
