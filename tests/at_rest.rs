@@ -214,6 +214,9 @@ async fn audit_verify_passes_on_a_real_trail_and_names_the_entry_that_was_change
     let id = decided_session(&daemon, "nonce-audit-00001").await;
     let (status, _) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
     assert_eq!(status, 200);
+    status_json(&daemon).await;
+    let wrong = daemon.client().get(format!("{}/status.json", daemon.status_url)).basic_auth("technician", Some("guess-guess-guess"));
+    assert_eq!(wrong.send().await.unwrap().status(), 401);
     assert!(daemon.terminate().success());
     let (state, config) = (daemon.state(), daemon.config_path.clone());
 
@@ -228,7 +231,15 @@ async fn audit_verify_passes_on_a_real_trail_and_names_the_entry_that_was_change
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let actions: Vec<&str> = lines.iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for wanted in ["session_started", "stage:face_capture", "decided:needs_review", "result_fetched", "daemon_stopped"] {
+    for wanted in [
+        "session_started",
+        "stage:face_capture",
+        "decided:needs_review",
+        "result_fetched",
+        "technician_login_succeeded",
+        "technician_login_failed",
+        "daemon_stopped",
+    ] {
         assert!(actions.contains(&wanted), "{wanted} missing from {actions:?}");
     }
     let started = lines.iter().find(|e| e["action"] == "session_started").unwrap();
