@@ -332,17 +332,30 @@ impl Default for SessionConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoreConfig {
-    /// Personal data (evidence images, results, request fields) is purged after this.
+    /// Personal data (evidence images, document fields, the IIN asked for or
+    /// typed) is purged this long after the session started.
     #[serde(default = "default_retention", with = "humantime_serde_compat")]
     pub retention: Duration,
+    /// The signed result (sealed; it carries the document as read) is purged this
+    /// long after the session started; its SHA-256 stays with the record.
+    #[serde(default = "default_result_retention", with = "humantime_serde_compat")]
+    pub result_retention: Duration,
     /// How often the purge runs.
     #[serde(default = "default_purge_interval", with = "humantime_serde_compat")]
     pub purge_interval: Duration,
+    /// How often the audit trail's newest entry is signed (and always at shutdown).
+    #[serde(default = "default_checkpoint_interval", with = "humantime_serde_compat")]
+    pub audit_checkpoint_interval: Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { retention: default_retention(), purge_interval: default_purge_interval() }
+        Self {
+            retention: default_retention(),
+            result_retention: default_result_retention(),
+            purge_interval: default_purge_interval(),
+            audit_checkpoint_interval: default_checkpoint_interval(),
+        }
     }
 }
 
@@ -448,6 +461,12 @@ fn default_camera_grace() -> Duration {
 }
 fn default_retention() -> Duration {
     Duration::from_secs(30 * 24 * 3600)
+}
+fn default_result_retention() -> Duration {
+    Duration::from_secs(90 * 24 * 3600)
+}
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(3600)
 }
 fn default_purge_interval() -> Duration {
     Duration::from_secs(3600)
@@ -744,6 +763,9 @@ impl Config {
         }
         if self.store.purge_interval < Duration::from_secs(1) {
             out.push(("store.purge_interval", "must be at least 1s".into()));
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.store.audit_checkpoint_interval) {
+            out.push(("store.audit_checkpoint_interval", "must be between 1s and 1h: the trail is signed at least hourly".into()));
         }
         out
     }

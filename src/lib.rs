@@ -14,7 +14,8 @@
 //! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
 //! - [`session`]  — 3. the verification session: stages, prompts, decision.
 //! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.
-//! - [`store`]    — 5. sled: sessions, results, evidence, audit trail, retention.
+//! - [`store`]    — 5. sled: personal data sealed per session (keys wrapped by the device KEK),
+//!   hash-chained audit trail with signed checkpoints, retention on two clocks, quarantine.
 //! - [`api`]      — 6. axum over rustls: registration API, SSE, health, metrics.
 //! - [`telemetry`] — counters and gauges shared by the stages, rendered for Prometheus.
 //! - [`app`]      — wires the stages together; start and drain order.

@@ -2,6 +2,8 @@
 //! human text to stderr. Exit codes: 0 success, 1 a check failed, 2 usage or
 //! configuration error, 3 internal error.
 
+mod cmds;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,6 +101,13 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The hash-chained audit trail: verify it, export it.
+    Audit {
+        #[command(subcommand)]
+        command: cmds::audit::AuditCommand,
+    },
+    /// Apply retention now (the daemon must be stopped).
+    Purge(cmds::purge::PurgeArgs),
 }
 
 #[derive(Subcommand)]
@@ -274,6 +283,8 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
             println!("{}", app::kiosk_url(&config.state_dir())?);
             Ok(0)
         }
+        Command::Audit { command } => cmds::audit::run(command),
+        Command::Purge(args) => cmds::purge::run(args),
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password).map_err(|e| Failure(2, format!("standard input: {e}")))?;

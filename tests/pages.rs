@@ -104,16 +104,7 @@ async fn kiosk_walks_a_subject_through_in_russian_and_kazakh_and_the_status_page
     let page_text = browser.eval("return document.body.innerText").await.as_str().unwrap().to_string();
     let page_html = browser.eval("return document.documentElement.outerHTML").await.as_str().unwrap().to_string();
     assert!(page_text.contains("needs_review"), "today's counts are on the page:\n{page_text}");
-    let json = daemon
-        .client()
-        .get(format!("{}/status.json", daemon.status_url))
-        .basic_auth("technician", Some(TECHNICIAN_PASSWORD))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let json = daemon.status_text().await;
     for secret in ["900101300017", "reg-77", "nonce-pages-ru-1", "nonce-pages-kk-1"] {
         assert!(!page_text.contains(secret) && !page_html.contains(secret) && !json.contains(secret), "status shows {secret}");
     }

@@ -36,6 +36,18 @@ pub struct ClientAuth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller(pub String);
 
+impl Caller {
+    /// How the audit trail names this client: the certificate fingerprint, or a
+    /// prefix of the token's hash (enough to tell clients apart).
+    pub fn actor(&self) -> crate::store::Actor {
+        let name = match self.0.strip_prefix("token:") {
+            Some(hash) => format!("token:{}", &hash[..hash.len().min(16)]),
+            None => self.0.clone(),
+        };
+        crate::store::Actor::Client(name)
+    }
+}
+
 fn parse_hash(h: &str) -> Option<[u8; 32]> {
     hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok())
 }
@@ -109,12 +121,45 @@ pub const TECHNICIAN_USER: &str = "technician";
 pub struct TechnicianAuth {
     pub gate: PasswordGate,
     pub checker: PasswordChecker,
+    /// Where logins are recorded in the audit trail (none in unit tests).
+    pub audit: Option<Arc<crate::session::Controller>>,
+    /// When a successful login was last written to the audit trail.
+    login_audited_unix: std::sync::atomic::AtomicU64,
 }
+
+/// A page that polls with the same credentials logs in every few seconds: a
+/// success is audited once per this quiet spell; every failure is.
+const LOGIN_AUDIT_QUIET_SECS: u64 = 600;
 
 impl TechnicianAuth {
     /// `at_once` checks run at a time, each on one of as many dedicated threads.
     pub fn new(password_hash: String, at_once: usize) -> Self {
-        Self { gate: PasswordGate::new(at_once), checker: PasswordChecker::start(password_hash, at_once) }
+        Self {
+            gate: PasswordGate::new(at_once),
+            checker: PasswordChecker::start(password_hash, at_once),
+            audit: None,
+            login_audited_unix: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Records logins in the audit trail kept by `controller`.
+    pub fn with_audit(mut self, controller: Arc<crate::session::Controller>) -> Self {
+        self.audit = Some(controller);
+        self
+    }
+
+    async fn audit_login(&self, accepted: bool) {
+        let Some(controller) = self.audit.clone() else { return };
+        let now = crate::unix_now();
+        let last = self.login_audited_unix.load(std::sync::atomic::Ordering::Relaxed);
+        if accepted && now.saturating_sub(last) < LOGIN_AUDIT_QUIET_SECS {
+            return;
+        }
+        if accepted {
+            self.login_audited_unix.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
+        let action = if accepted { "technician_login_succeeded" } else { "technician_login_failed" };
+        let _ = tokio::task::spawn_blocking(move || controller.audit(&crate::store::Actor::Technician, None, action)).await;
     }
 }
 
@@ -192,6 +237,7 @@ pub async fn require_technician(State(auth): State<Arc<TechnicianAuth>>, request
     let password_ok = auth.checker.check(password).await;
     let accepted = password_ok && user == TECHNICIAN_USER;
     let failures = auth.gate.finish(ticket, accepted);
+    auth.audit_login(accepted).await;
     if accepted {
         return next.run(request).await;
     }

@@ -32,6 +32,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such verification")
     }
 
+    /// 507: the disk is full; nothing new can be kept until space is freed.
+    pub(crate) fn disk_full(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "disk full: new verification refused");
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "disk_full",
+            "the device's disk is full; no new verification can be stored until space is freed",
+        )
+    }
+
     pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "store failure answered as 503");
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the device's storage is failing; try again later")

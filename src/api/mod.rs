@@ -95,7 +95,7 @@ async fn create_verification(
         };
         ApiError::new(status, code, rejection.body_text())
     })?;
-    let record = state.controller.start(request, &caller.0).map_err(|e| match e {
+    let record = state.controller.start(request, &caller.0, &caller.actor()).map_err(|e| match e {
         StartError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
         StartError::Busy { .. } => ApiError::new(
             StatusCode::CONFLICT,
@@ -103,6 +103,7 @@ async fn create_verification(
             "a verification is running on this camera; wait for its decision or cancel it",
         ),
         StartError::NonceReused => ApiError::new(StatusCode::CONFLICT, "nonce_reused", e.to_string()),
+        StartError::Store(e) if e.is_disk_full() => ApiError::disk_full(e),
         StartError::Store(e) => ApiError::storage(e),
         StartError::EngineGone => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
     })?;
@@ -124,6 +125,7 @@ fn view(r: &SessionRecord) -> Value {
         "decision": r.outcome.as_ref().map(|o| json!({"decision": o.decision, "reasons": o.reasons, "checks": o.checks})),
         "evidence": r.evidence.iter().map(|e| json!({"kind": e.kind, "sha256": e.sha256})).collect::<Vec<_>>(),
         "purged": r.purged,
+        "interrupted_reason": r.interrupted_reason,
         "links": {
             "events": format!("/v1/verifications/{}/events", r.id),
             "result": format!("/v1/verifications/{}/result", r.id),
@@ -166,6 +168,7 @@ async fn cancel_verification(
     SessionId(id): SessionId,
 ) -> Result<Json<Value>, ApiError> {
     let record = load(&state, &caller, &id)?;
+    state.controller.audit(&caller.actor(), Some(&record.id), "cancel_requested");
     if record.status.is_terminal() {
         return Err(ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification has already ended"));
     }
@@ -181,11 +184,14 @@ async fn verification_result(
     SessionId(id): SessionId,
 ) -> Result<Response, ApiError> {
     let record = load(&state, &caller, &id)?;
-    if record.purged {
+    if record.result_purged {
         return Err(ApiError::new(StatusCode::GONE, "purged", "the result was removed after the retention period"));
     }
     match state.controller.result(&id).map_err(ApiError::storage)? {
-        Some(jws) => Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response()),
+        Some(jws) => {
+            state.controller.audit(&caller.actor(), Some(&record.id), "result_fetched");
+            Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response())
+        }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_decided",

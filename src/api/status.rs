@@ -41,6 +41,7 @@ pub struct Vitals {
     /// Disk figures, measured by [`Vitals::measure_disk`] now and then, never per request.
     pub state_dir_bytes: AtomicU64,
     pub disk_free_bytes: AtomicU64,
+    pub store: Arc<crate::store::Store>,
 }
 
 impl Vitals {
@@ -62,6 +63,20 @@ impl Vitals {
     pub fn measure_disk(&self) {
         self.state_dir_bytes.store(dir_bytes(&self.state_dir), Ordering::Relaxed);
         self.disk_free_bytes.store(free_bytes(&self.state_dir), Ordering::Relaxed);
+    }
+
+    /// How personal data is kept: which key wraps it, the oldest still held, and
+    /// records set aside because they do not decode. Counts and ages only.
+    pub fn store_facts(&self) -> Value {
+        let store = &self.store;
+        let quarantined = store.quarantined();
+        json!({
+            "key_encryption_key": store.kek_source().map(|k| k.kind()),
+            "key_encryption_key_detail": store.kek_source().map(|k| k.describe()),
+            "oldest_personal_record_age_seconds": store.oldest_personal_age(crate::unix_now()),
+            "quarantined_records": quarantined.len(),
+            "quarantine": quarantined.iter().map(|q| json!({"tree": q.tree, "key": q.key, "at": q.at, "reason": q.reason})).collect::<Vec<_>>(),
+        })
     }
 }
 
@@ -95,7 +110,12 @@ pub fn router(state: Arc<StatusState>) -> Router {
 
 async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
     let vitals = &state.vitals;
-    let gauges = vitals.gauges();
+    let (gauges, store) = tokio::task::spawn_blocking({
+        let vitals = Arc::clone(vitals);
+        move || (vitals.gauges(), vitals.store_facts())
+    })
+    .await
+    .unwrap_or_default();
     let camera = vitals.camera.snapshot();
     let t = &vitals.telemetry;
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
@@ -127,6 +147,7 @@ async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
         "signing": { "kid": f.kid, "jwks_url": f.jwks_url },
         "tls": { "sha256": vitals.tls.fingerprint(), "not_after": unix_to_rfc3339(vitals.tls.not_after()) },
         "storage": { "state_dir_bytes": gauges.state_dir_bytes, "disk_free_bytes": gauges.disk_free_bytes },
+        "store": store,
         "sessions_today": t.sessions_today(),
         "session_active": gauges.session_active,
         "recent_errors": t.recent_errors(),

@@ -18,7 +18,7 @@ use crate::session::control::{Command, Inbox};
 use crate::session::result::{DeviceInfo, payload};
 use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
 use crate::signing::{DeviceKeys, RESULT_TYP};
-use crate::store::Store;
+use crate::store::{Actor, Store};
 use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
@@ -209,7 +209,7 @@ impl Engine {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
                     let fx = session.machine.on_consent(language);
                     if !fx.is_empty() {
-                        self.store.audit(&id, "consent_given");
+                        self.store.audit_as(&Actor::Kiosk, &id, "consent_given");
                     }
                     self.apply(fx, session);
                 }
@@ -218,7 +218,7 @@ impl Engine {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
                     let fx = session.machine.on_guardian_declared();
                     if !fx.is_empty() {
-                        self.store.audit(&id, "guardian_declaration");
+                        self.store.audit_as(&Actor::Kiosk, &id, "guardian_declaration");
                     }
                     self.apply(fx, session);
                 }
@@ -237,7 +237,7 @@ impl Engine {
                         doc["subject_confirmed"] = true.into();
                         doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
-                    self.store.audit(&id, "iin_entered_by_subject");
+                    self.store.audit_as(&Actor::Kiosk, &id, "iin_entered_by_subject");
                     let fx = session.machine.on_iin_entered(mismatch, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
@@ -257,10 +257,10 @@ impl Engine {
                             session.mrz = None;
                             session.portrait = None;
                             session.last_read = None;
-                            self.store.audit(&id, "document_retake");
+                            self.store.audit_as(&Actor::Kiosk, &id, "document_retake");
                         } else {
                             session.record.retakes += 1;
-                            self.store.audit(&id, "face_retake");
+                            self.store.audit_as(&Actor::Kiosk, &id, "face_retake");
                         }
                     }
                     self.apply(fx, session);
@@ -586,7 +586,6 @@ impl Engine {
                     let id = session.record.id.clone();
                     match self.store.put_decided(&session.record, &jws) {
                         Ok(()) => {
-                            self.store.audit(&id, &format!("decided:{}", decision.as_str()));
                             tracing::info!(session = %id, decision = decision.as_str(), "verification decided");
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended(decision.as_str());
@@ -595,7 +594,10 @@ impl Engine {
                             // Never report a decision that is not on disk.
                             tracing::error!(session = %id, error = %e, "decision could not be stored; session ends interrupted");
                             self.telemetry.record_error("store", format!("decision of {id} not stored: {e}"));
-                            let event = session.record.push_event(EventKind::Status { status: Status::Interrupted });
+                            let reason = if e.is_disk_full() { "disk_full" } else { "storage_failed" };
+                            let event = session.record.decision_not_stored(reason);
+                            // Kept by the store while it fails; written when it recovers.
+                            let _ = self.store.put_session(&session.record);
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended("failed");
                         }
@@ -635,8 +637,14 @@ impl Engine {
     }
 
     fn event(&self, session: &mut Active, kind: EventKind) {
+        // Stage and status changes go to the audit trail with the record that holds them.
+        let audited = kind.audit_action();
         let event = session.record.push_event(kind);
-        if let Err(e) = self.store.put_session(&session.record) {
+        let stored = match &audited {
+            Some(action) => self.store.put_session_audited(&session.record, &Actor::System, action),
+            None => self.store.put_session(&session.record),
+        };
+        if let Err(e) = stored {
             tracing::error!(session = %session.record.id, error = %e, "session record could not be stored");
         }
         self.controller.publish(&session.record.id, event);
@@ -649,7 +657,6 @@ impl Engine {
             tracing::error!(session = %id, error = %e, "store flush failed");
         }
         let outcome = if status == Status::Cancelled { "cancelled" } else { "interrupted" };
-        self.store.audit(&id, &format!("session_{outcome}"));
         self.telemetry.session_ended(outcome);
         self.controller.ended(&id);
         tracing::info!(session = %id, outcome, "verification ended without a decision");

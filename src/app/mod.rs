@@ -24,7 +24,7 @@ use crate::config::{self, Config, ConfigError, ConfigOrigin};
 use crate::session::result::DeviceInfo;
 use crate::session::{Controller, MachineConfig};
 use crate::signing::DeviceKeys;
-use crate::store::Store;
+use crate::store::{Actor, Kek, Retention, Store};
 use crate::telemetry::Telemetry;
 use crate::vision::{self, FaceDetector};
 
@@ -34,6 +34,8 @@ pub const TLS_DIR: &str = "tls";
 pub const DB_DIR: &str = "db";
 /// Remembered model digests, so an unchanged model is not hashed at every start.
 pub const MODEL_DIGESTS_FILE: &str = "model-digests.json";
+/// The data key-encryption key when no systemd credential provides one.
+pub const KEK_FILE: &str = "data-kek";
 pub const DEMO_TOKEN_FILE: &str = "demo-client.token";
 pub const DEMO_PASSWORD_FILE: &str = "demo-technician.password";
 /// This boot's kiosk URL with its key (mode 0600), read by `idverifd kiosk-url`.
@@ -135,6 +137,18 @@ pub fn kiosk_url(state_dir: &Path) -> Result<String, AppError> {
     })
 }
 
+/// The store, its personal data sealed under the device KEK (systemd credential,
+/// else `keys/data-kek`).
+pub fn open_store(state_dir: &Path) -> Result<Store, AppError> {
+    let kek = Kek::load(&state_dir.join(KEYS_DIR).join(KEK_FILE)).map_err(|e| AppError::Setup(e.to_string()))?;
+    Store::open(&state_dir.join(DB_DIR), kek).map_err(|e| AppError::Setup(e.to_string()))
+}
+
+/// Both retention clocks from the config.
+pub fn retention(config: &Config) -> Retention {
+    Retention { personal: config.store.retention, result: config.store.result_retention }
+}
+
 pub fn open_keys(state_dir: &Path) -> Result<DeviceKeys, AppError> {
     DeviceKeys::load_or_create(&state_dir.join(KEYS_DIR)).map_err(|e| AppError::Setup(e.to_string()))
 }
@@ -213,8 +227,19 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     tracing::info!(config = %origin.name(), state_dir = %state_dir.display(), "starting");
 
     let keys = Arc::new(open_keys(&state_dir)?.with_alg(config.signing.alg));
-    let store = Arc::new(Store::open(&state_dir.join(DB_DIR)).map_err(|e| AppError::Setup(e.to_string()))?);
+    let store = Arc::new(open_store(&state_dir)?);
+    if let Some(source) = store.kek_source() {
+        tracing::info!(kek = source.kind(), "personal data sealed under the {}", source.describe());
+    }
+    let started_audit = store
+        .audit_by(&Actor::System, None, &format!("config_loaded:{}", origin.name()))
+        .and_then(|()| store.note_signing_key(keys.kid()));
+    started_audit.map_err(|e| AppError::Internal(format!("audit trail: {e}")))?;
     let interrupted = store.interrupt_unfinished().map_err(|e| AppError::Internal(e.to_string()))?;
+    let quarantined = store.quarantined().len();
+    if quarantined > 0 {
+        tracing::warn!(count = quarantined, "records that do not decode are in quarantine (see the status page)");
+    }
     if !interrupted.is_empty() {
         tracing::warn!(count = interrupted.len(), "sessions left running by the previous process marked interrupted");
     }
@@ -341,7 +366,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             .map_err(|e| AppError::Internal(e.to_string()))?
     };
 
-    let purge = spawn_retention(Arc::clone(&store), config.store.retention, config.store.purge_interval);
+    let purge = spawn_retention(Arc::clone(&store), retention(&config), config.store.purge_interval);
+    let checkpoints = spawn_checkpoints(Arc::clone(&store), Arc::clone(&keys), config.store.audit_checkpoint_interval);
+    let recovery = spawn_store_recovery(Arc::clone(&store));
 
     let bind = |what: &'static str, addr: String| async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
@@ -361,6 +388,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         tls: Arc::clone(&live_cert),
         state_dir_bytes: Default::default(),
         disk_free_bytes: Default::default(),
+        store: Arc::clone(&store),
     });
     let disk = spawn_disk_measure(Arc::clone(&vitals));
     let renewal = (config.api.tls_cert.is_none()).then(|| spawn_certificate_renewal(config.clone(), Arc::clone(&live_cert)));
@@ -397,7 +425,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             jwks_url: format!("{url}/.well-known/jwks.json"),
         },
         preview,
-        technician: Arc::new(api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE)),
+        technician: Arc::new(
+            api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE).with_audit(Arc::clone(&controller)),
+        ),
         streams: StreamSlots::new(config.api.max_streams),
     });
     let door = |name: &'static str, tls: Option<Arc<rustls::ServerConfig>>| Door {
@@ -454,11 +484,17 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     if let Some(renewal) = renewal {
         renewal.abort();
     }
+    checkpoints.abort();
+    recovery.abort();
     engine_stop.store(true, Ordering::SeqCst);
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     capture.stop();
     store.flush().map_err(|e| AppError::Internal(e.to_string()))?;
+    // The trail is signed at every shutdown, so `audit verify` covers all of it.
+    if let Err(e) = store.audit_by(&Actor::System, None, "daemon_stopped").and_then(|()| store.checkpoint(&keys)) {
+        tracing::error!(error = %e, "audit checkpoint at shutdown failed");
+    }
     if !matches!(engine_result, Ok(Ok(()))) {
         return Err(AppError::Internal("the engine thread panicked".into()));
     }
@@ -503,17 +539,51 @@ fn spawn_disk_measure(vitals: Arc<api::status::Vitals>) -> tokio::task::JoinHand
     })
 }
 
-fn spawn_retention(store: Arc<Store>, retention: std::time::Duration, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+fn spawn_retention(store: Arc<Store>, retention: Retention, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
             let store = Arc::clone(&store);
-            match tokio::task::spawn_blocking(move || store.purge_expired(retention, crate::unix_now())).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(sessions = n, "personal data purged after the retention period"),
+            match tokio::task::spawn_blocking(move || store.purge_expired(&retention, crate::unix_now(), &Actor::System)).await {
+                Ok(Ok(r)) if r.personal_data + r.signed_results == 0 => {}
+                Ok(Ok(r)) => tracing::info!(personal = r.personal_data, results = r.signed_results, "purged after the retention period"),
                 Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed"),
                 Err(e) => tracing::error!(error = %e, "retention purge task failed"),
+            }
+        }
+    })
+}
+
+/// Signs the audit trail's newest entry at least every `every`.
+fn spawn_checkpoints(store: Arc<Store>, keys: Arc<DeviceKeys>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let (store, keys) = (Arc::clone(&store), Arc::clone(&keys));
+            match tokio::task::spawn_blocking(move || store.checkpoint(&keys)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "audit checkpoint failed"),
+                Err(e) => tracing::error!(error = %e, "audit checkpoint task failed"),
+            }
+        }
+    })
+}
+
+/// After a write failure (disk full), tries every few seconds to reopen the
+/// database, so the daemon carries on once space returns.
+fn spawn_store_recovery(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            interval.tick().await;
+            let store = Arc::clone(&store);
+            match tokio::task::spawn_blocking(move || store.recover()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "storage not recovered yet"),
+                Err(e) => tracing::error!(error = %e, "storage recovery task failed"),
             }
         }
     })

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{Decision, SessionEvent, SessionRecord, StartRequest, new_session_id};
-use crate::store::{Store, StoreError};
+use crate::store::{Actor, Store, StoreError};
 
 /// What the engine is asked to do.
 pub enum Command {
@@ -80,8 +80,9 @@ impl Controller {
         self.active_slot().clone()
     }
 
-    /// Starts a session owned by `owner` (the authenticated client).
-    pub fn start(&self, request: StartRequest, owner: &str) -> Result<SessionRecord, StartError> {
+    /// Starts a session owned by `owner` (the authenticated client), named in
+    /// the audit trail as `actor`.
+    pub fn start(&self, request: StartRequest, owner: &str, actor: &Actor) -> Result<SessionRecord, StartError> {
         validate(&request).map_err(StartError::Invalid)?;
         if let Some(minor) = &request.guardian_for {
             let target = self.store.get_session(minor)?;
@@ -98,9 +99,8 @@ impl Controller {
         if !self.store.claim_nonce(&record.request.nonce, &record.id)? {
             return Err(StartError::NonceReused);
         }
-        self.store.put_session(&record)?;
+        self.store.put_session_audited(&record, actor, "session_started")?;
         self.store.flush()?;
-        self.store.audit(&record.id, "session_started");
         match self.commands.try_send(Command::Start(Box::new(record.clone()))) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => return Err(StartError::EngineGone),
@@ -131,6 +131,13 @@ impl Controller {
 
     pub fn result(&self, id: &str) -> Result<Option<String>, StoreError> {
         self.store.get_result(id)
+    }
+
+    /// Records an action of a client, the technician or the kiosk in the audit trail.
+    pub fn audit(&self, actor: &Actor, session: Option<&str>, action: &str) {
+        if let Err(e) = self.store.audit_by(actor, session, action) {
+            tracing::error!(error = %e, action, "audit trail write failed");
+        }
     }
 
     pub fn evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -226,7 +233,7 @@ mod tests {
     #[test]
     fn the_engine_takes_api_commands_before_the_kiosks_and_a_full_kiosk_queue_leaves_the_api_free() {
         let dir = std::env::temp_dir().join(format!("idverifd-control-{}", std::process::id()));
-        let store = Arc::new(Store::open(&dir).unwrap());
+        let store = Arc::new(Store::open(&dir, crate::store::Kek::for_tests()).unwrap());
         let (controller, inbox) = Controller::new(store);
         let mut accepted = 0;
         while controller.subject_action(Command::Continue { id: "x".into() }) {

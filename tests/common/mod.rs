@@ -178,14 +178,24 @@ pub struct Daemon {
     pub kiosk_key: String,
     pub status_url: String,
     pub log: Arc<Mutex<String>>,
+    /// Extra environment for the process (e.g. a systemd credentials directory).
+    pub env: Vec<(String, String)>,
 }
 
 impl Daemon {
     pub fn start(name: &str, config: &TestConfig) -> Daemon {
+        let mut d = Self::prepare(name, config);
+        d.launch();
+        d
+    }
+
+    /// The config written, the process not yet started (a test may mount a file
+    /// system on the state directory first).
+    pub fn prepare(name: &str, config: &TestConfig) -> Daemon {
         let dir = temp_dir(name);
         let config_path = dir.join("idverifd.toml");
         std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
-        let mut d = Daemon {
+        Daemon {
             child: None,
             dir,
             config_path,
@@ -195,9 +205,8 @@ impl Daemon {
             kiosk_key: String::new(),
             status_url: String::new(),
             log: Arc::default(),
-        };
-        d.launch();
-        d
+            env: Vec::new(),
+        }
     }
 
     /// Starts the process (again) on the same config and state.
@@ -206,6 +215,7 @@ impl Daemon {
             .args(["run", "--config"])
             .arg(&self.config_path)
             .env("IDVERIFD_LOG", "info,idverifd=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -297,31 +307,13 @@ impl Daemon {
 
     /// Follows the SSE stream of a session to its end; returns the events' data.
     pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
-        use futures_util::StreamExt;
-        let r = self
-            .client()
-            .get(format!("{}/v1/verifications/{id}/events", self.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "text/event-stream");
-        let mut stream = r.bytes_stream();
-        let (mut buf, mut events) = (String::new(), Vec::new());
-        let deadline = Instant::now() + limit;
-        while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline.into(), stream.next()).await {
-            buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                for line in block.lines() {
-                    if let Some(data) = line.strip_prefix("data: ") {
-                        events.push(serde_json::from_str(data).unwrap());
-                    }
-                }
-            }
-        }
-        events
+        collect_events(&self.client(), &self.url, id, limit).await
+    }
+
+    /// The technician's `status.json`, as text.
+    pub async fn status_text(&self) -> String {
+        let request = self.client().get(format!("{}/status.json", self.status_url));
+        request.basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap().text().await.unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -369,4 +361,27 @@ pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bo
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     check()
+}
+
+/// Follows the SSE stream of session `id` at `url` to its end (or `limit`).
+pub async fn collect_events(client: &reqwest::Client, url: &str, id: &str, limit: Duration) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    let r = client.get(format!("{url}/v1/verifications/{id}/events")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut stream = r.bytes_stream();
+    let (mut buf, mut events) = (String::new(), Vec::new());
+    let deadline = Instant::now() + limit;
+    while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline.into(), stream.next()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data: ") {
+                    events.push(serde_json::from_str(data).unwrap());
+                }
+            }
+        }
+    }
+    events
 }

@@ -1,0 +1,5 @@
+//! Subcommands, one module each with its arguments and `run`; `main.rs` dispatches.
+
+pub mod audit;
+pub mod purge;
+pub mod state;
