@@ -211,6 +211,11 @@ pub struct SessionConfig {
     /// Needs the kiosk screen facing the subject.
     #[serde(default = "default_true")]
     pub screen_flash: bool,
+    /// Tests only: a fixed seed for the challenge sequences and flash plans, so a test
+    /// knows what will be asked. Refused unless camera.allow_replay (in production
+    /// the draws come from the OS and nobody can predict them).
+    #[serde(default)]
+    pub draw_seed: Option<u64>,
     /// After the face, the document stages (ID card front and back, or passport page).
     #[serde(default = "default_true")]
     pub document_stages: bool,
@@ -239,6 +244,7 @@ impl Default for SessionConfig {
             camera_grace: default_camera_grace(),
             liveness_challenges: default_liveness_challenges(),
             screen_flash: true,
+            draw_seed: None,
             challenge_timeout: default_challenge_timeout(),
             document_stages: true,
             document_read_interval: default_document_read_interval(),
@@ -590,6 +596,9 @@ impl Config {
         }
         if self.session.liveness_challenges == 0 && !self.camera.allow_replay {
             out.push(("session.liveness_challenges", "active liveness may only be turned off for replayed demo and test sources".into()));
+        }
+        if self.session.draw_seed.is_some() && !self.camera.allow_replay {
+            out.push(("session.draw_seed", "a fixed seed makes the challenges predictable; only for replayed test sources".into()));
         }
         if self.session.subject_timeout < Duration::from_secs(5) {
             out.push(("session.subject_timeout", "must be at least 5s".into()));

@@ -258,10 +258,10 @@ impl SessionMachine {
         matches!(self.state, State::Flash { .. })
     }
 
-    /// The face's mean colour in a frame of the flash sequence.
-    pub fn on_flash_sample(&mut self, bgr: [f32; 3], now: Instant) {
+    /// The face's mean colour in a frame of the flash sequence, and its surroundings'.
+    pub fn on_flash_sample(&mut self, bgr: [f32; 3], surround: Option<[f32; 3]>, now: Instant) {
         if let State::Flash { started, .. } = self.state {
-            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr });
+            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr, surround });
         }
     }
 
@@ -791,8 +791,12 @@ impl SessionMachine {
             checks.push(h.check(self.config.match_threshold));
         }
         if let Some(f) = self.flash_verdict {
+            let figures = match f.face_over_surround {
+                Some(r) => format!(" (followed {}/{}, face_shift={:.3}, face_over_surround={r:.2})", f.followed, f.steps, f.face_shift),
+                None => format!(" (followed {}/{}, face_shift={:.3})", f.followed, f.steps, f.face_shift),
+            };
             checks.push(Check {
-                name: "screen_flash".into(),
+                name: format!("screen_flash{}", if f.passed() { String::new() } else { figures }),
                 passed: f.passed(),
                 score: Some(f.followed as f64 / f.steps.max(1) as f64),
                 threshold: Some(flash::REQUIRED as f64 / flash::STEPS as f64),
@@ -1366,7 +1370,7 @@ mod tests {
         for _ in 0..100 {
             t += Duration::from_millis(33);
             // A face that does not change colour: a picture that cannot see the screen.
-            m.on_flash_sample([110.0, 130.0, 170.0], t);
+            m.on_flash_sample([110.0, 130.0, 170.0], None, t);
             let fx = m.on_tick(t);
             colours.extend(fx.iter().filter_map(|e| match e {
                 Effect::Event(EventKind::Flash { color }) => Some(color.clone()),
@@ -1377,7 +1381,7 @@ mod tests {
         assert_eq!(colours, [Some("#00FF00"), Some("#0000FF"), Some("#FF0000"), Some("#00FF00"), Some("#0000FF"), None].map(|c| c.map(String::from)));
         let outcome = decision(&all).expect("decided after the sequence");
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
-        assert!(outcome.checks.iter().any(|c| c.name == "screen_flash" && !c.passed));
+        assert!(outcome.checks.iter().any(|c| c.name.starts_with("screen_flash (followed 0/6") && !c.passed), "{:?}", outcome.checks);
     }
 
     #[test]
