@@ -156,6 +156,9 @@ pub struct Judge {
     held: [u32; 5],
     blink: BlinkRhythm,
     settled: bool,
+    /// The previous challenge's still pose: the head must come back to it before this
+    /// challenge's baseline is taken.
+    neutral: Option<Observation>,
 }
 
 /// Blinks as they happen: when the eyes closed, and when the last blink ended.
@@ -206,7 +209,19 @@ impl Judge {
             held: [0; 5],
             blink: BlinkRhythm::default(),
             settled: false,
+            neutral: None,
         }
+    }
+
+    /// A judge for the challenge after another: its baseline waits for the head to be
+    /// back near `neutral` (the previous judge's [`Judge::neutral`]).
+    pub fn after(challenge: Challenge, timeout: Duration, now: Instant, neutral: Option<Observation>) -> Self {
+        Self { neutral, ..Self::new(challenge, timeout, now) }
+    }
+
+    /// The still pose this judge measured actions from, once it has one.
+    pub fn neutral(&self) -> Option<Observation> {
+        self.settled.then(|| self.base())
     }
 
     pub fn challenge(&self) -> Challenge {
@@ -266,7 +281,12 @@ impl Judge {
             if self.baseline.len() > BASELINE_FRAMES {
                 self.baseline.remove(0);
             }
-            self.settled = self.baseline.len() == BASELINE_FRAMES && !self.baseline_moving();
+            let back = self.neutral.is_none_or(|n| {
+                (o.yaw - n.yaw).abs() < BASELINE_STILL * TURN
+                    && (o.pitch - n.pitch).abs() < BASELINE_STILL * LOOK_UP * 2.0
+                    && o.fill < (1.0 + BASELINE_STILL * (CLOSER - 1.0)) * n.fill
+            });
+            self.settled = back && self.baseline.len() == BASELINE_FRAMES && !self.baseline_moving();
             return Progress::Pending;
         }
         let base = self.base();

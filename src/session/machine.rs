@@ -308,7 +308,9 @@ impl SessionMachine {
     fn start_challenge(&mut self, index: usize, restarts: u32, now: Instant, out: &mut Vec<Effect>) {
         let challenge = self.config.challenges[index];
         self.state = State::Liveness { index, restarts };
-        self.judge = Some(Judge::new(challenge, self.config.challenge_timeout, now));
+        // After another challenge, the head must first come back to where it was.
+        let neutral = self.judge.as_ref().and_then(|j| j.neutral());
+        self.judge = Some(Judge::after(challenge, self.config.challenge_timeout, now, neutral));
         self.show(challenge.prompt(), None, out);
     }
 

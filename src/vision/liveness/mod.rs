@@ -239,16 +239,17 @@ impl LivenessAnalyser {
         let reported = |value: Option<f32>, samples: usize| Signal { value, evidence: 0.0, samples };
 
         // A print: planar motion and a rigid landmark shape together (rigidity alone is
-        // what a still real person shows); or a frame around a face that does not move
-        // its features. A screen: emissive cues, any of them (noisy-or), and the
-        // frame around the face when the panel also looks emissive.
-        let print_score = (planarity.evidence * landmark_deformation.evidence).sqrt();
-        let tone = black_level.evidence.max(white_point_shift.evidence);
-        let emissive = 1.0 - (1.0 - moire_peak.evidence) * (1.0 - refresh_banding.evidence) * (1.0 - tone);
-        let screen_score = 1.0 - (1.0 - emissive) * (1.0 - FRAME_WEIGHT * display_frame.evidence * tone.max(moire_peak.evidence).max(refresh_banding.evidence).sqrt());
+        // what a still real person shows). A screen: any emissive cue (noisy-or). A
+        // reproduction of either kind: lifted blacks or a frame around the face.
+        let rigid_plane = (planarity.evidence * landmark_deformation.evidence).sqrt();
+        let emissive = 1.0 - (1.0 - moire_peak.evidence) * (1.0 - white_point_shift.evidence) * (1.0 - refresh_banding.evidence);
+        let reproduction = 1.0 - (1.0 - black_level.evidence) * (1.0 - display_frame.evidence);
+        let is_print = rigid_plane >= PRINT_KIND_MIN && rigid_plane >= emissive;
+        let (print_score, screen_score) =
+            if is_print { (rigid_plane.max(reproduction), emissive) } else { (rigid_plane, emissive.max(reproduction)) };
         let score = print_score.max(screen_score);
         let attack_suspected = score >= ATTACK_THRESHOLD;
-        let attack_kind = attack_suspected.then_some(if screen_score >= print_score { AttackKind::Screen } else { AttackKind::Print });
+        let attack_kind = attack_suspected.then_some(if is_print { AttackKind::Print } else { AttackKind::Screen });
         LivenessVerdict {
             frames_read: self.frames,
             faces_tracked: self.shapes.len(),
