@@ -173,7 +173,13 @@ impl Engine {
             Command::Start(record) => {
                 let mut config = self.machine_config.clone();
                 // The challenges are unpredictable to the subject: drawn per session.
-                config.challenges = crate::session::liveness::random_sequence(self.liveness_challenges, &mut *self.draws);
+                // One more is drawn with them, asked only if the passive score is borderline.
+                let mut drawn = crate::session::liveness::random_sequence(self.liveness_challenges + 1, &mut *self.draws);
+                if self.liveness_challenges > 0 && drawn.len() > self.liveness_challenges {
+                    config.borderline_challenge = drawn.pop();
+                }
+                drawn.truncate(self.liveness_challenges);
+                config.challenges = drawn;
                 if self.screen_flash {
                     config.flash_plan = crate::session::flash::random_plan(&mut *self.draws);
                 }

@@ -275,6 +275,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             require_guardian_declaration: false,
             // Both drawn afresh for every session by the engine.
             challenges: Vec::new(),
+            borderline_challenge: None,
             challenge_timeout: config.session.challenge_timeout,
             flash_plan: Vec::new(),
             flash_step: std::time::Duration::from_millis(500),

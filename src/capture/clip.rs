@@ -108,7 +108,23 @@ pub fn decode_every_frame(path: &Path, width: u32, height: u32, mut each: impl F
         .ok_or_else(|| failed("no appsink".into()))?;
     pipeline.set_state(gst::State::Playing).map_err(|e| failed(e.to_string()))?;
     let mut counts = ClipCounts::default();
-    while let Ok(sample) = sink.pull_sample() {
+    let bus = pipeline.bus().ok_or_else(|| failed("no bus".into()))?;
+    let mut error = None;
+    loop {
+        // Waits in short slices so that a decoding error (which never ends the stream
+        // at the sink) is seen on the bus.
+        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+            if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                if let gst::MessageView::Error(err) = msg.view() {
+                    error = Some(err.error().to_string());
+                }
+                break;
+            }
+            if sink.is_eos() {
+                break;
+            }
+            continue;
+        };
         let info = sample.caps().and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok());
         let (Some(info), Some(buffer)) = (info, sample.buffer_owned()) else { continue };
         let Ok(video) = gst_video::VideoFrame::from_buffer_readable(buffer, &info) else { continue };
@@ -116,10 +132,6 @@ pub fn decode_every_frame(path: &Path, width: u32, height: u32, mut each: impl F
         counts.decoded += 1;
         counts.analysed += 1;
     }
-    let error = pipeline.bus().and_then(|bus| bus.pop_filtered(&[gst::MessageType::Error])).and_then(|msg| match msg.view() {
-        gst::MessageView::Error(err) => Some(err.error().to_string()),
-        _ => None,
-    });
     let _ = pipeline.set_state(gst::State::Null);
     if counts.analysed == 0 {
         return Err(failed(error.unwrap_or_else(|| "no frame decoded".into())));

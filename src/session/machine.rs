@@ -51,11 +51,18 @@ pub struct MachineConfig {
     pub document: Option<DocumentStageConfig>,
     /// Active liveness challenges after the face photo, in order (empty: none).
     pub challenges: Vec<Challenge>,
+    /// Drawn with them, and asked after them only when the passive presentation-attack
+    /// score is borderline (at least [`BORDERLINE_PASSIVE`] of its threshold).
+    pub borderline_challenge: Option<Challenge>,
     pub challenge_timeout: Duration,
     /// The screen-flash sequence (empty: no kiosk screen, no flash).
     pub flash_plan: Vec<FlashColour>,
     pub flash_step: Duration,
 }
+
+/// A passive score at or above this share of its threshold (but under it) asks one
+/// more challenge: the passive cues saw something, not enough to reject.
+pub const BORDERLINE_PASSIVE: f64 = 0.5;
 
 /// A lost or swapped face may restart a challenge this many times.
 const CHALLENGE_RESTARTS: u32 = 2;
@@ -752,6 +759,12 @@ impl SessionMachine {
     /// The face photo is taken: on to the challenges, then the document.
     fn complete(&mut self, now: Instant) -> Vec<Effect> {
         if !self.config.challenges.is_empty() && self.challenge_results.is_empty() {
+            let borderline = self.passive.as_ref().is_some_and(|(suspected, c)| {
+                !suspected && matches!((c.score, c.threshold), (Some(score), Some(t)) if score >= BORDERLINE_PASSIVE * t)
+            });
+            if let (true, Some(extra)) = (borderline, self.config.borderline_challenge.take()) {
+                self.config.challenges.push(extra);
+            }
             let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
             self.start_challenge(0, 0, now, &mut out);
             return out;
@@ -908,6 +921,7 @@ mod tests {
             require_guardian_declaration: false,
             document: None,
             challenges: Vec::new(),
+            borderline_challenge: None,
             challenge_timeout: Duration::from_secs(6),
             flash_plan: Vec::new(),
             flash_step: Duration::from_millis(500),
@@ -1354,6 +1368,21 @@ mod tests {
         }
         let outcome = decision(&out).expect("gave up on a lost face");
         assert_eq!(outcome.reasons, vec![Reason::FaceLost]);
+    }
+
+    #[test]
+    fn a_borderline_passive_score_asks_the_extra_challenge() {
+        use super::super::liveness::Challenge;
+        for (score, asked) in [(0.1, 1), (0.3, 2)] {
+            let t0 = Instant::now();
+            let cfg = MachineConfig { challenges: vec![Challenge::TurnLeft], borderline_challenge: Some(Challenge::Blink), ..config() };
+            let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
+            feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+            m.on_passive(false, Check { name: "passive_liveness".into(), passed: true, score: Some(score), threshold: Some(0.5) });
+            m.on_captured(good().measures.unwrap(), t);
+            m.on_continue(t);
+            assert_eq!(m.config.challenges.len(), asked, "passive score {score}");
+        }
     }
 
     #[test]

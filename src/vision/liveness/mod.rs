@@ -82,7 +82,7 @@ pub struct Signals {
     /// Screen: median over face frames of the face centre's spectral peak / median ratio
     /// (max of two scales).
     pub moire_peak: Signal,
-    /// The same beside the face; reported, not scored.
+    /// The same beside the face, at work resolution; reported, not scored.
     pub moire_beside: Signal,
     /// Presentation instrument: share of face frames closed on at least three sides by
     /// long straight edges (bezel, phone or window edge, paper edge).
@@ -198,7 +198,8 @@ impl LivenessAnalyser {
         self.shapes.push(face.landmarks);
         // Moiré lives at the sensor's pixel pitch: measured on the frame as captured.
         let centre = native_grey(frame, centre_crop(rect, SPECTRUM_SIDE), scale)?;
-        let beside = beside_square(rect, grey.size()?).map(|r| native_grey(frame, r, scale)).transpose()?;
+        // Beside the face only reported: at work resolution, which is cheaper.
+        let beside = beside_square(rect, grey.size()?).map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone())).transpose()?;
         let cues = screen::frame_cues(bgr, &grey, rect, &centre, beside.as_ref())?;
         let profiles = screen::row_profiles(&grey, rect)?;
         if let Some(prev) = &self.previous {

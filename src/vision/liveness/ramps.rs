@@ -19,7 +19,7 @@ pub const DEFORMATION_RAMP: (f32, f32) = (0.030, 0.015);
 /// above 60).
 pub const MOIRE_RAMP: (f32, f32) = (30.0, 60.0);
 /// Reproduction (print or screen): share of frames closed on three sides by straight
-/// edges. Bona fide 0, prints 0.22–0.71, screens 0–0.98.
+/// edges. Bona fide 0, prints 0.18–0.89, screens 0–1.0 (frame-filling monitors 0).
 pub const FRAME_RAMP: (f32, f32) = (0.3, 0.6);
 /// Screen: row-brightness change common to the strips. Bona fide 0.65–0.75, prints
 /// 0.38–0.60, screens 0.69–0.97: only the strongest bands count.
