@@ -729,4 +729,13 @@ mod tests {
         let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
         assert_eq!(problems[0].field, "camera.source");
     }
+
+    #[test]
+    fn a_fixed_draw_seed_is_only_for_replayed_test_sources() {
+        let seeded = DEMO_CONFIG.replace("[session]", "[session]\ndraw_seed = 7");
+        assert_eq!(parse(&seeded, "x.toml").unwrap().session.draw_seed, Some(7));
+        let live = seeded.replace("allow_replay = true", "allow_replay = false");
+        let Err(ConfigError::Invalid(problems)) = parse(&live, "x.toml") else { panic!("must fail") };
+        assert!(problems.iter().any(|p| p.field == "session.draw_seed"), "{problems:?}");
+    }
 }
