@@ -277,6 +277,11 @@ pub struct SessionConfig {
     /// Needs the kiosk screen facing the subject.
     #[serde(default = "default_true")]
     pub screen_flash: bool,
+    /// Tests only: a fixed seed for the challenge sequences and flash plans, so a test
+    /// knows what will be asked. Refused unless camera.allow_replay (in production
+    /// the draws come from the OS and nobody can predict them).
+    #[serde(default)]
+    pub draw_seed: Option<u64>,
     /// After the face, the document stages (ID card front and back, or passport page).
     #[serde(default = "default_true")]
     pub document_stages: bool,
@@ -319,6 +324,7 @@ impl Default for SessionConfig {
             camera_grace: default_camera_grace(),
             liveness_challenges: default_liveness_challenges(),
             screen_flash: true,
+            draw_seed: None,
             challenge_timeout: default_challenge_timeout(),
             document_stages: true,
             document_read_interval: default_document_read_interval(),
@@ -726,6 +732,9 @@ impl Config {
         if self.session.fixed_date.is_some() && !self.camera.allow_replay {
             out.push(("session.fixed_date", "a fixed date is for tests with a replayed source; remove it to use the system clock".into()));
         }
+        if self.session.draw_seed.is_some() && !self.camera.allow_replay {
+            out.push(("session.draw_seed", "a fixed seed makes the challenges predictable; only for replayed test sources".into()));
+        }
         if self.session.subject_timeout < Duration::from_secs(5) {
             out.push(("session.subject_timeout", "must be at least 5s".into()));
         }
@@ -886,5 +895,14 @@ mod tests {
         assert!(title.ru.contains("независимой экзаменации"), "{}", title.ru);
         let empty = example.replacen("en = \"", "en = \" \" # ", 1);
         assert!(parse(&format!("{DEMO_CONFIG}\n{empty}"), "x.toml").is_err(), "an empty text is refused");
+    }
+
+    #[test]
+    fn a_fixed_draw_seed_is_only_for_replayed_test_sources() {
+        let seeded = DEMO_CONFIG.replace("[session]", "[session]\ndraw_seed = 7");
+        assert_eq!(parse(&seeded, "x.toml").unwrap().session.draw_seed, Some(7));
+        let live = seeded.replace("allow_replay = true", "allow_replay = false");
+        let Err(ConfigError::Invalid(problems)) = parse(&live, "x.toml") else { panic!("must fail") };
+        assert!(problems.iter().any(|p| p.field == "session.draw_seed"), "{problems:?}");
     }
 }

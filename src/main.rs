@@ -173,6 +173,10 @@ enum LivenessCommand {
         /// Print milliseconds per frame of detection and of the liveness signals to stderr.
         #[arg(long)]
         timing: bool,
+        /// Analyse every decoded frame, as fast as analysis goes, instead of playing the
+        /// clip at its own pace (where a slow machine drops frames): repeatable figures.
+        #[arg(long)]
+        every_frame: bool,
         video: PathBuf,
     },
 }
@@ -273,8 +277,8 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Face { command: FaceCommand::Compare { json, config, models, threshold, image_a, image_b } } => {
             face_compare(json, config, models, threshold, [&image_a, &image_b])
         }
-        Command::Liveness { command: LivenessCommand::Scan { json, models, width, height, timing, video } } => {
-            liveness_scan(json, models, (width, height), timing, &video)
+        Command::Liveness { command: LivenessCommand::Scan { json, models, width, height, timing, every_frame, video } } => {
+            liveness_scan(json, models, (width, height), timing, every_frame, &video)
         }
         Command::Verify { json, jwks, ca, result } => verify(json, jwks.as_deref(), ca, &result),
         Command::Keys { command } => keys(command),
@@ -462,7 +466,7 @@ fn face_compare(
     Ok(if same_person { 0 } else { 1 })
 }
 
-fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: bool, video: &Path) -> Result<u8, Failure> {
+fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: bool, every_frame: bool, video: &Path) -> Result<u8, Failure> {
     use idverifd::capture::clip;
     use std::time::Instant;
     if !video.is_file() {
@@ -472,7 +476,7 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     let mut analyser = vision::LivenessAnalyser::new();
     let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
     let mut failure: Option<vision::VisionError> = None;
-    let counts = clip::play_once(video, size.0, size.1, |frame| {
+    let mut each = |frame: &idverifd::capture::Frame| {
         if failure.is_some() {
             return;
         }
@@ -486,8 +490,9 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
             Ok::<_, vision::VisionError>(())
         });
         failure = step.err();
-    })
-    .map_err(|e| Failure(2, e.to_string()))?;
+    };
+    let counts = if every_frame { clip::decode_every_frame(video, size.0, size.1, &mut each) } else { clip::play_once(video, size.0, size.1, &mut each) }
+        .map_err(|e| Failure(2, e.to_string()))?;
     if let Some(e) = failure {
         return Err(Failure(3, e.to_string()));
     }
@@ -501,15 +506,18 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     }
     if json {
         let mut value = serde_json::to_value(&verdict).unwrap_or_default();
+        value["evidence"] = json!(verdict.evidence_summary());
         value["frames_decoded"] = json!(counts.decoded);
         value["frames_dropped"] = json!(counts.dropped);
         print_json(&value);
     } else {
         eprintln!(
-            "{}: score {:.2} (threshold {:.2}), {} of {} frames with a face",
+            "{}{}: score {:.2} (threshold {:.2}; {}), {} of {} frames with a face",
             if verdict.attack_suspected { "attack suspected" } else { "no attack suspected" },
+            verdict.attack_kind.map(|k| format!(" ({})", k.name())).unwrap_or_default(),
             verdict.score,
             verdict.threshold,
+            verdict.evidence_summary(),
             verdict.faces_tracked,
             counts.analysed
         );

@@ -53,6 +53,9 @@ pub struct Engine {
     /// kiosk flashes its colour sequence.
     pub liveness_challenges: usize,
     pub screen_flash: bool,
+    /// Where the challenge sequences and flash plans are drawn from: the OS's source in
+    /// production, a fixed seed in tests (`session.draw_seed`, replayed sources only).
+    pub draws: Box<dyn rand::RngCore + Send>,
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
@@ -171,9 +174,15 @@ impl Engine {
             Command::Start(record) => {
                 let mut config = self.machine_config.clone();
                 // The challenges are unpredictable to the subject: drawn per session.
-                config.challenges = crate::session::liveness::random_sequence(self.liveness_challenges);
+                // One more is drawn with them, asked only if the passive score is borderline.
+                let mut drawn = crate::session::liveness::random_sequence(self.liveness_challenges + 1, &mut *self.draws);
+                if self.liveness_challenges > 0 && drawn.len() > self.liveness_challenges {
+                    config.borderline_challenge = drawn.pop();
+                }
+                drawn.truncate(self.liveness_challenges);
+                config.challenges = drawn;
                 if self.screen_flash {
-                    config.flash_plan = crate::session::flash::random_plan();
+                    config.flash_plan = crate::session::flash::random_plan(&mut *self.draws);
                 }
                 if let Some(doc) = config.document.as_mut() {
                     doc.kind = record.request.document.unwrap_or_default();
@@ -284,12 +293,14 @@ impl Engine {
             return self.analyse_document(frame, session, now);
         }
         if session.machine.in_flash() {
-            let colour = frame.analyse(|image| -> Result<Option<[f32; 3]>, crate::vision::VisionError> {
+            type Colours = Option<([f32; 3], Option<[f32; 3]>)>;
+            let colour = frame.analyse(|image| -> Result<Colours, crate::vision::VisionError> {
                 let faces = self.detector.detect(image)?;
-                Face::most_prominent(&faces).map(|f| quality::face_colour(image, f)).transpose()
+                let Some(f) = Face::most_prominent(&faces) else { return Ok(None) };
+                Ok(Some((quality::face_colour(image, f)?, crate::vision::liveness::screen::surround_colour(image, f)?)))
             });
-            if let Ok(Some(bgr)) = colour {
-                session.machine.on_flash_sample(bgr, now);
+            if let Ok(Some((bgr, surround))) = colour {
+                session.machine.on_flash_sample(bgr, surround, now);
             }
             return session.machine.on_tick(now);
         }
@@ -326,7 +337,8 @@ impl Engine {
         session.passive_frames += 1;
         if session.passive_frames % PASSIVE_EVERY == 0 {
             let v = session.passive.verdict();
-            let kind = v.attack_kind.map(|k| format!(" ({})", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).unwrap_or_default();
+            // The kind and the figures behind it, for whoever reviews the result.
+            let kind = v.attack_kind.map(|k| format!(" ({}: {})", k.name(), v.evidence_summary())).unwrap_or_default();
             session.machine.on_passive(
                 v.attack_suspected,
                 Check {

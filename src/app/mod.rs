@@ -319,6 +319,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         embedder,
         liveness_challenges: config.session.liveness_challenges,
         screen_flash: config.session.screen_flash,
+        draws: match config.session.draw_seed {
+            Some(seed) => Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed)),
+            None => Box::new(rand::rngs::OsRng),
+        },
         oval: config.face.oval,
         machine_config: MachineConfig {
             subject_timeout: config.session.subject_timeout,
@@ -335,6 +339,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             require_guardian_declaration: false,
             // Both drawn afresh for every session by the engine.
             challenges: Vec::new(),
+            borderline_challenge: None,
             challenge_timeout: config.session.challenge_timeout,
             flash_plan: Vec::new(),
             flash_step: std::time::Duration::from_millis(500),

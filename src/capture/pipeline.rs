@@ -27,7 +27,7 @@ use super::mailbox::{Mailbox, Put};
 use super::{CameraIdentity, Frame, SourceSpec};
 use crate::telemetry::Telemetry;
 
-const SINK_NAME: &str = "idverifd_sink";
+pub(super) const SINK_NAME: &str = "idverifd_sink";
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// A pipeline that streamed this long before failing starts its back-off afresh.

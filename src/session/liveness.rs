@@ -49,11 +49,12 @@ impl Challenge {
     }
 }
 
-/// A random sequence of `count` different challenges, unpredictable to the subject.
-pub fn random_sequence(count: usize) -> Vec<Challenge> {
+/// A random sequence of `count` different challenges, unpredictable to the subject:
+/// `draws` is the engine's source (the OS's in production, a fixed seed in tests).
+pub fn random_sequence(count: usize, draws: &mut dyn rand::RngCore) -> Vec<Challenge> {
     use rand::seq::SliceRandom;
     let mut all = Challenge::ALL.to_vec();
-    all.shuffle(&mut rand::rngs::OsRng);
+    all.shuffle(draws);
     all.truncate(count.min(all.len()));
     all
 }
@@ -79,7 +80,8 @@ pub struct Observation {
 pub enum Progress {
     Pending,
     Passed,
-    /// Failed for good (`timeout`, `uniform_scaling`).
+    /// Failed for good; the reason names what went wrong (`timeout`,
+    /// `uniform_scaling`, `wrong_action_<action>`).
     Failed(&'static str),
     /// The face was lost or replaced: the challenge must start again.
     Restart(&'static str),
@@ -94,28 +96,132 @@ const LOOK_UP: f32 = 0.08;
 const BLINK_CLOSED: f32 = 0.75;
 const BLINK_OPEN: f32 = 0.9;
 const BLINK_MAX: Duration = Duration::from_millis(700);
+/// `blink` asks for two blinks in a rhythm: the second closes this long after the
+/// first reopened. Natural blinks come every 2–10 s, so two this close are deliberate.
+const DOUBLE_BLINK_GAP: (Duration, Duration) = (Duration::from_millis(80), Duration::from_millis(900));
 const CLOSER: f32 = 1.25;
 /// A real head coming 25% closer changes its perspective shape measurably; a photo
 /// scaled by the same amount keeps it within noise.
 const PERSPECTIVE_MIN: f32 = 0.03;
+/// The action must be done within this long after the prompt (or the configured
+/// timeout if shorter): a recording cannot wait for the right moment.
+const RESPONSE_WINDOW: Duration = Duration::from_millis(3500);
+/// The baseline is taken over frames where the head moves by less than this share of
+/// an action's threshold: until then it is still moving (from before the prompt).
+const BASELINE_STILL: f32 = 0.5;
 /// A face centre that jumps by more than this many face widths between frames is
 /// another face.
 const SWAP_JUMP: f32 = 0.6;
 const LOST_AFTER: Duration = Duration::from_millis(700);
 
+/// The actions a judge watches for: the one asked, and any other is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    TurnLeft,
+    TurnRight,
+    LookUp,
+    DoubleBlink,
+    MoveCloser,
+}
+
+impl Action {
+    fn of(challenge: Challenge) -> Self {
+        match challenge {
+            Challenge::TurnLeft => Action::TurnLeft,
+            Challenge::TurnRight => Action::TurnRight,
+            Challenge::LookUp => Action::LookUp,
+            Challenge::Blink => Action::DoubleBlink,
+            Challenge::MoveCloser => Action::MoveCloser,
+        }
+    }
+
+    fn wrong(self) -> &'static str {
+        match self {
+            Action::TurnLeft => "wrong_action_turn_left",
+            Action::TurnRight => "wrong_action_turn_right",
+            Action::LookUp => "wrong_action_look_up",
+            Action::DoubleBlink => "wrong_action_blink",
+            Action::MoveCloser => "wrong_action_move_closer",
+        }
+    }
+}
+
 pub struct Judge {
     challenge: Challenge,
-    timeout: Duration,
+    window: Duration,
     started: Instant,
     baseline: Vec<Observation>,
     last: Option<(Observation, Instant)>,
-    held: u32,
+    /// Frames in a row each action has been seen.
+    held: [u32; 5],
+    blink: BlinkRhythm,
+    settled: bool,
+    /// The previous challenge's still pose: the head must come back to it before this
+    /// challenge's baseline is taken.
+    neutral: Option<Observation>,
+}
+
+/// Blinks as they happen: when the eyes closed, and when the last blink ended.
+#[derive(Default)]
+struct BlinkRhythm {
     closed_at: Option<Instant>,
+    last_blink_end: Option<Instant>,
+    double: bool,
+}
+
+impl BlinkRhythm {
+    /// One frame's eye openness against the baseline's.
+    fn observe(&mut self, openness: f32, base: f32, now: Instant) {
+        if openness < BLINK_CLOSED * base {
+            if self.closed_at.is_none() {
+                self.closed_at = Some(now);
+            }
+            return;
+        }
+        let Some(closed) = self.closed_at else { return };
+        if openness <= BLINK_OPEN * base {
+            return;
+        }
+        self.closed_at = None;
+        if now.duration_since(closed) > BLINK_MAX {
+            // Eyes shut for long: not a blink (a photo with closed eyes, a nap).
+            self.last_blink_end = None;
+            return;
+        }
+        // A blink ended. Its closing came at `closed`: within the rhythm's gap after
+        // the previous blink's end, the two make the double blink asked for.
+        if let Some(previous) = self.last_blink_end {
+            let gap = closed.saturating_duration_since(previous);
+            self.double |= gap >= DOUBLE_BLINK_GAP.0 && gap <= DOUBLE_BLINK_GAP.1;
+        }
+        self.last_blink_end = Some(now);
+    }
 }
 
 impl Judge {
     pub fn new(challenge: Challenge, timeout: Duration, now: Instant) -> Self {
-        Self { challenge, timeout, started: now, baseline: Vec::new(), last: None, held: 0, closed_at: None }
+        Self {
+            challenge,
+            window: timeout.min(RESPONSE_WINDOW),
+            started: now,
+            baseline: Vec::new(),
+            last: None,
+            held: [0; 5],
+            blink: BlinkRhythm::default(),
+            settled: false,
+            neutral: None,
+        }
+    }
+
+    /// A judge for the challenge after another: its baseline waits for the head to be
+    /// back near `neutral` (the previous judge's [`Judge::neutral`]).
+    pub fn after(challenge: Challenge, timeout: Duration, now: Instant, neutral: Option<Observation>) -> Self {
+        Self { neutral, ..Self::new(challenge, timeout, now) }
+    }
+
+    /// The still pose this judge measured actions from, once it has one.
+    pub fn neutral(&self) -> Option<Observation> {
+        self.settled.then(|| self.base())
     }
 
     pub fn challenge(&self) -> Challenge {
@@ -139,8 +245,19 @@ impl Judge {
         }
     }
 
+    /// Whether the baseline frames show a head already turning, nodding or coming closer.
+    fn baseline_moving(&self) -> bool {
+        let range = |f: fn(&Observation) -> f32| {
+            let v = self.baseline.iter().map(f);
+            v.clone().fold(f32::MIN, f32::max) - v.fold(f32::MAX, f32::min)
+        };
+        range(|o| o.yaw) > BASELINE_STILL * TURN
+            || range(|o| o.pitch) > BASELINE_STILL * LOOK_UP * 2.0
+            || range(|o| o.fill) > BASELINE_STILL * (CLOSER - 1.0) * self.base().fill
+    }
+
     pub fn observe(&mut self, observation: Option<&Observation>, now: Instant) -> Progress {
-        if self.elapsed(now) > self.timeout {
+        if self.elapsed(now) > self.window {
             return Progress::Failed("timeout");
         }
         let Some(o) = observation else {
@@ -156,46 +273,54 @@ impl Judge {
             }
         }
         self.last = Some((*o, now));
-        if self.baseline.len() < BASELINE_FRAMES {
+        if !self.settled {
+            // The baseline is the first still stretch after the prompt: a head still
+            // moving (back from the last challenge, or a recording mid-action) does not
+            // set it, and an action already under way at the prompt does not count.
             self.baseline.push(*o);
+            if self.baseline.len() > BASELINE_FRAMES {
+                self.baseline.remove(0);
+            }
+            let back = self.neutral.is_none_or(|n| {
+                (o.yaw - n.yaw).abs() < BASELINE_STILL * TURN
+                    && (o.pitch - n.pitch).abs() < BASELINE_STILL * LOOK_UP * 2.0
+                    && o.fill < (1.0 + BASELINE_STILL * (CLOSER - 1.0)) * n.fill
+            });
+            self.settled = back && self.baseline.len() == BASELINE_FRAMES && !self.baseline_moving();
             return Progress::Pending;
         }
         let base = self.base();
-        let done = match self.challenge {
-            Challenge::TurnLeft => o.yaw - base.yaw >= TURN,
-            Challenge::TurnRight => o.yaw - base.yaw <= -TURN,
-            Challenge::LookUp => o.pitch - base.pitch <= -LOOK_UP,
-            Challenge::Blink => {
-                if o.eye_openness < BLINK_CLOSED * base.eye_openness {
-                    self.closed_at.get_or_insert(now);
-                    false
-                } else {
-                    // Open again soon after closing: a blink, not eyes shut for a photo.
-                    let reopened = o.eye_openness > BLINK_OPEN * base.eye_openness;
-                    match self.closed_at {
-                        Some(t) if reopened && now.duration_since(t) <= BLINK_MAX => true,
-                        Some(t) if now.duration_since(t) > BLINK_MAX => {
-                            self.closed_at = None;
-                            false
-                        }
-                        _ => false,
-                    }
-                }
+        self.blink.observe(o.eye_openness, base.eye_openness, now);
+        let seen = [
+            (Action::TurnLeft, o.yaw - base.yaw >= TURN),
+            (Action::TurnRight, o.yaw - base.yaw <= -TURN),
+            (Action::LookUp, o.pitch - base.pitch <= -LOOK_UP),
+            (Action::DoubleBlink, self.blink.double),
+            (Action::MoveCloser, o.fill >= CLOSER * base.fill),
+        ];
+        let asked = Action::of(self.challenge);
+        for (i, (action, now_seen)) in seen.iter().enumerate() {
+            self.held[i] = if *now_seen { self.held[i] + 1 } else { 0 };
+            // Two frames in a row, so one noisy landmark does not decide.
+            let done = self.held[i] >= 2 || (*now_seen && *action == Action::DoubleBlink);
+            if !done {
+                continue;
             }
-            Challenge::MoveCloser => {
-                if o.fill >= CLOSER * base.fill {
-                    if (o.depth_shape - base.depth_shape).abs() < PERSPECTIVE_MIN {
-                        return Progress::Failed("uniform_scaling");
-                    }
-                    true
-                } else {
-                    false
+            if *action != asked {
+                // Looking up a little while turning is how heads move; only a clear
+                // other action, of another kind than the one asked, is wrong.
+                let incidental = matches!((asked, action), (Action::TurnLeft | Action::TurnRight, Action::LookUp) | (Action::LookUp, Action::MoveCloser));
+                if !incidental {
+                    return Progress::Failed(action.wrong());
                 }
+                continue;
             }
-        };
-        // Two frames in a row, so one noisy landmark does not pass a challenge.
-        self.held = if done { self.held + 1 } else { 0 };
-        if self.held >= 2 || (done && self.challenge == Challenge::Blink) { Progress::Passed } else { Progress::Pending }
+            if asked == Action::MoveCloser && (o.depth_shape - base.depth_shape).abs() < PERSPECTIVE_MIN {
+                return Progress::Failed("uniform_scaling");
+            }
+            return Progress::Passed;
+        }
+        Progress::Pending
     }
 }
 
@@ -245,23 +370,50 @@ mod tests {
     }
 
     #[test]
-    fn turns_and_look_up_pass_only_in_the_asked_direction() {
+    fn turns_and_look_up_pass_only_in_the_asked_direction_the_other_way_fails() {
         let left = Observation { yaw: 0.3, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), left, 10), hold(left, 3)].concat();
         assert_eq!(play(Challenge::TurnLeft, &track), Progress::Passed);
-        assert_eq!(play(Challenge::TurnRight, &track), Progress::Pending);
+        assert_eq!(play(Challenge::TurnRight, &track), Progress::Failed("wrong_action_turn_left"));
+        assert_eq!(play(Challenge::Blink, &track), Progress::Failed("wrong_action_turn_left"));
         let up = Observation { pitch: 0.42, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), up, 8), hold(up, 3)].concat();
         assert_eq!(play(Challenge::LookUp, &track), Progress::Passed);
     }
 
     #[test]
-    fn a_blink_is_a_short_dip_and_closed_eyes_are_not() {
+    fn an_action_already_under_way_at_the_prompt_does_not_count_nor_one_after_the_window() {
+        let left = Observation { yaw: 0.3, ..still() };
+        let early: Vec<_> = [ramp(still(), left, 6), hold(left, 150)].concat();
+        assert_eq!(play(Challenge::TurnLeft, &early), Progress::Failed("timeout"));
+        let answered: Vec<_> = [ramp(still(), left, 6), hold(left, 6), ramp(left, still(), 10), hold(still(), 3)].concat();
+        assert_eq!(play(Challenge::TurnLeft, &answered), Progress::Failed("wrong_action_turn_right"), "turning back is the other way");
+        // 4 s of stillness at 30 fps, then the asked turn: too late.
+        let late: Vec<_> = [hold(still(), 120), ramp(still(), left, 10), hold(left, 3)].concat();
+        assert_eq!(play(Challenge::TurnLeft, &late), Progress::Failed("timeout"));
+    }
+
+    fn blinks(gaps_frames: &[usize]) -> Vec<Option<Observation>> {
         let closed = Observation { eye_openness: 0.5, ..still() };
-        let blink: Vec<_> = [hold(still(), 6), hold(closed, 4), hold(still(), 3)].concat();
-        assert_eq!(play(Challenge::Blink, &blink), Progress::Passed);
-        let shut: Vec<_> = [hold(still(), 6), hold(closed, 40), hold(still(), 3)].concat();
-        assert_eq!(play(Challenge::Blink, &shut), Progress::Pending, "eyes shut for over a second is no blink");
+        let mut track = hold(still(), 6);
+        for gap in gaps_frames {
+            track.extend(hold(closed, 4));
+            track.extend(hold(still(), *gap));
+        }
+        track.extend(hold(still(), 120));
+        track
+    }
+
+    #[test]
+    fn blink_asks_for_a_double_blink_in_rhythm() {
+        assert_eq!(play(Challenge::Blink, &blinks(&[8, 3])), Progress::Passed, "two blinks 0.26 s apart");
+        assert_eq!(play(Challenge::Blink, &blinks(&[3])), Progress::Failed("timeout"), "one blink is natural, not the answer");
+        assert_eq!(play(Challenge::Blink, &blinks(&[45, 3])), Progress::Failed("timeout"), "two blinks 1.5 s apart are natural");
+        let closed = Observation { eye_openness: 0.5, ..still() };
+        let shut: Vec<_> = [hold(still(), 6), hold(closed, 40), hold(still(), 120)].concat();
+        assert_eq!(play(Challenge::Blink, &shut), Progress::Failed("timeout"), "eyes shut for over a second is no blink");
+        // A double blink while asked to turn is the wrong answer.
+        assert_eq!(play(Challenge::TurnLeft, &blinks(&[8, 3])), Progress::Failed("wrong_action_blink"));
     }
 
     #[test]
@@ -285,11 +437,15 @@ mod tests {
     }
 
     #[test]
-    fn sequences_are_distinct_challenges() {
-        for _ in 0..20 {
-            let s = random_sequence(3);
+    fn sequences_are_distinct_challenges_and_a_seed_repeats_them() {
+        use rand::SeedableRng;
+        for seed in 0..20 {
+            let s = random_sequence(3, &mut rand::rngs::StdRng::seed_from_u64(seed));
             assert_eq!(s.len(), 3);
             assert!(s[0] != s[1] && s[1] != s[2] && s[0] != s[2]);
+            assert_eq!(s, random_sequence(3, &mut rand::rngs::StdRng::seed_from_u64(seed)));
         }
+        let drawn: std::collections::HashSet<String> = (0..20).map(|_| format!("{:?}", random_sequence(3, &mut rand::rngs::OsRng))).collect();
+        assert!(drawn.len() > 5, "the OS source varies: {drawn:?}");
     }
 }

@@ -51,11 +51,18 @@ pub struct MachineConfig {
     pub document: Option<DocumentStageConfig>,
     /// Active liveness challenges after the face photo, in order (empty: none).
     pub challenges: Vec<Challenge>,
+    /// Drawn with them, and asked after them only when the passive presentation-attack
+    /// score is borderline (at least [`BORDERLINE_PASSIVE`] of its threshold).
+    pub borderline_challenge: Option<Challenge>,
     pub challenge_timeout: Duration,
     /// The screen-flash sequence (empty: no kiosk screen, no flash).
     pub flash_plan: Vec<FlashColour>,
     pub flash_step: Duration,
 }
+
+/// A passive score at or above this share of its threshold (but under it) asks one
+/// more challenge: the passive cues saw something, not enough to reject.
+pub const BORDERLINE_PASSIVE: f64 = 0.5;
 
 /// A lost or swapped face may restart a challenge this many times.
 const CHALLENGE_RESTARTS: u32 = 2;
@@ -258,10 +265,10 @@ impl SessionMachine {
         matches!(self.state, State::Flash { .. })
     }
 
-    /// The face's mean colour in a frame of the flash sequence.
-    pub fn on_flash_sample(&mut self, bgr: [f32; 3], now: Instant) {
+    /// The face's mean colour in a frame of the flash sequence, and its surroundings'.
+    pub fn on_flash_sample(&mut self, bgr: [f32; 3], surround: Option<[f32; 3]>, now: Instant) {
         if let State::Flash { started, .. } = self.state {
-            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr });
+            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr, surround });
         }
     }
 
@@ -308,7 +315,9 @@ impl SessionMachine {
     fn start_challenge(&mut self, index: usize, restarts: u32, now: Instant, out: &mut Vec<Effect>) {
         let challenge = self.config.challenges[index];
         self.state = State::Liveness { index, restarts };
-        self.judge = Some(Judge::new(challenge, self.config.challenge_timeout, now));
+        // After another challenge, the head must first come back to where it was.
+        let neutral = self.judge.as_ref().and_then(|j| j.neutral());
+        self.judge = Some(Judge::after(challenge, self.config.challenge_timeout, now, neutral));
         self.show(challenge.prompt(), None, out);
     }
 
@@ -752,6 +761,12 @@ impl SessionMachine {
     /// The face photo is taken: on to the challenges, then the document.
     fn complete(&mut self, now: Instant) -> Vec<Effect> {
         if !self.config.challenges.is_empty() && self.challenge_results.is_empty() {
+            let borderline = self.passive.as_ref().is_some_and(|(suspected, c)| {
+                !suspected && matches!((c.score, c.threshold), (Some(score), Some(t)) if score >= BORDERLINE_PASSIVE * t)
+            });
+            if let (true, Some(extra)) = (borderline, self.config.borderline_challenge.take()) {
+                self.config.challenges.push(extra);
+            }
             let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
             self.start_challenge(0, 0, now, &mut out);
             return out;
@@ -793,8 +808,12 @@ impl SessionMachine {
             checks.push(h.check(self.config.match_threshold));
         }
         if let Some(f) = self.flash_verdict {
+            let figures = match f.face_over_surround {
+                Some(r) => format!(" (followed {}/{}, face_shift={:.3}, face_over_surround={r:.2})", f.followed, f.steps, f.face_shift),
+                None => format!(" (followed {}/{}, face_shift={:.3})", f.followed, f.steps, f.face_shift),
+            };
             checks.push(Check {
-                name: "screen_flash".into(),
+                name: format!("screen_flash{}", if f.passed() { String::new() } else { figures }),
                 passed: f.passed(),
                 score: Some(f.followed as f64 / f.steps.max(1) as f64),
                 threshold: Some(flash::REQUIRED as f64 / flash::STEPS as f64),
@@ -904,6 +923,7 @@ mod tests {
             require_guardian_declaration: false,
             document: None,
             challenges: Vec::new(),
+            borderline_challenge: None,
             challenge_timeout: Duration::from_secs(6),
             flash_plan: Vec::new(),
             flash_step: Duration::from_millis(500),
@@ -1353,6 +1373,21 @@ mod tests {
     }
 
     #[test]
+    fn a_borderline_passive_score_asks_the_extra_challenge() {
+        use super::super::liveness::Challenge;
+        for (score, asked) in [(0.1, 1), (0.3, 2)] {
+            let t0 = Instant::now();
+            let cfg = MachineConfig { challenges: vec![Challenge::TurnLeft], borderline_challenge: Some(Challenge::Blink), ..config() };
+            let (mut m, mut t) = (SessionMachine::new(cfg, t0), t0);
+            feed(&mut m, &mut t, &good(), Duration::from_millis(3700));
+            m.on_passive(false, Check { name: "passive_liveness".into(), passed: true, score: Some(score), threshold: Some(0.5) });
+            m.on_captured(good().measures.unwrap(), t);
+            m.on_continue(t);
+            assert_eq!(m.config.challenges.len(), asked, "passive score {score}");
+        }
+    }
+
+    #[test]
     fn the_flash_sequence_is_shown_step_by_step_and_an_unlit_face_is_rejected() {
         use super::super::flash::FlashColour::{Blue, Green, Red};
         let plan = vec![Red, Green, Blue, Red, Green, Blue];
@@ -1368,7 +1403,7 @@ mod tests {
         for _ in 0..100 {
             t += Duration::from_millis(33);
             // A face that does not change colour: a picture that cannot see the screen.
-            m.on_flash_sample([110.0, 130.0, 170.0], t);
+            m.on_flash_sample([110.0, 130.0, 170.0], None, t);
             let fx = m.on_tick(t);
             colours.extend(fx.iter().filter_map(|e| match e {
                 Effect::Event(EventKind::Flash { color }) => Some(color.clone()),
@@ -1379,7 +1414,7 @@ mod tests {
         assert_eq!(colours, [Some("#00FF00"), Some("#0000FF"), Some("#FF0000"), Some("#00FF00"), Some("#0000FF"), None].map(|c| c.map(String::from)));
         let outcome = decision(&all).expect("decided after the sequence");
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
-        assert!(outcome.checks.iter().any(|c| c.name == "screen_flash" && !c.passed));
+        assert!(outcome.checks.iter().any(|c| c.name.starts_with("screen_flash (followed 0/6") && !c.passed), "{:?}", outcome.checks);
     }
 
     #[test]

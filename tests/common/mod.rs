@@ -55,6 +55,8 @@ pub struct TestConfig {
     pub match_threshold: Option<f32>,
     /// `session.fixed_date`: the day age and expiry are judged on (None: system clock).
     pub fixed_date: Option<&'static str>,
+    /// `session.draw_seed`: the challenges and flash colours drawn (None: unpredictable).
+    pub draw_seed: Option<u64>,
     /// More bearer tokens accepted besides [`TOKEN`] (other registration servers).
     pub other_tokens: Vec<&'static str>,
     /// The `/metrics` scrape token, if any.
@@ -79,6 +81,9 @@ impl Default for TestConfig {
             // The generated people's ages and card expiry are judged on this day,
             // so the tests stay true whatever the system clock says.
             fixed_date: Some("2026-11-21"),
+            // The same challenges and flash colours in every run: a test fails for
+            // what the code does, not for what was drawn.
+            draw_seed: Some(20261121),
             other_tokens: vec![],
             metrics_token: None,
             extra: "",
@@ -135,6 +140,7 @@ liveness_challenges = {challenges}
 challenge_timeout = "4s"
 screen_flash = {flash}
 {fixed_date}
+{draw_seed}
 
 [models]
 dir = "{models}"
@@ -158,6 +164,7 @@ password_hash = "{password_hash}"
             challenges = self.liveness_challenges,
             flash = self.screen_flash,
             fixed_date = self.fixed_date.map(|d| format!("fixed_date = \"{d}\"")).unwrap_or_default(),
+            draw_seed = self.draw_seed.map(|s| format!("draw_seed = {s}")).unwrap_or_default(),
             width = self.size.0,
             height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
