@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use idverifd::app::{self, AppError, RunOptions};
 use idverifd::capture::devices::{self, CameraPolicy};
 use idverifd::config::{Config, FaceConfig, ModelsConfig};
@@ -89,6 +89,9 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write man pages and bash/zsh/fish completions into DIR (run by scripts/package).
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -187,13 +190,10 @@ impl From<AppError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(Failure(code, message)) = init_logging() {
+        eprintln!("idverifd: {message}");
+        return ExitCode::from(code);
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -202,6 +202,19 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Logs go to stderr: prose by default, or with `IDVERIFD_LOG_FORMAT=json` one JSON
+/// object per line so journald, Vector or Loki get the fields, not text to re-parse.
+fn init_logging() -> Result<(), Failure> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match std::env::var("IDVERIFD_LOG_FORMAT").as_deref().unwrap_or("") {
+        "json" => logs.json().flatten_event(true).init(),
+        "" | "text" => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        other => return Err(Failure(2, format!("IDVERIFD_LOG_FORMAT={other:?}: use \"text\" or \"json\""))),
+    }
+    Ok(())
 }
 
 fn dispatch(command: Command) -> Result<u8, Failure> {
@@ -228,6 +241,12 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Verify { json, jwks, ca, result } => verify(json, &jwks, ca, &result),
         Command::Keys { command } => keys(command),
+        Command::GenerateDocs { dir } => {
+            let files = idverifd::cli_docs::write_all(Cli::command(), &dir)
+                .map_err(|e| Failure(3, format!("{}: {e}", dir.display())))?;
+            eprintln!("{} files written to {}", files.len(), dir.display());
+            Ok(0)
+        }
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password).map_err(|e| Failure(2, format!("standard input: {e}")))?;
