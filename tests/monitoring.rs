@@ -91,8 +91,12 @@ async fn prometheus_scrapes_the_daemon_with_the_shipped_job_and_alerts_use_serve
     let target = daemon.url.trim_start_matches("https://").trim_end_matches('/').to_string();
     let port: u16 = target.rsplit(':').next().unwrap().parse().unwrap();
     let shipped = std::fs::read_to_string(fleet("prometheus.yml")).unwrap();
-    let mut config = replace_once(&shipped, "/etc/prometheus/idverifd/scrape.token", &dir.join("scrape.token").display().to_string());
-    config = replace_once(&config, "/etc/prometheus/idverifd/ca.pem", &dir.join("ca.pem").display().to_string());
+    let mut config = replace_once(
+        &shipped,
+        "credentials_file: /etc/prometheus/idverifd/scrape.token",
+        &format!("credentials_file: {}", dir.join("scrape.token").display()),
+    );
+    config = replace_once(&config, "ca_file: /etc/prometheus/idverifd/ca.pem", &format!("ca_file: {}", dir.join("ca.pem").display()));
     // The self-signed certificate names localhost, as an appliance's names its hostname.
     config = replace_once(&config, "- kz-centre-0000-desk-00:8443", &format!("- localhost:{port}"));
     config = replace_once(&config, "scrape_interval: 30s", "scrape_interval: 1s");
