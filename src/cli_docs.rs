@@ -39,7 +39,9 @@ Settings for the approved camera models.
 
 /// Writes `DIR/man/idverifd.1` and one `idverifd-SUB[-SUB].1` per visible subcommand,
 /// and `DIR/completions/` for bash, zsh and fish. Returns the files written.
-pub fn write_all(mut command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn write_all(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>> {
+    // `idverifd help SUB` prints SUB's --help; a page for it would repeat SUB's page.
+    let mut command = command.disable_help_subcommand(true);
     command.build();
     let man_dir = dir.join("man");
     std::fs::create_dir_all(&man_dir)?;
