@@ -222,7 +222,11 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Run { config, source, listen, state_dir, kiosk_listen, status_listen } => {
             let runtime = tokio::runtime::Runtime::new().map_err(|e| Failure(3, e.to_string()))?;
             let options = RunOptions { config, source, listen, state_dir, kiosk_listen, status_listen };
-            runtime.block_on(app::run(options, shutdown_signal()))?;
+            let shutdown = {
+                let _context = runtime.enter();
+                shutdown_signal()
+            };
+            runtime.block_on(app::run(options, shutdown))?;
             Ok(0)
         }
         Command::Validate { config } => {
@@ -260,15 +264,21 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
     }
 }
 
-async fn shutdown_signal() {
+/// Takes SIGTERM and SIGINT over now, not when first polled: `app::run` polls it only
+/// after logging `ready`, and a SIGTERM in between (systemd stopping a unit it just
+/// started) would otherwise kill the daemon without a drain.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = signals else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
     }
 }
 

@@ -50,8 +50,12 @@ fn json_log_lines_carry_fields_and_an_unknown_format_is_refused() {
             break event;
         }
     };
+    // Right after ready, as systemd may stop a unit it has just started: a drain, not a kill.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM right after ready: {status}");
+    let shutdown: Vec<Value> = rx.iter().filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    assert!(shutdown.iter().any(|e| e["message"] == "SIGTERM: shutting down"), "{shutdown:?}");
 
     // The ready event's fields are fields, not text inside the message.
     assert_eq!(ready["level"], "INFO");
