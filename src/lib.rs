@@ -19,10 +19,12 @@
 //! - [`api`]      — 6. axum over rustls: registration API, SSE, health, metrics.
 //! - [`telemetry`] — counters and gauges shared by the stages, rendered for Prometheus.
 //! - [`app`]      — wires the stages together; start and drain order.
+//! - [`cli_docs`] — man pages and shell completions from the command's definition (packaging).
 
 pub mod api;
 pub mod app;
 pub mod capture;
+pub mod cli_docs;
 pub mod config;
 pub mod fsutil;
 pub mod identity;

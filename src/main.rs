@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use idverifd::app::{self, AppError, RunOptions};
 use idverifd::capture::devices::{self, CameraPolicy};
 use idverifd::config::{Config, FaceConfig, ModelsConfig};
@@ -108,6 +108,9 @@ enum Command {
     },
     /// Apply retention now (the daemon must be stopped).
     Purge(cmds::purge::PurgeArgs),
+    /// Write man pages and bash/zsh/fish completions into DIR (run by scripts/package).
+    #[command(hide = true)]
+    GenerateDocs { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -229,13 +232,10 @@ impl From<AppError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(Failure(code, message)) = init_logging() {
+        eprintln!("idverifd: {message}");
+        return ExitCode::from(code);
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     match dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -244,6 +244,19 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Logs go to stderr: prose by default, or with `IDVERIFD_LOG_FORMAT=json` one JSON
+/// object per line so journald, Vector or Loki get the fields, not text to re-parse.
+fn init_logging() -> Result<(), Failure> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match std::env::var("IDVERIFD_LOG_FORMAT").as_deref().unwrap_or("") {
+        "json" => logs.json().flatten_event(true).init(),
+        "" | "text" => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        other => return Err(Failure(2, format!("IDVERIFD_LOG_FORMAT={other:?}: use \"text\" or \"json\""))),
+    }
+    Ok(())
 }
 
 fn dispatch(command: Command) -> Result<u8, Failure> {
@@ -263,7 +276,11 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
                 .build()
                 .map_err(|e| Failure(3, e.to_string()))?;
             let options = RunOptions { config, source, listen, state_dir, kiosk_listen, status_listen };
-            runtime.block_on(app::run(options, shutdown_signal()))?;
+            let shutdown = {
+                let _context = runtime.enter();
+                shutdown_signal()
+            };
+            runtime.block_on(app::run(options, shutdown))?;
             Ok(0)
         }
         Command::Validate { config } => {
@@ -289,6 +306,12 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Audit { command } => cmds::audit::run(command),
         Command::Purge(args) => cmds::purge::run(args),
+        Command::GenerateDocs { dir } => {
+            let files = idverifd::cli_docs::write_all(Cli::command(), &dir)
+                .map_err(|e| Failure(3, format!("{}: {e}", dir.display())))?;
+            eprintln!("{} files written to {}", files.len(), dir.display());
+            Ok(0)
+        }
         Command::HashPassword => {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password).map_err(|e| Failure(2, format!("standard input: {e}")))?;
@@ -302,15 +325,21 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
     }
 }
 
-async fn shutdown_signal() {
+/// Takes SIGTERM and SIGINT over now, not when first polled: `app::run` polls it only
+/// after logging `ready`, and a SIGTERM in between (systemd stopping a unit it just
+/// started) would otherwise kill the daemon without a drain.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    async move {
+        let (Ok(mut term), Ok(mut int)) = signals else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
     }
 }
 
