@@ -8,6 +8,6 @@ pub mod iin;
 pub mod mrz;
 
 pub use date::{Date, DateParseError, age_on, is_minor_on, today_utc};
-pub use document::{DocumentRead, FrontFields};
+pub use document::{Confirmed, DocumentRead, FrontFields};
 pub use iin::{Iin, IinError, Sex};
 pub use mrz::{Correction, Mrz, MrzChecks, MrzError, MrzField, MrzFormat};

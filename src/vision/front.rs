@@ -12,15 +12,18 @@
 //! value that does not parse, or an IIN that does not check out, gets a second
 //! look. The slow way, a whole-card block read, is left for what that misses.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-use opencv::core::{self, Mat, Rect, Size};
+use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
+use super::labels::{Field, LabelKind, field_of, label_of};
 use super::ocr::gray_of;
 use super::tesseract::{Layout, Tesseract};
+use super::text::{Line, ink_of, level_line, lines_under, text_lines, words};
 use crate::identity::{Date, FrontFields, Iin};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
@@ -38,9 +41,11 @@ pub struct FrontReader {
 /// What the fast way read, and whether it can be trusted as it is.
 pub struct LineRead {
     pub fields: FrontFields,
-    /// Every field was read, and the IIN checks out against itself and the birth
-    /// date, or two different looks at both read the same (the card is printed so).
+    /// The names were read, and the IIN checks out against itself and the birth
+    /// date, read alike by two different looks.
     pub settled: bool,
+    /// Where each value was found, for a re-read.
+    pub found: Vec<(Field, Value)>,
 }
 
 /// How a line is shown to Tesseract: cut out with room for diacritics and
@@ -52,36 +57,34 @@ pub struct LineRead {
 struct Look {
     height: f64,
     squeeze: f64,
+    /// Binarised first (Otsu on the line alone): another view of a faint or
+    /// busy-backed line than Tesseract's own thresholding.
+    binary: bool,
 }
 
 /// Labels are only told apart, and a misread one is read again in full.
-const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7 };
+const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
 /// Names have no check digit: at their own proportions, as trained.
-const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0 };
+const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
 /// date it carries catch the rare misread.
-const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7 };
+const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0 };
+const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
 /// A look unlike the first two, to confirm what the second one read.
-const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85 };
-/// Room around a line's letters, in letter heights: above for the breve of Й
-/// and the dots of Ё, below for the tails of Қ, Ң, Щ; beside, for the last letter.
-const MARGIN_TOP: f64 = 0.5;
-const MARGIN_BOTTOM: f64 = 0.3;
-const MARGIN_SIDE: f64 = 0.25;
+const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
+/// Names the MRZ disagrees with are read again these ways.
+const REREAD_LOOKS: [Look; 3] = [SECOND_LOOK, THIRD_LOOK, Look { height: 28.0, squeeze: 1.0, binary: true }];
 
 impl FrontReader {
     pub fn load() -> Result<Self, VisionError> {
-        let datapath = SYSTEM_TESSDATA
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.join("kaz.traineddata").exists())
-            .ok_or_else(|| VisionError::Model {
+        let datapath = SYSTEM_TESSDATA.iter().map(PathBuf::from).find(|p| p.join("kaz.traineddata").exists()).ok_or_else(|| {
+            VisionError::Model {
                 path: "kaz.traineddata".into(),
                 reason: "Tesseract's Kazakh model is missing; install tesseract-ocr-kaz (scripts/setup does)".into(),
-            })?;
+            }
+        })?;
         let mut ocr = Tesseract::new(&datapath, "kaz", FRONT_ALPHABET)?;
         // Tesseract reads a doubtful line a second time as white on black; the
         // card prints none, and a doubtful label is read again in full anyway.
@@ -89,45 +92,104 @@ impl FrontReader {
         Ok(Self { ocr })
     }
 
-    /// The fast way (see the module comment), on the front with its portraits blanked.
+    /// The fast way (see the module comment), on the front or page with its
+    /// portraits blanked.
     pub fn read_lines(&mut self, masked: &Mat) -> Result<LineRead, VisionError> {
         let gray = gray_of(masked)?;
         let ink = ink_of(&gray)?;
-        let lines = text_lines(&ink)?;
+        // Lines across most of the document are rules, borders and MRZ rows.
+        let lines: Vec<Line> = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < gray.cols() * 4 / 5).collect();
         let mut fields = FrontFields::default();
-        let mut values: Vec<(Label, Value, Look)> = Vec::new();
-        for (label, value) in label_value_pairs(&lines, gray.cols()) {
-            let Some(kind) = self.read_label(&gray, &ink, label)? else { continue };
-            if values.iter().any(|(k, _, _)| *k == kind) {
+        let mut values: Vec<(Field, Value, Look)> = Vec::new();
+        let mut labels: HashMap<usize, Option<LabelKind>> = HashMap::new();
+        for i in 0..lines.len() {
+            let Some(&under) = lines_under(&lines, i).first() else {
+                continue;
+            };
+            // A line over a much smaller one is a value over the next label.
+            if lines[under].letters * 20 < lines[i].letters * 17 {
                 continue;
             }
-            let value = Value::of(&ink, value)?;
-            let first = if matches!(kind, Label::Birth | Label::Iin) { DIGITS_LOOK } else { NAME_LOOK };
-            if let Some(look) = self.read_value(&gray, kind, value, &[first, SECOND_LOOK], &mut fields)? {
-                values.push((kind, value, look));
+            let Some(LabelKind::Field(field)) = self.label_at(&gray, &ink, &lines, i, &mut labels)? else {
+                continue;
+            };
+            if values.iter().any(|(f, _, _)| *f == field) {
+                continue;
+            }
+            // The value is the first line under the label that is not a label
+            // itself (a label may be stacked: ТЕГІ over ФАМИЛИЯ).
+            let mut at = under;
+            for _ in 0..2 {
+                let similar = lines[at].letters * 5 < lines[i].letters * 6;
+                if !similar || self.label_at(&gray, &ink, &lines, at, &mut labels)?.is_none() {
+                    break;
+                }
+                match lines_under(&lines, at).first() {
+                    Some(&next) => at = next,
+                    None => break,
+                }
+            }
+            if labels.get(&at).copied().flatten().is_some() {
+                continue;
+            }
+            let value = Value::of(&ink, lines[at])?;
+            let first = if matches!(field, Field::Birth | Field::Iin) { DIGITS_LOOK } else { NAME_LOOK };
+            if let Some(look) = self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)? {
+                values.push((field, value, look));
             }
         }
-        let names = fields.surname.is_some() && fields.given_names.is_some() && fields.patronymic.is_some();
-        let mut settled = names && iin_agrees(&fields);
-        if names && !settled && fields.iin.is_some() && fields.birth_date.is_some() {
-            // A misread digit, or a card that disagrees with itself: another look
-            // at the IIN and the date, unlike the one that read them, tells which.
+        // Digits decide whether a document is accused: each is read a second way,
+        // and only a value two reads agree on counts as confirmed.
+        for (field, value, used) in values.iter().filter(|(f, _, _)| matches!(f, Field::Birth | Field::Iin)) {
             let mut again = FrontFields::default();
-            for (kind, value, used) in values.iter().filter(|(k, _, _)| matches!(k, Label::Birth | Label::Iin)) {
-                let other = if *used == SECOND_LOOK { THIRD_LOOK } else { SECOND_LOOK };
-                self.read_value(&gray, *kind, *value, &[other], &mut again)?;
+            let mut agreed = false;
+            for other in [SECOND_LOOK, THIRD_LOOK].into_iter().filter(|l| l != used) {
+                self.read_value(&gray, *field, *value, &[other], &mut again)?;
+                let (first, second) = match field {
+                    Field::Birth => (fields.birth_date.map(|d| d.to_string()), again.birth_date.map(|d| d.to_string())),
+                    _ => (fields.iin.clone(), again.iin.clone()),
+                };
+                if second.is_some() && first == second {
+                    agreed = true;
+                    break;
+                }
+                // Two reads differ: the larger look is the likelier, a third decides.
+                match field {
+                    Field::Birth => fields.birth_date = again.birth_date.or(fields.birth_date),
+                    _ => fields.iin = again.iin.take().or(fields.iin.take()),
+                }
             }
-            settled = iin_agrees(&again) || (again.iin == fields.iin && again.birth_date == fields.birth_date);
-            // The larger look is the likelier when they differ.
-            fields.iin = again.iin.or(fields.iin);
-            fields.birth_date = again.birth_date.or(fields.birth_date);
+            match field {
+                Field::Birth => fields.confirmed.birth_date = agreed,
+                _ => fields.confirmed.iin = agreed,
+            }
         }
-        Ok(LineRead { fields, settled })
+        let names = fields.surname.is_some() && fields.given_names.is_some();
+        let settled = names && iin_agrees(&fields) && fields.confirmed.iin;
+        let found = values.iter().map(|(f, v, _)| (*f, *v)).collect();
+        Ok(LineRead { fields, settled, found })
     }
 
-    /// Which field a label line names. Its first (Kazakh) word is enough and a
-    /// third of its length; the whole label is read only when that word is none.
-    fn read_label(&mut self, gray: &Mat, ink: &Mat, label: Line) -> Result<Option<Label>, VisionError> {
+    /// Which label line `i` is (read once, then remembered).
+    fn label_at(
+        &mut self,
+        gray: &Mat,
+        ink: &Mat,
+        lines: &[Line],
+        i: usize,
+        known: &mut HashMap<usize, Option<LabelKind>>,
+    ) -> Result<Option<LabelKind>, VisionError> {
+        if let Some(kind) = known.get(&i) {
+            return Ok(*kind);
+        }
+        let kind = self.read_label(gray, ink, lines[i])?;
+        known.insert(i, kind);
+        Ok(kind)
+    }
+
+    /// Which label a line is. Its first word is mostly enough and a third of its
+    /// length; the whole line is read only when that word names nothing.
+    fn read_label(&mut self, gray: &Mat, ink: &Mat, label: Line) -> Result<Option<LabelKind>, VisionError> {
         // Specks narrower than half a letter are not a word.
         let first = words(ink, label)?.into_iter().find(|w| w.rect.width * 2 >= w.letters);
         if let Some(word) = first.filter(|w| *w != label)
@@ -143,7 +205,7 @@ impl FrontReader {
     fn read_value(
         &mut self,
         gray: &Mat,
-        kind: Label,
+        kind: Field,
         value: Value,
         looks: &[Look],
         fields: &mut FrontFields,
@@ -151,11 +213,11 @@ impl FrontReader {
         for look in looks {
             let text = self.read_line(gray, value.line, *look)?;
             let found = match kind {
-                Label::Surname => fill(&mut fields.surname, line_name(&text, value.words)),
-                Label::Given => fill(&mut fields.given_names, line_name(&text, value.words)),
-                Label::Patronymic => fill(&mut fields.patronymic, line_name(&text, value.words)),
-                Label::Birth => fill(&mut fields.birth_date, date_value(&text)),
-                Label::Iin => fill(&mut fields.iin, iin_value(&text)),
+                Field::Surname => fill(&mut fields.surname, line_name(&text, value.words)),
+                Field::Given => fill(&mut fields.given_names, line_name(&text, value.words)),
+                Field::Patronymic => fill(&mut fields.patronymic, line_name(&text, value.words)),
+                Field::Birth => fill(&mut fields.birth_date, date_value(&text)),
+                Field::Iin => fill(&mut fields.iin, iin_value(&text)),
             };
             if found {
                 return Ok(Some(*look));
@@ -171,7 +233,23 @@ impl FrontReader {
         let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
         let mut scaled = Mat::default();
         imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
+        if look.binary {
+            let mut binary = Mat::default();
+            imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
+            scaled = binary;
+        }
         Ok(self.ocr.read(&scaled, Layout::Line)?.trim().to_string())
+    }
+
+    /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that
+    /// gives a name, in order.
+    pub fn reread_name(&mut self, masked: &Mat, value: Value) -> Result<Vec<String>, VisionError> {
+        let gray = gray_of(masked)?;
+        let mut names = Vec::new();
+        for look in REREAD_LOOKS {
+            names.extend(line_name(&self.read_line(&gray, value.line, look)?, value.words));
+        }
+        Ok(names)
     }
 
     /// The slow way: the whole card as one block at `scale` (1.5× puts the card's
@@ -183,46 +261,10 @@ impl FrontReader {
     }
 }
 
-/// A line cut out of the card with its margins and turned level: Tesseract takes
-/// the last letters of a sloping line for lower case or descenders.
-fn level_line(gray: &Mat, line: Line) -> Result<Mat, VisionError> {
-    let (r, h) = (line.rect, f64::from(line.letters));
-    let margin = |share: f64| (h * share).round() as i32;
-    let (side, top, bottom) = (margin(MARGIN_SIDE), margin(MARGIN_TOP), margin(MARGIN_BOTTOM));
-    let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
-    let rise = (line.slope * f64::from(r.width)).abs().round() as i32;
-    if rise < 2 {
-        let crop = Rect::new(r.x - side, r.y - top, r.width + 2 * side, r.height + top + bottom) & bounds;
-        return Ok(Mat::roi(gray, crop)?.try_clone()?);
-    }
-    // Turned about the box's centre, the line lies level across it, `rise` rows
-    // shorter than the box; keep that band and the margins.
-    let reach = r.height / 2 + top.max(bottom);
-    let (cx, cy) = (r.x + r.width / 2, r.y + r.height / 2);
-    let region = Rect::new(r.x - side, cy - reach, r.width + 2 * side, 2 * reach) & bounds;
-    let centre = core::Point2f::new((cx - region.x) as f32, (cy - region.y) as f32);
-    let turn = imgproc::get_rotation_matrix_2d(centre, line.slope.atan().to_degrees(), 1.0)?;
-    let mut turned = Mat::default();
-    let source = Mat::roi(gray, region)?;
-    imgproc::warp_affine(
-        &source,
-        &mut turned,
-        &turn,
-        region.size(),
-        imgproc::INTER_LINEAR,
-        core::BORDER_REPLICATE,
-        core::Scalar::default(),
-    )?;
-    let level_height = r.height - rise;
-    let band = Rect::new(0, (cy - region.y) - level_height / 2 - top, region.width, level_height + top + bottom)
-        & Rect::new(0, 0, region.width, region.height);
-    Ok(Mat::roi(&turned, band)?.try_clone()?)
-}
-
 /// A value's line cut to its words (without specks of the portrait's edge or of
 /// dust at either end), and how many words its ink shows.
-#[derive(Clone, Copy)]
-struct Value {
+#[derive(Clone, Copy, Debug)]
+pub struct Value {
     line: Line,
     words: usize,
 }
@@ -270,33 +312,6 @@ pub fn iin_agrees(f: &FrontFields) -> bool {
     f.iin.as_deref().and_then(|s| Iin::parse(s).ok()).is_some_and(|i| Some(i.birth_date()) == f.birth_date)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Label {
-    Surname,
-    Given,
-    Patronymic,
-    Birth,
-    Iin,
-}
-
-/// Which field label (Kazakh / Russian) a line is, if it is one.
-fn label_of(line: &str) -> Option<Label> {
-    let u = line.to_uppercase();
-    if u.contains("ӘКЕСІНІҢ") || u.contains("ОТЧЕСТВО") {
-        Some(Label::Patronymic)
-    } else if u.contains("ТЕГІ") || u.contains("ФАМИЛИЯ") {
-        Some(Label::Surname)
-    } else if u.contains("ИМЯ") || u.starts_with("АТЫ") {
-        Some(Label::Given)
-    } else if u.contains("ТУҒАН") || u.contains("ДАТА РОЖДЕНИЯ") {
-        Some(Label::Birth)
-    } else if u.contains("ЖСН") || u.contains("ИИН") {
-        Some(Label::Iin)
-    } else {
-        None
-    }
-}
-
 /// Names are printed in capitals; mixed-case fragments are OCR noise from the
 /// portrait or the guilloche beside them.
 fn name_value(line: &str) -> Option<String> {
@@ -331,14 +346,16 @@ pub fn parse_front_text(text: &str) -> FrontFields {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let mut fields = FrontFields::default();
     for (i, line) in lines.iter().enumerate() {
-        let Some(label) = label_of(line) else { continue };
+        let Some(label) = field_of(line) else {
+            continue;
+        };
         let following = lines[i + 1..].iter().take(2).filter(|l| label_of(l).is_none());
         match label {
-            Label::Surname => fields.surname = fields.surname.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Given => fields.given_names = fields.given_names.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Patronymic => fields.patronymic = fields.patronymic.take().or(following.clone().find_map(|l| name_value(l))),
-            Label::Birth => fields.birth_date = fields.birth_date.or(following.clone().find_map(|l| date_value(l))),
-            Label::Iin => fields.iin = fields.iin.take().or(following.clone().find_map(|l| iin_value(l))),
+            Field::Surname => fields.surname = fields.surname.take().or(following.clone().find_map(|l| name_value(l))),
+            Field::Given => fields.given_names = fields.given_names.take().or(following.clone().find_map(|l| name_value(l))),
+            Field::Patronymic => fields.patronymic = fields.patronymic.take().or(following.clone().find_map(|l| name_value(l))),
+            Field::Birth => fields.birth_date = fields.birth_date.or(following.clone().find_map(|l| date_value(l))),
+            Field::Iin => fields.iin = fields.iin.take().or(following.clone().find_map(|l| iin_value(l))),
         }
     }
     // The IIN is the only 12-digit number on the front: take it even if its label was missed.
@@ -348,188 +365,8 @@ pub fn parse_front_text(text: &str) -> FrontFields {
     fields
 }
 
-/// Rows of the rectified card the lengths below are tuned for (ID-1 at about
-/// 300 dpi); other sizes scale them.
-const CARD_ROWS: f64 = 638.0;
-
-/// A line of text on the card.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Line {
-    /// Around all its ink.
-    rect: Rect,
-    /// How tall its letters' bodies are (capitals and digits on this card): less
-    /// than the box when diacritics or descenders stick out, or the line runs
-    /// slightly uphill on a card photographed askew.
-    letters: i32,
-    /// Rows its baseline drops per column (a card rectified slightly askew).
-    slope: f64,
-}
-
-/// Ink: whatever is darker than its neighbourhood (an adaptive threshold, so the
-/// tinted header and uneven light do not matter), as 255 on 0.
-fn ink_of(gray: &Mat) -> Result<Mat, VisionError> {
-    let u = f64::from(gray.rows()) / CARD_ROWS;
-    let mut ink = Mat::default();
-    imgproc::adaptive_threshold(gray, &mut ink, 255.0, imgproc::ADAPTIVE_THRESH_MEAN_C, imgproc::THRESH_BINARY_INV, odd(31.0 * u), 18.0)?;
-    Ok(ink)
-}
-
-fn odd(v: f64) -> i32 {
-    (v.round() as i32 / 2 * 2 + 1).max(3)
-}
-
-/// The text lines of a card front, top to bottom. Smearing the ink sideways joins
-/// the letters and words of a line but not the lines above and below; a blob of
-/// text height, wider than tall and about as dense as letters, is a line.
-fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
-    let u = f64::from(ink.rows()) / CARD_ROWS;
-    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(13.0 * u), 3))?;
-    let mut smeared = Mat::default();
-    imgproc::dilate(
-        ink,
-        &mut smeared,
-        &kernel,
-        core::Point::new(-1, -1),
-        1,
-        core::BORDER_CONSTANT,
-        imgproc::morphology_default_border_value()?,
-    )?;
-    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
-    let (min_h, max_h) = (8.0 * u, 64.0 * u);
-    let mut lines = Vec::new();
-    for i in 1..n {
-        let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
-        let rect = Rect::new(
-            stat(imgproc::CC_STAT_LEFT)?,
-            stat(imgproc::CC_STAT_TOP)?,
-            stat(imgproc::CC_STAT_WIDTH)?,
-            stat(imgproc::CC_STAT_HEIGHT)?,
-        );
-        let h = f64::from(rect.height);
-        if h < min_h || h > max_h || rect.width < rect.height {
-            continue;
-        }
-        let block = Mat::roi(ink, rect)?.try_clone()?;
-        let pixels = block.data_bytes()?;
-        let inked = |r: i32, c: i32| pixels[(r * rect.width + c) as usize] > 0;
-        let density = pixels.iter().filter(|p| **p > 0).count() as f64 / f64::from(rect.area());
-        if !(0.12..=0.7).contains(&density) {
-            continue;
-        }
-        // Straightened by the baseline's slope, the rows through the letters' bodies
-        // hold most of the ink; diacritics and descenders only a little.
-        let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
-        // Too short a line gives no slope worth trusting, and a card turned more
-        // than about 6° is not rectified at all.
-        let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
-        let drop = (slope * f64::from(rect.width)).round() as i32;
-        let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
-        for c in 0..rect.width {
-            let shift = (slope * f64::from(c)).round() as i32 - drop.min(0);
-            for r in (0..rect.height).filter(|&r| inked(r, c)) {
-                if let Some(row) = profile.get_mut((r - shift + drop.abs()) as usize) {
-                    *row += 1;
-                }
-            }
-        }
-        lines.push(Line { rect, letters: body_height(&profile).clamp(1, rect.height), slope });
-    }
-    lines.sort_by_key(|l| (l.rect.y, l.rect.x));
-    Ok(lines)
-}
-
-/// The slope (rows per column) of a line's baseline, from the lowest ink of each
-/// column: the median slope between columns half the line apart, so the few
-/// descenders and gaps do not count.
-fn baseline_slope(bottoms: &[Option<i32>]) -> f64 {
-    let half = bottoms.len() / 2;
-    let mut slopes: Vec<f64> = (0..half).filter_map(|i| Some(f64::from(bottoms[i + half]? - bottoms[i]?) / half as f64)).collect();
-    if slopes.is_empty() {
-        return 0.0;
-    }
-    slopes.sort_by(f64::total_cmp);
-    slopes[slopes.len() / 2]
-}
-
-/// How many rows of a (straightened) line's ink profile carry its letters'
-/// bodies: from the first to the last row with at least 40% of the fullest row's ink.
-fn body_height(profile: &[u32]) -> i32 {
-    let full = profile.iter().copied().max().unwrap_or(0);
-    let body: Vec<usize> = (0..profile.len()).filter(|&r| profile[r] * 5 >= full * 2 && full > 0).collect();
-    match (body.first(), body.last()) {
-        (Some(a), Some(b)) => (b - a + 1) as i32,
-        _ => 0,
-    }
-}
-
-/// The words of a line, left to right: runs of inked columns, split where the
-/// gap is a third of the letters' height or more (a space; letters stand closer),
-/// each boxed to its own ink.
-fn words(ink: &Mat, line: Line) -> Result<Vec<Line>, VisionError> {
-    let r = line.rect;
-    let block = Mat::roi(ink, r)?.try_clone()?;
-    let pixels = block.data_bytes()?;
-    let inked = |row: i32, c: usize| pixels[row as usize * r.width as usize + c] > 0;
-    let columns: Vec<bool> = (0..r.width as usize).map(|c| (0..r.height).any(|row| inked(row, c))).collect();
-    Ok(runs(&columns, (line.letters / 3).max(1) as usize)
-        .into_iter()
-        .map(|(a, b)| {
-            // A word's own rows: on a sloping line they are not the whole line's.
-            let rows: Vec<i32> = (0..r.height).filter(|&row| (a..b).any(|c| inked(row, c))).collect();
-            let (top, bottom) = (rows.first().copied().unwrap_or(0), rows.last().copied().unwrap_or(r.height - 1));
-            Line { rect: Rect::new(r.x + a as i32, r.y + top, (b - a) as i32, bottom - top + 1), ..line }
-        })
-        .collect())
-}
-
-/// Runs of `true` as (start, end) ranges; runs closer than `min_gap` are one.
-fn runs(on: &[bool], min_gap: usize) -> Vec<(usize, usize)> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
-    for (i, &v) in on.iter().chain(std::iter::once(&false)).enumerate() {
-        match (v, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                match out.last_mut() {
-                    Some(last) if s - last.1 < min_gap => last.1 = i,
-                    _ => out.push((s, i)),
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Label and value lines: a label is a line with a line of taller letters just
-/// under it, starting at about the same left edge (how every field on the card is
-/// printed, wherever it is). Lines across most of the card are rules and borders.
-fn label_value_pairs(lines: &[Line], image_width: i32) -> Vec<(Line, Line)> {
-    let text: Vec<&Line> = lines.iter().filter(|l| l.rect.width < image_width * 4 / 5).collect();
-    let mut pairs = Vec::new();
-    for label in &text {
-        let (l, lh) = (label.rect, label.letters);
-        let under = text
-            .iter()
-            .filter(|value| {
-                let (v, vh) = (value.rect, value.letters);
-                let gap = v.y - (l.y + l.height);
-                vh * 5 >= lh * 6 && gap >= -lh / 4 && gap <= vh && (v.x - l.x).abs() <= vh
-            })
-            .min_by_key(|value| value.rect.y);
-        if let Some(value) = under {
-            pairs.push((**label, **value));
-        }
-    }
-    pairs
-}
-
 #[cfg(test)]
 mod tests {
-    use opencv::core::{Point, Scalar};
-
     use super::*;
 
     #[test]
@@ -586,26 +423,6 @@ mod tests {
         profile.extend([9, 9, 9, 0, 0]);
         assert_eq!(body_height(&profile), 20);
         assert_eq!(body_height(&[0, 0]), 0);
-    }
-
-    fn line(x: i32, y: i32, width: i32, letters: i32) -> Line {
-        Line { rect: Rect::new(x, y, width, letters), letters, slope: 0.0 }
-    }
-
-    #[test]
-    fn a_label_pairs_with_the_taller_line_just_under_it() {
-        let title = line(40, 20, 400, 24);
-        let surname_label = line(330, 120, 135, 12);
-        let surname = line(331, 146, 210, 24);
-        let given_label = line(330, 200, 90, 12);
-        let given = line(332, 226, 120, 24);
-        let stray = line(700, 230, 90, 12);
-        let rule = line(0, 90, 1000, 14);
-        let pairs = label_value_pairs(&[title, rule, surname_label, surname, given_label, given, stray], 1011);
-        assert_eq!(pairs, [(surname_label, surname), (given_label, given)]);
-        // A value is not a label of the (smaller) label under it, and lines far apart do not pair.
-        assert!(label_value_pairs(&[surname, given_label], 1011).is_empty());
-        assert!(label_value_pairs(&[surname_label, line(331, 230, 210, 24)], 1011).is_empty());
     }
 
     /// A card-sized page with a title, two labelled fields to the right and one at
