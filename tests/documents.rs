@@ -12,14 +12,16 @@ use serde_json::Value;
 
 const FIELDS: [&str; 8] = ["iin", "surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date", "sex"];
 
-/// Renders the document set once per test binary (deterministic seed).
+/// Renders the document set once per test binary (deterministic seed), in the
+/// generator's fixed (classic) layout: the randomised splits are measured by
+/// `cargo bench --bench documents`.
 fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = common::temp_dir("documents");
         let out = Command::new("python3")
             .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-            .args(["--out", dir.to_str().unwrap(), "--seed", "11", "--count", "2"])
+            .args(["--out", dir.to_str().unwrap(), "--seed", "11", "--count", "2", "--classic"])
             .output()
             .expect("python3");
         assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
