@@ -117,49 +117,16 @@ impl DocumentRead {
     }
 }
 
-/// Whether a name printed in Cyrillic and the MRZ's Latin form of it are the same name.
-pub fn printed_name_agrees(cyrillic: &str, latin: &str) -> bool {
-    // Placeholder until identity::translit lands: ICAO 9303 with the Kazakh letters.
-    let mut out = String::new();
-    for c in cyrillic.to_uppercase().chars() {
-        out.push_str(match c {
-            'А' | 'Ә' => "A",
-            'Б' => "B",
-            'В' => "V",
-            'Г' | 'Ғ' => "G",
-            'Д' => "D",
-            'Е' | 'Ё' | 'Э' => "E",
-            'Ж' => "ZH",
-            'З' => "Z",
-            'И' | 'Й' | 'І' => "I",
-            'К' | 'Қ' => "K",
-            'Л' => "L",
-            'М' => "M",
-            'Н' | 'Ң' => "N",
-            'О' | 'Ө' => "O",
-            'П' => "P",
-            'Р' => "R",
-            'С' => "S",
-            'Т' => "T",
-            'У' | 'Ұ' | 'Ү' => "U",
-            'Ф' => "F",
-            'Х' => "KH",
-            'Һ' => "H",
-            'Ц' => "TS",
-            'Ч' => "CH",
-            'Ш' => "SH",
-            'Щ' => "SHCH",
-            'Ъ' => "IE",
-            'Ы' => "Y",
-            'Ь' => "",
-            'Ю' => "IU",
-            'Я' => "IA",
-            ' ' | '-' => " ",
-            _ => "?",
-        });
-    }
-    let norm = |s: &str| s.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
-    norm(&out) == norm(latin)
+/// Whether a name printed in Cyrillic and the MRZ's Latin form of it are the
+/// same name ([`super::translit::compare`], known variant spellings accepted).
+pub fn printed_name_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool {
+    super::translit::compare(printed, latin, mrz_names_may_be_truncated(mrz)).agrees()
+}
+
+/// The MRZ's name field is full, so its names may be cut off.
+fn mrz_names_may_be_truncated(m: &Mrz) -> bool {
+    let names_line = if m.format == MrzFormat::Td1 { m.lines.last() } else { m.lines.first() };
+    names_line.is_some_and(|l| !l.ends_with('<'))
 }
 
 fn problem(code: &'static str, message: impl Into<String>) -> Problem {
@@ -210,7 +177,8 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let mrz_iin = mrz.and_then(|m| m.iin_candidate().map(str::to_string));
     let mut front_iin = front.and_then(|f| f.iin.clone());
     let front_sure = front.is_some_and(|f| f.confirmed.iin);
-    let front_fits = |i: &str| Iin::parse(i).is_ok() && mrz_iin.as_deref().is_none_or(|m| m == i);
+    // With no MRZ to confirm it, an unsure read is not kept either.
+    let front_fits = |i: &str| Iin::parse(i).is_ok() && mrz_iin.as_deref() == Some(i);
     if !front_sure && front_iin.as_deref().is_some_and(|i| !front_fits(i)) {
         problems.push(problem("unreadable_field", "the IIN printed on the front could not be read with certainty"));
         front_iin = None;
@@ -290,12 +258,8 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         ),
     ];
     for (printed, sure, latin, field) in &mut names {
-        let Some(latin) = latin.filter(|l| !l.is_empty()) else {
-            continue;
-        };
-        let Some(name) = printed.as_deref().filter(|p| !printed_name_agrees(p, latin)) else {
-            continue;
-        };
+        let (Some(m), Some(latin)) = (mrz, latin.filter(|l| !l.is_empty())) else { continue };
+        let Some(name) = printed.as_deref().filter(|p| !printed_name_agrees(p, m, latin)) else { continue };
         disagreements.push(Disagreement { field, front: name.to_string(), mrz: latin.clone() });
         let what = field.replace('_', " ");
         if *sure {
@@ -468,5 +432,32 @@ mod tests {
         assert_eq!(d.birth_date, Some("2005-06-24".parse().unwrap()));
         f.confirmed.birth_date = true;
         assert!(codes(&assemble(Some(&f), Some(&mrz()), on())).contains(&"birth_date_mismatch"));
+    }
+
+    #[test]
+    fn a_name_misread_by_one_letter_is_caught_by_the_mrz_and_never_reported() {
+        // ҚАСЫМОВ read as ҚАСЫНОВ: the MRZ says KASYMOV. Unconfirmed by re-reads, it is
+        // a misread: the printed surname is unreadable and the MRZ's form stands.
+        let mut f = front();
+        f.surname = Some("ҚАСЫНОВ".into());
+        f.confirmed.surname = false;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert_eq!(d.surname.as_deref(), Some("KASYMOV"));
+        assert_eq!(d.disagreements, [Disagreement { field: "surname", front: "ҚАСЫНОВ".into(), mrz: "KASYMOV".into() }]);
+        // Read alike every way, it is what the card prints: reported, both values kept.
+        f.confirmed.surname = true;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!((codes(&d), d.surname.as_deref()), (vec!["name_mismatch"], Some("ҚАСЫНОВ")));
+        // The Kazakh letters transliterate to the MRZ's form: no disagreement.
+        assert!(assemble(Some(&front()), Some(&mrz()), on()).disagreements.is_empty());
+    }
+
+    #[test]
+    fn an_unsure_front_iin_without_an_mrz_is_not_kept() {
+        let mut f = front();
+        f.confirmed.iin = false;
+        let d = assemble(Some(&f), None, on());
+        assert_eq!((d.iin.as_deref(), codes(&d)), (None, vec!["unreadable_field", "unreadable_field"]));
     }
 }

@@ -10,7 +10,9 @@
 //! (its LSTM's time grows with a line's width in line heights, so the title rows,
 //! the specimen mark and the Russian halves of the labels are never read). A
 //! value that does not parse, or an IIN that does not check out, gets a second
-//! look. The slow way, a whole-card block read, is left for what that misses.
+//! look, and the IIN and birth date are always read twice: only a value two
+//! looks agree on is confirmed. There is no slow way: a whole-card block read
+//! cost a second and more.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,11 +22,11 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
-use super::labels::{Field, LabelKind, field_of, label_of};
+use super::labels::{Field, LabelKind, label_of};
 use super::ocr::gray_of;
 use super::tesseract::{Layout, Tesseract};
 use super::text::{Line, ink_of, level_line, lines_under, text_lines, words};
-use crate::identity::{Date, FrontFields, Iin};
+use crate::identity::{Date, FrontFields};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
 /// number punctuation; Latin letters on the front are only guilloche noise.
@@ -38,12 +40,9 @@ pub struct FrontReader {
     ocr: Tesseract,
 }
 
-/// What the fast way read, and whether it can be trusted as it is.
+/// What the line reader read.
 pub struct LineRead {
     pub fields: FrontFields,
-    /// The names were read, and the IIN checks out against itself and the birth
-    /// date, read alike by two different looks.
-    pub settled: bool,
     /// Where each value was found, for a re-read.
     pub found: Vec<(Field, Value)>,
 }
@@ -116,22 +115,11 @@ impl FrontReader {
             if values.iter().any(|(f, _, _)| *f == field) {
                 continue;
             }
-            // The value is the first line under the label that is not a label
-            // itself (a label may be stacked: ТЕГІ over ФАМИЛИЯ).
-            let mut at = under;
-            for _ in 0..2 {
-                let similar = lines[at].letters * 5 < lines[i].letters * 6;
-                if !similar || self.label_at(&gray, &ink, &lines, at, &mut labels)?.is_none() {
-                    break;
-                }
-                match lines_under(&lines, at).first() {
-                    Some(&next) => at = next,
-                    None => break,
-                }
-            }
-            if labels.get(&at).copied().flatten().is_some() {
+            // The value is the first line under the label in larger letters: a
+            // line like the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME).
+            let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
                 continue;
-            }
+            };
             let value = Value::of(&ink, lines[at])?;
             let first = if matches!(field, Field::Birth | Field::Iin) { DIGITS_LOOK } else { NAME_LOOK };
             if let Some(look) = self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)? {
@@ -164,10 +152,16 @@ impl FrontReader {
                 _ => fields.confirmed.iin = agreed,
             }
         }
-        let names = fields.surname.is_some() && fields.given_names.is_some();
-        let settled = names && iin_agrees(&fields) && fields.confirmed.iin;
+        // Two looks at one crop can share a misread: the IIN and the birth date,
+        // read from different lines, must also carry the same date to count.
+        let iin_date = fields.iin.as_deref().and_then(|i| i.get(..6)).map(str::to_string);
+        let printed_date = fields.birth_date.map(|d| d.to_string()).map(|d| format!("{}{}{}", &d[2..4], &d[5..7], &d[8..10]));
+        if iin_date.is_none() || iin_date != printed_date {
+            fields.confirmed.iin = false;
+            fields.confirmed.birth_date = false;
+        }
         let found = values.iter().map(|(f, v, _)| (*f, *v)).collect();
-        Ok(LineRead { fields, settled, found })
+        Ok(LineRead { fields, found })
     }
 
     /// Which label line `i` is (read once, then remembered).
@@ -251,14 +245,23 @@ impl FrontReader {
         }
         Ok(names)
     }
+}
 
-    /// The slow way: the whole card as one block at `scale` (1.5× puts the card's
-    /// small labels at Tesseract's best size; 2× helps blurred photos).
-    pub fn read_block(&mut self, rectified: &Mat, scale: f64) -> Result<FrontFields, VisionError> {
-        let mut larger = Mat::default();
-        imgproc::resize(&gray_of(rectified)?, &mut larger, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
-        Ok(parse_front_text(&self.ocr.read(&larger, Layout::Block)?))
+/// The lines going down from line `i`, each the nearest under the one before,
+/// at most three: a stacked label's other lines, then its value.
+fn lines_under_chain(lines: &[Line], i: usize) -> Vec<usize> {
+    let mut chain = Vec::new();
+    let mut at = i;
+    while chain.len() < 3 {
+        match lines_under(lines, at).first() {
+            Some(&next) => {
+                chain.push(next);
+                at = next;
+            }
+            None => break,
+        }
     }
+    chain
 }
 
 /// A value's line cut to its words (without specks of the portrait's edge or of
@@ -307,25 +310,6 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
     found
 }
 
-/// The IIN is valid and carries the printed birth date.
-pub fn iin_agrees(f: &FrontFields) -> bool {
-    f.iin.as_deref().and_then(|s| Iin::parse(s).ok()).is_some_and(|i| Some(i.birth_date()) == f.birth_date)
-}
-
-/// Names are printed in capitals; mixed-case fragments are OCR noise from the
-/// portrait or the guilloche beside them.
-fn name_value(line: &str) -> Option<String> {
-    let words: Vec<&str> = line
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphabetic()))
-        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| (c.is_alphabetic() && c.is_uppercase()) || c == '-'))
-        .collect();
-    // A two-letter capital fragment beside a real name is noise too.
-    let longest = words.iter().map(|w| w.chars().count()).max()?;
-    let kept: Vec<&str> = words.into_iter().filter(|w| longest < 4 || w.chars().count() > 2).collect();
-    Some(kept.join(" "))
-}
-
 fn date_value(line: &str) -> Option<Date> {
     let digits: String = line.chars().filter(char::is_ascii_digit).collect();
     if digits.len() != 8 {
@@ -340,46 +324,9 @@ fn iin_value(line: &str) -> Option<String> {
     (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
-/// Fields from the OCR text of a card front: each value is the first line after
-/// its label that looks like that kind of value.
-pub fn parse_front_text(text: &str) -> FrontFields {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let mut fields = FrontFields::default();
-    for (i, line) in lines.iter().enumerate() {
-        let Some(label) = field_of(line) else {
-            continue;
-        };
-        let following = lines[i + 1..].iter().take(2).filter(|l| label_of(l).is_none());
-        match label {
-            Field::Surname => fields.surname = fields.surname.take().or(following.clone().find_map(|l| name_value(l))),
-            Field::Given => fields.given_names = fields.given_names.take().or(following.clone().find_map(|l| name_value(l))),
-            Field::Patronymic => fields.patronymic = fields.patronymic.take().or(following.clone().find_map(|l| name_value(l))),
-            Field::Birth => fields.birth_date = fields.birth_date.or(following.clone().find_map(|l| date_value(l))),
-            Field::Iin => fields.iin = fields.iin.take().or(following.clone().find_map(|l| iin_value(l))),
-        }
-    }
-    // The IIN is the only 12-digit number on the front: take it even if its label was missed.
-    if fields.iin.is_none() {
-        fields.iin = lines.iter().find_map(|l| iin_value(l));
-    }
-    fields
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn front_fields_are_found_under_their_labels() {
-        let text = "ҚАЗАҚСТАН РЕСПУБЛИКАСЫ\nТЕГІ / ФАМИЛИЯ\nҚазұ- ҚАСЫМОВ\nАТЫ / ИМЯ\nМҰРАТ\nӘКЕСІНІҢ АТЫ / ОТЧЕСТВО\nБОЛАТОВИЧ\n\
-                    ТУҒАН КҮНІ / ДАТА РОЖДЕНИЯ\n24.06.2005\nЖСН / ИИН\n0506 2453 3556\n";
-        let f = parse_front_text(text);
-        assert_eq!(f.surname.as_deref(), Some("ҚАСЫМОВ"));
-        assert_eq!(f.given_names.as_deref(), Some("МҰРАТ"));
-        assert_eq!(f.patronymic.as_deref(), Some("БОЛАТОВИЧ"));
-        assert_eq!(f.birth_date, Some("2005-06-24".parse().unwrap()));
-        assert_eq!(f.iin.as_deref(), Some("050624533556"));
-    }
 
     #[test]
     fn a_name_line_is_read_in_capitals_with_only_the_spaces_its_ink_shows() {
@@ -389,120 +336,5 @@ mod tests {
         assert_eq!(line_name("АННА МАРИЯ", 2).as_deref(), Some("АННА МАРИЯ"));
         assert_eq!(line_name("ИВАНОВА-ПЕТРОВА", 1).as_deref(), Some("ИВАНОВА-ПЕТРОВА"));
         assert_eq!(line_name(". - 1", 1), None);
-    }
-
-    #[test]
-    fn runs_join_across_gaps_narrower_than_a_space() {
-        let on: Vec<bool> = "##.##...###....#".chars().map(|c| c == '#').collect();
-        assert_eq!(runs(&on, 3), [(0, 5), (8, 11), (15, 16)]);
-        assert_eq!(runs(&on, 4), [(0, 11), (15, 16)]);
-        assert_eq!(runs(&on, 5), [(0, 16)]);
-        assert!(runs(&[false, false], 2).is_empty());
-    }
-
-    #[test]
-    fn the_baseline_slope_ignores_descenders_and_gaps() {
-        // A baseline dropping one row in twenty, with a descender and a space.
-        let mut bottoms: Vec<Option<i32>> = (0..200).map(|c| Some(30 + c / 20)).collect();
-        for c in 40..46 {
-            bottoms[c] = Some(bottoms[c].unwrap() + 6);
-        }
-        for b in &mut bottoms[100..110] {
-            *b = None;
-        }
-        assert!((baseline_slope(&bottoms) - 0.05).abs() < 0.01, "{}", baseline_slope(&bottoms));
-        assert_eq!(baseline_slope(&[None, Some(3)]), 0.0);
-    }
-
-    #[test]
-    fn the_letters_height_leaves_out_diacritics_and_tails() {
-        // Rows of ink: a breve above (2 rows), 20 rows of letter bodies, a tail below (3 rows).
-        let mut profile = vec![0u32; 4];
-        profile.extend([6, 6, 0]);
-        profile.extend(std::iter::repeat_n(80, 20));
-        profile.extend([9, 9, 9, 0, 0]);
-        assert_eq!(body_height(&profile), 20);
-        assert_eq!(body_height(&[0, 0]), 0);
-    }
-
-    /// A card-sized page with a title, two labelled fields to the right and one at
-    /// the bottom left, like the Kazakh ID front, in Hershey letters.
-    fn drawn_front(turn_degrees: f64) -> Mat {
-        let mut page = Mat::new_rows_cols_with_default(638, 1011, core::CV_8UC1, Scalar::all(235.0)).unwrap();
-        let text = [
-            ("REPUBLIC OF TESTS", 40, 50, 1.0, 2),
-            ("SURNAME", 330, 150, 0.5, 1),
-            ("IVANOVA", 330, 185, 1.0, 2),
-            ("GIVEN NAME", 330, 230, 0.5, 1),
-            ("ELENA", 330, 265, 1.0, 2),
-            ("IIN", 40, 480, 0.5, 1),
-            ("810425478331", 40, 515, 1.0, 2),
-        ];
-        for (words, x, y, size, weight) in text {
-            imgproc::put_text(
-                &mut page,
-                words,
-                Point::new(x, y),
-                imgproc::FONT_HERSHEY_SIMPLEX,
-                size,
-                Scalar::all(20.0),
-                weight,
-                imgproc::LINE_AA,
-                false,
-            )
-            .unwrap();
-        }
-        if turn_degrees == 0.0 {
-            return page;
-        }
-        let turn = imgproc::get_rotation_matrix_2d(core::Point2f::new(505.0, 319.0), turn_degrees, 1.0).unwrap();
-        let mut turned = Mat::default();
-        imgproc::warp_affine(
-            &page,
-            &mut turned,
-            &turn,
-            page.size().unwrap(),
-            imgproc::INTER_LINEAR,
-            core::BORDER_CONSTANT,
-            Scalar::all(235.0),
-        )
-        .unwrap();
-        turned
-    }
-
-    #[test]
-    fn lines_are_found_and_each_label_is_paired_with_its_value_even_on_a_skewed_card() {
-        for turn in [0.0, 3.0] {
-            let page = drawn_front(turn);
-            let ink = ink_of(&page).unwrap();
-            let lines = text_lines(&ink).unwrap();
-            // The title's words stand apart (Hershey spaces are wide) and pair with nothing.
-            assert_eq!(lines.len(), 9, "turned {turn}°: {lines:?}");
-            let pairs = label_value_pairs(&lines, page.cols());
-            assert_eq!(pairs.len(), 3, "turned {turn}°: {pairs:?}");
-            for (label, value) in &pairs {
-                assert!(label.rect.y < value.rect.y && (label.rect.x - value.rect.x).abs() < 10, "{label:?} / {value:?}");
-                // Hershey capitals: about 11 rows at size 0.5, 22 at 1.0, however the card is turned.
-                assert!((9..=13).contains(&label.letters) && (19..=25).contains(&value.letters), "{label:?} / {value:?}");
-            }
-            if turn == 0.0 {
-                // Surname, given name, IIN: where they were drawn (boxes carry a few pixels of margin).
-                let drawn = [(330, 150), (330, 230), (40, 480)];
-                for ((label, _), (x, baseline)) in pairs.iter().zip(drawn) {
-                    assert!((label.rect.x - x).abs() <= 8 && (label.rect.y + label.rect.height - baseline).abs() <= 4, "{label:?}");
-                }
-            } else {
-                // The long IIN line slopes by tan 3° (uphill: the page turned anticlockwise).
-                let iin = pairs[2].1;
-                assert!((iin.slope + 0.052).abs() < 0.01, "{iin:?}");
-                assert!(iin.rect.height > iin.letters + 10, "{iin:?}");
-                // Turned level, its ink fits in about its letters' height again.
-                let level = level_line(&page, iin).unwrap();
-                let mut rows = Mat::default();
-                core::reduce(&ink_of(&level).unwrap(), &mut rows, 1, core::REDUCE_MAX, -1).unwrap();
-                let inked = (0..rows.rows()).filter(|&r| *rows.at_2d::<u8>(r, 0).unwrap() > 0).count() as i32;
-                assert!(inked <= iin.letters + 4, "{inked} inked rows for {iin:?}");
-            }
-        }
     }
 }

@@ -144,8 +144,9 @@ pub fn label_of(text: &str) -> Option<LabelKind> {
             });
         }
         if is_word(word, "АТЫ") {
-            // "ӘКЕСІНІҢ АТЫ" was caught at its first word; АТЫ first is the given name.
-            return Some(LabelKind::Field(Field::Given));
+            // АТЫ first is the given name; after a word that named nothing it is
+            // "ӘКЕСІНІҢ АТЫ" with its first word misread.
+            return Some(LabelKind::Field(if i == 0 { Field::Given } else { Field::Patronymic }));
         }
         if let Some((_, field)) = FIELD_WORDS.iter().find(|(target, _)| is_word(word, target)) {
             return Some(LabelKind::Field(*field));
@@ -198,6 +199,9 @@ mod tests {
         assert_eq!(field_of("ОТЧЕСТВ0"), Some(Field::Patronymic));
         assert_eq!(field_of("ТУГАН КУНI"), Some(Field::Birth));
         assert_eq!(field_of("ЖCН/ИИН"), Some(Field::Iin));
+        // ӘКЕСІНІҢ beyond recognition: its АТЫ still says patronymic, not given name.
+        assert_eq!(field_of("Окесйнін АТЫ / Отчество"), Some(Field::Patronymic));
+        assert_eq!(field_of("ЭКЕСШНЕ АТЫ"), Some(Field::Patronymic));
     }
 
     #[test]

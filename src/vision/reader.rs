@@ -9,11 +9,11 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
-use super::front::{self, FrontReader, Value};
+use super::front::{FrontReader, Value};
 use super::labels::Field;
 use super::ocr::MrzReader;
 use crate::identity::document::printed_name_agrees;
-use crate::identity::{Date, FrontFields, Iin, Mrz};
+use crate::identity::{Date, FrontFields, Mrz};
 
 /// What one image gave.
 pub struct SideRead {
@@ -200,16 +200,20 @@ impl DocumentReader {
             if latin.is_empty() {
                 continue;
             }
-            if slot.as_deref().is_some_and(|name| printed_name_agrees(name, latin)) {
+            if slot.as_deref().is_some_and(|name| printed_name_agrees(name, mrz, latin)) {
                 *sure = true;
                 continue;
             }
             let reads = self.front.reread_name(&lines.masked, *value)?;
-            if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, latin)) {
+            if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
             } else {
-                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r));
+                // Every look reads the same name, with as many words as the MRZ has:
+                // printed so. (A word the crop lost would read alike every way.)
+                let parts = latin.split(['<', ' ']).filter(|p| !p.is_empty()).count();
+                let words = slot.as_deref().map_or(0, |n| n.split_whitespace().count());
+                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts;
             }
         }
         Ok(())
@@ -224,10 +228,9 @@ struct FrontView {
 }
 
 impl DocumentReader {
-    /// The front read the fast way ([`FrontReader::read_lines`]), then the slow way
-    /// for what that left unsettled. Upside down the labels read as nothing, so the
-    /// other way up is only tried when this one finds nothing. Returns the fields
-    /// and the way up they were read, or `None` with no field at all.
+    /// The front read line by line ([`FrontReader::read_lines`]). Upside down the
+    /// labels read as nothing, so the other way up is only tried when this one
+    /// finds nothing. Returns the fields, the way up they were read, and where.
     #[allow(clippy::type_complexity)]
     fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
@@ -242,31 +245,9 @@ impl DocumentReader {
                 ways.push(turned);
             }
         }
-        if fast.settled {
-            return Ok((fast.fields, ways.into_iter().next(), fast.found));
-        }
-        let mut best: Option<(FrontFields, usize)> = None;
-        for i in 0..2 {
-            if i == ways.len() {
-                let turned = self.front_view(document::rotate_180(&ways[0].image)?, Some(&ways[0]))?;
-                ways.push(turned);
-            }
-            let mut fields = if i == 0 { fast.fields.clone() } else { FrontFields::default() };
-            self.read_front_slowly(&ways[i], &mut fields)?;
-            let found = count(&fields);
-            if found > best.as_ref().map_or(0, |(f, _)| count(f)) {
-                best = Some((fields, i));
-            }
-            if found >= 4 {
-                break;
-            }
-        }
-        // Where the fast way found the values holds for the way up it read.
-        Ok(match best {
-            Some((fields, 0)) => (fields, Some(ways.swap_remove(0)), fast.found),
-            Some((fields, i)) => (fields, Some(ways.swap_remove(i)), Vec::new()),
-            None => (FrontFields::default(), None, Vec::new()),
-        })
+        // No slow way: a whole-card block read cost a second and more and read
+        // nothing the line reader could not.
+        Ok((fast.fields, ways.into_iter().next(), fast.found))
     }
 
     /// `image` with its portraits blanked. The other way up of the same card, when
@@ -279,36 +260,6 @@ impl DocumentReader {
         let (masked, portrait) = self.mask_portraits(&image, FRONT_DETECTION_WIDTH)?;
         Ok(FrontView { image, masked, portrait })
     }
-
-    /// Whole-card block reads, up to three, each only filling what is still missing
-    /// (or replacing an IIN whose check digit fails); stops once the front is
-    /// complete and agrees with itself.
-    fn read_front_slowly(&mut self, view: &FrontView, fields: &mut FrontFields) -> Result<(), VisionError> {
-        for (image, scale) in [(&view.masked, 1.5), (&view.masked, 2.0), (&view.image, 1.5)] {
-            if complete(fields) {
-                break;
-            }
-            let pass = self.front.read_block(image, scale)?;
-            merge(fields, pass);
-        }
-        Ok(())
-    }
-}
-
-fn merge(into: &mut FrontFields, pass: FrontFields) {
-    let iin_ok = |i: &Option<String>| i.as_deref().is_some_and(|s| Iin::parse(s).is_ok());
-    if !iin_ok(&into.iin) && (into.iin.is_none() || iin_ok(&pass.iin)) {
-        into.iin = pass.iin.or(into.iin.take());
-    }
-    into.surname = into.surname.take().or(pass.surname);
-    into.given_names = into.given_names.take().or(pass.given_names);
-    into.patronymic = into.patronymic.take().or(pass.patronymic);
-    into.birth_date = into.birth_date.or(pass.birth_date);
-}
-
-/// Every field read, and the IIN valid and matching the printed birth date.
-fn complete(f: &FrontFields) -> bool {
-    count(f) == 5 && front::iin_agrees(f)
 }
 
 fn count(f: &FrontFields) -> usize {
