@@ -179,7 +179,10 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let front_sure = front.is_some_and(|f| f.confirmed.iin);
     // With no MRZ to confirm it, an unsure read is not kept either.
     let front_fits = |i: &str| Iin::parse(i).is_ok() && mrz_iin.as_deref() == Some(i);
-    if !front_sure && front_iin.as_deref().is_some_and(|i| !front_fits(i)) {
+    // With no MRZ to compare with, a check digit that fails cannot tell a misread
+    // from a forgery either: the printed IIN is then unreadable, not accused.
+    let unsure = !front_sure || mrz_iin.is_none() && front_iin.as_deref().is_some_and(|i| Iin::parse(i).is_err());
+    if unsure && front_iin.as_deref().is_some_and(|i| !front_fits(i)) {
         problems.push(problem("unreadable_field", "the IIN printed on the front could not be read with certainty"));
         front_iin = None;
     }

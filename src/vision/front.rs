@@ -26,7 +26,7 @@ use super::labels::{Field, LabelKind, label_of};
 use super::ocr::gray_of;
 use super::tesseract::{Layout, Tesseract};
 use super::text::{Line, ink_of, level_line, lines_under, text_lines, words};
-use crate::identity::{Date, FrontFields};
+use crate::identity::{Date, FrontFields, Iin};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
 /// number punctuation; Latin letters on the front are only guilloche noise.
@@ -74,7 +74,9 @@ const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
 /// A look unlike the first two, to confirm what the second one read.
 const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
 /// Names the MRZ disagrees with are read again these ways.
-const REREAD_LOOKS: [Look; 3] = [SECOND_LOOK, THIRD_LOOK, Look { height: 28.0, squeeze: 1.0, binary: true }];
+const REREAD_LOOKS: [Look; 3] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK];
+/// Binarised first: a look unlike the other three.
+const BINARY_LOOK: Look = Look { height: 28.0, squeeze: 1.0, binary: true };
 
 impl FrontReader {
     pub fn load() -> Result<Self, VisionError> {
@@ -150,6 +152,13 @@ impl FrontReader {
             match field {
                 Field::Birth => fields.confirmed.birth_date = agreed,
                 _ => fields.confirmed.iin = agreed,
+            }
+            // An IIN whose check digit fails accuses the card: a binarised look,
+            // unlike both, must read the same digits too.
+            if *field == Field::Iin && agreed && fields.iin.as_deref().is_some_and(|i| Iin::parse(i).is_err()) {
+                let mut third = FrontFields::default();
+                self.read_value(&gray, Field::Iin, *value, &[BINARY_LOOK], &mut third)?;
+                fields.confirmed.iin = third.iin == fields.iin;
             }
         }
         // Two looks at one crop can share a misread: the IIN and the birth date,
