@@ -395,16 +395,24 @@ fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images
         None => identity::today_utc(),
     };
     let mut reader = vision::reader::DocumentReader::load(&models_dir(models, None)).map_err(|e| Failure(2, e.to_string()))?;
-    let (mut front, mut mrz) = (None, None);
+    let mut sides = Vec::new();
     for path in images {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
         let side = reader.read_side(&image, on).map_err(|e| Failure(3, e.to_string()))?;
         if side.shape.is_none() {
             eprintln!("{}: no document found in the image", path.display());
         }
-        front = front.or(side.front);
-        mrz = mrz.or(side.mrz);
+        sides.push(side);
     }
+    // A card's front and back are separate images: its printed names are checked
+    // against the back's MRZ (and re-read) once both are in.
+    let mrz = sides.iter().find_map(|s| s.mrz.clone());
+    if let Some(m) = &mrz {
+        for side in sides.iter_mut().filter(|s| s.mrz.is_none()) {
+            reader.reconcile(side, m).map_err(|e| Failure(3, e.to_string()))?;
+        }
+    }
+    let front = sides.iter().find_map(|s| s.front.clone());
     let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
     if json {
         print_json(&serde_json::to_value(&read).unwrap_or_default());

@@ -1,5 +1,6 @@
 //! Arbitrary bytes, read as lossy UTF-8, must never make the MRZ or IIN
-//! parsers panic, and what they accept must keep their invariants.
+//! parsers or the name comparison panic, and what they accept must keep their
+//! invariants.
 
 #![no_main]
 
@@ -11,6 +12,7 @@ mod identity;
 use identity::date::Date;
 use identity::iin::Iin;
 use identity::mrz::Mrz;
+use identity::translit::{self, NameMatch};
 use libfuzzer_sys::fuzz_target;
 
 // A fixed reference date instead of `Mrz::parse`'s "today" keeps every run
@@ -46,4 +48,15 @@ fuzz_target!(|data: &[u8]| {
             let _ = error.to_string();
         }
     }
+
+    // Any text against any MRZ name: a verdict, never a panic.
+    let (left, right) = text.split_at(text.char_indices().nth(text.chars().count() / 2).map_or(text.len(), |(i, _)| i));
+    let _ = translit::compare(left, right, true);
+    let _ = translit::compare(left, right, false);
+    // A name of letters the table knows agrees with its own transliteration.
+    let name: String = text
+        .chars()
+        .filter(|&c| c == ' ' || translit::latin(c).is_some() || c.is_ascii_uppercase())
+        .collect();
+    assert_eq!(translit::compare(&name, &translit::transliterate(&name), false), NameMatch::Agree, "{name:?}");
 });

@@ -16,6 +16,19 @@ pub struct FrontFields {
     pub birth_date: Option<Date>,
     /// The IIN digits as printed (not yet validated).
     pub iin: Option<String>,
+    /// Which values were read confidently (two independent reads agreed): only
+    /// these may accuse the document of disagreeing with itself.
+    pub confirmed: Confirmed,
+}
+
+/// Per printed field: read confidently or not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Confirmed {
+    pub surname: bool,
+    pub given_names: bool,
+    pub patronymic: bool,
+    pub birth_date: bool,
+    pub iin: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -81,6 +94,20 @@ pub struct DocumentRead {
     pub mrz: MrzView,
     pub sources: Sources,
     pub problems: Vec<Problem>,
+    /// Where the document's own sources disagree on a value after re-reading:
+    /// both values, never silently resolved. (Values live here, never in
+    /// problem messages, which reach logs.)
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// One field read differently from the printed zone and from the MRZ.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Disagreement {
+    pub field: &'static str,
+    /// As printed (Cyrillic names, the printed digits).
+    pub front: String,
+    /// As in the MRZ (Latin names).
+    pub mrz: String,
 }
 
 impl DocumentRead {
@@ -88,6 +115,18 @@ impl DocumentRead {
     pub fn consistent(&self) -> bool {
         self.problems.is_empty()
     }
+}
+
+/// Whether a name printed in Cyrillic and the MRZ's Latin form of it are the
+/// same name ([`super::translit::compare`], known variant spellings accepted).
+pub fn printed_name_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool {
+    super::translit::compare(printed, latin, mrz_names_may_be_truncated(mrz)).agrees()
+}
+
+/// The MRZ's name field is full, so its names may be cut off.
+fn mrz_names_may_be_truncated(m: &Mrz) -> bool {
+    let names_line = if m.format == MrzFormat::Td1 { m.lines.last() } else { m.lines.first() };
+    names_line.is_some_and(|l| !l.ends_with('<'))
 }
 
 fn problem(code: &'static str, message: impl Into<String>) -> Problem {
@@ -105,6 +144,7 @@ fn iin_problem(source: &str, e: &IinError) -> Problem {
 /// Combines the sides read. `on` is the day against which age and expiry are judged.
 pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> DocumentRead {
     let mut problems = Vec::new();
+    let mut disagreements = Vec::new();
     let document_type = match mrz {
         Some(m) if m.format == MrzFormat::Td3 && m.document_code.starts_with('P') => DocumentType::Passport,
         Some(m) if m.format == MrzFormat::Td1 && m.issuing_state == "KAZ" => DocumentType::KzIdCard,
@@ -132,14 +172,31 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let mrz_trusted = mrz.filter(|m| m.valid());
 
     // The IIN: from the MRZ's optional data or personal number, and from the front.
+    // A front value read only once, or two reads that differ, is a misread until
+    // shown otherwise: it may not accuse the document, and the MRZ's value stands.
     let mrz_iin = mrz.and_then(|m| m.iin_candidate().map(str::to_string));
-    let front_iin = front.and_then(|f| f.iin.clone());
+    let mut front_iin = front.and_then(|f| f.iin.clone());
+    let front_sure = front.is_some_and(|f| f.confirmed.iin);
+    // With no MRZ to confirm it, an unsure read is not kept either.
+    let front_fits = |i: &str| Iin::parse(i).is_ok() && mrz_iin.as_deref() == Some(i);
+    // With no MRZ to compare with, a check digit that fails cannot tell a misread
+    // from a forgery either: the printed IIN is then unreadable, not accused.
+    let unsure = !front_sure || mrz_iin.is_none() && front_iin.as_deref().is_some_and(|i| Iin::parse(i).is_err());
+    if unsure && front_iin.as_deref().is_some_and(|i| !front_fits(i)) {
+        problems.push(problem("unreadable_field", "the IIN printed on the front could not be read with certainty"));
+        front_iin = None;
+    }
     let (iin, source) = match (&mrz_iin, &front_iin) {
         (Some(a), Some(b)) if a == b => (Some(a.clone()), Some(FieldSource::Both)),
-        (Some(a), Some(_)) => {
+        (Some(a), Some(b)) => {
             problems.push(problem("iin_mismatch", "the IIN printed on the front differs from the IIN in the MRZ"));
+            disagreements.push(Disagreement { field: "iin", front: b.clone(), mrz: a.clone() });
             // The MRZ value is covered by the composite check digit; prefer it when that holds.
-            if mrz_trusted.is_some() { (Some(a.clone()), Some(FieldSource::Mrz)) } else { (front_iin.clone(), Some(FieldSource::Front)) }
+            if mrz_trusted.is_some() {
+                (Some(a.clone()), Some(FieldSource::Mrz))
+            } else {
+                (front_iin.clone(), Some(FieldSource::Front))
+            }
         }
         (Some(a), None) => (Some(a.clone()), Some(FieldSource::Mrz)),
         (None, Some(b)) => (Some(b.clone()), Some(FieldSource::Front)),
@@ -156,13 +213,21 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     }
     let parsed_iin = iin.as_deref().and_then(|s| Iin::parse(s).ok());
 
-    // Birth date and sex: MRZ (checked) first, else the front.
-    let birth_date = mrz_trusted.and_then(|m| m.birth_date).or(front.and_then(|f| f.birth_date)).or(mrz.and_then(|m| m.birth_date));
-    if let (Some(m), Some(f)) = (mrz.and_then(|m| m.birth_date), front.and_then(|f| f.birth_date))
+    // Birth date and sex: MRZ (checked) first, else the front. A front date that
+    // differs from the MRZ accuses the document only when read confidently.
+    let mut front_birth = front.and_then(|f| f.birth_date);
+    if let (Some(m), Some(f)) = (mrz.and_then(|m| m.birth_date), front_birth)
         && m != f
     {
-        problems.push(problem("birth_date_mismatch", "the birth date on the front differs from the MRZ"));
+        if front.is_some_and(|f| f.confirmed.birth_date) {
+            problems.push(problem("birth_date_mismatch", "the birth date on the front differs from the MRZ"));
+            disagreements.push(Disagreement { field: "birth_date", front: f.to_string(), mrz: m.to_string() });
+        } else {
+            problems.push(problem("unreadable_field", "the birth date printed on the front could not be read with certainty"));
+            front_birth = None;
+        }
     }
+    let birth_date = mrz_trusted.and_then(|m| m.birth_date).or(front_birth).or(mrz.and_then(|m| m.birth_date));
     let sex = mrz.and_then(|m| m.sex).or(parsed_iin.as_ref().map(Iin::sex));
     if let Some(i) = &parsed_iin {
         if let Some(b) = birth_date
@@ -177,12 +242,43 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         }
     }
 
-    // Names: as printed on the front in Cyrillic, else the MRZ's Latin form.
-    let surname = front.and_then(|f| f.surname.clone()).or(mrz.map(|m| m.primary_identifier.clone()).filter(|s| !s.is_empty()));
-    let given_names =
-        front.and_then(|f| f.given_names.clone()).or(mrz.map(|m| m.secondary_identifiers.clone()).filter(|s| !s.is_empty()));
+    // Names: as printed on the front in Cyrillic, else the MRZ's Latin form. The
+    // two are the same name written twice: one that disagrees after re-reading is
+    // reported with both values; if its reads did not even agree with each other
+    // it is a misread, and the MRZ's form stands.
+    let mut names = [
+        (
+            front.and_then(|f| f.surname.clone()),
+            front.is_some_and(|f| f.confirmed.surname),
+            mrz.map(|m| &m.primary_identifier),
+            "surname",
+        ),
+        (
+            front.and_then(|f| f.given_names.clone()),
+            front.is_some_and(|f| f.confirmed.given_names),
+            mrz.map(|m| &m.secondary_identifiers),
+            "given_names",
+        ),
+    ];
+    for (printed, sure, latin, field) in &mut names {
+        let (Some(m), Some(latin)) = (mrz, latin.filter(|l| !l.is_empty())) else { continue };
+        let Some(name) = printed.as_deref().filter(|p| !printed_name_agrees(p, m, latin)) else { continue };
+        disagreements.push(Disagreement { field, front: name.to_string(), mrz: latin.clone() });
+        let what = field.replace('_', " ");
+        if *sure {
+            problems.push(problem("name_mismatch", format!("the {what} printed on the front differs from the MRZ")));
+        } else {
+            problems.push(problem("unreadable_field", format!("the {what} printed on the front could not be read with certainty")));
+            *printed = None;
+        }
+    }
+    let [(surname, ..), (given_names, ..)] = names;
+    let surname = surname.or(mrz.map(|m| m.primary_identifier.clone()).filter(|s| !s.is_empty()));
+    let given_names = given_names.or(mrz.map(|m| m.secondary_identifiers.clone()).filter(|s| !s.is_empty()));
     let patronymic = front.and_then(|f| f.patronymic.clone());
-    for (missing, field) in [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")] {
+    for (missing, field) in
+        [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")]
+    {
         if missing {
             problems.push(problem("unreadable_field", format!("the {field} could not be read")));
         }
@@ -226,6 +322,7 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         },
         sources: Sources { iin: source },
         problems,
+        disagreements,
     }
 }
 
@@ -235,7 +332,17 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
 pub fn with_typed_iin(front: Option<&FrontFields>, mrz: Option<&Mrz>, iin: &str, on: Date) -> DocumentRead {
     let mut typed = front.cloned().unwrap_or_default();
     typed.iin = Some(iin.to_string());
-    assemble(Some(&typed), mrz, on)
+    // Typed and confirmed by the subject: no misread to forgive, every check applies,
+    // its own check digit too (a printed one failing without an MRZ is forgiven).
+    typed.confirmed.iin = true;
+    let mut read = assemble(Some(&typed), mrz, on);
+    if let Err(e) = Iin::parse(iin) {
+        let problem = iin_problem("typed number", &e);
+        if !read.problems.iter().any(|p| p.code == problem.code) {
+            read.problems.push(problem);
+        }
+    }
+    read
 }
 
 #[cfg(test)]
@@ -258,6 +365,7 @@ mod tests {
             patronymic: Some("БОЛАТОВИЧ".into()),
             birth_date: Some("2005-06-24".parse().unwrap()),
             iin: Some("050624533556".into()),
+            confirmed: Confirmed { surname: true, given_names: true, patronymic: true, birth_date: true, iin: true },
         }
     }
     fn codes(d: &DocumentRead) -> Vec<&'static str> {
@@ -343,5 +451,64 @@ mod tests {
         assert!(typed("050624533557").contains(&"iin_check_digit"));
         // With the front alone the birth date still decides.
         assert!(codes(&with_typed_iin(Some(&unread), None, &wrong_day, on())).contains(&"iin_birth_date_mismatch"));
+    }
+
+    #[test]
+    fn a_front_iin_read_unsurely_is_unreadable_not_a_forgery() {
+        let mut f = front();
+        f.iin = Some("050624533557".into());
+        f.confirmed.iin = false;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert_eq!((d.iin.as_deref(), d.sources.iin), (Some("050624533556"), Some(FieldSource::Mrz)));
+        assert!(d.disagreements.is_empty());
+        // Read confidently, the same digits accuse the document, with both values kept.
+        f.confirmed.iin = true;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["iin_mismatch", "iin_check_digit"]);
+        assert_eq!(d.disagreements, [Disagreement { field: "iin", front: "050624533557".into(), mrz: "050624533556".into() }]);
+        // An unsure read that agrees with the MRZ is simply confirmed by it.
+        let mut f = front();
+        f.confirmed.iin = false;
+        assert_eq!(codes(&assemble(Some(&f), Some(&mrz()), on())), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_front_birth_date_read_unsurely_gives_way_to_the_mrz() {
+        let mut f = front();
+        f.birth_date = Some("2005-06-21".parse().unwrap());
+        f.confirmed.birth_date = false;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert_eq!(d.birth_date, Some("2005-06-24".parse().unwrap()));
+        f.confirmed.birth_date = true;
+        assert!(codes(&assemble(Some(&f), Some(&mrz()), on())).contains(&"birth_date_mismatch"));
+    }
+
+    #[test]
+    fn a_name_misread_by_one_letter_is_caught_by_the_mrz_and_never_reported() {
+        // ҚАСЫМОВ read as ҚАСЫНОВ: the MRZ says KASYMOV. Unconfirmed by re-reads, it is
+        // a misread: the printed surname is unreadable and the MRZ's form stands.
+        let mut f = front();
+        f.surname = Some("ҚАСЫНОВ".into());
+        f.confirmed.surname = false;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert_eq!(d.surname.as_deref(), Some("KASYMOV"));
+        assert_eq!(d.disagreements, [Disagreement { field: "surname", front: "ҚАСЫНОВ".into(), mrz: "KASYMOV".into() }]);
+        // Read alike every way, it is what the card prints: reported, both values kept.
+        f.confirmed.surname = true;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!((codes(&d), d.surname.as_deref()), (vec!["name_mismatch"], Some("ҚАСЫНОВ")));
+        // The Kazakh letters transliterate to the MRZ's form: no disagreement.
+        assert!(assemble(Some(&front()), Some(&mrz()), on()).disagreements.is_empty());
+    }
+
+    #[test]
+    fn an_unsure_front_iin_without_an_mrz_is_not_kept() {
+        let mut f = front();
+        f.confirmed.iin = false;
+        let d = assemble(Some(&f), None, on());
+        assert_eq!((d.iin.as_deref(), codes(&d)), (None, vec!["unreadable_field", "unreadable_field"]));
     }
 }

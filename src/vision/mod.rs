@@ -6,13 +6,16 @@ pub mod document;
 pub mod embedding;
 pub mod face;
 pub mod front;
+pub mod labels;
 pub mod liveness;
 pub mod models;
 pub mod mrz_glyphs;
 pub mod ocr;
+mod portrait;
 pub mod quality;
 pub mod reader;
 pub mod tesseract;
+pub(crate) mod text;
 
 use std::path::Path;
 

@@ -8,10 +8,12 @@ use opencv::prelude::*;
 
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
-use super::face::{BoxF, FaceDetector};
-use super::front::{self, FrontReader};
+use super::face::FaceDetector;
+use super::front::{FrontReader, Value};
+use super::labels::Field;
 use super::ocr::MrzReader;
-use crate::identity::{Date, FrontFields, Iin, Mrz};
+use crate::identity::document::printed_name_agrees;
+use crate::identity::{Date, FrontFields, Mrz};
 
 /// What one image gave.
 pub struct SideRead {
@@ -24,6 +26,14 @@ pub struct SideRead {
     pub rectified: Option<Mat>,
     /// The holder's photo on the front, for face matching.
     pub portrait: Option<Mat>,
+    /// Where the printed values were found, for re-reading them ([`DocumentReader::reconcile`]).
+    pub front_lines: Option<FrontLines>,
+}
+
+/// The printed side with its portraits blanked, and where each value was read.
+pub struct FrontLines {
+    masked: Mat,
+    found: Vec<(Field, Value)>,
 }
 
 pub struct DocumentReader {
@@ -68,13 +78,12 @@ impl DocumentReader {
             (b.x, b.y, b.width, b.height) = (b.x * k, b.y * k, b.width * k, b.height * k);
         }
         let mut masked = front.try_clone()?;
-        let bounds = Rect::new(0, 0, front.cols(), front.rows());
+        let gray = super::ocr::gray_of(front)?;
         let mut portrait: Option<(f32, Rect)> = None;
         for face in &faces {
-            // The printed photo reaches well beyond the face: hair above, shoulders below.
             let b = face.bbox;
-            let photo = BoxF { x: b.x - 0.4 * b.width, y: b.y - 0.55 * b.height, width: 1.8 * b.width, height: 2.0 * b.height };
-            let rect = Rect::new(photo.x as i32, photo.y as i32, photo.width as i32, photo.height as i32) & bounds;
+            let found = Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32);
+            let rect = super::portrait::photo_around(&gray, found)?;
             opencv::imgproc::rectangle(&mut masked, rect, opencv::core::Scalar::all(255.0), -1, opencv::imgproc::LINE_8, 0)?;
             if portrait.is_none_or(|(area, _)| b.area() > area) {
                 portrait = Some((b.area(), rect));
@@ -88,7 +97,15 @@ impl DocumentReader {
     pub fn read_side(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
         match flatten(bgr)? {
             Some((rectified, shape)) => self.read_flattened(&rectified, shape, on),
-            None => Ok(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None }),
+            None => Ok(SideRead {
+                shape: None,
+                mrz: None,
+                front: None,
+                readability: None,
+                rectified: None,
+                portrait: None,
+                front_lines: None,
+            }),
         }
     }
 
@@ -105,7 +122,7 @@ impl DocumentReader {
         }
         // No MRZ-shaped rows: a card front, or a back too degraded for glyph
         // matching, which Tesseract gets a go at unless the front reads well.
-        let (front, view) = self.read_card_front(rectified)?;
+        let (front, view, found) = self.read_card_front(rectified)?;
         if !thorough && count(&front) < 4 {
             for image in &ways {
                 if let Some(side) = self.mrz_side(image, shape, on, true)? {
@@ -113,29 +130,93 @@ impl DocumentReader {
                 }
             }
         }
-        let (front, image, portrait) = match view {
-            Some(v) => (Some(front), v.image, v.portrait),
-            None => (None, rectified.try_clone()?, None),
+        let (front, image, portrait, front_lines) = match view {
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found })),
+            None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
-        Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait })
+        Ok(SideRead {
+            shape: Some(shape),
+            mrz: None,
+            front,
+            readability: Some(readability),
+            rectified: Some(image),
+            portrait,
+            front_lines,
+        })
     }
 
     /// The side as an MRZ side, if its MRZ reads and parses.
     fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
-        let Some(lines) = self.mrz.read(image, shape, thorough)? else { return Ok(None) };
-        let Ok(mrz) = Mrz::parse_on(&lines, on) else { return Ok(None) };
+        let Some(lines) = self.mrz.read(image, shape, thorough)? else {
+            return Ok(None);
+        };
+        let Ok(mrz) = Mrz::parse_on(&lines, on) else {
+            return Ok(None);
+        };
         let readability = document::readability(image, super::ocr::mrz_band(image, shape))?;
-        // A passport's data page carries the portrait; a card's back does not.
-        let portrait = if shape == DocumentShape::Id3 { self.mask_portraits(image, PAGE_DETECTION_WIDTH)?.1 } else { None };
-        Ok(Some(SideRead {
+        // A passport's data page carries the portrait and the printed names
+        // (the patronymic only there); a card's back neither.
+        let mut side = SideRead {
             shape: Some(shape),
-            mrz: Some(mrz),
+            mrz: None,
             front: None,
             readability: Some(readability),
             rectified: Some(image.try_clone()?),
-            portrait,
-        }))
+            portrait: None,
+            front_lines: None,
+        };
+        if shape == DocumentShape::Id3 {
+            let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
+            let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), super::ocr::mrz_band(&masked, shape).y))?.try_clone()?;
+            let read = self.front.read_lines(&zone)?;
+            side.front = Some(read.fields).filter(|f| count(f) > 0);
+            side.front_lines = Some(FrontLines { masked: zone, found: read.found });
+            side.portrait = portrait;
+            self.reconcile(&mut side, &mrz)?;
+        }
+        side.mrz = Some(mrz);
+        Ok(Some(side))
+    }
+}
+
+impl DocumentReader {
+    /// Checks the printed names against the MRZ's Latin ones (the same document
+    /// read twice). A name that disagrees is read again other ways and the read
+    /// that agrees is kept; a name every read gives alike is as printed, and
+    /// whatever disagreement is left is for [`crate::identity::document::assemble`]
+    /// to report. Either way a name that agrees, or reads alike every way, counts
+    /// as confirmed.
+    pub fn reconcile(&mut self, side: &mut SideRead, mrz: &Mrz) -> Result<(), VisionError> {
+        let (Some(front), Some(lines)) = (side.front.as_mut(), side.front_lines.as_ref()) else {
+            return Ok(());
+        };
+        for (field, value) in &lines.found {
+            let (slot, sure, latin) = match field {
+                Field::Surname => (&mut front.surname, &mut front.confirmed.surname, &mrz.primary_identifier),
+                Field::Given => (&mut front.given_names, &mut front.confirmed.given_names, &mrz.secondary_identifiers),
+                _ => continue,
+            };
+            if latin.is_empty() {
+                continue;
+            }
+            if slot.as_deref().is_some_and(|name| printed_name_agrees(name, mrz, latin)) {
+                *sure = true;
+                continue;
+            }
+            let reads = self.front.reread_name(&lines.masked, *value)?;
+            if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
+                *slot = Some(agreeing.clone());
+                *sure = true;
+            } else {
+                // Every look reads the same name, with as many words as the MRZ has:
+                // printed so. (A word the crop lost would read alike every way.)
+                let parts = latin.split(['<', ' ']).filter(|p| !p.is_empty()).count();
+                let words = slot.as_deref().map_or(0, |n| n.split_whitespace().count());
+                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -147,11 +228,11 @@ struct FrontView {
 }
 
 impl DocumentReader {
-    /// The front read the fast way ([`FrontReader::read_lines`]), then the slow way
-    /// for what that left unsettled. Upside down the labels read as nothing, so the
-    /// other way up is only tried when this one finds nothing. Returns the fields
-    /// and the way up they were read, or `None` with no field at all.
-    fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>), VisionError> {
+    /// The front read line by line ([`FrontReader::read_lines`]). Upside down the
+    /// labels read as nothing, so the other way up is only tried when this one
+    /// finds nothing. Returns the fields, the way up they were read, and where.
+    #[allow(clippy::type_complexity)]
+    fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
         let mut fast = self.front.read_lines(&ways[0].masked)?;
         if count(&fast.fields) == 0 {
@@ -164,29 +245,9 @@ impl DocumentReader {
                 ways.push(turned);
             }
         }
-        if fast.settled {
-            return Ok((fast.fields, ways.into_iter().next()));
-        }
-        let mut best: Option<(FrontFields, usize)> = None;
-        for i in 0..2 {
-            if i == ways.len() {
-                let turned = self.front_view(document::rotate_180(&ways[0].image)?, Some(&ways[0]))?;
-                ways.push(turned);
-            }
-            let mut fields = if i == 0 { fast.fields.clone() } else { FrontFields::default() };
-            self.read_front_slowly(&ways[i], &mut fields)?;
-            let found = count(&fields);
-            if found > best.as_ref().map_or(0, |(f, _)| count(f)) {
-                best = Some((fields, i));
-            }
-            if found >= 4 {
-                break;
-            }
-        }
-        Ok(match best {
-            Some((fields, i)) => (fields, Some(ways.swap_remove(i))),
-            None => (FrontFields::default(), None),
-        })
+        // No slow way: a whole-card block read cost a second and more and read
+        // nothing the line reader could not.
+        Ok((fast.fields, ways.into_iter().next(), fast.found))
     }
 
     /// `image` with its portraits blanked. The other way up of the same card, when
@@ -199,36 +260,6 @@ impl DocumentReader {
         let (masked, portrait) = self.mask_portraits(&image, FRONT_DETECTION_WIDTH)?;
         Ok(FrontView { image, masked, portrait })
     }
-
-    /// Whole-card block reads, up to three, each only filling what is still missing
-    /// (or replacing an IIN whose check digit fails); stops once the front is
-    /// complete and agrees with itself.
-    fn read_front_slowly(&mut self, view: &FrontView, fields: &mut FrontFields) -> Result<(), VisionError> {
-        for (image, scale) in [(&view.masked, 1.5), (&view.masked, 2.0), (&view.image, 1.5)] {
-            if complete(fields) {
-                break;
-            }
-            let pass = self.front.read_block(image, scale)?;
-            merge(fields, pass);
-        }
-        Ok(())
-    }
-}
-
-fn merge(into: &mut FrontFields, pass: FrontFields) {
-    let iin_ok = |i: &Option<String>| i.as_deref().is_some_and(|s| Iin::parse(s).is_ok());
-    if !iin_ok(&into.iin) && (into.iin.is_none() || iin_ok(&pass.iin)) {
-        into.iin = pass.iin.or(into.iin.take());
-    }
-    into.surname = into.surname.take().or(pass.surname);
-    into.given_names = into.given_names.take().or(pass.given_names);
-    into.patronymic = into.patronymic.take().or(pass.patronymic);
-    into.birth_date = into.birth_date.or(pass.birth_date);
-}
-
-/// Every field read, and the IIN valid and matching the printed birth date.
-fn complete(f: &FrontFields) -> bool {
-    count(f) == 5 && front::iin_agrees(f)
 }
 
 fn count(f: &FrontFields) -> usize {
@@ -240,18 +271,37 @@ fn count(f: &FrontFields) -> usize {
 
 /// The document flattened; a scan that is nothing but the document is taken whole.
 fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape)>, VisionError> {
+    let whole = whole_image_shape(bgr);
     if let Some(found) = document::locate(bgr)? {
-        return Ok(Some((found.rectified, found.shape)));
+        // On a scan filling the image the page has no outline of its own, and what
+        // was found is a part of it (the visual zone above a passport's white MRZ
+        // band, say): it reaches the image's borders.
+        let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
+        let near = |v: f32, edge: f32, size: f32| (v - edge).abs() < size * 0.02;
+        let sides = [
+            found.corners.iter().any(|p| near(p.x, 0.0, w)),
+            found.corners.iter().any(|p| near(p.x, w, w)),
+            found.corners.iter().any(|p| near(p.y, 0.0, h)),
+            found.corners.iter().any(|p| near(p.y, h, h)),
+        ];
+        if whole.is_none() || sides.iter().filter(|s| **s).count() < 2 {
+            return Ok(Some((found.rectified, found.shape)));
+        }
     }
-    let aspect = bgr.cols() as f32 / bgr.rows().max(1) as f32;
-    let shape = if (aspect - 1.586).abs() < 0.08 {
-        DocumentShape::Id1
-    } else if (aspect - 1.42).abs() < 0.08 {
-        DocumentShape::Id3
-    } else {
-        return Ok(None);
-    };
+    let Some(shape) = whole else { return Ok(None) };
     let mut resized = Mat::default();
     opencv::imgproc::resize(bgr, &mut resized, shape.size(), 0.0, 0.0, opencv::imgproc::INTER_AREA)?;
     Ok(Some((resized, shape)))
+}
+
+/// The document kind an image would be if it were nothing but the document.
+fn whole_image_shape(bgr: &Mat) -> Option<DocumentShape> {
+    let aspect = bgr.cols() as f32 / bgr.rows().max(1) as f32;
+    if (aspect - 1.586).abs() < 0.08 {
+        Some(DocumentShape::Id1)
+    } else if (aspect - 1.42).abs() < 0.08 {
+        Some(DocumentShape::Id3)
+    } else {
+        None
+    }
 }

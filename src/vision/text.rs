@@ -1,0 +1,381 @@
+//! Text lines of a rectified document, found by their ink: where each line is,
+//! how tall its letters are, how it slopes, where its words are; and a line cut
+//! out level with room around it for OCR. Used for card fronts and passport
+//! pages alike; knows nothing of what the lines say.
+
+use opencv::core::{self, Mat, Rect, Size};
+use opencv::imgproc;
+use opencv::prelude::*;
+
+use super::VisionError;
+
+/// Lengths below are in pixels of a document rectified at 300 dpi, as
+/// [`super::document`] flattens both ID-1 cards and ID-3 pages.
+const U: f64 = 1.0;
+
+/// Room around a line's letters, in letter heights: above for the breve of Й
+/// and the dots of Ё, below for the tails of Қ, Ң, Щ; beside, for the first and
+/// last letters (a wide Қ or Ж at a line's start must never lose its arm).
+const MARGIN_TOP: f64 = 0.5;
+const MARGIN_BOTTOM: f64 = 0.3;
+const MARGIN_SIDE: f64 = 0.35;
+
+/// A line of text on the card.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Line {
+    /// Around all its ink.
+    pub rect: Rect,
+    /// How tall its letters' bodies are (capitals and digits on this card): less
+    /// than the box when diacritics or descenders stick out, or the line runs
+    /// slightly uphill on a card photographed askew.
+    pub letters: i32,
+    /// Rows its baseline drops per column (a card rectified slightly askew).
+    pub slope: f64,
+}
+
+/// Ink: whatever is darker than its neighbourhood (an adaptive threshold, so the
+/// tinted header and uneven light do not matter), as 255 on 0.
+pub(super) fn ink_of(gray: &Mat) -> Result<Mat, VisionError> {
+    let u = U;
+    let mut ink = Mat::default();
+    imgproc::adaptive_threshold(
+        gray,
+        &mut ink,
+        255.0,
+        imgproc::ADAPTIVE_THRESH_MEAN_C,
+        imgproc::THRESH_BINARY_INV,
+        odd(31.0 * u),
+        18.0,
+    )?;
+    Ok(ink)
+}
+
+fn odd(v: f64) -> i32 {
+    (v.round() as i32 / 2 * 2 + 1).max(3)
+}
+
+/// The text lines of a card front, top to bottom. Smearing the ink sideways joins
+/// the letters and words of a line but not the lines above and below; a blob of
+/// text height, wider than tall and about as dense as letters, is a line.
+pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
+    let u = U;
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(13.0 * u), 3))?;
+    let mut smeared = Mat::default();
+    imgproc::dilate(
+        ink,
+        &mut smeared,
+        &kernel,
+        core::Point::new(-1, -1),
+        1,
+        core::BORDER_CONSTANT,
+        imgproc::morphology_default_border_value()?,
+    )?;
+    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
+    let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
+    let (min_h, max_h) = (8.0 * u, 64.0 * u);
+    let mut lines = Vec::new();
+    for i in 1..n {
+        let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
+        let rect = Rect::new(
+            stat(imgproc::CC_STAT_LEFT)?,
+            stat(imgproc::CC_STAT_TOP)?,
+            stat(imgproc::CC_STAT_WIDTH)?,
+            stat(imgproc::CC_STAT_HEIGHT)?,
+        );
+        let h = f64::from(rect.height);
+        if h < min_h || h > max_h || rect.width < rect.height {
+            continue;
+        }
+        let block = Mat::roi(ink, rect)?.try_clone()?;
+        let pixels = block.data_bytes()?;
+        let inked = |r: i32, c: i32| pixels[(r * rect.width + c) as usize] > 0;
+        let density = pixels.iter().filter(|p| **p > 0).count() as f64 / f64::from(rect.area());
+        if !(0.12..=0.7).contains(&density) {
+            continue;
+        }
+        // Straightened by the baseline's slope, the rows through the letters' bodies
+        // hold most of the ink; diacritics and descenders only a little.
+        let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
+        // Too short a line gives no slope worth trusting, and a card turned more
+        // than about 6° is not rectified at all.
+        let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
+        let drop = (slope * f64::from(rect.width)).round() as i32;
+        let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
+        for c in 0..rect.width {
+            let shift = (slope * f64::from(c)).round() as i32 - drop.min(0);
+            for r in (0..rect.height).filter(|&r| inked(r, c)) {
+                if let Some(row) = profile.get_mut((r - shift + drop.abs()) as usize) {
+                    *row += 1;
+                }
+            }
+        }
+        lines.push(Line { rect, letters: body_height(&profile).clamp(1, rect.height), slope });
+    }
+    lines.sort_by_key(|l| (l.rect.y, l.rect.x));
+    Ok(lines)
+}
+
+/// The slope (rows per column) of a line's baseline, from the lowest ink of each
+/// column: the median slope between columns half the line apart, so the few
+/// descenders and gaps do not count.
+fn baseline_slope(bottoms: &[Option<i32>]) -> f64 {
+    let half = bottoms.len() / 2;
+    let mut slopes: Vec<f64> = (0..half).filter_map(|i| Some(f64::from(bottoms[i + half]? - bottoms[i]?) / half as f64)).collect();
+    if slopes.is_empty() {
+        return 0.0;
+    }
+    slopes.sort_by(f64::total_cmp);
+    slopes[slopes.len() / 2]
+}
+
+/// How many rows of a (straightened) line's ink profile carry its letters'
+/// bodies: from the first to the last row with at least 40% of the fullest row's ink.
+fn body_height(profile: &[u32]) -> i32 {
+    let full = profile.iter().copied().max().unwrap_or(0);
+    let body: Vec<usize> = (0..profile.len()).filter(|&r| profile[r] * 5 >= full * 2 && full > 0).collect();
+    match (body.first(), body.last()) {
+        (Some(a), Some(b)) => (b - a + 1) as i32,
+        _ => 0,
+    }
+}
+
+/// The words of a line, left to right: runs of inked columns, split where the
+/// gap is a third of the letters' height or more (a space; letters stand closer),
+/// each boxed to its own ink.
+pub(super) fn words(ink: &Mat, line: Line) -> Result<Vec<Line>, VisionError> {
+    let r = line.rect;
+    let block = Mat::roi(ink, r)?.try_clone()?;
+    let pixels = block.data_bytes()?;
+    let inked = |row: i32, c: usize| pixels[row as usize * r.width as usize + c] > 0;
+    let columns: Vec<bool> = (0..r.width as usize).map(|c| (0..r.height).any(|row| inked(row, c))).collect();
+    Ok(runs(&columns, (line.letters / 3).max(1) as usize)
+        .into_iter()
+        .map(|(a, b)| {
+            // A word's own rows: on a sloping line they are not the whole line's.
+            let rows: Vec<i32> = (0..r.height).filter(|&row| (a..b).any(|c| inked(row, c))).collect();
+            let (top, bottom) = (rows.first().copied().unwrap_or(0), rows.last().copied().unwrap_or(r.height - 1));
+            Line { rect: Rect::new(r.x + a as i32, r.y + top, (b - a) as i32, bottom - top + 1), ..line }
+        })
+        .collect())
+}
+
+/// Runs of `true` as (start, end) ranges; runs closer than `min_gap` are one.
+fn runs(on: &[bool], min_gap: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, &v) in on.iter().chain(std::iter::once(&false)).enumerate() {
+        match (v, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                match out.last_mut() {
+                    Some(last) if s - last.1 < min_gap => last.1 = i,
+                    _ => out.push((s, i)),
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A line cut out of the card with its margins and turned level: Tesseract takes
+/// the last letters of a sloping line for lower case or descenders.
+pub(super) fn level_line(gray: &Mat, line: Line) -> Result<Mat, VisionError> {
+    let (r, h) = (line.rect, f64::from(line.letters));
+    let margin = |share: f64| (h * share).round() as i32;
+    let (side, top, bottom) = (margin(MARGIN_SIDE), margin(MARGIN_TOP), margin(MARGIN_BOTTOM));
+    let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
+    let rise = (line.slope * f64::from(r.width)).abs().round() as i32;
+    if rise < 2 {
+        let crop = Rect::new(r.x - side, r.y - top, r.width + 2 * side, r.height + top + bottom) & bounds;
+        return Ok(Mat::roi(gray, crop)?.try_clone()?);
+    }
+    // Turned about the box's centre, the line lies level across it, `rise` rows
+    // shorter than the box; keep that band and the margins.
+    let reach = r.height / 2 + top.max(bottom);
+    let (cx, cy) = (r.x + r.width / 2, r.y + r.height / 2);
+    let region = Rect::new(r.x - side, cy - reach, r.width + 2 * side, 2 * reach) & bounds;
+    let centre = core::Point2f::new((cx - region.x) as f32, (cy - region.y) as f32);
+    let turn = imgproc::get_rotation_matrix_2d(centre, line.slope.atan().to_degrees(), 1.0)?;
+    let mut turned = Mat::default();
+    let source = Mat::roi(gray, region)?;
+    imgproc::warp_affine(
+        &source,
+        &mut turned,
+        &turn,
+        region.size(),
+        imgproc::INTER_LINEAR,
+        core::BORDER_REPLICATE,
+        core::Scalar::default(),
+    )?;
+    let level_height = r.height - rise;
+    let band = Rect::new(0, (cy - region.y) - level_height / 2 - top, region.width, level_height + top + bottom)
+        & Rect::new(0, 0, region.width, region.height);
+    Ok(Mat::roi(&turned, band)?.try_clone()?)
+}
+
+/// The lines just under line `i` and starting at about its left edge, nearest
+/// first: where a label's value is printed on cards and passport pages alike,
+/// whatever the layout, font or size.
+pub(super) fn lines_under(lines: &[Line], i: usize) -> Vec<usize> {
+    let (l, lh) = (lines[i].rect, lines[i].letters);
+    let mut under: Vec<usize> = (0..lines.len())
+        .filter(|&j| {
+            let (v, vh) = (lines[j].rect, lines[j].letters);
+            let gap = v.y - (l.y + l.height);
+            let reach = lh.max(vh);
+            j != i && gap >= -lh / 4 && gap * 2 <= reach * 3 && (v.x - l.x).abs() * 2 <= reach * 3
+        })
+        .collect();
+    under.sort_by_key(|&j| lines[j].rect.y);
+    under
+}
+
+#[cfg(test)]
+mod tests {
+    use opencv::core::{Point, Scalar};
+
+    use super::*;
+
+    fn line(x: i32, y: i32, width: i32, letters: i32) -> Line {
+        Line { rect: Rect::new(x, y, width, letters), letters, slope: 0.0 }
+    }
+
+    #[test]
+    fn the_lines_under_a_label_start_at_its_left_edge_nearest_first() {
+        let lines = [
+            line(40, 20, 400, 24),   // title
+            line(330, 120, 135, 12), // label
+            line(331, 140, 210, 24), // its value, close under it
+            line(330, 190, 90, 12),  // the next label
+            line(700, 142, 90, 12),  // a stray line to the right
+            line(40, 480, 80, 12),   // a label far below
+        ];
+        assert_eq!(lines_under(&lines, 1), [2]);
+        assert_eq!(lines_under(&lines, 2), [3]);
+        assert!(lines_under(&lines, 0).is_empty() && lines_under(&lines, 3).is_empty());
+        // Stacked: a label over a label over the value; both lines under the first, nearest first.
+        let stacked = [line(330, 100, 40, 12), line(330, 116, 80, 12), line(330, 134, 200, 26)];
+        assert_eq!(lines_under(&stacked, 0), [1, 2]);
+    }
+
+    #[test]
+    fn runs_join_across_gaps_narrower_than_a_space() {
+        let on: Vec<bool> = "##.##...###....#".chars().map(|c| c == '#').collect();
+        assert_eq!(runs(&on, 3), [(0, 5), (8, 11), (15, 16)]);
+        assert_eq!(runs(&on, 4), [(0, 11), (15, 16)]);
+        assert_eq!(runs(&on, 5), [(0, 16)]);
+        assert!(runs(&[false, false], 2).is_empty());
+    }
+
+    #[test]
+    fn the_baseline_slope_ignores_descenders_and_gaps() {
+        // A baseline dropping one row in twenty, with a descender and a space.
+        let mut bottoms: Vec<Option<i32>> = (0..200).map(|c| Some(30 + c / 20)).collect();
+        for c in 40..46 {
+            bottoms[c] = Some(bottoms[c].unwrap() + 6);
+        }
+        for b in &mut bottoms[100..110] {
+            *b = None;
+        }
+        assert!((baseline_slope(&bottoms) - 0.05).abs() < 0.01, "{}", baseline_slope(&bottoms));
+        assert_eq!(baseline_slope(&[None, Some(3)]), 0.0);
+    }
+
+    #[test]
+    fn the_letters_height_leaves_out_diacritics_and_tails() {
+        // Rows of ink: a breve above (2 rows), 20 rows of letter bodies, a tail below (3 rows).
+        let mut profile = vec![0u32; 4];
+        profile.extend([6, 6, 0]);
+        profile.extend(std::iter::repeat_n(80, 20));
+        profile.extend([9, 9, 9, 0, 0]);
+        assert_eq!(body_height(&profile), 20);
+        assert_eq!(body_height(&[0, 0]), 0);
+    }
+
+    /// A card-sized page with a title, two labelled fields to the right and one at
+    /// the bottom left, like the Kazakh ID front, in Hershey letters.
+    fn drawn_front(turn_degrees: f64) -> Mat {
+        let mut page = Mat::new_rows_cols_with_default(638, 1011, core::CV_8UC1, Scalar::all(235.0)).unwrap();
+        let text = [
+            ("REPUBLIC OF TESTS", 40, 50, 1.0, 2),
+            ("SURNAME", 330, 150, 0.5, 1),
+            ("IVANOVA", 330, 185, 1.0, 2),
+            ("GIVEN NAME", 330, 230, 0.5, 1),
+            ("ELENA", 330, 265, 1.0, 2),
+            ("IIN", 40, 480, 0.5, 1),
+            ("810425478331", 40, 515, 1.0, 2),
+        ];
+        for (words, x, y, size, weight) in text {
+            imgproc::put_text(
+                &mut page,
+                words,
+                Point::new(x, y),
+                imgproc::FONT_HERSHEY_SIMPLEX,
+                size,
+                Scalar::all(20.0),
+                weight,
+                imgproc::LINE_AA,
+                false,
+            )
+            .unwrap();
+        }
+        if turn_degrees == 0.0 {
+            return page;
+        }
+        let turn = imgproc::get_rotation_matrix_2d(core::Point2f::new(505.0, 319.0), turn_degrees, 1.0).unwrap();
+        let mut turned = Mat::default();
+        imgproc::warp_affine(
+            &page,
+            &mut turned,
+            &turn,
+            page.size().unwrap(),
+            imgproc::INTER_LINEAR,
+            core::BORDER_CONSTANT,
+            Scalar::all(235.0),
+        )
+        .unwrap();
+        turned
+    }
+
+    #[test]
+    fn lines_are_found_and_each_label_is_paired_with_its_value_even_on_a_skewed_card() {
+        for turn in [0.0, 3.0] {
+            let page = drawn_front(turn);
+            let ink = ink_of(&page).unwrap();
+            let lines = text_lines(&ink).unwrap();
+            // The title's words stand apart (Hershey spaces are wide) and pair with nothing.
+            assert_eq!(lines.len(), 9, "turned {turn}°: {lines:?}");
+            // A label is a line with a line of larger letters under it.
+            let pairs: Vec<(Line, Line)> = (0..lines.len())
+                .filter_map(|i| lines_under(&lines, i).first().map(|&j| (lines[i], lines[j])))
+                .filter(|(label, value)| value.letters * 5 >= label.letters * 6)
+                .collect();
+            assert_eq!(pairs.len(), 3, "turned {turn}°: {pairs:?}");
+            for (label, value) in &pairs {
+                assert!(label.rect.y < value.rect.y && (label.rect.x - value.rect.x).abs() < 10, "{label:?} / {value:?}");
+                // Hershey capitals: about 11 rows at size 0.5, 22 at 1.0, however the card is turned.
+                assert!((9..=13).contains(&label.letters) && (19..=25).contains(&value.letters), "{label:?} / {value:?}");
+            }
+            if turn == 0.0 {
+                // Surname, given name, IIN: where they were drawn (boxes carry a few pixels of margin).
+                let drawn = [(330, 150), (330, 230), (40, 480)];
+                for ((label, _), (x, baseline)) in pairs.iter().zip(drawn) {
+                    assert!((label.rect.x - x).abs() <= 8 && (label.rect.y + label.rect.height - baseline).abs() <= 4, "{label:?}");
+                }
+            } else {
+                // The long IIN line slopes by tan 3° (uphill: the page turned anticlockwise).
+                let iin = pairs[2].1;
+                assert!((iin.slope + 0.052).abs() < 0.01, "{iin:?}");
+                assert!(iin.rect.height > iin.letters + 10, "{iin:?}");
+                // Turned level, its ink fits in about its letters' height again.
+                let level = level_line(&page, iin).unwrap();
+                let mut rows = Mat::default();
+                core::reduce(&ink_of(&level).unwrap(), &mut rows, 1, core::REDUCE_MAX, -1).unwrap();
+                let inked = (0..rows.rows()).filter(|&r| *rows.at_2d::<u8>(r, 0).unwrap() > 0).count() as i32;
+                assert!(inked <= iin.letters + 4, "{inked} inked rows for {iin:?}");
+            }
+        }
+    }
+}
