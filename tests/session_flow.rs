@@ -120,7 +120,10 @@ async fn no_face_ends_in_a_clear_rejection_not_a_hang() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replayed_clip_cannot_follow_the_liveness_challenges() {
-    let config = TestConfig { liveness_challenges: 2, ..TestConfig::default() };
+    // Three challenges: with two, the looped carphone clip passed a drawn
+    // turn_left + look_up once in 21 runs here (its natural head motion landed in
+    // the windows), which is the chance pass this test is not about.
+    let config = TestConfig { liveness_challenges: 3, ..TestConfig::default() };
     let daemon = Daemon::start("challenges", &config);
     let id = daemon.start_verification("nonce-challenges-1").await["id"].as_str().unwrap().to_string();
     let events = daemon.follow_events(&id, Duration::from_secs(60)).await;

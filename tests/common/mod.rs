@@ -82,12 +82,23 @@ impl Default for TestConfig {
             // so the tests stay true whatever the system clock says.
             fixed_date: Some("2026-11-21"),
             // The same challenges and flash colours in every run: a test fails for
-            // what the code does, not for what was drawn.
-            draw_seed: Some(20261121),
+            // what the code does, not for what was drawn. IDVERIFD_TEST_DRAW_SEED
+            // picks another seed, or `random` for unpredictable draws.
+            draw_seed: test_draw_seed(),
             other_tokens: vec![],
             metrics_token: None,
             extra: "",
         }
+    }
+}
+
+/// The draw seed tests run with: `IDVERIFD_TEST_DRAW_SEED` (a number, or `random`
+/// for none), else a fixed one.
+fn test_draw_seed() -> Option<u64> {
+    match std::env::var("IDVERIFD_TEST_DRAW_SEED") {
+        Ok(v) if v == "random" => None,
+        Ok(v) => Some(v.parse().expect("IDVERIFD_TEST_DRAW_SEED is a number or `random`")),
+        Err(_) => Some(20261121),
     }
 }
 
