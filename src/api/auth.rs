@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::conn::ClientAddr;
 use super::errors::{ApiError, refuse};
-use super::limits::{PasswordGate, Refusal};
+use super::limits::{CheckTicket, PasswordGate, Refusal};
 use super::tls::PeerCertificate;
 
 /// The credentials a registration server may present.
@@ -233,17 +233,27 @@ pub async fn require_technician(State(auth): State<Arc<TechnicianAuth>>, request
             return refuse(request, refusal.into_response()).await;
         }
     };
+    // The check runs on a task of its own, so a client that hangs up mid-check
+    // still has its failure counted, logged and audited, and its slot freed.
+    let judged = tokio::spawn(judge_login(Arc::clone(&auth), ticket, client, user, password));
+    if judged.await.unwrap_or(false) {
+        return next.run(request).await;
+    }
+    refuse(request, unauthenticated("the technician password is needed", CHALLENGE)).await
+}
+
+/// Checks one login and records its outcome; true if accepted.
+async fn judge_login(auth: Arc<TechnicianAuth>, ticket: CheckTicket, client: std::net::IpAddr, user: String, password: String) -> bool {
     // The password is checked even for a wrong user name, so both cost the same.
     let password_ok = auth.checker.check(password).await;
     let accepted = password_ok && user == TECHNICIAN_USER;
     let failures = auth.gate.finish(ticket, accepted);
     auth.audit_login(accepted).await;
-    if accepted {
-        return next.run(request).await;
+    if !accepted {
+        let shown_user = if user == TECHNICIAN_USER { TECHNICIAN_USER } else { "(other)" };
+        tracing::warn!(%client, user = shown_user, failures, "status page login failed");
     }
-    let shown_user = if user == TECHNICIAN_USER { TECHNICIAN_USER } else { "(other)" };
-    tracing::warn!(%client, user = shown_user, failures, "status page login failed");
-    refuse(request, unauthenticated("the technician password is needed", CHALLENGE)).await
+    accepted
 }
 
 pub fn verify_password(phc: &str, password: &str) -> bool {
