@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::capture::SourceSpec;
+pub use crate::capture::devices::{CameraPolicyConfig, CameraRule};
 use crate::vision::quality::{Oval, QualityThresholds};
 
 /// The embedded default: replayed demo video, self-signed TLS on loopback, local state.
@@ -161,27 +162,6 @@ pub struct CameraConfig {
     pub frame_timeout: Duration,
     #[serde(default)]
     pub policy: CameraPolicyConfig,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CameraPolicyConfig {
-    /// Accept virtual cameras (v4l2loopback, vivid). Never on an appliance.
-    #[serde(default)]
-    pub allow_virtual: bool,
-    /// Physical cameras accepted; empty accepts any physical camera.
-    #[serde(default)]
-    pub allow: Vec<CameraRule>,
-}
-
-/// One allowed camera model; every field given must match (case-insensitive substring).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct CameraRule {
-    #[serde(default)]
-    pub driver: Option<String>,
-    #[serde(default)]
-    pub card: Option<String>,
-    #[serde(default)]
-    pub bus: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 //! - [`vision`]   — 2. OpenCV: face detection (YuNet), quality gates, face embeddings (FaceNet),
 //!   passive liveness signals (`vision::liveness`).
 //! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
+//! - [`record`]   — the stored shape of a session (request, stages, events, outcome); depends on nothing of ours.
 //! - [`session`]  — 3. the verification session: stages, prompts, decision.
 //! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.
 //! - [`store`]    — 5. sled: personal data sealed per session (keys wrapped by the device KEK),
@@ -28,6 +29,7 @@ pub mod cli_docs;
 pub mod config;
 pub mod fsutil;
 pub mod identity;
+pub mod record;
 pub mod session;
 pub mod signing;
 pub mod store;

@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use v4l::video::Capture;
 
-use crate::config::{CameraPolicyConfig, CameraRule};
 
 /// Drivers that produce video no lens ever saw.
 const VIRTUAL_DRIVERS: [&str; 4] = ["v4l2 loopback", "v4l2loopback", "vivid", "obs-virtual"];
@@ -133,6 +132,28 @@ fn virtual_reason(driver: &str, bus: &str, sysfs_driver: Option<&str>, caps: v4l
         return Some("the node accepts video output as well as capture (loopback)".into());
     }
     None
+}
+
+/// The `[camera.policy]` section of the config: which cameras may be used.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CameraPolicyConfig {
+    /// Accept virtual cameras (v4l2loopback, vivid). Never on an appliance.
+    #[serde(default)]
+    pub allow_virtual: bool,
+    /// Physical cameras accepted; empty accepts any physical camera.
+    #[serde(default)]
+    pub allow: Vec<CameraRule>,
+}
+
+/// One allowed camera model; every field given must match (case-insensitive substring).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CameraRule {
+    #[serde(default)]
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub card: Option<String>,
+    #[serde(default)]
+    pub bus: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

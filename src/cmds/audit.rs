@@ -7,7 +7,7 @@ use idverifd::signing::Jwks;
 use serde_json::json;
 
 use super::state::{StateArgs, open_for_maintenance};
-use crate::Failure;
+use super::Failure;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
@@ -44,7 +44,7 @@ fn verify(json: bool, state: StateArgs) -> Result<u8, Failure> {
     match store.audit_verify(&jwks) {
         Ok(v) => {
             if json {
-                crate::print_json(&json!({"valid": true, "report": v}));
+                super::print_json(&json!({"valid": true, "report": v}));
             }
             eprintln!(
                 "audit trail verified: {} entries, {} checkpoints (last at entry {}), {} entries after it",
@@ -57,7 +57,7 @@ fn verify(json: bool, state: StateArgs) -> Result<u8, Failure> {
         }
         Err(broken) => {
             if json {
-                crate::print_json(&json!({"valid": false, "first_bad_entry": broken.seq, "why": broken.why}));
+                super::print_json(&json!({"valid": false, "first_bad_entry": broken.seq, "why": broken.why}));
             }
             eprintln!("idverifd: {broken}");
             Ok(1)

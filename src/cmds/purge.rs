@@ -7,7 +7,7 @@ use idverifd::store::Actor;
 use serde_json::json;
 
 use super::state::{StateArgs, open_for_maintenance};
-use crate::Failure;
+use super::Failure;
 
 #[derive(clap::Args, Debug)]
 pub struct PurgeArgs {
@@ -32,7 +32,7 @@ pub fn run(args: PurgeArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     let report = store.purge_expired(&retention, now, &Actor::Command).map_err(|e| Failure(3, e.to_string()))?;
-    crate::print_json(&json!({"purged": report}));
+    super::print_json(&json!({"purged": report}));
     eprintln!("purged: personal data of {} session(s), {} signed result(s)", report.personal_data, report.signed_results);
     Ok(0)
 }

@@ -9,7 +9,7 @@ use idverifd::app::{self, RunOptions};
 use idverifd::config::Config;
 use idverifd::store::Store;
 
-use crate::Failure;
+use super::Failure;
 
 #[derive(clap::Args, Debug)]
 pub struct StateArgs {

@@ -10,13 +10,14 @@ pub mod guardian;
 pub mod holder;
 pub mod liveness;
 pub mod machine;
-pub mod record;
 pub mod result;
 
 
 pub use control::{Controller, StartError};
 pub use machine::{Effect, MachineConfig, SessionMachine};
-pub use record::*;
+/// The stored shape of a session lives in [`crate::record`] so the store can hold it
+/// without depending on the session's rules.
+pub use crate::record::*;
 
 /// Session ids are random and carry nothing about the subject.
 pub fn new_session_id() -> String {

@@ -5,7 +5,7 @@
 //! decided result is written in one transaction with its record and its audit
 //! entry, and flushed before anyone is told. A record that does not decode is
 //! quarantined, never fatal. The store stores: what a record means (unfinished,
-//! personal) is the record's own business (`session::record`).
+//! personal) is the record's own business (`record`).
 
 pub mod audit;
 mod db;
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::session::record::{PersonalFields, SessionRecord};
+use crate::record::{PersonalFields, SessionRecord};
 pub use audit::Actor;
 pub use keyring::{Kek, KekSource};
 pub use retention::{Retention, PurgeItem};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{Actor, KeyPurpose, Store, StoreError};
-use crate::session::record::SessionRecord;
+use crate::record::SessionRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Retention {

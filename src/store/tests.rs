@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::session::{Decision, Language, Outcome, StartRequest, Status};
+use crate::record::{Decision, Language, Outcome, StartRequest, Status};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("idverifd-store-{name}-{}", std::process::id()));

@@ -1,0 +1,102 @@
+//! `idverifd liveness scan`: passive presentation-attack analysis of a recorded clip.
+
+use std::path::{Path, PathBuf};
+
+use idverifd::config::FaceConfig;
+use idverifd::vision::{self, Face};
+use serde_json::json;
+
+use super::face::load_detector;
+use super::{Failure, models_dir, print_json};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LivenessCommand {
+    /// Scan a recorded clip: signals, score, attack_suspected and attack_kind. Exit 0
+    /// when no attack is suspected, 1 when one is, 2 when the clip is unreadable.
+    Scan {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Frame size the pipeline scales the clip to.
+        #[arg(long, default_value_t = 640)]
+        width: u32,
+        #[arg(long, default_value_t = 480)]
+        height: u32,
+        /// Print milliseconds per frame of detection and of the liveness signals to stderr.
+        #[arg(long)]
+        timing: bool,
+        /// Analyse every decoded frame, as fast as analysis goes, instead of playing the
+        /// clip at its own pace (where a slow machine drops frames): repeatable figures.
+        #[arg(long)]
+        every_frame: bool,
+        video: PathBuf,
+    },
+}
+
+pub fn run(command: LivenessCommand) -> Result<u8, Failure> {
+    match command {
+        LivenessCommand::Scan { json, models, width, height, timing, every_frame, video } => {
+            liveness_scan(json, models, (width, height), timing, every_frame, &video)
+        }
+    }
+}
+
+fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: bool, every_frame: bool, video: &Path) -> Result<u8, Failure> {
+    use idverifd::capture::clip;
+    use std::time::Instant;
+    if !video.is_file() {
+        return Err(Failure(2, format!("{}: no such file", video.display())));
+    }
+    let mut detector = load_detector(&models_dir(models, None), &FaceConfig::default())?;
+    let mut analyser = vision::LivenessAnalyser::new();
+    let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
+    let mut failure: Option<vision::VisionError> = None;
+    let mut each = |frame: &idverifd::capture::Frame| {
+        if failure.is_some() {
+            return;
+        }
+        let step = frame.analyse(|m| {
+            let t = Instant::now();
+            let faces = detector.detect(m)?;
+            let t2 = Instant::now();
+            analyser.push(m, Face::most_prominent(&faces))?;
+            detect_ms += (t2 - t).as_secs_f64() * 1000.0;
+            liveness_ms += t2.elapsed().as_secs_f64() * 1000.0;
+            Ok::<_, vision::VisionError>(())
+        });
+        failure = step.err();
+    };
+    let counts = if every_frame { clip::decode_every_frame(video, size.0, size.1, &mut each) } else { clip::play_once(video, size.0, size.1, &mut each) }
+        .map_err(|e| Failure(2, e.to_string()))?;
+    if let Some(e) = failure {
+        return Err(Failure(3, e.to_string()));
+    }
+    let verdict = analyser.verdict();
+    if timing {
+        let n = counts.analysed.max(1) as f64;
+        eprintln!(
+            "timing {}x{}: detection {:.2} ms/frame, liveness signals {:.2} ms/frame over {} frames",
+            size.0, size.1, detect_ms / n, liveness_ms / n, counts.analysed
+        );
+    }
+    if json {
+        let mut value = serde_json::to_value(&verdict).unwrap_or_default();
+        value["evidence"] = json!(verdict.evidence_summary());
+        value["frames_decoded"] = json!(counts.decoded);
+        value["frames_dropped"] = json!(counts.dropped);
+        print_json(&value);
+    } else {
+        eprintln!(
+            "{}{}: score {:.2} (threshold {:.2}; {}), {} of {} frames with a face",
+            if verdict.attack_suspected { "attack suspected" } else { "no attack suspected" },
+            verdict.attack_kind.map(|k| format!(" ({})", k.name())).unwrap_or_default(),
+            verdict.score,
+            verdict.threshold,
+            verdict.evidence_summary(),
+            verdict.faces_tracked,
+            counts.analysed
+        );
+    }
+    Ok(if verdict.attack_suspected { 1 } else { 0 })
+}
