@@ -1,0 +1,74 @@
+//! Per-frame face analysis CPU, idverifd against the script a user would write
+//! with Debian's OpenCV (benches/reference/face_frames.py: YuNet at 640 wide plus
+//! face sharpness and brightness), on the same clip in the same run, at 640×480
+//! and 1280×720. Both figures are process CPU time (every thread, decoding
+//! included) over the frames analysed; idverifd's covers its whole passive
+//! analysis (detection, quality, liveness signals). Prints; asserts nothing.
+//!
+//! Run: `cargo bench --bench frame_budget` (needs Debian's `python3-opencv`, which
+//! scripts/setup installs). `FRAME_BUDGET_RUNS=N` runs each side N times
+//! (default 3) and prints the median.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const SIZES: [(u32, u32); 2] = [(640, 480), (1280, 720)];
+
+fn main() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let models = repo.join("models");
+    let clip = models.join("media/carphone_pristine.mp4");
+    assert!(clip.exists(), "run scripts/setup first: {} is missing", clip.display());
+    let runs: usize = std::env::var("FRAME_BUDGET_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    println!(
+        "clip: carphone (real person, upscaled), median of {runs} run(s) per cell, {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("{:<10} {:>22} {:>22} {:>8} {:>14}", "size", "idverifd CPU ms/frame", "reference ms/frame", "ratio", "faces (i / r)");
+    for (width, height) in SIZES {
+        let ours: Vec<Value> = (0..runs).map(|_| idverifd_scan(&models, &clip, width, height)).collect();
+        let theirs: Vec<Value> = (0..runs).map(|_| reference(&models, &clip, width, height)).collect();
+        let (a, b) = (median(&ours, "cpu_ms_per_frame"), median(&theirs, "cpu_ms_per_frame"));
+        println!(
+            "{:<10} {:>22.1} {:>22.1} {:>8.2} {:>14}",
+            format!("{width}x{height}"),
+            a,
+            b,
+            a / b,
+            format!("{} / {}", ours[0]["faces_tracked"], theirs[0]["faces"])
+        );
+    }
+    println!("ratio = idverifd / reference; the goal (issue 16) is ≤ 0.5.");
+}
+
+fn idverifd_scan(models: &Path, clip: &Path, width: u32, height: u32) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
+        .args(["liveness", "scan", "--json", "--every-frame", "--width", &width.to_string(), "--height", &height.to_string()])
+        .arg("--models")
+        .arg(models)
+        .arg(clip)
+        .output()
+        .expect("idverifd");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("idverifd: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn reference(models: &Path, clip: &Path, width: u32, height: u32) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference/face_frames.py");
+    // Debian's interpreter: python3-opencv lives there, not in a pyenv or venv.
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(models.join("face_detection_yunet_2023mar.onnx"))
+        .arg(clip)
+        .args([width.to_string(), height.to_string()])
+        .output()
+        .expect("/usr/bin/python3");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("reference: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn median(values: &[Value], key: &str) -> f64 {
+    let mut v: Vec<f64> = values.iter().filter_map(|x| x[key].as_f64()).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
