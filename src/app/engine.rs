@@ -688,7 +688,14 @@ fn reading_of(read: &SideRead) -> Option<Reading> {
     } else {
         let f = read.front.as_ref()?;
         // A front counts once its IIN is read and valid: that is what must not change.
-        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok())?;
+        // A front with no IIN found at all (worn off, covered) counts once its name and
+        // birth date are read, else its holder could never get past it: the IIN is
+        // then the MRZ's, or the subject types it in.
+        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok());
+        let without_iin = f.iin.is_none() && f.surname.is_some() && f.given_names.is_some() && f.birth_date.is_some();
+        if iin.is_none() && !without_iin {
+            return None;
+        }
         (iin, &f.surname, &f.given_names, &f.birth_date.map(|d| d.to_string())).hash(&mut hasher);
         Side::Front
     };

@@ -85,6 +85,16 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
+    /// Runs a script that calls its last argument (the WebDriver callback) with the result.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Sets the window's outer size (e.g. a phone's width).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
     /// Polls a JavaScript expression until it is truthy.
     pub async fn wait_for(&self, what: &str, expression: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
