@@ -291,7 +291,13 @@ async fn a_candidate_walks_through_face_card_and_iin_and_a_guardian_declares_in_
     walk.end("needs_review").await;
     let ru_framing = framing_prompts(&walk, &walk.seen().await);
     let (_, view) = daemon.get_json(&format!("/v1/verifications/{adult_id}")).await;
-    assert_eq!(view["decision"]["reasons"], json!(["replayed_source"]), "{}", view["decision"]);
+    assert_eq!(view["decision"]["reasons"], json!(["iin_entered_by_subject", "replayed_source"]), "{}", view["decision"]);
+    // The typed IIN is the one the registration server expected, and its checks say so.
+    let checks = view["decision"]["checks"].as_array().unwrap();
+    for name in ["document_iin_check_digit", "document_iin_matches_request", "document_consistent"] {
+        let check = checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no {name}"));
+        assert_eq!(check["passed"], true, "{check}");
+    }
 
     println!("journey framing prompts shown: kk {kk_framing:?}, ru {ru_framing:?}");
     assert!(!kk_framing.is_empty() || !ru_framing.is_empty(), "no framing prompt was shown while a card was in view");

@@ -247,7 +247,7 @@ impl Engine {
                         doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
                     self.store.audit_as(&Actor::Kiosk, &id, "iin_entered_by_subject");
-                    let fx = session.machine.on_iin_entered(mismatch, inconsistent);
+                    let fx = session.machine.on_iin_entered(mismatch, read.iin_valid, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;

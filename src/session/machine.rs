@@ -473,8 +473,9 @@ impl SessionMachine {
     }
 
     /// The subject typed the IIN and confirmed the data are true.
-    /// `inconsistent`: the typed IIN contradicts the document (birth date, sex, century).
-    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, inconsistent: bool) -> Vec<Effect> {
+    /// `iin_valid`: its check digit holds; `inconsistent`: the typed IIN contradicts
+    /// the document (birth date, sex, century).
+    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, iin_valid: bool, inconsistent: bool) -> Vec<Effect> {
         if self.state != State::AwaitingIin {
             return Vec::new();
         }
@@ -483,6 +484,15 @@ impl SessionMachine {
             v.iin_readable = true;
             v.expected_iin_mismatch = expected_iin_mismatch;
             v.inconsistent |= inconsistent;
+            // The IIN checks made when none was read now judge the typed one.
+            for check in &mut v.checks {
+                match check.name.as_str() {
+                    "document_iin_check_digit" => check.passed = iin_valid,
+                    "document_iin_matches_request" => check.passed = !expected_iin_mismatch,
+                    "document_consistent" => check.passed &= !inconsistent,
+                    _ => {}
+                }
+            }
         }
         let (decision, reasons) = self.decision();
         self.finish(decision, reasons)
@@ -1190,6 +1200,16 @@ mod tests {
         assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Verified, vec![]));
     }
 
+    #[test]
+    fn a_typed_iin_is_what_the_iin_checks_then_judge() {
+        let unread = |name: &str| Check { name: name.into(), passed: false, score: None, threshold: None };
+        let checks = vec![unread("document_iin_check_digit"), unread("document_iin_matches_request")];
+        let outcome = decide_with(DocumentVerdict { iin_readable: false, checks, ..Default::default() });
+        for name in ["document_iin_check_digit", "document_iin_matches_request"] {
+            assert!(outcome.checks.iter().any(|c| c.name == name && c.passed), "{name}: {:?}", outcome.checks);
+        }
+    }
+
     fn decide_with(verdict: DocumentVerdict) -> Outcome {
         let (mut m, mut t) = past_face(with_documents(DocumentKind::Passport));
         let page = Reading { side: Side::PassportPage, fingerprint: 3 };
@@ -1201,7 +1221,7 @@ mod tests {
             return o.clone();
         }
         assert!(prompts(&fx).contains(&(Prompt::EnterIin, None)), "{fx:?}");
-        decision(&m.on_iin_entered(false, false)).unwrap().clone()
+        decision(&m.on_iin_entered(false, true, false)).unwrap().clone()
     }
 
     #[test]
