@@ -95,6 +95,14 @@ impl Browser {
         self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
     }
 
+    /// Presses and releases a key as the keyboard would (WebDriver key codes: Tab is
+    /// "\u{E004}", Enter "\u{E007}", Space " ").
+    pub async fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
     /// Polls a JavaScript expression until it is truthy.
     pub async fn wait_for(&self, what: &str, expression: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
