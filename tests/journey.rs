@@ -205,6 +205,9 @@ async fn document_and_iin(walk: &mut Walk<'_>, truth: &Value) {
         assert!(read.contains(expected[field].as_str().unwrap()), "{field} missing from the fields shown: {read}");
     }
     assert!(read.contains(&walk.t("f_surname")), "labels in the walk's language: {read}");
+    // The keypad, the fields and Submit all on screen at once, without scrolling.
+    let fits = walk.browser.eval("const s = document.querySelector('#scr-iin'); return s.scrollHeight <= s.clientHeight + 1").await;
+    assert_eq!(fits, json!(true), "the IIN screen scrolls");
     walk.shot("iin-entry").await;
     let iin = expected["iin"].as_str().unwrap();
     for digit in iin.chars() {
