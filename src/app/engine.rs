@@ -247,7 +247,7 @@ impl Engine {
                         doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
                     self.store.audit_as(&Actor::Kiosk, &id, "iin_entered_by_subject");
-                    let fx = session.machine.on_iin_entered(mismatch, inconsistent);
+                    let fx = session.machine.on_iin_entered(mismatch, read.iin_valid, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -688,7 +688,14 @@ fn reading_of(read: &SideRead) -> Option<Reading> {
     } else {
         let f = read.front.as_ref()?;
         // A front counts once its IIN is read and valid: that is what must not change.
-        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok())?;
+        // A front with no IIN found at all (worn off, covered) counts once its name and
+        // birth date are read, else its holder could never get past it: the IIN is
+        // then the MRZ's, or the subject types it in.
+        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok());
+        let without_iin = f.iin.is_none() && f.surname.is_some() && f.given_names.is_some() && f.birth_date.is_some();
+        if iin.is_none() && !without_iin {
+            return None;
+        }
         (iin, &f.surname, &f.given_names, &f.birth_date.map(|d| d.to_string())).hash(&mut hasher);
         Side::Front
     };

@@ -85,6 +85,24 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
+    /// Runs a script that calls its last argument (the WebDriver callback) with the result.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Sets the window's outer size (e.g. a phone's width).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    /// Presses and releases a key as the keyboard would (WebDriver key codes: Tab is
+    /// "\u{E004}", Enter "\u{E007}", Space " ").
+    pub async fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
     /// Polls a JavaScript expression until it is truthy.
     pub async fn wait_for(&self, what: &str, expression: &str, limit: Duration) {
         let deadline = Instant::now() + limit;

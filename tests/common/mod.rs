@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub mod axe;
 pub mod browser;
 
 pub const TOKEN: &str = "test-client-token-0123456789abcdef";
@@ -40,6 +41,8 @@ pub struct TestConfig {
     pub source: String,
     pub loop_replay: bool,
     pub subject_timeout: &'static str,
+    /// How long the captured photo waits on Retake / Continue before going on.
+    pub review: &'static str,
     pub camera_grace: &'static str,
     pub client_cert_sha256: Vec<String>,
     /// Headless tests have no subject to tick the consent box on the kiosk.
@@ -70,6 +73,7 @@ impl Default for TestConfig {
             source: format!("file:{}", media("carphone_pristine.mp4").display()),
             loop_replay: true,
             subject_timeout: "40s",
+            review: "1s",
             camera_grace: "4s",
             client_cert_sha256: vec![],
             require_consent: false,
@@ -144,7 +148,7 @@ subject_timeout = "{timeout}"
 settle = "500ms"
 countdown_seconds = 3
 countdown_tolerance = "400ms"
-review = "1s"
+review = "{review}"
 camera_grace = "{grace}"
 document_stages = {documents}
 liveness_challenges = {challenges}
@@ -168,6 +172,7 @@ password_hash = "{password_hash}"
             source = self.source.replace('\\', "\\\\").replace('"', "\\\""),
             loop_replay = self.loop_replay,
             timeout = self.subject_timeout,
+            review = self.review,
             grace = self.camera_grace,
             models = repo().join("models").display(),
             consent = self.require_consent,

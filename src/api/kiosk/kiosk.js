@@ -365,15 +365,28 @@
     if (screen !== 'review') $('captured-photo').removeAttribute('src');
     if (screen !== 'guardian') $('minor-name').textContent = '';
 
+    // The flash covers the whole screen, prompt line included: it carries its own
+    // prompt, in black or white, whichever reads on the colour shown.
     const flash = $('flash');
-    if (S.flash && S.phase === 'run') { flash.style.backgroundColor = S.flash; flash.hidden = false; }
-    else { flash.hidden = true; flash.style.backgroundColor = ''; }
+    if (S.flash && S.phase === 'run') {
+      flash.style.backgroundColor = S.flash;
+      flash.style.color = luminance(S.flash) > 0.18 ? '#000' : '#fff';
+      $('flash-prompt').textContent = promptText(S.prompt) || tr('p_look_at_screen');
+      flash.hidden = false;
+    } else { flash.hidden = true; flash.style.backgroundColor = ''; $('flash-prompt').textContent = ''; }
 
     if (screen !== S.shown) {
       SCREENS.forEach((n) => { $('scr-' + n).hidden = n !== screen; });
       S.shown = screen;
       focusScreen(screen);
     }
+  }
+
+  // Relative luminance (WCAG) of a #RRGGBB colour.
+  function luminance(hex) {
+    const c = [1, 3, 5].map((i) => parseInt(hex.substr(i, 2), 16) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
   }
 
   function focusScreen(screen) {
@@ -452,6 +465,10 @@
     const pic = S.camera && has(PICTURES, S.prompt || '') ? PICTURES[S.prompt] : null;
     ch.className = 'challenge' + (pic ? ' ' + pic : '');
     ch.hidden = !pic;
+
+    // During the document stages the subject can start the document over.
+    $('doc-retake').hidden = !(doc && S.camera);
+    $('doc-retake').disabled = S.busy;
 
     $('cam-off').hidden = S.camera;
     let text;
@@ -577,6 +594,16 @@
     });
   }
 
+  // Retake during a document stage: the card from its front (or the page) again.
+  function retakeDocument() {
+    act(async (id) => {
+      try {
+        await postJSON('/kiosk/api/retake', { session: id });
+        if (S.view === 'capture' && S.mode !== 'face') { S.prompt = null; S.value = null; }
+      } catch (_) { /* the stage goes on; the button stays */ }
+    });
+  }
+
   function proceed() {
     act(async (id) => {
       try {
@@ -669,6 +696,7 @@
     $('consent-continue').addEventListener('click', sendConsent);
     $('retake').addEventListener('click', retake);
     $('continue').addEventListener('click', proceed);
+    $('doc-retake').addEventListener('click', retakeDocument);
     $('iin-input').addEventListener('input', (e) => setIin(e.target.value));
     $('iin-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); submitIin(); } });
     $('iin-confirm').addEventListener('change', render);

@@ -208,8 +208,9 @@ impl SessionMachine {
     }
 
     /// The subject typed the IIN and confirmed the data are true.
-    /// `inconsistent`: the typed IIN contradicts the document (birth date, sex, century).
-    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, inconsistent: bool) -> Vec<Effect> {
+    /// `iin_valid`: its check digit holds; `inconsistent`: the typed IIN contradicts
+    /// the document (birth date, sex, century).
+    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, iin_valid: bool, inconsistent: bool) -> Vec<Effect> {
         if self.state != State::AwaitingIin {
             return Vec::new();
         }
@@ -218,6 +219,15 @@ impl SessionMachine {
             v.iin_readable = true;
             v.expected_iin_mismatch = expected_iin_mismatch;
             v.inconsistent |= inconsistent;
+            // The IIN checks made when none was read now judge the typed one.
+            for check in &mut v.checks {
+                match check.name.as_str() {
+                    "document_iin_check_digit" => check.passed = iin_valid,
+                    "document_iin_matches_request" => check.passed = !expected_iin_mismatch,
+                    "document_consistent" => check.passed &= !inconsistent,
+                    _ => {}
+                }
+            }
         }
         let (decision, reasons) = self.decision();
         self.finish(decision, reasons)

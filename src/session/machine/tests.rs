@@ -287,6 +287,16 @@ fn each_side_is_captured_after_two_agreeing_reads_and_the_back_must_follow_the_f
     assert_eq!((outcome.decision, outcome.reasons.clone()), (Decision::Verified, vec![]));
 }
 
+#[test]
+fn a_typed_iin_is_what_the_iin_checks_then_judge() {
+    let unread = |name: &str| Check { name: name.into(), passed: false, score: None, threshold: None };
+    let checks = vec![unread("document_iin_check_digit"), unread("document_iin_matches_request")];
+    let outcome = decide_with(DocumentVerdict { iin_readable: false, checks, ..Default::default() });
+    for name in ["document_iin_check_digit", "document_iin_matches_request"] {
+        assert!(outcome.checks.iter().any(|c| c.name == name && c.passed), "{name}: {:?}", outcome.checks);
+    }
+}
+
 fn decide_with(verdict: DocumentVerdict) -> Outcome {
     let (mut m, mut t) = past_face(with_documents(DocumentKind::Passport));
     let page = Reading { side: Side::PassportPage, fingerprint: 3 };
@@ -298,7 +308,7 @@ fn decide_with(verdict: DocumentVerdict) -> Outcome {
         return o.clone();
     }
     assert!(prompts(&fx).contains(&(Prompt::EnterIin, None)), "{fx:?}");
-    decision(&m.on_iin_entered(false, false)).unwrap().clone()
+    decision(&m.on_iin_entered(false, true, false)).unwrap().clone()
 }
 
 #[test]
