@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod purge;
 pub mod state;
+pub mod webhooks;
