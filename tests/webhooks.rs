@@ -222,3 +222,22 @@ async fn a_delivery_pending_across_a_kill_9_is_delivered_after_restart_and_can_b
     assert!(eventually(Duration::from_secs(20), again).await, "retry not sent:\n{}", daemon.log_text());
     assert_eq!(receiver.matching("verification.decided", &id).last().unwrap().header("webhook-id"), webhook_id);
 }
+
+#[test]
+fn validate_names_every_webhook_problem_and_accepts_a_loopback_receiver() {
+    let dir = common::temp_dir("webhooks-validate");
+    let config = |extra: &'static str| {
+        let path = dir.join("idverifd.toml");
+        std::fs::write(&path, TestConfig { extra, ..TestConfig::default() }.render(&dir.join("state"))).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_idverifd")).args(["validate", "--config"]).arg(&path).output().unwrap()
+    };
+    let bad = config("\n[webhooks]\nurl = \"http://registration.example/hook\"\nevents = [\"verification.finished\"]\nca_file = \"/nonexistent/ca.pem\"\n");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{stderr}");
+    for field in ["webhooks.url", "webhooks.events", "webhooks.ca_file"] {
+        assert!(stderr.contains(field), "{field} named in: {stderr}");
+    }
+    let good = config("\n[webhooks]\nurl = \"http://127.0.0.1:9/hook\"\n");
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

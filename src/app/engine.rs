@@ -23,7 +23,7 @@ use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision, GuardianLink};
+use crate::session::{Check, Decision};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
@@ -539,20 +539,11 @@ impl Engine {
     /// records link to each other and the minor's result is signed again.
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
         let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
-        let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
         let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
-        let Some(outcome) =
-            minor.outcome.as_ref().and_then(|o| crate::session::guardian::minor_completed(o, decision, guardian_is_adult))
-        else {
-            return;
-        };
-        minor.outcome = Some(outcome.clone());
         let at = crate::rfc3339_now();
-        guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
-        minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
-        // Signed again: a new version, announced anew.
-        minor.result_version = minor.result_version.max(1) + 1;
-        let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
+        let Some(outcome) = crate::session::guardian::complete_minor(&mut minor, guardian, decision, &at) else { return };
+        // Signed again (the next version), and announced anew.
+        let body = payload(&minor, &outcome, &self.device, &at);
         let jws = self.keys.sign(RESULT_TYP, &body);
         let webhook = self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &minor, Some(&jws)));
         match self.store.put_decided(&minor, &jws, webhook.as_ref()) {
