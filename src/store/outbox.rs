@@ -160,10 +160,12 @@ impl Store {
         Ok(Some(meta))
     }
 
-    /// Removes the bodies of a session's deliveries (its signed result is purged).
-    pub(super) fn purge_delivery_bodies_tx(&self, tx: &Tx, ids: &[String]) -> TxResult<()> {
+    /// Forgets a session's deliveries with its signed result (long after the three
+    /// days of retries), so the outbox does not grow without end.
+    pub(super) fn purge_deliveries_tx(&self, tx: &Tx, ids: &[String]) -> TxResult<()> {
         for id in ids {
             tx.outbox_bodies.remove(id.as_bytes())?;
+            tx.outbox.remove(id.as_bytes())?;
         }
         Ok(())
     }

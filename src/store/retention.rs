@@ -116,7 +116,7 @@ impl Store {
             tx.data_keys.remove(KeyPurpose::Result.slot(id))?;
             tx.results.remove(id.as_bytes())?;
             // Webhook bodies carried the result: they go with it.
-            self.purge_delivery_bodies_tx(tx, &deliveries)?;
+            self.purge_deliveries_tx(tx, &deliveries)?;
             tx.sessions.insert(id.as_bytes(), super::encode(&record))?;
             Ok(())
         })
