@@ -181,7 +181,7 @@ async fn a_decision_arrives_signed_and_a_failing_receiver_gets_the_same_webhook_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_delivery_pending_across_a_kill_9_is_delivered_after_restart_and_can_be_retried() {
+async fn a_delivery_pending_across_a_kill_9_is_delivered_after_restart() {
     let (receiver, addr) = Receiver::start(&[], 503).await;
     let mut daemon = Daemon::start("webhooks-kill9", &config_for(addr));
     let started = daemon.start_verification("nonce-webhook-2").await;
@@ -202,6 +202,13 @@ async fn a_delivery_pending_across_a_kill_9_is_delivered_after_restart_and_can_b
     assert!(owed["last_status"].is_null() || owed["last_status"] == 503, "{owed}");
     assert!(!listed.contains("reg-42") && !listed.contains("eyJ"), "the list shows no body");
 
+    // The operator asks for it now rather than at the next back-off step (audited).
+    assert_eq!(webhooks_command(&daemon, &["retry", &webhook_id]).0, 0);
+    assert_eq!(webhooks_command(&daemon, &["retry", "msg_unknown"]).0, 2, "an unknown id is a usage error");
+    let (_, listed) = webhooks_command(&daemon, &["list"]);
+    let retried = listed.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|d| d["id"] == webhook_id.as_str()).unwrap();
+    assert_eq!((retried["state"].as_str(), retried["attempts"].as_u64()), (Some("pending"), Some(0)), "a fresh back-off: {retried}");
+
     receiver.answer_from_now(200);
     daemon.launch();
     let delivered = || receiver.matching("verification.decided", &id).iter().any(|r| r.answered == 200);
@@ -211,16 +218,11 @@ async fn a_delivery_pending_across_a_kill_9_is_delivered_after_restart_and_can_b
     let (_, jwks) = daemon.get_text("/.well-known/jwks.json").await;
     verify_delivery(&jwks, after.last().unwrap(), &daemon.dir);
     assert!(daemon.terminate().success());
-
-    // An operator sends it once more (the receiver lost it): the same id again.
-    let (code, _) = webhooks_command(&daemon, &["retry", &webhook_id]);
-    assert_eq!(code, 0);
-    assert_eq!(webhooks_command(&daemon, &["retry", "msg_unknown"]).0, 2);
-    let before = after.len();
-    daemon.launch();
-    let again = || receiver.matching("verification.decided", &id).len() > before;
-    assert!(eventually(Duration::from_secs(20), again).await, "retry not sent:\n{}", daemon.log_text());
-    assert_eq!(receiver.matching("verification.decided", &id).last().unwrap().header("webhook-id"), webhook_id);
+    let (_, listed) = webhooks_command(&daemon, &["list"]);
+    let state = listed.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|d| d["id"] == webhook_id.as_str()).unwrap();
+    assert_eq!((state["state"].as_str(), state["last_status"].as_u64()), (Some("delivered"), Some(200)), "{state}");
+    let trail = Command::new(env!("CARGO_BIN_EXE_idverifd")).args(["audit", "export", "--config"]).arg(&daemon.config_path).output().unwrap();
+    assert!(String::from_utf8_lossy(&trail.stdout).contains(&format!("webhook_retry_requested:{webhook_id}")), "the retry is in the audit trail");
 }
 
 #[test]
