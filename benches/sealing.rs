@@ -59,7 +59,7 @@ fn through_store(store: &Store, i: usize, jpeg: &[u8], jws: &str) -> f64 {
     record.document = Some(document());
     record.outcome = Some(Outcome { decision: Decision::NeedsReview, reasons: vec![], checks: vec![] });
     record.push_event(EventKind::Decision { decision: Decision::NeedsReview, reasons: vec![] });
-    store.put_decided(&record, jws).unwrap();
+    store.put_decided(&record, jws, None).unwrap();
     t.elapsed().as_secs_f64() * 1000.0
 }
 

@@ -12,6 +12,9 @@ use crate::capture::SourceSpec;
 pub use crate::capture::devices::{CameraPolicyConfig, CameraRule};
 use crate::vision::quality::{Oval, QualityThresholds};
 
+pub mod webhooks;
+pub use webhooks::WebhooksConfig;
+
 /// The embedded default: replayed demo video, self-signed TLS on loopback, local state.
 pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 /// Where the appliance's own config lives; used when `--config` is not given.
@@ -38,6 +41,9 @@ pub struct Config {
     pub status: StatusConfig,
     #[serde(default)]
     pub signing: SigningConfig,
+    /// Absent: no webhooks (the server polls or follows the event stream).
+    #[serde(default)]
+    pub webhooks: Option<WebhooksConfig>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -489,6 +495,24 @@ mod humantime_serde_compat {
             serde::de::Error::custom(format!("{e}; write a duration such as \"90s\", \"500ms\" or \"30d\""))
         })
     }
+
+    /// The same for an optional duration.
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => super::serialize(d, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
 }
 
 /// One thing wrong with a config: where, and why.
@@ -558,7 +582,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Ok(t) => t,
         Err(e) => return Err(ConfigError::Invalid(vec![problem("(syntax)", e.to_string().trim().to_string())])),
     };
-    const SECTIONS: [&str; 10] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status", "signing"];
+    const SECTIONS: [&str; 11] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status", "signing", "webhooks"];
     for key in root.keys() {
         if !SECTIONS.contains(&key.as_str()) {
             problems.push(problem(key, format!("unknown section; known sections are {}", SECTIONS.join(", "))));
@@ -604,6 +628,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let kiosk = section::<KioskConfig>(&root, "kiosk", false, &mut raw);
     let status = section::<StatusConfig>(&root, "status", false, &mut raw);
     let signing = section::<SigningConfig>(&root, "signing", false, &mut raw);
+    // Optional: only a section that is there is parsed (its url is required).
+    let webhooks = root.contains_key("webhooks").then(|| section::<WebhooksConfig>(&root, "webhooks", true, &mut raw));
     problems.extend(raw.into_iter().map(|(field, why)| problem(&field, why)));
 
     let (
@@ -621,7 +647,12 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     else {
         return Err(ConfigError::Invalid(problems));
     };
-    let config = Config { device, camera, api, face, session, store, models, kiosk, status, signing };
+    let webhooks = match webhooks {
+        Some(None) => return Err(ConfigError::Invalid(problems)),
+        Some(Some(w)) => Some(w),
+        None => None,
+    };
+    let config = Config { device, camera, api, face, session, store, models, kiosk, status, signing, webhooks };
     problems.extend(config.validate().into_iter().map(|(field, why)| problem(field, why)));
     if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
 }
@@ -755,6 +786,9 @@ impl Config {
         }
         if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.store.audit_checkpoint_interval) {
             out.push(("store.audit_checkpoint_interval", "must be between 1s and 1h: the trail is signed at least hourly".into()));
+        }
+        if let Some(webhooks) = &self.webhooks {
+            out.extend(webhooks.problems(self.camera.allow_replay));
         }
         out
     }

@@ -18,6 +18,8 @@
 //! - [`store`]    — 5. sled: personal data sealed per session (keys wrapped by the device KEK),
 //!   hash-chained audit trail with signed checkpoints, retention on two clocks, quarantine.
 //! - [`api`]      — 6. axum over rustls: registration API, SSE, health, metrics.
+//! - [`webhooks`] — 7. Standard Webhooks: the store's outbox delivered, signed with the device key,
+//!   retried with back-off for three days.
 //! - [`telemetry`] — counters and gauges shared by the stages, rendered for Prometheus.
 //! - [`app`]      — wires the stages together; start and drain order.
 //! - [`cli_docs`] — man pages and shell completions from the command's definition (packaging).
@@ -35,6 +37,7 @@ pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod vision;
+pub mod webhooks;
 
 /// The software version carried in every signed result and on the status page.
 pub const SOFTWARE_VERSION: &str = concat!("idverifd ", env!("CARGO_PKG_VERSION"));

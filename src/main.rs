@@ -89,6 +89,11 @@ enum Command {
     },
     /// Apply retention now (the daemon must be stopped).
     Purge(cmds::purge::PurgeArgs),
+    /// The webhook outbox: list deliveries, retry one (the daemon must be stopped).
+    Webhooks {
+        #[command(subcommand)]
+        command: cmds::webhooks::WebhooksCommand,
+    },
     /// Write man pages and bash/zsh/fish completions into DIR (run by scripts/package).
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -171,6 +176,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Audit { command } => cmds::audit::run(command),
         Command::Purge(args) => cmds::purge::run(args),
+        Command::Webhooks { command } => cmds::webhooks::run(command),
         Command::GenerateDocs { dir } => {
             let files = idverifd::cli_docs::write_all(Cli::command(), &dir)
                 .map_err(|e| Failure(3, format!("{}: {e}", dir.display())))?;

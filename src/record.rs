@@ -330,6 +330,10 @@ pub struct SessionRecord {
     pub result_purged: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_sha256: Option<String>,
+    /// The signed result's `version`: 1 when first decided, one more each time it
+    /// is signed again (a guardian completing a minor); 0 while undecided.
+    #[serde(default)]
+    pub result_version: u32,
     /// Why a session ended `interrupted` when the daemon knows (`disk_full`,
     /// `storage_failed`); a stable code, never personal data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,6 +382,7 @@ impl SessionRecord {
             purged: false,
             result_purged: false,
             result_sha256: None,
+            result_version: 0,
             interrupted_reason: None,
             owner: None,
         }

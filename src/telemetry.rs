@@ -6,6 +6,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod webhooks;
+pub use webhooks::WebhookCounters;
+
 #[derive(Default)]
 pub struct Telemetry {
     pub frames_captured: AtomicU64,
@@ -19,6 +22,7 @@ pub struct Telemetry {
     /// The same, by UTC day (YYYY-MM-DD), for "today" on the status page.
     sessions_by_day: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     recent_errors: Mutex<VecDeque<RecentError>>,
+    pub webhooks: WebhookCounters,
 }
 
 /// An error a technician should see. Messages come from our own code and
@@ -135,6 +139,7 @@ impl Telemetry {
         for (outcome, n) in self.sessions_today() {
             let _ = writeln!(out, "idverifd_sessions_today{{outcome=\"{outcome}\"}} {n}");
         }
+        self.webhooks.render(&mut out);
         out
     }
 }

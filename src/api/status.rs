@@ -76,6 +76,7 @@ impl Vitals {
             "oldest_personal_record_age_seconds": store.oldest_personal_age(crate::unix_now()),
             "quarantined_records": quarantined.len(),
             "quarantine": quarantined.iter().map(|q| json!({"tree": q.tree, "key": q.key, "at": q.at, "reason": q.reason})).collect::<Vec<_>>(),
+            "webhooks": store.outbox_counts(),
         })
     }
 }

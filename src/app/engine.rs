@@ -23,7 +23,7 @@ use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision, GuardianLink};
+use crate::session::{Check, Decision};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
@@ -62,6 +62,8 @@ pub struct Engine {
     pub device: DeviceInfo,
     /// "Today" for age and expiry: the system clock, or a fixed day in tests.
     pub calendar: identity::Calendar,
+    /// Where starts, decisions and interruptions are pushed, when configured.
+    pub webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 struct Candidate {
@@ -204,6 +206,7 @@ impl Engine {
                     passive_frames: 0,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
+                self.notify(crate::webhooks::Event::Started, &session.record);
                 *active = Some(session);
             }
             Command::Cancel { id, reply } => {
@@ -536,21 +539,16 @@ impl Engine {
     /// records link to each other and the minor's result is signed again.
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
         let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
-        let guardian_is_adult = guardian.document.as_ref().is_some_and(|d| d["minor"] == false);
         let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
-        let Some(outcome) =
-            minor.outcome.as_ref().and_then(|o| crate::session::guardian::minor_completed(o, decision, guardian_is_adult))
-        else {
-            return;
-        };
-        minor.outcome = Some(outcome.clone());
         let at = crate::rfc3339_now();
-        guardian.guardian = Some(GuardianLink { role: "minor".into(), verification: minor.id.clone(), at: at.clone() });
-        minor.guardian = Some(GuardianLink { role: "guardian".into(), verification: guardian.id.clone(), at });
-        let body = payload(&minor, &outcome, &self.device, &crate::rfc3339_now());
+        let Some(outcome) = crate::session::guardian::complete_minor(&mut minor, guardian, decision, &at) else { return };
+        // Signed again (the next version), and announced anew.
+        let body = payload(&minor, &outcome, &self.device, &at);
         let jws = self.keys.sign(RESULT_TYP, &body);
-        match self.store.put_decided(&minor, &jws) {
+        let webhook = self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &minor, Some(&jws)));
+        match self.store.put_decided(&minor, &jws, webhook.as_ref()) {
             Ok(()) => {
+                self.ring();
                 self.store.audit(&minor.id, "guardian_verified");
                 tracing::info!(session = %minor.id, guardian = %guardian.id, "minor's verification completed by a guardian");
             }
@@ -592,12 +590,17 @@ impl Engine {
                     self.link_guardian(&mut session.record, decision);
                     session.record.outcome = Some(outcome.clone());
                     let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
+                    session.record.result_version = 1;
                     let issued_at = crate::rfc3339_now();
                     let body = payload(&session.record, &outcome, &self.device, &issued_at);
                     let jws = self.keys.sign(RESULT_TYP, &body);
                     let id = session.record.id.clone();
-                    match self.store.put_decided(&session.record, &jws) {
+                    // Written with the decision: a crash after this loses no notification.
+                    let webhook =
+                        self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &session.record, Some(&jws)));
+                    match self.store.put_decided(&session.record, &jws, webhook.as_ref()) {
                         Ok(()) => {
+                            self.ring();
                             tracing::info!(session = %id, decision = decision.as_str(), "verification decided");
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended(decision.as_str());
@@ -610,6 +613,7 @@ impl Engine {
                             let event = session.record.decision_not_stored(reason);
                             // Kept by the store while it fails; written when it recovers.
                             let _ = self.store.put_session(&session.record);
+                            self.notify(crate::webhooks::Event::Interrupted, &session.record);
                             self.controller.publish(&id, event);
                             self.telemetry.session_ended("failed");
                         }
@@ -662,6 +666,20 @@ impl Engine {
         self.controller.publish(&session.record.id, event);
     }
 
+    /// Queues a webhook for an event stored on its own (start, interruption).
+    fn notify(&self, event: crate::webhooks::Event, record: &SessionRecord) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.enqueue(&self.store, event, record);
+        }
+    }
+
+    /// Tells the webhook worker a delivery was just stored with a decision.
+    fn ring(&self) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.wake();
+        }
+    }
+
     fn end_without_decision(&self, session: &mut Active, status: Status) {
         let id = session.record.id.clone();
         self.event(session, EventKind::Status { status });
@@ -669,6 +687,9 @@ impl Engine {
             tracing::error!(session = %id, error = %e, "store flush failed");
         }
         let outcome = if status == Status::Cancelled { "cancelled" } else { "interrupted" };
+        if status == Status::Interrupted {
+            self.notify(crate::webhooks::Event::Interrupted, &session.record);
+        }
         self.telemetry.session_ended(outcome);
         self.controller.ended(&id);
         tracing::info!(session = %id, outcome, "verification ended without a decision");

@@ -243,6 +243,12 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     if !interrupted.is_empty() {
         tracing::warn!(count = interrupted.len(), "sessions left running by the previous process marked interrupted");
     }
+    let webhooks = config.webhooks.clone().map(|w| Arc::new(crate::webhooks::Webhooks::new(w, &config.api.listen)));
+    if let Some(webhooks) = &webhooks {
+        for record in interrupted.iter().filter_map(|id| store.get_session(id).ok().flatten()) {
+            webhooks.enqueue(&store, crate::webhooks::Event::Interrupted, &record);
+        }
+    }
 
     let models_dir = config.models_dir();
     let models = vision::models::verify_cached(
@@ -292,6 +298,13 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     };
     let telemetry = Arc::new(Telemetry::default());
     seed_today_counts(&store, &telemetry);
+    // Deliveries left pending by the previous process (even a kill -9) go out now.
+    let webhook_stop = Arc::new(AtomicBool::new(false));
+    if let Some(webhooks) = &webhooks {
+        crate::webhooks::spawn(Arc::clone(webhooks), Arc::clone(&store), Arc::clone(&keys), Arc::clone(&telemetry), Arc::clone(&webhook_stop))
+            .map_err(AppError::Setup)?;
+        tracing::info!(url = %webhooks.config().url, events = ?webhooks.config().events, "webhooks on");
+    }
     let preview = Arc::new(api::preview::PreviewFeed::new(config.kiosk.preview_fps));
     let mailbox = Arc::new(Mailbox::default());
     let camera = Arc::new(CameraStatus::new(&settings));
@@ -360,6 +373,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             software: crate::SOFTWARE_VERSION.to_string(),
             models: models.clone(),
         },
+        webhooks: webhooks.clone(),
     };
     let engine_models = models;
     let engine_stop = Arc::new(AtomicBool::new(false));
@@ -384,6 +398,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let (kiosk_listener, kiosk_addr) = bind("kiosk.listen", config.kiosk.listen.clone()).await?;
     let (status_listener, status_addr) = bind("status.listen", config.status.listen.clone()).await?;
     let url = format!("https://{api_addr}");
+    if let Some(webhooks) = &webhooks {
+        webhooks.set_api_address(api_addr);
+    }
     let vitals = Arc::new(api::status::Vitals {
         started,
         camera: Arc::clone(&camera),
@@ -492,6 +509,11 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     checkpoints.abort();
     recovery.abort();
     engine_stop.store(true, Ordering::SeqCst);
+    // The webhook worker stops between attempts; what it has not sent stays in the outbox.
+    webhook_stop.store(true, Ordering::SeqCst);
+    if let Some(webhooks) = &webhooks {
+        webhooks.wake();
+    }
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     capture.stop();

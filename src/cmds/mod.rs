@@ -9,6 +9,7 @@ pub mod liveness;
 pub mod purge;
 pub mod state;
 pub mod verify;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 

@@ -20,6 +20,8 @@ pub struct DeviceInfo {
 pub fn payload(record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> Value {
     json!({
         "id": record.id,
+        // 1, then higher each time the result is signed again (a guardian completes a minor).
+        "version": record.result_version.max(1),
         "reference": record.request.reference,
         "nonce": record.request.nonce,
         "language": record.request.language,

@@ -20,6 +20,8 @@ pub(super) const CHECKPOINTS: &str = "audit_checkpoints";
 pub(super) const QUARANTINE: &str = "quarantine";
 pub(super) const NONCES: &str = "nonces";
 pub(super) const META: &str = "meta";
+pub(super) const OUTBOX: &str = "outbox";
+pub(super) const OUTBOX_BODIES: &str = "outbox_bodies";
 
 /// How long a reopen waits for in-flight operations to let go of the old handle
 /// (sled's file lock goes with the last one).
@@ -37,6 +39,8 @@ pub(super) struct Trees {
     pub quarantine: sled::Tree,
     pub nonces: sled::Tree,
     pub meta: sled::Tree,
+    pub outbox: sled::Tree,
+    pub outbox_bodies: sled::Tree,
 }
 
 impl Trees {
@@ -56,6 +60,8 @@ impl Trees {
             quarantine: tree(QUARANTINE)?,
             nonces: tree(NONCES)?,
             meta: tree(META)?,
+            outbox: tree(OUTBOX)?,
+            outbox_bodies: tree(OUTBOX_BODIES)?,
             db,
         })
     }

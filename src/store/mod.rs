@@ -10,6 +10,7 @@
 pub mod audit;
 mod db;
 pub mod keyring;
+pub mod outbox;
 pub mod quarantine;
 pub mod retention;
 pub mod seal;
@@ -84,6 +85,8 @@ struct Tx<'a> {
     data_keys: &'a TransactionalTree,
     audit: &'a TransactionalTree,
     quarantine: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
+    outbox_bodies: &'a TransactionalTree,
 }
 
 /// The purpose of a session data key: personal data and evidence go on one
@@ -191,9 +194,9 @@ impl Store {
         self.db.check()?;
         let t = self.t()?;
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&t.sessions, &t.personal, &t.evidence, &t.results, &t.data_keys, &t.audit, &t.quarantine);
-        let (value, next) = trees.transaction(|(sessions, personal, evidence, results, data_keys, audit, quarantine)| {
-            let tx = Tx { sessions, personal, evidence, results, data_keys, audit, quarantine };
+        let trees = (&t.sessions, &t.personal, &t.evidence, &t.results, &t.data_keys, &t.audit, &t.quarantine, &t.outbox, &t.outbox_bodies);
+        let (value, next) = trees.transaction(|(sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies)| {
+            let tx = Tx { sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies };
             let value = write(&tx)?;
             let next = match audited {
                 Some((actor, action, session)) => {
@@ -333,10 +336,11 @@ impl Store {
         }))
     }
 
-    /// Stores the signed result (sealed under its own key) and the decided record
-    /// with its `decided` audit entry, atomically, then flushes: when this returns,
-    /// the decision survives a crash.
-    pub fn put_decided(&self, record: &SessionRecord, jws: &str) -> Result<(), StoreError> {
+    /// Stores the signed result (sealed under its own key), the decided record with
+    /// its `decided` audit entry and the webhook announcing it, atomically, then
+    /// flushes: when this returns, the decision and the notification owed for it
+    /// survive a crash.
+    pub fn put_decided(&self, record: &SessionRecord, jws: &str, webhook: Option<&outbox::NewDelivery>) -> Result<(), StoreError> {
         let mut record = record.clone();
         record.result_sha256 = Some(hex::encode(Sha256::digest(jws.as_bytes())));
         let decision = record.outcome.as_ref().map_or("none", |o| o.decision.as_str());
@@ -345,6 +349,9 @@ impl Store {
             self.put_session_tx(tx, &record)?;
             let key = self.data_key_tx(tx, &record.id, KeyPurpose::Result)?;
             tx.results.insert(record.id.as_bytes(), seal::seal(&key, &result_aad(&record.id), jws.as_bytes()))?;
+            if let Some(delivery) = webhook {
+                self.put_delivery_tx(tx, delivery)?;
+            }
             Ok(())
         })?;
         self.flush()

@@ -111,9 +111,12 @@ impl Store {
     fn purge_result(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
         let Some(mut record) = self.get_bare(id)? else { return Ok(()) };
         record.purge_result(None);
+        let deliveries = self.deliveries_of(id)?;
         self.transact(Some((actor, "signed_result_purged", Some(id))), |tx| {
             tx.data_keys.remove(KeyPurpose::Result.slot(id))?;
             tx.results.remove(id.as_bytes())?;
+            // Webhook bodies carried the result: they go with it.
+            self.purge_deliveries_tx(tx, &deliveries)?;
             tx.sessions.insert(id.as_bytes(), super::encode(&record))?;
             Ok(())
         })

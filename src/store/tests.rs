@@ -55,7 +55,7 @@ fn decided_result_survives_reopen_and_unfinished_sessions_become_interrupted() {
     let kek = dir.join("kek");
     {
         let store = Store::open(&dir.join("db"), Kek::load(&kek).unwrap()).unwrap();
-        store.put_decided(&decided("a", 1), "h.p.s").unwrap();
+        store.put_decided(&decided("a", 1), "h.p.s", None).unwrap();
         store.put_session(&record("b")).unwrap();
         store.flush().unwrap();
     }
@@ -105,7 +105,7 @@ fn nothing_personal_is_stored_in_the_clear() {
     let dir = temp_dir("clear");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
     let r = decided("vf_clear", 1);
-    store.put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig").unwrap();
+    store.put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig", None).unwrap();
     store.put_evidence("vf_clear", "face", b"\xFF\xD8\xFF\xE0 a face").unwrap();
     for tree in store.t().unwrap().db.tree_names() {
         for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
@@ -122,7 +122,7 @@ fn nothing_personal_is_stored_in_the_clear() {
 fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     let dir = temp_dir("purge");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store.put_decided(&decided("old", 1_000), "h.p.s").unwrap();
+    store.put_decided(&decided("old", 1_000), "h.p.s", None).unwrap();
     store.put_evidence("old", "face", b"jpeg").unwrap();
     let sealed_evidence = store.t().unwrap().evidence.get(b"old/face").unwrap().unwrap();
     let mut running = record("running");
@@ -165,7 +165,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
 fn an_undecodable_record_is_quarantined_and_the_purge_goes_on() {
     let dir = temp_dir("quarantine");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store.put_decided(&decided("good", 1_000), "h.p.s").unwrap();
+    store.put_decided(&decided("good", 1_000), "h.p.s", None).unwrap();
     store.t().unwrap().sessions.insert(b"bad", br#"{"id":"bad","status":"renamed_status"}"#.as_slice()).unwrap();
     let retention = Retention { personal: Duration::from_secs(1), result: Duration::from_secs(1) };
     let report = store.purge_expired(&retention, 5_000, &Actor::System).unwrap();
@@ -202,7 +202,7 @@ fn checkpoints_are_signed_and_verified() {
 fn damaged_sealed_personal_fields_are_quarantined_and_the_record_still_reads() {
     let dir = temp_dir("damaged-personal");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store.put_decided(&decided("vf_d", 1_000), "h.p.s").unwrap();
+    store.put_decided(&decided("vf_d", 1_000), "h.p.s", None).unwrap();
     let personal = store.t().unwrap().personal.clone();
     let mut sealed = personal.get(b"vf_d").unwrap().unwrap().to_vec();
     sealed[20] ^= 0x40;
@@ -212,5 +212,51 @@ fn damaged_sealed_personal_fields_are_quarantined_and_the_record_still_reads() {
     let q = store.quarantined();
     assert_eq!((q.len(), q[0].tree.as_str(), q[0].reason.as_str()), (1, "personal", "sealed value does not open"));
     assert!(store.interrupt_unfinished().unwrap().is_empty(), "start-up goes on");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_webhook_is_stored_with_its_decision_sealed_and_goes_with_the_result() {
+    use outbox::{DeliveryMeta, DeliveryState, NewDelivery};
+    let dir = temp_dir("outbox");
+    let store = Store::open(&dir, Kek::for_tests()).unwrap();
+    let jws = "eyJ.ZHUMABAYEVA-in-a-jws.sig";
+    let meta = DeliveryMeta {
+        id: "msg_a".into(),
+        session: "vf_o".into(),
+        event: "verification.decided".into(),
+        version: 1,
+        created_at: "2026-11-21T10:00:00Z".into(),
+        created_unix_ms: 1_000_000,
+        state: DeliveryState::Pending,
+        attempts: 0,
+        next_attempt_unix_ms: 1_000_000,
+        last_status: None,
+        last_error: None,
+        delivered_at: None,
+    };
+    let delivery = NewDelivery { meta, body: format!("{{\"result\":\"{jws}\"}}").into_bytes(), personal: true };
+    store.put_decided(&decided("vf_o", 1_000), jws, Some(&delivery)).unwrap();
+    for tree in store.t().unwrap().db.tree_names() {
+        for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
+            assert!(!v.windows(11).any(|w| w == b"ZHUMABAYEVA"), "in the clear in {:?}", String::from_utf8_lossy(&k));
+        }
+    }
+    assert_eq!(store.delivery_body("msg_a").unwrap().unwrap(), delivery.body);
+    assert_eq!(store.outbox_counts(), outbox::OutboxCounts { pending: 1, delivered: 0, given_up: 0 });
+
+    let mut given_up = store.delivery("msg_a").unwrap().unwrap();
+    given_up.state = DeliveryState::GivenUp;
+    store.update_delivery(&given_up).unwrap();
+    assert_eq!(actions(&store).last().unwrap(), "webhook_given_up:msg_a");
+    let retried = store.retry_delivery("msg_a", 2_000_000).unwrap().unwrap();
+    assert_eq!((retried.state, retried.attempts, retried.next_attempt_unix_ms), (DeliveryState::Pending, 0, 2_000_000));
+    assert_eq!(actions(&store).last().unwrap(), "webhook_retry_requested:msg_a");
+    assert!(store.retry_delivery("msg_nope", 0).unwrap().is_none());
+
+    let retention = Retention { personal: Duration::from_secs(60), result: Duration::from_secs(60) };
+    store.purge_expired(&retention, 10_000, &Actor::System).unwrap();
+    assert!(store.delivery_body("msg_a").unwrap().is_none(), "the body carried the result: purged with it");
+    assert!(store.delivery("msg_a").unwrap().is_none(), "and the outbox forgets the delivery");
     std::fs::remove_dir_all(dir).unwrap();
 }
