@@ -166,7 +166,8 @@ fn shape_of(q: &[Point2f; 4]) -> Option<DocumentShape> {
     Some(if d1 < d3 { DocumentShape::Id1 } else { DocumentShape::Id3 })
 }
 
-fn warp(bgr: &Mat, corners: &[Point2f; 4], shape: DocumentShape) -> Result<Mat, VisionError> {
+/// The document with these corners (TL, TR, BR, BL) flattened to its kind's size.
+pub fn warp(bgr: &Mat, corners: &[Point2f; 4], shape: DocumentShape) -> Result<Mat, VisionError> {
     let size = shape.size();
     let (w, h) = (size.width as f32, size.height as f32);
     let src: Vector<Point2f> = Vector::from_slice(corners);

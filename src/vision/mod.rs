@@ -10,6 +10,7 @@ pub mod labels;
 pub mod liveness;
 pub mod models;
 pub mod mrz_glyphs;
+pub mod mrz_locate;
 pub mod ocr;
 mod portrait;
 pub mod quality;

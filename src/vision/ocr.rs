@@ -63,8 +63,17 @@ impl MrzReader {
     /// (a band too blurred or skewed for that); without it such a band counts
     /// as no MRZ, which is what a card front's bottom is.
     pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
-        let format = format_for(shape);
-        let gray = gray_of(&Mat::roi(rectified, mrz_band(rectified, shape))?.try_clone()?)?;
+        self.read_band(rectified, mrz_band(rectified, shape), format_for(shape), thorough)
+    }
+
+    /// [`Self::read`] on a band found by its shape ([`super::mrz_locate`]) rather
+    /// than where ICAO 9303 puts it.
+    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
+        let band = band & Rect::new(0, 0, rectified.cols(), rectified.rows());
+        if band.width < 8 || band.height < 8 {
+            return Ok(None);
+        }
+        let gray = gray_of(&Mat::roi(rectified, band)?.try_clone()?)?;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
             None => {}

@@ -11,9 +11,10 @@ use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
 use super::front::{FrontReader, Value};
 use super::labels::Field;
+use super::mrz_locate;
 use super::ocr::MrzReader;
 use crate::identity::document::printed_name_agrees;
-use crate::identity::{Date, FrontFields, Mrz};
+use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
 /// What one image gave.
 pub struct SideRead {
@@ -50,6 +51,9 @@ const PAGE_DETECTION_WIDTH: i32 = 640;
 /// still found, in a quarter of the time. The small ghost image is then missed,
 /// which the line reader does not mind (it is no label's value).
 const FRONT_DETECTION_WIDTH: i32 = 320;
+/// A whole image is searched for an MRZ at most this wide (a TD3 row on a page
+/// filling half of it is still 600 px long).
+const ZONE_SEARCH_WIDTH: f64 = 1280.0;
 
 impl DocumentReader {
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
@@ -94,24 +98,76 @@ impl DocumentReader {
     }
 
     /// One side from a whole image: find and flatten the document, then read it.
+    /// A document whose outline is not found, or whose flattened image shows no
+    /// MRZ, is looked for again by an MRZ anywhere in the image (a passport page
+    /// on a desk with its booklet's facing page, a scan filling the image).
     pub fn read_side(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
-        match flatten(bgr)? {
-            Some((rectified, shape)) => self.read_flattened(&rectified, shape, on),
-            None => Ok(SideRead {
-                shape: None,
-                mrz: None,
-                front: None,
-                readability: None,
-                rectified: None,
-                portrait: None,
-                front_lines: None,
-            }),
+        let flat = flatten(bgr)?;
+        let side = match &flat {
+            Some((rectified, shape)) => Some(self.read_flattened(rectified, *shape, on)?),
+            None => None,
+        };
+        if side.as_ref().is_some_and(|s| s.mrz.is_some()) {
+            return Ok(side.unwrap());
         }
+        if let Some(anchored) = self.read_by_mrz(bgr, on)? {
+            return Ok(anchored);
+        }
+        Ok(side.unwrap_or(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None, front_lines: None }))
+    }
+
+    /// The document rebuilt around an MRZ found anywhere in the whole image
+    /// ([`MrzZone::document_corners`]), either way up; `None` when no zone reads.
+    fn read_by_mrz(&mut self, bgr: &Mat, on: Date) -> Result<Option<SideRead>, VisionError> {
+        let scale = (ZONE_SEARCH_WIDTH / f64::from(bgr.cols())).min(1.0);
+        let gray = super::ocr::gray_of(bgr)?;
+        let small = if scale < 1.0 {
+            let mut small = Mat::default();
+            opencv::imgproc::resize(&gray, &mut small, opencv::core::Size::new(0, 0), scale, scale, opencv::imgproc::INTER_AREA)?;
+            small
+        } else {
+            gray
+        };
+        for zone in mrz_locate::find_zones(&small)?.into_iter().take(2) {
+            let shape = match zone.format {
+                MrzFormat::Td1 => DocumentShape::Id1,
+                MrzFormat::Td3 => DocumentShape::Id3,
+            };
+            for upside_down in [false, true] {
+                let corners = zone.document_corners(upside_down).map(|p| opencv::core::Point2f::new(p.x / scale as f32, p.y / scale as f32));
+                let rectified = document::warp(bgr, &corners, shape)?;
+                if let Some(side) = self.read_mrz_side(&rectified, shape, on)? {
+                    return Ok(Some(side));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The MRZ side of a flattened document, its zone found by its shape (either
+    /// way up); `None` when no zone of the document's format reads.
+    fn read_mrz_side(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<Option<SideRead>, VisionError> {
+        let format = super::ocr::format_for(shape);
+        let gray = super::ocr::gray_of(rectified)?;
+        let Some(zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
+            return Ok(None);
+        };
+        let mut band = zone.band();
+        let mut image = rectified.try_clone()?;
+        // A zone in the upper half: the document is upside down.
+        if band.y + band.height / 2 < rectified.rows() / 2 {
+            image = document::rotate_180(rectified)?;
+            band = Rect::new(rectified.cols() - band.x - band.width, rectified.rows() - band.y - band.height, band.width, band.height);
+        }
+        self.mrz_side_in(&image, shape, band, on, true)
     }
 
     /// One side from a document already flattened (the session engine flattens every
     /// frame for its framing figures and reads that same image).
     pub fn read_flattened(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
+        if let Some(side) = self.read_mrz_side(rectified, shape, on)? {
+            return Ok(side);
+        }
         let ways = [rectified.try_clone()?, document::rotate_180(rectified)?];
         // A passport page always has an MRZ: read it as hard as it takes.
         let thorough = shape == DocumentShape::Id3;
@@ -135,26 +191,24 @@ impl DocumentReader {
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
-        Ok(SideRead {
-            shape: Some(shape),
-            mrz: None,
-            front,
-            readability: Some(readability),
-            rectified: Some(image),
-            portrait,
-            front_lines,
-        })
+        Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait, front_lines })
     }
 
     /// The side as an MRZ side, if its MRZ reads and parses.
     fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
-        let Some(lines) = self.mrz.read(image, shape, thorough)? else {
+        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, thorough)
+    }
+
+    /// [`Self::mrz_side`] with the MRZ read from `band`.
+    fn mrz_side_in(&mut self, image: &Mat, shape: DocumentShape, band: Rect, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
+        let Some(lines) = self.mrz.read_band(image, band, super::ocr::format_for(shape), thorough)? else {
             return Ok(None);
         };
         let Ok(mrz) = Mrz::parse_on(&lines, on) else {
             return Ok(None);
         };
-        let readability = document::readability(image, super::ocr::mrz_band(image, shape))?;
+        let band = band & Rect::new(0, 0, image.cols(), image.rows());
+        let readability = document::readability(image, band)?;
         // A passport's data page carries the portrait and the printed names
         // (the patronymic only there); a card's back neither.
         let mut side = SideRead {
@@ -168,7 +222,7 @@ impl DocumentReader {
         };
         if shape == DocumentShape::Id3 {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
-            let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), super::ocr::mrz_band(&masked, shape).y))?.try_clone()?;
+            let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone)?;
             side.front = Some(read.fields).filter(|f| count(f) > 0);
             side.front_lines = Some(FrontLines { masked: zone, found: read.found });
@@ -263,10 +317,7 @@ impl DocumentReader {
 }
 
 fn count(f: &FrontFields) -> usize {
-    [f.surname.is_some(), f.given_names.is_some(), f.patronymic.is_some(), f.birth_date.is_some(), f.iin.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count()
+    [f.surname.is_some(), f.given_names.is_some(), f.patronymic.is_some(), f.birth_date.is_some(), f.iin.is_some()].iter().filter(|b| **b).count()
 }
 
 /// The document flattened; a scan that is nothing but the document is taken whole.
