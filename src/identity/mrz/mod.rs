@@ -14,12 +14,12 @@
 //! own. Callers that cannot accept that should treat a correction in
 //! [`MrzField::DocumentNumber`] or [`MrzField::PersonalNumber`] as a failure.
 
-use std::fmt;
-
 use super::date::{self, Date};
 use super::iin::{IIN_LENGTH, Sex};
 
+mod error;
 mod layout;
+pub use error::MrzError;
 use layout::*;
 
 const FILLER: u8 = b'<';
@@ -135,59 +135,6 @@ pub struct Mrz {
     pub checks: MrzChecks,
     pub corrections: Vec<Correction>,
 }
-
-/// Why text is not a TD1 or TD3 MRZ. Messages give line numbers, positions
-/// and lengths, never the text itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MrzError {
-    WrongLineCount {
-        found: usize,
-    },
-    /// `line` is 1-based.
-    WrongLineLength {
-        line: usize,
-        expected: usize,
-        found: usize,
-    },
-    /// Two lines of 36 characters: TD2, which this parser does not handle.
-    UnsupportedTd2,
-    /// A character outside `A-Z`, `0-9`, `<`; `line` and `position` are 1-based.
-    InvalidCharacter {
-        line: usize,
-        position: usize,
-    },
-    /// The sex field is not `M`, `F`, `X` or `<`.
-    InvalidSex,
-}
-
-impl fmt::Display for MrzError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MrzError::WrongLineCount { found } => write!(
-                f,
-                "MRZ has {found} non-empty lines; expected 3 (TD1) or 2 (TD3)"
-            ),
-            MrzError::WrongLineLength {
-                line,
-                expected,
-                found,
-            } => write!(
-                f,
-                "MRZ line {line} has {found} characters; expected {expected}"
-            ),
-            MrzError::UnsupportedTd2 => {
-                f.write_str("MRZ is TD2 (2 lines of 36), which is not supported")
-            }
-            MrzError::InvalidCharacter { line, position } => write!(
-                f,
-                "MRZ line {line} has a character other than A-Z, 0-9 or '<' at position {position}"
-            ),
-            MrzError::InvalidSex => f.write_str("MRZ sex field is not M, F, X or '<'"),
-        }
-    }
-}
-
-impl std::error::Error for MrzError {}
 
 /// ICAO 9303 check digit of `data`: character values ('<' = 0, digits their
 /// value, A–Z = 10–35) weighted 7, 3, 1 repeating, summed mod 10. `None` if
