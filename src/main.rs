@@ -108,6 +108,8 @@ enum Command {
     },
     /// Apply retention now (the daemon must be stopped).
     Purge(cmds::purge::PurgeArgs),
+    /// Print the OpenAPI 3.1 document the daemon serves at /openapi.json.
+    Openapi,
     /// Write man pages and bash/zsh/fish completions into DIR (run by scripts/package).
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -306,6 +308,10 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Audit { command } => cmds::audit::run(command),
         Command::Purge(args) => cmds::purge::run(args),
+        Command::Openapi => {
+            println!("{}", idverifd::api::openapi::document_text());
+            Ok(0)
+        }
         Command::GenerateDocs { dir } => {
             let files = idverifd::cli_docs::write_all(Cli::command(), &dir)
                 .map_err(|e| Failure(3, format!("{}: {e}", dir.display())))?;
