@@ -14,6 +14,7 @@ pub mod limits;
 pub mod openapi;
 pub mod preview;
 pub mod request_metrics;
+pub mod response_log;
 pub mod status;
 pub mod tls;
 pub mod views;
@@ -96,7 +97,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .merge(open_routes())
         .split_for_parts();
     let observed = Arc::clone(&state.vitals.telemetry);
-    finish_router(routes.with_state(state)).layer(middleware::from_fn_with_state(observed, request_metrics::observe))
+    let router = finish_router(routes.with_state(state)).layer(middleware::from_fn_with_state(observed, request_metrics::observe));
+    match response_log::ResponseLog::from_env() {
+        Some(log) => router.layer(middleware::from_fn_with_state(log, response_log::record)),
+        None => router,
+    }
 }
 
 #[utoipa::path(

@@ -62,21 +62,66 @@ pub fn document() -> serde_json::Value {
     let (_, paths) = super::documented_routes(utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     let mut doc = serde_json::to_value(&paths).expect("the OpenAPI document serialises");
     let stream = &mut doc["paths"]["/v1/verifications/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
-    // OpenAPI 3.1 has no keyword for one event's schema (3.2's `itemSchema`); the
-    // extension names it, and the schema's description says how events are framed.
+    // OpenAPI 3.1 has no keyword for one event (3.2's `itemSchema`): as tools read
+    // 3.1 documents (schemathesis among them), `schema` describes each event, in the
+    // shape 3.2 gives an event-stream item.
     stream["schema"] = serde_json::json!({
-        "type": "string",
-        "description": "Server-Sent Events. Each event has `event:` its type (`status`, `stage`, `prompt`, \
-            `camera`, `consent`, `guardian_declaration`, `flash`, `decision`), `id:` its sequence number, \
-            and `data:` one JSON `SessionEvent`. Stored events are replayed first; the stream ends after \
-            the decision or another final status.",
+        "type": "object",
+        "description": "One Server-Sent Event. Stored events are replayed first, then live ones; the \
+            stream ends after the decision or another final status. `id` is the event's sequence number.",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": SSE_EVENTS},
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": "#/components/schemas/SessionEvent"},
+            },
+            "retry": {"type": "integer", "minimum": 0},
+        },
     });
-    stream["x-event-schema"] = serde_json::json!({"$ref": "#/components/schemas/SessionEvent"});
     doc
 }
+
+/// The SSE `event:` names: [`crate::session::EventKind::name`], which is also each event's `type`.
+const SSE_EVENTS: [&str; 8] = ["status", "stage", "prompt", "camera", "consent", "guardian_declaration", "flash", "decision"];
 
 /// The document as served, built once.
 pub fn document_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described_with_its_security_and_the_sse_names_are_the_event_types() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let operations: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(operations, 9, "{:#}", doc["paths"]);
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let open = ["/healthz", "/.well-known/jwks.json", "/openapi.json"].contains(&path.as_str());
+                assert_eq!(op.get("security").is_none(), open, "{method} {path}: security {:?}", op.get("security"));
+            }
+        }
+        let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+        assert_eq!(schemes["mutualTLS"]["type"], "mutualTLS");
+        assert_eq!(schemes["bearer"]["scheme"], "bearer");
+        // Each SSE event name is one of EventKind's `type` values, and every one is named.
+        let mut types: Vec<String> = doc["components"]["schemas"]["EventKind"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v["properties"]["type"]["enum"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+            .collect();
+        let mut names: Vec<String> = SSE_EVENTS.iter().map(|s| s.to_string()).collect();
+        types.sort();
+        names.sort();
+        assert_eq!(types, names);
+    }
 }
