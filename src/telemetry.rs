@@ -206,5 +206,25 @@ mod tests {
         assert!(text.contains("idverifd_sessions_ended_total{outcome=\"verified\"} 1\n"));
         assert!(text.contains("idverifd_camera_fps 29.5\n"));
         assert!(text.contains("idverifd_sessions_today{outcome=\"verified\"} 1\n"), "{text}");
+        assert!(text.contains(&format!("idverifd_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
+    }
+
+    #[test]
+    fn histograms_render_by_stage_and_route_template() {
+        let t = Telemetry::default();
+        t.stage_analysed(Some(crate::session::Stage::Liveness), std::time::Duration::from_millis(30));
+        t.stage_analysed(None, std::time::Duration::from_millis(3));
+        t.frame_to_decision.observe(std::time::Duration::from_millis(40));
+        t.api_requests.observe(&["/v1/verifications/{id}", "GET", "2xx"], std::time::Duration::from_millis(2));
+        let text = t.render(&Gauges::default());
+        assert!(text.contains("# TYPE idverifd_stage_analysis_seconds histogram\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.025\"} 0\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.05\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_count{stage=\"waiting\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_frame_to_decision_seconds_count 1\n"), "{text}");
+        assert!(
+            text.contains("idverifd_api_request_duration_seconds_count{route=\"/v1/verifications/{id}\",method=\"GET\",status=\"2xx\"} 1\n"),
+            "{text}"
+        );
     }
 }

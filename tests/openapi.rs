@@ -110,7 +110,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .arg("--tls-verify")
         .arg(&cert)
         .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
-        .args(["--max-examples", "25", "--seed", "20261202", "--workers", "1"])
+        .args(["--max-examples", "60", "--seed", "20261202", "--workers", "1"])
         .args(["--request-timeout", "10"])
         .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--report", "ndjson", "--report-ndjson-path"])
