@@ -115,6 +115,8 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--report", "ndjson", "--report-ndjson-path"])
         .arg(&report)
+        // Its example cache goes with the daemon's directory, not into the checkout.
+        .current_dir(&daemon.dir)
         .env("NO_COLOR", "1")
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .output()

@@ -124,7 +124,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
         (status = 507, description = "The device's disk is full (`disk_full`)", body = ErrorBody),
     ),
 )]
-
 async fn create_verification(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
