@@ -94,6 +94,8 @@ enum Command {
         #[command(subcommand)]
         command: cmds::webhooks::WebhooksCommand,
     },
+    /// Print the OpenAPI 3.1 document the daemon serves at /openapi.json.
+    Openapi,
     /// Write man pages and bash/zsh/fish completions into DIR (run by scripts/package).
     #[command(hide = true)]
     GenerateDocs { dir: PathBuf },
@@ -177,6 +179,10 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Audit { command } => cmds::audit::run(command),
         Command::Purge(args) => cmds::purge::run(args),
         Command::Webhooks { command } => cmds::webhooks::run(command),
+        Command::Openapi => {
+            println!("{}", idverifd::api::openapi::document_text());
+            Ok(0)
+        }
         Command::GenerateDocs { dir } => {
             let files = idverifd::cli_docs::write_all(Cli::command(), &dir)
                 .map_err(|e| Failure(3, format!("{}: {e}", dir.display())))?;

@@ -6,17 +6,26 @@
 use serde::{Deserialize, Serialize};
 
 /// What a registration server sends to start a session.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
-    /// The server's own identifier for the candidate's registration.
+    /// The server's own identifier for the candidate's registration (1 to 256
+    /// characters, not all spaces, no control characters).
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub reference: String,
-    /// Echoed in the signed result so the server can refuse a replayed one.
+    /// Echoed in the signed result so the server can refuse a replayed one: a fresh
+    /// random value for every verification (8 to 256 characters, no control characters).
+    #[schema(min_length = 8, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub nonce: String,
+    /// The kiosk's language for the subject.
     pub language: Language,
+    /// The IIN the subject must have; a mismatch rejects the verification.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{12}$")]
     pub expected_iin: Option<String>,
+    /// A minor's verification, decided `pending_guardian`, that this guardian's completes.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 256)]
     pub guardian_for: Option<String>,
     /// Which document the subject shows: an ID card (front and back, the default)
     /// or a passport data page.
@@ -24,7 +33,7 @@ pub struct StartRequest {
     pub document: Option<DocumentKind>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     #[default]
@@ -32,7 +41,7 @@ pub enum DocumentKind {
     Passport,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     Kk,
@@ -40,7 +49,7 @@ pub enum Language {
     En,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     WaitingForSubject,
@@ -57,7 +66,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A guardian confirms, on the kiosk, whose parent or legal guardian they are.
@@ -76,8 +85,26 @@ pub enum Stage {
     Done,
 }
 
+impl Stage {
+    /// The wire name (as serialised), e.g. for a metric label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::GuardianConsent => "guardian_consent",
+            Stage::FaceCapture => "face_capture",
+            Stage::FaceReview => "face_review",
+            Stage::Liveness => "liveness",
+            Stage::ScreenFlash => "screen_flash",
+            Stage::DocumentFront => "document_front",
+            Stage::DocumentBack => "document_back",
+            Stage::PassportPage => "passport_page",
+            Stage::IinEntry => "iin_entry",
+            Stage::Done => "done",
+        }
+    }
+}
+
 /// Everything the subject is told, in a form each kiosk language can render.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Prompt {
     ShowFace,
@@ -146,7 +173,7 @@ impl Prompt {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Verified,
@@ -169,7 +196,7 @@ impl Decision {
 }
 
 /// Why a decision was taken; stable codes a registration operator can act on.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     SubjectTimeout,
@@ -196,7 +223,7 @@ pub enum Reason {
 }
 
 /// One measured check: what was measured, against what, and whether it held.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {
     pub name: String,
     pub passed: bool,
@@ -212,7 +239,7 @@ pub struct Outcome {
 }
 
 /// An event as streamed to the server (SSE) and the kiosk, and kept with the session.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct SessionEvent {
     pub seq: u64,
     pub at: String,
@@ -220,7 +247,7 @@ pub struct SessionEvent {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     Status { status: Status },
@@ -290,7 +317,7 @@ pub struct ConsentRecord {
     pub language: Language,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StageEntry {
     pub stage: Stage,
     pub at: String,
@@ -476,6 +503,14 @@ mod tests {
             document: None,
         };
         SessionRecord::new("vf_1".into(), request)
+    }
+
+    #[test]
+    fn stage_names_are_the_wire_names() {
+        use Stage::*;
+        for stage in [GuardianConsent, FaceCapture, FaceReview, Liveness, ScreenFlash, DocumentFront, DocumentBack, PassportPage, IinEntry, Done] {
+            assert_eq!(serde_json::to_value(stage).unwrap(), stage.name());
+        }
     }
 
     #[test]

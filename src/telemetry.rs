@@ -1,5 +1,8 @@
 //! Counters shared by the stages and their Prometheus rendering. Numbers only:
-//! nothing here can carry a subject's data.
+//! nothing here can carry a subject's data, and labels take values from small
+//! fixed sets (stage names, route templates, outcomes), never ids.
+
+pub mod histogram;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
@@ -9,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod webhooks;
 pub use webhooks::WebhookCounters;
 
-#[derive(Default)]
+use histogram::{Histogram, HistogramFamily, LATENCY_BUCKETS};
+
 pub struct Telemetry {
     pub frames_captured: AtomicU64,
     pub frames_dropped: AtomicU64,
@@ -22,7 +26,33 @@ pub struct Telemetry {
     /// The same, by UTC day (YYYY-MM-DD), for "today" on the status page.
     sessions_by_day: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     recent_errors: Mutex<VecDeque<RecentError>>,
+    /// Analysis time of one frame, by the session stage it was analysed for.
+    pub stage_analysis: HistogramFamily,
+    /// From a frame's arrival from the camera to the session having acted on it.
+    pub frame_to_decision: Histogram,
+    /// API requests by route template, method and status class.
+    pub api_requests: HistogramFamily,
     pub webhooks: WebhookCounters,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            frames_captured: AtomicU64::default(),
+            frames_dropped: AtomicU64::default(),
+            frames_analysed: AtomicU64::default(),
+            analysis_micros_total: AtomicU64::default(),
+            camera_restarts: AtomicU64::default(),
+            sessions_started: AtomicU64::default(),
+            sessions_ended: Mutex::default(),
+            sessions_by_day: Mutex::default(),
+            recent_errors: Mutex::default(),
+            stage_analysis: HistogramFamily::new(&["stage"], LATENCY_BUCKETS),
+            frame_to_decision: Histogram::new(LATENCY_BUCKETS),
+            api_requests: HistogramFamily::new(&["route", "method", "status"], LATENCY_BUCKETS),
+            webhooks: WebhookCounters::default(),
+        }
+    }
 }
 
 /// An error a technician should see. Messages come from our own code and
@@ -57,6 +87,12 @@ impl Telemetry {
     pub fn analysed(&self, elapsed: std::time::Duration) {
         self.frames_analysed.fetch_add(1, Ordering::Relaxed);
         self.analysis_micros_total.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// A frame analysed for a session in `stage` (`waiting` before the first stage).
+    pub fn stage_analysed(&self, stage: Option<crate::session::Stage>, elapsed: std::time::Duration) {
+        let name = stage.map(crate::session::Stage::name).unwrap_or("waiting");
+        self.stage_analysis.observe(&[name], elapsed);
     }
 
     pub fn session_ended(&self, outcome: &str) {
@@ -140,6 +176,22 @@ impl Telemetry {
             let _ = writeln!(out, "idverifd_sessions_today{{outcome=\"{outcome}\"}} {n}");
         }
         self.webhooks.render(&mut out);
+        let _ = writeln!(
+            out,
+            "# HELP idverifd_build_info The running build: always 1, with its version as a label.\n# TYPE idverifd_build_info gauge\nidverifd_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        self.stage_analysis.render(&mut out, "idverifd_stage_analysis_seconds", "Analysis time of one frame, by session stage.");
+        self.frame_to_decision.render(
+            &mut out,
+            "idverifd_frame_to_decision_seconds",
+            "From a frame's arrival from the camera to the session having acted on it (queueing and analysis).",
+        );
+        self.api_requests.render(
+            &mut out,
+            "idverifd_api_request_duration_seconds",
+            "Registration API requests until the response head, by route template, method and status class.",
+        );
         out
     }
 }
@@ -160,5 +212,25 @@ mod tests {
         assert!(text.contains("idverifd_sessions_ended_total{outcome=\"verified\"} 1\n"));
         assert!(text.contains("idverifd_camera_fps 29.5\n"));
         assert!(text.contains("idverifd_sessions_today{outcome=\"verified\"} 1\n"), "{text}");
+        assert!(text.contains(&format!("idverifd_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
+    }
+
+    #[test]
+    fn histograms_render_by_stage_and_route_template() {
+        let t = Telemetry::default();
+        t.stage_analysed(Some(crate::session::Stage::Liveness), std::time::Duration::from_millis(30));
+        t.stage_analysed(None, std::time::Duration::from_millis(3));
+        t.frame_to_decision.observe(std::time::Duration::from_millis(40));
+        t.api_requests.observe(&["/v1/verifications/{id}", "GET", "2xx"], std::time::Duration::from_millis(2));
+        let text = t.render(&Gauges::default());
+        assert!(text.contains("# TYPE idverifd_stage_analysis_seconds histogram\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.025\"} 0\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.05\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_count{stage=\"waiting\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_frame_to_decision_seconds_count 1\n"), "{text}");
+        assert!(
+            text.contains("idverifd_api_request_duration_seconds_count{route=\"/v1/verifications/{id}\",method=\"GET\",status=\"2xx\"} 1\n"),
+            "{text}"
+        );
     }
 }

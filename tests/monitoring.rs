@@ -2,7 +2,9 @@
 //! shipped scrape job (bearer token file, the appliance's certificate as CA) scrapes
 //! a real daemon over HTTPS, and the frames it counted come back through
 //! Prometheus's query API. promtool checks the configs, the rules and the daemon's
-//! /metrics text; every metric the alerts use must be one the daemon serves.
+//! /metrics text; every metric the alerts use must be one the daemon serves. After a
+//! session, the latency histograms hold it, by stage and route template, and no
+//! label carries its id.
 
 mod common;
 
@@ -151,4 +153,34 @@ async fn prometheus_scrapes_the_daemon_with_the_shipped_job_and_alerts_use_serve
         "prometheus: first scrape with idverifd_frames_captured_total = {frames} after {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The value of the sample `series` (name and labels exactly as rendered).
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_fills_the_latency_histograms_and_no_label_carries_an_id() {
+    let daemon = Daemon::start("monitoring-histograms", &TestConfig::default());
+    let id = daemon.start_verification("nonce-histograms-1").await["id"].as_str().unwrap().to_string();
+    let events = daemon.follow_events(&id, Duration::from_secs(90)).await;
+    assert_eq!(events.last().map(|e| e["type"].clone()), Some(serde_json::json!("decision")), "{events:?}");
+    assert_eq!(daemon.get_json(&format!("/v1/verifications/{id}")).await.0, 200);
+    assert_eq!(daemon.get_json("/v1/verifications/vf_unknown").await.0, 404);
+
+    let (status, metrics) = daemon.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    promtool(&["check", "metrics"], Some(&metrics));
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(sample(&metrics, &format!("idverifd_build_info{{version=\"{version}\"}}")), Some(1.0), "{metrics}");
+    let analysed = sample(&metrics, "idverifd_stage_analysis_seconds_count{stage=\"face_capture\"}").unwrap_or(0.0);
+    assert!(analysed >= 1.0, "no face_capture frame timed:\n{metrics}");
+    assert!(sample(&metrics, "idverifd_frame_to_decision_seconds_count").unwrap_or(0.0) >= analysed, "{metrics}");
+    for (route, method, class) in [("/v1/verifications", "POST", "2xx"), ("/v1/verifications/{id}", "GET", "2xx"), ("/v1/verifications/{id}", "GET", "4xx")] {
+        let series = format!("idverifd_api_request_duration_seconds_count{{route=\"{route}\",method=\"{method}\",status=\"{class}\"}}");
+        assert!(sample(&metrics, &series).is_some_and(|n| n >= 1.0), "{series} missing:\n{metrics}");
+    }
+    // Route templates, not paths: neither the session's id nor the unknown one shows.
+    assert!(!metrics.contains(&id) && !metrics.contains("vf_unknown"), "{metrics}");
 }

@@ -11,7 +11,30 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use futures_util::StreamExt;
-use serde_json::json;
+
+/// Every error response's body.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `invalid_request`, `unauthenticated`, `not_found`,
+    /// `session_running`, `nonce_reused`, `already_ended`, `not_decided`, `purged`,
+    /// `disk_full`, `too_many_streams`, `body_too_large`, `unsupported_media_type`, …
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// For people: what was wrong and what to do. Never personal data.
+    #[schema(example = "no such verification")]
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn json(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+        Json(ErrorBody { error: ErrorDetail { code: code.to_string(), message: message.into() } })
+    }
+}
 
 /// A client-facing error: a stable code, a plain message, the right status.
 #[derive(Debug)]
@@ -55,7 +78,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        let mut response = (self.status, ErrorBody::json(self.code, self.message)).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -105,7 +128,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         t if !t.is_empty() && t.len() <= 300 => t.to_string(),
         _ => status.canonical_reason().unwrap_or("refused").to_lowercase(),
     };
-    let body = serde_json::to_vec(&json!({"error": {"code": code_for(status), "message": message}})).unwrap_or_default();
+    let body = serde_json::to_vec(&ErrorBody::json(code_for(status), message).0).unwrap_or_default();
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))

@@ -11,9 +11,13 @@ pub mod kiosk;
 pub mod kiosk_door;
 pub mod kiosk_strings;
 pub mod limits;
+pub mod openapi;
 pub mod preview;
+pub mod request_metrics;
+pub mod response_log;
 pub mod status;
 pub mod tls;
+pub mod views;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,13 +28,15 @@ use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use futures_util::Stream;
-use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::{Caller, ClientAuth};
 pub use errors::ApiError;
+use errors::ErrorBody;
+use views::{Health, HealthStatus, VerificationView};
 use limits::StreamSlots;
 
 use crate::session::{Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest};
@@ -59,32 +65,70 @@ pub(crate) fn finish_router(router: Router) -> Router {
         .layer(middleware::from_fn(errors::json_errors))
 }
 
-pub fn router(state: Arc<ApiState>) -> Router {
-    let authenticated = Router::new()
-        .route("/v1/verifications", post(create_verification))
-        .route("/v1/verifications/{id}", get(get_verification))
-        .route("/v1/verifications/{id}/events", get(verification_events))
-        .route("/v1/verifications/{id}/cancel", post(cancel_verification))
-        .route("/v1/verifications/{id}/result", get(verification_result))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_client));
-    let scraped = Router::new()
-        .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_scraper));
-    finish_router(
-        Router::new()
-            .merge(authenticated)
-            .merge(scraped)
-            .route("/.well-known/jwks.json", get(jwks))
-            .route("/healthz", get(healthz))
-            .with_state(state),
-    )
+/// The registration server's routes (a client credential).
+fn client_routes() -> OpenApiRouter<Arc<ApiState>> {
+    OpenApiRouter::new()
+        .routes(routes!(create_verification))
+        .routes(routes!(get_verification))
+        .routes(routes!(verification_events))
+        .routes(routes!(cancel_verification))
+        .routes(routes!(verification_result))
 }
 
+/// `/metrics`: a client credential or the scrape token.
+fn scrape_routes() -> OpenApiRouter<Arc<ApiState>> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// No credential.
+fn open_routes() -> OpenApiRouter<Arc<ApiState>> {
+    OpenApiRouter::new().routes(routes!(jwks)).routes(routes!(healthz)).routes(routes!(openapi_json))
+}
+
+/// Every route with its description, without the layers: what [`openapi::document`] reads.
+pub(crate) fn documented_routes(base: OpenApiRouter<Arc<ApiState>>) -> OpenApiRouter<Arc<ApiState>> {
+    base.merge(client_routes()).merge(scrape_routes()).merge(open_routes())
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    let (routes, _) = OpenApiRouter::new()
+        .merge(client_routes().route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_client)))
+        .merge(scrape_routes().route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_scraper)))
+        .merge(open_routes())
+        .split_for_parts();
+    let observed = Arc::clone(&state.vitals.telemetry);
+    let router = finish_router(routes.with_state(state)).layer(middleware::from_fn_with_state(observed, request_metrics::observe));
+    match response_log::ResponseLog::from_env() {
+        Some(log) => router.layer(middleware::from_fn_with_state(log, response_log::record)),
+        None => router,
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/verifications",
+    tag = "verifications",
+    summary = "Start a verification",
+    description = "One session at a time per camera. The nonce is echoed in the signed result and may be used once.",
+    request_body = StartRequest,
+    security(("bearer" = []), ("mutualTLS" = [])),
+    responses(
+        (status = 201, description = "Started; the subject is awaited at the kiosk", body = VerificationView),
+        (status = 400, description = "Malformed JSON, a missing or invalid field (`invalid_request`)", body = ErrorBody),
+        (status = 401, description = "No valid client credential (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+        (status = 409, description = "A verification is running on this camera (`session_running`; the message names no session) or the nonce was used before (`nonce_reused`)", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB (`body_too_large`)", body = ErrorBody),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`)", body = ErrorBody),
+        (status = 503, description = "Storage failing or the analysis engine stopped", body = ErrorBody),
+        (status = 507, description = "The device's disk is full (`disk_full`)", body = ErrorBody),
+    ),
+)]
 async fn create_verification(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     body: Result<Json<StartRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<VerificationView>), ApiError> {
     let Json(request) = body.map_err(|rejection| {
         let (status, code) = match rejection {
             JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
@@ -109,28 +153,7 @@ async fn create_verification(
     })?;
     state.vitals.telemetry.sessions_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(session = %record.id, "verification started");
-    Ok((StatusCode::CREATED, Json(view(&record))))
-}
-
-/// The status of a session as the registration server sees it.
-fn view(r: &SessionRecord) -> Value {
-    json!({
-        "id": r.id,
-        "reference": r.request.reference,
-        "status": r.status,
-        "stage": r.stage,
-        "history": r.history,
-        "created_at": r.created_at,
-        "decided_at": r.decided_at,
-        "decision": r.outcome.as_ref().map(|o| json!({"decision": o.decision, "reasons": o.reasons, "checks": o.checks})),
-        "evidence": r.evidence.iter().map(|e| json!({"kind": e.kind, "sha256": e.sha256})).collect::<Vec<_>>(),
-        "purged": r.purged,
-        "interrupted_reason": r.interrupted_reason,
-        "links": {
-            "events": format!("/v1/verifications/{}/events", r.id),
-            "result": format!("/v1/verifications/{}/result", r.id),
-        },
-    })
+    Ok((StatusCode::CREATED, Json(VerificationView::of(&record))))
 }
 
 /// A verification id from the path. A path that is not one (bad percent-encoding)
@@ -154,19 +177,50 @@ fn load(state: &ApiState, caller: &Caller, id: &str) -> Result<SessionRecord, Ap
     Ok(record)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/verifications/{id}",
+    tag = "verifications",
+    summary = "Status, stage, history and decision",
+    params(("id" = String, Path, description = "The verification's id, as `POST /v1/verifications` returned it")),
+    security(("bearer" = []), ("mutualTLS" = [])),
+    responses(
+        (status = 200, description = "The verification", body = VerificationView),
+        (status = 401, description = "No valid client credential (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such verification, or another client's (`not_found`)", body = ErrorBody),
+        (status = 503, description = "Storage failing (`storage_unavailable`)", body = ErrorBody),
+    ),
+)]
 async fn get_verification(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     SessionId(id): SessionId,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(view(&load(&state, &caller, &id)?)))
+) -> Result<Json<VerificationView>, ApiError> {
+    Ok(Json(VerificationView::of(&load(&state, &caller, &id)?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/verifications/{id}/cancel",
+    tag = "verifications",
+    summary = "Cancel a running verification",
+    params(("id" = String, Path, description = "The verification's id, as `POST /v1/verifications` returned it")),
+    security(("bearer" = []), ("mutualTLS" = [])),
+    responses(
+        (status = 200, description = "Cancelled; the verification as it ended", body = VerificationView),
+        (status = 401, description = "No valid client credential (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such verification, or another client's (`not_found`)", body = ErrorBody),
+        (status = 503, description = "Storage failing (`storage_unavailable`)", body = ErrorBody),
+        (status = 409, description = "It had already ended (`already_ended`)", body = ErrorBody),
+    ),
+)]
 async fn cancel_verification(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
     SessionId(id): SessionId,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<VerificationView>, ApiError> {
     let record = load(&state, &caller, &id)?;
     state.controller.audit(&caller.actor(), Some(&record.id), "cancel_requested");
     if record.status.is_terminal() {
@@ -175,9 +229,29 @@ async fn cancel_verification(
     let cancelled = state.controller.cancel(&id).await.ok_or_else(|| {
         ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification ended before it could be cancelled")
     })?;
-    Ok(Json(view(&cancelled)))
+    Ok(Json(VerificationView::of(&cancelled)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/verifications/{id}/result",
+    tag = "verifications",
+    summary = "The signed result",
+    description = "A compact JWS (RFC 7515), header `alg` `EdDSA` (or `Ed25519`), `kid` the signing key's \
+        JWK thumbprint, `typ` `idverif+jws`, `x5c` once a certificate chain is installed. Verify it with \
+        `/.well-known/jwks.json` or the chain.",
+    params(("id" = String, Path, description = "The verification's id, as `POST /v1/verifications` returned it")),
+    security(("bearer" = []), ("mutualTLS" = [])),
+    responses(
+        (status = 200, description = "The compact JWS", content_type = "application/jose", body = String),
+        (status = 401, description = "No valid client credential (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such verification, or another client's (`not_found`)", body = ErrorBody),
+        (status = 503, description = "Storage failing (`storage_unavailable`)", body = ErrorBody),
+        (status = 409, description = "No decision yet (`not_decided`)", body = ErrorBody),
+        (status = 410, description = "Removed after the result retention period (`purged`)", body = ErrorBody),
+    ),
+)]
 async fn verification_result(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
@@ -200,6 +274,25 @@ async fn verification_result(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/verifications/{id}/events",
+    tag = "verifications",
+    summary = "Follow a verification (Server-Sent Events)",
+    description = "Every stage change and prompt shown to the subject; stored events first, then live ones; \
+        the stream ends after the decision. Each event's `data` is a `SessionEvent`.",
+    params(("id" = String, Path, description = "The verification's id, as `POST /v1/verifications` returned it")),
+    security(("bearer" = []), ("mutualTLS" = [])),
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid client credential (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such verification, or another client's (`not_found`)", body = ErrorBody),
+        (status = 503, description = "Storage failing (`storage_unavailable`)", body = ErrorBody),
+        (status = 429, description = "Too many open event streams (`too_many_streams`)", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait"))),
+    ),
+)]
 async fn verification_events(
     State(state): State<Arc<ApiState>>,
     Extension(caller): Extension<Caller>,
@@ -297,16 +390,55 @@ where
     futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "device",
+    summary = "The device's public signing keys",
+    description = "Ed25519 keys as JWKs (RFC 8037); old keys stay after a rotation so old results still verify.",
+    responses((status = 200, description = "The JWKS", body = Jwks)),
+)]
 async fn jwks(State(state): State<Arc<ApiState>>) -> Json<Jwks> {
     Json(state.jwks.clone())
 }
 
 /// Up or down, nothing more: it answers without credentials.
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "up"}))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "device",
+    summary = "Liveness of the daemon",
+    responses((status = 200, description = "The daemon is up", body = Health)),
+)]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: HealthStatus::Up })
+}
+
+/// This API's OpenAPI 3.1 document; no credential, like the JWKS.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "device",
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+)]
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi::document_text()).into_response()
 }
 
 /// Counters and gauges kept current by their owners: a scrape reads memory only.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "device",
+    summary = "Prometheus metrics",
+    security(("bearer" = []), ("mutualTLS" = []), ("scrapeToken" = [])),
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
+        (status = 401, description = "No client credential or scrape token (`unauthenticated`)", body = ErrorBody,
+            headers(("www-authenticate" = String, description = "`Bearer`"))),
+    ),
+)]
 async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
     let text = state.vitals.telemetry.render(&state.vitals.gauges());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

@@ -127,8 +127,16 @@ impl Engine {
             }
             if let Some(session) = active.as_mut() {
                 let now = Instant::now();
+                // Frames the machine analysed, for the frame-to-decision time.
+                let mut arrived = None;
                 let effects = match frame {
-                    Some(frame) if session.machine.wants_frames() => self.analyse(&frame, session, now),
+                    Some(frame) if session.machine.wants_frames() => {
+                        arrived = Some(frame.arrived);
+                        let stage = session.record.stage;
+                        let fx = self.analyse(&frame, session, now);
+                        self.telemetry.stage_analysed(stage, now.elapsed());
+                        fx
+                    }
                     Some(_) => session.machine.on_tick(now),
                     None => {
                         let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
@@ -141,6 +149,9 @@ impl Engine {
                     }
                 };
                 self.apply(effects, session);
+                if let Some(arrived) = arrived {
+                    self.telemetry.frame_to_decision.observe(arrived.elapsed());
+                }
                 if session.machine.is_done() {
                     active = None;
                     self.preview.clear();

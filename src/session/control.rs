@@ -177,10 +177,12 @@ const MAX_TEXT: usize = 256;
 
 fn validate(r: &StartRequest) -> Result<(), String> {
     let printable = |s: &str| s.chars().all(|c| !c.is_control());
-    if r.reference.trim().is_empty() || r.reference.len() > MAX_TEXT || !printable(&r.reference) {
+    // Characters, as JSON Schema's maxLength counts them (the OpenAPI document says so).
+    let length = |s: &str| s.chars().count();
+    if r.reference.trim().is_empty() || length(&r.reference) > MAX_TEXT || !printable(&r.reference) {
         return Err(format!("reference must be 1 to {MAX_TEXT} printable characters"));
     }
-    if r.nonce.len() < 8 || r.nonce.len() > MAX_TEXT || !printable(&r.nonce) {
+    if length(&r.nonce) < 8 || length(&r.nonce) > MAX_TEXT || !printable(&r.nonce) {
         return Err(format!("nonce must be 8 to {MAX_TEXT} printable characters; use a fresh random value"));
     }
     if let Some(iin) = &r.expected_iin
@@ -189,7 +191,7 @@ fn validate(r: &StartRequest) -> Result<(), String> {
         return Err("expected_iin must be 12 digits".into());
     }
     if let Some(g) = &r.guardian_for
-        && (g.is_empty() || g.len() > MAX_TEXT || !printable(g))
+        && (g.is_empty() || length(g) > MAX_TEXT || !printable(g))
     {
         return Err("guardian_for must be a verification id".into());
     }

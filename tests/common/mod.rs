@@ -238,6 +238,8 @@ impl Daemon {
             .args(["run", "--config"])
             .arg(&self.config_path)
             .env("IDVERIFD_LOG", "info,idverifd=debug")
+            // Every API response goes to a log that `check_responses` holds against the OpenAPI document.
+            .env("IDVERIFD_RESPONSE_LOG", self.response_log())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -280,6 +282,36 @@ impl Daemon {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-kiosk-key", self.kiosk_key.parse().unwrap());
         reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(30)).build().unwrap()
+    }
+
+    pub fn response_log(&self) -> PathBuf {
+        self.dir.join("api-responses.jsonl")
+    }
+
+    /// Checks every API response this daemon gave (over all its starts) against the
+    /// OpenAPI document `idverifd openapi` prints; panics naming each violation.
+    /// Returns the checker's summary line. Runs at drop too.
+    pub fn check_responses(&self) -> String {
+        let log = self.response_log();
+        if !log.exists() {
+            return "no API responses".into();
+        }
+        let doc = self.dir.join("openapi.json");
+        let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).arg("openapi").output().expect("idverifd openapi");
+        assert!(out.status.success(), "idverifd openapi failed: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&doc, &out.stdout).unwrap();
+        let out = Command::new("python3")
+            .arg(repo().join("tests/tools/check_responses.py"))
+            .args([&doc, &log])
+            .output()
+            .expect("python3 (installed by scripts/setup)");
+        let summary = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            out.status.success(),
+            "API responses disagree with the OpenAPI document ({summary}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        summary
     }
 
     pub fn state(&self) -> PathBuf {
@@ -354,6 +386,9 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+        if !std::thread::panicking() {
+            self.check_responses();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
