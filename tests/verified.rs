@@ -41,7 +41,7 @@ const BEFORE_ACTING: usize = 26;
 enum Doing {
     /// Waits, looking at the camera (the still loop), or in the screen's light.
     Still { light: Option<&'static str> },
-    /// Still for a moment, then the action, then still again.
+    /// Still for a moment, then the action, held until the kiosk moves on.
     Act { action: String, from_frame: usize },
     /// Holds up a side of the card.
     Hold(&'static str),
