@@ -21,6 +21,16 @@ pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/idverifd/idverifd.toml";
 /// Shown as the "file" of problems found in the embedded default.
 pub const DEMO_CONFIG_NAME: &str = "<embedded config/demo.toml>";
+/// The test camera (`camera.source = "test:…"`) is accepted only when the daemon (or
+/// `idverifd validate`) runs with this variable set to `1`, as the test suite starts it.
+/// Its results can be `verified` from injected video, so no config can enable it on its
+/// own: the unit and the package never set this.
+pub const TEST_CAMERA_ENV: &str = "IDVERIFD_TEST_CAMERA";
+
+/// Whether this process was started by the test suite with the test camera allowed.
+pub fn test_camera_allowed() -> bool {
+    std::env::var(TEST_CAMERA_ENV).is_ok_and(|v| v == "1")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -660,6 +670,11 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
 impl Config {
     /// Semantic checks on a well-typed config; returns (field, why) pairs.
     pub fn validate(&self) -> Vec<(&'static str, String)> {
+        self.problems(test_camera_allowed())
+    }
+
+    /// [`Config::validate`] with the test camera allowed or not (see [`TEST_CAMERA_ENV`]).
+    fn problems(&self, test_camera_allowed: bool) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if self.device.id.trim().is_empty() {
             out.push(("device.id", "must not be empty".to_string()));
@@ -670,6 +685,10 @@ impl Config {
                 "camera.source",
                 "a replayed source (file:/gst:) injects video; set camera.allow_replay = true only for demos and tests"
                     .to_string(),
+            )),
+            Ok(SourceSpec::Test(_)) if !test_camera_allowed => out.push((
+                "camera.source",
+                format!("the test camera (test:) is only for the test suite, which starts the daemon with {TEST_CAMERA_ENV}=1; use v4l2:"),
             )),
             Ok(_) => {}
         }
@@ -909,6 +928,23 @@ mod tests {
         assert!(title.ru.contains("независимой экзаменации"), "{}", title.ru);
         let empty = example.replacen("en = \"", "en = \" \" # ", 1);
         assert!(parse(&format!("{DEMO_CONFIG}\n{empty}"), "x.toml").is_err(), "an empty text is refused");
+    }
+
+    #[test]
+    fn the_test_camera_needs_the_test_suites_environment_and_allow_replay() {
+        let text = DEMO_CONFIG.replace("source = \"file:", "source = \"test:videotestsrc\"\n# was \"file:");
+        let config = parse_unchecked(&text);
+        assert_eq!(config.camera.source, "test:videotestsrc");
+        let fields = |problems: Vec<(&'static str, String)>| problems.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(fields(config.problems(false)), ["camera.source"], "a config alone never enables it");
+        assert!(config.problems(true).is_empty());
+        let not_replay = Config { camera: CameraConfig { allow_replay: false, ..config.camera.clone() }, ..config };
+        assert!(fields(not_replay.problems(true)).contains(&"camera.source"), "it injects video: allow_replay too");
+    }
+
+    /// The config as typed, before the semantic checks.
+    fn parse_unchecked(text: &str) -> Config {
+        toml::from_str(text).expect("well-typed")
     }
 
     #[test]

@@ -287,6 +287,9 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     };
 
     let source: SourceSpec = config.camera.source.parse().map_err(|e: crate::capture::SourceSpecError| AppError::Setup(e.to_string()))?;
+    if matches!(source, SourceSpec::Test(_)) {
+        tracing::warn!("test camera: injected video whose results may be verified; for the test suite only");
+    }
     let settings = PipelineSettings {
         source: source.clone(),
         width: config.camera.width,
@@ -347,7 +350,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             detection_score: config.face.detection_score,
             match_threshold: config.face.match_threshold,
             gates: config.face.gates,
-            replayed_source: source.is_replay(),
+            replayed_source: source.results_marked_replayed(),
             require_consent: config.kiosk.require_consent,
             require_guardian_declaration: false,
             // Both drawn afresh for every session by the engine.

@@ -28,6 +28,11 @@ pub enum SourceSpec {
     File(String),
     /// A GStreamer source bin description, e.g. `videotestsrc pattern=ball`.
     Gst(String),
+    /// The test camera: a GStreamer source bin description that a test drives like a
+    /// subject in front of a camera (it follows the prompts). Its results may be
+    /// `verified`, so the config accepts it only when the daemon is started by the
+    /// test suite (see [`crate::config::TEST_CAMERA_ENV`]), never from a config alone.
+    Test(String),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -49,6 +54,7 @@ impl FromStr for SourceSpec {
             "v4l2" => SourceSpec::V4l2(rest.to_string()),
             "file" => SourceSpec::File(rest.to_string()),
             "gst" => SourceSpec::Gst(rest.to_string()),
+            "test" => SourceSpec::Test(rest.to_string()),
             other => return Err(SourceSpecError::UnknownScheme(other.to_string())),
         };
         if rest.is_empty() {
@@ -56,6 +62,7 @@ impl FromStr for SourceSpec {
                 SourceSpec::V4l2(_) => "v4l2",
                 SourceSpec::File(_) => "file",
                 SourceSpec::Gst(_) => "gst",
+                SourceSpec::Test(_) => "test",
             }));
         }
         Ok(spec)
@@ -68,19 +75,30 @@ impl fmt::Display for SourceSpec {
             SourceSpec::V4l2(d) => write!(f, "v4l2:{d}"),
             SourceSpec::File(p) => write!(f, "file:{p}"),
             SourceSpec::Gst(d) => write!(f, "gst:{d}"),
+            SourceSpec::Test(d) => write!(f, "test:{d}"),
         }
     }
 }
 
 impl SourceSpec {
-    /// Replayed sources are video injected by definition.
+    /// Replayed sources are video injected by definition (the test camera too).
     pub fn is_replay(&self) -> bool {
         !matches!(self, SourceSpec::V4l2(_))
     }
 
-    /// How results describe the camera: `v4l2` or `replay`.
+    /// Whether results from this source are marked `replayed_source`, never `verified`:
+    /// every replay but the test camera, which exists to reach `verified` in tests.
+    pub fn results_marked_replayed(&self) -> bool {
+        self.is_replay() && !matches!(self, SourceSpec::Test(_))
+    }
+
+    /// How results describe the camera: `v4l2`, `replay` or `test`.
     pub fn kind(&self) -> &'static str {
-        if self.is_replay() { "replay" } else { "v4l2" }
+        match self {
+            SourceSpec::V4l2(_) => "v4l2",
+            SourceSpec::File(_) | SourceSpec::Gst(_) => "replay",
+            SourceSpec::Test(_) => "test",
+        }
     }
 }
 
@@ -165,5 +183,8 @@ mod tests {
         assert!(matches!("file:".parse::<SourceSpec>(), Err(SourceSpecError::Empty("file"))));
         assert!(SourceSpec::File("x".into()).is_replay());
         assert!(!SourceSpec::V4l2("x".into()).is_replay());
+        let test: SourceSpec = "test:videotestsrc".parse().unwrap();
+        assert_eq!((test.kind(), test.is_replay(), test.results_marked_replayed()), ("test", true, false));
+        assert!(SourceSpec::Gst("x".into()).results_marked_replayed());
     }
 }

@@ -95,7 +95,7 @@ impl PipelineSettings {
                 format!("v4l2src device={} ! capsfilter name={CAMERA_CAPS_NAME} ! decodebin", quote(device))
             }
             SourceSpec::File(path) => format!("filesrc location={} ! decodebin", quote(path)),
-            SourceSpec::Gst(description) => description.clone(),
+            SourceSpec::Gst(description) | SourceSpec::Test(description) => description.clone(),
         };
         format!(
             "{source} ! videoscale ! videoconvert ! video/x-raw,format=BGR,width={},height={},pixel-aspect-ratio=1/1 \
@@ -239,6 +239,7 @@ fn redact_source(source: &SourceSpec) -> String {
             format!("file:(replay).{ext}")
         }
         SourceSpec::Gst(_) => "gst:(description)".to_string(),
+        SourceSpec::Test(_) => "test:(description)".to_string(),
     }
 }
 
@@ -366,7 +367,7 @@ fn admit_camera(source: &SourceSpec, policy: &CameraPolicy) -> Result<CameraIden
                 bus: Some(info.bus),
             })
         }
-        other => Ok(CameraIdentity { kind: "replay".into(), source: redact_source(other), ..Default::default() }),
+        other => Ok(CameraIdentity { kind: other.kind().into(), source: redact_source(other), ..Default::default() }),
     }
 }
 
