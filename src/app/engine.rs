@@ -91,8 +91,9 @@ struct Active {
     passive_frames: u32,
 }
 
-/// The passive verdict is handed to the machine this often (frames).
-const PASSIVE_EVERY: u32 = 15;
+/// During the challenges, every this many frames a face is kept to check it is
+/// still the one photographed.
+const CONTINUITY_EVERY: u32 = 15;
 /// A face beside the document narrower than this share of the frame is too small
 /// to embed reliably (and is more likely a bystander or a poster than the holder).
 const HOLDER_MIN_WIDTH: f32 = 0.08;
@@ -322,7 +323,7 @@ impl Engine {
         let collecting = session.collecting;
         let in_liveness = session.machine.in_liveness();
         type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
-        let keep_challenge_face = in_liveness && session.passive_frames % PASSIVE_EVERY == 0;
+        let keep_challenge_face = in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
@@ -349,7 +350,10 @@ impl Engine {
             self.check_continuity(session, &image, &face);
         }
         session.passive_frames += 1;
-        if session.passive_frames % PASSIVE_EVERY == 0 {
+        // Every frame: a verdict over a few hundred figures is cheap, and a session
+        // that decides between two hand-overs would otherwise sign a result with
+        // no passive check in it (seen under load).
+        {
             let v = session.passive.verdict();
             // The kind and the figures behind it, for whoever reviews the result.
             let kind = v.attack_kind.map(|k| format!(" ({}: {})", k.name(), v.evidence_summary())).unwrap_or_default();
