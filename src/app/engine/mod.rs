@@ -30,6 +30,9 @@ use crate::vision::embedding::Embedding;
 use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
 
+mod documents;
+use documents::INCONSISTENT;
+
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
 const JPEG_QUALITY: i32 = 92;
@@ -94,20 +97,6 @@ struct Active {
 /// During the challenges, every this many frames a face is kept to check it is
 /// still the one photographed.
 const CONTINUITY_EVERY: u32 = 15;
-/// A face beside the document narrower than this share of the frame is too small
-/// to embed reliably (and is more likely a bystander or a poster than the holder).
-const HOLDER_MIN_WIDTH: f32 = 0.08;
-
-/// Problem codes that make a document untrustworthy (as opposed to merely unread).
-const INCONSISTENT: [&str; 7] = [
-    "iin_check_digit",
-    "iin_invalid",
-    "iin_mismatch",
-    "mrz_check_digit",
-    "birth_date_mismatch",
-    "iin_birth_date_mismatch",
-    "iin_sex_mismatch",
-];
 
 impl Engine {
     pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
@@ -386,93 +375,6 @@ impl Engine {
         }
     }
 
-    /// A frame during a document stage: framing every time, OCR when the machine asks,
-    /// and now and then the face of whoever holds the document.
-    fn analyse_document(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
-        let started = Instant::now();
-        let look = session.live_face.is_some() && session.machine.holder_look_due(now);
-        // Located and flattened once: the framing figures and, when asked, the OCR use it.
-        let located = frame.analyse(|image| -> Result<_, crate::vision::VisionError> {
-            Ok(match document::locate(image)? {
-                Some(found) => {
-                    let whole = opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows());
-                    let r = document::readability(&found.rectified, whole)?;
-                    let framing = Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare };
-                    // Only where the document is found, and found well, can the portrait
-                    // printed on it be told from the face of whoever holds it.
-                    let look = look && session.machine.well_framed(&framing);
-                    let holder = look.then(|| self.holder_embedding(image, &found.corners));
-                    (framing, Some((found.rectified, found.shape)), holder)
-                }
-                None => (Framing::default(), None, None),
-            })
-        });
-        let (framing, flattened, holder) = located.unwrap_or_else(|e| {
-            tracing::warn!(session = %session.record.id, error = %e, "document framing failed");
-            (Framing::default(), None, None)
-        });
-        if let Some(holder) = holder {
-            let distance = match holder {
-                Ok(seen) => seen.zip(session.live_face.as_ref()).map(|(h, live)| live.distance(&h)),
-                Err(e) => {
-                    tracing::warn!(session = %session.record.id, error = %e, "document holder's face could not be analysed");
-                    self.telemetry.record_error("analysis", e.to_string());
-                    None
-                }
-            };
-            session.machine.on_holder_look(distance, now);
-        }
-        let mut effects = session.machine.on_document_frame(&framing, now);
-        if let (Some(i), Some((rectified, shape))) = (effects.iter().position(|e| *e == Effect::ReadDocument), flattened) {
-            effects.remove(i);
-            let reading = match self.documents.read_flattened(&rectified, shape, self.calendar.today()) {
-                Ok(side) => {
-                    let reading = reading_of(&side);
-                    session.last_read = Some(side);
-                    reading
-                }
-                Err(e) => {
-                    self.telemetry.record_error("document", e.to_string());
-                    None
-                }
-            };
-            effects.extend(session.machine.on_document_read(reading));
-        }
-        self.telemetry.analysed(started.elapsed());
-        effects
-    }
-
-    /// Keeps the side just read: its fields, its flattened image and the portrait.
-    fn capture_side(&mut self, session: &mut Active, side: Side) {
-        let Some(read) = session.last_read.take() else { return };
-        let id = session.record.id.clone();
-        let keep = |kind: &str, image: &opencv::core::Mat, record: &mut SessionRecord| {
-            match encode_jpeg(image, JPEG_QUALITY).map_err(|e| e.to_string()).and_then(|jpeg| {
-                self.store.put_evidence(&id, kind, &jpeg).map_err(|e| e.to_string()).map(|()| jpeg)
-            }) {
-                Ok(jpeg) => {
-                    record.evidence.retain(|e| e.kind != kind);
-                    record.evidence.push(EvidenceMeta {
-                        kind: kind.into(),
-                        sha256: hex::encode(Sha256::digest(&jpeg)),
-                        bytes: jpeg.len() as u64,
-                        captured_at: crate::rfc3339_now(),
-                    });
-                }
-                Err(e) => tracing::error!(session = %id, error = %e, kind, "document evidence not stored"),
-            }
-        };
-        if let Some(image) = &read.rectified {
-            keep(side.evidence_kind(), image, &mut session.record);
-        }
-        if let Some(portrait) = &read.portrait {
-            keep("document_portrait", portrait, &mut session.record);
-            session.portrait = self.embed_portrait(portrait, &id);
-        }
-        session.front = session.front.take().or(read.front);
-        session.mrz = session.mrz.take().or(read.mrz);
-    }
-
     /// Is the face doing the challenges the one in the evidence photo?
     fn check_continuity(&mut self, session: &mut Active, image: &Mat, face: &Face) {
         let Some(live) = &session.live_face else { return };
@@ -489,65 +391,6 @@ impl Engine {
                 threshold: Some(f64::from(threshold)),
             },
         );
-    }
-
-    /// The face of whoever holds the document, embedded (`None`: no face beside it).
-    fn holder_embedding(&mut self, image: &Mat, corners: &[Point2f; 4]) -> Result<Option<Embedding>, crate::vision::VisionError> {
-        let faces = self.detector.detect(image)?;
-        let Some(face) = holder_face(&faces, corners, image.cols()) else { return Ok(None) };
-        self.embedder.embed(image, face).map(Some)
-    }
-
-    /// The largest face in the portrait crop, embedded.
-    fn embed_portrait(&mut self, portrait: &Mat, id: &str) -> Option<Embedding> {
-        let faces = self.detector.detect(portrait).ok()?;
-        let face = Face::most_prominent(&faces)?;
-        self.embedder
-            .embed(portrait, face)
-            .inspect_err(|e| tracing::warn!(session = %id, error = %e, "document portrait could not be embedded"))
-            .ok()
-    }
-
-    /// Assembles the document from its sides and judges it against the request.
-    fn assess_document(&self, session: &mut Active) -> DocumentVerdict {
-        let read = identity::document::assemble(session.front.as_ref(), session.mrz.as_ref(), self.calendar.today());
-        let expected = session.record.request.expected_iin.as_deref();
-        let expected_iin_mismatch = matches!((expected, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
-        let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
-        let expired = read.expired == Some(true);
-        let check = |name: &str, passed: bool| Check { name: name.into(), passed, score: None, threshold: None };
-        let mut checks = vec![
-            check("document_mrz_check_digits", read.mrz.valid),
-            check("document_iin_check_digit", read.iin_valid),
-            check("document_consistent", !inconsistent),
-            check("document_not_expired", read.expired == Some(false)),
-        ];
-        if expected.is_some() {
-            checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
-        }
-        let distance = session.live_face.as_ref().zip(session.portrait.as_ref()).map(|(a, b)| a.distance(b));
-        let threshold = self.machine_config.match_threshold;
-        let face_mismatch = distance.is_some_and(|d| d > threshold);
-        checks.push(Check {
-            name: "face_matches_document".into(),
-            passed: distance.is_some_and(|d| d <= threshold),
-            score: distance.map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
-            threshold: Some(f64::from(threshold)),
-        });
-        let verdict = DocumentVerdict {
-            iin_readable: read.iin.is_some() && read.iin_valid,
-            expected_iin_mismatch,
-            expired,
-            inconsistent,
-            minor: read.minor == Some(true),
-            face_mismatch,
-            portrait_not_compared: distance.is_none(),
-            checks,
-        };
-        let mut value = serde_json::to_value(&read).unwrap_or_default();
-        value["subject_confirmed"] = false.into();
-        session.record.document = Some(value);
-        verdict
     }
 
     /// A guardian's acceptable decision completes the minor's pending one: both
@@ -711,42 +554,7 @@ impl Engine {
     }
 }
 
-/// Which side an OCR read saw, with a digest of what it said.
-fn reading_of(read: &SideRead) -> Option<Reading> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let side = if let Some(mrz) = &read.mrz {
-        mrz.lines.hash(&mut hasher);
-        match mrz.format {
-            identity::MrzFormat::Td1 => Side::Back,
-            identity::MrzFormat::Td3 => Side::PassportPage,
-        }
-    } else {
-        let f = read.front.as_ref()?;
-        // A front counts once its IIN is read and valid: that is what must not change.
-        // A front with no IIN found at all (worn off, covered) counts once its name and
-        // birth date are read, else its holder could never get past it: the IIN is
-        // then the MRZ's, or the subject types it in.
-        let iin = f.iin.as_deref().filter(|i| Iin::parse(i).is_ok());
-        let without_iin = f.iin.is_none() && f.surname.is_some() && f.given_names.is_some() && f.birth_date.is_some();
-        if iin.is_none() && !without_iin {
-            return None;
-        }
-        (iin, &f.surname, &f.given_names, &f.birth_date.map(|d| d.to_string())).hash(&mut hasher);
-        Side::Front
-    };
-    Some(Reading { side, fingerprint: hasher.finish() })
-}
 
-/// The face of whoever holds the document: the most prominent face whose centre is
-/// off the document (its printed portrait and ghost image are on it), if it is large
-/// enough to compare.
-fn holder_face<'a>(faces: &'a [Face], corners: &[Point2f; 4], frame_width: i32) -> Option<&'a Face> {
-    Face::most_prominent(faces.iter().filter(|f| {
-        let c = f.bbox.centre();
-        !document::covers(corners, c.x, c.y) && f.bbox.width >= HOLDER_MIN_WIDTH * frame_width as f32
-    }))
-}
 
 /// What a challenge judge needs from one frame.
 fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, crate::vision::VisionError> {
@@ -760,27 +568,4 @@ fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Ob
         centre: (centre.x, centre.y),
         width: face.bbox.width,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vision::face::{BoxF, Point};
-
-    fn face(x: f32, y: f32, width: f32) -> Face {
-        Face { bbox: BoxF { x, y, width, height: width * 1.3 }, landmarks: [Point::default(); 5], score: 0.9 }
-    }
-
-    #[test]
-    fn the_holder_is_the_largest_face_off_the_document_and_big_enough_to_compare() {
-        let card = [Point2f::new(380.0, 340.0), Point2f::new(940.0, 350.0), Point2f::new(930.0, 700.0), Point2f::new(370.0, 690.0)];
-        let portrait = face(420.0, 400.0, 160.0);
-        let ghost = face(840.0, 560.0, 50.0);
-        let holder = face(180.0, 100.0, 150.0);
-        let bystander = face(20.0, 500.0, 60.0);
-        let faces = [portrait.clone(), ghost.clone(), holder.clone(), bystander.clone()];
-        assert_eq!(holder_face(&faces, &card, 960), Some(&holder), "the printed portrait is larger, but on the card");
-        assert_eq!(holder_face(&[portrait, ghost, bystander.clone()], &card, 960), None, "too small to compare");
-        assert_eq!(holder_face(std::slice::from_ref(&bystander), &card, 640), Some(&bystander));
-    }
 }
