@@ -16,7 +16,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::config::WebhooksConfig;
-use crate::session::SessionRecord;
+use crate::record::SessionRecord;
 use crate::store::Store;
 use crate::store::outbox::{DeliveryMeta, DeliveryState, NewDelivery};
 pub use worker::spawn;
@@ -144,7 +144,7 @@ pub fn unix_ms(t: std::time::SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::{Decision, Outcome, StartRequest};
+    use crate::record::{Decision, Outcome, StartRequest};
 
     fn hooks(events: &[&str]) -> Webhooks {
         let config = WebhooksConfig {
