@@ -8,6 +8,9 @@
 //! `pip install passporteye`; without it only our figures are printed.
 //! `DOCUMENTS_BENCH_COUNT=N` sets the regular people per split (default 6;
 //! each adds an ID card and a passport page in three variants).
+//! `DOCUMENTS_BENCH_MISSES=1` lists, for the tuning split only, each document's
+//! wrong fields and accusations, and keeps that split's images: the held-out
+//! split is never looked at document by document.
 //!
 //! The held-out split (fonts, a layout per document type, name entries and
 //! random streams never used by the tuning split: tests/fixtures/README.md) is
@@ -65,7 +68,8 @@ fn main() {
         assert!(status.success(), "fixture generator failed");
         let docs = collect(&dir);
         eprintln!("documents bench: reading the {split} split ({} documents)", docs.len());
-        let (mut rows, our_mrz_ms) = ours(&mut reader, &docs, on);
+        let misses = split == "tune" && std::env::var_os("DOCUMENTS_BENCH_MISSES").is_some();
+        let (mut rows, our_mrz_ms) = ours(&mut reader, &docs, on, misses);
         rows.extend(passporteye(&repo, &docs, Some("1"), our_mrz_ms));
         rows.extend(passporteye(&repo, &docs, None, our_mrz_ms));
         columns.push(rows);
@@ -78,7 +82,12 @@ fn main() {
         let heldout = columns[1].get(i).map_or("", |(_, v)| v.as_str());
         println!("{label:<44} {tune:>22} {heldout:>22}");
     }
-    let _ = std::fs::remove_dir_all(root);
+    if std::env::var_os("DOCUMENTS_BENCH_MISSES").is_some() {
+        let _ = std::fs::remove_dir_all(root.join("heldout"));
+        eprintln!("documents bench: tuning images kept in {}", root.join("tune").display());
+    } else {
+        let _ = std::fs::remove_dir_all(root);
+    }
 }
 
 /// Our reader on every document of one split.
@@ -87,7 +96,7 @@ fn load_average() -> String {
 }
 
 /// Also returns our median ms per MRZ image, for the comparison with PassportEye.
-fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date) -> (Rows, f64) {
+fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (Rows, f64) {
     let mut ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut cpu_ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut exact: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -100,7 +109,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date) -> (Rows, f64) {
     for doc in docs {
         let start = Instant::now();
         let cpu_start = thread_cpu_ms();
-        let (mut front, mut mrz) = (None, None);
+        let mut sides = Vec::new();
         for path in &doc.images {
             let image = vision::read_image(path).unwrap();
             let t = Instant::now();
@@ -110,9 +119,10 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date) -> (Rows, f64) {
                 mrz_exact.1 += 1;
                 mrz_exact.0 += usize::from(side.mrz.as_ref().is_some_and(|m| Value::from(m.lines.clone()) == doc.truth["mrz"]));
             }
-            front = front.or(side.front);
-            mrz = mrz.or(side.mrz);
+            sides.push(side);
         }
+        // As the daemon and `idverifd document read` do: the front checked against the back's MRZ.
+        let (front, mrz) = reader.combine(&mut sides).unwrap();
         let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
         ms.entry(doc.kind).or_default().push(start.elapsed().as_secs_f64() * 1000.0);
         cpu_ms.entry(doc.kind).or_default().push(thread_cpu_ms() - cpu_start);
@@ -122,6 +132,9 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date) -> (Rows, f64) {
         let mut all = true;
         for field in FIELDS {
             let ok = got[field] == expected(&doc.truth, field);
+            if misses && !ok {
+                eprintln!("  miss {} {} {field}: want {} got {}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.variant, expected(&doc.truth, field), got[field]);
+            }
             *fields.entry((doc.kind, field)).or_default() += usize::from(ok);
             all &= ok || !EXACT_FIELDS.contains(&field);
         }
@@ -132,6 +145,9 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date) -> (Rows, f64) {
         }
 
         let accused: Vec<&'static str> = read.problems.iter().map(|p| p.code).filter(|c| accuses(c)).collect();
+        if misses && !accused.is_empty() {
+            eprintln!("  accused {} (printed IIN wrong: {}): {accused:?}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.wrong_printed_iin);
+        }
         if doc.wrong_printed_iin {
             wrong += 1;
             flagged += usize::from(accused.iter().any(|c| IIN_ACCUSATIONS.contains(c)));

@@ -46,13 +46,7 @@ fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images
     }
     // A card's front and back are separate images: its printed names are checked
     // against the back's MRZ (and re-read) once both are in.
-    let mrz = sides.iter().find_map(|s| s.mrz.clone());
-    if let Some(m) = &mrz {
-        for side in sides.iter_mut().filter(|s| s.mrz.is_none()) {
-            reader.reconcile(side, m).map_err(|e| Failure(3, e.to_string()))?;
-        }
-    }
-    let front = sides.iter().find_map(|s| s.front.clone());
+    let (front, mrz) = reader.combine(&mut sides).map_err(|e| Failure(3, e.to_string()))?;
     let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
     if json {
         print_json(&serde_json::to_value(&read).unwrap_or_default());

@@ -123,6 +123,32 @@ pub fn printed_name_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool {
     super::translit::compare(printed, latin, mrz_names_may_be_truncated(mrz)).agrees()
 }
 
+/// Letters a document's fonts draw so alike that OCR takes one for the other,
+/// and whose ICAO spellings differ (Ш SH, Щ SHCH): a printed name one such swap
+/// away from the MRZ's, or missing a letter or two at either end (a crop that
+/// lost them), is a misread until read otherwise, never another name.
+const LOOKALIKES: [(char, char); 6] = [('Ш', 'Щ'), ('Ц', 'Щ'), ('И', 'Й'), ('Е', 'Ё'), ('Ь', 'Ъ'), ('Ь', 'Ы')];
+
+/// Whether a printed name that disagrees with the MRZ may still be a misread of
+/// the same name ([`LOOKALIKES`]): then it may not accuse the document.
+pub fn printed_name_nearly_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool {
+    let letters: Vec<char> = printed.chars().collect();
+    let swapped = (0..letters.len()).any(|i| {
+        LOOKALIKES.iter().filter_map(|&(a, b)| (letters[i] == a).then_some(b).or((letters[i] == b).then_some(a))).any(|other| {
+            let mut name = letters.clone();
+            name[i] = other;
+            printed_name_agrees(&name.iter().collect::<String>(), mrz, latin)
+        })
+    });
+    let latin = latin.trim_end_matches(['<', ' ']);
+    let ascii = latin.is_ascii();
+    let cut = ascii
+        && (1..=4.min(latin.len().saturating_sub(2))).any(|k| {
+            super::translit::compare(printed, &latin[k..], false).agrees() || super::translit::compare(printed, &latin[..latin.len() - k], false).agrees()
+        });
+    swapped || cut
+}
+
 /// The MRZ's name field is full, so its names may be cut off.
 fn mrz_names_may_be_truncated(m: &Mrz) -> bool {
     let names_line = if m.format == MrzFormat::Td1 { m.lines.last() } else { m.lines.first() };
@@ -502,6 +528,19 @@ mod tests {
         assert_eq!((codes(&d), d.surname.as_deref()), (vec!["name_mismatch"], Some("ҚАСЫНОВ")));
         // The Kazakh letters transliterate to the MRZ's form: no disagreement.
         assert!(assemble(Some(&front()), Some(&mrz()), on()).disagreements.is_empty());
+    }
+
+    #[test]
+    fn a_lookalike_letter_or_a_lost_end_letter_is_a_misread_not_another_name() {
+        let m = mrz();
+        // ҚАСЫМОВ with Й for И would not do; Ш for Щ, Ь for Ы and lost end letters do.
+        assert!(printed_name_nearly_agrees("ҚАСЬМОВ", &m, "KASYMOV"));
+        assert!(printed_name_nearly_agrees("АСЫМОВ", &m, "KASYMOV"), "the first letter cut off");
+        assert!(printed_name_nearly_agrees("ҚАСЫМО", &m, "KASYMOV"), "the last letter cut off");
+        assert!(printed_name_nearly_agrees("ШЕРБАЕВА", &m, "SHCHERBAEVA"));
+        // Another letter altogether is another name: it may be reported.
+        assert!(!printed_name_nearly_agrees("ҚАСЫНОВ", &m, "KASYMOV"));
+        assert!(!printed_name_nearly_agrees("ПЕТРОВ", &m, "KASYMOV"));
     }
 
     #[test]

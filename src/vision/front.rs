@@ -35,9 +35,17 @@ const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧ
 /// Where Debian's tesseract-ocr-kaz puts its model.
 const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
+/// Russian letters only: the second opinion's alphabet.
+const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ- ";
+
 /// Reads the printed side of a Kazakh ID card.
 pub struct FrontReader {
-    ocr: Tesseract,
+    pub(super) ocr: Tesseract,
+    /// Tesseract's Russian model: trained on other fonts than the Kazakh one, it
+    /// is an independent second read of a name the MRZ disagrees with (the Kazakh
+    /// model takes a bold Щ for Ш, say). It has no Kazakh letters, so it is only
+    /// asked about the letters the first read got wrong ([`merge_reads`]).
+    russian: Option<Tesseract>,
 }
 
 /// What the line reader read.
@@ -53,7 +61,7 @@ pub struct LineRead {
 /// before the LSTM, so a line's aspect, not its size, is its cost; the size only
 /// matters to Tesseract's own thresholding, which wants letters well above 10 px.
 #[derive(Clone, Copy, PartialEq, Debug)]
-struct Look {
+pub(super) struct Look {
     height: f64,
     squeeze: f64,
     /// Binarised first (Otsu on the line alone): another view of a faint or
@@ -64,7 +72,7 @@ struct Look {
 /// Labels are only told apart, and a misread one is read again in full.
 const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
 /// Names have no check digit: at their own proportions, as trained.
-const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
+pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
 /// date it carries catch the rare misread.
 const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
@@ -90,7 +98,11 @@ impl FrontReader {
         // Tesseract reads a doubtful line a second time as white on black; the
         // card prints none, and a doubtful label is read again in full anyway.
         ocr.set_variable("tessedit_do_invert", "0")?;
-        Ok(Self { ocr })
+        // Optional: without it a disagreeing name is only re-read the Kazakh model's ways.
+        let russian = Tesseract::new(&datapath, "rus", RUSSIAN_ALPHABET)
+            .inspect_err(|e| tracing::warn!(error = %e, "no second opinion on printed names (install tesseract-ocr-rus)"))
+            .ok();
+        Ok(Self { ocr, russian })
     }
 
     /// The fast way (see the module comment), on the front or page with its
@@ -230,30 +242,80 @@ impl FrontReader {
     }
 
     /// One line's text, shown to Tesseract as `look` says.
-    fn read_line(&mut self, gray: &Mat, line: Line, look: Look) -> Result<String, VisionError> {
-        let level = level_line(gray, line)?;
-        let scale = look.height / f64::from(line.letters);
-        let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
-        let mut scaled = Mat::default();
-        imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
-        if look.binary {
-            let mut binary = Mat::default();
-            imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
-            scaled = binary;
-        }
+    pub(super) fn read_line(&mut self, gray: &Mat, line: Line, look: Look) -> Result<String, VisionError> {
+        let scaled = shown(gray, line, look)?;
         Ok(self.ocr.read(&scaled, Layout::Line)?.trim().to_string())
     }
 
+    /// A name line as the Russian model reads it (`None` without that model).
+    fn russian_name(&mut self, gray: &Mat, value: Value) -> Result<Option<String>, VisionError> {
+        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
+        // Larger than a first read: the tails of Щ and Ц are what it is asked about.
+        let scaled = shown(gray, value.line, SECOND_LOOK)?;
+        Ok(line_name(russian.read(&scaled, Layout::Line)?.trim(), value.words))
+    }
+
+
     /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that
-    /// gives a name, in order.
-    pub fn reread_name(&mut self, masked: &Mat, value: Value) -> Result<Vec<String>, VisionError> {
+    /// gives a name, in order; then, when `first` (the first read) is given and the
+    /// Russian model is there, `first` with the letters that model reads otherwise
+    /// ([`merge_reads`]).
+    pub fn reread_name(&mut self, masked: &Mat, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
         let gray = gray_of(masked)?;
         let mut names = Vec::new();
         for look in REREAD_LOOKS {
             names.extend(line_name(&self.read_line(&gray, value.line, look)?, value.words));
         }
+        if let Some(first) = first
+            && let Some(russian) = self.russian_name(&gray, value)?
+        {
+            names.extend(merge_reads(first, &russian));
+        }
         Ok(names)
     }
+}
+
+/// A line cut out, levelled and scaled as `look` says.
+fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
+    let level = level_line(gray, line)?;
+    let scale = look.height / f64::from(line.letters);
+    let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
+    let mut scaled = Mat::default();
+    imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
+    if look.binary {
+        let mut binary = Mat::default();
+        imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
+        scaled = binary;
+    }
+    Ok(scaled)
+}
+
+/// The Kazakh model's read with each letter the Russian model reads otherwise
+/// taken from the Russian read, except where the Kazakh read has a Kazakh letter
+/// drawn on the Russian one (Қ for К): the Russian model cannot see that
+/// difference, so it has no say there. `None` when the reads differ in length
+/// (they are not letter for letter) or do not differ at all.
+fn merge_reads(kazakh: &str, russian: &str) -> Option<String> {
+    let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
+    if k.len() != r.len() || k == r {
+        return None;
+    }
+    Some(k.iter().zip(&r).map(|(&a, &b)| if a == b || drawn_on(a) == Some(b) { a } else { b }).collect())
+}
+
+/// The Russian letter a Kazakh letter is drawn on.
+pub(super) fn drawn_on(letter: char) -> Option<char> {
+    Some(match letter {
+        'Ә' => 'А',
+        'Ғ' => 'Г',
+        'Қ' => 'К',
+        'Ң' => 'Н',
+        'Ө' => 'О',
+        'Ұ' | 'Ү' => 'У',
+        'Һ' => 'Х',
+        'І' => 'И',
+        _ => return None,
+    })
 }
 
 /// The lines going down from line `i`, each the nearest under the one before,
@@ -277,12 +339,12 @@ fn lines_under_chain(lines: &[Line], i: usize) -> Vec<usize> {
 /// dust at either end), and how many words its ink shows.
 #[derive(Clone, Copy, Debug)]
 pub struct Value {
-    line: Line,
-    words: usize,
+    pub(super) line: Line,
+    pub(super) words: usize,
 }
 
 impl Value {
-    fn of(ink: &Mat, line: Line) -> Result<Self, VisionError> {
+    pub(super) fn of(ink: &Mat, line: Line) -> Result<Self, VisionError> {
         let words: Vec<Line> = words(ink, line)?.into_iter().filter(|w| w.rect.width * 2 >= w.letters).collect();
         Ok(match (words.first(), words.last()) {
             (Some(a), Some(b)) => {
@@ -297,7 +359,7 @@ impl Value {
 /// A name from a line holding nothing but the name. The card prints names in
 /// capitals, so lower case is the model misjudging size (it does, towards the
 /// end of a line), and a space where the ink shows none is not one either.
-fn line_name(text: &str, words: usize) -> Option<String> {
+pub(super) fn line_name(text: &str, words: usize) -> Option<String> {
     let tokens: Vec<String> = text
         .to_uppercase()
         .split_whitespace()
@@ -345,5 +407,15 @@ mod tests {
         assert_eq!(line_name("АННА МАРИЯ", 2).as_deref(), Some("АННА МАРИЯ"));
         assert_eq!(line_name("ИВАНОВА-ПЕТРОВА", 1).as_deref(), Some("ИВАНОВА-ПЕТРОВА"));
         assert_eq!(line_name(". - 1", 1), None);
+    }
+
+    #[test]
+    fn the_russian_read_only_corrects_letters_it_can_see() {
+        // A bold Щ the Kazakh model takes for Ш.
+        assert_eq!(merge_reads("ШЕРБАЕВА", "ЩЕРБАЕВА").as_deref(), Some("ЩЕРБАЕВА"));
+        // Қ and Ә are Kazakh letters: the Russian model's К and А are no correction.
+        assert_eq!(merge_reads("ҚАСЬМОВ", "КАСЫМОВ").as_deref(), Some("ҚАСЫМОВ"));
+        assert_eq!(merge_reads("СӘУЛЕ", "САУЛЕ"), None, "nothing but a Kazakh letter differs");
+        assert_eq!(merge_reads("ЖУКОВ", "ЖУКОВА"), None, "not letter for letter");
     }
 }

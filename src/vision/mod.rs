@@ -6,6 +6,7 @@ pub mod document;
 pub mod embedding;
 pub mod face;
 pub mod front;
+pub mod front_search;
 pub mod labels;
 pub mod liveness;
 pub mod models;

@@ -10,10 +10,12 @@ use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
 use super::front::{FrontReader, Value};
+use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
 use super::ocr::MrzReader;
-use crate::identity::document::printed_name_agrees;
+use super::text::Line;
+use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
 /// What one image gave.
@@ -31,7 +33,8 @@ pub struct SideRead {
     pub front_lines: Option<FrontLines>,
 }
 
-/// The printed side with its portraits blanked, and where each value was read.
+/// The printed side with its portraits blanked, and where each value was read:
+/// kept until the MRZ is read, to check the printed names against it.
 pub struct FrontLines {
     masked: Mat,
     found: Vec<(Field, Value)>,
@@ -224,10 +227,12 @@ impl DocumentReader {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone)?;
-            side.front = Some(read.fields).filter(|f| count(f) > 0);
-            side.front_lines = Some(FrontLines { masked: zone, found: read.found });
+            let lines = FrontLines { masked: zone, found: read.found };
+            let mut fields = read.fields;
+            self.reconcile(&mut fields, &lines, &mrz)?;
+            side.front = Some(fields).filter(|f| count(f) > 0);
+            side.front_lines = Some(lines);
             side.portrait = portrait;
-            self.reconcile(&mut side, &mrz)?;
         }
         side.mrz = Some(mrz);
         Ok(Some(side))
@@ -235,16 +240,31 @@ impl DocumentReader {
 }
 
 impl DocumentReader {
+    /// The sides of one document read separately (a card's front and back, or a
+    /// passport page), made one: the MRZ of whichever side has it, and the printed
+    /// fields checked against it ([`Self::reconcile`]). The command line, the
+    /// benchmark and the session engine all combine sides this way.
+    pub fn combine(&mut self, sides: &mut [SideRead]) -> Result<(Option<FrontFields>, Option<Mrz>), VisionError> {
+        let mrz = sides.iter().find_map(|s| s.mrz.clone());
+        if let Some(m) = &mrz {
+            for side in sides.iter_mut().filter(|s| s.mrz.is_none()) {
+                if let (Some(front), Some(lines)) = (side.front.as_mut(), side.front_lines.as_ref()) {
+                    self.reconcile(front, lines, m)?;
+                }
+            }
+        }
+        Ok((sides.iter().find_map(|s| s.front.clone()), mrz))
+    }
+
     /// Checks the printed names against the MRZ's Latin ones (the same document
     /// read twice). A name that disagrees is read again other ways and the read
     /// that agrees is kept; a name every read gives alike is as printed, and
     /// whatever disagreement is left is for [`crate::identity::document::assemble`]
     /// to report. Either way a name that agrees, or reads alike every way, counts
-    /// as confirmed.
-    pub fn reconcile(&mut self, side: &mut SideRead, mrz: &Mrz) -> Result<(), VisionError> {
-        let (Some(front), Some(lines)) = (side.front.as_mut(), side.front_lines.as_ref()) else {
-            return Ok(());
-        };
+    /// as confirmed. A name whose label was not read is looked for by what the MRZ
+    /// says it is, and the patronymic under the given names by its ending
+    /// ([`super::front_search`]).
+    pub fn reconcile(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
         for (field, value) in &lines.found {
             let (slot, sure, latin) = match field {
                 Field::Surname => (&mut front.surname, &mut front.confirmed.surname, &mrz.primary_identifier),
@@ -258,7 +278,7 @@ impl DocumentReader {
                 *sure = true;
                 continue;
             }
-            let reads = self.front.reread_name(&lines.masked, *value)?;
+            let reads = self.front.reread_name(&lines.masked, *value, slot.as_deref())?;
             if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
@@ -267,8 +287,38 @@ impl DocumentReader {
                 // printed so. (A word the crop lost would read alike every way.)
                 let parts = latin.split(['<', ' ']).filter(|p| !p.is_empty()).count();
                 let words = slot.as_deref().map_or(0, |n| n.split_whitespace().count());
-                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts;
+                // One look-alike letter or a letter lost at an end from the MRZ's
+                // form is a misread however often it is read so.
+                let near = slot.as_deref().is_some_and(|name| printed_name_nearly_agrees(name, mrz, latin));
+                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near;
             }
+        }
+        let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
+        let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
+        for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
+            let (slot, sure) = match field {
+                Field::Surname => (&mut front.surname, &mut front.confirmed.surname),
+                _ => (&mut front.given_names, &mut front.confirmed.given_names),
+            };
+            // Not found under a label, or found and not confirmed (the label may
+            // have led to the wrong line): looked for by what it must say.
+            if *sure || latin.is_empty() {
+                continue;
+            }
+            let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
+            if let Some((name, value)) = self.front.find_name(&lines.masked, &taken, cyrillic_letters(latin), agrees)? {
+                *slot = Some(name);
+                *sure = true;
+                taken.push(value.line);
+                if field == Field::Given {
+                    given_at = Some(value.line);
+                }
+            }
+        }
+        if front.patronymic.is_none()
+            && let Some(given) = given_at
+        {
+            front.patronymic = self.front.find_patronymic(&lines.masked, &taken, given)?;
         }
         Ok(())
     }

@@ -103,8 +103,18 @@ impl Engine {
             keep("document_portrait", portrait, &mut session.record);
             session.portrait = self.embed_portrait(portrait, &id);
         }
+        if session.front.is_none() && read.mrz.is_none() {
+            session.front_lines = read.front_lines;
+        }
         session.front = session.front.take().or(read.front);
         session.mrz = session.mrz.take().or(read.mrz);
+        // A card's front is checked against its back's MRZ once both are in.
+        if let (Some(front), Some(mrz)) = (session.front.as_mut(), session.mrz.as_ref())
+            && let Some(lines) = session.front_lines.take()
+            && let Err(e) = self.documents.reconcile(front, &lines, mrz)
+        {
+            tracing::warn!(session = %id, error = %e, "printed names not checked against the MRZ");
+        }
     }
 
     /// The face of whoever holds the document, embedded (`None`: no face beside it).

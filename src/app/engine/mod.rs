@@ -25,7 +25,7 @@ use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::{Check, Decision};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
-use crate::vision::reader::{DocumentReader, SideRead};
+use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
 use crate::vision::embedding::Embedding;
 use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
@@ -85,6 +85,8 @@ struct Active {
     /// The latest OCR read of the side being shown, kept until it is captured.
     last_read: Option<SideRead>,
     front: Option<FrontFields>,
+    /// Where the front's values were read, kept until the back's MRZ comes to check them.
+    front_lines: Option<FrontLines>,
     mrz: Option<Mrz>,
     /// The kept live face, and the document portrait, as embeddings.
     live_face: Option<Embedding>,
@@ -200,6 +202,7 @@ impl Engine {
                     started: Instant::now(),
                     last_read: None,
                     front: None,
+                    front_lines: None,
                     mrz: None,
                     live_face: None,
                     portrait: None,
@@ -267,6 +270,7 @@ impl Engine {
                         if in_document {
                             // Everything read from the card is read again.
                             session.front = None;
+                            session.front_lines = None;
                             session.mrz = None;
                             session.portrait = None;
                             session.last_read = None;

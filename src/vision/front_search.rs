@@ -1,0 +1,127 @@
+//! Finding a printed name by what it must say when its label could not be read:
+//! a surname or given name the MRZ spells in Latin, a patronymic by its ending.
+//! Labels in small print (a passport page's two-line labels, a card's label in
+//! three languages) often read as nothing, while the value under them is larger
+//! and reads well. No layout is assumed: every text line of the side is a
+//! candidate, kept by its proportions, and read top first until one says what
+//! the value must say.
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+
+use super::VisionError;
+use super::front::{FrontReader, NAME_LOOK, Value, line_name};
+use super::ocr::gray_of;
+use super::text::{Line, ink_of, text_lines};
+
+/// At most this many lines are read looking for one value: the search costs a
+/// Tesseract line read (10–30 ms) per candidate.
+const MAX_READS: usize = 8;
+
+/// How wide a capital letter is, in letter heights, in the narrowest and the
+/// widest fonts a document prints names in (condensed sans to bold serif).
+const LETTER_WIDTH: (f64, f64) = (0.5, 1.3);
+
+/// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ.
+const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
+
+impl FrontReader {
+    /// The line, not among `taken`, whose text is a name `agrees` accepts, with
+    /// room for `letters` (fewest, most) letters; lines in larger print than the
+    /// side's smallest (its labels) only, top first.
+    pub(super) fn find_name(
+        &mut self,
+        masked: &Mat,
+        taken: &[Line],
+        letters: (usize, usize),
+        agrees: impl Fn(&str) -> bool,
+    ) -> Result<Option<(String, Value)>, VisionError> {
+        let gray = gray_of(masked)?;
+        let ink = ink_of(&gray)?;
+        let lines = free_lines(&ink, taken)?;
+        let smallest = lines.iter().map(|l| l.letters).min().unwrap_or(0);
+        let (fewest, most) = (letters.0 as f64 - 1.0, letters.1 as f64 + 1.0);
+        let fits = |l: &Line| {
+            let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
+            l.letters * 20 >= smallest * 23 && aspect >= LETTER_WIDTH.0 * fewest && aspect <= LETTER_WIDTH.1 * most
+        };
+        for line in lines.into_iter().filter(fits).take(MAX_READS) {
+            let value = Value::of(&ink, line)?;
+            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words).filter(|n| agrees(n)) {
+                return Ok(Some((name, value)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The patronymic printed under the given names (`given`): the nearest line
+    /// below it in the same column, in print about as large, that reads as one
+    /// word with a patronymic's ending.
+    pub(super) fn find_patronymic(&mut self, masked: &Mat, taken: &[Line], given: Line) -> Result<Option<String>, VisionError> {
+        let gray = gray_of(masked)?;
+        let ink = ink_of(&gray)?;
+        let h = given.letters;
+        let below = |l: &Line| {
+            l.rect.y > given.rect.y
+                && l.letters * 4 >= h * 3
+                && l.letters <= h * 3 / 2
+                && (l.rect.x - given.rect.x).abs() <= 3 * h
+                && l.rect.y - given.rect.y <= 8 * h
+        };
+        for line in free_lines(&ink, taken)?.into_iter().filter(below).take(MAX_READS / 2) {
+            let value = Value::of(&ink, line)?;
+            if value.words != 1 {
+                continue;
+            }
+            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, 1).filter(|n| is_patronymic(n)) {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The side's text lines, top first, without rules and borders and without the
+/// lines already read as values.
+fn free_lines(ink: &Mat, taken: &[Line]) -> Result<Vec<Line>, VisionError> {
+    let width = ink.cols();
+    Ok(text_lines(ink)?
+        .into_iter()
+        .filter(|l| l.rect.width < width * 4 / 5 && !taken.iter().any(|t| (t.rect & l.rect).area() > 0))
+        .collect())
+}
+
+/// One word, five letters or more, with a patronymic's ending.
+fn is_patronymic(name: &str) -> bool {
+    name.chars().count() >= 5 && name.chars().all(|c| c.is_alphabetic()) && PATRONYMIC_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+/// How many Cyrillic letters a name the MRZ spells `latin` has, at fewest and at
+/// most: ICAO 9303 writes some letters as two or four (Ж → ZH, Щ → SHCH, Я → IA).
+pub fn cyrillic_letters(latin: &str) -> (usize, usize) {
+    let most = latin.chars().filter(char::is_ascii_alphabetic).count();
+    let pairs = ["ZH", "KH", "TS", "CH", "SH", "IU", "IA"].iter().map(|p| latin.matches(p).count()).sum::<usize>();
+    (most.saturating_sub(pairs + latin.matches("SHCH").count()), most)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patronymics_are_told_by_their_endings() {
+        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ"] {
+            assert!(is_patronymic(name), "{name}");
+        }
+        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ"] {
+            assert!(!is_patronymic(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_latin_name_says_how_many_cyrillic_letters_to_expect() {
+        assert_eq!(cyrillic_letters("SHCHERBAEVA"), (8, 11)); // ЩЕРБАЕВА: 8
+        assert_eq!(cyrillic_letters("ZHUKOV"), (5, 6)); // ЖУКОВ: 5
+        assert_eq!(cyrillic_letters("ANNA MARIIA"), (9, 10)); // АННА МАРИЯ: 9 letters
+    }
+}
