@@ -257,8 +257,9 @@ async fn the_challenges_and_the_screen_flash_show_their_prompts_and_end_on_a_rej
     for lang in ["kk", "ru"] {
         let mut pictures = Vec::new();
         for session in 0..PICTURES.len() {
-            let mut walk = Walk::new(&browser, &daemon, &mut axe, lang, &strings, 40 + 10 * session);
-            // The screens every session shares are shot once per language.
+            // The screens every session shares are shot once per language (steps 41-47),
+            // then only each challenge (48-51).
+            let mut walk = Walk::new(&browser, &daemon, &mut axe, lang, &strings, if session == 0 { 40 } else { 46 + session });
             walk.quiet = session > 0;
             let shown = challenge_walk(&mut walk, session).await;
             pictures.extend(shown);

@@ -212,6 +212,9 @@ impl<'a> Walk<'a> {
         self.wait("challenge picture", &Browser::visible("challenge"), limit).await;
         let picture = self.browser.eval("return document.querySelector('#challenge').className.replace('challenge', '').trim()").await;
         let (_, key) = PICTURES.iter().find(|(p, _)| json!(p) == picture).unwrap_or_else(|| panic!("unknown picture {picture}"));
+        // The subject sees himself while asked: the live picture did not go black.
+        let live = self.browser.eval("const i = document.querySelector('#preview'); return i.naturalWidth > 0 && !i.classList.contains('broken')").await;
+        assert_eq!(live, json!(true), "the preview under the {picture} picture");
         self.shot(&format!("challenge-{}", key.trim_start_matches("p_"))).await;
     }
 

@@ -376,7 +376,9 @@
     if (screen === 'iin') renderIin();
     if (screen === 'guardian') renderGuardian();
     if (screen === 'result') renderResult();
-    setPreview(screen === 'capture' && S.camera);
+    // The stream stays open over the photo's review and the waits between stages:
+    // reopened, the preview stayed black for the first half second of a challenge.
+    setPreview(S.phase === 'run' && S.camera && (screen === 'capture' || screen === 'review' || screen === 'wait'));
     if (screen !== 'review') $('captured-photo').removeAttribute('src');
     if (screen !== 'guardian') $('minor-name').textContent = '';
 
