@@ -222,6 +222,29 @@ pub enum Reason {
     PortraitNotCompared,
 }
 
+impl Reason {
+    /// Every reason, for tables that must cover them all (the kiosk's next steps).
+    pub const ALL: [Reason; 18] = {
+        use Reason::*;
+        // A new reason fails to compile here until it is listed below too.
+        const fn listed(r: Reason) {
+            match r {
+                SubjectTimeout | ConsentNotGiven | NoFaceDetected | FaceNotCaptured | CameraLost | ReplayedSource
+                | EvidenceNotStored | DocumentNotRead | ExpectedIinMismatch | DocumentExpired | DocumentInconsistent
+                | IinEnteredBySubject | GuardianRequired | FaceMismatch | ChallengeNotCompleted | FaceLost
+                | PresentationAttackSuspected | PortraitNotCompared => {}
+            }
+        }
+        listed(SubjectTimeout);
+        [
+            SubjectTimeout, ConsentNotGiven, NoFaceDetected, FaceNotCaptured, CameraLost, ReplayedSource,
+            EvidenceNotStored, DocumentNotRead, ExpectedIinMismatch, DocumentExpired, DocumentInconsistent,
+            IinEnteredBySubject, GuardianRequired, FaceMismatch, ChallengeNotCompleted, FaceLost,
+            PresentationAttackSuspected, PortraitNotCompared,
+        ]
+    };
+}
+
 /// One measured check: what was measured, against what, and whether it held.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {

@@ -14,173 +14,13 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::axe::AxeReport;
 use common::browser::Browser;
+use common::journey::{DOCUMENT, FRAMING, LONG, PICTURES, Walk, history, replay_instead, session_video, strings};
 use common::{Daemon, TOKEN, TestConfig};
 use serde_json::{Value, json};
-
-const LONG: Duration = Duration::from_secs(45);
-/// A document side comes round once per loop of the 21 s video.
-const DOCUMENT: Duration = Duration::from_secs(75);
-
-/// Records every change of what the subject sees (screen, prompt line, picture,
-/// flash colour and its prompt), so transient prompts are not missed between polls.
-const RECORDER: &str = r#"
-window.__seen = []; let last = '';
-const q = (s) => document.querySelector(s);
-setInterval(() => {
-  const screen = [...document.querySelectorAll('section.screen')].find((e) => !e.hidden);
-  const flash = q('#flash');
-  const rec = { screen: screen ? screen.dataset.testid : '', prompt: q('#prompt').textContent,
-    picture: q('#challenge').hidden ? '' : q('#challenge').className.replace('challenge', '').trim(),
-    flash: flash.hidden ? '' : flash.style.backgroundColor, flash_prompt: q('#flash-prompt').textContent,
-    document: q('#frame').classList.contains('doc') };
-  const key = JSON.stringify(rec);
-  if (key !== last) { last = key; window.__seen.push(rec); }
-}, 40);
-"#;
-
-fn strings() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(common::repo().join("src/api/kiosk/strings.json")).unwrap()).unwrap()
-}
-
-/// Renders a session video (face, then a card) and returns it with its truth. The
-/// render takes a CPU-minute: it is kept under the target directory, keyed by the
-/// arguments and the generators' source, and made again only when either changes.
-fn session_video(args: &[&str]) -> (std::path::PathBuf, Value) {
-    use sha2::{Digest, Sha256};
-    let fixtures = common::repo().join("tests/fixtures");
-    let mut key = Sha256::new();
-    key.update(args.join(" "));
-    let mut sources: Vec<_> = std::fs::read_dir(&fixtures).unwrap().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "py")).collect();
-    sources.sort();
-    for source in sources {
-        key.update(std::fs::read(source).unwrap());
-    }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("session-videos").join(&hex::encode(key.finalize())[..16]);
-    let (video, truth) = (dir.join("session.webm"), dir.join("session.json"));
-    if !truth.exists() {
-        let partial = dir.with_extension(format!("partial-{}", std::process::id()));
-        let out = Command::new("python3").arg(fixtures.join("gen_session_video.py")).arg("--out").arg(&partial).args(args).output().expect("python3");
-        assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::rename(&partial, &dir).unwrap();
-    }
-    (video, serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap())
-}
-
-fn walk_text(strings: &Value, lang: &str, key: &str) -> String {
-    strings[lang][key].as_str().unwrap_or_default().to_string()
-}
-
-/// One language's walk: numbered screenshots, each checked by axe-core.
-struct Walk<'a> {
-    browser: &'a Browser,
-    daemon: &'a Daemon,
-    axe: &'a mut AxeReport,
-    lang: &'static str,
-    strings: &'a Value,
-    step: usize,
-    started: Instant,
-}
-
-impl<'a> Walk<'a> {
-    fn new(browser: &'a Browser, daemon: &'a Daemon, axe: &'a mut AxeReport, lang: &'static str, strings: &'a Value, first: usize) -> Self {
-        Walk { browser, daemon, axe, lang, strings, step: first, started: Instant::now() }
-    }
-
-    /// The kiosk's text for `key` in this walk's language.
-    fn t(&self, key: &str) -> String {
-        self.strings[self.lang][key].as_str().unwrap_or_else(|| panic!("no {key} in {}", self.lang)).to_string()
-    }
-
-    async fn shot(&mut self, name: &str) {
-        self.step += 1;
-        let label = format!("{}-{:02}-{name}", self.lang, self.step);
-        self.browser.screenshot(&format!("journey-{label}")).await;
-        self.axe.check(self.browser, &label).await;
-        println!("journey {label}: {:.1} s", self.started.elapsed().as_secs_f32());
-    }
-
-    async fn wait(&self, what: &str, expression: &str, limit: Duration) {
-        self.browser.wait_for(&format!("{}-{what}", self.lang), expression, limit).await;
-    }
-
-    fn prompt_is(&self, key: &str) -> String {
-        format!("document.querySelector('#prompt').textContent === {}", json!(self.t(key)))
-    }
-
-    async fn seen(&self) -> Vec<Value> {
-        self.browser.eval("return window.__seen || []").await.as_array().cloned().unwrap_or_default()
-    }
-
-    /// The idle kiosk, a session started by the registration server, the language
-    /// chosen on the kiosk (the server asked for another), and consent given.
-    async fn start(&mut self, body: Value) -> String {
-        let v = Browser::visible;
-        self.browser.goto(&self.daemon.kiosk_page).await;
-        self.browser.eval(RECORDER).await;
-        self.wait("idle", &v("idle"), LONG).await;
-        let id = self.daemon.start_verification_with(body).await["id"].as_str().unwrap().to_string();
-        self.started = Instant::now();
-        self.wait("language", &v("language"), LONG).await;
-        self.shot("language").await;
-        self.browser.click(&format!("lang-{}", self.lang)).await;
-        self.wait("consent", &v("consent"), LONG).await;
-        assert_eq!(self.browser.eval("return document.documentElement.lang").await, json!(self.lang));
-        self.shot("consent").await;
-        if self.lang == "en" {
-            self.consent_by_keyboard().await;
-        } else {
-            self.browser.click("consent-checkbox").await;
-            self.browser.click("consent-continue").await;
-        }
-        id
-    }
-
-    /// Consent with the keyboard alone: Tab to the box, Space, Tab to Continue, Enter.
-    async fn consent_by_keyboard(&self) {
-        let focused = |id: &str| format!("return document.activeElement && document.activeElement.id === '{id}'");
-        for (target, key) in [("consent-checkbox", " "), ("consent-continue", "\u{E007}")] {
-            let mut tabs = 0;
-            while self.browser.eval(&focused(target)).await != json!(true) {
-                tabs += 1;
-                assert!(tabs <= 6, "{target} not reached with Tab");
-                self.browser.press("\u{E004}").await;
-            }
-            self.browser.press(key).await;
-        }
-    }
-
-    /// The face in the oval, the countdown, the photo; `retake` once, then Continue.
-    async fn face(&mut self, retake: bool) {
-        let v = Browser::visible;
-        let photo = format!("{} && (i => i.complete && i.naturalWidth > 0)(document.querySelector('#captured-photo'))", v("review"));
-        self.wait("green oval", "document.querySelector('#oval').classList.contains('ok')", LONG).await;
-        self.shot("face-oval").await;
-        self.wait("countdown", &v("countdown"), LONG).await;
-        self.shot("face-countdown").await;
-        self.wait("captured photo", &photo, LONG).await;
-        self.shot("face-captured").await;
-        if retake {
-            self.browser.click("retake").await;
-            self.wait("framing again", &format!("!{} && {}", v("review"), v("preview")), LONG).await;
-            self.wait("second photo", &photo, LONG).await;
-        }
-        self.browser.click("continue").await;
-    }
-
-    /// The end screen: its text is the decision's in this language.
-    async fn end(&mut self, decision: &str) {
-        self.wait(&format!("end {decision}"), &format!("{} && document.querySelector('#result').dataset.decision === '{decision}'", Browser::visible("result")), DOCUMENT).await;
-        assert_eq!(self.browser.text("result").await, self.t(&format!("d_{decision}")));
-        self.shot(&format!("end-{decision}")).await;
-        println!("journey {}: {decision} after {:.1} s from the server's start", self.lang, self.started.elapsed().as_secs_f32());
-    }
-}
 
 /// The ID card front then back (with a Retake on the front), then the IIN typed.
 async fn document_and_iin(walk: &mut Walk<'_>, truth: &Value) {
@@ -191,11 +31,10 @@ async fn document_and_iin(walk: &mut Walk<'_>, truth: &Value) {
     walk.browser.click("document-retake").await;
     // The video's lamp glare on the card asks the subject to tilt it (before the
     // front is read or, at the latest, on the back).
-    let framing = ["p_hold_card_flat", "p_move_card_closer", "p_too_blurry", "p_glare"].map(|k| walk.prompt_is(k)).join(" || ");
+    let framing = FRAMING.map(|k| walk.prompt_is(k)).join(" || ");
     walk.wait("framing prompt", &framing, DOCUMENT).await;
     walk.shot("document-framing").await;
-    let back_asked = format!("(window.__seen || []).some((r) => r.prompt === {})", json!(walk.t("p_show_back")));
-    walk.wait("document back", &back_asked, DOCUMENT).await;
+    walk.wait("document back", &walk.was_shown("p_show_back"), DOCUMENT).await;
     walk.shot("document-back").await;
 
     walk.wait("IIN entry with the fields read", &format!("{} && {}", v("iin"), v("iin-read")), DOCUMENT).await;
@@ -220,19 +59,6 @@ async fn document_and_iin(walk: &mut Walk<'_>, truth: &Value) {
     walk.browser.click("iin-submit").await;
 }
 
-/// Framing prompts the subject saw while a document was in view.
-fn framing_prompts(walk: &Walk<'_>, seen: &[Value]) -> Vec<String> {
-    let framing: Vec<String> = ["p_hold_card_flat", "p_move_card_closer", "p_too_blurry", "p_glare"].iter().map(|k| walk.t(k)).collect();
-    let mut shown: Vec<String> = seen.iter().filter(|r| r["document"] == true).filter_map(|r| r["prompt"].as_str()).filter(|p| framing.iter().any(|f| f == p)).map(str::to_string).collect();
-    shown.dedup();
-    shown
-}
-
-async fn history(daemon: &Daemon, id: &str) -> Vec<String> {
-    let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
-    view["history"].as_array().unwrap().iter().map(|h| h["stage"].as_str().unwrap().to_string()).collect()
-}
-
 /// A guardian's session for `minor`: the declaration names the minor as printed on
 /// the card; once declared the capture begins, and the registration server cancels.
 async fn guardian_declaration(walk: &mut Walk<'_>, minor_id: &str, minor_name: &str) {
@@ -249,7 +75,7 @@ async fn guardian_declaration(walk: &mut Walk<'_>, minor_id: &str, minor_name: &
     walk.wait("capture after the declaration", &v("capture"), LONG).await;
     let r = walk.daemon.client().post(format!("{}/v1/verifications/{id}/cancel", walk.daemon.url)).bearer_auth(TOKEN).send().await.unwrap();
     assert!(r.status().is_success(), "cancel: {}", r.status());
-    walk.end("stopped").await;
+    walk.end("stopped", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,8 +117,8 @@ async fn a_candidate_walks_through_face_card_and_iin_and_a_guardian_declares_in_
     let minor_id = walk.start(json!({"reference": "reg-minor", "nonce": "nonce-journey-minor", "language": "ru", "expected_iin": minor_iin})).await;
     walk.face(true).await;
     document_and_iin(&mut walk, &minor).await;
-    walk.end("pending_guardian").await;
-    let kk_framing = framing_prompts(&walk, &walk.seen().await);
+    walk.end("pending_guardian", &[]).await;
+    let kk_framing = walk.framing_prompts().await;
     let stages = history(&daemon, &minor_id).await;
     assert_eq!(stages.iter().filter(|s| *s == "face_capture").count(), 2, "one face Retake: {stages:?}");
     assert!(stages.iter().filter(|s| *s == "document_front").count() >= 2, "one document Retake: {stages:?}");
@@ -308,17 +134,14 @@ async fn a_candidate_walks_through_face_card_and_iin_and_a_guardian_declares_in_
     // Russian: an adult with the same worn card; a replayed source is never
     // verified, so the result needs a reviewer.
     let (adult_video, adult) = adult_job.join().unwrap();
-    daemon.terminate();
-    let text = std::fs::read_to_string(&daemon.config_path).unwrap().replace(&minor_video.display().to_string(), &adult_video.display().to_string());
-    std::fs::write(&daemon.config_path, text).unwrap();
-    daemon.launch();
+    replay_instead(&mut daemon, &minor_video, &adult_video);
     let mut walk = Walk::new(&browser, &daemon, &mut axe, "ru", &strings, 0);
     let adult_iin = adult["expected"]["iin"].as_str().unwrap();
     let adult_id = walk.start(json!({"reference": "reg-adult", "nonce": "nonce-journey-adult", "language": "kk", "expected_iin": adult_iin})).await;
     walk.face(true).await;
     document_and_iin(&mut walk, &adult).await;
-    walk.end("needs_review").await;
-    let ru_framing = framing_prompts(&walk, &walk.seen().await);
+    walk.end("needs_review", &[]).await;
+    let ru_framing = walk.framing_prompts().await;
     let (_, view) = daemon.get_json(&format!("/v1/verifications/{adult_id}")).await;
     assert_eq!(view["decision"]["reasons"], json!(["iin_entered_by_subject", "replayed_source"]), "{}", view["decision"]);
     // The typed IIN is the one the registration server expected, and its checks say so.
@@ -330,8 +153,8 @@ async fn a_candidate_walks_through_face_card_and_iin_and_a_guardian_declares_in_
 
     println!("{}", axe.render());
     println!("journey framing prompts shown: kk {kk_framing:?}, ru {ru_framing:?}");
-    let glare = (walk_text(&strings, "kk", "p_glare"), walk_text(&strings, "ru", "p_glare"));
-    assert!(kk_framing.contains(&glare.0) && ru_framing.contains(&glare.1), "the glare on the card was not pointed out");
+    let glare = |lang: &str| strings[lang]["p_glare"].as_str().unwrap().to_string();
+    assert!(kk_framing.contains(&glare("kk")) && ru_framing.contains(&glare("ru")), "the glare on the card was not pointed out");
     println!("journey (documents, 2 walks and 3 declarations): {:.1} s in all", began.elapsed().as_secs_f32());
     let blocking = axe.blocking();
     assert!(blocking.is_empty(), "serious or critical accessibility violations: {blocking:#?}");
@@ -339,30 +162,37 @@ async fn a_candidate_walks_through_face_card_and_iin_and_a_guardian_declares_in_
 }
 
 /// A session with the liveness challenges: the photo, then a challenge with its
-/// picture; a recording does not follow it, so the end is a rejection.
-async fn challenge_walk(walk: &mut Walk<'_>) -> Vec<(String, String)> {
-    let nonce = format!("nonce-journey-challenge-{}", walk.lang);
+/// picture; a recording does not follow it, so the end is a rejection that says the
+/// subject may try again. Returns the pictures shown.
+async fn challenge_walk(walk: &mut Walk<'_>, session: usize) -> Vec<String> {
+    let nonce = format!("nonce-journey-challenge-{}-{session}", walk.lang);
     walk.start(json!({"reference": "reg-challenge", "nonce": nonce, "language": "kk"})).await;
     walk.face(false).await;
-    walk.wait("challenge picture", &Browser::visible("challenge"), LONG).await;
-    let picture = walk.browser.eval("return document.querySelector('#challenge').className").await;
-    walk.shot(&format!("challenge-{}", picture.as_str().unwrap().replace("challenge", "").trim().replace(' ', "-"))).await;
-    walk.end("rejected").await;
-    // Every picture shown with the prompt it illustrates, in the walk's language.
-    let pictures = [("arrow left", "p_turn_left"), ("arrow right", "p_turn_right"), ("arrow up", "p_look_up"), ("eye", "p_blink"), ("closer", "p_move_closer")];
-    let mut shown = Vec::new();
-    for record in walk.seen().await {
-        let picture = record["picture"].as_str().unwrap_or_default();
-        if picture.is_empty() {
-            continue;
-        }
-        let (_, key) = pictures.iter().find(|(p, _)| *p == picture).unwrap_or_else(|| panic!("unknown picture {picture}"));
-        assert_eq!(record["prompt"], json!(walk.t(key)), "the prompt under the {picture} picture");
-        shown.push((picture.to_string(), key.to_string()));
-    }
-    shown.dedup();
+    walk.challenge_shot(LONG).await;
+    walk.end("rejected", &["n_try_again"]).await;
+    let shown = walk.pictures_seen().await;
     assert!(!shown.is_empty(), "no challenge picture was recorded");
     shown
+}
+
+/// A draw seed under which each run of five sessions, one run per language, begins
+/// its sessions with five different challenges: a replay fails the first challenge,
+/// so this is how every picture is seen in every language. The engine draws one
+/// sequence per session from `session.draw_seed` (no flash plan: the flash is off).
+fn seed_showing_every_challenge_first(languages: usize, drawn_per_session: usize) -> u64 {
+    use idverifd::session::liveness::{Challenge, random_sequence};
+    use rand::SeedableRng;
+    (1..)
+        .find(|&seed| {
+            let mut draws = rand::rngs::StdRng::seed_from_u64(seed);
+            (0..languages).all(|_| {
+                let mut firsts: Vec<&str> = (0..Challenge::ALL.len()).map(|_| random_sequence(drawn_per_session, &mut draws)[0].name()).collect();
+                firsts.sort_unstable();
+                firsts.dedup();
+                firsts.len() == Challenge::ALL.len()
+            })
+        })
+        .unwrap()
 }
 
 /// A session with the screen flash: the colours fill the screen with their prompt
@@ -374,7 +204,7 @@ async fn flash_walk(walk: &mut Walk<'_>) -> Vec<String> {
     // The flash is position: fixed, which Browser::visible cannot see.
     walk.wait("flash", "!document.querySelector('#flash').hidden", LONG).await;
     walk.shot("flash").await;
-    walk.end("rejected").await;
+    walk.end("rejected", &["n_try_again"]).await;
     let mut colours = Vec::new();
     for record in walk.seen().await {
         let colour = record["flash"].as_str().unwrap_or_default();
@@ -417,17 +247,32 @@ async fn the_challenges_and_the_screen_flash_show_their_prompts_and_end_on_a_rej
     let browser = Browser::start("journey-liveness").await;
     let strings = strings();
     let mut axe = AxeReport::default();
-    let config = TestConfig { require_consent: true, liveness_challenges: 3, review: "15s", subject_timeout: "60s", ..TestConfig::default() };
+    // Five sessions per language, each opening with another challenge (the seed is
+    // chosen for that whatever IDVERIFD_TEST_DRAW_SEED says).
+    let challenges = 3;
+    let seed = seed_showing_every_challenge_first(2, challenges + 1);
+    println!("journey: challenges drawn with seed {seed}");
+    let config = TestConfig { require_consent: true, liveness_challenges: challenges, review: "15s", subject_timeout: "60s", draw_seed: Some(seed), ..TestConfig::default() };
     let mut daemon = Daemon::start("journey-liveness", &config);
     for lang in ["kk", "ru"] {
-        let mut walk = Walk::new(&browser, &daemon, &mut axe, lang, &strings, 40);
-        let shown = challenge_walk(&mut walk).await;
-        println!("journey {lang}: challenge pictures shown {shown:?}");
+        let mut pictures = Vec::new();
+        for session in 0..PICTURES.len() {
+            // The screens every session shares are shot once per language (steps 41-47),
+            // then only each challenge (48-51).
+            let mut walk = Walk::new(&browser, &daemon, &mut axe, lang, &strings, if session == 0 { 40 } else { 46 + session });
+            walk.quiet = session > 0;
+            let shown = challenge_walk(&mut walk, session).await;
+            pictures.extend(shown);
+        }
+        pictures.sort();
+        pictures.dedup();
+        println!("journey {lang}: challenge pictures shown {pictures:?}");
+        assert_eq!(pictures.len(), PICTURES.len(), "every challenge's picture in {lang}: {pictures:?}");
     }
 
     // The flash, alone (a recording fails the first challenge, so it would never get there).
     daemon.terminate();
-    let text = std::fs::read_to_string(&daemon.config_path).unwrap().replace("liveness_challenges = 3", "liveness_challenges = 0").replace("screen_flash = false", "screen_flash = true");
+    let text = std::fs::read_to_string(&daemon.config_path).unwrap().replace(&format!("liveness_challenges = {challenges}"), "liveness_challenges = 0").replace("screen_flash = false", "screen_flash = true");
     std::fs::write(&daemon.config_path, text).unwrap();
     daemon.launch();
     for lang in ["kk", "ru", "en"] {

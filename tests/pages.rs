@@ -77,7 +77,9 @@ async fn walk_through(daemon: &Daemon, browser: &Browser, lang: &str, nonce: &st
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kiosk_walks_a_subject_through_in_russian_and_kazakh_and_the_status_page_shows_no_personal_data() {
-    let config = TestConfig { require_consent: true, subject_timeout: "90s", ..TestConfig::default() };
+    // The photo waits for the subject's Retake or Continue: with the default 1 s it
+    // could go on before a loaded machine's browser had shown it.
+    let config = TestConfig { require_consent: true, subject_timeout: "90s", review: "15s", ..TestConfig::default() };
     let daemon = Daemon::start("pages", &config);
     let browser = Browser::start("pages").await;
     println!("kiosk page weight (HTML+CSS+JS): {} bytes", idverifd::api::kiosk::page_weight());

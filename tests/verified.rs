@@ -219,6 +219,30 @@ async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
     events
 }
 
+/// The whole path's daemon settings: the production challenges and flash, the
+/// document stages, consent on the kiosk, and the subject on the test camera.
+fn whole_path_config(live: &Path) -> TestConfig {
+    TestConfig {
+        source: test_camera_source(live),
+        loop_replay: false,
+        require_consent: true,
+        document_stages: true,
+        size: (960, 720),
+        subject_timeout: "180s",
+        liveness_challenges: idverifd::config::SessionConfig::default().liveness_challenges,
+        screen_flash: true,
+        ..TestConfig::default()
+    }
+}
+
+/// A daemon that accepts the test camera (only its process has the variable).
+fn whole_path_daemon(name: &str, config: &TestConfig) -> Daemon {
+    let mut daemon = Daemon::prepare(name, config);
+    daemon.env.push((idverifd::config::TEST_CAMERA_ENV.into(), "1".into()));
+    daemon.launch();
+    daemon
+}
+
 /// The heavy tests of this file one at a time: the whole path must not share the
 /// cores with the in-process judging.
 static HEAVY: Mutex<()> = Mutex::new(());
@@ -237,20 +261,7 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
     let subject = Subject::start(frames, live.clone());
 
     let production = idverifd::config::SessionConfig::default();
-    let config = TestConfig {
-        source: test_camera_source(&live),
-        loop_replay: false,
-        require_consent: true,
-        document_stages: true,
-        size: (960, 720),
-        subject_timeout: "180s",
-        liveness_challenges: production.liveness_challenges,
-        screen_flash: true,
-        ..TestConfig::default()
-    };
-    let mut daemon = Daemon::prepare("verified", &config);
-    daemon.env.push((idverifd::config::TEST_CAMERA_ENV.into(), "1".into()));
-    daemon.launch();
+    let daemon = whole_path_daemon("verified", &TestConfig { review: "1s", ..whole_path_config(&live) });
 
     let iin = expected["iin"].as_str().unwrap().to_string();
     let nonce = "nonce-verified-end-to-end-1";
@@ -318,6 +329,66 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
     let challenge_checks: Vec<&Value> = checks.iter().filter(|c| c["name"].as_str().unwrap().starts_with("challenge_")).collect();
     assert!(challenge_checks.len() >= production.liveness_challenges && challenge_checks.iter().all(|c| c["passed"] == true), "{challenge_checks:?}");
     assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
+}
+
+/// The same subject on the kiosk, in Chromium, from the language choice to the
+/// `verified` end screen: he chooses Kazakh, consents, reviews his photo and presses
+/// Continue, follows the challenges (each picture checked against its prompt), stands
+/// in the flash and shows his card. Each step is a screenshot
+/// (journey-kk-<nn>-<step>.png) checked by axe-core. Gated with the whole path above.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kiosk_shows_a_subject_who_does_what_it_asks_his_way_to_verified() {
+    if std::env::var("IDVERIFD_TEST_VERIFIED").as_deref() != Ok("1") {
+        eprintln!("skipped: set IDVERIFD_TEST_VERIFIED=1 on a machine that analyses 3+ frames a second (see the module doc)");
+        return;
+    }
+    use common::axe::AxeReport;
+    use common::browser::Browser;
+    use common::journey::{DOCUMENT, Walk, strings};
+    let _heavy = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
+    let frames = subject_frames();
+    let subject_info: Value = serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap()).unwrap();
+    let iin = subject_info["expected"]["iin"].as_str().unwrap().to_string();
+    let live = frames.join("live.jpg");
+    let subject = Subject::start(frames, live.clone());
+    let browser = Browser::start("verified-kiosk").await;
+    // The photo waits on the kiosk for the subject's Continue.
+    let daemon = whole_path_daemon("verified-kiosk", &TestConfig { review: "15s", ..whole_path_config(&live) });
+    let strings = strings();
+    let mut axe = AxeReport::default();
+    let mut walk = Walk::new(&browser, &daemon, &mut axe, "kk", &strings, 90);
+    let body = json!({"reference": "reg-verified-kiosk", "nonce": "nonce-verified-kiosk-1", "language": "ru", "expected_iin": iin});
+    let id = walk.start(body).await;
+    // He consented on the kiosk: the consent his part would send is then ignored.
+    // A step not reached because the session ended says how it ended, at once.
+    let ended = format!("{} && document.querySelector('#result').dataset.decision", Browser::visible("result"));
+    let reach = |expression: &str| format!("({expression}) || ({ended})");
+    let on_screen = async {
+        let walk = &mut walk;
+        walk.face(false).await;
+        walk.challenge_shot(DOCUMENT).await;
+        let front = format!("document.querySelector('#frame').classList.contains('doc') && {}", walk.prompt_is("p_show_front"));
+        for (name, expression) in [("flash", "!document.querySelector('#flash').hidden".to_string()), ("document-front", front), ("document-back", walk.was_shown("p_show_back"))] {
+            walk.wait(name, &reach(&expression), DOCUMENT).await;
+            let decision = walk.browser.eval(&format!("return ({ended}) || ''")).await;
+            assert_eq!(decision, json!(""), "the session ended before {name} (the challenges need 3+ analysed frames a second)");
+            walk.shot(name).await;
+        }
+        walk.end("verified", &[]).await;
+    };
+    let (events, ()) = tokio::join!(take_part(&daemon, &id, &subject), on_screen);
+    let took = walk.started.elapsed();
+    drop(subject);
+    assert_eq!((&events.last().unwrap()["decision"]), &json!("verified"));
+    assert_eq!(browser.eval("return document.querySelector('#scr-result').classList.contains('verified')").await, json!(true), "the verified mark");
+    let pictures = walk.pictures_seen().await;
+    let drawn = idverifd::config::SessionConfig::default().liveness_challenges;
+    assert!(pictures.len() >= drawn, "a picture for each of the {drawn} challenges: {pictures:?}");
+    println!("{}", axe.render());
+    println!("journey kk: verified on the kiosk in {:.1} s from the server's start; pictures {pictures:?}", took.as_secs_f32());
+    let blocking = axe.blocking();
+    assert!(blocking.is_empty(), "serious or critical accessibility violations: {blocking:#?}");
+    browser.close().await;
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub fn script(template: &str, centre: &CentreWording) -> String {
 mod tests {
     use super::*;
     use crate::config::Localised;
-    use crate::session::{Decision, Prompt};
+    use crate::session::{Decision, Prompt, Reason};
 
     fn code<T: serde::Serialize>(v: T) -> String {
         serde_json::to_value(v).unwrap().as_str().unwrap().to_string()
@@ -63,6 +63,25 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "the kiosk has no text for: {missing:?}");
+    }
+
+    /// A rejection tells the subject what to do next for every reason the daemon can
+    /// give, and each next step has its text.
+    #[test]
+    fn every_reason_has_a_next_step_with_a_text_in_every_language() {
+        let script = include_str!("kiosk/kiosk.js");
+        let start = script.find("const NEXT_STEPS = {").expect("NEXT_STEPS in kiosk.js");
+        let map = &script[start..start + script[start..].find("};").unwrap()];
+        let table = table(&CentreWording::default());
+        for reason in Reason::ALL {
+            let code = code(reason);
+            let entry = map.find(&format!("{code}: '")).unwrap_or_else(|| panic!("kiosk.js NEXT_STEPS has no {code}"));
+            let key = map[entry + code.len() + 3..].split('\'').next().unwrap();
+            for lang in LANGUAGES {
+                let text = table[lang].get(key).and_then(Value::as_str).unwrap_or("");
+                assert!(!text.trim().is_empty(), "{lang}.{key} (next step for {code}) has no text");
+            }
+        }
     }
 
     #[test]

@@ -38,6 +38,19 @@
   // SSE `event:` names to listen for (the daemon names each event by its type).
   const EVENT_NAMES = ['message', 'status', 'stage', 'prompt', 'camera', 'decision', 'flash'];
   const DECISIONS = ['verified', 'rejected', 'needs_review', 'pending_guardian'];
+  // What a rejected subject can do next, by the decision's reasons (every reason
+  // code the daemon has; a unit test in kiosk_strings.rs holds this list to it).
+  const NEXT_STEPS = {
+    subject_timeout: 'n_try_again', consent_not_given: 'n_try_again', no_face_detected: 'n_try_again',
+    face_not_captured: 'n_try_again', challenge_not_completed: 'n_try_again', face_lost: 'n_try_again',
+    presentation_attack_suspected: 'n_try_again',
+    camera_lost: 'n_technical', evidence_not_stored: 'n_technical',
+    document_not_read: 'n_document', document_inconsistent: 'n_document', portrait_not_compared: 'n_document',
+    document_expired: 'n_document_expired',
+    expected_iin_mismatch: 'n_iin_mismatch',
+    face_mismatch: 'n_face_mismatch',
+    replayed_source: 'n_operator', iin_entered_by_subject: 'n_operator', guardian_required: 'n_operator'
+  };
   const FACE_PROMPTS = ['show_face', 'one_person_only', 'too_dark', 'too_bright', 'center_face', 'move_closer',
     'move_back', 'look_straight', 'hold_still', 'countdown', 'camera_unavailable',
     'turn_left', 'turn_right', 'look_up', 'blink'];
@@ -64,6 +77,7 @@
     camera: true,
     flash: null,
     ended: null,         // decision code or "stopped"
+    reasons: [],         // the decision's reason codes
     lastSeq: 0,
     es: null,
     esTimer: 0,
@@ -175,6 +189,7 @@
         if (d.status === 'cancelled' || d.status === 'interrupted') { finish('stopped'); return; }
         break;
       case 'decision':
+        S.reasons = Array.isArray(d.reasons) ? d.reasons.filter((r) => typeof r === 'string') : [];
         finish(DECISIONS.indexOf(d.decision) >= 0 ? d.decision : 'rejected');
         return;
       case 'stage': onStage(d.stage); break;
@@ -269,7 +284,7 @@
   // --- transitions
   function resetSessionState() {
     S.view = null; S.mode = 'face'; S.prompt = null; S.value = null; S.minor = '';
-    S.camera = true; S.flash = null; S.ended = null; S.lastSeq = 0; S.busy = false;
+    S.camera = true; S.flash = null; S.ended = null; S.reasons = []; S.lastSeq = 0; S.busy = false;
     S.photoT = 0; S.iin = '';
     $('consent-checkbox').checked = false;
     $('guardian-checkbox').checked = false;
@@ -361,7 +376,9 @@
     if (screen === 'iin') renderIin();
     if (screen === 'guardian') renderGuardian();
     if (screen === 'result') renderResult();
-    setPreview(screen === 'capture' && S.camera);
+    // The stream stays open over the photo's review and the waits between stages:
+    // reopened, the preview stayed black for the first half second of a challenge.
+    setPreview(S.phase === 'run' && S.camera && (screen === 'capture' || screen === 'review' || screen === 'wait'));
     if (screen !== 'review') $('captured-photo').removeAttribute('src');
     if (screen !== 'guardian') $('minor-name').textContent = '';
 
@@ -432,8 +449,10 @@
         'a' + rx + ' ' + ry + ' 0 1 0 ' + (-2 * rx) + ' 0Z';
     } else {
       const ar = S.mode === 'passport' ? PASSPORT_AR : CARD_AR;
-      let w = 0.72, h = w * S.aspect / ar;          // fractions of frame width / height
-      if (h > 0.8) { h = 0.8; w = h * ar / S.aspect; }
+      // Fractions of the frame's width and height. The guide keeps clear of the lower
+      // fifth, where the Retake button sits (a passport page's taller guide ran under it).
+      let w = 0.72, h = w * S.aspect / ar;
+      if (h > 0.62) { h = 0.62; w = h * ar / S.aspect; }
       const x = (1 - w) * 500, y = (1 - h) * 500, W = w * 1000, H = h * 1000;
       const card = $('card');
       card.setAttribute('x', x); card.setAttribute('y', y);
@@ -506,6 +525,25 @@
     el.textContent = tr('d_' + kind) || tr('d_rejected');
     el.setAttribute('data-decision', kind);
     $('scr-result').classList.toggle('verified', kind === 'verified');
+    // A rejection says what to do next: one line per distinct next step, in the
+    // order of the reasons; the operator when no reason has its own.
+    const next = $('result-next');
+    let keys = [];
+    if (kind === 'rejected') {
+      S.reasons.forEach((r) => { const k = has(NEXT_STEPS, r) ? NEXT_STEPS[r] : null; if (k && keys.indexOf(k) < 0) keys.push(k); });
+      if (keys.length > 1) keys = keys.filter((k) => k !== 'n_operator');
+      if (!keys.length) keys = ['n_operator'];
+    }
+    if (next.getAttribute('data-steps') !== keys.join(' ')) {
+      next.replaceChildren(...keys.map((k) => {
+        const p = document.createElement('p');
+        p.setAttribute('data-t', k);
+        p.textContent = tr(k);
+        return p;
+      }));
+      next.setAttribute('data-steps', keys.join(' '));
+    }
+    next.hidden = !keys.length;
   }
 
   // --- preview

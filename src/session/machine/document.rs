@@ -105,7 +105,8 @@ impl SessionMachine {
         self.show(side.prompt(), None, out);
     }
 
-    /// What to tell the subject about how the document sits (`HoldStill`: it sits well).
+    /// What to tell the subject about how the document sits (`HoldCardFlat`: it sits
+    /// well, keep it so; the kiosk's guide turns green).
     pub(super) fn framing_prompt(side: Side, framing: &Framing, cfg: &DocumentStageConfig) -> Prompt {
         if !framing.found {
             side.prompt()
@@ -116,7 +117,7 @@ impl SessionMachine {
         } else if framing.sharpness < cfg.min_sharpness {
             Prompt::TooBlurry
         } else {
-            Prompt::HoldStill
+            Prompt::HoldCardFlat
         }
     }
 
@@ -124,7 +125,7 @@ impl SessionMachine {
     /// told reliably from what is around it.
     pub fn well_framed(&self, framing: &Framing) -> bool {
         match (&self.state, &self.config.document) {
-            (State::Document { side, .. }, Some(cfg)) => Self::framing_prompt(*side, framing, cfg) == Prompt::HoldStill,
+            (State::Document { side, .. }, Some(cfg)) => Self::framing_prompt(*side, framing, cfg) == Prompt::HoldCardFlat,
             _ => false,
         }
     }
@@ -136,7 +137,7 @@ impl SessionMachine {
         if let State::Document { side, last_read, .. } = self.state {
             let prompt = Self::framing_prompt(side, framing, &cfg);
             self.prompt(prompt, now, &mut out);
-            if prompt == Prompt::HoldStill && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval) {
+            if prompt == Prompt::HoldCardFlat && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval) {
                 if let State::Document { last_read, .. } = &mut self.state {
                     *last_read = Some(now);
                 }
