@@ -294,13 +294,14 @@ fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
 /// taken from the Russian read, except where the Kazakh read has a Kazakh letter
 /// drawn on the Russian one (Қ for К): the Russian model cannot see that
 /// difference, so it has no say there. `None` when the reads differ in length
-/// (they are not letter for letter) or do not differ at all.
+/// (they are not letter for letter) or the Russian read changes nothing.
 fn merge_reads(kazakh: &str, russian: &str) -> Option<String> {
     let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
     if k.len() != r.len() || k == r {
         return None;
     }
-    Some(k.iter().zip(&r).map(|(&a, &b)| if a == b || drawn_on(a) == Some(b) { a } else { b }).collect())
+    let merged: Vec<char> = k.iter().zip(&r).map(|(&a, &b)| if a == b || drawn_on(a) == Some(b) { a } else { b }).collect();
+    (merged != k).then(|| merged.into_iter().collect())
 }
 
 /// The Russian letter a Kazakh letter is drawn on.
