@@ -8,6 +8,12 @@
 //! Run: `cargo bench --bench frame_budget` (needs Debian's `python3-opencv`, which
 //! scripts/setup installs). `FRAME_BUDGET_RUNS=N` runs each side N times
 //! (default 3) and prints the median.
+//!
+//! Then detection recall, before and after the face stage followed the face between
+//! detections: faces found on the project's photos (models/media) and frames with a
+//! face in the carphone clip at both sizes, with YuNet at 640 wide on every frame (as
+//! before; stills and documents still use it) and with `FaceTracker` (320-wide
+//! detection every few frames, the face followed in between).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,6 +47,48 @@ fn main() {
         );
     }
     println!("ratio = idverifd / reference; the goal (issue 16) is ≤ 0.5.");
+    recall(&models, &clip);
+}
+
+fn recall(models: &Path, clip: &Path) {
+    use idverifd::vision::{self, FaceDetector, FaceTracker};
+    vision::set_opencv_threads().expect("OpenCV threads");
+    let yunet = models.join(vision::YUNET_MODEL);
+    let score = idverifd::config::FaceConfig::default().detection_score;
+    let mut every_frame = FaceDetector::load(&yunet, 640, score).expect("YuNet");
+    let mut tracker = FaceTracker::load(&yunet, score).expect("YuNet");
+    println!("detection recall: YuNet 640 wide on every frame (before) / FaceTracker (after)");
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(models.join("media"))
+        .expect("models/media")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg" || x == "png"))
+        .collect();
+    photos.sort();
+    let (mut before, mut after) = (0, 0);
+    for photo in &photos {
+        let image = vision::read_image(photo).expect("photo");
+        tracker.reset();
+        let (a, b) = (every_frame.detect(&image).expect("detect").len(), tracker.faces(&image).expect("track").len());
+        println!("  {:<28} {a} / {b} faces", photo.file_name().unwrap().to_string_lossy());
+        before += usize::from(a > 0);
+        after += usize::from(b > 0);
+    }
+    println!("  photos with a face: {before} / {after} of {}", photos.len());
+    for (width, height) in SIZES {
+        tracker.reset();
+        let (mut frames, mut before, mut after) = (0, 0, 0);
+        idverifd::capture::clip::decode_every_frame(clip, width, height, |frame| {
+            let found = frame.analyse(|m| {
+                Ok::<_, vision::VisionError>((!every_frame.detect(m)?.is_empty(), !tracker.faces(m)?.is_empty()))
+            });
+            let (a, b) = found.expect("analysis");
+            frames += 1;
+            before += usize::from(a);
+            after += usize::from(b);
+        })
+        .expect("clip");
+        println!("  carphone {width}x{height}: frames with a face {before} / {after} of {frames}");
+    }
 }
 
 fn idverifd_scan(models: &Path, clip: &Path, width: u32, height: u32) -> Value {

@@ -194,3 +194,34 @@ fn threshold_comes_from_the_flag_else_the_config() {
     assert!(stderr.contains("face.match_threshold") && stderr.contains("strict.toml"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The face stage follows the face between detections (`FaceTracker`): on the real
+/// person's clip it finds a face on every frame full detection at 640 wide finds one,
+/// and where it does, in the same place. Prints both recalls.
+#[test]
+fn the_face_stage_finds_the_face_wherever_full_detection_does() {
+    use idverifd::vision::{self, FaceDetector, FaceTracker};
+    let yunet = common::repo().join("models").join(vision::YUNET_MODEL);
+    let score = idverifd::config::FaceConfig::default().detection_score;
+    let mut detector = FaceDetector::load(&yunet, 640, score).unwrap();
+    let mut tracker = FaceTracker::load(&yunet, score).unwrap();
+    let (mut frames, mut detected, mut tracked, mut apart) = (0, 0, 0, Vec::new());
+    idverifd::capture::clip::decode_every_frame(&common::media("carphone_pristine.mp4"), 640, 480, |frame| {
+        let (full, followed) = frame
+            .analyse(|m| Ok::<_, vision::VisionError>((detector.detect(m)?, tracker.faces(m)?)))
+            .unwrap();
+        frames += 1;
+        detected += usize::from(!full.is_empty());
+        tracked += usize::from(!followed.is_empty());
+        if let (Some(a), Some(b)) = (vision::Face::most_prominent(&full), vision::Face::most_prominent(&followed))
+            && a.bbox.iou(&b.bbox) < 0.6
+        {
+            apart.push((frames, a.bbox.iou(&b.bbox)));
+        }
+    })
+    .unwrap();
+    eprintln!("carphone 640x480: a face in {detected} frames detected at 640, {tracked} followed, of {frames}");
+    assert!(detected >= frames * 9 / 10, "full detection lost the face: {detected} of {frames}");
+    assert!(tracked >= detected, "the face stage lost the face: {tracked} < {detected}");
+    assert!(apart.is_empty(), "followed box away from the detected one (frame, IoU): {apart:?}");
+}

@@ -25,8 +25,21 @@ async fn replayed_person_is_captured_and_the_signed_result_verifies_independentl
     let started = daemon.start_verification(nonce).await;
     assert_eq!(started["status"], "waiting_for_subject");
     let id = started["id"].as_str().unwrap().to_string();
+    let session_started = std::time::Instant::now();
 
     let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
+    // The session's frame rate, for the frame budget (printed; speed is not asserted).
+    let seconds = session_started.elapsed().as_secs_f64();
+    let (_, metrics) = daemon.get_text("/metrics").await;
+    let figure = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse::<f64>().ok())).unwrap_or(f64::NAN)
+    };
+    let (analysed, dropped) = (figure("idverifd_frames_analysed_total "), figure("idverifd_frames_dropped_total "));
+    eprintln!(
+        "session: {analysed} frames analysed in {seconds:.1} s ({:.1} per second), {dropped} dropped, {:.1} ms analysis per frame",
+        analysed / seconds,
+        figure("idverifd_analysis_seconds_total ") * 1000.0 / analysed
+    );
     let shown = prompts(&events);
     // The subject was counted down 3, 2, 1 and captured, in that order.
     let countdown = shown.iter().position(|p| p == "countdown 3").expect("countdown 3");

@@ -260,7 +260,11 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let documents = vision::reader::DocumentReader::load(&models_dir).map_err(|e| AppError::Setup(e.to_string()))?;
     let embedder =
         vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL)).map_err(|e| AppError::Setup(e.to_string()))?;
+    vision::set_opencv_threads().map_err(|e| AppError::Setup(e.to_string()))?;
     let detector = FaceDetector::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_width, config.face.detection_score)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
+    // The face stage follows the face between detections; stills and documents keep `detector`.
+    let tracker = vision::FaceTracker::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_score)
         .map_err(|e| AppError::Setup(e.to_string()))?;
 
     let identity = server_identity(&config)?;
@@ -331,6 +335,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         mailbox: Arc::clone(&mailbox),
         preview: Arc::clone(&preview),
         detector,
+        tracker,
         documents,
         embedder,
         liveness_challenges: config.session.liveness_challenges,

@@ -6,7 +6,6 @@ use idverifd::config::FaceConfig;
 use idverifd::vision::{self, Face};
 use serde_json::json;
 
-use super::face::load_detector;
 use super::{Failure, models_dir, print_json};
 
 #[derive(clap::Subcommand, Debug)]
@@ -48,7 +47,11 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     if !video.is_file() {
         return Err(Failure(2, format!("{}: no such file", video.display())));
     }
-    let mut detector = load_detector(&models_dir(models, None), &FaceConfig::default())?;
+    // As the daemon: OpenCV on the caller's thread, the face followed between detections.
+    vision::set_opencv_threads().map_err(|e| Failure(3, e.to_string()))?;
+    let models = models_dir(models, None);
+    let mut detector = vision::FaceTracker::load(&models.join(vision::YUNET_MODEL), FaceConfig::default().detection_score)
+        .map_err(|e| Failure(2, e.to_string()))?;
     let mut analyser = vision::LivenessAnalyser::new();
     let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
     let mut failure: Option<vision::VisionError> = None;
@@ -59,7 +62,7 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
         }
         let step = frame.analyse(|m| {
             let t = Instant::now();
-            let faces = detector.detect(m)?;
+            let faces = detector.faces(m)?;
             let t2 = Instant::now();
             analyser.push(m, Face::most_prominent(&faces))?;
             detect_ms += (t2 - t).as_secs_f64() * 1000.0;
@@ -78,8 +81,8 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     if timing {
         let n = counts.analysed.max(1) as f64;
         eprintln!(
-            "timing {}x{}: detection {:.2} ms/frame, liveness signals {:.2} ms/frame over {} frames",
-            size.0, size.1, detect_ms / n, liveness_ms / n, counts.analysed
+            "timing {}x{}: detection {:.2} ms/frame, liveness signals {:.2} ms/frame over {} frames ({} detected, {} tracked)",
+            size.0, size.1, detect_ms / n, liveness_ms / n, counts.analysed, detector.detections, detector.tracked
         );
     }
     if json {

@@ -91,6 +91,11 @@ pub struct FaceDetector {
     /// Frames wider than this are scaled down for detection.
     detection_width: i32,
     score_threshold: f32,
+    /// Reused from frame to frame: at a steady frame size nothing is allocated.
+    scaled: Mat,
+    padded: Mat,
+    blob: Mat,
+    outputs: Vector<Mat>,
 }
 
 impl FaceDetector {
@@ -103,7 +108,20 @@ impl FaceDetector {
         let names: Vec<String> =
             ["cls", "obj", "bbox", "kps"].iter().flat_map(|kind| STRIDES.iter().map(move |s| format!("{kind}_{s}"))).collect();
         let output_names = names.iter().map(String::as_str).collect();
-        Ok(Self { net, output_names, detection_width: detection_width as i32, score_threshold })
+        Ok(Self {
+            net,
+            output_names,
+            detection_width: detection_width as i32,
+            score_threshold,
+            scaled: Mat::default(),
+            padded: Mat::default(),
+            blob: Mat::default(),
+            outputs: Vector::new(),
+        })
+    }
+
+    pub fn score_threshold(&self) -> f32 {
+        self.score_threshold
     }
 
     /// Faces in a BGR image, highest score first.
@@ -114,17 +132,13 @@ impl FaceDetector {
         let scaled_size = Size::new(((cols as f32) * scale).round() as i32, ((rows as f32) * scale).round() as i32);
         // The network wants dimensions that are multiples of 32: pad right and bottom.
         let padded_size = Size::new(round_up_32(scaled_size.width), round_up_32(scaled_size.height));
-        let mut scaled = Mat::default();
-        let input: &Mat = if scale < 1.0 {
-            imgproc::resize(bgr, &mut scaled, scaled_size, 0.0, 0.0, imgproc::INTER_AREA)?;
-            &scaled
-        } else {
-            bgr
-        };
-        let mut padded = Mat::default();
+        if scale < 1.0 {
+            imgproc::resize(bgr, &mut self.scaled, scaled_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+        }
+        let input: &Mat = if scale < 1.0 { &self.scaled } else { bgr };
         core::copy_make_border(
             input,
-            &mut padded,
+            &mut self.padded,
             0,
             padded_size.height - scaled_size.height,
             0,
@@ -132,16 +146,30 @@ impl FaceDetector {
             core::BORDER_CONSTANT,
             Scalar::all(0.0),
         )?;
-        let blob = dnn::blob_from_image(&padded, 1.0, padded_size, Scalar::all(0.0), false, false, core::CV_32F)?;
-        self.net.set_input(&blob, "", 1.0, Scalar::all(0.0))?;
-        let mut outputs: Vector<Mat> = Vector::new();
-        self.net.forward(&mut outputs, &self.output_names)?;
-        let candidates = decode(&outputs, padded_size, self.score_threshold)?;
-        let mut faces = non_max_suppression(candidates, NMS_IOU);
+        let padded = std::mem::take(&mut self.padded);
+        let faces = self.detect_padded(&padded);
+        self.padded = padded;
+        let mut faces = faces?;
         for face in &mut faces {
             unscale(face, scale);
         }
         Ok(faces)
+    }
+
+    /// Faces in a BGR image whose sides are already multiples of 32, in its pixels.
+    /// Keep the size fixed from call to call: the network is set up again for every
+    /// new input size.
+    pub fn detect_padded(&mut self, padded: &Mat) -> Result<Vec<Face>, VisionError> {
+        super::check_bgr(padded)?;
+        let size = padded.size()?;
+        if size.width % 32 != 0 || size.height % 32 != 0 {
+            return Err(VisionError::BadImage(format!("{}x{}: sides must be multiples of 32", size.width, size.height)));
+        }
+        dnn::blob_from_image_to(padded, &mut self.blob, 1.0, size, Scalar::all(0.0), false, false, core::CV_32F)?;
+        self.net.set_input(&self.blob, "", 1.0, Scalar::all(0.0))?;
+        self.net.forward(&mut self.outputs, &self.output_names)?;
+        let candidates = decode(&self.outputs, size, self.score_threshold)?;
+        Ok(non_max_suppression(candidates, NMS_IOU))
     }
 }
 
@@ -195,7 +223,7 @@ fn non_max_suppression(mut candidates: Vec<Face>, iou: f32) -> Vec<Face> {
     kept
 }
 
-fn unscale(face: &mut Face, scale: f32) {
+pub(crate) fn unscale(face: &mut Face, scale: f32) {
     if scale == 1.0 {
         return;
     }

@@ -28,7 +28,7 @@ use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
 use crate::vision::embedding::Embedding;
 use crate::vision::liveness::LivenessAnalyser;
-use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
+use crate::vision::{Face, FaceDetector, FaceEmbedder, FaceTracker, document, encode_jpeg};
 
 mod documents;
 use documents::INCONSISTENT;
@@ -50,6 +50,7 @@ pub struct Engine {
     pub mailbox: Arc<Mailbox<Frame>>,
     pub preview: Arc<crate::api::preview::PreviewFeed>,
     pub detector: FaceDetector,
+    pub tracker: FaceTracker,
     pub documents: DocumentReader,
     pub embedder: FaceEmbedder,
     /// Active challenges per session (drawn afresh each time), and whether the
@@ -209,6 +210,7 @@ impl Engine {
                     passive: LivenessAnalyser::new(),
                     passive_frames: 0,
                 };
+                self.tracker.reset();
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
                 *active = Some(session);
@@ -319,7 +321,7 @@ impl Engine {
         let keep_challenge_face = in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
-            let faces = self.detector.detect(image)?;
+            let faces = self.tracker.faces(image)?;
             let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;

@@ -163,6 +163,10 @@ pub struct LivenessAnalyser {
     cues: Vec<FrameCues>,
     follows: Vec<f32>,
     banding: Vec<f32>,
+    /// Reused from frame to frame: the scaled frame and the grey image that is not the
+    /// previous frame's.
+    small: Mat,
+    spare_grey: Mat,
 }
 
 impl LivenessAnalyser {
@@ -176,28 +180,31 @@ impl LivenessAnalyser {
         self.frames += 1;
         let Some(face) = face else {
             // Tracking needs consecutive face frames.
-            self.previous = None;
+            self.forget_previous();
             return Ok(());
         };
         let scale = (WORK_WIDTH as f32 / frame.cols() as f32).min(1.0);
-        let mut small = Mat::default();
-        let bgr = if scale < 1.0 {
+        if scale < 1.0 {
             let size = Size::new((frame.cols() as f32 * scale).round() as i32, (frame.rows() as f32 * scale).round() as i32);
-            imgproc::resize(frame, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
-            &small
-        } else {
-            frame
-        };
-        let mut grey = Mat::default();
+            imgproc::resize(frame, &mut self.small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+        }
+        let bgr = if scale < 1.0 { &self.small } else { frame };
+        let mut grey = std::mem::take(&mut self.spare_grey);
         imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
         let bbox = BoxF { x: face.bbox.x * scale, y: face.bbox.y * scale, width: face.bbox.width * scale, height: face.bbox.height * scale };
         let Some(rect) = clip_rect(bbox, 0.0, grey.size()?) else {
-            self.previous = None;
+            self.spare_grey = grey;
+            self.forget_previous();
             return Ok(());
         };
         self.shapes.push(face.landmarks);
-        // Moiré lives at the sensor's pixel pitch: measured on the frame as captured.
-        let centre = native_grey(frame, centre_crop(rect, SPECTRUM_SIDE), scale)?;
+        // Moiré lives at the sensor's pixel pitch: measured on the frame as captured
+        // (which, at work width or narrower, is the grey image already converted).
+        let centre = if scale < 1.0 {
+            native_grey(frame, centre_crop(rect, SPECTRUM_SIDE), scale)?
+        } else {
+            Mat::roi(&grey, centre_crop(rect, SPECTRUM_SIDE))?.try_clone()?
+        };
         // Beside the face only reported: at work resolution, which is cheaper.
         let beside = beside_square(rect, grey.size()?).map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone())).transpose()?;
         let cues = screen::frame_cues(bgr, &grey, rect, &centre, beside.as_ref())?;
@@ -216,8 +223,16 @@ impl LivenessAnalyser {
             }
         }
         self.cues.push(cues);
+        self.forget_previous();
         self.previous = Some(Previous { grey, face: bbox, profiles, cues });
         Ok(())
+    }
+
+    /// Drops the previous frame, keeping its grey buffer for the next one.
+    fn forget_previous(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.spare_grey = previous.grey;
+        }
     }
 
     pub fn verdict(&self) -> LivenessVerdict {

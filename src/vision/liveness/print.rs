@@ -10,7 +10,7 @@
 //!   at these sizes) leaves only detector jitter; blinking, talking and head turns
 //!   leave more.
 
-use opencv::core::{self, Mat, Point2f, Scalar, Size, TermCriteria, Vector};
+use opencv::core::{self, Mat, Point2f, Rect, Scalar, Size, TermCriteria, Vector};
 use opencv::prelude::*;
 use opencv::{calib3d, imgproc, video};
 
@@ -34,13 +34,13 @@ const RANSAC_PX: f64 = 1.5;
 pub fn planarity(prev: &Mat, next: &Mat, face: BoxF) -> Result<Option<f32>, VisionError> {
     let size = prev.size()?;
     let (Some(inner), Some(outer)) = (clip_rect(face, 0.0, size), clip_rect(face, 0.8, size)) else { return Ok(None) };
-    let mut face_mask = Mat::zeros_size(size, core::CV_8U)?.to_mat()?;
-    imgproc::rectangle(&mut face_mask, inner, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
-    let mut ring_mask = Mat::zeros_size(size, core::CV_8U)?.to_mat()?;
-    imgproc::rectangle(&mut ring_mask, outer, Scalar::all(255.0), -1, imgproc::LINE_8, 0)?;
-    imgproc::rectangle(&mut ring_mask, inner, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-    let face_pts = track(prev, next, &face_mask)?;
-    let ring_pts = track(prev, next, &ring_mask)?;
+    // Corners are searched only inside each region (their cost is per pixel searched,
+    // whatever the mask): the face box itself, and the ring around it in its box.
+    let face_pts = track(prev, next, inner, &core::no_array())?;
+    let mut ring_mask = Mat::new_size_with_default(outer.size(), core::CV_8U, Scalar::all(255.0))?;
+    let hole = Rect::new(inner.x - outer.x, inner.y - outer.y, inner.width, inner.height);
+    imgproc::rectangle(&mut ring_mask, hole, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
+    let ring_pts = track(prev, next, outer, &ring_mask)?;
     if face_pts.len() < MIN_POINTS || ring_pts.len() < MIN_POINTS {
         return Ok(None);
     }
@@ -66,10 +66,12 @@ pub fn planarity(prev: &Mat, next: &Mat, face: BoxF) -> Result<Option<f32>, Visi
     Ok(Some(share(0, split)?.min(share(split, src.len())?)))
 }
 
-/// Corners inside `mask` in `prev`, tracked into `next`: pairs that tracked.
-fn track(prev: &Mat, next: &Mat, mask: &Mat) -> Result<Vec<(Point2f, Point2f)>, VisionError> {
+/// Corners in `region` of `prev` (where `mask`, of the region's size, allows), tracked
+/// into `next`: pairs that tracked, in image pixels.
+fn track(prev: &Mat, next: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<(Point2f, Point2f)>, VisionError> {
     let mut corners: Vector<Point2f> = Vector::new();
-    imgproc::good_features_to_track(prev, &mut corners, MAX_POINTS, 0.01, 4.0, mask, 3, false, 0.04)?;
+    imgproc::good_features_to_track(&Mat::roi(prev, region)?, &mut corners, MAX_POINTS, 0.01, 4.0, mask, 3, false, 0.04)?;
+    let corners: Vector<Point2f> = corners.iter().map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32)).collect();
     if corners.is_empty() {
         return Ok(Vec::new());
     }
@@ -168,7 +170,6 @@ fn det3(m: &[[f64; 3]; 3]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opencv::core::Rect;
 
     fn shape(open: f32) -> [Point; 5] {
         let p = |x, y| Point { x, y };
