@@ -35,8 +35,8 @@ const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧ
 /// Where Debian's tesseract-ocr-kaz puts its model.
 const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
-/// Russian letters only: the second opinion's alphabet.
-const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ- ";
+/// Russian letters and digits: the second opinion's alphabet.
+const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789- ";
 
 /// Reads the printed side of a Kazakh ID card.
 pub struct FrontReader {
@@ -255,6 +255,15 @@ impl FrontReader {
         Ok(line_name(russian.read(&scaled, Layout::Line)?.trim(), value.words))
     }
 
+
+    /// A printed IIN as the Russian model reads it (`None` without that model, or
+    /// when it does not read twelve digits): a read independent of every look the
+    /// Kazakh model had, before a disagreement with the MRZ may accuse the card.
+    pub fn russian_iin(&mut self, masked: &Mat, value: Value) -> Result<Option<String>, VisionError> {
+        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
+        let scaled = shown(&gray_of(masked)?, value.line, SECOND_LOOK)?;
+        Ok(iin_value(russian.read(&scaled, Layout::Line)?.trim()))
+    }
 
     /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that
     /// gives a name, in order; then, when `first` (the first read) is given and the

@@ -293,6 +293,7 @@ impl DocumentReader {
                 *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near;
             }
         }
+        self.recheck_iin(front, lines, mrz)?;
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
         for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
@@ -319,6 +320,26 @@ impl DocumentReader {
             && let Some(given) = given_at
         {
             front.patronymic = self.front.find_patronymic(&lines.masked, &taken, given)?;
+        }
+        Ok(())
+    }
+}
+
+impl DocumentReader {
+    /// A printed IIN that disagrees with the MRZ's accuses the card only if an
+    /// independent model reads it alike too: one that reads the MRZ's digits is a
+    /// misread of them and is kept as that read; one that reads otherwise again
+    /// is unsure, and unsure values accuse nothing ([`crate::identity::document::assemble`]).
+    fn recheck_iin(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
+        let (Some(printed), Some(checked)) = (front.iin.clone(), mrz.iin_candidate()) else { return Ok(()) };
+        let Some((_, value)) = lines.found.iter().find(|(f, _)| *f == Field::Iin) else { return Ok(()) };
+        if printed == checked || !front.confirmed.iin {
+            return Ok(());
+        }
+        match self.front.russian_iin(&lines.masked, *value)? {
+            Some(other) if other == checked => front.iin = Some(other),
+            Some(other) if other == printed => {}
+            _ => front.confirmed.iin = false,
         }
         Ok(())
     }
