@@ -28,9 +28,10 @@ use std::time::{Duration, Instant};
 use super::flash::{self, FlashColour, FlashVerdict, Sample};
 use super::holder::{self, HolderFaces};
 use super::liveness::{Challenge, Judge, Observation, Progress};
-use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
+use super::{Check, DocumentKind, EventKind, Outcome, Prompt, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
 
+pub use decision::{DocumentFindings, Ending, Findings, decide};
 pub use document::{DocumentStageConfig, DocumentVerdict, Framing, Reading, Side};
 
 /// A candidate prompt must hold this long before it is shown, so the kiosk does
@@ -286,18 +287,14 @@ impl SessionMachine {
         if let Some(lost) = self.camera_lost_since
             && now.duration_since(lost) > self.config.camera_grace
         {
-            return self.finish(Decision::Rejected, vec![Reason::CameraLost]);
+            return self.finish(Ending::CameraLost);
         }
         if now.duration_since(self.started) > self.config.subject_timeout && !matches!(self.state, State::Review { .. }) {
-            let mut reasons = vec![Reason::SubjectTimeout];
-            if matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian) {
-                reasons.push(Reason::ConsentNotGiven);
-            } else if !self.face_seen {
-                reasons.push(Reason::NoFaceDetected);
-            } else if matches!(self.state, State::Document { .. } | State::AwaitingIin) {
-                reasons.push(Reason::DocumentNotRead);
-            }
-            return self.finish(Decision::Rejected, reasons);
+            return self.finish(Ending::SubjectTimeout {
+                awaiting_consent: matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian),
+                face_seen: self.face_seen,
+                document_open: matches!(self.state, State::Document { .. } | State::AwaitingIin),
+            });
         }
         match self.state.clone() {
             State::Flash { started, shown } => out.extend(self.flash_tick(started, shown, now)),
@@ -410,14 +407,26 @@ impl SessionMachine {
             self.enter_document(first, &mut out);
             return out;
         }
-        let (decision, reasons) = self.decision();
-        self.finish(decision, reasons)
+        self.finish(Ending::Completed)
     }
 
-    fn finish(&mut self, decision: Decision, mut reasons: Vec<Reason>) -> Vec<Effect> {
-        if self.captured.is_none() && decision != Decision::Verified && !reasons.contains(&Reason::FaceNotCaptured) {
-            reasons.push(Reason::FaceNotCaptured);
+    /// What the session found, for [`decide`].
+    fn findings(&self, ending: Ending) -> Findings {
+        Findings {
+            ending,
+            face_captured: self.captured.is_some(),
+            attack_suspected: self.passive.as_ref().is_some_and(|(attack, _)| *attack),
+            face_changed: self.continuity.as_ref().is_some_and(|(same, _)| !same),
+            document: self.verdict.as_ref().map(DocumentVerdict::findings),
+            holder: self.holder.as_ref().map(|h| h.verdict(self.config.match_threshold)),
+            iin_by_subject: self.iin_by_subject,
+            replayed_source: self.config.replayed_source,
         }
+    }
+
+    /// The session is over: the decision on what it found, with every check behind it.
+    fn finish(&mut self, ending: Ending) -> Vec<Effect> {
+        let (decision, reasons) = decide(&self.findings(ending));
         self.state = State::Done;
         let mut checks = self.checks();
         checks.extend(self.challenge_results.iter().map(|(c, passed, why)| Check {
@@ -451,6 +460,33 @@ impl SessionMachine {
             Effect::CollectCandidates(false),
             Effect::Event(EventKind::Stage { stage: Stage::Done }),
             Effect::Decide(Outcome { decision, reasons, checks }),
+        ]
+    }
+
+    /// The figures of the kept photo against their thresholds.
+    fn checks(&self) -> Vec<Check> {
+        let Some(m) = self.captured else {
+            return vec![Check { name: "face_captured".into(), passed: false, score: None, threshold: None }];
+        };
+        let g = &self.config.gates;
+        let check = |name: &str, passed: bool, score: f32, threshold: f32| Check {
+            name: name.into(),
+            passed,
+            score: Some(round3(score)),
+            threshold: Some(round3(threshold)),
+        };
+        vec![
+            check("face_detection", m.score >= self.config.detection_score, m.score, self.config.detection_score),
+            check("face_size", m.fill >= g.min_fill && m.fill <= g.max_fill, m.fill, g.min_fill),
+            check("face_centred", m.centre_offset <= g.max_centre_offset, m.centre_offset, g.max_centre_offset),
+            check("face_frontal", m.yaw.abs() <= g.max_yaw, m.yaw.abs(), g.max_yaw),
+            check("face_sharpness", m.sharpness >= g.min_sharpness, m.sharpness, g.min_sharpness),
+            check(
+                "face_brightness",
+                (g.min_brightness..=g.max_brightness).contains(&m.brightness),
+                m.brightness,
+                g.min_brightness,
+            ),
         ]
     }
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::vision::face::{BoxF, Face, Point};
+use crate::session::{Decision, Reason};
 
 fn config() -> MachineConfig {
     MachineConfig {
