@@ -19,7 +19,7 @@ use crate::api::conn::Door;
 use crate::api::limits::{ConnectionLimits, StreamSlots};
 use crate::api::{self, ApiState, ClientAuth, tls};
 use crate::capture::devices::CameraPolicy;
-use crate::capture::{CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
+use crate::capture::{self, CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
 use crate::config::{self, Config, ConfigError, ConfigOrigin};
 use crate::session::result::DeviceInfo;
 use crate::session::{Controller, MachineConfig};
@@ -308,7 +308,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             .map_err(AppError::Setup)?;
         tracing::info!(url = %webhooks.config().url, events = ?webhooks.config().events, "webhooks on");
     }
-    let preview = Arc::new(api::preview::PreviewFeed::new(config.kiosk.preview_fps));
+    let preview = Arc::new(capture::Preview::new(config.kiosk.preview_fps));
     let mailbox = Arc::new(Mailbox::default());
     let camera = Arc::new(CameraStatus::new(&settings));
     let capture = CaptureSupervisor::start(

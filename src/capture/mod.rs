@@ -6,6 +6,7 @@ pub mod clip;
 pub mod devices;
 pub mod mailbox;
 pub mod pipeline;
+pub mod preview;
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 pub use mailbox::Mailbox;
 pub use pipeline::{CameraFormat, CameraStatus, CaptureSupervisor, PipelineSettings};
+pub use preview::Preview;
 
 /// Where frames come from, as written in the config or `--source`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,7 +48,7 @@ pub struct Engine {
     pub telemetry: Arc<Telemetry>,
     pub camera: Arc<CameraStatus>,
     pub mailbox: Arc<Mailbox<Frame>>,
-    pub preview: Arc<crate::api::preview::PreviewFeed>,
+    pub preview: Arc<crate::capture::Preview>,
     pub detector: FaceDetector,
     pub documents: DocumentReader,
     pub embedder: FaceEmbedder,
