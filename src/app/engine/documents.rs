@@ -79,29 +79,12 @@ impl Engine {
     /// Keeps the side just read: its fields, its flattened image and the portrait.
     pub(super) fn capture_side(&mut self, session: &mut Active, side: Side) {
         let Some(read) = session.last_read.take() else { return };
-        let id = session.record.id.clone();
-        let keep = |kind: &str, image: &opencv::core::Mat, record: &mut SessionRecord| {
-            match encode_jpeg(image, JPEG_QUALITY).map_err(|e| e.to_string()).and_then(|jpeg| {
-                self.store.put_evidence(&id, kind, &jpeg).map_err(|e| e.to_string()).map(|()| jpeg)
-            }) {
-                Ok(jpeg) => {
-                    record.evidence.retain(|e| e.kind != kind);
-                    record.evidence.push(EvidenceMeta {
-                        kind: kind.into(),
-                        sha256: hex::encode(Sha256::digest(&jpeg)),
-                        bytes: jpeg.len() as u64,
-                        captured_at: crate::rfc3339_now(),
-                    });
-                }
-                Err(e) => tracing::error!(session = %id, error = %e, kind, "document evidence not stored"),
-            }
-        };
         if let Some(image) = &read.rectified {
-            keep(side.evidence_kind(), image, &mut session.record);
+            evidence::keep(&self.store, &mut session.record, side.evidence_kind(), image);
         }
         if let Some(portrait) = &read.portrait {
-            keep("document_portrait", portrait, &mut session.record);
-            session.portrait = self.embed_portrait(portrait, &id);
+            evidence::keep(&self.store, &mut session.record, "document_portrait", portrait);
+            session.portrait = self.embed_portrait(portrait, &session.record.id.clone());
         }
         session.front = session.front.take().or(read.front);
         session.mrz = session.mrz.take().or(read.mrz);
