@@ -81,11 +81,12 @@ pub struct RunOptions {
 pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppError> {
     let (mut config, origin) = config::load(options.config.as_deref())?;
     if let Some(source) = &options.source {
-        config.camera.source = source.clone();
+        let source: SourceSpec = source.parse().map_err(|e: capture::SourceSpecError| AppError::Setup(format!("--source: {e}")))?;
         // A replay named on the command line is an explicit choice for a demo or test.
-        if source.parse::<SourceSpec>().is_ok_and(|s| s.is_replay()) && config.device.demo {
+        if source.is_replay() && config.device.demo {
             config.camera.allow_replay = true;
         }
+        config.camera.source = source;
     }
     if let Some(listen) = &options.listen {
         config.api.listen = listen.clone();
@@ -286,7 +287,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         (None, None) => return Err(AppError::Setup("status.password_hash is missing".into())),
     };
 
-    let source: SourceSpec = config.camera.source.parse().map_err(|e: crate::capture::SourceSpecError| AppError::Setup(e.to_string()))?;
+    let source = config.camera.source.clone();
     if matches!(source, SourceSpec::Test(_)) {
         tracing::warn!("test camera: injected video whose results may be verified; for the test suite only");
     }

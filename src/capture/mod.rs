@@ -21,8 +21,10 @@ pub use mailbox::Mailbox;
 pub use pipeline::{CameraFormat, CameraStatus, CaptureSupervisor, PipelineSettings};
 pub use preview::Preview;
 
-/// Where frames come from, as written in the config or `--source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where frames come from, as written in the config or `--source`; parsed once,
+/// where the config is read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum SourceSpec {
     /// A real camera, e.g. `v4l2:/dev/video0`.
     V4l2(String),
@@ -68,6 +70,19 @@ impl FromStr for SourceSpec {
             }));
         }
         Ok(spec)
+    }
+}
+
+impl TryFrom<String> for SourceSpec {
+    type Error = SourceSpecError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SourceSpec> for String {
+    fn from(spec: SourceSpec) -> String {
+        spec.to_string()
     }
 }
 

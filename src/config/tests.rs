@@ -76,7 +76,7 @@ fn the_ncie_example_is_a_valid_centre_wording() {
 fn the_test_camera_needs_the_test_suites_environment_and_allow_replay() {
     let text = DEMO_CONFIG.replace("source = \"file:", "source = \"test:videotestsrc\"\n# was \"file:");
     let config = parse_unchecked(&text);
-    assert_eq!(config.camera.source, "test:videotestsrc");
+    assert_eq!(config.camera.source, SourceSpec::Test("videotestsrc".into()));
     let fields = |problems: Vec<(&'static str, String)>| problems.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
     assert_eq!(fields(config.problems(false)), ["camera.source"], "a config alone never enables it");
     assert!(config.problems(true).is_empty());
