@@ -97,3 +97,10 @@ fn a_fixed_draw_seed_is_only_for_replayed_test_sources() {
     let Err(ConfigError::Invalid(problems)) = parse(&live, "x.toml") else { panic!("must fail") };
     assert!(problems.iter().any(|p| p.field == "session.draw_seed"), "{problems:?}");
 }
+
+#[test]
+fn a_source_with_an_unknown_scheme_is_refused_as_the_config_is_read() {
+    let text = DEMO_CONFIG.replacen("source = \"file:", "source = \"rtsp:", 1);
+    let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
+    assert!(problems.iter().any(|p| p.field.starts_with("camera") && p.why.contains("unknown scheme \"rtsp\"")), "{problems:?}");
+}
