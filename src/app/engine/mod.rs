@@ -22,7 +22,7 @@ use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision};
+use crate::session::{Check, Decision, assessment};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, SideRead};
 use crate::vision::embedding::Embedding;
@@ -31,7 +31,6 @@ use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
 
 mod documents;
 mod evidence;
-use documents::INCONSISTENT;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
@@ -241,7 +240,7 @@ impl Engine {
                     // The typed number goes through every check a read one does
                     // (check digit, birth date and century, sex, against the document).
                     let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, identity::today_utc());
-                    let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
+                    let inconsistent = assessment::inconsistent(&read.problems);
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
                         doc["iin_valid"] = (read.iin_valid && !inconsistent).into();
