@@ -35,7 +35,7 @@ pub enum SourceSpec {
     /// The test camera: a GStreamer source bin description that a test drives like a
     /// subject in front of a camera (it follows the prompts). Its results may be
     /// `verified`, so the config accepts it only when the daemon is started by the
-    /// test suite (see [`crate::config::TEST_CAMERA_ENV`]), never from a config alone.
+    /// test suite (`IDVERIFD_TEST_CAMERA=1`, checked by the config), never from a config alone.
     Test(String),
 }
 
