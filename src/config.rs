@@ -157,7 +157,7 @@ pub struct DeviceConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CameraConfig {
     /// `v4l2:/dev/videoN`, `file:PATH` or `gst:DESCRIPTION`.
-    pub source: String,
+    pub source: SourceSpec,
     #[serde(default = "default_width")]
     pub width: u32,
     #[serde(default = "default_height")]
@@ -537,11 +537,11 @@ impl Config {
     /// A relative replay file (the demo clip) is looked up like the models: from the
     /// working directory, else from the source tree, so `idverifd run` works anywhere.
     pub fn resolve_replay_path(&mut self) {
-        if let Ok(SourceSpec::File(path)) = self.camera.source.parse::<SourceSpec>() {
-            let given = Path::new(&path);
+        if let SourceSpec::File(path) = &self.camera.source {
+            let given = Path::new(path);
             let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join(given);
             if given.is_relative() && !given.exists() && in_tree.exists() {
-                self.camera.source = format!("file:{}", in_tree.display());
+                self.camera.source = SourceSpec::File(in_tree.display().to_string());
             }
         }
     }

@@ -8,12 +8,14 @@
 //! A frame travels through the modules in this order; no module calls one above it.
 //!
 //! - [`config`]   — the TOML file: typed sections, defaults, every problem at once.
-//! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy.
+//! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy; the live
+//!   preview as a watch channel (the API serves it, the engine fills it).
 //! - [`vision`]   — 2. OpenCV: face detection (YuNet; followed between detections by `vision::tracker`), quality gates, face embeddings (FaceNet),
 //!   passive liveness signals (`vision::liveness`).
 //! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
 //! - [`record`]   — the stored shape of a session (request, stages, events, outcome); depends on nothing of ours.
-//! - [`session`]  — 3. the verification session: stages, prompts, decision.
+//! - [`session`]  — 3. the verification session: a state machine per stage that gathers findings,
+//!   prompts, and the decision as a pure rule over the findings.
 //! - [`signing`]  — 4. Ed25519 device keys, compact JWS, JWKS.
 //! - [`store`]    — 5. sled: personal data sealed per session (keys wrapped by the device KEK),
 //!   hash-chained audit trail with signed checkpoints, retention on two clocks, quarantine.

@@ -90,8 +90,8 @@ impl Telemetry {
     }
 
     /// A frame analysed for a session in `stage` (`waiting` before the first stage).
-    pub fn stage_analysed(&self, stage: Option<crate::session::Stage>, elapsed: std::time::Duration) {
-        let name = stage.map(crate::session::Stage::name).unwrap_or("waiting");
+    pub fn stage_analysed(&self, stage: Option<crate::record::Stage>, elapsed: std::time::Duration) {
+        let name = stage.map(crate::record::Stage::name).unwrap_or("waiting");
         self.stage_analysis.observe(&[name], elapsed);
     }
 
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn histograms_render_by_stage_and_route_template() {
         let t = Telemetry::default();
-        t.stage_analysed(Some(crate::session::Stage::Liveness), std::time::Duration::from_millis(30));
+        t.stage_analysed(Some(crate::record::Stage::Liveness), std::time::Duration::from_millis(30));
         t.stage_analysed(None, std::time::Duration::from_millis(3));
         t.frame_to_decision.observe(std::time::Duration::from_millis(40));
         t.api_requests.observe(&["/v1/verifications/{id}", "GET", "2xx"], std::time::Duration::from_millis(2));

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 
 use super::kiosk_door::{KioskDoor, require_kiosk_key};
 use super::limits::StreamSlots;
-use super::preview::PreviewFeed;
 use super::{ApiError, session_events};
+use crate::capture::Preview;
 use crate::session::control::Command;
 use crate::session::{Controller, Language};
 use crate::vision::Oval;
@@ -32,7 +32,7 @@ const KIOSK_JS: &str = include_str!("kiosk/kiosk.js");
 
 pub struct KioskState {
     pub controller: Arc<Controller>,
-    pub preview: Arc<PreviewFeed>,
+    pub preview: Arc<Preview>,
     pub oval: Oval,
     pub door: Arc<KioskDoor>,
     pub streams: StreamSlots,
@@ -216,5 +216,5 @@ async fn preview(State(state): State<Arc<KioskState>>) -> Result<Response, ApiEr
     }
     let slot = state.streams.take().ok_or_else(super::no_stream_slot)?;
     let controller = Arc::clone(&state.controller);
-    Ok(state.preview.stream(slot, move || controller.active().is_some()))
+    Ok(super::preview::mjpeg(&state.preview, slot, move || controller.active().is_some()))
 }

@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::auth::TechnicianAuth;
 use super::limits::StreamSlots;
-use super::preview::PreviewFeed;
-use crate::capture::CameraStatus;
+use crate::capture::{CameraStatus, Preview};
 use crate::capture::pipeline::CameraState;
 use crate::session::Controller;
 use crate::telemetry::{Gauges, Telemetry};
@@ -93,7 +92,7 @@ pub struct DeviceFacts {
 pub struct StatusState {
     pub vitals: Arc<Vitals>,
     pub facts: DeviceFacts,
-    pub preview: Arc<PreviewFeed>,
+    pub preview: Arc<Preview>,
     pub technician: Arc<TechnicianAuth>,
     pub streams: StreamSlots,
 }
@@ -162,7 +161,7 @@ async fn preview(State(state): State<Arc<StatusState>>) -> Result<Response, ApiE
         return Err(ApiError::new(StatusCode::CONFLICT, "session_running", "no preview while a session runs"));
     }
     let slot = state.streams.take().ok_or_else(super::no_stream_slot)?;
-    Ok(state.preview.stream(slot, move || controller.active().is_none()))
+    Ok(super::preview::mjpeg(&state.preview, slot, move || controller.active().is_none()))
 }
 
 fn round1(v: f64) -> f64 {

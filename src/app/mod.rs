@@ -19,7 +19,7 @@ use crate::api::conn::Door;
 use crate::api::limits::{ConnectionLimits, StreamSlots};
 use crate::api::{self, ApiState, ClientAuth, tls};
 use crate::capture::devices::CameraPolicy;
-use crate::capture::{CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
+use crate::capture::{self, CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
 use crate::config::{self, Config, ConfigError, ConfigOrigin};
 use crate::session::result::DeviceInfo;
 use crate::session::{Controller, MachineConfig};
@@ -81,11 +81,12 @@ pub struct RunOptions {
 pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppError> {
     let (mut config, origin) = config::load(options.config.as_deref())?;
     if let Some(source) = &options.source {
-        config.camera.source = source.clone();
+        let source: SourceSpec = source.parse().map_err(|e: capture::SourceSpecError| AppError::Setup(format!("--source: {e}")))?;
         // A replay named on the command line is an explicit choice for a demo or test.
-        if source.parse::<SourceSpec>().is_ok_and(|s| s.is_replay()) && config.device.demo {
+        if source.is_replay() && config.device.demo {
             config.camera.allow_replay = true;
         }
+        config.camera.source = source;
     }
     if let Some(listen) = &options.listen {
         config.api.listen = listen.clone();
@@ -290,7 +291,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         (None, None) => return Err(AppError::Setup("status.password_hash is missing".into())),
     };
 
-    let source: SourceSpec = config.camera.source.parse().map_err(|e: crate::capture::SourceSpecError| AppError::Setup(e.to_string()))?;
+    let source = config.camera.source.clone();
     if matches!(source, SourceSpec::Test(_)) {
         tracing::warn!("test camera: injected video whose results may be verified; for the test suite only");
     }
@@ -312,7 +313,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             .map_err(AppError::Setup)?;
         tracing::info!(url = %webhooks.config().url, events = ?webhooks.config().events, "webhooks on");
     }
-    let preview = Arc::new(api::preview::PreviewFeed::new(config.kiosk.preview_fps));
+    let preview = Arc::new(capture::Preview::new(config.kiosk.preview_fps));
     let mailbox = Arc::new(Mailbox::default());
     let camera = Arc::new(CameraStatus::new(&settings));
     let capture = CaptureSupervisor::start(

@@ -6,6 +6,7 @@ pub mod clip;
 pub mod devices;
 pub mod mailbox;
 pub mod pipeline;
+pub mod preview;
 
 use std::fmt;
 use std::str::FromStr;
@@ -18,9 +19,12 @@ use serde::Serialize;
 
 pub use mailbox::Mailbox;
 pub use pipeline::{CameraFormat, CameraStatus, CaptureSupervisor, PipelineSettings};
+pub use preview::Preview;
 
-/// Where frames come from, as written in the config or `--source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where frames come from, as written in the config or `--source`; parsed once,
+/// where the config is read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum SourceSpec {
     /// A real camera, e.g. `v4l2:/dev/video0`.
     V4l2(String),
@@ -31,7 +35,7 @@ pub enum SourceSpec {
     /// The test camera: a GStreamer source bin description that a test drives like a
     /// subject in front of a camera (it follows the prompts). Its results may be
     /// `verified`, so the config accepts it only when the daemon is started by the
-    /// test suite (see [`crate::config::TEST_CAMERA_ENV`]), never from a config alone.
+    /// test suite (`IDVERIFD_TEST_CAMERA=1`, checked by the config), never from a config alone.
     Test(String),
 }
 
@@ -66,6 +70,19 @@ impl FromStr for SourceSpec {
             }));
         }
         Ok(spec)
+    }
+}
+
+impl TryFrom<String> for SourceSpec {
+    type Error = SourceSpecError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SourceSpec> for String {
+    fn from(spec: SourceSpec) -> String {
+        spec.to_string()
     }
 }
 

@@ -76,7 +76,7 @@ fn the_ncie_example_is_a_valid_centre_wording() {
 fn the_test_camera_needs_the_test_suites_environment_and_allow_replay() {
     let text = DEMO_CONFIG.replace("source = \"file:", "source = \"test:videotestsrc\"\n# was \"file:");
     let config = parse_unchecked(&text);
-    assert_eq!(config.camera.source, "test:videotestsrc");
+    assert_eq!(config.camera.source, SourceSpec::Test("videotestsrc".into()));
     let fields = |problems: Vec<(&'static str, String)>| problems.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
     assert_eq!(fields(config.problems(false)), ["camera.source"], "a config alone never enables it");
     assert!(config.problems(true).is_empty());
@@ -96,4 +96,11 @@ fn a_fixed_draw_seed_is_only_for_replayed_test_sources() {
     let live = seeded.replace("allow_replay = true", "allow_replay = false");
     let Err(ConfigError::Invalid(problems)) = parse(&live, "x.toml") else { panic!("must fail") };
     assert!(problems.iter().any(|p| p.field == "session.draw_seed"), "{problems:?}");
+}
+
+#[test]
+fn a_source_with_an_unknown_scheme_is_refused_as_the_config_is_read() {
+    let text = DEMO_CONFIG.replacen("source = \"file:", "source = \"rtsp:", 1);
+    let Err(ConfigError::Invalid(problems)) = parse(&text, "x.toml") else { panic!("must fail") };
+    assert!(problems.iter().any(|p| p.field.starts_with("camera") && p.why.contains("unknown scheme \"rtsp\"")), "{problems:?}");
 }

@@ -15,18 +15,17 @@ impl Config {
         if self.device.id.trim().is_empty() {
             out.push(("device.id", "must not be empty".to_string()));
         }
-        match self.camera.source.parse::<SourceSpec>() {
-            Err(e) => out.push(("camera.source", e.to_string())),
-            Ok(spec) if spec.is_replay() && !self.camera.allow_replay => out.push((
+        match &self.camera.source {
+            spec if spec.is_replay() && !self.camera.allow_replay => out.push((
                 "camera.source",
                 "a replayed source (file:/gst:) injects video; set camera.allow_replay = true only for demos and tests"
                     .to_string(),
             )),
-            Ok(SourceSpec::Test(_)) if !test_camera_allowed => out.push((
+            SourceSpec::Test(_) if !test_camera_allowed => out.push((
                 "camera.source",
                 format!("the test camera (test:) is only for the test suite, which starts the daemon with {TEST_CAMERA_ENV}=1; use v4l2:"),
             )),
-            Ok(_) => {}
+            _ => {}
         }
         if !(160..=3840).contains(&self.camera.width) {
             out.push(("camera.width", format!("{} is outside 160..=3840", self.camera.width)));

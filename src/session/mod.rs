@@ -4,6 +4,7 @@
 //! reasons and checks. Pure: the machine does no I/O; the engine in `app` applies
 //! its effects (evidence, signing, storage).
 
+pub mod assessment;
 pub mod control;
 pub mod flash;
 pub mod guardian;

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Outcome, SessionRecord};
 use crate::capture::CameraIdentity;
+use crate::signing::{DeviceKeys, RESULT_TYP};
 use crate::vision::models::ModelInfo;
 
 /// Who made the decision: device, camera, software and model versions.
@@ -15,6 +16,11 @@ pub struct DeviceInfo {
     pub camera: CameraIdentity,
     pub software: String,
     pub models: Vec<ModelInfo>,
+}
+
+/// The result as the device signs it: [`payload`] as a compact JWS of type [`RESULT_TYP`].
+pub fn signed_result(keys: &DeviceKeys, record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> String {
+    keys.sign(RESULT_TYP, &payload(record, outcome, device, issued_at))
 }
 
 pub fn payload(record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> Value {

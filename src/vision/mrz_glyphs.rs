@@ -17,7 +17,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
-use crate::identity::MrzFormat;
+use crate::identity::{CharClass, MrzFormat, char_classes};
 
 /// Debian's fonts-ocr-b (the MRZ typeface).
 pub const OCRB_FONT: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
@@ -32,62 +32,6 @@ const GLYPH_SHARE: f64 = 0.72;
 /// A cell matching its best template this well is taken as a sample of the
 /// document's own print of that character.
 const SURE_SCORE: f32 = 0.85;
-
-/// What a position may hold (ICAO 9303 part 3, field formats).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    /// Letters and filler: codes, states, names.
-    Alpha,
-    /// Digits and filler: dates and check digits.
-    Numeric,
-    /// Letters, digits and filler: document and personal numbers.
-    Alnum,
-    /// M, F, X or filler.
-    Sex,
-}
-
-impl Kind {
-    fn allows(self, c: u8) -> bool {
-        match self {
-            Kind::Alpha => c.is_ascii_uppercase() || c == b'<',
-            Kind::Numeric => c.is_ascii_digit() || c == b'<',
-            Kind::Alnum => true,
-            Kind::Sex => matches!(c, b'M' | b'F' | b'X' | b'<'),
-        }
-    }
-}
-
-/// The kind of every position of every line of `format`.
-fn layout(format: MrzFormat) -> Vec<Vec<Kind>> {
-    use Kind::*;
-    let spans = |spans: &[(usize, Kind)]| spans.iter().flat_map(|&(n, k)| std::iter::repeat_n(k, n)).collect::<Vec<_>>();
-    match format {
-        MrzFormat::Td1 => vec![
-            // code, state, document number, check, optional data 1
-            spans(&[(2, Alpha), (3, Alpha), (9, Alnum), (1, Numeric), (15, Alnum)]),
-            // birth, check, sex, expiry, check, nationality, optional data 2, composite
-            spans(&[(6, Numeric), (1, Numeric), (1, Sex), (6, Numeric), (1, Numeric), (3, Alpha), (11, Alnum), (1, Numeric)]),
-            spans(&[(30, Alpha)]),
-        ],
-        MrzFormat::Td3 => vec![
-            spans(&[(2, Alpha), (3, Alpha), (39, Alpha)]),
-            // number, check, nationality, birth, check, sex, expiry, check, personal number, check, composite
-            spans(&[
-                (9, Alnum),
-                (1, Numeric),
-                (3, Alpha),
-                (6, Numeric),
-                (1, Numeric),
-                (1, Sex),
-                (6, Numeric),
-                (1, Numeric),
-                (14, Alnum),
-                (1, Numeric),
-                (1, Numeric),
-            ]),
-        ],
-    }
-}
 
 /// A cell as a zero-mean, unit-length vector, so a dot product is the
 /// normalised cross-correlation (blind to contrast and brightness).
@@ -156,8 +100,8 @@ impl GlyphReader {
     /// Reads the `format`'s lines from the bottom of a grey MRZ band, or `None`
     /// when the band does not hold that many lines of that many glyphs.
     pub fn read(&self, band: &Mat, format: MrzFormat) -> Result<Option<GlyphRead>, VisionError> {
-        let kinds = layout(format);
-        let rows = super::ocr::text_lines(band)?;
+        let kinds = char_classes(format);
+        let rows = band_rows(band)?;
         if rows.len() < kinds.len() {
             return Ok(None);
         }
@@ -172,7 +116,7 @@ impl GlyphReader {
 
         // Every cell against every template, and every cell against every
         // other, as two matrix products (native code: quick in debug builds too).
-        let kinds: Vec<Kind> = kinds.concat();
+        let kinds: Vec<CharClass> = kinds.concat();
         let widths: Vec<usize> = cells.iter().map(Vec::len).collect();
         let cells = Mat::from_slice_2d(&cells.concat())?;
         let mut font = Mat::default();
@@ -193,7 +137,7 @@ impl GlyphReader {
         // OCR-B's 0 and O, 1 and I, 8 and B differ by a pixel or two.
         let mut own: Vec<(usize, u8)> = Vec::new();
         for (cell, kind) in kinds.iter().enumerate() {
-            if *kind != Kind::Alnum {
+            if *kind != CharClass::Alnum {
                 let (c, score, _) = best_allowed(font_scores(cell)?, *kind);
                 if score >= SURE_SCORE {
                     own.push((cell, c));
@@ -204,7 +148,7 @@ impl GlyphReader {
         let (mut weakest, mut letter_margin) = (f32::MAX, f32::MAX);
         for (cell, kind) in kinds.iter().enumerate() {
             let mut scores = font_scores(cell)?;
-            if *kind == Kind::Alnum {
+            if *kind == CharClass::Alnum {
                 for &(other, c) in &own {
                     scores.push((c, *mutual.at_2d::<f32>(other as i32, cell as i32)?));
                 }
@@ -212,7 +156,7 @@ impl GlyphReader {
             let (c, score, runner_up) = best_allowed(scores, *kind);
             text.push(c as char);
             weakest = weakest.min(score);
-            if *kind == Kind::Alpha {
+            if *kind == CharClass::Alpha {
                 letter_margin = letter_margin.min(score - runner_up);
             }
         }
@@ -227,9 +171,34 @@ impl GlyphReader {
     }
 }
 
+/// Rows of dark text in a grey band, as (top, bottom) pixel rows: runs of rows whose
+/// ink exceeds a share of the densest row, keeping only runs tall enough to be text.
+pub(super) fn band_rows(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
+    let mut ink = Mat::default();
+    imgproc::threshold(gray, &mut ink, 0.0, 1.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
+    let mut rows = Mat::default();
+    core::reduce(&ink, &mut rows, 1, core::REDUCE_SUM, core::CV_32S)?;
+    let sums: Vec<i32> = (0..rows.rows()).map(|r| rows.at::<i32>(r).copied().unwrap_or(0)).collect();
+    let peak = sums.iter().copied().max().unwrap_or(0);
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, &v) in sums.iter().chain(std::iter::once(&0)).enumerate() {
+        match (v > peak / 8, start) {
+            (true, None) => start = Some(i as i32),
+            (false, Some(s)) => {
+                runs.push((s, i as i32));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let tallest = runs.iter().map(|(a, b)| b - a).max().unwrap_or(0);
+    Ok(runs.into_iter().filter(|(a, b)| (b - a) * 2 >= tallest).collect())
+}
+
 /// The best-scoring character `kind` allows, its score, and the best score of
 /// any other allowed character.
-fn best_allowed(scores: Vec<(u8, f32)>, kind: Kind) -> (u8, f32, f32) {
+fn best_allowed(scores: Vec<(u8, f32)>, kind: CharClass) -> (u8, f32, f32) {
     let mut best = [(b'<', -1.0f32); 37];
     for (c, score) in scores.into_iter().filter(|(c, _)| kind.allows(*c)) {
         let slot = &mut best[ALPHABET.iter().position(|a| *a == c).unwrap_or(36)];
@@ -393,13 +362,6 @@ mod tests {
             gray = blurred;
         }
         gray
-    }
-
-    #[test]
-    fn every_position_kind_is_laid_out() {
-        for (format, width) in [(MrzFormat::Td1, 30), (MrzFormat::Td3, 44)] {
-            assert!(layout(format).iter().all(|l| l.len() == width));
-        }
     }
 
     #[test]

@@ -64,10 +64,7 @@ fn placement(format: MrzFormat) -> Placement {
 impl MrzZone {
     /// Glyphs per row.
     pub fn length(&self) -> usize {
-        match self.format {
-            MrzFormat::Td1 => 30,
-            MrzFormat::Td3 => 44,
-        }
+        self.format.line_length()
     }
 
     /// The document around this zone (TL, TR, BR, BL in image pixels), from where
@@ -260,7 +257,8 @@ fn fit_line(points: &[(f32, f32)]) -> Option<(f32, f32)> {
 /// parallel, the same pitch and extent, each the line spacing under the last.
 fn group_zones(rows: &[Row]) -> Vec<MrzZone> {
     let mut zones: Vec<(f32, MrzZone)> = Vec::new();
-    for (format, count, length) in [(MrzFormat::Td3, 2usize, 44.0f32), (MrzFormat::Td1, 3, 30.0)] {
+    for format in [MrzFormat::Td3, MrzFormat::Td1] {
+        let (count, length) = (format.line_count(), format.line_length() as f32);
         let fits: Vec<&Row> =
             rows.iter().filter(|r| (r.glyphs() - length).abs() <= length * 0.08 && r.b.abs() < 0.5 && r.height < r.pitch * 1.6).collect();
         let mut fits = fits;

@@ -12,7 +12,7 @@ use opencv::prelude::*;
 
 use super::VisionError;
 use super::document::DocumentShape;
-use super::mrz_glyphs::{GlyphReader, OCRB_FONT};
+use super::mrz_glyphs::{GlyphReader, OCRB_FONT, band_rows};
 use super::tesseract::{Layout, Tesseract};
 use crate::identity::{Mrz, MrzFormat};
 
@@ -86,8 +86,8 @@ impl MrzReader {
             }
             Some(_) => {}
         }
-        let count = if format == MrzFormat::Td1 { 3 } else { 2 };
-        let lines = text_lines(&gray)?;
+        let count = format.line_count();
+        let lines = band_rows(&gray)?;
         if lines.len() >= count {
             let mut text = String::new();
             for (top, bottom) in &lines[lines.len() - count..] {
@@ -108,31 +108,6 @@ impl MrzReader {
         let text = self.ocr.read(&gray, Layout::Block)?;
         Ok(fit_mrz_lines(&text, format))
     }
-}
-
-/// Rows of dark text in a grey band, as (top, bottom) pixel rows: runs of rows whose
-/// ink exceeds a share of the densest row, keeping only runs tall enough to be text.
-pub(super) fn text_lines(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
-    let mut ink = Mat::default();
-    imgproc::threshold(gray, &mut ink, 0.0, 1.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
-    let mut rows = Mat::default();
-    opencv::core::reduce(&ink, &mut rows, 1, opencv::core::REDUCE_SUM, opencv::core::CV_32S)?;
-    let sums: Vec<i32> = (0..rows.rows()).map(|r| rows.at::<i32>(r).copied().unwrap_or(0)).collect();
-    let peak = sums.iter().copied().max().unwrap_or(0);
-    let mut runs = Vec::new();
-    let mut start = None;
-    for (i, &v) in sums.iter().chain(std::iter::once(&0)).enumerate() {
-        match (v > peak / 8, start) {
-            (true, None) => start = Some(i as i32),
-            (false, Some(s)) => {
-                runs.push((s, i as i32));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    let tallest = runs.iter().map(|(a, b)| b - a).max().unwrap_or(0);
-    Ok(runs.into_iter().filter(|(a, b)| (b - a) * 2 >= tallest).collect())
 }
 
 /// The bottom of the document, where ICAO 9303 puts the MRZ (with a margin).
@@ -158,10 +133,7 @@ pub fn format_for(shape: DocumentShape) -> MrzFormat {
 /// so only up to three characters are padded with `<` or cut; the check digits
 /// then decide whether the result is right.
 pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
-    let (count, length) = match format {
-        MrzFormat::Td1 => (3, 30),
-        MrzFormat::Td3 => (2, 44),
-    };
+    let (count, length) = (format.line_count(), format.line_length());
     let lines: Vec<String> = text
         .lines()
         .map(|l| l.chars().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<').collect::<String>())

@@ -115,6 +115,8 @@
     if (!r.ok) {
       const err = new Error('HTTP ' + r.status);
       err.status = r.status;
+      // The daemon's stable error code (`{"error": {"code": …}}`), when it sent one.
+      try { const j = await r.json(); err.code = j && j.error && j.error.code; } catch (_) { err.code = null; }
       throw err;
     }
     return r;
@@ -223,7 +225,6 @@
     if (typeof p !== 'string') return;
     if (p === 'captured') { enterReview(); S.prompt = p; return; }
     if (p === 'enter_iin') { enterIin(); return; }
-    if (p === 'guardian_consent') { enterGuardian(typeof d.minor_name === 'string' ? d.minor_name : ''); return; }
     S.prompt = p;
     S.value = Number.isInteger(d.value) ? d.value : null;
     if (DOC_PROMPTS.indexOf(p) >= 0) {
@@ -653,20 +654,6 @@
     });
   }
 
-  // Kazakhstan IIN control digit: weights 1..11, and if that gives 10, 3..11,1,2.
-  function iinValid(s) {
-    const d = s.split('').map(Number);
-    let sum = 0;
-    for (let i = 0; i < 11; i++) sum += d[i] * (i + 1);
-    let c = sum % 11;
-    if (c === 10) {
-      sum = 0;
-      for (let i = 0; i < 11; i++) sum += d[i] * (((i + 2) % 11) + 1);
-      c = sum % 11;
-    }
-    return c !== 10 && c === d[11];
-  }
-
   function setIin(v) {
     S.iin = v.replace(/\D/g, '').slice(0, 12);
     hideError('iin-error');
@@ -676,14 +663,15 @@
   function submitIin() {
     if (S.view !== 'iin' || !$('iin-confirm').checked) return;
     if (!/^\d{12}$/.test(S.iin)) { showError('iin-error', 'iin_not12'); return; }
-    if (!iinValid(S.iin)) { showError('iin-error', 'iin_bad'); return; }
     const iin = S.iin;
     act(async (id) => {
       try {
         await postJSON('/kiosk/api/iin', { session: id, iin: iin, confirmed: true });
         if (S.view === 'iin') { S.view = 'wait'; S.iin = ''; $('iin-input').value = ''; }
       } catch (e) {
-        showError('iin-error', e.status >= 400 && e.status < 500 ? 'iin_rejected' : 'error_generic');
+        // The daemon judges the number (check digit, birth date, century): one rule, in Rust.
+        const why = e.code === 'iin_invalid' ? 'iin_bad' : e.status >= 400 && e.status < 500 ? 'iin_rejected' : 'error_generic';
+        showError('iin-error', why);
       }
     });
   }

@@ -8,17 +8,6 @@ use super::*;
 /// to embed reliably (and is more likely a bystander or a poster than the holder).
 pub(super) const HOLDER_MIN_WIDTH: f32 = 0.08;
 
-/// Problem codes that make a document untrustworthy (as opposed to merely unread).
-pub(super) const INCONSISTENT: [&str; 7] = [
-    "iin_check_digit",
-    "iin_invalid",
-    "iin_mismatch",
-    "mrz_check_digit",
-    "birth_date_mismatch",
-    "iin_birth_date_mismatch",
-    "iin_sex_mismatch",
-];
-
 impl Engine {
     /// A frame during a document stage: framing every time, OCR when the machine asks,
     /// and now and then the face of whoever holds the document.
@@ -79,29 +68,12 @@ impl Engine {
     /// Keeps the side just read: its fields, its flattened image and the portrait.
     pub(super) fn capture_side(&mut self, session: &mut Active, side: Side) {
         let Some(read) = session.last_read.take() else { return };
-        let id = session.record.id.clone();
-        let keep = |kind: &str, image: &opencv::core::Mat, record: &mut SessionRecord| {
-            match encode_jpeg(image, JPEG_QUALITY).map_err(|e| e.to_string()).and_then(|jpeg| {
-                self.store.put_evidence(&id, kind, &jpeg).map_err(|e| e.to_string()).map(|()| jpeg)
-            }) {
-                Ok(jpeg) => {
-                    record.evidence.retain(|e| e.kind != kind);
-                    record.evidence.push(EvidenceMeta {
-                        kind: kind.into(),
-                        sha256: hex::encode(Sha256::digest(&jpeg)),
-                        bytes: jpeg.len() as u64,
-                        captured_at: crate::rfc3339_now(),
-                    });
-                }
-                Err(e) => tracing::error!(session = %id, error = %e, kind, "document evidence not stored"),
-            }
-        };
         if let Some(image) = &read.rectified {
-            keep(side.evidence_kind(), image, &mut session.record);
+            evidence::keep(&self.store, &mut session.record, side.evidence_kind(), image);
         }
         if let Some(portrait) = &read.portrait {
-            keep("document_portrait", portrait, &mut session.record);
-            session.portrait = self.embed_portrait(portrait, &id);
+            evidence::keep(&self.store, &mut session.record, "document_portrait", portrait);
+            session.portrait = self.embed_portrait(portrait, &session.record.id.clone());
         }
         if session.front.is_none() && read.mrz.is_none() {
             session.front_lines = read.front_lines;
@@ -138,38 +110,8 @@ impl Engine {
     pub(super) fn assess_document(&self, session: &mut Active) -> DocumentVerdict {
         let read = identity::document::assemble(session.front.as_ref(), session.mrz.as_ref(), self.calendar.today());
         let expected = session.record.request.expected_iin.as_deref();
-        let expected_iin_mismatch = matches!((expected, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
-        let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
-        let expired = read.expired == Some(true);
-        let check = |name: &str, passed: bool| Check { name: name.into(), passed, score: None, threshold: None };
-        let mut checks = vec![
-            check("document_mrz_check_digits", read.mrz.valid),
-            check("document_iin_check_digit", read.iin_valid),
-            check("document_consistent", !inconsistent),
-            check("document_not_expired", read.expired == Some(false)),
-        ];
-        if expected.is_some() {
-            checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
-        }
         let distance = session.live_face.as_ref().zip(session.portrait.as_ref()).map(|(a, b)| a.distance(b));
-        let threshold = self.machine_config.match_threshold;
-        let face_mismatch = distance.is_some_and(|d| d > threshold);
-        checks.push(Check {
-            name: "face_matches_document".into(),
-            passed: distance.is_some_and(|d| d <= threshold),
-            score: distance.map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
-            threshold: Some(f64::from(threshold)),
-        });
-        let verdict = DocumentVerdict {
-            iin_readable: read.iin.is_some() && read.iin_valid,
-            expected_iin_mismatch,
-            expired,
-            inconsistent,
-            minor: read.minor == Some(true),
-            face_mismatch,
-            portrait_not_compared: distance.is_none(),
-            checks,
-        };
+        let verdict = assessment::assess(&read, expected, distance, self.machine_config.match_threshold);
         let mut value = serde_json::to_value(&read).unwrap_or_default();
         value["subject_confirmed"] = false.into();
         session.record.document = Some(value);

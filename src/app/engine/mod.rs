@@ -11,19 +11,18 @@ use std::time::{Duration, Instant};
 
 use opencv::core::{Mat, Point2f};
 use opencv::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::capture::{CameraStatus, Frame, Mailbox};
 use crate::session::control::{Command, Inbox};
-use crate::session::result::{DeviceInfo, payload};
-use crate::session::{Controller, Effect, EventKind, EvidenceMeta, MachineConfig, SessionMachine, SessionRecord, Status};
-use crate::signing::{DeviceKeys, RESULT_TYP};
+use crate::session::result::{DeviceInfo, signed_result};
+use crate::session::{Controller, Effect, EventKind, MachineConfig, SessionMachine, SessionRecord, Status};
+use crate::signing::DeviceKeys;
 use crate::store::{Actor, Store};
 use crate::telemetry::Telemetry;
 use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
-use crate::session::{Check, Decision};
+use crate::session::{Check, Decision, assessment};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
 use crate::vision::embedding::Embedding;
@@ -31,11 +30,10 @@ use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, FaceTracker, document, encode_jpeg};
 
 mod documents;
-use documents::INCONSISTENT;
+mod evidence;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
-const JPEG_QUALITY: i32 = 92;
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 const WATCHDOG_EVERY: Duration = Duration::from_secs(1);
 const PREVIEW_WIDTH: i32 = 640;
@@ -48,7 +46,7 @@ pub struct Engine {
     pub telemetry: Arc<Telemetry>,
     pub camera: Arc<CameraStatus>,
     pub mailbox: Arc<Mailbox<Frame>>,
-    pub preview: Arc<crate::api::preview::PreviewFeed>,
+    pub preview: Arc<crate::capture::Preview>,
     pub detector: FaceDetector,
     pub tracker: FaceTracker,
     pub documents: DocumentReader,
@@ -247,7 +245,7 @@ impl Engine {
                     // The typed number goes through every check a read one does
                     // (check digit, birth date and century, sex, against the document).
                     let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, identity::today_utc());
-                    let inconsistent = read.problems.iter().any(|p| INCONSISTENT.contains(&p.code));
+                    let inconsistent = assessment::inconsistent(&read.problems);
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
                         doc["iin_valid"] = (read.iin_valid && !inconsistent).into();
@@ -407,8 +405,7 @@ impl Engine {
         let at = crate::rfc3339_now();
         let Some(outcome) = crate::session::guardian::complete_minor(&mut minor, guardian, decision, &at) else { return };
         // Signed again (the next version), and announced anew.
-        let body = payload(&minor, &outcome, &self.device, &at);
-        let jws = self.keys.sign(RESULT_TYP, &body);
+        let jws = signed_result(&self.keys, &minor, &outcome, &self.device, &at);
         let webhook = self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &minor, Some(&jws)));
         match self.store.put_decided(&minor, &jws, webhook.as_ref()) {
             Ok(()) => {
@@ -456,8 +453,7 @@ impl Engine {
                     let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
                     session.record.result_version = 1;
                     let issued_at = crate::rfc3339_now();
-                    let body = payload(&session.record, &outcome, &self.device, &issued_at);
-                    let jws = self.keys.sign(RESULT_TYP, &body);
+                    let jws = signed_result(&self.keys, &session.record, &outcome, &self.device, &issued_at);
                     let id = session.record.id.clone();
                     // Written with the decision: a crash after this loses no notification.
                     let webhook =
@@ -491,22 +487,10 @@ impl Engine {
     /// Encodes and stores the sharpest candidate of the last second.
     fn keep_best_candidate(&mut self, session: &mut Active) -> Option<FaceMeasures> {
         let best = session.candidates.iter().max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
-        let id = session.record.id.clone();
-        let jpeg = encode_jpeg(&best.image, JPEG_QUALITY)
-            .inspect_err(|e| tracing::error!(session = %id, error = %e, "evidence photo could not be encoded"))
-            .ok()?;
-        self.store
-            .put_evidence(&id, "face", &jpeg)
-            .inspect_err(|e| tracing::error!(session = %id, error = %e, "evidence photo could not be stored"))
-            .ok()?;
-        let meta = EvidenceMeta {
-            kind: "face".into(),
-            sha256: hex::encode(Sha256::digest(&jpeg)),
-            bytes: jpeg.len() as u64,
-            captured_at: crate::rfc3339_now(),
-        };
-        session.record.evidence.retain(|e| e.kind != "face");
-        session.record.evidence.push(meta);
+        if !evidence::keep(&self.store, &mut session.record, "face", &best.image) {
+            return None;
+        }
+        let id = &session.record.id;
         // Kept for the comparison with the document's portrait (never stored or logged).
         session.live_face = self
             .embedder

@@ -104,3 +104,61 @@ pub(super) const TD3: Layout = Layout {
 };
 pub(super) const TD3_PERSONAL_NUMBER: Span = icao(2, 29, 42);
 pub(super) const TD3_PERSONAL_NUMBER_CHECK: Span = icao(2, 43, 43);
+
+/// What a position may hold (ICAO 9303 part 3, field formats), so a reader can
+/// choose only among the characters a position allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharClass {
+    /// Letters and filler: codes, states, nationality, names.
+    Alpha,
+    /// Digits and filler: dates and check digits.
+    Numeric,
+    /// Letters, digits and filler: document numbers, optional data, personal numbers.
+    Alnum,
+    /// M, F, X or filler.
+    Sex,
+}
+
+impl CharClass {
+    /// Whether `c` (an MRZ character) may stand at a position of this class.
+    pub fn allows(self, c: u8) -> bool {
+        match self {
+            CharClass::Alpha => c.is_ascii_uppercase() || c == b'<',
+            CharClass::Numeric => c.is_ascii_digit() || c == b'<',
+            CharClass::Alnum => true,
+            CharClass::Sex => matches!(c, b'M' | b'F' | b'X' | b'<'),
+        }
+    }
+}
+
+/// The class of every position of every line of `format`, from the field spans above.
+pub fn char_classes(format: MrzFormat) -> Vec<Vec<CharClass>> {
+    use CharClass::*;
+    let layout = match format {
+        MrzFormat::Td1 => &TD1,
+        MrzFormat::Td3 => &TD3,
+    };
+    // Optional data and the personal number are Alnum; everything else is a field below.
+    let mut lines = vec![vec![Alnum; format.line_length()]; format.line_count()];
+    let fields = [
+        (layout.document_code, Alpha),
+        (layout.issuing_state, Alpha),
+        (layout.document_number, Alnum),
+        (layout.document_number_check, Numeric),
+        (layout.birth_date, Numeric),
+        (layout.birth_date_check, Numeric),
+        (layout.sex, Sex),
+        (layout.expiry_date, Numeric),
+        (layout.expiry_date_check, Numeric),
+        (layout.nationality, Alpha),
+        (layout.names, Alpha),
+        (layout.composite_check, Numeric),
+    ];
+    let td3_personal_check = (format == MrzFormat::Td3).then_some((TD3_PERSONAL_NUMBER_CHECK, Numeric));
+    for (span, class) in fields.into_iter().chain(td3_personal_check) {
+        for p in span.positions() {
+            lines[p.line][p.column] = class;
+        }
+    }
+    lines
+}

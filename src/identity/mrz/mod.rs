@@ -19,6 +19,7 @@ use super::iin::{IIN_LENGTH, Sex};
 
 mod error;
 mod layout;
+pub use layout::{CharClass, char_classes};
 pub use error::MrzError;
 use layout::*;
 

@@ -809,3 +809,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn character_classes_follow_the_field_layout_and_admit_the_specimens() {
+    // A letters, N digits, X either, S sex: as ICAO 9303 part 3 gives each field.
+    let drawn = |format| -> Vec<String> {
+        char_classes(format)
+            .iter()
+            .map(|line| {
+                line.iter()
+                    .map(|class| match class {
+                        CharClass::Alpha => 'A',
+                        CharClass::Numeric => 'N',
+                        CharClass::Alnum => 'X',
+                        CharClass::Sex => 'S',
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        drawn(MrzFormat::Td1),
+        [
+            "AAAAAXXXXXXXXXNXXXXXXXXXXXXXXX",
+            "NNNNNNNSNNNNNNNAAAXXXXXXXXXXXN",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ]
+    );
+    assert_eq!(
+        drawn(MrzFormat::Td3),
+        [
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "XXXXXXXXXNAAANNNNNNNSNNNNNNNXXXXXXXXXXXXXXNN",
+        ]
+    );
+    for (format, lines) in [(MrzFormat::Td1, &TD1_SPECIMEN[..]), (MrzFormat::Td3, &TD3_SPECIMEN[..]), (MrzFormat::Td1, &TD1_LONG_NUMBER[..])] {
+        for (classes, line) in char_classes(format).iter().zip(lines) {
+            assert!(classes.iter().zip(line.bytes()).all(|(class, c)| class.allows(c)), "{line}");
+        }
+    }
+}

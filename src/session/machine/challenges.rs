@@ -71,7 +71,7 @@ impl SessionMachine {
         if verdict.passed() {
             out.extend(self.after_face());
         } else {
-            out.extend(self.finish(Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
+            out.extend(self.finish(Ending::FlashNotFollowed));
         }
         out
     }
@@ -113,8 +113,7 @@ impl SessionMachine {
             Progress::Restart(why) | Progress::Failed(why) => {
                 self.challenge_results.push((challenge, false, why));
                 self.judge = None;
-                let reason = if matches!(why, "face_lost" | "face_swapped") { Reason::FaceLost } else { Reason::ChallengeNotCompleted };
-                return self.finish(Decision::Rejected, vec![reason]);
+                return self.finish(Ending::ChallengeFailed { face_lost: matches!(why, "face_lost" | "face_swapped") });
             }
         }
         out.extend(self.on_tick(now));

@@ -86,6 +86,20 @@ pub struct DocumentVerdict {
     pub checks: Vec<Check>,
 }
 
+impl DocumentVerdict {
+    /// What the decision needs of it.
+    pub fn findings(&self) -> DocumentFindings {
+        DocumentFindings {
+            expected_iin_mismatch: self.expected_iin_mismatch,
+            expired: self.expired,
+            inconsistent: self.inconsistent,
+            face_mismatch: self.face_mismatch,
+            portrait_not_compared: self.portrait_not_compared,
+            minor: self.minor,
+        }
+    }
+}
+
 impl SessionMachine {
     /// The side the subject should be showing, while a document stage runs.
     pub fn document_side(&self) -> Option<Side> {
@@ -204,8 +218,7 @@ impl SessionMachine {
             self.show(Prompt::EnterIin, None, &mut out);
             return out;
         }
-        let (decision, reasons) = self.decision();
-        self.finish(decision, reasons)
+        self.finish(Ending::Completed)
     }
 
     /// The subject typed the IIN and confirmed the data are true.
@@ -230,7 +243,6 @@ impl SessionMachine {
                 }
             }
         }
-        let (decision, reasons) = self.decision();
-        self.finish(decision, reasons)
+        self.finish(Ending::Completed)
     }
 }

@@ -20,6 +20,7 @@
 mod challenges;
 mod decision;
 mod document;
+mod face;
 #[cfg(test)]
 mod tests;
 
@@ -28,9 +29,10 @@ use std::time::{Duration, Instant};
 use super::flash::{self, FlashColour, FlashVerdict, Sample};
 use super::holder::{self, HolderFaces};
 use super::liveness::{Challenge, Judge, Observation, Progress};
-use super::{Check, Decision, DocumentKind, EventKind, Outcome, Prompt, Reason, Stage, Status};
+use super::{Check, DocumentKind, EventKind, Outcome, Prompt, Stage, Status};
 use crate::vision::{Assessment, FaceMeasures, Gate, QualityThresholds};
 
+pub use decision::{DocumentFindings, Ending, Findings, decide};
 pub use document::{DocumentStageConfig, DocumentVerdict, Framing, Reading, Side};
 
 /// A candidate prompt must hold this long before it is shown, so the kiosk does
@@ -232,51 +234,6 @@ impl SessionMachine {
         out
     }
 
-    fn enter_framing(&mut self, out: &mut Vec<Effect>) {
-        self.state = State::Framing { good_since: None };
-        self.shown_prompt = None;
-        self.pending_prompt = None;
-        out.push(Effect::CollectCandidates(false));
-        out.push(Effect::Event(EventKind::Stage { stage: Stage::FaceCapture }));
-    }
-
-    fn frame_in_stage(&mut self, a: &Assessment, now: Instant, out: &mut Vec<Effect>) {
-        let good = a.passed();
-        match &mut self.state {
-            State::Framing { good_since } => {
-                if !good {
-                    *good_since = None;
-                    let prompt = prompt_for(a.failing.first().copied().unwrap_or(Gate::NoFace));
-                    self.prompt(prompt, now, out);
-                    return;
-                }
-                let since = *good_since.get_or_insert(now);
-                if now.duration_since(since) < self.config.settle {
-                    self.prompt(Prompt::HoldStill, now, out);
-                    return;
-                }
-                self.state = State::Countdown { started: now, bad_since: None, shown: self.config.countdown_seconds };
-                self.show(Prompt::Countdown, Some(self.config.countdown_seconds), out);
-                out.push(Effect::CollectCandidates(true));
-            }
-            State::Countdown { bad_since, .. } => {
-                if good {
-                    *bad_since = None;
-                    return;
-                }
-                let since = *bad_since.get_or_insert(now);
-                if now.duration_since(since) > self.config.countdown_tolerance {
-                    // The subject moved out of place: back to framing, say why.
-                    self.state = State::Framing { good_since: None };
-                    out.push(Effect::CollectCandidates(false));
-                    let prompt = prompt_for(a.failing.first().copied().unwrap_or(Gate::NoFace));
-                    self.show(prompt, None, out);
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// The clock alone: countdown steps, review, timeouts.
     pub fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
         let mut out = Vec::new();
@@ -286,65 +243,23 @@ impl SessionMachine {
         if let Some(lost) = self.camera_lost_since
             && now.duration_since(lost) > self.config.camera_grace
         {
-            return self.finish(Decision::Rejected, vec![Reason::CameraLost]);
+            return self.finish(Ending::CameraLost);
         }
         if now.duration_since(self.started) > self.config.subject_timeout && !matches!(self.state, State::Review { .. }) {
-            let mut reasons = vec![Reason::SubjectTimeout];
-            if matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian) {
-                reasons.push(Reason::ConsentNotGiven);
-            } else if !self.face_seen {
-                reasons.push(Reason::NoFaceDetected);
-            } else if matches!(self.state, State::Document { .. } | State::AwaitingIin) {
-                reasons.push(Reason::DocumentNotRead);
-            }
-            return self.finish(Decision::Rejected, reasons);
+            return self.finish(Ending::SubjectTimeout {
+                awaiting_consent: matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian),
+                face_seen: self.face_seen,
+                document_open: matches!(self.state, State::Document { .. } | State::AwaitingIin),
+            });
         }
         match self.state.clone() {
             State::Flash { started, shown } => out.extend(self.flash_tick(started, shown, now)),
-            State::Countdown { started, shown, bad_since } => {
-                let elapsed = now.duration_since(started).as_secs_f64();
-                let total = f64::from(self.config.countdown_seconds);
-                if elapsed >= total {
-                    self.state = State::Capturing;
-                    // Capture first: stopping the collection discards the candidates.
-                    out.push(Effect::CaptureFace);
-                    out.push(Effect::CollectCandidates(false));
-                } else {
-                    let remaining = (total - elapsed).ceil() as u32;
-                    if remaining < shown {
-                        self.state = State::Countdown { started, bad_since, shown: remaining };
-                        self.show(Prompt::Countdown, Some(remaining), &mut out);
-                    }
-                }
-            }
+            State::Countdown { started, shown, bad_since } => self.countdown_tick(started, shown, bad_since, now, &mut out),
             State::Review { since } if now.duration_since(since) >= self.config.review => {
                 out.extend(self.complete(now));
             }
             _ => {}
         }
-        out
-    }
-
-    /// The engine kept the evidence photo.
-    pub fn on_captured(&mut self, measures: FaceMeasures, now: Instant) -> Vec<Effect> {
-        if self.state != State::Capturing {
-            return Vec::new();
-        }
-        self.captured = Some(measures);
-        self.state = State::Review { since: now };
-        let mut out = Vec::new();
-        self.show(Prompt::Captured, None, &mut out);
-        out.push(Effect::Event(EventKind::Stage { stage: Stage::FaceReview }));
-        out
-    }
-
-    /// No usable candidate (every frame of the last second failed to encode or store).
-    pub fn on_capture_failed(&mut self) -> Vec<Effect> {
-        if self.state != State::Capturing {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        self.enter_framing(&mut out);
         out
     }
 
@@ -366,11 +281,6 @@ impl SessionMachine {
         out
     }
 
-    /// The subject pressed Continue on the review screen.
-    pub fn on_continue(&mut self, now: Instant) -> Vec<Effect> {
-        if matches!(self.state, State::Review { .. }) { self.complete(now) } else { Vec::new() }
-    }
-
     /// The camera stopped delivering frames.
     pub fn on_camera_lost(&mut self, now: Instant) -> Vec<Effect> {
         let mut out = Vec::new();
@@ -381,22 +291,6 @@ impl SessionMachine {
         out.push(Effect::Event(EventKind::Camera { available: false }));
         self.show(Prompt::CameraUnavailable, None, &mut out);
         out
-    }
-
-    /// The face photo is taken: on to the challenges, then the document.
-    fn complete(&mut self, now: Instant) -> Vec<Effect> {
-        if !self.config.challenges.is_empty() && self.challenge_results.is_empty() {
-            let borderline = self.passive.as_ref().is_some_and(|(suspected, c)| {
-                !suspected && matches!((c.score, c.threshold), (Some(score), Some(t)) if score >= BORDERLINE_PASSIVE * t)
-            });
-            if let (true, Some(extra)) = (borderline, self.config.borderline_challenge.take()) {
-                self.config.challenges.push(extra);
-            }
-            let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
-            self.start_challenge(0, 0, now, &mut out);
-            return out;
-        }
-        self.after_challenges(now)
     }
 
     /// Face and liveness done: the document, or the decision.
@@ -410,14 +304,26 @@ impl SessionMachine {
             self.enter_document(first, &mut out);
             return out;
         }
-        let (decision, reasons) = self.decision();
-        self.finish(decision, reasons)
+        self.finish(Ending::Completed)
     }
 
-    fn finish(&mut self, decision: Decision, mut reasons: Vec<Reason>) -> Vec<Effect> {
-        if self.captured.is_none() && decision != Decision::Verified && !reasons.contains(&Reason::FaceNotCaptured) {
-            reasons.push(Reason::FaceNotCaptured);
+    /// What the session found, for [`decide`].
+    fn findings(&self, ending: Ending) -> Findings {
+        Findings {
+            ending,
+            face_captured: self.captured.is_some(),
+            attack_suspected: self.passive.as_ref().is_some_and(|(attack, _)| *attack),
+            face_changed: self.continuity.as_ref().is_some_and(|(same, _)| !same),
+            document: self.verdict.as_ref().map(DocumentVerdict::findings),
+            holder: self.holder.as_ref().map(|h| h.verdict(self.config.match_threshold)),
+            iin_by_subject: self.iin_by_subject,
+            replayed_source: self.config.replayed_source,
         }
+    }
+
+    /// The session is over: the decision on what it found, with every check behind it.
+    fn finish(&mut self, ending: Ending) -> Vec<Effect> {
+        let (decision, reasons) = decide(&self.findings(ending));
         self.state = State::Done;
         let mut checks = self.checks();
         checks.extend(self.challenge_results.iter().map(|(c, passed, why)| Check {
@@ -479,23 +385,5 @@ impl SessionMachine {
         self.shown_prompt = Some(prompt);
         self.pending_prompt = None;
         out.push(Effect::Event(EventKind::Prompt { prompt, value }));
-    }
-}
-
-fn round3(v: f32) -> f64 {
-    (f64::from(v) * 1000.0).round() / 1000.0
-}
-
-fn prompt_for(gate: Gate) -> Prompt {
-    match gate {
-        Gate::NoFace => Prompt::ShowFace,
-        Gate::MultipleFaces => Prompt::OnePersonOnly,
-        Gate::TooDark => Prompt::TooDark,
-        Gate::TooBright => Prompt::TooBright,
-        Gate::NotCentred => Prompt::CenterFace,
-        Gate::TooFar => Prompt::MoveCloser,
-        Gate::TooClose => Prompt::MoveBack,
-        Gate::NotFrontal => Prompt::LookStraight,
-        Gate::Blurry => Prompt::HoldStill,
     }
 }
