@@ -244,7 +244,7 @@ impl Engine {
                     let mismatch = session.record.request.expected_iin.as_ref().is_some_and(|e| *e != iin);
                     // The typed number goes through every check a read one does
                     // (check digit, birth date and century, sex, against the document).
-                    let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, identity::today_utc());
+                    let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, self.calendar.today());
                     let inconsistent = assessment::inconsistent(&read.problems);
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
