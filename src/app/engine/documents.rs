@@ -85,7 +85,7 @@ impl Engine {
             && let Some(lines) = session.front_lines.take()
             && let Err(e) = self.documents.reconcile(front, &lines, mrz)
         {
-            tracing::warn!(session = %id, error = %e, "printed names not checked against the MRZ");
+            tracing::warn!(session = %session.record.id, error = %e, "printed names not checked against the MRZ");
         }
     }
 
