@@ -30,7 +30,9 @@ use crate::vision::embedding::Embedding;
 use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, document, encode_jpeg};
 
+mod clock;
 mod documents;
+pub use clock::SessionClock;
 use documents::INCONSISTENT;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
@@ -62,6 +64,8 @@ pub struct Engine {
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
+    /// The session machine's `now`: the wall clock, or the lockstep test camera's frames.
+    pub clock: SessionClock,
     pub device: DeviceInfo,
     /// "Today" for age and expiry: the system clock, or a fixed day in tests.
     pub calendar: identity::Calendar,
@@ -108,6 +112,10 @@ impl Engine {
                 self.command(command, &mut active);
             }
             let frame = self.mailbox.take_timeout(IDLE_WAIT);
+            let now = match &frame {
+                Some(frame) => self.clock.frame(frame.pts),
+                None => self.clock.no_frame(IDLE_WAIT),
+            };
             if let Some(frame) = &frame
                 && self.preview.wanted()
                 && last_preview.elapsed() >= self.preview.interval()
@@ -116,15 +124,15 @@ impl Engine {
                 self.publish_preview(frame);
             }
             if let Some(session) = active.as_mut() {
-                let now = Instant::now();
                 // Frames the machine analysed, for the frame-to-decision time.
                 let mut arrived = None;
                 let effects = match frame {
                     Some(frame) if session.machine.wants_frames() => {
                         arrived = Some(frame.arrived);
                         let stage = session.record.stage;
+                        let analysing = Instant::now();
                         let fx = self.analyse(&frame, session, now);
-                        self.telemetry.stage_analysed(stage, now.elapsed());
+                        self.telemetry.stage_analysed(stage, analysing.elapsed());
                         fx
                     }
                     Some(_) => session.machine.on_tick(now),
@@ -194,7 +202,7 @@ impl Engine {
                 config.require_guardian_declaration = config.require_consent && record.request.guardian_for.is_some();
                 let mut session = Active {
                     record: *record,
-                    machine: SessionMachine::new(config, Instant::now()),
+                    machine: SessionMachine::new(config, self.clock.now()),
                     collecting: false,
                     candidates: VecDeque::new(),
                     started: Instant::now(),
@@ -281,7 +289,7 @@ impl Engine {
             }
             Command::Continue { id } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
-                    let fx = session.machine.on_continue(Instant::now());
+                    let fx = session.machine.on_continue(self.clock.now());
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -426,7 +434,7 @@ impl Engine {
                 }
                 Effect::CaptureFace => {
                     let fx = match self.keep_best_candidate(session) {
-                        Some(measures) => session.machine.on_captured(measures, Instant::now()),
+                        Some(measures) => session.machine.on_captured(measures, self.clock.now()),
                         None => session.machine.on_capture_failed(),
                     };
                     session.candidates.clear();
