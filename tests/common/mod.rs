@@ -40,6 +40,10 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub struct TestConfig {
     pub source: String,
     pub loop_replay: bool,
+    /// `camera.lockstep`: every frame analysed and the session timed by the frames, so
+    /// a replay is judged the same on a loaded machine (the daemon then runs with
+    /// `IDVERIFD_TEST_CAMERA=1`; the `test:` camera is always so).
+    pub lockstep: bool,
     pub subject_timeout: &'static str,
     /// How long the captured photo waits on Retake / Continue before going on.
     pub review: &'static str,
@@ -72,6 +76,7 @@ impl Default for TestConfig {
         Self {
             source: format!("file:{}", media("carphone_pristine.mp4").display()),
             loop_replay: true,
+            lockstep: false,
             subject_timeout: "40s",
             review: "1s",
             camera_grace: "4s",
@@ -134,6 +139,7 @@ width = {width}
 height = {height}
 loop_replay = {loop_replay}
 allow_replay = true
+lockstep = {lockstep}
 frame_timeout = "1500ms"
 
 [api]
@@ -171,6 +177,7 @@ password_hash = "{password_hash}"
             state = state_dir.display(),
             source = self.source.replace('\\', "\\\\").replace('"', "\\\""),
             loop_replay = self.loop_replay,
+            lockstep = self.lockstep,
             timeout = self.subject_timeout,
             review = self.review,
             grace = self.camera_grace,
@@ -218,6 +225,10 @@ impl Daemon {
         let dir = temp_dir(name);
         let config_path = dir.join("idverifd.toml");
         std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
+        let mut env = Vec::new();
+        if config.lockstep || config.source.starts_with("test:") {
+            env.push((idverifd::config::TEST_CAMERA_ENV.to_string(), "1".to_string()));
+        }
         Daemon {
             child: None,
             dir,
@@ -228,7 +239,7 @@ impl Daemon {
             kiosk_key: String::new(),
             status_url: String::new(),
             log: Arc::default(),
-            env: Vec::new(),
+            env,
         }
     }
 
