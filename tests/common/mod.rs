@@ -373,7 +373,9 @@ impl Daemon {
 
     /// Follows the SSE stream of a session to its end; returns the events' data.
     pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
-        collect_events(&self.client(), &self.url, id, limit).await
+        // The stream may outlast the client's usual 120 s time-out (a lockstep session).
+        let client = self.client_builder().timeout(limit + Duration::from_secs(30)).build().unwrap();
+        collect_events(&client, &self.url, id, limit).await
     }
 
     /// The technician's `status.json`, as text.
