@@ -182,12 +182,14 @@ const CHALLENGES: [&str; 5] = ["turn_left", "turn_right", "look_up", "blink", "m
 /// Follows the session's events and shows what they ask for; returns the events.
 async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
     use futures_util::StreamExt;
-    let r = daemon.client().get(format!("{}/v1/verifications/{id}/events", daemon.url)).bearer_auth(TOKEN).send().await.unwrap();
+    // A bound against hangs: a lockstep session on a loaded debug build takes minutes.
+    let limit = Duration::from_secs(1200);
+    let client = daemon.client_builder().timeout(limit).build().unwrap();
+    let r = client.get(format!("{}/v1/verifications/{id}/events", daemon.url)).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let mut stream = r.bytes_stream();
     let (mut buf, mut events) = (String::new(), Vec::<Value>::new());
-    // A bound against hangs: a lockstep session on a loaded debug build takes minutes.
-    let deadline = Instant::now() + Duration::from_secs(1200);
+    let deadline = Instant::now() + limit;
     let mut consented = false;
     while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline.into(), stream.next()).await {
         buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
