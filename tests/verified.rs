@@ -469,6 +469,7 @@ fn the_subject_frames_follow_each_challenge_and_reflect_the_flash_when_every_fra
         })
         .collect();
     let v = flash::judge(&plan, flash_step, &samples);
-    eprintln!("flash {plan:?}: followed {}/{} face_shift {:.3} face_over_surround {:?}", v.followed, v.steps, v.face_shift, v.face_over_surround);
+    // The flash constants' check set, bona fide side (see src/session/flash.rs).
+    eprintln!("check set, live subject: flash {plan:?}: followed {}/{} face_shift {:.3} face_over_surround {:?}", v.followed, v.steps, v.face_shift, v.face_over_surround);
     assert!(v.passed(), "{v:?}");
 }
