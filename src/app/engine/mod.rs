@@ -96,10 +96,16 @@ struct Active {
     /// Passive presentation-attack analysis of the face frames.
     passive: LivenessAnalyser,
     passive_frames: u32,
+    /// A face is due for the continuity check (every [`CONTINUITY_EVERY`] frames, taken
+    /// from the next frontal one).
+    continuity_due: bool,
 }
 
 /// During the challenges, every this many frames a face is kept to check it is
-/// still the one photographed.
+/// still the one photographed: the next frame whose face passes the frontal gate, as
+/// the photo's did. A face turned or tilted for a challenge is farther from any
+/// frontal photo of the same person (1.003 against the threshold 1.0, measured on
+/// tests/verified.rs's subject), so comparing it would refuse people who did as asked.
 const CONTINUITY_EVERY: u32 = 15;
 
 impl Engine {
@@ -213,6 +219,7 @@ impl Engine {
                     portrait: None,
                     passive: LivenessAnalyser::new(),
                     passive_frames: 0,
+                    continuity_due: false,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
@@ -320,7 +327,8 @@ impl Engine {
         let collecting = session.collecting;
         let in_liveness = session.machine.in_liveness();
         type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
-        let keep_challenge_face = in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
+        session.continuity_due |= in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
+        let keep_challenge_face = in_liveness && session.continuity_due;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
@@ -328,7 +336,8 @@ impl Engine {
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
-                if let (true, Some(face)) = (keep_challenge_face, &assessment.primary) {
+                let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal);
+                if let (true, true, Some(face)) = (keep_challenge_face, frontal, &assessment.primary) {
                     challenge_face = Some((image.try_clone()?, face.clone()));
                 }
                 let observation = match (&assessment.primary, assessment.measures) {
@@ -343,6 +352,7 @@ impl Engine {
         });
         self.telemetry.analysed(started.elapsed());
         if let Some((image, face)) = challenge_face {
+            session.continuity_due = false;
             // Before the machine can decide: the comparison must already be in.
             self.check_continuity(session, &image, &face);
         }
