@@ -150,10 +150,20 @@ fn open_when_read(fifo: &Path, stop: &AtomicBool) -> Option<std::fs::File> {
     None
 }
 
-/// The subject's frames, rendered once for the tests of this file.
+/// The subject's frames, rendered once for the tests of this file, or taken from
+/// `IDVERIFD_TEST_SUBJECT_DIR` when that holds a rendering (repeated runs skip the
+/// minutes of rendering; the generator is deterministic).
 fn subject_frames() -> &'static Path {
     static FRAMES: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     FRAMES.get_or_init(|| {
+        if let Ok(dir) = std::env::var("IDVERIFD_TEST_SUBJECT_DIR") {
+            let dir = PathBuf::from(dir);
+            if !dir.join("subject.json").exists() {
+                std::fs::create_dir_all(&dir).unwrap();
+                render_subject(&dir);
+            }
+            return dir;
+        }
         let dir = common::temp_dir("verified-subject");
         render_subject(&dir);
         dir
