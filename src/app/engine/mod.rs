@@ -99,14 +99,19 @@ struct Active {
     /// A face is due for the continuity check (every [`CONTINUITY_EVERY`] frames, taken
     /// from the next frontal one).
     continuity_due: bool,
+    /// The evidence photo's head pitch, which a continuity face must be near.
+    photo_pitch: Option<f32>,
 }
 
 /// During the challenges, every this many frames a face is kept to check it is
-/// still the one photographed: the next frame whose face passes the frontal gate, as
-/// the photo's did. A face turned or tilted for a challenge is farther from any
-/// frontal photo of the same person (1.003 against the threshold 1.0, measured on
-/// tests/verified.rs's subject), so comparing it would refuse people who did as asked.
+/// still the one photographed: the next frame whose face is posed as the photo's was
+/// (the frontal gate, and the pitch within [`CONTINUITY_PITCH`]). A face turned or
+/// tilted back for a challenge is farther from any frontal photo of the same person
+/// (1.003 against the threshold 1.0 on tests/verified.rs's subject looking up), so
+/// comparing it would refuse people who did as asked.
 const CONTINUITY_EVERY: u32 = 15;
+/// Half the tilt the look_up challenge asks for (its 0.08 in session::liveness).
+const CONTINUITY_PITCH: f32 = 0.04;
 
 impl Engine {
     pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
@@ -220,6 +225,7 @@ impl Engine {
                     passive: LivenessAnalyser::new(),
                     passive_frames: 0,
                     continuity_due: false,
+                    photo_pitch: None,
                 };
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
@@ -329,6 +335,7 @@ impl Engine {
         type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
         session.continuity_due |= in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
         let keep_challenge_face = in_liveness && session.continuity_due;
+        let photo_pitch = session.photo_pitch;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.detector.detect(image)?;
@@ -336,7 +343,8 @@ impl Engine {
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
-                let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal);
+                let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal)
+                    && assessment.measures.zip(photo_pitch).is_some_and(|(m, p)| (m.pitch - p).abs() <= CONTINUITY_PITCH);
                 if let (true, true, Some(face)) = (keep_challenge_face, frontal, &assessment.primary) {
                     challenge_face = Some((image.try_clone()?, face.clone()));
                 }
@@ -517,6 +525,7 @@ impl Engine {
             bytes: jpeg.len() as u64,
             captured_at: crate::rfc3339_now(),
         };
+        session.photo_pitch = Some(best.measures.pitch);
         session.record.evidence.retain(|e| e.kind != "face");
         session.record.evidence.push(meta);
         // Kept for the comparison with the document's portrait (never stored or logged).
