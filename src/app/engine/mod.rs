@@ -123,10 +123,6 @@ impl Engine {
                 self.command(command, &mut active);
             }
             let frame = self.mailbox.take_timeout(IDLE_WAIT);
-            let now = match &frame {
-                Some(frame) => self.clock.frame(frame.pts),
-                None => self.clock.no_frame(IDLE_WAIT),
-            };
             if let Some(frame) = &frame
                 && self.preview.wanted()
                 && last_preview.elapsed() >= self.preview.interval()
@@ -134,6 +130,11 @@ impl Engine {
                 last_preview = Instant::now();
                 self.publish_preview(frame);
             }
+            // Every frame taken moves the clock, in a session or not.
+            let now = match &frame {
+                Some(frame) => self.clock.frame(frame.pts),
+                None => self.clock.no_frame(IDLE_WAIT),
+            };
             if let Some(session) = active.as_mut() {
                 // Frames the machine analysed, for the frame-to-decision time.
                 let mut arrived = None;
