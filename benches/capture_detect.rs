@@ -36,6 +36,7 @@ fn main() {
             v4l2_format: String::new(),
             loop_replay: true,
             real_time: false,
+            lockstep: false,
         };
         let capture_fps = run(&settings, FRAMES, |_| {});
         let mut per_frame = Vec::with_capacity(FRAMES);

@@ -176,6 +176,12 @@ pub struct CameraConfig {
     /// tests may use them, and results say so.
     #[serde(default)]
     pub allow_replay: bool,
+    /// Frames are taken one by one and the session runs on their own timestamps (no
+    /// frame dropped, no wall clock while frames come), so a replay is judged the same
+    /// however slowly the machine analyses it. The test camera (`test:`) always runs so;
+    /// a `file:`/`gst:` replay only with this set, and only under [`TEST_CAMERA_ENV`].
+    #[serde(default)]
+    pub lockstep: bool,
     /// No frame for this long during a session counts as a camera loss.
     #[serde(default = "default_frame_timeout", with = "humantime_serde_compat")]
     pub frame_timeout: Duration,

@@ -295,6 +295,12 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     if matches!(source, SourceSpec::Test(_)) {
         tracing::warn!("test camera: injected video whose results may be verified; for the test suite only");
     }
+    // Every frame analysed, on its own clock: only the test camera, or a replay the test
+    // suite marks so (config validation refuses it otherwise; see engine/clock.rs).
+    let lockstep = matches!(source, SourceSpec::Test(_)) || config.camera.lockstep;
+    if lockstep {
+        tracing::warn!("lockstep camera: every frame analysed, sessions timed by the frames; for the test suite only");
+    }
     let settings = PipelineSettings {
         source: source.clone(),
         width: config.camera.width,
@@ -303,6 +309,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         v4l2_format: config.camera.v4l2_format.clone(),
         loop_replay: config.camera.loop_replay,
         real_time: true,
+        lockstep,
     };
     let telemetry = Arc::new(Telemetry::default());
     seed_today_counts(&store, &telemetry);
@@ -375,6 +382,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             }),
         },
         frame_timeout: config.camera.frame_timeout,
+        clock: if lockstep { engine::SessionClock::frames(config.camera.fps) } else { engine::SessionClock::Wall },
         calendar: config.session.calendar(),
         device: DeviceInfo {
             id: config.device.id.clone(),

@@ -40,6 +40,7 @@ pub fn play_once(
         v4l2_format: String::new(),
         loop_replay: false,
         real_time: true,
+        lockstep: false,
     };
     let mailbox = Arc::new(Mailbox::default());
     let status = Arc::new(CameraStatus::new(&settings));
@@ -95,6 +96,7 @@ pub fn decode_every_frame(path: &Path, width: u32, height: u32, mut each: impl F
         v4l2_format: String::new(),
         loop_replay: false,
         real_time: false,
+        lockstep: false,
     };
     // The camera's description, with an appsink that holds frames back instead of dropping them.
     let description = settings.description().replace("max-buffers=1 drop=true", "max-buffers=2 drop=false");

@@ -1,6 +1,7 @@
 //! Stage 1, capture. Enters: a source spec (V4L2 camera, file, GStreamer description).
 //! Leaves: BGR frames in a one-slot [`mailbox::Mailbox`] (old frames are dropped, the
 //! pipeline never blocks) and a [`CameraStatus`] for the status page. Never analyses.
+//! The lockstep test camera alone hands every frame over and waits for it to be taken.
 
 pub mod clip;
 pub mod devices;
@@ -134,6 +135,9 @@ pub struct CameraIdentity {
 pub struct Frame {
     pub seq: u64,
     pub arrived: Instant,
+    /// The buffer's presentation timestamp: the frame's own time in its stream (the
+    /// lockstep test camera's session clock), when the source set one.
+    pub pts: Option<std::time::Duration>,
     video: gst_video::VideoFrame<gst_video::video_frame::Readable>,
 }
 
@@ -145,7 +149,8 @@ impl fmt::Debug for Frame {
 
 impl Frame {
     pub(crate) fn new(seq: u64, video: gst_video::VideoFrame<gst_video::video_frame::Readable>) -> Self {
-        Self { seq, arrived: Instant::now(), video }
+        let pts = video.buffer().pts().map(|t| std::time::Duration::from_nanos(t.nseconds()));
+        Self { seq, arrived: Instant::now(), pts, video }
     }
 
     pub fn width(&self) -> u32 {

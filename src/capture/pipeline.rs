@@ -44,6 +44,10 @@ pub struct PipelineSettings {
     pub loop_replay: bool,
     /// Deliver frames at the source's pace (a camera, a replay); `false` for benchmarks.
     pub real_time: bool,
+    /// The lockstep test camera: every frame is handed over and waits until the engine
+    /// takes it (none dropped, no clock sync), so a replay is analysed frame for frame
+    /// however slow the machine. Only for the test suite (see `camera.lockstep`).
+    pub lockstep: bool,
 }
 
 /// What a V4L2 camera may be asked to send: a fixed list, turned into caps through
@@ -97,10 +101,13 @@ impl PipelineSettings {
             SourceSpec::File(path) => format!("filesrc location={} ! decodebin", quote(path)),
             SourceSpec::Gst(description) | SourceSpec::Test(description) => description.clone(),
         };
+        // Lockstep: the appsink neither drops nor waits for the clock; the hand-over
+        // to the engine holds the streaming thread instead.
+        let (drop, sync) = if self.lockstep { (false, false) } else { (true, self.real_time) };
         format!(
             "{source} ! videoscale ! videoconvert ! video/x-raw,format=BGR,width={},height={},pixel-aspect-ratio=1/1 \
-             ! appsink name={SINK_NAME} max-buffers=1 drop=true sync={}",
-            self.width, self.height, self.real_time
+             ! appsink name={SINK_NAME} max-buffers=1 drop={drop} sync={sync}",
+            self.width, self.height
         )
     }
 }
@@ -386,7 +393,7 @@ fn run_once(
     status: &Arc<CameraStatus>,
     telemetry: &Arc<Telemetry>,
     sequence: &Arc<AtomicU64>,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
 ) -> RunEnd {
     let source_name = redact_source(&settings.source);
     let build_error = |reason: String| RunEnd::Failed(CaptureError::Build { camera: source_name.clone(), reason });
@@ -399,6 +406,7 @@ fn run_once(
     };
     let (mailbox, status_cb, telemetry_cb, sequence) =
         (Arc::clone(mailbox), Arc::clone(status), Arc::clone(telemetry), Arc::clone(sequence));
+    let (lockstep, cancel) = (settings.lockstep, Arc::clone(stop));
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -411,6 +419,11 @@ fn run_once(
                 let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info).map_err(|_| gst::FlowError::Error)?;
                 let frame = Frame::new(sequence.fetch_add(1, Ordering::Relaxed), video);
                 telemetry_cb.frames_captured.fetch_add(1, Ordering::Relaxed);
+                if lockstep {
+                    status_cb.frame_arrived();
+                    mailbox.hand_over(frame, &cancel);
+                    return Ok(gst::FlowSuccess::Ok);
+                }
                 if mailbox.put(frame) == Put::ReplacedUnread {
                     telemetry_cb.frames_dropped.fetch_add(1, Ordering::Relaxed);
                 }
@@ -479,6 +492,7 @@ mod tests {
             v4l2_format: "image/jpeg".into(),
             loop_replay: false,
             real_time: false,
+            lockstep: false,
         }
     }
 

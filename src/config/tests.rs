@@ -84,6 +84,18 @@ fn the_test_camera_needs_the_test_suites_environment_and_allow_replay() {
     assert!(fields(not_replay.problems(true)).contains(&"camera.source"), "it injects video: allow_replay too");
 }
 
+#[test]
+fn lockstep_frames_are_only_for_the_test_suites_replays() {
+    let text = DEMO_CONFIG.replace("allow_replay = true", "allow_replay = true\nlockstep = true");
+    let config = parse_unchecked(&text);
+    assert!(config.camera.lockstep);
+    let fields = |problems: Vec<(&'static str, String)>| problems.into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+    assert_eq!(fields(config.problems(false)), ["camera.lockstep"], "a config alone never enables it");
+    assert!(config.problems(true).is_empty(), "{:?}", config.problems(true));
+    let camera = CameraConfig { source: "v4l2:/dev/video0".parse().unwrap(), ..config.camera.clone() };
+    assert_eq!(fields(Config { camera, ..config }.problems(true)), ["camera.lockstep"], "never a real camera");
+}
+
 /// The config as typed, before the semantic checks.
 fn parse_unchecked(text: &str) -> Config {
     toml::from_str(text).expect("well-typed")

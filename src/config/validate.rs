@@ -25,6 +25,10 @@ impl Config {
                 "camera.source",
                 format!("the test camera (test:) is only for the test suite, which starts the daemon with {TEST_CAMERA_ENV}=1; use v4l2:"),
             )),
+            spec if self.camera.lockstep && !(test_camera_allowed && spec.is_replay()) => out.push((
+                "camera.lockstep",
+                format!("frames on their own clock are for the test suite's replays only (it starts the daemon with {TEST_CAMERA_ENV}=1); remove it"),
+            )),
             _ => {}
         }
         if !(160..=3840).contains(&self.camera.width) {

@@ -41,6 +41,10 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub struct TestConfig {
     pub source: String,
     pub loop_replay: bool,
+    /// `camera.lockstep`: every frame analysed and the session timed by the frames, so
+    /// a replay is judged the same on a loaded machine (the daemon then runs with
+    /// `IDVERIFD_TEST_CAMERA=1`; the `test:` camera is always so).
+    pub lockstep: bool,
     pub subject_timeout: &'static str,
     /// How long the captured photo waits on Retake / Continue before going on.
     pub review: &'static str,
@@ -73,6 +77,7 @@ impl Default for TestConfig {
         Self {
             source: format!("file:{}", media("carphone_pristine.mp4").display()),
             loop_replay: true,
+            lockstep: false,
             subject_timeout: "40s",
             review: "1s",
             camera_grace: "4s",
@@ -135,6 +140,7 @@ width = {width}
 height = {height}
 loop_replay = {loop_replay}
 allow_replay = true
+lockstep = {lockstep}
 frame_timeout = "1500ms"
 
 [api]
@@ -172,6 +178,7 @@ password_hash = "{password_hash}"
             state = state_dir.display(),
             source = self.source.replace('\\', "\\\\").replace('"', "\\\""),
             loop_replay = self.loop_replay,
+            lockstep = self.lockstep,
             timeout = self.subject_timeout,
             review = self.review,
             grace = self.camera_grace,
@@ -219,6 +226,10 @@ impl Daemon {
         let dir = temp_dir(name);
         let config_path = dir.join("idverifd.toml");
         std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
+        let mut env = Vec::new();
+        if config.lockstep || config.source.starts_with("test:") {
+            env.push((idverifd::config::TEST_CAMERA_ENV.to_string(), "1".to_string()));
+        }
         Daemon {
             child: None,
             dir,
@@ -229,7 +240,7 @@ impl Daemon {
             kiosk_key: String::new(),
             status_url: String::new(),
             log: Arc::default(),
-            env: Vec::new(),
+            env,
         }
     }
 
@@ -363,7 +374,9 @@ impl Daemon {
 
     /// Follows the SSE stream of a session to its end; returns the events' data.
     pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
-        collect_events(&self.client(), &self.url, id, limit).await
+        // The stream may outlast the client's usual 120 s time-out (a lockstep session).
+        let client = self.client_builder().timeout(limit + Duration::from_secs(30)).build().unwrap();
+        collect_events(&client, &self.url, id, limit).await
     }
 
     /// The technician's `status.json`, as text.

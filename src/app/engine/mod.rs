@@ -29,8 +29,10 @@ use crate::vision::embedding::Embedding;
 use crate::vision::liveness::LivenessAnalyser;
 use crate::vision::{Face, FaceDetector, FaceEmbedder, FaceTracker, document, encode_jpeg};
 
+mod clock;
 mod documents;
 mod evidence;
+pub use clock::SessionClock;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
 const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
@@ -61,6 +63,8 @@ pub struct Engine {
     pub oval: Oval,
     pub machine_config: MachineConfig,
     pub frame_timeout: Duration,
+    /// The session machine's `now`: the wall clock, or the lockstep test camera's frames.
+    pub clock: SessionClock,
     pub device: DeviceInfo,
     /// "Today" for age and expiry: the system clock, or a fixed day in tests.
     pub calendar: identity::Calendar,
@@ -93,11 +97,22 @@ struct Active {
     /// Passive presentation-attack analysis of the face frames.
     passive: LivenessAnalyser,
     passive_frames: u32,
+    /// A face is due for the continuity check (every [`CONTINUITY_EVERY`] frames, taken
+    /// from the next frontal one).
+    continuity_due: bool,
+    /// The evidence photo's head pitch, which a continuity face must be near.
+    photo_pitch: Option<f32>,
 }
 
 /// During the challenges, every this many frames a face is kept to check it is
-/// still the one photographed.
+/// still the one photographed: the next frame whose face is posed as the photo's was
+/// (the frontal gate, and the pitch within [`CONTINUITY_PITCH`]). A face turned or
+/// tilted back for a challenge is farther from any frontal photo of the same person
+/// (1.003 against the threshold 1.0 on tests/verified.rs's subject looking up), so
+/// comparing it would refuse people who did as asked.
 const CONTINUITY_EVERY: u32 = 15;
+/// Half the tilt the look_up challenge asks for (its 0.08 in session::liveness).
+const CONTINUITY_PITCH: f32 = 0.04;
 
 impl Engine {
     pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
@@ -116,16 +131,21 @@ impl Engine {
                 last_preview = Instant::now();
                 self.publish_preview(frame);
             }
+            // Every frame taken moves the clock, in a session or not.
+            let now = match &frame {
+                Some(frame) => self.clock.frame(frame.pts),
+                None => self.clock.no_frame(IDLE_WAIT),
+            };
             if let Some(session) = active.as_mut() {
-                let now = Instant::now();
                 // Frames the machine analysed, for the frame-to-decision time.
                 let mut arrived = None;
                 let effects = match frame {
                     Some(frame) if session.machine.wants_frames() => {
                         arrived = Some(frame.arrived);
                         let stage = session.record.stage;
+                        let analysing = Instant::now();
                         let fx = self.analyse(&frame, session, now);
-                        self.telemetry.stage_analysed(stage, now.elapsed());
+                        self.telemetry.stage_analysed(stage, analysing.elapsed());
                         fx
                     }
                     Some(_) => session.machine.on_tick(now),
@@ -195,7 +215,7 @@ impl Engine {
                 config.require_guardian_declaration = config.require_consent && record.request.guardian_for.is_some();
                 let mut session = Active {
                     record: *record,
-                    machine: SessionMachine::new(config, Instant::now()),
+                    machine: SessionMachine::new(config, self.clock.now()),
                     collecting: false,
                     candidates: VecDeque::new(),
                     started: Instant::now(),
@@ -207,6 +227,8 @@ impl Engine {
                     portrait: None,
                     passive: LivenessAnalyser::new(),
                     passive_frames: 0,
+                    continuity_due: false,
+                    photo_pitch: None,
                 };
                 self.tracker.reset();
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
@@ -285,7 +307,7 @@ impl Engine {
             }
             Command::Continue { id } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
-                    let fx = session.machine.on_continue(Instant::now());
+                    let fx = session.machine.on_continue(self.clock.now());
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -316,7 +338,9 @@ impl Engine {
         let collecting = session.collecting;
         let in_liveness = session.machine.in_liveness();
         type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
-        let keep_challenge_face = in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
+        session.continuity_due |= in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
+        let keep_challenge_face = in_liveness && session.continuity_due;
+        let photo_pitch = session.photo_pitch;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.tracker.faces(image)?;
@@ -324,7 +348,9 @@ impl Engine {
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
-                if let (true, Some(face)) = (keep_challenge_face, &assessment.primary) {
+                let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal)
+                    && assessment.measures.zip(photo_pitch).is_some_and(|(m, p)| (m.pitch - p).abs() <= CONTINUITY_PITCH);
+                if let (true, true, Some(face)) = (keep_challenge_face, frontal, &assessment.primary) {
                     challenge_face = Some((image.try_clone()?, face.clone()));
                 }
                 let observation = match (&assessment.primary, assessment.measures) {
@@ -339,6 +365,7 @@ impl Engine {
         });
         self.telemetry.analysed(started.elapsed());
         if let Some((image, face)) = challenge_face {
+            session.continuity_due = false;
             // Before the machine can decide: the comparison must already be in.
             self.check_continuity(session, &image, &face);
         }
@@ -429,7 +456,7 @@ impl Engine {
                 }
                 Effect::CaptureFace => {
                     let fx = match self.keep_best_candidate(session) {
-                        Some(measures) => session.machine.on_captured(measures, Instant::now()),
+                        Some(measures) => session.machine.on_captured(measures, self.clock.now()),
                         None => session.machine.on_capture_failed(),
                     };
                     session.candidates.clear();
@@ -490,6 +517,8 @@ impl Engine {
         if !evidence::keep(&self.store, &mut session.record, "face", &best.image) {
             return None;
         }
+        // The photo's head pitch: the continuity face during the challenges is one near it.
+        session.photo_pitch = Some(best.measures.pitch);
         let id = &session.record.id;
         // Kept for the comparison with the document's portrait (never stored or logged).
         session.live_face = self
