@@ -27,8 +27,8 @@ const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "
 
 impl FrontReader {
     /// The line, not among `taken`, whose text is a name `agrees` accepts, with
-    /// room for `letters` (fewest, most) letters; lines in print about as large as
-    /// the side's largest (its values, not its labels) only, top first.
+    /// room for `letters` (fewest, most) letters; lines in larger print than the
+    /// side's smallest (its labels) only, largest print first.
     pub(super) fn find_name(
         &mut self,
         masked: &Mat,
@@ -43,11 +43,14 @@ impl FrontReader {
             let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
             aspect >= LETTER_WIDTH.0 * fewest && aspect <= LETTER_WIDTH.1 * most
         };
-        let fitting: Vec<Line> = free_lines(&ink, taken)?.into_iter().filter(fits).collect();
-        // Values are printed larger than labels: a page's many small labels would
-        // use up the reads before its names were reached.
-        let largest = fitting.iter().map(|l| l.letters).max().unwrap_or(0);
-        for line in fitting.into_iter().filter(|l| l.letters * 4 >= largest * 3).take(MAX_READS) {
+        let mut fitting: Vec<Line> = free_lines(&ink, taken)?.into_iter().filter(fits).collect();
+        // Values are printed larger than labels: largest print first (top first
+        // among alike), so a page's many small labels do not use up the reads
+        // before its names, nor a card's larger IIN keep its names out.
+        let smallest = fitting.iter().map(|l| l.letters).min().unwrap_or(0);
+        fitting.retain(|l| l.letters * 20 >= smallest * 23);
+        fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
+        for line in fitting.into_iter().take(MAX_READS) {
             let value = Value::of(&ink, line)?;
             if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words).filter(|n| agrees(n)) {
                 return Ok(Some((name, value)));
