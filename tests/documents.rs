@@ -17,16 +17,20 @@ const FIELDS: [&str; 8] = ["iin", "surname", "given_names", "patronymic", "birth
 /// `cargo bench --bench documents`.
 fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = common::temp_dir("documents");
-        let out = Command::new("python3")
-            .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-            .args(["--out", dir.to_str().unwrap(), "--seed", "11", "--count", "2", "--classic"])
-            .output()
-            .expect("python3");
-        assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
-        dir
-    })
+    DIR.get_or_init(|| render("documents", &["--seed", "11", "--count", "2", "--classic"]))
+}
+
+/// tests/fixtures/gen_documents.py run with `args` into a new temporary directory.
+fn render(name: &str, args: &[&str]) -> PathBuf {
+    let dir = common::temp_dir(name);
+    let out = Command::new("python3")
+        .arg(common::repo().join("tests/fixtures/gen_documents.py"))
+        .args(["--out", dir.to_str().unwrap()])
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
+    dir
 }
 
 fn truth(name: &str) -> Value {
@@ -43,16 +47,7 @@ fn split(name: &'static str) -> &'static Path {
     static TUNE: OnceLock<PathBuf> = OnceLock::new();
     static HELDOUT: OnceLock<PathBuf> = OnceLock::new();
     let cell = if name == "tune" { &TUNE } else { &HELDOUT };
-    cell.get_or_init(|| {
-        let dir = common::temp_dir(&format!("documents-{name}"));
-        let out = Command::new("python3")
-            .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-            .args(["--out", dir.to_str().unwrap(), "--seed", "21", "--count", "2", "--no-special", "--split", name])
-            .output()
-            .expect("python3");
-        assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
-        dir
-    })
+    cell.get_or_init(|| render(&format!("documents-{name}"), &["--seed", "21", "--count", "2", "--no-special", "--split", name]))
 }
 
 /// Codes that accuse a document of disagreeing with itself.
@@ -291,16 +286,7 @@ fn a_passport_page_photographed_open_on_a_desk_is_found_by_its_mrz() {
 /// shown, and a passport page scanned flat whose small two-line labels do not read.
 fn first_tuning_person() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = common::temp_dir("documents-seed5");
-        let out = Command::new("python3")
-            .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-            .args(["--out", dir.to_str().unwrap(), "--seed", "5", "--count", "1", "--no-special", "--split", "tune"])
-            .output()
-            .expect("python3");
-        assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
-        dir
-    })
+    DIR.get_or_init(|| render("documents-seed5", &["--seed", "5", "--count", "1", "--no-special", "--split", "tune"]))
 }
 
 #[test]

@@ -249,6 +249,22 @@ async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
     events
 }
 
+/// The whole path's daemon settings: the production challenges and flash, the
+/// document stages, consent on the kiosk, and the subject on the lockstep test camera.
+fn whole_path_config(fifo: &Path, size: (u32, u32)) -> TestConfig {
+    TestConfig {
+        source: test_camera_source(fifo, size),
+        loop_replay: false,
+        require_consent: true,
+        document_stages: true,
+        size,
+        subject_timeout: "180s",
+        liveness_challenges: idverifd::config::SessionConfig::default().liveness_challenges,
+        screen_flash: true,
+        ..TestConfig::default()
+    }
+}
+
 /// The heavy tests of this file one at a time: the whole path must not share the
 /// cores with the in-process judging.
 static HEAVY: Mutex<()> = Mutex::new(());
@@ -264,18 +280,7 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
     let subject = Subject::start(frames, fifo.clone());
 
     let production = idverifd::config::SessionConfig::default();
-    let config = TestConfig {
-        source: test_camera_source(&fifo, size),
-        loop_replay: false,
-        require_consent: true,
-        document_stages: true,
-        size,
-        subject_timeout: "180s",
-        liveness_challenges: production.liveness_challenges,
-        screen_flash: true,
-        ..TestConfig::default()
-    };
-    let daemon = Daemon::start("verified", &config);
+    let daemon = Daemon::start("verified", &whole_path_config(&fifo, size));
 
     let iin = expected["iin"].as_str().unwrap().to_string();
     let nonce = "nonce-verified-end-to-end-1";
@@ -370,19 +375,7 @@ async fn the_kiosk_shows_a_subject_who_does_what_it_asks_his_way_to_verified() {
     let subject = Subject::start(frames, fifo.clone());
     let browser = Browser::start("verified-kiosk").await;
     // The photo waits on the kiosk for the subject's Continue.
-    let config = TestConfig {
-        source: test_camera_source(&fifo, size),
-        loop_replay: false,
-        require_consent: true,
-        document_stages: true,
-        size,
-        review: "15s",
-        subject_timeout: "180s",
-        liveness_challenges: idverifd::config::SessionConfig::default().liveness_challenges,
-        screen_flash: true,
-        ..TestConfig::default()
-    };
-    let daemon = Daemon::start("verified-kiosk", &config);
+    let daemon = Daemon::start("verified-kiosk", &TestConfig { review: "15s", ..whole_path_config(&fifo, size) });
     let strings = strings();
     let mut axe = AxeReport::default();
     let mut walk = Walk::new(&browser, &daemon, &mut axe, "kk", &strings, 90);
