@@ -326,20 +326,19 @@ impl DocumentReader {
 }
 
 impl DocumentReader {
-    /// A printed IIN that disagrees with the MRZ's accuses the card only if an
-    /// independent model reads it alike too: one that reads the MRZ's digits is a
-    /// misread of them and is kept as that read; one that reads otherwise again
-    /// is unsure, and unsure values accuse nothing ([`crate::identity::document::assemble`]).
+    /// A printed IIN that disagrees with the MRZ's is read once more by an
+    /// independent model: when it reads the MRZ's digits, the disagreement was a
+    /// misread and that read is kept. Any other read leaves the first as it was
+    /// (a Russian model that reads a clean, tampered digit otherwise must not
+    /// hide the tampering).
     fn recheck_iin(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
         let (Some(printed), Some(checked)) = (front.iin.clone(), mrz.iin_candidate()) else { return Ok(()) };
         let Some((_, value)) = lines.found.iter().find(|(f, _)| *f == Field::Iin) else { return Ok(()) };
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        match self.front.russian_iin(&lines.masked, *value)? {
-            Some(other) if other == checked => front.iin = Some(other),
-            Some(other) if other == printed => {}
-            _ => front.confirmed.iin = false,
+        if let Some(other) = self.front.russian_iin(&lines.masked, *value)?.filter(|other| other == checked) {
+            front.iin = Some(other);
         }
         Ok(())
     }
