@@ -355,14 +355,10 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
 /// The same subject seen through the kiosk: Chromium shows the consent, the photo
 /// and its Continue, each challenge's picture, the flash and the card, and ends on
 /// the verified screen. Each step is a screenshot (journey-kk-<nn>-<step>.png)
-/// checked by axe-core. Gated (IDVERIFD_TEST_VERIFIED=1): the browser and the
-/// lockstep daemon together need more of a 2-core machine than CI can spare.
+/// checked by axe-core. On the lockstep camera the session waits for its frames
+/// to be analysed, so the walk does not depend on how fast the machine is.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_kiosk_shows_a_subject_who_does_what_it_asks_his_way_to_verified() {
-    if std::env::var("IDVERIFD_TEST_VERIFIED").as_deref() != Ok("1") {
-        eprintln!("skipped: set IDVERIFD_TEST_VERIFIED=1 to walk the kiosk to verified in a browser");
-        return;
-    }
     use common::axe::AxeReport;
     use common::browser::Browser;
     use common::journey::{DOCUMENT, Walk, strings};
