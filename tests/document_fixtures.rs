@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -15,15 +14,6 @@ use serde_json::Value;
 const HELDOUT_ONLY_FONTS: [&str; 5] = ["PT Sans", "PT Serif", "Noto Serif", "Carlito", "Open Sans"];
 const HELDOUT_ONLY_LAYOUTS: [&str; 3] = ["iin_on_top", "one_column", "page_iin_under_photo"];
 
-fn generate(dir: &Path, args: &[&str]) {
-    let out = Command::new("python3")
-        .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-        .args(["--out", dir.to_str().unwrap()])
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "generator: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn truths(dir: &Path) -> Vec<Value> {
     let index: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
@@ -39,7 +29,7 @@ fn truths(dir: &Path) -> Vec<Value> {
 fn the_same_split_seed_and_count_give_the_same_files() {
     let (a, b) = (common::temp_dir("docgen-a"), common::temp_dir("docgen-b"));
     for dir in [&a, &b] {
-        generate(dir, &["--split", "heldout", "--seed", "3", "--count", "1", "--no-special"]);
+        common::render_documents(dir, &["--split", "heldout", "--seed", "3", "--count", "1", "--no-special"]);
     }
     let names: BTreeSet<_> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 19, "9 images, 9 truths, the index");
@@ -51,8 +41,8 @@ fn the_same_split_seed_and_count_give_the_same_files() {
 #[test]
 fn the_held_out_split_has_fonts_layouts_and_people_the_tuning_split_never_has() {
     let (tune, heldout) = (common::temp_dir("docgen-tune"), common::temp_dir("docgen-heldout"));
-    generate(&tune, &["--split", "tune", "--seed", "5", "--count", "2"]);
-    generate(&heldout, &["--split", "heldout", "--seed", "5", "--count", "2"]);
+    common::render_documents(&tune, &["--split", "tune", "--seed", "5", "--count", "2"]);
+    common::render_documents(&heldout, &["--split", "heldout", "--seed", "5", "--count", "2"]);
     let (tune, heldout) = (truths(&tune), truths(&heldout));
 
     let styles = |truths: &[Value], key: &str| -> BTreeSet<String> {

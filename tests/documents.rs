@@ -20,16 +20,10 @@ fn fixtures() -> &'static Path {
     DIR.get_or_init(|| render("documents", &["--seed", "11", "--count", "2", "--classic"]))
 }
 
-/// tests/fixtures/gen_documents.py run with `args` into a new temporary directory.
+/// The documents `args` describe, rendered into a new temporary directory.
 fn render(name: &str, args: &[&str]) -> PathBuf {
     let dir = common::temp_dir(name);
-    let out = Command::new("python3")
-        .arg(common::repo().join("tests/fixtures/gen_documents.py"))
-        .args(["--out", dir.to_str().unwrap()])
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
+    common::render_documents(&dir, args);
     dir
 }
 

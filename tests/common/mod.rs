@@ -36,6 +36,17 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Renders fictitious documents with tests/fixtures/gen_documents.py into `dir`.
+pub fn render_documents(dir: &Path, args: &[&str]) {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/fixtures/gen_documents.py"))
+        .args(["--out", dir.to_str().unwrap()])
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Settings a test varies; everything else is the demo's, so the replayed clip
 /// passes the gates the way it does in the demo.
 pub struct TestConfig {
