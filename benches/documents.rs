@@ -5,7 +5,8 @@
 //!
 //! Run: `cargo bench --bench documents` (release build; OpenCV held to one
 //! thread, Tesseract runs serially inside the reader). PassportEye:
-//! `pip install passporteye`; without it only our figures are printed.
+//! `scripts/bench-tools` installs it in target/bench-venv; without it only our
+//! figures are printed.
 //! `DOCUMENTS_BENCH_COUNT=N` sets the regular people per split (default 6;
 //! each adds an ID card and a passport page in three variants).
 //! `DOCUMENTS_BENCH_MISSES=1` lists, for the tuning split only, each document's
@@ -23,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use idverifd::identity::{self, Date};
-use idverifd::vision::{self, reader::DocumentReader};
+use idverifd::vision::{self, reader::DocumentReader, tesseract};
 use serde_json::Value;
 
 const SPLITS: [&str; 2] = ["tune", "heldout"];
@@ -90,11 +91,11 @@ fn main() {
     }
 }
 
-/// Our reader on every document of one split.
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
+/// Our reader on every document of one split.
 /// Also returns our median ms per MRZ image, for the comparison with PassportEye.
 fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (Rows, f64) {
     let mut ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -106,7 +107,11 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     let mut false_alarm_codes: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut mrz_exact = (0, 0);
     let mut mrz_ms = Vec::new();
+    // Tesseract recognitions per document: (front or page, back, cross-check, ms in all).
+    let mut ocr: BTreeMap<&str, Vec<(u32, u32, u32, f64)>> = BTreeMap::new();
     for doc in docs {
+        tesseract::take_read_count();
+        let mut side_reads = Vec::new();
         let start = Instant::now();
         let cpu_start = thread_cpu_ms();
         let mut sides = Vec::new();
@@ -120,9 +125,13 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
                 mrz_exact.0 += usize::from(side.mrz.as_ref().is_some_and(|m| Value::from(m.lines.clone()) == doc.truth["mrz"]));
             }
             sides.push(side);
+            side_reads.push(tesseract::take_read_count());
         }
         // As the daemon and `idverifd document read` do: the front checked against the back's MRZ.
         let (front, mrz) = reader.combine(&mut sides).unwrap();
+        let check = tesseract::take_read_count();
+        let (first, back) = (side_reads[0], side_reads.get(1).copied().unwrap_or_default());
+        ocr.entry(doc.kind).or_default().push((first.reads, back.reads, check.reads, first.ms + back.ms + check.ms));
         let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
         ms.entry(doc.kind).or_default().push(start.elapsed().as_secs_f64() * 1000.0);
         cpu_ms.entry(doc.kind).or_default().push(thread_cpu_ms() - cpu_start);
@@ -184,6 +193,13 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         rows.push((format!("ms per {kind}, median / p95"), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
         let v = cpu_ms.get(kind).cloned().unwrap_or_default();
         rows.push(("  CPU ms of this thread, median / p95".into(), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
+        let v = ocr.get(kind).cloned().unwrap_or_default();
+        let median = |f: fn(&(u32, u32, u32, f64)) -> f64| percentile(&v.iter().map(f).collect::<Vec<_>>(), 0.5);
+        rows.push((
+            "  Tesseract reads front/back/check, median".into(),
+            format!("{:.0} / {:.0} / {:.0}", median(|r| f64::from(r.0)), median(|r| f64::from(r.1)), median(|r| f64::from(r.2))),
+        ));
+        rows.push(("  ms in Tesseract, median".into(), format!("{:.0}", median(|r| r.3))));
     }
     rows.push(("MRZ lines exact, idverifd".into(), ratio(mrz_exact)));
     rows.push(("  idverifd ms per MRZ image, median / p95".into(), format!("{:.0} / {:.0}", percentile(&mrz_ms, 0.5), percentile(&mrz_ms, 0.95))));
@@ -260,7 +276,8 @@ fn collect(dir: &Path) -> Vec<Doc> {
 /// threads; both are printed so neither flatters us).
 fn passporteye(repo: &Path, docs: &[Doc], omp_threads: Option<&str>, our_mrz_ms: f64) -> Rows {
     let setting = omp_threads.map_or("as installed".to_string(), |n| format!("OMP_THREAD_LIMIT={n}"));
-    let mut command = Command::new("python3");
+    let venv = repo.join("target/bench-venv/bin/python3");
+    let mut command = Command::new(if venv.exists() { venv.as_os_str() } else { "python3".as_ref() });
     command.arg(repo.join("tests/tools/passporteye_mrz.py")).args(docs.iter().map(|d| d.mrz_image.as_os_str()));
     match omp_threads {
         Some(n) => command.env("OMP_THREAD_LIMIT", n),

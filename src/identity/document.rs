@@ -200,7 +200,15 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     // The IIN: from the MRZ's optional data or personal number, and from the front.
     // A front value read only once, or two reads that differ, is a misread until
     // shown otherwise: it may not accuse the document, and the MRZ's value stands.
-    let mrz_iin = mrz.and_then(|m| m.iin_candidate().map(str::to_string));
+    let mut mrz_iin = mrz.and_then(|m| m.iin_candidate().map(str::to_string));
+    // An MRZ whose own check digits over the IIN fail was misread there (they are
+    // reported above): an IIN check digit that fails too cannot tell a misread
+    // from a forgery, and the value is not kept.
+    let mrz_iin_checked = mrz.is_some_and(|m| m.checks.composite && m.checks.personal_number != Some(false));
+    if !mrz_iin_checked && mrz_iin.as_deref().is_some_and(|i| matches!(Iin::parse(i), Err(IinError::CheckDigit { .. }))) {
+        problems.push(problem("unreadable_field", "the IIN in the MRZ could not be read with certainty"));
+        mrz_iin = None;
+    }
     let mut front_iin = front.and_then(|f| f.iin.clone());
     let front_sure = front.is_some_and(|f| f.confirmed.iin);
     // With no MRZ to confirm it, an unsure read is not kept either.
@@ -497,6 +505,26 @@ mod tests {
         let mut f = front();
         f.confirmed.iin = false;
         assert_eq!(codes(&assemble(Some(&f), Some(&mrz()), on())), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn an_mrz_misread_over_its_iin_is_unreadable_not_a_forgery() {
+        // The IIN's first digit misread in the MRZ (6 for 0): the composite check
+        // digit over it fails, so the failing IIN check digit is the misread's too.
+        let mut lines = TD1.map(str::to_string);
+        lines[0] = lines[0].replacen("050624533556", "650624533556", 1);
+        let misread = Mrz::parse_on(&lines, on()).expect("parses");
+        assert!(!misread.checks.composite);
+        let mut f = front();
+        f.confirmed.iin = false;
+        let d = assemble(Some(&f), Some(&misread), on());
+        assert!(codes(&d).contains(&"mrz_check_digit"));
+        assert!(codes(&d).contains(&"unreadable_field"));
+        assert!(!codes(&d).iter().any(|c| c.starts_with("iin_")), "{:?}", codes(&d));
+        assert_eq!(d.iin, None, "never a wrong value");
+        // The front read confidently stands in for it.
+        let d = assemble(Some(&front()), Some(&misread), on());
+        assert_eq!((d.iin.as_deref(), d.sources.iin), (Some("050624533556"), Some(FieldSource::Front)));
     }
 
     #[test]

@@ -19,6 +19,14 @@ struct TessBaseApi {
     _opaque: [u8; 0],
 }
 
+#[repr(C)]
+struct TessResultIterator {
+    _opaque: [u8; 0],
+}
+
+/// `TessPageIteratorLevel::RIL_SYMBOL`.
+const RIL_SYMBOL: c_int = 4;
+
 /// `TessOcrEngineMode::OEM_LSTM_ONLY`.
 const OEM_LSTM_ONLY: c_int = 1;
 
@@ -53,6 +61,11 @@ unsafe extern "C" {
     fn TessBaseAPIGetUTF8Text(handle: *mut TessBaseApi) -> *mut c_char;
     fn TessBaseAPIClear(handle: *mut TessBaseApi);
     fn TessDeleteText(text: *const c_char);
+    fn TessBaseAPIGetIterator(handle: *mut TessBaseApi) -> *mut TessResultIterator;
+    fn TessResultIteratorDelete(iterator: *mut TessResultIterator);
+    fn TessResultIteratorNext(iterator: *mut TessResultIterator, level: c_int) -> c_int;
+    fn TessResultIteratorGetUTF8Text(iterator: *const TessResultIterator, level: c_int) -> *mut c_char;
+    fn TessResultIteratorConfidence(iterator: *const TessResultIterator, level: c_int) -> f32;
 }
 
 /// Tesseract's page segmentation modes that this crate uses.
@@ -66,6 +79,23 @@ pub enum Layout {
 
 pub struct Tesseract {
     handle: NonNull<TessBaseApi>,
+}
+
+/// How many recognitions this thread asked Tesseract for, and the time they
+/// took: the benchmark prints them per document, to show where a read's time goes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadCount {
+    pub reads: u32,
+    pub ms: f64,
+}
+
+thread_local! {
+    static READS: std::cell::Cell<ReadCount> = const { std::cell::Cell::new(ReadCount { reads: 0, ms: 0.0 }) };
+}
+
+/// This thread's recognitions since the last call, and resets the count.
+pub fn take_read_count() -> ReadCount {
+    READS.with(|r| r.take())
 }
 
 // A handle is used by one thread at a time (`&mut self`); moving it is fine.
@@ -155,19 +185,32 @@ impl Tesseract {
 
     /// Reads a single-channel 8-bit image (any stride; it is not copied) laid out as `layout`.
     pub fn read(&mut self, gray: &Mat, layout: Layout) -> Result<String, VisionError> {
+        Ok(self.recognise(gray, layout, false)?.0)
+    }
+
+    /// [`Self::read`], with each recognised character and Tesseract's confidence
+    /// in it (0–100): how far the LSTM's choice stood above every other letter it
+    /// could have been. A read that accuses a document must be sure of each glyph.
+    pub fn read_glyphs(&mut self, gray: &Mat, layout: Layout) -> Result<(String, Vec<Glyph>), VisionError> {
+        self.recognise(gray, layout, true)
+    }
+
+    fn recognise(&mut self, gray: &Mat, layout: Layout, with_glyphs: bool) -> Result<(String, Vec<Glyph>), VisionError> {
         if gray.typ() != CV_8UC1 {
             return Err(VisionError::Ocr(format!("OCR needs an 8-bit grey image, got type {}", gray.typ())));
         }
         if gray.rows() < 8 || gray.cols() < 8 {
-            return Ok(String::new());
+            return Ok((String::new(), Vec::new()));
         }
         let step = c_int::try_from(gray.step1(0)?).map_err(|_| VisionError::Ocr("image row too long".into()))?;
+        let started = std::time::Instant::now();
         let handle = self.handle.as_ptr();
         // SAFETY: valid handle.
         unsafe { TessBaseAPISetPageSegMode(handle, layout as c_int) };
         // SAFETY: `gray` outlives the recognition below, which happens inside
-        // GetUTF8Text; Clear drops Tesseract's reference to the pixels before return.
-        unsafe {
+        // GetUTF8Text; the iterator is read and deleted before Clear, and Clear
+        // drops Tesseract's reference to the pixels before return.
+        let read = unsafe {
             TessBaseAPISetImage(handle, gray.data(), gray.cols(), gray.rows(), 1, step);
             // Rendered and rectified images are about 300 dpi; saying so skips
             // Tesseract's guess (and the warning it prints).
@@ -178,10 +221,51 @@ impl Tesseract {
                 TessDeleteText(raw.cast_const());
                 text
             });
+            let glyphs = if with_glyphs && text.is_some() { glyphs_of(handle) } else { Vec::new() };
             TessBaseAPIClear(handle);
-            text.ok_or_else(|| VisionError::Ocr("Tesseract failed to recognise the image".into()))
-        }
+            text.map(|t| (t, glyphs))
+        };
+        READS.with(|r| {
+            let c = r.get();
+            r.set(ReadCount { reads: c.reads + 1, ms: c.ms + started.elapsed().as_secs_f64() * 1000.0 });
+        });
+        read.ok_or_else(|| VisionError::Ocr("Tesseract failed to recognise the image".into()))
     }
+}
+
+/// One recognised character and Tesseract's confidence in it (0–100).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Glyph {
+    pub letter: char,
+    pub confidence: f32,
+}
+
+/// The glyphs of the last recognition, in reading order.
+///
+/// # Safety
+/// `handle` is valid and has just recognised an image (not yet cleared).
+unsafe fn glyphs_of(handle: *mut TessBaseApi) -> Vec<Glyph> {
+    let mut glyphs = Vec::new();
+    // SAFETY: the iterator belongs to us until deleted; texts are freed with TessDeleteText.
+    unsafe {
+        let iterator = TessBaseAPIGetIterator(handle);
+        if iterator.is_null() {
+            return glyphs;
+        }
+        loop {
+            let raw = TessResultIteratorGetUTF8Text(iterator, RIL_SYMBOL);
+            if !raw.is_null() {
+                let confidence = TessResultIteratorConfidence(iterator, RIL_SYMBOL);
+                glyphs.extend(CStr::from_ptr(raw).to_string_lossy().chars().map(|letter| Glyph { letter, confidence }));
+                TessDeleteText(raw.cast_const());
+            }
+            if TessResultIteratorNext(iterator, RIL_SYMBOL) == 0 {
+                break;
+            }
+        }
+        TessResultIteratorDelete(iterator);
+    }
+    glyphs
 }
 
 impl Drop for Tesseract {
