@@ -130,21 +130,27 @@ impl FrontReader {
             if lines[under].letters * 20 < lines[i].letters * 17 {
                 continue;
             }
+            // The value is the first line under the label in larger letters: a
+            // line like the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME).
+            // A line with none under it is no label of ours, and is not read.
+            let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
+                continue;
+            };
             let Some(LabelKind::Field(field)) = self.label_at(&gray, &ink, &lines, i, &mut labels)? else {
                 continue;
             };
             if values.iter().any(|(f, ..)| *f == field) {
                 continue;
             }
-            // The value is the first line under the label in larger letters: a
-            // line like the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME).
-            let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
-                continue;
-            };
             let value = Value::of(&ink, lines[at])?;
             let first = if matches!(field, Field::Birth | Field::Iin) { DIGITS_LOOK } else { NAME_LOOK };
             if let Some((look, least)) = self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)? {
                 values.push((field, value, look, least));
+            }
+            // Every field found: the lines below are other fields' (a page's
+            // issuing authority, dates of issue), not read.
+            if values.len() == Field::ALL.len() {
+                break;
             }
         }
         // Digits decide whether a document is accused: each is read a second way,

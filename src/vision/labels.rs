@@ -13,6 +13,10 @@ pub enum Field {
     Iin,
 }
 
+impl Field {
+    pub const ALL: [Field; 5] = [Field::Surname, Field::Given, Field::Patronymic, Field::Birth, Field::Iin];
+}
+
 /// What a label line names: one of our fields, or another field of the document
 /// (place of birth, nationality…), whose value is of no use here but which is
 /// still a label and never a value.
