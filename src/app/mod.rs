@@ -342,10 +342,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         camera: Arc::clone(&camera),
         mailbox: Arc::clone(&mailbox),
         preview: Arc::clone(&preview),
-        detector,
-        tracker,
-        documents,
-        embedder,
+        analysers: engine::Analysers::opencv(detector, tracker, embedder, documents),
         liveness_challenges: config.session.liveness_challenges,
         screen_flash: config.session.screen_flash,
         draws: match config.session.draw_seed {

@@ -24,14 +24,17 @@ use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::{Check, Decision, assessment};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
-use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
+use crate::vision::reader::{FrontLines, SideRead};
 use crate::vision::embedding::Embedding;
-use crate::vision::liveness::LivenessAnalyser;
-use crate::vision::{Face, FaceDetector, FaceEmbedder, FaceTracker, document, encode_jpeg};
+use crate::vision::{Face, document, encode_jpeg};
 
+mod analysers;
 mod clock;
 mod documents;
 mod evidence;
+#[cfg(test)]
+mod tests;
+pub use analysers::{Analysers, DocumentAnalysis, FaceEmbedding, FaceFinder, FaceMeasurer, PassiveLiveness};
 pub use clock::SessionClock;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
@@ -49,10 +52,8 @@ pub struct Engine {
     pub camera: Arc<CameraStatus>,
     pub mailbox: Arc<Mailbox<Frame>>,
     pub preview: Arc<crate::capture::Preview>,
-    pub detector: FaceDetector,
-    pub tracker: FaceTracker,
-    pub documents: DocumentReader,
-    pub embedder: FaceEmbedder,
+    /// Everything run on a frame, each behind its trait (fakes in the tests).
+    pub analysers: Analysers,
     /// Active challenges per session (drawn afresh each time), and whether the
     /// kiosk flashes its colour sequence.
     pub liveness_challenges: usize,
@@ -95,7 +96,7 @@ struct Active {
     live_face: Option<Embedding>,
     portrait: Option<Embedding>,
     /// Passive presentation-attack analysis of the face frames.
-    passive: LivenessAnalyser,
+    passive: Box<dyn PassiveLiveness>,
     passive_frames: u32,
     /// A face is due for the continuity check (every [`CONTINUITY_EVERY`] frames, taken
     /// from the next frontal one).
@@ -116,65 +117,70 @@ const CONTINUITY_PITCH: f32 = 0.04;
 
 impl Engine {
     pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
-        let mut active: Option<Active> = None;
-        let mut last_pet = Instant::now() - WATCHDOG_EVERY;
-        let mut last_preview = Instant::now();
+        let mut state = Loop::new();
         while !stop.load(Ordering::SeqCst) {
-            while let Some(command) = commands.next() {
-                self.command(command, &mut active);
-            }
-            let frame = self.mailbox.take_timeout(IDLE_WAIT);
-            if let Some(frame) = &frame
-                && self.preview.wanted()
-                && last_preview.elapsed() >= self.preview.interval()
-            {
-                last_preview = Instant::now();
-                self.publish_preview(frame);
-            }
-            // Every frame taken moves the clock, in a session or not.
-            let now = match &frame {
-                Some(frame) => self.clock.frame(frame.pts),
-                None => self.clock.no_frame(IDLE_WAIT),
+            self.turn(&commands, &mut state);
+        }
+        if let Some(session) = state.active.as_mut() {
+            self.end_without_decision(session, Status::Interrupted);
+        }
+    }
+
+    /// One turn of the loop: the commands waiting, then the newest frame (or a short
+    /// wait for one), then the watchdog.
+    fn turn(&mut self, commands: &Inbox, state: &mut Loop) {
+        let Loop { active, last_pet, last_preview } = state;
+        while let Some(command) = commands.next() {
+            self.command(command, active);
+        }
+        let frame = self.mailbox.take_timeout(IDLE_WAIT);
+        if let Some(frame) = &frame
+            && self.preview.wanted()
+            && last_preview.elapsed() >= self.preview.interval()
+        {
+            *last_preview = Instant::now();
+            self.publish_preview(frame);
+        }
+        // Every frame taken moves the clock, in a session or not.
+        let now = match &frame {
+            Some(frame) => self.clock.frame(frame.pts),
+            None => self.clock.no_frame(IDLE_WAIT),
+        };
+        if let Some(session) = active.as_mut() {
+            // Frames the machine analysed, for the frame-to-decision time.
+            let mut arrived = None;
+            let effects = match frame {
+                Some(frame) if session.machine.wants_frames() => {
+                    arrived = Some(frame.arrived);
+                    let stage = session.record.stage;
+                    let analysing = Instant::now();
+                    let fx = self.analyse(&frame, session, now);
+                    self.telemetry.stage_analysed(stage, analysing.elapsed());
+                    fx
+                }
+                Some(_) => session.machine.on_tick(now),
+                None => {
+                    let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
+                    let mut fx = Vec::new();
+                    if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
+                        fx.extend(session.machine.on_camera_lost(now));
+                    }
+                    fx.extend(session.machine.on_tick(now));
+                    fx
+                }
             };
-            if let Some(session) = active.as_mut() {
-                // Frames the machine analysed, for the frame-to-decision time.
-                let mut arrived = None;
-                let effects = match frame {
-                    Some(frame) if session.machine.wants_frames() => {
-                        arrived = Some(frame.arrived);
-                        let stage = session.record.stage;
-                        let analysing = Instant::now();
-                        let fx = self.analyse(&frame, session, now);
-                        self.telemetry.stage_analysed(stage, analysing.elapsed());
-                        fx
-                    }
-                    Some(_) => session.machine.on_tick(now),
-                    None => {
-                        let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
-                        let mut fx = Vec::new();
-                        if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
-                            fx.extend(session.machine.on_camera_lost(now));
-                        }
-                        fx.extend(session.machine.on_tick(now));
-                        fx
-                    }
-                };
-                self.apply(effects, session);
-                if let Some(arrived) = arrived {
-                    self.telemetry.frame_to_decision.observe(arrived.elapsed());
-                }
-                if session.machine.is_done() {
-                    active = None;
-                    self.preview.clear();
-                }
+            self.apply(effects, session);
+            if let Some(arrived) = arrived {
+                self.telemetry.frame_to_decision.observe(arrived.elapsed());
             }
-            if last_pet.elapsed() >= WATCHDOG_EVERY {
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-                last_pet = Instant::now();
+            if session.machine.is_done() {
+                *active = None;
+                self.preview.clear();
             }
         }
-        if let Some(session) = active.as_mut() {
-            self.end_without_decision(session, Status::Interrupted);
+        if last_pet.elapsed() >= WATCHDOG_EVERY {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            *last_pet = Instant::now();
         }
     }
 
@@ -225,12 +231,12 @@ impl Engine {
                     mrz: None,
                     live_face: None,
                     portrait: None,
-                    passive: LivenessAnalyser::new(),
+                    passive: (self.analysers.passive)(),
                     passive_frames: 0,
                     continuity_due: false,
                     photo_pitch: None,
                 };
-                self.tracker.reset();
+                self.analysers.faces.reset();
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
                 *active = Some(session);
@@ -325,9 +331,9 @@ impl Engine {
         if session.machine.in_flash() {
             type Colours = Option<([f32; 3], Option<[f32; 3]>)>;
             let colour = frame.analyse(|image| -> Result<Colours, crate::vision::VisionError> {
-                let faces = self.detector.detect(image)?;
+                let faces = self.analysers.faces.detect(image)?;
                 let Some(f) = Face::most_prominent(&faces) else { return Ok(None) };
-                Ok(Some((quality::face_colour(image, f)?, crate::vision::liveness::screen::surround_colour(image, f)?)))
+                self.analysers.measures.flash_colours(image, f).map(Some)
             });
             if let Ok(Some((bgr, surround))) = colour {
                 session.machine.on_flash_sample(bgr, surround, now);
@@ -343,8 +349,8 @@ impl Engine {
         let photo_pitch = session.photo_pitch;
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
-            let faces = self.tracker.faces(image)?;
-            let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
+            let faces = self.analysers.faces.track(image)?;
+            let assessment = self.analysers.measures.assess(image, &faces, &self.oval, &self.machine_config.gates)?;
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
@@ -354,7 +360,7 @@ impl Engine {
                     challenge_face = Some((image.try_clone()?, face.clone()));
                 }
                 let observation = match (&assessment.primary, assessment.measures) {
-                    (Some(face), Some(m)) => Some(liveness_observation(image, face, &m)?),
+                    (Some(face), Some(m)) => Some(self.analysers.measures.observe(image, face, &m)?),
                     _ => None,
                 };
                 return Ok((assessment, None, Some(observation)));
@@ -409,7 +415,7 @@ impl Engine {
     /// Is the face doing the challenges the one in the evidence photo?
     fn check_continuity(&mut self, session: &mut Active, image: &Mat, face: &Face) {
         let Some(live) = &session.live_face else { return };
-        let Ok(during) = self.embedder.embed(image, face) else { return };
+        let Ok(during) = self.analysers.embedder.embed(image, face) else { return };
         let distance = live.distance(&during);
         let threshold = self.machine_config.match_threshold;
         let same = distance <= threshold;
@@ -522,6 +528,7 @@ impl Engine {
         let id = &session.record.id;
         // Kept for the comparison with the document's portrait (never stored or logged).
         session.live_face = self
+            .analysers
             .embedder
             .embed(&best.image, &best.face)
             .inspect_err(|e| tracing::warn!(session = %id, error = %e, "live face could not be embedded"))
@@ -573,18 +580,15 @@ impl Engine {
     }
 }
 
+/// What the loop keeps from one turn to the next.
+struct Loop {
+    active: Option<Active>,
+    last_pet: Instant,
+    last_preview: Instant,
+}
 
-
-/// What a challenge judge needs from one frame.
-fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, crate::vision::VisionError> {
-    let centre = face.bbox.centre();
-    Ok(Observation {
-        yaw: m.yaw,
-        pitch: m.pitch,
-        fill: m.fill,
-        eye_openness: quality::eye_openness(image, face)?,
-        depth_shape: quality::depth_shape(face),
-        centre: (centre.x, centre.y),
-        width: face.bbox.width,
-    })
+impl Loop {
+    fn new() -> Self {
+        Loop { active: None, last_pet: Instant::now() - WATCHDOG_EVERY, last_preview: Instant::now() }
+    }
 }
