@@ -13,6 +13,7 @@ use super::*;
 use crate::capture::{PipelineSettings, SourceSpec};
 use crate::identity::Date;
 use crate::session::liveness::{Challenge, random_sequence};
+use crate::session::machine::Side;
 use crate::session::{Language, Prompt, Reason, SessionEvent, StartRequest};
 use crate::store::Kek;
 use crate::vision::document::{DocumentShape, Located, Readability};
@@ -36,26 +37,53 @@ enum Pose {
     Up,
 }
 
-/// What the camera sees, painted into every pixel: blue the pose, green who it is,
-/// red whether it is a printed photo.
+/// What the camera sees, painted into every pixel: blue the pose and the side of the
+/// card held up, green who it is, red whether it is a printed photo and whose portrait
+/// is on the card.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Scene {
     pose: Pose,
     person: u8,
     photo: bool,
+    /// The side of an ID card held up beside the face, with the person on its portrait.
+    card: Option<Side>,
+    portrait: u8,
 }
 
 const POSES: [Pose; 5] = [Pose::Nobody, Pose::Frontal, Pose::Left, Pose::Right, Pose::Up];
+const CARD_SIDES: [Option<Side>; 3] = [None, Some(Side::Front), Some(Side::Back)];
 
 impl Scene {
+    fn face(pose: Pose, person: u8) -> Scene {
+        Scene { pose, person, photo: false, card: None, portrait: 0 }
+    }
+
     fn of(image: &Mat) -> Scene {
-        let pixel = *image.at_2d::<Vec3b>(0, 0).expect("a BGR frame");
-        Scene { pose: POSES.get(usize::from(pixel[0])).copied().unwrap_or(Pose::Nobody), person: pixel[1], photo: pixel[2] == 1 }
+        let [b, g, r] = image.at_2d::<Vec3b>(0, 0).expect("a BGR frame").0;
+        Scene {
+            pose: POSES.get(usize::from(b % 8)).copied().unwrap_or(Pose::Nobody),
+            person: g,
+            photo: r % 2 == 1,
+            card: CARD_SIDES.get(usize::from(b / 8)).copied().flatten(),
+            portrait: r / 2,
+        }
+    }
+
+    fn colour(self) -> [u8; 3] {
+        let pose = POSES.iter().position(|p| *p == self.pose).expect("a pose") as u8;
+        let card = CARD_SIDES.iter().position(|c| *c == self.card).expect("a side of an ID card") as u8;
+        [pose + 8 * card, self.person, u8::from(self.photo) + 2 * self.portrait]
     }
 
     fn pixels(self) -> Vec<u8> {
-        let pose = POSES.iter().position(|p| *p == self.pose).expect("a pose") as u8;
-        [pose, self.person, u8::from(self.photo)].repeat((WIDTH * HEIGHT) as usize)
+        self.colour().repeat((WIDTH * HEIGHT) as usize)
+    }
+
+    /// A small image of this scene (a flattened card, its portrait).
+    fn image(self) -> Mat {
+        let [b, g, r] = self.colour();
+        let colour = opencv::core::Scalar::new(f64::from(b), f64::from(g), f64::from(r), 0.0);
+        Mat::new_rows_cols_with_default(24, 36, opencv::core::CV_8UC3, colour).expect("an image")
     }
 }
 
@@ -153,20 +181,57 @@ impl PassiveLiveness for FakePassive {
     }
 }
 
-/// No document is ever in view (these sessions have no document stage).
-struct NoDocument;
+/// A fictitious Kazakh ID card whose check digits all hold (identity/document.rs's):
+/// IIN 050624533556, born 2005-06-24, expiring 2031-10-17.
+const CARD_MRZ: [&str; 3] = ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"];
+const CARD_IIN: &str = "050624533556";
 
-impl DocumentAnalysis for NoDocument {
-    fn locate(&mut self, _: &Mat) -> Result<Option<Located>, VisionError> {
-        Ok(None)
+/// Finds the card held up on the right of the frame, sharp and glare-free, and reads
+/// the card's front or back as the fixture above.
+struct FakeDocuments;
+
+impl DocumentAnalysis for FakeDocuments {
+    fn locate(&mut self, image: &Mat) -> Result<Option<Located>, VisionError> {
+        let scene = Scene::of(image);
+        if scene.card.is_none() {
+            return Ok(None);
+        }
+        let corners = [Point2f::new(50.0, 12.0), Point2f::new(63.0, 12.0), Point2f::new(63.0, 36.0), Point2f::new(50.0, 36.0)];
+        let rectified = Scene { pose: Pose::Nobody, person: 0, ..scene }.image();
+        Ok(Some(Located { corners, shape: DocumentShape::Id1, rectified, area_share: 0.5 }))
     }
 
     fn readability(&mut self, _: &Mat) -> Result<Readability, VisionError> {
-        Ok(Readability { sharpness: 0.0, glare: 0.0 })
+        Ok(Readability { sharpness: 80.0, glare: 0.0 })
     }
 
-    fn read(&mut self, _: &Mat, _: DocumentShape, _: Date) -> Result<SideRead, VisionError> {
-        Err(VisionError::BadImage("no document in these tests".into()))
+    fn read(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
+        let card = Scene::of(rectified);
+        let mut read = SideRead {
+            shape: Some(shape),
+            mrz: None,
+            front: None,
+            readability: None,
+            rectified: Some(rectified.try_clone()?),
+            portrait: None,
+            front_lines: None,
+        };
+        match card.card {
+            Some(Side::Front) => {
+                read.front = Some(FrontFields {
+                    surname: Some("ҚАСЫМОВ".into()),
+                    given_names: Some("МҰРАТ".into()),
+                    patronymic: Some("БОЛАТОВИЧ".into()),
+                    birth_date: Date::new(2005, 6, 24),
+                    iin: Some(CARD_IIN.into()),
+                    confirmed: identity::Confirmed { surname: true, given_names: true, patronymic: true, birth_date: true, iin: true },
+                });
+                read.portrait = Some(Scene::face(Pose::Frontal, card.portrait).image());
+            }
+            Some(_) => read.mrz = Some(Mrz::parse_on(&CARD_MRZ, on).expect("the fixture's MRZ")),
+            None => {}
+        }
+        Ok(read)
     }
 
     fn reconcile(&mut self, _: &mut FrontFields, _: &FrontLines, _: &Mrz) -> Result<(), VisionError> {
@@ -179,7 +244,7 @@ fn fakes() -> Analysers {
         faces: Box::new(FakeFaces),
         measures: Box::new(FakeMeasures),
         embedder: Box::new(FakeEmbedder),
-        documents: Box::new(NoDocument),
+        documents: Box::new(FakeDocuments),
         passive: Box::new(|| Box::new(FakePassive::default())),
     }
 }
@@ -206,7 +271,7 @@ struct Rig {
 }
 
 impl Rig {
-    fn new(name: &str, subject_timeout: Duration) -> Rig {
+    fn new(name: &str, subject_timeout: Duration, with_documents: bool) -> Rig {
         let dir = std::env::temp_dir().join(format!("idverifd-engine-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Arc::new(Store::open(&dir.join("db"), Kek::for_tests()).expect("a store"));
@@ -257,7 +322,14 @@ impl Rig {
                 challenge_timeout: Duration::from_secs(6),
                 flash_plan: Vec::new(),
                 flash_step: Duration::from_millis(500),
-                document: None,
+                document: with_documents.then(|| crate::session::machine::DocumentStageConfig {
+                    kind: Default::default(),
+                    read_interval: Duration::from_millis(500),
+                    min_area_share: 0.2,
+                    min_sharpness: 30.0,
+                    max_glare: 0.03,
+                    stable_reads: 2,
+                }),
             },
             frame_timeout: Duration::from_secs(5),
             clock: SessionClock::frames(FPS),
@@ -279,7 +351,7 @@ impl Rig {
             document: None,
         };
         let record = self.engine.controller.start(request, "client", &Actor::Client("client".into())).expect("started");
-        self.show(Scene { pose: Pose::Nobody, person: 0, photo: false });
+        self.show(Scene::face(Pose::Nobody, 0));
         assert!(self.engine.controller.subject_action(Command::Consent { id: record.id.clone(), language: Language::En }));
         record.id
     }
@@ -298,6 +370,7 @@ impl Rig {
     fn follow_prompts(&mut self, subject: Subject) -> Vec<Prompt> {
         let mut prompts = Vec::new();
         let mut since_prompt = 0;
+        let mut card = None;
         for _ in 0..FPS * 60 {
             // Still for the judge's baseline, then the head moves as asked and comes back.
             let pose = match prompts.last() {
@@ -308,7 +381,14 @@ impl Rig {
             };
             since_prompt += 1;
             let person = if challenge_prompt(&prompts).is_some() { subject.in_challenges } else { subject.photographed };
-            for event in self.show(Scene { pose, person, photo: subject.photo }) {
+            let scene = Scene { pose, person, photo: subject.photo, card, portrait: subject.portrait };
+            for event in self.show(scene) {
+                match event {
+                    // The card is held up as asked, beside the face, and kept there.
+                    EventKind::Prompt { prompt: Prompt::ShowFront, .. } => card = Some(Side::Front),
+                    EventKind::Prompt { prompt: Prompt::ShowBack, .. } => card = Some(Side::Back),
+                    _ => {}
+                }
                 match event {
                     EventKind::Prompt { prompt, .. } => {
                         prompts.push(prompt);
@@ -338,15 +418,17 @@ impl Rig {
 }
 
 /// Who stands before the camera: the person photographed, the one who answers the
-/// challenges, and whether it is a printed photo of them.
+/// challenges, whether it is a printed photo of them, and whose portrait is on the
+/// ID card they hold up when asked.
 #[derive(Clone, Copy)]
 struct Subject {
     photographed: u8,
     in_challenges: u8,
     photo: bool,
+    portrait: u8,
 }
 
-const HONEST: Subject = Subject { photographed: 1, in_challenges: 1, photo: false };
+const HONEST: Subject = Subject { photographed: 1, in_challenges: 1, photo: false, portrait: 1 };
 
 impl Drop for Rig {
     fn drop(&mut self) {
@@ -360,7 +442,7 @@ fn challenge_prompt(prompts: &[Prompt]) -> Option<Prompt> {
 
 #[test]
 fn a_person_who_does_as_asked_is_verified_with_their_photo_kept() {
-    let mut rig = Rig::new("verified", Duration::from_secs(30));
+    let mut rig = Rig::new("verified", Duration::from_secs(30), false);
     let id = rig.start_with_consent();
     let prompts = rig.follow_prompts(HONEST);
     assert!(prompts.contains(&Prompt::Countdown) && prompts.contains(&Prompt::Captured), "{prompts:?}");
@@ -375,7 +457,7 @@ fn a_person_who_does_as_asked_is_verified_with_their_photo_kept() {
 
 #[test]
 fn someone_else_doing_the_challenges_is_rejected_as_a_face_mismatch() {
-    let mut rig = Rig::new("swapped", Duration::from_secs(30));
+    let mut rig = Rig::new("swapped", Duration::from_secs(30), false);
     let id = rig.start_with_consent();
     // The subject is photographed; once the challenge is asked, another person answers it.
     let prompts = rig.follow_prompts(Subject { in_challenges: 2, ..HONEST });
@@ -386,7 +468,7 @@ fn someone_else_doing_the_challenges_is_rejected_as_a_face_mismatch() {
 
 #[test]
 fn a_printed_photo_is_rejected_as_a_suspected_attack() {
-    let mut rig = Rig::new("photo", Duration::from_secs(30));
+    let mut rig = Rig::new("photo", Duration::from_secs(30), false);
     let id = rig.start_with_consent();
     rig.follow_prompts(Subject { photo: true, ..HONEST });
     let (decision, reasons, record) = rig.decided(&id);
@@ -398,11 +480,11 @@ fn a_printed_photo_is_rejected_as_a_suspected_attack() {
 #[test]
 fn nobody_coming_to_the_camera_times_out_without_a_photo() {
     let timeout = Duration::from_secs(10);
-    let mut rig = Rig::new("timeout", timeout);
+    let mut rig = Rig::new("timeout", timeout, false);
     let id = rig.start_with_consent();
     let mut decided = None;
     for _ in 0..FPS * 20 {
-        decided = rig.show(Scene { pose: Pose::Nobody, person: 0, photo: false }).into_iter().find_map(|e| match e {
+        decided = rig.show(Scene::face(Pose::Nobody, 0)).into_iter().find_map(|e| match e {
             EventKind::Decision { decision, reasons } => Some((decision, reasons)),
             _ => None,
         });
@@ -416,4 +498,33 @@ fn nobody_coming_to_the_camera_times_out_without_a_photo() {
     assert_eq!(decided, Some((decision, reasons.clone())), "the kiosk heard the stored decision");
     assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::SubjectTimeout, Reason::NoFaceDetected, Reason::FaceNotCaptured]));
     assert!(record.evidence.is_empty(), "nothing kept of a session nobody came to");
+}
+
+#[test]
+fn a_card_with_the_subjects_portrait_is_verified_with_both_sides_kept() {
+    let mut rig = Rig::new("card", Duration::from_secs(60), true);
+    let id = rig.start_with_consent();
+    let prompts = rig.follow_prompts(HONEST);
+    assert!(prompts.contains(&Prompt::ShowFront) && prompts.contains(&Prompt::ShowBack), "{prompts:?}");
+    let (decision, reasons, record) = rig.decided(&id);
+    assert_eq!((decision, reasons), (Decision::Verified, vec![]));
+    let kept: Vec<&str> = record.evidence.iter().map(|e| e.kind.as_str()).collect();
+    for kind in ["face", "document_front", "document_back", "document_portrait"] {
+        assert!(kept.contains(&kind), "{kind} kept: {kept:?}");
+    }
+    let document = record.document.expect("the document on the record");
+    assert_eq!((document["iin"].as_str(), document["iin_valid"].as_bool()), (Some(CARD_IIN), Some(true)));
+    let checks = record.outcome.expect("decided").checks;
+    for name in ["face_matches_document", "same_person_holding_document"] {
+        assert!(checks.iter().any(|c| c.name == name && c.passed), "{name}: {checks:?}");
+    }
+}
+
+#[test]
+fn a_card_with_someone_elses_portrait_is_rejected_as_a_face_mismatch() {
+    let mut rig = Rig::new("borrowed-card", Duration::from_secs(60), true);
+    let id = rig.start_with_consent();
+    rig.follow_prompts(Subject { portrait: 2, ..HONEST });
+    let (decision, reasons, _) = rig.decided(&id);
+    assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
 }
