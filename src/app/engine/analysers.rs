@@ -35,6 +35,13 @@ pub trait FaceMeasurer: Send {
     fn flash_colours(&self, image: &Mat, face: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError>;
 }
 
+/// A challenge judge's view of a face: its measured pose and size, where it is, and the
+/// two cues measured apart (how open the eyes are, the perspective shape).
+pub(super) fn observation(face: &Face, m: &FaceMeasures, eye_openness: f32, depth_shape: f32) -> Observation {
+    let centre = face.bbox.centre();
+    Observation { yaw: m.yaw, pitch: m.pitch, fill: m.fill, eye_openness, depth_shape, centre: (centre.x, centre.y), width: face.bbox.width }
+}
+
 /// Turns a face into an embedding, to tell whether two faces are one person.
 pub trait FaceEmbedding: Send {
     fn embed(&mut self, image: &Mat, face: &Face) -> Result<Embedding, VisionError>;
@@ -112,16 +119,7 @@ impl FaceMeasurer for QualityMeasures {
     }
 
     fn observe(&self, image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, VisionError> {
-        let centre = face.bbox.centre();
-        Ok(Observation {
-            yaw: m.yaw,
-            pitch: m.pitch,
-            fill: m.fill,
-            eye_openness: quality::eye_openness(image, face)?,
-            depth_shape: quality::depth_shape(face),
-            centre: (centre.x, centre.y),
-            width: face.bbox.width,
-        })
+        Ok(observation(face, m, quality::eye_openness(image, face)?, quality::depth_shape(face)))
     }
 
     fn flash_colours(&self, image: &Mat, face: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {

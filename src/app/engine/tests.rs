@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use opencv::core::Vec3b;
+use sha2::Digest;
 use tokio::sync::broadcast;
 
 use super::*;
@@ -14,7 +15,8 @@ use crate::capture::{PipelineSettings, SourceSpec};
 use crate::identity::Date;
 use crate::session::liveness::{Challenge, random_sequence};
 use crate::session::machine::Side;
-use crate::session::{Language, Prompt, Reason, SessionEvent, StartRequest};
+use crate::session::machine::tests as machine_tests;
+use crate::session::{DocumentKind, Language, Prompt, Reason, SessionEvent, StartRequest};
 use crate::store::Kek;
 use crate::vision::document::{DocumentShape, Located, Readability};
 use crate::vision::embedding::EMBEDDING_SIZE;
@@ -126,16 +128,8 @@ impl FaceMeasurer for FakeMeasures {
     }
 
     fn observe(&self, _: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, VisionError> {
-        let centre = face.bbox.centre();
-        Ok(Observation {
-            yaw: m.yaw,
-            pitch: m.pitch,
-            fill: m.fill,
-            eye_openness: 1.0,
-            depth_shape: 0.45,
-            centre: (centre.x, centre.y),
-            width: face.bbox.width,
-        })
+        // Eyes open, and a head's perspective that never changes (no challenge here asks).
+        Ok(analysers::observation(face, m, 1.0, 0.45))
     }
 
     fn flash_colours(&self, _: &Mat, _: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {
@@ -290,6 +284,8 @@ impl Rig {
         };
         let camera = Arc::new(CameraStatus::new(&settings));
         let (seed, _) = posed_challenge_seed();
+        // The machine's own tests' settings, with the consent screen.
+        let stages = if with_documents { machine_tests::document::with_documents(DocumentKind::IdCard) } else { machine_tests::config() };
         let engine = Engine {
             controller: Arc::clone(&controller),
             store,
@@ -304,33 +300,7 @@ impl Rig {
             screen_flash: false,
             draws: Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             oval: Oval::default(),
-            machine_config: MachineConfig {
-                subject_timeout,
-                settle: Duration::from_millis(500),
-                countdown_seconds: 3,
-                countdown_tolerance: Duration::from_millis(400),
-                review: Duration::from_secs(2),
-                camera_grace: Duration::from_secs(5),
-                detection_score: 0.7,
-                match_threshold: 1.0,
-                gates: QualityThresholds::default(),
-                replayed_source: false,
-                require_consent: true,
-                require_guardian_declaration: false,
-                challenges: Vec::new(),
-                borderline_challenge: None,
-                challenge_timeout: Duration::from_secs(6),
-                flash_plan: Vec::new(),
-                flash_step: Duration::from_millis(500),
-                document: with_documents.then(|| crate::session::machine::DocumentStageConfig {
-                    kind: Default::default(),
-                    read_interval: Duration::from_millis(500),
-                    min_area_share: 0.2,
-                    min_sharpness: 30.0,
-                    max_glare: 0.03,
-                    stable_reads: 2,
-                }),
-            },
+            machine_config: MachineConfig { subject_timeout, require_consent: true, ..stages },
             frame_timeout: Duration::from_secs(5),
             clock: SessionClock::frames(FPS),
             calendar: identity::Calendar::Fixed(Date::new(2026, 6, 1).expect("a date")),
@@ -413,6 +383,10 @@ impl Rig {
         let signed = crate::signing::verify_compact(&jws, &self.engine.keys.jwks()).expect("signed by the device key");
         assert_eq!(signed.payload["decision"], serde_json::to_value(outcome.decision).unwrap());
         assert_eq!(signed.payload["reasons"], serde_json::to_value(&outcome.reasons).unwrap());
+        for kept in &record.evidence {
+            let image = self.engine.store.get_evidence(id, &kept.kind).expect("store readable").expect("listed evidence is stored");
+            assert_eq!(hex::encode(sha2::Sha256::digest(&image)), kept.sha256, "{} as listed", kept.kind);
+        }
         (outcome.decision, outcome.reasons, record)
     }
 }
@@ -440,41 +414,51 @@ fn challenge_prompt(prompts: &[Prompt]) -> Option<Prompt> {
     prompts.iter().copied().find(|p| matches!(p, Prompt::TurnLeft | Prompt::TurnRight | Prompt::LookUp | Prompt::Blink))
 }
 
+/// What a registration server learns of a session walked through by `subject`, and
+/// the prompts the kiosk showed on the way.
+struct Walked {
+    prompts: Vec<Prompt>,
+    decision: Decision,
+    reasons: Vec<Reason>,
+    record: SessionRecord,
+}
+
+fn walk(name: &str, with_documents: bool, subject: Subject) -> Walked {
+    let mut rig = Rig::new(name, Duration::from_secs(60), with_documents);
+    let id = rig.start_with_consent();
+    let prompts = rig.follow_prompts(subject);
+    let (decision, reasons, record) = rig.decided(&id);
+    Walked { prompts, decision, reasons, record }
+}
+
+fn checks(walked: &Walked) -> &[Check] {
+    &walked.record.outcome.as_ref().expect("decided").checks
+}
+
 #[test]
 fn a_person_who_does_as_asked_is_verified_with_their_photo_kept() {
-    let mut rig = Rig::new("verified", Duration::from_secs(30), false);
-    let id = rig.start_with_consent();
-    let prompts = rig.follow_prompts(HONEST);
+    let walked = walk("verified", false, HONEST);
+    let prompts = &walked.prompts;
     assert!(prompts.contains(&Prompt::Countdown) && prompts.contains(&Prompt::Captured), "{prompts:?}");
-    assert_eq!(challenge_prompt(&prompts), Some(posed_challenge_seed().1.prompt()), "the drawn challenge was asked");
-    let (decision, reasons, record) = rig.decided(&id);
-    assert_eq!((decision, reasons), (Decision::Verified, vec![]));
-    assert!(record.evidence.iter().any(|e| e.kind == "face"), "the evidence photo is kept");
-    assert!(rig.engine.store.get_evidence(&id, "face").expect("store readable").is_some());
-    let checks = record.outcome.expect("decided").checks;
-    assert!(checks.iter().any(|c| c.name == "same_person_in_challenges" && c.passed), "{checks:?}");
+    assert_eq!(challenge_prompt(prompts), Some(posed_challenge_seed().1.prompt()), "the drawn challenge was asked");
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Verified, &[][..]));
+    assert!(walked.record.evidence.iter().any(|e| e.kind == "face"), "the evidence photo is kept");
+    assert!(checks(&walked).iter().any(|c| c.name == "same_person_in_challenges" && c.passed), "{:?}", checks(&walked));
 }
 
 #[test]
 fn someone_else_doing_the_challenges_is_rejected_as_a_face_mismatch() {
-    let mut rig = Rig::new("swapped", Duration::from_secs(30), false);
-    let id = rig.start_with_consent();
     // The subject is photographed; once the challenge is asked, another person answers it.
-    let prompts = rig.follow_prompts(Subject { in_challenges: 2, ..HONEST });
-    assert!(challenge_prompt(&prompts).is_some(), "{prompts:?}");
-    let (decision, reasons, _) = rig.decided(&id);
-    assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
+    let walked = walk("swapped", false, Subject { in_challenges: 2, ..HONEST });
+    assert!(challenge_prompt(&walked.prompts).is_some(), "{:?}", walked.prompts);
+    assert_eq!((walked.decision, walked.reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
 }
 
 #[test]
 fn a_printed_photo_is_rejected_as_a_suspected_attack() {
-    let mut rig = Rig::new("photo", Duration::from_secs(30), false);
-    let id = rig.start_with_consent();
-    rig.follow_prompts(Subject { photo: true, ..HONEST });
-    let (decision, reasons, record) = rig.decided(&id);
-    assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::PresentationAttackSuspected]));
-    let checks = record.outcome.expect("decided").checks;
-    assert!(checks.iter().any(|c| c.name.starts_with("passive_liveness (print") && !c.passed), "{checks:?}");
+    let walked = walk("photo", false, Subject { photo: true, ..HONEST });
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Rejected, &[Reason::PresentationAttackSuspected][..]));
+    assert!(checks(&walked).iter().any(|c| c.name.starts_with("passive_liveness (print") && !c.passed), "{:?}", checks(&walked));
 }
 
 #[test]
@@ -502,29 +486,23 @@ fn nobody_coming_to_the_camera_times_out_without_a_photo() {
 
 #[test]
 fn a_card_with_the_subjects_portrait_is_verified_with_both_sides_kept() {
-    let mut rig = Rig::new("card", Duration::from_secs(60), true);
-    let id = rig.start_with_consent();
-    let prompts = rig.follow_prompts(HONEST);
+    let walked = walk("card", true, HONEST);
+    let prompts = &walked.prompts;
     assert!(prompts.contains(&Prompt::ShowFront) && prompts.contains(&Prompt::ShowBack), "{prompts:?}");
-    let (decision, reasons, record) = rig.decided(&id);
-    assert_eq!((decision, reasons), (Decision::Verified, vec![]));
-    let kept: Vec<&str> = record.evidence.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Verified, &[][..]));
+    let kept: Vec<&str> = walked.record.evidence.iter().map(|e| e.kind.as_str()).collect();
     for kind in ["face", "document_front", "document_back", "document_portrait"] {
         assert!(kept.contains(&kind), "{kind} kept: {kept:?}");
     }
-    let document = record.document.expect("the document on the record");
+    let document = walked.record.document.as_ref().expect("the document on the record");
     assert_eq!((document["iin"].as_str(), document["iin_valid"].as_bool()), (Some(CARD_IIN), Some(true)));
-    let checks = record.outcome.expect("decided").checks;
     for name in ["face_matches_document", "same_person_holding_document"] {
-        assert!(checks.iter().any(|c| c.name == name && c.passed), "{name}: {checks:?}");
+        assert!(checks(&walked).iter().any(|c| c.name == name && c.passed), "{name}: {:?}", checks(&walked));
     }
 }
 
 #[test]
 fn a_card_with_someone_elses_portrait_is_rejected_as_a_face_mismatch() {
-    let mut rig = Rig::new("borrowed-card", Duration::from_secs(60), true);
-    let id = rig.start_with_consent();
-    rig.follow_prompts(Subject { portrait: 2, ..HONEST });
-    let (decision, reasons, _) = rig.decided(&id);
-    assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
+    let walked = walk("borrowed-card", true, Subject { portrait: 2, ..HONEST });
+    assert_eq!((walked.decision, walked.reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
 }
