@@ -5,6 +5,8 @@
 //! moonfire-nvr's streamer takes an `Opener` and its tests a `MockOpener`.
 //! Nothing here decides: the session machine does.
 
+#![deny(missing_docs)]
+
 use opencv::core::{Mat, Rect};
 use opencv::prelude::*;
 
@@ -28,6 +30,7 @@ pub trait FaceFinder: Send {
 /// Measures the faces found: the quality gates, the pose a challenge judges, and the
 /// face's colour under the kiosk's flash.
 pub trait FaceMeasurer: Send {
+    /// The primary face among `faces` measured against the quality gates.
     fn assess(&self, image: &Mat, faces: &[Face], oval: &Oval, gates: &QualityThresholds) -> Result<Assessment, VisionError>;
     /// What a challenge judge needs from one frame.
     fn observe(&self, image: &Mat, face: &Face, measures: &FaceMeasures) -> Result<Observation, VisionError>;
@@ -44,6 +47,7 @@ pub(super) fn observation(face: &Face, m: &FaceMeasures, eye_openness: f32, dept
 
 /// Turns a face into an embedding, to tell whether two faces are one person.
 pub trait FaceEmbedding: Send {
+    /// The embedding of `face`, found in `image`.
     fn embed(&mut self, image: &Mat, face: &Face) -> Result<Embedding, VisionError>;
 }
 
@@ -51,6 +55,7 @@ pub trait FaceEmbedding: Send {
 pub trait PassiveLiveness: Send {
     /// One frame and the face found in it, if any.
     fn push(&mut self, image: &Mat, face: Option<&Face>) -> Result<(), VisionError>;
+    /// What the frames so far add up to.
     fn verdict(&self) -> LivenessVerdict;
 }
 
@@ -68,9 +73,13 @@ pub trait DocumentAnalysis: Send {
 
 /// Every analyser the engine runs, each behind its trait.
 pub struct Analysers {
+    /// Faces in the stream and in stills.
     pub faces: Box<dyn FaceFinder>,
+    /// Quality gates, challenge poses, flash colours.
     pub measures: Box<dyn FaceMeasurer>,
+    /// Who a face is.
     pub embedder: Box<dyn FaceEmbedding>,
+    /// The document: found, flattened, read.
     pub documents: Box<dyn DocumentAnalysis>,
     /// A fresh passive analysis for every session.
     pub passive: Box<dyn Fn() -> Box<dyn PassiveLiveness> + Send>,
