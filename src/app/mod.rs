@@ -516,11 +516,6 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     Ok(())
 }
 
-/// How often a self-signed certificate is checked for renewal.
-const CERTIFICATE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-
-/// Renews the self-signed certificate before it expires, without a restart; the
-/// new fingerprint goes to the log and the status page.
 /// The session machine's settings from the config; the challenges and the flash plan
 /// are left empty, drawn afresh for every session by the engine.
 fn machine_config(config: &Config, source: &SourceSpec) -> MachineConfig {
@@ -554,6 +549,11 @@ fn machine_config(config: &Config, source: &SourceSpec) -> MachineConfig {
     }
 }
 
+/// How often a self-signed certificate is checked for renewal.
+const CERTIFICATE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Renews the self-signed certificate before it expires, without a restart; the
+/// new fingerprint goes to the log and the status page.
 fn spawn_certificate_renewal(config: Config, live: Arc<tls::LiveCertificate>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(CERTIFICATE_CHECK_EVERY);
