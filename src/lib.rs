@@ -23,7 +23,8 @@
 //! - [`webhooks`] — 7. Standard Webhooks: the store's outbox delivered, signed with the device key,
 //!   retried with back-off for three days.
 //! - [`telemetry`] — counters and gauges shared by the stages, rendered for Prometheus.
-//! - [`app`]      — wires the stages together; start and drain order.
+//! - [`app`]      — wires the stages together; start and drain order. `app::engine` is the analysis
+//!   loop: commands, frames and the watchdog, its analysers behind small traits.
 //! - [`cli_docs`] — man pages and shell completions from the command's definition (packaging).
 
 pub mod api;

@@ -84,6 +84,39 @@ mod tests {
         }
     }
 
+    /// The page listens for every event that changes what it shows; the two it causes
+    /// itself (consent, the guardian's declaration) come back only for the record.
+    #[test]
+    fn the_kiosk_listens_for_every_event_it_must_show() {
+        use crate::session::{EventKind, Stage, Status};
+        let script = include_str!("kiosk/kiosk.js");
+        let start = script.find("const EVENT_NAMES = [").expect("EVENT_NAMES in kiosk.js");
+        let listened = &script[start..start + script[start..].find("];").unwrap()];
+        // No wildcard: a new event must be placed on one side or the other.
+        let shown = |kind: &EventKind| match kind {
+            EventKind::Status { .. }
+            | EventKind::Stage { .. }
+            | EventKind::Prompt { .. }
+            | EventKind::Camera { .. }
+            | EventKind::Flash { .. }
+            | EventKind::Decision { .. } => true,
+            EventKind::Consent { .. } | EventKind::GuardianDeclaration => false,
+        };
+        let every = [
+            EventKind::Status { status: Status::WaitingForSubject },
+            EventKind::Stage { stage: Stage::FaceCapture },
+            EventKind::Prompt { prompt: Prompt::ShowFace, value: None },
+            EventKind::Camera { available: true },
+            EventKind::Consent { language: crate::session::Language::En },
+            EventKind::GuardianDeclaration,
+            EventKind::Flash { color: None },
+            EventKind::Decision { decision: Decision::Verified, reasons: Vec::new() },
+        ];
+        for kind in every.iter().filter(|k| shown(k)) {
+            assert!(listened.contains(&format!("'{}'", kind.name())), "kiosk.js does not listen for {:?} events", kind.name());
+        }
+    }
+
     #[test]
     fn every_language_has_the_same_keys() {
         let table = table(&CentreWording::default());

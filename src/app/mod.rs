@@ -342,10 +342,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         camera: Arc::clone(&camera),
         mailbox: Arc::clone(&mailbox),
         preview: Arc::clone(&preview),
-        detector,
-        tracker,
-        documents,
-        embedder,
+        analysers: engine::Analysers::opencv(detector, tracker, embedder, documents),
         liveness_challenges: config.session.liveness_challenges,
         screen_flash: config.session.screen_flash,
         draws: match config.session.draw_seed {
@@ -353,34 +350,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
             None => Box::new(rand::rngs::OsRng),
         },
         oval: config.face.oval,
-        machine_config: MachineConfig {
-            subject_timeout: config.session.subject_timeout,
-            settle: config.session.settle,
-            countdown_seconds: config.session.countdown_seconds,
-            countdown_tolerance: config.session.countdown_tolerance,
-            review: config.session.review,
-            camera_grace: config.session.camera_grace,
-            detection_score: config.face.detection_score,
-            match_threshold: config.face.match_threshold,
-            gates: config.face.gates,
-            replayed_source: source.results_marked_replayed(),
-            require_consent: config.kiosk.require_consent,
-            require_guardian_declaration: false,
-            // Both drawn afresh for every session by the engine.
-            challenges: Vec::new(),
-            borderline_challenge: None,
-            challenge_timeout: config.session.challenge_timeout,
-            flash_plan: Vec::new(),
-            flash_step: std::time::Duration::from_millis(500),
-            document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
-                kind: Default::default(),
-                read_interval: config.session.document_read_interval,
-                min_area_share: config.session.document_min_area,
-                min_sharpness: config.session.document_min_sharpness,
-                max_glare: config.session.document_max_glare,
-                stable_reads: 2,
-            }),
-        },
+        machine_config: machine_config(&config, &source),
         frame_timeout: config.camera.frame_timeout,
         clock: if lockstep { engine::SessionClock::frames(config.camera.fps) } else { engine::SessionClock::Wall },
         calendar: config.session.calendar(),
@@ -544,6 +514,39 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The session machine's settings from the config; the challenges and the flash plan
+/// are left empty, drawn afresh for every session by the engine.
+fn machine_config(config: &Config, source: &SourceSpec) -> MachineConfig {
+    MachineConfig {
+        subject_timeout: config.session.subject_timeout,
+        settle: config.session.settle,
+        countdown_seconds: config.session.countdown_seconds,
+        countdown_tolerance: config.session.countdown_tolerance,
+        review: config.session.review,
+        camera_grace: config.session.camera_grace,
+        detection_score: config.face.detection_score,
+        match_threshold: config.face.match_threshold,
+        gates: config.face.gates,
+        replayed_source: source.results_marked_replayed(),
+        require_consent: config.kiosk.require_consent,
+        require_guardian_declaration: false,
+        // Both drawn afresh for every session by the engine.
+        challenges: Vec::new(),
+        borderline_challenge: None,
+        challenge_timeout: config.session.challenge_timeout,
+        flash_plan: Vec::new(),
+        flash_step: std::time::Duration::from_millis(500),
+        document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
+            kind: Default::default(),
+            read_interval: config.session.document_read_interval,
+            min_area_share: config.session.document_min_area,
+            min_sharpness: config.session.document_min_sharpness,
+            max_glare: config.session.document_max_glare,
+            stable_reads: 2,
+        }),
+    }
 }
 
 /// How often a self-signed certificate is checked for renewal.

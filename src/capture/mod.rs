@@ -189,6 +189,18 @@ impl Frame {
         self.with_mat(f)?
     }
 
+    /// A frame of packed BGR pixels in a GStreamer buffer, as the pipeline hands one
+    /// over: for tests that drive the engine without a camera.
+    #[cfg(test)]
+    pub(crate) fn from_bgr(seq: u64, pts: std::time::Duration, width: u32, height: u32, pixels: Vec<u8>) -> Self {
+        gstreamer::init().expect("GStreamer initialises");
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, width, height).build().expect("a BGR layout");
+        assert_eq!(pixels.len(), info.size(), "packed rows (a width that is a multiple of 4)");
+        let mut buffer = gstreamer::Buffer::from_mut_slice(pixels);
+        buffer.get_mut().expect("a new buffer is writable").set_pts(gstreamer::ClockTime::from_nseconds(pts.as_nanos() as u64));
+        let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info).expect("the buffer holds the frame");
+        Frame::new(seq, video)
+    }
 }
 
 #[cfg(test)]

@@ -16,10 +16,9 @@ impl Engine {
         let look = session.live_face.is_some() && session.machine.holder_look_due(now);
         // Located and flattened once: the framing figures and, when asked, the OCR use it.
         let located = frame.analyse(|image| -> Result<_, crate::vision::VisionError> {
-            Ok(match document::locate(image)? {
+            Ok(match self.analysers.documents.locate(image)? {
                 Some(found) => {
-                    let whole = opencv::core::Rect::new(0, 0, found.rectified.cols(), found.rectified.rows());
-                    let r = document::readability(&found.rectified, whole)?;
+                    let r = self.analysers.documents.readability(&found.rectified)?;
                     let framing = Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare };
                     // Only where the document is found, and found well, can the portrait
                     // printed on it be told from the face of whoever holds it.
@@ -48,7 +47,7 @@ impl Engine {
         let mut effects = session.machine.on_document_frame(&framing, now);
         if let (Some(i), Some((rectified, shape))) = (effects.iter().position(|e| *e == Effect::ReadDocument), flattened) {
             effects.remove(i);
-            let reading = match self.documents.read_flattened(&rectified, shape, self.calendar.today()) {
+            let reading = match self.analysers.documents.read(&rectified, shape, self.calendar.today()) {
                 Ok(side) => {
                     let reading = reading_of(&side);
                     session.last_read = Some(side);
@@ -83,7 +82,7 @@ impl Engine {
         // A card's front is checked against its back's MRZ once both are in.
         if let (Some(front), Some(mrz)) = (session.front.as_mut(), session.mrz.as_ref())
             && let Some(lines) = session.front_lines.take()
-            && let Err(e) = self.documents.reconcile(front, &lines, mrz)
+            && let Err(e) = self.analysers.documents.reconcile(front, &lines, mrz)
         {
             tracing::warn!(session = %session.record.id, error = %e, "printed names not checked against the MRZ");
         }
@@ -91,16 +90,17 @@ impl Engine {
 
     /// The face of whoever holds the document, embedded (`None`: no face beside it).
     pub(super) fn holder_embedding(&mut self, image: &Mat, corners: &[Point2f; 4]) -> Result<Option<Embedding>, crate::vision::VisionError> {
-        let faces = self.detector.detect(image)?;
+        let faces = self.analysers.faces.detect(image)?;
         let Some(face) = holder_face(&faces, corners, image.cols()) else { return Ok(None) };
-        self.embedder.embed(image, face).map(Some)
+        self.analysers.embedder.embed(image, face).map(Some)
     }
 
     /// The largest face in the portrait crop, embedded.
     pub(super) fn embed_portrait(&mut self, portrait: &Mat, id: &str) -> Option<Embedding> {
-        let faces = self.detector.detect(portrait).ok()?;
+        let faces = self.analysers.faces.detect(portrait).ok()?;
         let face = Face::most_prominent(&faces)?;
-        self.embedder
+        self.analysers
+            .embedder
             .embed(portrait, face)
             .inspect_err(|e| tracing::warn!(session = %id, error = %e, "document portrait could not be embedded"))
             .ok()

@@ -3,6 +3,10 @@
 //! events to the store and subscribers, evidence to the store, the decision signed
 //! and made durable before anyone hears of it. It also pets the systemd watchdog,
 //! so a wedged frame loop gets the daemon restarted.
+//!
+//! Here: the loop, the commands and the effects. A frame's work is done by its stage
+//! (`faces.rs`, `documents.rs`) through the analysers' traits (`analysers.rs`), so the
+//! loop runs in its tests with fakes that load no model (`tests.rs`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -24,18 +28,21 @@ use crate::session::liveness::Observation;
 use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::{Check, Decision, assessment};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
-use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
+use crate::vision::reader::{FrontLines, SideRead};
 use crate::vision::embedding::Embedding;
-use crate::vision::liveness::LivenessAnalyser;
-use crate::vision::{Face, FaceDetector, FaceEmbedder, FaceTracker, document, encode_jpeg};
+use crate::vision::{Face, document, encode_jpeg};
 
+mod analysers;
 mod clock;
 mod documents;
 mod evidence;
+mod faces;
+#[cfg(test)]
+mod tests;
+pub use analysers::{Analysers, DocumentAnalysis, FaceEmbedding, FaceFinder, FaceMeasurer, PassiveLiveness};
 pub use clock::SessionClock;
+use faces::Candidate;
 
-/// The evidence photo is the best frame of this last stretch of the countdown.
-const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 const WATCHDOG_EVERY: Duration = Duration::from_secs(1);
 const PREVIEW_WIDTH: i32 = 640;
@@ -49,10 +56,8 @@ pub struct Engine {
     pub camera: Arc<CameraStatus>,
     pub mailbox: Arc<Mailbox<Frame>>,
     pub preview: Arc<crate::capture::Preview>,
-    pub detector: FaceDetector,
-    pub tracker: FaceTracker,
-    pub documents: DocumentReader,
-    pub embedder: FaceEmbedder,
+    /// Everything run on a frame, each behind its trait (fakes in the tests).
+    pub analysers: Analysers,
     /// Active challenges per session (drawn afresh each time), and whether the
     /// kiosk flashes its colour sequence.
     pub liveness_challenges: usize,
@@ -72,13 +77,6 @@ pub struct Engine {
     pub webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
-struct Candidate {
-    at: Instant,
-    image: Mat,
-    face: Face,
-    measures: FaceMeasures,
-}
-
 struct Active {
     record: SessionRecord,
     machine: SessionMachine,
@@ -95,86 +93,81 @@ struct Active {
     live_face: Option<Embedding>,
     portrait: Option<Embedding>,
     /// Passive presentation-attack analysis of the face frames.
-    passive: LivenessAnalyser,
+    passive: Box<dyn PassiveLiveness>,
     passive_frames: u32,
-    /// A face is due for the continuity check (every [`CONTINUITY_EVERY`] frames, taken
+    /// A face is due for the continuity check (every [`faces::CONTINUITY_EVERY`] frames, taken
     /// from the next frontal one).
     continuity_due: bool,
     /// The evidence photo's head pitch, which a continuity face must be near.
     photo_pitch: Option<f32>,
 }
 
-/// During the challenges, every this many frames a face is kept to check it is
-/// still the one photographed: the next frame whose face is posed as the photo's was
-/// (the frontal gate, and the pitch within [`CONTINUITY_PITCH`]). A face turned or
-/// tilted back for a challenge is farther from any frontal photo of the same person
-/// (1.003 against the threshold 1.0 on tests/verified.rs's subject looking up), so
-/// comparing it would refuse people who did as asked.
-const CONTINUITY_EVERY: u32 = 15;
-/// Half the tilt the look_up challenge asks for (its 0.08 in session::liveness).
-const CONTINUITY_PITCH: f32 = 0.04;
-
 impl Engine {
     pub fn run(mut self, commands: Inbox, stop: Arc<AtomicBool>) {
-        let mut active: Option<Active> = None;
-        let mut last_pet = Instant::now() - WATCHDOG_EVERY;
-        let mut last_preview = Instant::now();
+        let mut state = Loop::new();
         while !stop.load(Ordering::SeqCst) {
-            while let Some(command) = commands.next() {
-                self.command(command, &mut active);
-            }
-            let frame = self.mailbox.take_timeout(IDLE_WAIT);
-            if let Some(frame) = &frame
-                && self.preview.wanted()
-                && last_preview.elapsed() >= self.preview.interval()
-            {
-                last_preview = Instant::now();
-                self.publish_preview(frame);
-            }
-            // Every frame taken moves the clock, in a session or not.
-            let now = match &frame {
-                Some(frame) => self.clock.frame(frame.pts),
-                None => self.clock.no_frame(IDLE_WAIT),
+            self.turn(&commands, &mut state);
+        }
+        if let Some(session) = state.active.as_mut() {
+            self.end_without_decision(session, Status::Interrupted);
+        }
+    }
+
+    /// One turn of the loop: the commands waiting, then the newest frame (or a short
+    /// wait for one), then the watchdog.
+    fn turn(&mut self, commands: &Inbox, state: &mut Loop) {
+        let Loop { active, last_pet, last_preview } = state;
+        while let Some(command) = commands.next() {
+            self.command(command, active);
+        }
+        let frame = self.mailbox.take_timeout(IDLE_WAIT);
+        if let Some(frame) = &frame
+            && self.preview.wanted()
+            && last_preview.elapsed() >= self.preview.interval()
+        {
+            *last_preview = Instant::now();
+            self.publish_preview(frame);
+        }
+        // Every frame taken moves the clock, in a session or not.
+        let now = match &frame {
+            Some(frame) => self.clock.frame(frame.pts),
+            None => self.clock.no_frame(IDLE_WAIT),
+        };
+        if let Some(session) = active.as_mut() {
+            // Frames the machine analysed, for the frame-to-decision time.
+            let mut arrived = None;
+            let effects = match frame {
+                Some(frame) if session.machine.wants_frames() => {
+                    arrived = Some(frame.arrived);
+                    let stage = session.record.stage;
+                    let analysing = Instant::now();
+                    let fx = self.analyse(&frame, session, now);
+                    self.telemetry.stage_analysed(stage, analysing.elapsed());
+                    fx
+                }
+                Some(_) => session.machine.on_tick(now),
+                None => {
+                    let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
+                    let mut fx = Vec::new();
+                    if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
+                        fx.extend(session.machine.on_camera_lost(now));
+                    }
+                    fx.extend(session.machine.on_tick(now));
+                    fx
+                }
             };
-            if let Some(session) = active.as_mut() {
-                // Frames the machine analysed, for the frame-to-decision time.
-                let mut arrived = None;
-                let effects = match frame {
-                    Some(frame) if session.machine.wants_frames() => {
-                        arrived = Some(frame.arrived);
-                        let stage = session.record.stage;
-                        let analysing = Instant::now();
-                        let fx = self.analyse(&frame, session, now);
-                        self.telemetry.stage_analysed(stage, analysing.elapsed());
-                        fx
-                    }
-                    Some(_) => session.machine.on_tick(now),
-                    None => {
-                        let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
-                        let mut fx = Vec::new();
-                        if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
-                            fx.extend(session.machine.on_camera_lost(now));
-                        }
-                        fx.extend(session.machine.on_tick(now));
-                        fx
-                    }
-                };
-                self.apply(effects, session);
-                if let Some(arrived) = arrived {
-                    self.telemetry.frame_to_decision.observe(arrived.elapsed());
-                }
-                if session.machine.is_done() {
-                    active = None;
-                    self.preview.clear();
-                }
+            self.apply(effects, session);
+            if let Some(arrived) = arrived {
+                self.telemetry.frame_to_decision.observe(arrived.elapsed());
             }
-            if last_pet.elapsed() >= WATCHDOG_EVERY {
-                let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
-                last_pet = Instant::now();
+            if session.machine.is_done() {
+                *active = None;
+                self.preview.clear();
             }
         }
-        if let Some(session) = active.as_mut() {
-            self.end_without_decision(session, Status::Interrupted);
+        if last_pet.elapsed() >= WATCHDOG_EVERY {
+            let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+            *last_pet = Instant::now();
         }
     }
 
@@ -225,12 +218,12 @@ impl Engine {
                     mrz: None,
                     live_face: None,
                     portrait: None,
-                    passive: LivenessAnalyser::new(),
+                    passive: (self.analysers.passive)(),
                     passive_frames: 0,
                     continuity_due: false,
                     photo_pitch: None,
                 };
-                self.tracker.reset();
+                self.analysers.faces.reset();
                 self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
                 *active = Some(session);
@@ -318,110 +311,15 @@ impl Engine {
         }
     }
 
-    fn analyse(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<crate::session::Effect> {
+    /// A frame in a session, handed to the stage the machine is in.
+    fn analyse(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
         if session.machine.document_side().is_some() {
-            return self.analyse_document(frame, session, now);
+            self.analyse_document(frame, session, now)
+        } else if session.machine.in_flash() {
+            self.analyse_flash(frame, session, now)
+        } else {
+            self.analyse_face(frame, session, now)
         }
-        if session.machine.in_flash() {
-            type Colours = Option<([f32; 3], Option<[f32; 3]>)>;
-            let colour = frame.analyse(|image| -> Result<Colours, crate::vision::VisionError> {
-                let faces = self.detector.detect(image)?;
-                let Some(f) = Face::most_prominent(&faces) else { return Ok(None) };
-                Ok(Some((quality::face_colour(image, f)?, crate::vision::liveness::screen::surround_colour(image, f)?)))
-            });
-            if let Ok(Some((bgr, surround))) = colour {
-                session.machine.on_flash_sample(bgr, surround, now);
-            }
-            return session.machine.on_tick(now);
-        }
-        let started = Instant::now();
-        let collecting = session.collecting;
-        let in_liveness = session.machine.in_liveness();
-        type Analysed = (Assessment, Option<Mat>, Option<Option<Observation>>);
-        session.continuity_due |= in_liveness && session.passive_frames % CONTINUITY_EVERY == 0;
-        let keep_challenge_face = in_liveness && session.continuity_due;
-        let photo_pitch = session.photo_pitch;
-        let mut challenge_face = None;
-        let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
-            let faces = self.tracker.faces(image)?;
-            let assessment = quality::assess(image, &faces, &self.oval, &self.machine_config.gates)?;
-            // The same passive analysis as `liveness scan`, on every face frame of the session.
-            session.passive.push(image, assessment.primary.as_ref())?;
-            if in_liveness {
-                let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal)
-                    && assessment.measures.zip(photo_pitch).is_some_and(|(m, p)| (m.pitch - p).abs() <= CONTINUITY_PITCH);
-                if let (true, true, Some(face)) = (keep_challenge_face, frontal, &assessment.primary) {
-                    challenge_face = Some((image.try_clone()?, face.clone()));
-                }
-                let observation = match (&assessment.primary, assessment.measures) {
-                    (Some(face), Some(m)) => Some(liveness_observation(image, face, &m)?),
-                    _ => None,
-                };
-                return Ok((assessment, None, Some(observation)));
-            }
-            // Only frames that pass every gate may become the evidence photo.
-            let keep = if collecting && assessment.passed() { Some(image.try_clone()?) } else { None };
-            Ok((assessment, keep, None))
-        });
-        self.telemetry.analysed(started.elapsed());
-        if let Some((image, face)) = challenge_face {
-            session.continuity_due = false;
-            // Before the machine can decide: the comparison must already be in.
-            self.check_continuity(session, &image, &face);
-        }
-        session.passive_frames += 1;
-        // Every frame: a verdict over a few hundred figures is cheap, and a session
-        // that decides between two hand-overs would otherwise sign a result with
-        // no passive check in it (seen under load).
-        {
-            let v = session.passive.verdict();
-            // The kind and the figures behind it, for whoever reviews the result.
-            let kind = v.attack_kind.map(|k| format!(" ({}: {})", k.name(), v.evidence_summary())).unwrap_or_default();
-            session.machine.on_passive(
-                v.attack_suspected,
-                Check {
-                    name: format!("passive_liveness{kind}"),
-                    passed: !v.attack_suspected,
-                    score: Some((f64::from(v.score) * 1000.0).round() / 1000.0),
-                    threshold: Some(f64::from(v.threshold)),
-                },
-            );
-        }
-        match analysed {
-            Ok((_, _, Some(observation))) => session.machine.on_liveness_frame(observation.as_ref(), now),
-            Ok((assessment, keep, None)) => {
-                if let (Some(image), Some(measures), Some(face)) = (keep, assessment.measures, assessment.primary.clone()) {
-                    session.candidates.push_back(Candidate { at: now, image, face, measures });
-                    while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
-                        session.candidates.pop_front();
-                    }
-                }
-                session.machine.on_frame(&assessment, now)
-            }
-            Err(e) => {
-                tracing::warn!(session = %session.record.id, error = %e, "frame analysis failed");
-                self.telemetry.record_error("analysis", e.to_string());
-                session.machine.on_tick(now)
-            }
-        }
-    }
-
-    /// Is the face doing the challenges the one in the evidence photo?
-    fn check_continuity(&mut self, session: &mut Active, image: &Mat, face: &Face) {
-        let Some(live) = &session.live_face else { return };
-        let Ok(during) = self.embedder.embed(image, face) else { return };
-        let distance = live.distance(&during);
-        let threshold = self.machine_config.match_threshold;
-        let same = distance <= threshold;
-        session.machine.on_continuity(
-            same,
-            Check {
-                name: "same_person_in_challenges".into(),
-                passed: same,
-                score: Some((f64::from(distance) * 1000.0).round() / 1000.0),
-                threshold: Some(f64::from(threshold)),
-            },
-        );
     }
 
     /// A guardian's acceptable decision completes the minor's pending one: both
@@ -511,24 +409,6 @@ impl Engine {
         }
     }
 
-    /// Encodes and stores the sharpest candidate of the last second.
-    fn keep_best_candidate(&mut self, session: &mut Active) -> Option<FaceMeasures> {
-        let best = session.candidates.iter().max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
-        if !evidence::keep(&self.store, &mut session.record, "face", &best.image) {
-            return None;
-        }
-        // The photo's head pitch: the continuity face during the challenges is one near it.
-        session.photo_pitch = Some(best.measures.pitch);
-        let id = &session.record.id;
-        // Kept for the comparison with the document's portrait (never stored or logged).
-        session.live_face = self
-            .embedder
-            .embed(&best.image, &best.face)
-            .inspect_err(|e| tracing::warn!(session = %id, error = %e, "live face could not be embedded"))
-            .ok();
-        Some(best.measures)
-    }
-
     fn event(&self, session: &mut Active, kind: EventKind) {
         // Stage and status changes go to the audit trail with the record that holds them.
         let audited = kind.audit_action();
@@ -573,18 +453,15 @@ impl Engine {
     }
 }
 
+/// What the loop keeps from one turn to the next.
+struct Loop {
+    active: Option<Active>,
+    last_pet: Instant,
+    last_preview: Instant,
+}
 
-
-/// What a challenge judge needs from one frame.
-fn liveness_observation(image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, crate::vision::VisionError> {
-    let centre = face.bbox.centre();
-    Ok(Observation {
-        yaw: m.yaw,
-        pitch: m.pitch,
-        fill: m.fill,
-        eye_openness: quality::eye_openness(image, face)?,
-        depth_shape: quality::depth_shape(face),
-        centre: (centre.x, centre.y),
-        width: face.bbox.width,
-    })
+impl Loop {
+    fn new() -> Self {
+        Loop { active: None, last_pet: Instant::now() - WATCHDOG_EVERY, last_preview: Instant::now() }
+    }
 }

@@ -22,7 +22,7 @@ mod decision;
 mod document;
 mod face;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,8 @@
 
 use super::*;
 
-fn with_documents(kind: DocumentKind) -> MachineConfig {
+/// [`config`] with the document stages for `kind`.
+pub(crate) fn with_documents(kind: DocumentKind) -> MachineConfig {
     MachineConfig {
         document: Some(DocumentStageConfig {
             kind,

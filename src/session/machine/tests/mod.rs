@@ -2,14 +2,16 @@
 //! challenges, flash, documents and the decision, each without a camera or a model.
 
 mod challenges;
-mod document;
+pub(crate) mod document;
 mod face;
 
 use super::*;
 use crate::session::{Decision, Reason};
 use crate::vision::face::{BoxF, Face, Point};
 
-fn config() -> MachineConfig {
+/// A face-only session with no challenges, no flash and no consent screen (the
+/// engine's tests start from it too).
+pub(crate) fn config() -> MachineConfig {
     MachineConfig {
         subject_timeout: Duration::from_secs(30),
         settle: Duration::from_millis(500),
