@@ -155,8 +155,19 @@ impl FrontReader {
         }
         // Digits decide whether a document is accused: each is read a second way,
         // and only a value two reads agree on, one of them sure of every glyph,
-        // counts as confirmed.
-        for (field, value, used, first_least) in values.iter().filter(|(f, ..)| matches!(f, Field::Birth | Field::Iin)) {
+        // counts as confirmed. The IIN first: a birth date that reads as the date a
+        // confirmed, valid IIN carries is two lines agreeing, and needs no second look.
+        let mut digits: Vec<_> = values.iter().filter(|(f, ..)| matches!(f, Field::Birth | Field::Iin)).collect();
+        digits.sort_by_key(|(f, ..)| *f != Field::Iin);
+        for (field, value, used, first_least) in digits {
+            if *field == Field::Birth
+                && fields.confirmed.iin
+                && let Some(iin) = fields.iin.as_deref().and_then(|i| Iin::parse(i).ok())
+                && fields.birth_date == Some(iin.birth_date())
+            {
+                fields.confirmed.birth_date = true;
+                continue;
+            }
             let mut again = FrontFields::default();
             let mut agreed = false;
             let mut least = *first_least;
