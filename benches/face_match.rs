@@ -25,6 +25,7 @@ fn main() {
         FaceDetector::load(&models.join(vision::YUNET_MODEL), face.detection_width, face.detection_score).expect("YuNet");
     let loading = Instant::now();
     let mut embedder = FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).expect("FaceNet");
+    embedder.wait_built().expect("FaceNet");
     let load_ms = ms(loading);
 
     let faces = detector.detect(&frame).expect("detect");

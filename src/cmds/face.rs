@@ -91,6 +91,7 @@ fn face_compare(
     let mut detector = load_detector(&models, &face)?;
     let mut embedder =
         FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).map_err(|e| Failure(2, e.to_string()))?;
+    embedder.wait_built().map_err(|e| Failure(2, e.to_string()))?;
     let mut subject = |path: &PathBuf| -> Result<(serde_json::Value, Embedding), Failure> {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
         let faces = detector.detect(&image).map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;

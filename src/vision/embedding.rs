@@ -177,17 +177,53 @@ pub fn alignment(face: &Face) -> Result<[[f64; 3]; 2], VisionError> {
 }
 
 pub struct FaceEmbedder {
-    net: dnn::Net,
+    net: Net,
+}
+
+/// The network, or the thread still building it. Building the FaceNet graph (parsing
+/// 94 MB of protobuf and packing its weights) costs 0.3–0.4 s of CPU, a third of the
+/// daemon's whole start; nothing needs it until the first face is captured, seconds
+/// after a session starts, so it is built off the start path and waited for there.
+enum Net {
+    Building(std::thread::JoinHandle<Result<dnn::Net, VisionError>>),
+    Ready(dnn::Net),
+    Failed(String),
 }
 
 impl FaceEmbedder {
+    /// Checks the file is there and starts building the network on a thread of its
+    /// own; [`FaceEmbedder::embed`] waits for it. The file's digest is checked before
+    /// this at start (`models::verify_cached`), so a build error later means a broken
+    /// OpenCV, not a wrong file; it fails every embedding, naming the model.
     pub fn load(model: &Path) -> Result<Self, VisionError> {
-        let path = super::model_path(model)?;
-        let mut net = dnn::read_net_from_tensorflow(path, "")
-            .map_err(|e| VisionError::Model { path: path.into(), reason: e.message.clone() })?;
-        net.set_preferable_backend(dnn::DNN_BACKEND_OPENCV)?;
-        net.set_preferable_target(dnn::DNN_TARGET_CPU)?;
-        Ok(Self { net })
+        let path = super::model_path(model)?.to_string();
+        let building = std::thread::Builder::new()
+            .name("facenet-load".into())
+            .spawn(move || build_net(&path))
+            .map_err(|e| VisionError::Model { path: model.display().to_string(), reason: e.to_string() })?;
+        Ok(Self { net: Net::Building(building) })
+    }
+
+    /// Waits until the network is built (at once after the first call).
+    pub fn wait_built(&mut self) -> Result<(), VisionError> {
+        self.net()?;
+        Ok(())
+    }
+
+    fn net(&mut self) -> Result<&mut dnn::Net, VisionError> {
+        if let Net::Building(_) = self.net {
+            let Net::Building(handle) = std::mem::replace(&mut self.net, Net::Failed(String::new())) else { unreachable!() };
+            self.net = match handle.join() {
+                Ok(Ok(net)) => Net::Ready(net),
+                Ok(Err(e)) => Net::Failed(e.to_string()),
+                Err(_) => Net::Failed("the thread building FaceNet panicked".into()),
+            };
+        }
+        match &mut self.net {
+            Net::Ready(net) => Ok(net),
+            Net::Failed(reason) => Err(VisionError::BadModelOutput(format!("FaceNet not usable: {reason}"))),
+            Net::Building(_) => unreachable!("joined above"),
+        }
     }
 
     /// The aligned 160×160 BGR crop the network sees.
@@ -229,15 +265,29 @@ impl FaceEmbedder {
             false,
             core::CV_32F,
         )?;
-        self.net.set_input(&blob, INPUT_LAYER, 1.0, Scalar::all(0.0))?;
+        let net = self.net()?;
+        net.set_input(&blob, INPUT_LAYER, 1.0, Scalar::all(0.0))?;
         // The graph ends in an L2 normalisation already; from_values keeps that true
         // whatever the model file.
-        let out = self.net.forward_single(OUTPUT_LAYER)?;
+        let out = net.forward_single(OUTPUT_LAYER)?;
         let values = out.data_typed::<f32>()?;
         Embedding::from_values(values).ok_or_else(|| {
             VisionError::BadModelOutput(format!("{OUTPUT_LAYER}: expected {EMBEDDING_SIZE} finite values, got {}", values.len()))
         })
     }
+}
+
+fn build_net(path: &str) -> Result<dnn::Net, VisionError> {
+    let mut net =
+        dnn::read_net_from_tensorflow(path, "").map_err(|e| VisionError::Model { path: path.into(), reason: e.message.clone() })?;
+    net.set_preferable_backend(dnn::DNN_BACKEND_OPENCV)?;
+    net.set_preferable_target(dnn::DNN_TARGET_CPU)?;
+    // One pass on a blank face: the network allocates its buffers on the first
+    // forward, here rather than on the first candidate's.
+    let blank = Mat::new_nd_with_default(&[1, 3, INPUT_SIZE, INPUT_SIZE], core::CV_32F, Scalar::all(0.0))?;
+    net.set_input(&blank, INPUT_LAYER, 1.0, Scalar::all(0.0))?;
+    net.forward_single(OUTPUT_LAYER)?;
+    Ok(net)
 }
 
 #[cfg(test)]

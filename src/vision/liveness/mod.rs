@@ -13,7 +13,7 @@
 pub mod print;
 pub mod screen;
 
-use opencv::core::{Mat, Rect, Size};
+use opencv::core::{Mat, Rect, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 use serde::Serialize;
@@ -148,6 +148,8 @@ impl LivenessVerdict {
 
 struct Previous {
     grey: Mat,
+    /// Its LK pyramid (see [`print::flow_pyramid`]).
+    pyramid: Vector<Mat>,
     face: BoxF,
     profiles: Option<RowProfiles>,
     cues: FrameCues,
@@ -167,6 +169,7 @@ pub struct LivenessAnalyser {
     /// previous frame's.
     small: Mat,
     spare_grey: Mat,
+    spare_pyramid: Vector<Mat>,
 }
 
 impl LivenessAnalyser {
@@ -209,8 +212,10 @@ impl LivenessAnalyser {
         let beside = beside_square(rect, grey.size()?).map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone())).transpose()?;
         let cues = screen::frame_cues(bgr, &grey, rect, &centre, beside.as_ref())?;
         let profiles = screen::row_profiles(&grey, rect)?;
+        let mut pyramid = std::mem::take(&mut self.spare_pyramid);
+        print::flow_pyramid(&grey, &mut pyramid)?;
         if let Some(prev) = &self.previous {
-            if let Some(p) = print::planarity(&prev.grey, &grey, prev.face)? {
+            if let Some(p) = print::planarity(&prev.grey, &prev.pyramid, &pyramid, prev.face)? {
                 self.planarity.push(p);
             }
             if let (Some(a), Some(b)) = (&prev.profiles, &profiles)
@@ -224,7 +229,7 @@ impl LivenessAnalyser {
         }
         self.cues.push(cues);
         self.forget_previous();
-        self.previous = Some(Previous { grey, face: bbox, profiles, cues });
+        self.previous = Some(Previous { grey, pyramid, face: bbox, profiles, cues });
         Ok(())
     }
 
@@ -232,6 +237,7 @@ impl LivenessAnalyser {
     fn forget_previous(&mut self) {
         if let Some(previous) = self.previous.take() {
             self.spare_grey = previous.grey;
+            self.spare_pyramid = previous.pyramid;
         }
     }
 

@@ -28,19 +28,43 @@ const MIN_POINTS: usize = 8;
 /// RANSAC inlier distance (work pixels).
 const RANSAC_PX: f64 = 1.5;
 
+/// LK's search window and pyramid depth.
+const FLOW_WINDOW: Size = Size { width: 21, height: 21 };
+const FLOW_LEVELS: i32 = 3;
+
+/// The image pyramid LK tracks on, built once per frame: the frame is the pair's
+/// `next` and then the following pair's `prev`. Built exactly as
+/// `calcOpticalFlowPyrLK` builds it from a plain image (no derivatives, reflected
+/// borders), so the flow is the same as when it built both pyramids itself (twice
+/// per pair, for the face and for the ring).
+pub fn flow_pyramid(grey: &Mat, pyramid: &mut Vector<Mat>) -> Result<(), VisionError> {
+    video::build_optical_flow_pyramid(grey, pyramid, FLOW_WINDOW, FLOW_LEVELS, false, core::BORDER_REFLECT_101, core::BORDER_CONSTANT, true)?;
+    Ok(())
+}
+
 /// Planarity of one frame pair: min over {face, ring} of the share of its tracked
 /// points that one RANSAC homography explains; `None` when the face barely moved or
-/// too few points tracked.
-pub fn planarity(prev: &Mat, next: &Mat, face: BoxF) -> Result<Option<f32>, VisionError> {
+/// too few points tracked. `prev` is the first frame's grey image; the pyramids are
+/// [`flow_pyramid`]'s of both frames.
+pub fn planarity(prev: &Mat, prev_pyramid: &Vector<Mat>, next_pyramid: &Vector<Mat>, face: BoxF) -> Result<Option<f32>, VisionError> {
     let size = prev.size()?;
     let (Some(inner), Some(outer)) = (clip_rect(face, 0.0, size), clip_rect(face, 0.8, size)) else { return Ok(None) };
     // Corners are searched only inside each region (their cost is per pixel searched,
     // whatever the mask): the face box itself, and the ring around it in its box.
-    let face_pts = track(prev, next, inner, &core::no_array())?;
+    let face_corners = corners(prev, inner, &core::no_array())?;
     let mut ring_mask = Mat::new_size_with_default(outer.size(), core::CV_8U, Scalar::all(255.0))?;
     let hole = Rect::new(inner.x - outer.x, inner.y - outer.y, inner.width, inner.height);
     imgproc::rectangle(&mut ring_mask, hole, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-    let ring_pts = track(prev, next, outer, &ring_mask)?;
+    let ring_corners = corners(prev, outer, &ring_mask)?;
+    // One LK pass for both groups (each point is tracked on its own, so the result is
+    // the same as two passes), then split back.
+    let split = face_corners.len();
+    let mut all = face_corners;
+    all.extend(ring_corners);
+    let tracked = track(prev_pyramid, next_pyramid, &all)?;
+    let (face_pts, ring_pts): (Vec<_>, Vec<_>) = tracked.into_iter().partition(|(i, _)| *i < split);
+    let face_pts: Vec<(Point2f, Point2f)> = face_pts.into_iter().map(|(_, p)| p).collect();
+    let ring_pts: Vec<(Point2f, Point2f)> = ring_pts.into_iter().map(|(_, p)| p).collect();
     if face_pts.len() < MIN_POINTS || ring_pts.len() < MIN_POINTS {
         return Ok(None);
     }
@@ -66,21 +90,25 @@ pub fn planarity(prev: &Mat, next: &Mat, face: BoxF) -> Result<Option<f32>, Visi
     Ok(Some(share(0, split)?.min(share(split, src.len())?)))
 }
 
-/// Corners in `region` of `prev` (where `mask`, of the region's size, allows), tracked
-/// into `next`: pairs that tracked, in image pixels.
-fn track(prev: &Mat, next: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<(Point2f, Point2f)>, VisionError> {
+/// Corners in `region` of `prev` (where `mask`, of the region's size, allows), in image pixels.
+fn corners(prev: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<Point2f>, VisionError> {
     let mut corners: Vector<Point2f> = Vector::new();
     imgproc::good_features_to_track(&Mat::roi(prev, region)?, &mut corners, MAX_POINTS, 0.01, 4.0, mask, 3, false, 0.04)?;
-    let corners: Vector<Point2f> = corners.iter().map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32)).collect();
+    Ok(corners.iter().map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32)).collect())
+}
+
+/// `corners` tracked from one pyramid into the other: (index, (from, to)) of those that tracked.
+fn track(prev: &Vector<Mat>, next: &Vector<Mat>, corners: &[Point2f]) -> Result<Vec<(usize, (Point2f, Point2f))>, VisionError> {
     if corners.is_empty() {
         return Ok(Vec::new());
     }
+    let corners: Vector<Point2f> = corners.iter().copied().collect();
     let mut moved: Vector<Point2f> = Vector::new();
     let mut status: Vector<u8> = Vector::new();
     let mut err: Vector<f32> = Vector::new();
     let criteria = TermCriteria::new(core::TermCriteria_COUNT | core::TermCriteria_EPS, 20, 0.03)?;
-    video::calc_optical_flow_pyr_lk(prev, next, &corners, &mut moved, &mut status, &mut err, Size::new(21, 21), 3, criteria, 0, 1e-4)?;
-    Ok(corners.iter().zip(moved.iter()).zip(status.iter()).filter(|(_, s)| *s != 0).map(|(p, _)| p).collect())
+    video::calc_optical_flow_pyr_lk(prev, next, &corners, &mut moved, &mut status, &mut err, FLOW_WINDOW, FLOW_LEVELS, criteria, 0, 1e-4)?;
+    Ok(corners.iter().zip(moved.iter()).zip(status.iter()).enumerate().filter(|(_, (_, s))| *s != 0).map(|(i, (p, _))| (i, p)).collect())
 }
 
 /// RMS residual of the landmarks after the best affine map of each frame's shape onto
