@@ -210,6 +210,11 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         mrz_iin = None;
     }
     let mut front_iin = front.and_then(|f| f.iin.clone());
+    // A card front read without its IIN: the MRZ's stands, but the two were not
+    // compared, and the server is told so (a tampered printed IIN goes unseen).
+    if document_type == DocumentType::KzIdCard && mrz_iin.is_some() && front.is_some_and(|f| f.iin.is_none()) {
+        problems.push(problem("unreadable_field", "the IIN printed on the front could not be read; it was not compared with the MRZ"));
+    }
     let front_sure = front.is_some_and(|f| f.confirmed.iin);
     // With no MRZ to confirm it, an unsure read is not kept either.
     let front_fits = |i: &str| Iin::parse(i).is_ok() && mrz_iin.as_deref() == Some(i);
@@ -525,6 +530,17 @@ mod tests {
         // The front read confidently stands in for it.
         let d = assemble(Some(&front()), Some(&misread), on());
         assert_eq!((d.iin.as_deref(), d.sources.iin), (Some("050624533556"), Some(FieldSource::Front)));
+    }
+
+    #[test]
+    fn a_card_front_read_without_its_iin_says_the_iin_was_not_compared() {
+        let mut f = front();
+        f.iin = None;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert_eq!((d.iin.as_deref(), d.sources.iin), (Some("050624533556"), Some(FieldSource::Mrz)));
+        // The back alone was never a front to compare.
+        assert!(codes(&assemble(None, Some(&mrz()), on())).is_empty());
     }
 
     #[test]
