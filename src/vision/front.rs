@@ -75,7 +75,7 @@ const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
 pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
 /// date it carries catch the rare misread.
-const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
+pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
 const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
@@ -153,6 +153,12 @@ impl FrontReader {
                 break;
             }
         }
+        if !values.iter().any(|(f, ..)| *f == Field::Iin) {
+            let taken: Vec<Line> = values.iter().map(|(_, v, ..)| v.line).collect();
+            if let Some((value, look, least)) = self.find_iin(&gray, &ink, &lines, &taken, &mut fields)? {
+                values.push((Field::Iin, value, look, least));
+            }
+        }
         // Digits decide whether a document is accused: each is read a second way,
         // and only a value two reads agree on, one of them sure of every glyph,
         // counts as confirmed. The IIN first: a birth date that reads as the date a
@@ -208,6 +214,9 @@ impl FrontReader {
             fields.confirmed.iin = false;
             fields.confirmed.birth_date = false;
         }
+        // One font can misread a digit alike on both lines (3 as 5 in the birth date
+        // and in the IIN): a birth date accuses only beside an IIN confirmed too.
+        fields.confirmed.birth_date &= fields.confirmed.iin;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
         Ok(LineRead { fields, found })
     }
@@ -245,7 +254,7 @@ impl FrontReader {
     /// A value under its label, through `looks` until one reads as that kind of
     /// value; stores it and returns the look that did, with how sure Tesseract was
     /// of its least certain glyph ([`super::tesseract::Glyph::confidence`]).
-    fn read_value(
+    pub(super) fn read_value(
         &mut self,
         gray: &Mat,
         kind: Field,

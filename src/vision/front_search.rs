@@ -10,9 +10,12 @@ use opencv::core::Mat;
 use opencv::prelude::*;
 
 use super::VisionError;
-use super::front::{FrontReader, NAME_LOOK, Value, line_name};
+use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, Value, line_name};
+use super::labels::Field;
 use super::ocr::gray_of;
 use super::text::{Line, ink_of, text_lines};
+use crate::identity::FrontFields;
+use crate::identity::iin::IIN_LENGTH;
 
 /// At most this many lines are read looking for one value: the search costs a
 /// Tesseract line read (10–30 ms) per candidate.
@@ -21,6 +24,9 @@ const MAX_READS: usize = 8;
 /// How wide a capital letter is, in letter heights, in the narrowest and the
 /// widest fonts a document prints names in (condensed sans to bold serif).
 const LETTER_WIDTH: (f64, f64) = (0.5, 1.3);
+
+/// How wide a digit is, in digit heights, in the fonts documents print numbers in.
+const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
 
 /// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ.
 const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
@@ -54,6 +60,36 @@ impl FrontReader {
             let value = Value::of(&ink, line)?;
             if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words).filter(|n| agrees(n)) {
                 return Ok(Some((name, value)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The printed IIN when its label was not read (a card's ЖСН / ИИН in print
+    /// too small to read): a line among `lines`, not among `taken`, shaped for
+    /// twelve digits, that reads as twelve digits; largest print first. Returns
+    /// where it was and what [`FrontReader::read_value`] returns; the value is
+    /// stored in `fields` and confirmed like one found under its label.
+    pub(super) fn find_iin(
+        &mut self,
+        gray: &Mat,
+        ink: &Mat,
+        lines: &[Line],
+        taken: &[Line],
+        fields: &mut FrontFields,
+    ) -> Result<Option<(Value, Look, f32)>, VisionError> {
+        let digits = IIN_LENGTH as f64;
+        let fits = |l: &Line| {
+            let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
+            aspect >= DIGIT_WIDTH.0 * (digits - 1.0) && aspect <= DIGIT_WIDTH.1 * (digits + 1.0)
+        };
+        let mut fitting: Vec<Line> =
+            lines.iter().copied().filter(|l| fits(l) && !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect();
+        fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
+        for line in fitting.into_iter().take(MAX_READS / 2) {
+            let value = Value::of(ink, line)?;
+            if let Some((look, least)) = self.read_value(gray, Field::Iin, value, &[DIGITS_LOOK], fields)? {
+                return Ok(Some((value, look, least)));
             }
         }
         Ok(None)

@@ -349,6 +349,9 @@ impl DocumentReader {
         }
         if let Some(other) = self.front.russian_iin(&lines.masked, *value)?.filter(|other| other == checked) {
             front.iin = Some(other);
+            // The birth date was confirmed by carrying the misread IIN's date: the
+            // same misread, maybe (3 read as 5 on both lines). It may not accuse.
+            front.confirmed.birth_date = false;
         }
         Ok(())
     }
