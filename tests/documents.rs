@@ -308,3 +308,34 @@ fn printed_names_whose_labels_do_not_read_are_found_by_what_the_mrz_says_they_ar
     }
     assert_eq!(code, 0, "{:?}", codes(&got));
 }
+
+/// The tuning split at seed 8: a tampered card whose ЖСН / ИИН label is printed
+/// too small to read, and an expired card whose font makes a 3 of both the birth
+/// date and the IIN read as 5.
+fn tuning_seed8() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| render("documents-seed8", &["--seed", "8", "--count", "1", "--split", "tune"]))
+}
+
+#[test]
+fn a_printed_iin_whose_label_does_not_read_is_still_compared_with_the_mrz() {
+    let dir = tuning_seed8();
+    let t = truth_in(dir, "mismatch_id_front_moderate");
+    assert_ne!(t["front_iin"], t["mrz_iin"], "the premise: a front IIN other than the MRZ's");
+    let images = ["mismatch_id_front_moderate", "mismatch_id_back_moderate"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    let (_, got) = read(&images);
+    assert!(codes(&got).contains(&"iin_mismatch".to_string()), "{:?}", codes(&got));
+    let seen = &got["disagreements"].as_array().unwrap()[0];
+    assert_eq!((&seen["front"], &seen["mrz"]), (&t["front_iin"], &t["mrz_iin"]));
+    assert_eq!(got["iin"], t["mrz_iin"], "the MRZ's IIN stands");
+}
+
+#[test]
+fn a_digit_misread_alike_on_two_lines_is_not_a_forgery() {
+    let dir = tuning_seed8();
+    let images = ["expired_id_front_clean", "expired_id_back_clean"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    let t = truth_in(dir, "expired_id_front_clean");
+    let (_, got) = read(&images);
+    assert!(!codes(&got).iter().any(|c| c.ends_with("_mismatch") || c.starts_with("iin_")), "{:?}", codes(&got));
+    assert_eq!((&got["birth_date"], &got["iin"]), (&t["birth_date"], &t["iin"]));
+}
