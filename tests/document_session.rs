@@ -6,32 +6,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{Daemon, TestConfig, verify_with_joserfc};
+use common::{Daemon, TestConfig, session_video, verify_with_joserfc};
 use serde_json::{Value, json};
-
-/// Renders a session video (face, then a card) and returns it with its truth.
-fn session_video(name: &str, args: &[&str]) -> (std::path::PathBuf, Value) {
-    let media = common::temp_dir(name);
-    let out = Command::new("python3")
-        .arg(common::repo().join("tests/fixtures/gen_session_video.py"))
-        .args(["--out", media.to_str().unwrap()])
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
-    let video = std::fs::read_dir(&media)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json"))
-        .unwrap();
-    (video, truth)
-}
 
 fn payload_of(jws: &str) -> Value {
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jws.split('.').nth(1).unwrap()).unwrap()).unwrap()

@@ -30,9 +30,11 @@ pub fn run(command: DocumentCommand) -> Result<u8, Failure> {
 
 fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images: &[PathBuf]) -> Result<u8, Failure> {
     use idverifd::identity::{self, Date};
-    let on: Date = match on {
-        Some(text) => text.parse().map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?,
-        None => identity::today_utc(),
+    // Without --on the system clock's day, on purpose (a clerk reading a card today);
+    // the output names the day either way, so a wrong clock shows.
+    let (on, day_from): (Date, &str) = match on {
+        Some(text) => (text.parse().map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?, "--on"),
+        None => (identity::today_utc(), "system clock"),
     };
     let mut reader = vision::reader::DocumentReader::load(&models_dir(models, None)).map_err(|e| Failure(2, e.to_string()))?;
     let mut sides = Vec::new();
@@ -49,8 +51,13 @@ fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images
     let (front, mrz) = reader.combine(&mut sides).map_err(|e| Failure(3, e.to_string()))?;
     let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
     if json {
-        print_json(&serde_json::to_value(&read).unwrap_or_default());
+        let mut value = serde_json::to_value(&read).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert("judged_on".into(), serde_json::json!(on.to_string()));
+        }
+        print_json(&value);
     } else {
+        eprintln!("age and expiry judged on {on} ({day_from})");
         for p in &read.problems {
             eprintln!("problem: {} — {}", p.code, p.message);
         }

@@ -31,13 +31,19 @@ pub(super) fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
 }
 
 /// A glyph read is taken only when every cell matched a template at least this
-/// well (normalised cross-correlation; clean and moderately degraded documents
-/// score 0.84 or more)...
-const GLYPH_MIN_SCORE: f32 = 0.6;
+/// well (normalised cross-correlation)...
+/// Tuning set, for this and the margin below: benches/documents.rs's generated documents
+/// (gen_documents.py seed 5 --count 6, MRZ in OCRB.otf at 41 px; clean and moderately
+/// degraded documents scored 0.84 or more). Check set: tests/mrz_margins.rs (320 zones:
+/// its own random people, OCRB.otf and OCRB Sharp from 48 px down to 24 px blurred, noisy
+/// and JPEG-crushed), which prints both per condition: right reads' weakest 0.83 or more;
+/// 15 wrong reads passed every check digit, all with a letter margin of 0.017 or less,
+/// right ones 0.054 or more in 95 %; none wrong taken.
+pub const GLYPH_MIN_SCORE: f32 = 0.6;
 /// ...every letter-only cell beat the next letter by this much (names carry no
-/// check digit; on the generated set every wrong name read had a lead under
+/// check digit; on the tuning set every wrong name read had a lead under
 /// 0.01, right ones 0.03 or more, nearly all of them 0.06 or more)...
-const GLYPH_MIN_LETTER_MARGIN: f32 = 0.02;
+pub const GLYPH_MIN_LETTER_MARGIN: f32 = 0.02;
 // ...and every check digit passes. Otherwise Tesseract reads the band.
 
 /// Reads machine-readable zones: OCR-B glyph matching first, Tesseract's

@@ -47,6 +47,27 @@ pub fn render_documents(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Renders a session video (face, then a card: tests/fixtures/gen_session_video.py) and
+/// returns it with its truth.
+pub fn session_video(name: &str, args: &[&str]) -> (PathBuf, serde_json::Value) {
+    let media = temp_dir(name);
+    let out = Command::new("python3")
+        .arg(repo().join("tests/fixtures/gen_session_video.py"))
+        .args(["--out", media.to_str().unwrap()])
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
+    let video = std::fs::read_dir(&media)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json"))
+        .unwrap();
+    (video, truth)
+}
+
 /// Settings a test varies; everything else is the demo's, so the replayed clip
 /// passes the gates the way it does in the demo.
 pub struct TestConfig {

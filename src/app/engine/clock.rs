@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 /// A longer one counts whole, so time-outs and the camera-lost grace still run out.
 const STALL: Duration = Duration::from_secs(1);
 
+/// How long the lockstep camera may bring no frame before it counts as lost: its frames
+/// come from a local file or a test's producer, which stall whenever the machine is
+/// loaded (a starved decoder, a looped file prerolling again; soak: a 1.5 s time-out on the
+/// wall clock lost a replay's countdown at load 13). A stopped producer still runs out.
+const LOCKSTEP_LOST: Duration = Duration::from_secs(30);
+
 pub enum SessionClock {
     Wall,
     Frames(FrameTime),
@@ -69,6 +75,15 @@ impl SessionClock {
         at
     }
 
+    /// How long no frame may come (wall clock) before the camera counts as lost: the
+    /// configured `frame_timeout`, or for the lockstep camera at least [`LOCKSTEP_LOST`].
+    pub fn frame_timeout(&self, configured: Duration) -> Duration {
+        match self {
+            SessionClock::Wall => configured,
+            SessionClock::Frames(_) => configured.max(LOCKSTEP_LOST),
+        }
+    }
+
     /// The time now, between frames (a kiosk command, a capture the engine applies).
     pub fn now(&self) -> Instant {
         match self {
@@ -83,6 +98,14 @@ mod tests {
     use super::*;
 
     const FRAME: Duration = Duration::from_nanos(66_666_667);
+
+    #[test]
+    fn a_lockstep_camera_is_lost_only_after_a_stall_no_load_explains() {
+        let configured = Duration::from_millis(1500);
+        assert_eq!(SessionClock::Wall.frame_timeout(configured), configured);
+        assert_eq!(SessionClock::frames(15).frame_timeout(configured), LOCKSTEP_LOST);
+        assert_eq!(SessionClock::frames(15).frame_timeout(Duration::from_secs(60)), Duration::from_secs(60));
+    }
 
     #[test]
     fn lockstep_time_is_the_frames_own_however_slowly_they_come() {

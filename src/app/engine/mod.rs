@@ -148,8 +148,9 @@ impl Engine {
                 Some(_) => session.machine.on_tick(now),
                 None => {
                     let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
+                    let timeout = self.clock.frame_timeout(self.frame_timeout);
                     let mut fx = Vec::new();
-                    if since > self.frame_timeout && session.started.elapsed() > self.frame_timeout {
+                    if since > timeout && session.started.elapsed() > timeout {
                         fx.extend(session.machine.on_camera_lost(now));
                     }
                     fx.extend(session.machine.on_tick(now));
