@@ -38,26 +38,25 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Renders fictitious documents with tests/fixtures/gen_documents.py into `dir`.
 pub fn render_documents(dir: &Path, args: &[&str]) {
+    run_generator("gen_documents.py", dir, args);
+}
+
+/// Runs one of tests/fixtures' Python generators with `--out dir` and `args`.
+fn run_generator(script: &str, dir: &Path, args: &[&str]) {
     let out = Command::new("python3")
-        .arg(repo().join("tests/fixtures/gen_documents.py"))
+        .arg(repo().join("tests/fixtures").join(script))
         .args(["--out", dir.to_str().unwrap()])
         .args(args)
         .output()
         .expect("python3");
-    assert!(out.status.success(), "fixture generator: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Renders a session video (face, then a card: tests/fixtures/gen_session_video.py) and
 /// returns it with its truth.
 pub fn session_video(name: &str, args: &[&str]) -> (PathBuf, serde_json::Value) {
     let media = temp_dir(name);
-    let out = Command::new("python3")
-        .arg(repo().join("tests/fixtures/gen_session_video.py"))
-        .args(["--out", media.to_str().unwrap()])
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
+    run_generator("gen_session_video.py", &media, args);
     let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
     let video = std::fs::read_dir(&media)
         .unwrap()
