@@ -10,9 +10,10 @@
 //! (its LSTM's time grows with a line's width in line heights, so the title rows,
 //! the specimen mark and the Russian halves of the labels are never read). A
 //! value that does not parse, or an IIN that does not check out, gets a second
-//! look, and the IIN and birth date are always read twice: only a value two
-//! looks agree on is confirmed. There is no slow way: a whole-card block read
-//! cost a second and more.
+//! look, and the IIN and birth date are read twice: only a value two looks agree
+//! on, one of them sure of every glyph, is confirmed (a birth date that reads as
+//! the date of a confirmed IIN is confirmed by it). There is no slow way: a
+//! whole-card block read cost a second and more.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! Finding a printed name by what it must say when its label could not be read:
-//! a surname or given name the MRZ spells in Latin, a patronymic by its ending.
+//! Finding a printed value by what it must say when its label could not be read:
+//! a surname or given name the MRZ spells in Latin, a patronymic by its ending,
+//! the IIN by its twelve digits.
 //! Labels in small print (a passport page's two-line labels, a card's label in
 //! three languages) often read as nothing, while the value under them is larger
 //! and reads well. No layout is assumed: every text line of the side is a
