@@ -15,7 +15,7 @@
 //! the date of a confirmed IIN is confirmed by it). There is no slow way: a
 //! whole-card block read cost a second and more.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use opencv::core::{Mat, Rect, Size};
@@ -122,7 +122,8 @@ impl FrontReader {
         let lines: Vec<Line> = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < gray.cols() * 4 / 5).collect();
         let mut fields = FrontFields::default();
         let mut values: Vec<(Field, Value, Look, f32)> = Vec::new();
-        let mut labels: HashMap<usize, Option<LabelKind>> = HashMap::new();
+        // Value lines whose label has been read.
+        let mut labelled: HashSet<usize> = HashSet::new();
         for i in 0..lines.len() {
             let Some(&under) = lines_under(&lines, i).first() else {
                 continue;
@@ -137,7 +138,16 @@ impl FrontReader {
             let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
                 continue;
             };
-            let Some(LabelKind::Field(field)) = self.label_at(&gray, &ink, &lines, i, &mut labels)? else {
+            // A label in three languages is three lines over one value: once one of
+            // them is read as a label, the others say the same and are not read.
+            if labelled.contains(&at) {
+                continue;
+            }
+            let kind = self.read_label(&gray, &ink, lines[i])?;
+            if kind.is_some() {
+                labelled.insert(at);
+            }
+            let Some(LabelKind::Field(field)) = kind else {
                 continue;
             };
             if values.iter().any(|(f, ..)| *f == field) {
@@ -220,23 +230,6 @@ impl FrontReader {
         fields.confirmed.birth_date &= fields.confirmed.iin;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
         Ok(LineRead { fields, found })
-    }
-
-    /// Which label line `i` is (read once, then remembered).
-    fn label_at(
-        &mut self,
-        gray: &Mat,
-        ink: &Mat,
-        lines: &[Line],
-        i: usize,
-        known: &mut HashMap<usize, Option<LabelKind>>,
-    ) -> Result<Option<LabelKind>, VisionError> {
-        if let Some(kind) = known.get(&i) {
-            return Ok(*kind);
-        }
-        let kind = self.read_label(gray, ink, lines[i])?;
-        known.insert(i, kind);
-        Ok(kind)
     }
 
     /// Which label a line is. Its first word is mostly enough and a third of its
