@@ -373,19 +373,43 @@ impl FrontReader {
         ))
     }
 
-    /// A printed IIN as the Russian model reads it (`None` without that model, or
-    /// when it does not read twelve digits): a read independent of every look the
-    /// Kazakh model had, before a disagreement with the MRZ may accuse the card.
+    /// A printed IIN as the Russian model reads it, digits only (`None` without
+    /// that model, or when no look reads twelve digits): a read independent of
+    /// every look the Kazakh model had, before a disagreement with the MRZ may
+    /// accuse the card. A look is tried after another until one reads one of
+    /// `expected` (the two sides' values), so a single slip does not decide.
     pub fn russian_iin(
         &mut self,
         masked: &Mat,
         value: Value,
+        expected: [&str; 2],
     ) -> Result<Option<String>, VisionError> {
         let Some(russian) = self.russian.as_mut() else {
             return Ok(None);
         };
-        let scaled = shown(&gray_of(masked)?, value.line, SECOND_LOOK)?;
-        Ok(iin_value(russian.read(&scaled, Layout::Line)?.trim()))
+        let gray = gray_of(masked)?;
+        // Digits only for this read: the name alphabet lets 3 read as З.
+        russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
+        let mut first = None;
+        let mut looked = Ok(());
+        for look in [SECOND_LOOK, THIRD_LOOK] {
+            let read = shown(&gray, value.line, look)
+                .and_then(|scaled| russian.read(&scaled, Layout::Line))
+                .map(|text| iin_value(text.trim()));
+            match read {
+                Ok(Some(digits)) if expected.contains(&digits.as_str()) => {
+                    first = Some(digits);
+                    break;
+                }
+                Ok(read) => first = first.or(read),
+                Err(e) => {
+                    looked = Err(e);
+                    break;
+                }
+            }
+        }
+        russian.set_variable("tessedit_char_whitelist", RUSSIAN_ALPHABET)?;
+        looked.map(|()| first)
     }
 
     /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that

@@ -483,11 +483,13 @@ impl DocumentReader {
 }
 
 impl DocumentReader {
-    /// A printed IIN that disagrees with the MRZ's is read once more by an
-    /// independent model: when it reads the MRZ's digits, the disagreement was a
-    /// misread and that read is kept. Any other read leaves the first as it was
-    /// (a Russian model that reads a clean, tampered digit otherwise must not
-    /// hide the tampering).
+    /// A printed IIN that disagrees with the MRZ's is read again by an independent
+    /// model before it may accuse the card. When that model reads the MRZ's digits,
+    /// the disagreement was a misread and that read is kept; when it reads the
+    /// Kazakh model's digits, the printed IIN is as read (tampered, or misprinted);
+    /// when it reads neither, the printed IIN is unsure: reported unreadable, not
+    /// accused. (One model's habit, 3 read as 5 in a narrow font, agrees with
+    /// itself however often it is asked.)
     fn recheck_iin(
         &mut self,
         front: &mut FrontFields,
@@ -503,14 +505,16 @@ impl DocumentReader {
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        if let Some(other) = self
+        let other = self
             .front
-            .russian_iin(&lines.masked, *value)?
-            .filter(|other| other == checked)
-        {
-            front.iin = Some(other);
-            // The birth date was confirmed by carrying the misread IIN's date: the
-            // same misread, maybe (3 read as 5 on both lines). It may not accuse.
+            .russian_iin(&lines.masked, *value, [printed.as_str(), checked])?;
+        if other.as_deref() == Some(checked) {
+            front.iin = other.clone();
+        }
+        if other.as_deref() != Some(printed.as_str()) {
+            // The birth date may have been confirmed by carrying the unsure IIN's
+            // date: the same misread, maybe. Neither may accuse.
+            front.confirmed.iin = other.as_deref() == Some(checked);
             front.confirmed.birth_date = false;
         }
         Ok(())
