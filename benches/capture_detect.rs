@@ -20,33 +20,13 @@ const FRAMES: usize = 300;
 fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let clip = repo.join("models/media/carphone_pristine.mp4");
-    assert!(
-        clip.exists(),
-        "run scripts/setup first: {} is missing",
-        clip.display()
-    );
+    assert!(clip.exists(), "run scripts/setup first: {} is missing", clip.display());
     let face = FaceConfig::default();
-    let mut detector = FaceDetector::load(
-        &repo.join("models").join(vision::YUNET_MODEL),
-        face.detection_width,
-        face.detection_score,
-    )
-    .expect("YuNet model");
+    let mut detector = FaceDetector::load(&repo.join("models").join(vision::YUNET_MODEL), face.detection_width, face.detection_score)
+        .expect("YuNet model");
 
-    println!(
-        "clip: carphone (176x144, real person), {FRAMES} frames per run, {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
-    println!(
-        "{:<10} {:>14} {:>16} {:>12} {:>12} {:>12} {:>8}",
-        "size",
-        "capture fps",
-        "capture+det fps",
-        "det ms mean",
-        "det ms p50",
-        "det ms p95",
-        "faces"
-    );
+    println!("clip: carphone (176x144, real person), {FRAMES} frames per run, {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("{:<10} {:>14} {:>16} {:>12} {:>12} {:>12} {:>8}", "size", "capture fps", "capture+det fps", "det ms mean", "det ms p50", "det ms p95", "faces");
     for (width, height) in [(640, 480), (1280, 720)] {
         let settings = PipelineSettings {
             source: format!("file:{}", clip.display()).parse().unwrap(),
@@ -90,33 +70,19 @@ fn main() {
 }
 
 /// Takes `frames` frames through `work`; returns frames per second of wall time.
-fn run(
-    settings: &PipelineSettings,
-    frames: usize,
-    mut work: impl FnMut(&idverifd::capture::Frame),
-) -> f64 {
+fn run(settings: &PipelineSettings, frames: usize, mut work: impl FnMut(&idverifd::capture::Frame)) -> f64 {
     let mailbox = Arc::new(Mailbox::default());
     let status = Arc::new(CameraStatus::new(settings));
-    let supervisor = CaptureSupervisor::start(
-        settings.clone(),
-        CameraPolicy::default(),
-        Arc::clone(&mailbox),
-        status,
-        Arc::new(Telemetry::default()),
-    )
-    .expect("pipeline");
+    let supervisor = CaptureSupervisor::start(settings.clone(), CameraPolicy::default(), Arc::clone(&mailbox), status, Arc::new(Telemetry::default()))
+        .expect("pipeline");
     // The first frame includes pipeline start-up; time from there.
-    let first = mailbox
-        .take_timeout(Duration::from_secs(20))
-        .expect("first frame");
+    let first = mailbox.take_timeout(Duration::from_secs(20)).expect("first frame");
     work(&first);
     drop(first);
     let start = Instant::now();
     let mut done = 0;
     while done < frames {
-        let frame = mailbox
-            .take_timeout(Duration::from_secs(20))
-            .expect("frame");
+        let frame = mailbox.take_timeout(Duration::from_secs(20)).expect("frame");
         work(&frame);
         done += 1;
     }

@@ -30,25 +30,8 @@ use serde_json::Value;
 const SPLITS: [&str; 2] = ["tune", "heldout"];
 const SEED: &str = "5";
 /// What "whole document exact" requires (issue 9).
-const EXACT_FIELDS: [&str; 7] = [
-    "iin",
-    "surname",
-    "given_names",
-    "patronymic",
-    "birth_date",
-    "document_number",
-    "expiry_date",
-];
-const FIELDS: [&str; 8] = [
-    "iin",
-    "surname",
-    "given_names",
-    "patronymic",
-    "birth_date",
-    "document_number",
-    "expiry_date",
-    "sex",
-];
+const EXACT_FIELDS: [&str; 7] = ["iin", "surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date"];
+const FIELDS: [&str; 8] = ["iin", "surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date", "sex"];
 /// Problems that accuse the printed IIN of being wrong.
 const IIN_ACCUSATIONS: [&str; 3] = ["iin_mismatch", "iin_check_digit", "iin_invalid"];
 
@@ -72,8 +55,7 @@ fn main() {
     let count = std::env::var("DOCUMENTS_BENCH_COUNT").unwrap_or_else(|_| "6".into());
     let on: Date = "2026-11-21".parse().unwrap();
     opencv::core::set_num_threads(1).expect("OpenCV threads");
-    let mut reader =
-        DocumentReader::load(&repo.join("models")).expect("models (run scripts/setup)");
+    let mut reader = DocumentReader::load(&repo.join("models")).expect("models (run scripts/setup)");
     let root = std::env::temp_dir().join(format!("idverifd-bench-docs-{}", std::process::id()));
 
     let mut columns: Vec<Rows> = Vec::new();
@@ -81,24 +63,12 @@ fn main() {
         let dir = root.join(split);
         let status = Command::new("python3")
             .arg(repo.join("tests/fixtures/gen_documents.py"))
-            .args([
-                "--out",
-                dir.to_str().unwrap(),
-                "--seed",
-                SEED,
-                "--count",
-                &count,
-                "--split",
-                split,
-            ])
+            .args(["--out", dir.to_str().unwrap(), "--seed", SEED, "--count", &count, "--split", split])
             .status()
             .expect("python3");
         assert!(status.success(), "fixture generator failed");
         let docs = collect(&dir);
-        eprintln!(
-            "documents bench: reading the {split} split ({} documents)",
-            docs.len()
-        );
+        eprintln!("documents bench: reading the {split} split ({} documents)", docs.len());
         let misses = split == "tune" && std::env::var_os("DOCUMENTS_BENCH_MISSES").is_some();
         let (mut rows, our_mrz_ms) = ours(&mut reader, &docs, on, misses);
         rows.extend(passporteye(&repo, &docs, Some("1"), our_mrz_ms));
@@ -106,13 +76,8 @@ fn main() {
         columns.push(rows);
     }
 
-    println!(
-        "idverifd document read, generated documents (seed {SEED}, {count} people + 4 special ID cards per split),"
-    );
-    println!(
-        "release build, one thread, models loaded once; reference date {on}; load average at the end: {}",
-        load_average()
-    );
+    println!("idverifd document read, generated documents (seed {SEED}, {count} people + 4 special ID cards per split),");
+    println!("release build, one thread, models loaded once; reference date {on}; load average at the end: {}", load_average());
     println!("{:<44} {:>22} {:>22}", "", SPLITS[0], SPLITS[1]);
     for (i, (label, tune)) in columns[0].iter().enumerate() {
         let heldout = columns[1].get(i).map_or("", |(_, v)| v.as_str());
@@ -120,19 +85,14 @@ fn main() {
     }
     if std::env::var_os("DOCUMENTS_BENCH_MISSES").is_some() {
         let _ = std::fs::remove_dir_all(root.join("heldout"));
-        eprintln!(
-            "documents bench: tuning images kept in {}",
-            root.join("tune").display()
-        );
+        eprintln!("documents bench: tuning images kept in {}", root.join("tune").display());
     } else {
         let _ = std::fs::remove_dir_all(root);
     }
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |s| {
-        s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    })
+    std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 /// Our reader on every document of one split.
@@ -162,11 +122,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
             if path == &doc.mrz_image {
                 mrz_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 mrz_exact.1 += 1;
-                mrz_exact.0 += usize::from(
-                    side.mrz
-                        .as_ref()
-                        .is_some_and(|m| Value::from(m.lines.clone()) == doc.truth["mrz"]),
-                );
+                mrz_exact.0 += usize::from(side.mrz.as_ref().is_some_and(|m| Value::from(m.lines.clone()) == doc.truth["mrz"]));
             }
             sides.push(side);
             side_reads.push(tesseract::take_read_count());
@@ -174,24 +130,11 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         // As the daemon and `idverifd document read` do: the front checked against the back's MRZ.
         let (front, mrz) = reader.combine(&mut sides).unwrap();
         let check = tesseract::take_read_count();
-        let (first, back) = (
-            side_reads[0],
-            side_reads.get(1).copied().unwrap_or_default(),
-        );
-        ocr.entry(doc.kind).or_default().push((
-            first.reads,
-            back.reads,
-            check.reads,
-            first.ms + back.ms + check.ms,
-        ));
+        let (first, back) = (side_reads[0], side_reads.get(1).copied().unwrap_or_default());
+        ocr.entry(doc.kind).or_default().push((first.reads, back.reads, check.reads, first.ms + back.ms + check.ms));
         let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
-        ms.entry(doc.kind)
-            .or_default()
-            .push(start.elapsed().as_secs_f64() * 1000.0);
-        cpu_ms
-            .entry(doc.kind)
-            .or_default()
-            .push(thread_cpu_ms() - cpu_start);
+        ms.entry(doc.kind).or_default().push(start.elapsed().as_secs_f64() * 1000.0);
+        cpu_ms.entry(doc.kind).or_default().push(thread_cpu_ms() - cpu_start);
         *per_kind.entry(doc.kind).or_default() += 1;
 
         let got = serde_json::to_value(&read).unwrap();
@@ -199,39 +142,20 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         for field in FIELDS {
             let ok = got[field] == expected(&doc.truth, field);
             if misses && !ok {
-                eprintln!(
-                    "  miss {} {} {field}: want {} got {}",
-                    doc.images[0].file_name().unwrap().to_string_lossy(),
-                    doc.variant,
-                    expected(&doc.truth, field),
-                    got[field]
-                );
+                eprintln!("  miss {} {} {field}: want {} got {}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.variant, expected(&doc.truth, field), got[field]);
             }
             *fields.entry((doc.kind, field)).or_default() += usize::from(ok);
             all &= ok || !EXACT_FIELDS.contains(&field);
         }
-        for key in [
-            doc.kind.to_string(),
-            format!("{} {}", doc.kind, doc.variant),
-            "all".into(),
-        ] {
+        for key in [doc.kind.to_string(), format!("{} {}", doc.kind, doc.variant), "all".into()] {
             let e = exact.entry(key).or_default();
             e.0 += usize::from(all);
             e.1 += 1;
         }
 
-        let accused: Vec<&'static str> = read
-            .problems
-            .iter()
-            .map(|p| p.code)
-            .filter(|c| accuses(c))
-            .collect();
+        let accused: Vec<&'static str> = read.problems.iter().map(|p| p.code).filter(|c| accuses(c)).collect();
         if misses && !accused.is_empty() {
-            eprintln!(
-                "  accused {} (printed IIN wrong: {}): {accused:?}",
-                doc.images[0].file_name().unwrap().to_string_lossy(),
-                doc.wrong_printed_iin
-            );
+            eprintln!("  accused {} (printed IIN wrong: {}): {accused:?}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.wrong_printed_iin);
         }
         if doc.wrong_printed_iin {
             wrong += 1;
@@ -245,99 +169,40 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         }
     }
 
-    let ratio =
-        |(ok, n): (usize, usize)| format!("{ok}/{n} ({:.0}%)", 100.0 * ok as f64 / n.max(1) as f64);
+    let ratio = |(ok, n): (usize, usize)| format!("{ok}/{n} ({:.0}%)", 100.0 * ok as f64 / n.max(1) as f64);
     let mut rows: Rows = vec![(
         "documents (ID cards front+back / passports)".into(),
-        format!(
-            "{} / {}",
-            per_kind.get("id_card").unwrap_or(&0),
-            per_kind.get("passport").unwrap_or(&0)
-        ),
+        format!("{} / {}", per_kind.get("id_card").unwrap_or(&0), per_kind.get("passport").unwrap_or(&0)),
     )];
-    rows.push((
-        "whole document exact (7 fields)".into(),
-        ratio(exact["all"]),
-    ));
-    for key in [
-        "id_card",
-        "id_card clean",
-        "id_card moderate",
-        "id_card hard",
-        "passport",
-        "passport clean",
-        "passport moderate",
-        "passport hard",
-    ] {
-        rows.push((
-            format!("  {key}"),
-            exact.get(key).map_or("-".into(), |&e| ratio(e)),
-        ));
+    rows.push(("whole document exact (7 fields)".into(), ratio(exact["all"])));
+    for key in ["id_card", "id_card clean", "id_card moderate", "id_card hard", "passport", "passport clean", "passport moderate", "passport hard"] {
+        rows.push((format!("  {key}"), exact.get(key).map_or("-".into(), |&e| ratio(e))));
     }
     for field in FIELDS {
         for kind in ["id_card", "passport"] {
             let n = *per_kind.get(kind).unwrap_or(&0);
-            rows.push((
-                format!("field {field}, {kind}"),
-                ratio((*fields.get(&(kind, field)).unwrap_or(&0), n)),
-            ));
+            rows.push((format!("field {field}, {kind}"), ratio((*fields.get(&(kind, field)).unwrap_or(&0), n))));
         }
     }
     rows.push(("wrong printed IIN flagged".into(), ratio((flagged, wrong))));
-    rows.push((
-        "false alarms (genuine docs accused)".into(),
-        format!("{false_alarms}/{genuine}"),
-    ));
-    let codes: Vec<String> = false_alarm_codes
-        .iter()
-        .map(|(c, n)| format!("{c} {n}"))
-        .collect();
-    rows.push((
-        "  by code".into(),
-        if codes.is_empty() {
-            "-".into()
-        } else {
-            codes.join(", ")
-        },
-    ));
+    rows.push(("false alarms (genuine docs accused)".into(), format!("{false_alarms}/{genuine}")));
+    let codes: Vec<String> = false_alarm_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    rows.push(("  by code".into(), if codes.is_empty() { "-".into() } else { codes.join(", ") }));
     for kind in ["id_card", "passport"] {
         let v = ms.get(kind).cloned().unwrap_or_default();
-        rows.push((
-            format!("ms per {kind}, median / p95"),
-            format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95)),
-        ));
+        rows.push((format!("ms per {kind}, median / p95"), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
         let v = cpu_ms.get(kind).cloned().unwrap_or_default();
-        rows.push((
-            "  CPU ms of this thread, median / p95".into(),
-            format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95)),
-        ));
+        rows.push(("  CPU ms of this thread, median / p95".into(), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
         let v = ocr.get(kind).cloned().unwrap_or_default();
-        let median = |f: fn(&(u32, u32, u32, f64)) -> f64| {
-            percentile(&v.iter().map(f).collect::<Vec<_>>(), 0.5)
-        };
+        let median = |f: fn(&(u32, u32, u32, f64)) -> f64| percentile(&v.iter().map(f).collect::<Vec<_>>(), 0.5);
         rows.push((
             "  Tesseract reads front/back/check, median".into(),
-            format!(
-                "{:.0} / {:.0} / {:.0}",
-                median(|r| f64::from(r.0)),
-                median(|r| f64::from(r.1)),
-                median(|r| f64::from(r.2))
-            ),
+            format!("{:.0} / {:.0} / {:.0}", median(|r| f64::from(r.0)), median(|r| f64::from(r.1)), median(|r| f64::from(r.2))),
         ));
-        rows.push((
-            "  ms in Tesseract, median".into(),
-            format!("{:.0}", median(|r| r.3)),
-        ));
+        rows.push(("  ms in Tesseract, median".into(), format!("{:.0}", median(|r| r.3))));
     }
     rows.push(("MRZ lines exact, idverifd".into(), ratio(mrz_exact)));
-    rows.push((
-        "  idverifd ms per MRZ image, median / p95".into(),
-        format!(
-            "{:.0} / {:.0}",
-            percentile(&mrz_ms, 0.5),
-            percentile(&mrz_ms, 0.95)
-        ),
-    ));
+    rows.push(("  idverifd ms per MRZ image, median / p95".into(), format!("{:.0} / {:.0}", percentile(&mrz_ms, 0.5), percentile(&mrz_ms, 0.95))));
     (rows, percentile(&mrz_ms, 0.5))
 }
 
@@ -345,14 +210,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
 /// Cyrillic (an ID card front and a passport page both print them), `null` for
 /// a holder without a patronymic, the document's true IIN.
 fn expected(truth: &Value, field: &str) -> Value {
-    if field == "iin" {
-        truth
-            .get("mrz_iin")
-            .cloned()
-            .unwrap_or(truth["iin"].clone())
-    } else {
-        truth[field].clone()
-    }
+    if field == "iin" { truth.get("mrz_iin").cloned().unwrap_or(truth["iin"].clone()) } else { truth[field].clone() }
 }
 
 /// Codes that tell a registration server the document may be forged.
@@ -364,10 +222,7 @@ fn accuses(code: &str) -> bool {
 /// other processes' turns too; with OpenCV on one thread and Tesseract serial,
 /// this is what a document costs the reader.
 fn thread_cpu_ms() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid clock id and a pointer to a timespec we own.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
     assert_eq!(rc, 0, "clock_gettime");
@@ -385,28 +240,18 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 /// Every ID card as a front+back pair and every passport page, with its truth.
 fn collect(dir: &Path) -> Vec<Doc> {
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
-    let truth = |name: &str| -> Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
-            .unwrap()
-    };
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let truth = |name: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap() };
     let mut docs = Vec::new();
     for case in index["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let t = truth(name);
         let variant = t["variant"].as_str().unwrap().to_string();
-        match (
-            t["document_type"].as_str().unwrap(),
-            t["side"].as_str().unwrap(),
-        ) {
+        match (t["document_type"].as_str().unwrap(), t["side"].as_str().unwrap()) {
             ("kz_id_card", "front") => {
                 let back = truth(&name.replace("_front_", "_back_"));
                 let wrong_printed_iin = t["front_iin"] != t["mrz_iin"];
-                let (front_image, back_image) = (
-                    dir.join(t["image"].as_str().unwrap()),
-                    dir.join(back["image"].as_str().unwrap()),
-                );
+                let (front_image, back_image) = (dir.join(t["image"].as_str().unwrap()), dir.join(back["image"].as_str().unwrap()));
                 docs.push(Doc {
                     kind: "id_card",
                     variant,
@@ -418,14 +263,7 @@ fn collect(dir: &Path) -> Vec<Doc> {
             }
             ("passport", _) => {
                 let image = dir.join(t["image"].as_str().unwrap());
-                docs.push(Doc {
-                    kind: "passport",
-                    variant,
-                    images: vec![image.clone()],
-                    mrz_image: image,
-                    truth: t,
-                    wrong_printed_iin: false,
-                });
+                docs.push(Doc { kind: "passport", variant, images: vec![image.clone()], mrz_image: image, truth: t, wrong_printed_iin: false });
             }
             _ => {}
         }
@@ -437,54 +275,27 @@ fn collect(dir: &Path) -> Vec<Doc> {
 /// OMP_THREAD_LIMIT for its Tesseract (as installed it spreads over OpenMP
 /// threads; both are printed so neither flatters us).
 fn passporteye(repo: &Path, docs: &[Doc], omp_threads: Option<&str>, our_mrz_ms: f64) -> Rows {
-    let setting = omp_threads.map_or("as installed".to_string(), |n| {
-        format!("OMP_THREAD_LIMIT={n}")
-    });
+    let setting = omp_threads.map_or("as installed".to_string(), |n| format!("OMP_THREAD_LIMIT={n}"));
     let venv = repo.join("target/bench-venv/bin/python3");
-    let mut command = Command::new(if venv.exists() {
-        venv.as_os_str()
-    } else {
-        "python3".as_ref()
-    });
-    command
-        .arg(repo.join("tests/tools/passporteye_mrz.py"))
-        .args(docs.iter().map(|d| d.mrz_image.as_os_str()));
+    let mut command = Command::new(if venv.exists() { venv.as_os_str() } else { "python3".as_ref() });
+    command.arg(repo.join("tests/tools/passporteye_mrz.py")).args(docs.iter().map(|d| d.mrz_image.as_os_str()));
     match omp_threads {
         Some(n) => command.env("OMP_THREAD_LIMIT", n),
         None => command.env_remove("OMP_THREAD_LIMIT"),
     };
     let Some(out) = command.output().ok().filter(|o| o.status.success()) else {
-        return vec![(
-            format!("PassportEye ({setting})"),
-            "skipped: not installed".into(),
-        )];
+        return vec![(format!("PassportEye ({setting})"), "skipped: not installed".into())];
     };
     let mut ms = Vec::new();
     let mut exact = 0;
-    for (doc, line) in docs
-        .iter()
-        .zip(String::from_utf8_lossy(&out.stdout).lines())
-    {
+    for (doc, line) in docs.iter().zip(String::from_utf8_lossy(&out.stdout).lines()) {
         let v: Value = serde_json::from_str(line).unwrap();
         ms.push(v["ms"].as_f64().unwrap());
         exact += usize::from(v["lines"] == doc.truth["mrz"]);
     }
     vec![
-        (
-            format!("MRZ lines exact, PassportEye {setting}"),
-            format!(
-                "{exact}/{} ({:.0}%)",
-                ms.len(),
-                100.0 * exact as f64 / ms.len().max(1) as f64
-            ),
-        ),
-        (
-            "  PassportEye ms per image, median / p95".into(),
-            format!("{:.0} / {:.0}", percentile(&ms, 0.5), percentile(&ms, 0.95)),
-        ),
-        (
-            "  MRZ speed-up over PassportEye (median)".into(),
-            format!("{:.1}x", percentile(&ms, 0.5) / our_mrz_ms),
-        ),
+        (format!("MRZ lines exact, PassportEye {setting}"), format!("{exact}/{} ({:.0}%)", ms.len(), 100.0 * exact as f64 / ms.len().max(1) as f64)),
+        ("  PassportEye ms per image, median / p95".into(), format!("{:.0} / {:.0}", percentile(&ms, 0.5), percentile(&ms, 0.95))),
+        ("  MRZ speed-up over PassportEye (median)".into(), format!("{:.1}x", percentile(&ms, 0.5) / our_mrz_ms)),
     ]
 }

@@ -18,25 +18,18 @@ const RUNS: usize = 100;
 
 fn main() {
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
-    let photo =
-        vision::read_image(&models.join("media/obama.jpg")).expect("run scripts/setup first");
+    let photo = vision::read_image(&models.join("media/obama.jpg")).expect("run scripts/setup first");
     let frame = frame_1280x720(&photo);
     let face = FaceConfig::default();
-    let mut detector = FaceDetector::load(
-        &models.join(vision::YUNET_MODEL),
-        face.detection_width,
-        face.detection_score,
-    )
-    .expect("YuNet");
+    let mut detector =
+        FaceDetector::load(&models.join(vision::YUNET_MODEL), face.detection_width, face.detection_score).expect("YuNet");
     let loading = Instant::now();
     let mut embedder = FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).expect("FaceNet");
     embedder.wait_built().expect("FaceNet");
     let load_ms = ms(loading);
 
     let faces = detector.detect(&frame).expect("detect");
-    let subject = Face::most_prominent(&faces)
-        .expect("a face in the frame")
-        .clone();
+    let subject = Face::most_prominent(&faces).expect("a face in the frame").clone();
     // The first passes allocate the network's buffers.
     for _ in 0..3 {
         embedder.embed(&frame, &subject).expect("embed");
@@ -57,10 +50,7 @@ fn main() {
         subject.bbox.height,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!(
-        "{:<34} {:>9} {:>9} {:>9}",
-        "ms per face", "mean", "p50", "p95"
-    );
+    println!("{:<34} {:>9} {:>9} {:>9}", "ms per face", "mean", "p50", "p95");
     for (what, t) in [
         ("alignment (warp to 160x160)", &align),
         ("embedding (alignment + forward)", &embed),
@@ -86,11 +76,7 @@ fn timed(mut work: impl FnMut()) -> Timing {
         .collect();
     samples.sort_by(f64::total_cmp);
     let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
-    Timing {
-        mean: samples.iter().sum::<f64>() / samples.len() as f64,
-        p50: at(0.5),
-        p95: at(0.95),
-    }
+    Timing { mean: samples.iter().sum::<f64>() / samples.len() as f64, p50: at(0.5), p95: at(0.95) }
 }
 
 fn ms(since: Instant) -> f64 {
@@ -101,19 +87,9 @@ fn frame_1280x720(photo: &Mat) -> Mat {
     let height = 720;
     let width = (photo.cols() as f64 * height as f64 / photo.rows() as f64).round() as i32;
     let mut scaled = Mat::default();
-    imgproc::resize(
-        photo,
-        &mut scaled,
-        Size::new(width, height),
-        0.0,
-        0.0,
-        imgproc::INTER_AREA,
-    )
-    .unwrap();
-    let mut frame =
-        Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(128.0)).unwrap();
-    let mut roi =
-        Mat::roi_mut(&mut frame, Rect::new((1280 - width) / 2, 0, width, height)).unwrap();
+    imgproc::resize(photo, &mut scaled, Size::new(width, height), 0.0, 0.0, imgproc::INTER_AREA).unwrap();
+    let mut frame = Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(128.0)).unwrap();
+    let mut roi = Mat::roi_mut(&mut frame, Rect::new((1280 - width) / 2, 0, width, height)).unwrap();
     scaled.copy_to(&mut roi).unwrap();
     frame
 }

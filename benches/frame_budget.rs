@@ -26,35 +26,17 @@ fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let models = repo.join("models");
     let clip = models.join("media/carphone_pristine.mp4");
-    assert!(
-        clip.exists(),
-        "run scripts/setup first: {} is missing",
-        clip.display()
-    );
-    let runs: usize = std::env::var("FRAME_BUDGET_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    assert!(clip.exists(), "run scripts/setup first: {} is missing", clip.display());
+    let runs: usize = std::env::var("FRAME_BUDGET_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     println!(
         "clip: carphone (real person, upscaled), median of {runs} run(s) per cell, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!(
-        "{:<10} {:>22} {:>22} {:>8} {:>14}",
-        "size", "idverifd CPU ms/frame", "reference ms/frame", "ratio", "faces (i / r)"
-    );
+    println!("{:<10} {:>22} {:>22} {:>8} {:>14}", "size", "idverifd CPU ms/frame", "reference ms/frame", "ratio", "faces (i / r)");
     for (width, height) in SIZES {
-        let ours: Vec<Value> = (0..runs)
-            .map(|_| idverifd_scan(&models, &clip, width, height))
-            .collect();
-        let theirs: Vec<Value> = (0..runs)
-            .map(|_| reference(&models, &clip, width, height))
-            .collect();
-        let (a, b) = (
-            median(&ours, "cpu_ms_per_frame"),
-            median(&theirs, "cpu_ms_per_frame"),
-        );
+        let ours: Vec<Value> = (0..runs).map(|_| idverifd_scan(&models, &clip, width, height)).collect();
+        let theirs: Vec<Value> = (0..runs).map(|_| reference(&models, &clip, width, height)).collect();
+        let (a, b) = (median(&ours, "cpu_ms_per_frame"), median(&theirs, "cpu_ms_per_frame"));
         println!(
             "{:<10} {:>22.1} {:>22.1} {:>8.2} {:>14}",
             format!("{width}x{height}"),
@@ -86,30 +68,18 @@ fn recall(models: &Path, clip: &Path) {
     for photo in &photos {
         let image = vision::read_image(photo).expect("photo");
         tracker.reset();
-        let (a, b) = (
-            every_frame.detect(&image).expect("detect").len(),
-            tracker.faces(&image).expect("track").len(),
-        );
-        println!(
-            "  {:<28} {a} / {b} faces",
-            photo.file_name().unwrap().to_string_lossy()
-        );
+        let (a, b) = (every_frame.detect(&image).expect("detect").len(), tracker.faces(&image).expect("track").len());
+        println!("  {:<28} {a} / {b} faces", photo.file_name().unwrap().to_string_lossy());
         before += usize::from(a > 0);
         after += usize::from(b > 0);
     }
-    println!(
-        "  photos with a face: {before} / {after} of {}",
-        photos.len()
-    );
+    println!("  photos with a face: {before} / {after} of {}", photos.len());
     for (width, height) in SIZES {
         tracker.reset();
         let (mut frames, mut before, mut after) = (0, 0, 0);
         idverifd::capture::clip::decode_every_frame(clip, width, height, |frame| {
             let found = frame.analyse(|m| {
-                Ok::<_, vision::VisionError>((
-                    !every_frame.detect(m)?.is_empty(),
-                    !tracker.faces(m)?.is_empty(),
-                ))
+                Ok::<_, vision::VisionError>((!every_frame.detect(m)?.is_empty(), !tracker.faces(m)?.is_empty()))
             });
             let (a, b) = found.expect("analysis");
             frames += 1;
@@ -123,23 +93,13 @@ fn recall(models: &Path, clip: &Path) {
 
 fn idverifd_scan(models: &Path, clip: &Path, width: u32, height: u32) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
-        .args([
-            "liveness",
-            "scan",
-            "--json",
-            "--every-frame",
-            "--width",
-            &width.to_string(),
-            "--height",
-            &height.to_string(),
-        ])
+        .args(["liveness", "scan", "--json", "--every-frame", "--width", &width.to_string(), "--height", &height.to_string()])
         .arg("--models")
         .arg(models)
         .arg(clip)
         .output()
         .expect("idverifd");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("idverifd: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("idverifd: {e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn reference(models: &Path, clip: &Path, width: u32, height: u32) -> Value {
@@ -152,8 +112,7 @@ fn reference(models: &Path, clip: &Path, width: u32, height: u32) -> Value {
         .args([width.to_string(), height.to_string()])
         .output()
         .expect("/usr/bin/python3");
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("reference: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("reference: {e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn median(values: &[Value], key: &str) -> f64 {

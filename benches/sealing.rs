@@ -9,9 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use idverifd::session::{
-    Decision, EventKind, Language, Outcome, SessionRecord, Stage, StartRequest, Status,
-};
+use idverifd::session::{Decision, EventKind, Language, Outcome, SessionRecord, Stage, StartRequest, Status};
 use idverifd::store::{Kek, Store, seal};
 
 const SESSIONS: usize = 40;
@@ -41,16 +39,9 @@ fn document() -> serde_json::Value {
 
 fn event(i: usize) -> EventKind {
     match i % 4 {
-        0 => EventKind::Stage {
-            stage: Stage::FaceCapture,
-        },
-        1 => EventKind::Status {
-            status: Status::InProgress,
-        },
-        _ => EventKind::Prompt {
-            prompt: idverifd::session::Prompt::HoldStill,
-            value: None,
-        },
+        0 => EventKind::Stage { stage: Stage::FaceCapture },
+        1 => EventKind::Status { status: Status::InProgress },
+        _ => EventKind::Prompt { prompt: idverifd::session::Prompt::HoldStill, value: None },
     }
 }
 
@@ -66,52 +57,29 @@ fn through_store(store: &Store, i: usize, jpeg: &[u8], jws: &str) -> f64 {
     }
     store.put_evidence(&record.id, "face", jpeg).unwrap();
     record.document = Some(document());
-    record.outcome = Some(Outcome {
-        decision: Decision::NeedsReview,
-        reasons: vec![],
-        checks: vec![],
-    });
-    record.push_event(EventKind::Decision {
-        decision: Decision::NeedsReview,
-        reasons: vec![],
-    });
+    record.outcome = Some(Outcome { decision: Decision::NeedsReview, reasons: vec![], checks: vec![] });
+    record.push_event(EventKind::Decision { decision: Decision::NeedsReview, reasons: vec![] });
     store.put_decided(&record, jws, None).unwrap();
     t.elapsed().as_secs_f64() * 1000.0
 }
 
 /// The same inserts into plain sled, nothing sealed, no audit; returns ms.
 fn through_plain_sled(db: &sled::Db, i: usize, jpeg: &[u8], jws: &str) -> f64 {
-    let (sessions, evidence, results) = (
-        db.open_tree("sessions").unwrap(),
-        db.open_tree("evidence").unwrap(),
-        db.open_tree("results").unwrap(),
-    );
+    let (sessions, evidence, results) =
+        (db.open_tree("sessions").unwrap(), db.open_tree("evidence").unwrap(), db.open_tree("results").unwrap());
     let t = Instant::now();
     let mut record = session(i);
-    sessions
-        .insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap())
-        .unwrap();
+    sessions.insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap()).unwrap();
     db.flush().unwrap();
     for e in 0..EVENTS {
         record.push_event(event(e));
-        sessions
-            .insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap())
-            .unwrap();
+        sessions.insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap()).unwrap();
     }
-    evidence
-        .insert(format!("{}/face", record.id), jpeg)
-        .unwrap();
+    evidence.insert(format!("{}/face", record.id), jpeg).unwrap();
     record.document = Some(document());
-    record.push_event(EventKind::Decision {
-        decision: Decision::NeedsReview,
-        reasons: vec![],
-    });
-    sessions
-        .insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap())
-        .unwrap();
-    results
-        .insert(record.id.as_bytes(), jws.as_bytes())
-        .unwrap();
+    record.push_event(EventKind::Decision { decision: Decision::NeedsReview, reasons: vec![] });
+    sessions.insert(record.id.as_bytes(), serde_json::to_vec(&record).unwrap()).unwrap();
+    results.insert(record.id.as_bytes(), jws.as_bytes()).unwrap();
     db.flush().unwrap();
     t.elapsed().as_secs_f64() * 1000.0
 }
@@ -125,24 +93,14 @@ fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap())
-        .map(|e| {
-            if e.path().is_dir() {
-                dir_bytes(&e.path())
-            } else {
-                e.metadata().unwrap().len()
-            }
-        })
+        .map(|e| if e.path().is_dir() { dir_bytes(&e.path()) } else { e.metadata().unwrap().len() })
         .sum()
 }
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let jpeg = std::fs::read(root.join("models/media/obama.jpg")).expect("run scripts/setup first");
-    let jws = format!(
-        "eyJhbGciOiJFZERTQSJ9.{}.{}",
-        "A".repeat(2_900),
-        "S".repeat(86)
-    );
+    let jws = format!("eyJhbGciOiJFZERTQSJ9.{}.{}", "A".repeat(2_900), "S".repeat(86));
     let tmp = std::env::temp_dir().join(format!("idverifd-bench-sealing-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
 
@@ -177,25 +135,12 @@ fn main() {
     store.flush().unwrap();
     plain.flush().unwrap();
     let (sealed, unsealed) = (median(sealed_ms), median(plain_ms));
-    println!(
-        "one session: {} B face JPEG, {} B document, {} B record, {EVENTS} record writes, {} B result",
-        jpeg.len(),
-        personal.len(),
-        record_json.len(),
-        jws.len()
-    );
+    println!("one session: {} B face JPEG, {} B document, {} B record, {EVENTS} record writes, {} B result", jpeg.len(), personal.len(), record_json.len(), jws.len());
     println!("AEAD + key wrapping alone: {crypto_ms:.3} ms per session (ChaCha20-Poly1305, ring)");
     println!("store, sealed + audited:   {sealed:.2} ms per session (median of {SESSIONS})");
     println!("plain sled, same inserts:  {unsealed:.2} ms per session");
-    println!(
-        "difference:                {:.2} ms per session",
-        sealed - unsealed
-    );
-    println!(
-        "bytes added per sealed value: {} (nonce + tag); per session: 2 wrapped data keys of {} B",
-        seal::OVERHEAD,
-        seal::KEY_LEN + seal::OVERHEAD
-    );
+    println!("difference:                {:.2} ms per session", sealed - unsealed);
+    println!("bytes added per sealed value: {} (nonce + tag); per session: 2 wrapped data keys of {} B", seal::OVERHEAD, seal::KEY_LEN + seal::OVERHEAD);
     println!(
         "on disk after {SESSIONS} sessions: sealed store {:.1} MiB (sled's figure {:.1} MiB), plain sled {:.1} MiB",
         dir_bytes(&tmp.join("sealed")) as f64 / 1048576.0,

@@ -52,27 +52,14 @@ pub fn write_all(command: clap::Command, dir: &Path) -> io::Result<Vec<PathBuf>>
     std::fs::create_dir_all(&completion_dir)?;
     let name = command.get_name().to_string();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        written.push(clap_complete::generate_to(
-            shell,
-            &mut command,
-            &name,
-            &completion_dir,
-        )?);
+        written.push(clap_complete::generate_to(shell, &mut command, &name, &completion_dir)?);
     }
     Ok(written)
 }
 
-fn write_man_pages(
-    command: &clap::Command,
-    dir: &Path,
-    top: bool,
-    written: &mut Vec<PathBuf>,
-) -> io::Result<()> {
+fn write_man_pages(command: &clap::Command, dir: &Path, top: bool, written: &mut Vec<PathBuf>) -> io::Result<()> {
     // After build(), a subcommand's display name is its path: idverifd-face-compare.
-    let page = command
-        .get_display_name()
-        .unwrap_or_else(|| command.get_name())
-        .to_string();
+    let page = command.get_display_name().unwrap_or_else(|| command.get_name()).to_string();
     let mut roff = Vec::new();
     clap_mangen::Man::new(command.clone()).render(&mut roff)?;
     if top {

@@ -110,13 +110,9 @@ pub struct CentreWording {
 impl CentreWording {
     /// (kiosk text key, texts) for every text the config sets.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, &Localised)> {
-        [
-            ("idle_title", &self.idle_title),
-            ("idle_text", &self.idle_text),
-            ("consent_intro", &self.consent_intro),
-        ]
-        .into_iter()
-        .filter_map(|(key, texts)| texts.as_ref().map(|t| (key, t)))
+        [("idle_title", &self.idle_title), ("idle_text", &self.idle_text), ("consent_intro", &self.consent_intro)]
+            .into_iter()
+            .filter_map(|(key, texts)| texts.as_ref().map(|t| (key, t)))
     }
 }
 
@@ -142,10 +138,7 @@ pub struct StatusConfig {
 
 impl Default for StatusConfig {
     fn default() -> Self {
-        Self {
-            listen: default_status_listen(),
-            password_hash: None,
-        }
+        Self { listen: default_status_listen(), password_hash: None }
     }
 }
 
@@ -271,10 +264,7 @@ pub struct SessionConfig {
     pub countdown_seconds: u32,
     /// A gate may fail this long during the countdown (a blink, a detector miss)
     /// before the countdown is abandoned.
-    #[serde(
-        default = "default_countdown_tolerance",
-        with = "humantime_serde_compat"
-    )]
+    #[serde(default = "default_countdown_tolerance", with = "humantime_serde_compat")]
     pub countdown_tolerance: Duration,
     /// After capture the photo is shown this long with Retake / Continue.
     #[serde(default = "default_review", with = "humantime_serde_compat")]
@@ -301,10 +291,7 @@ pub struct SessionConfig {
     #[serde(default = "default_true")]
     pub document_stages: bool,
     /// OCR of the held document runs at most this often.
-    #[serde(
-        default = "default_document_read_interval",
-        with = "humantime_serde_compat"
-    )]
+    #[serde(default = "default_document_read_interval", with = "humantime_serde_compat")]
     pub document_read_interval: Duration,
     /// Share of the frame the document must cover before it is read.
     #[serde(default = "default_document_min_area")]
@@ -368,10 +355,7 @@ pub struct StoreConfig {
     #[serde(default = "default_purge_interval", with = "humantime_serde_compat")]
     pub purge_interval: Duration,
     /// How often the audit trail's newest entry is signed (and always at shutdown).
-    #[serde(
-        default = "default_checkpoint_interval",
-        with = "humantime_serde_compat"
-    )]
+    #[serde(default = "default_checkpoint_interval", with = "humantime_serde_compat")]
     pub audit_checkpoint_interval: Duration,
 }
 
@@ -396,9 +380,7 @@ pub struct ModelsConfig {
 
 impl Default for ModelsConfig {
     fn default() -> Self {
-        Self {
-            dir: default_models_dir(),
-        }
+        Self { dir: default_models_dir() }
     }
 }
 
@@ -529,9 +511,7 @@ mod humantime_serde_compat {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "{e}; write a duration such as \"90s\", \"500ms\" or \"30d\""
-            ))
+            serde::de::Error::custom(format!("{e}; write a duration such as \"90s\", \"500ms\" or \"30d\""))
         })
     }
 
@@ -582,9 +562,7 @@ fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
     }
 }
 

@@ -11,12 +11,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         create_private_dir(dir)?;
     }
     let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     file.write_all(contents)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -45,10 +40,7 @@ mod tests {
         let path = dir.join("sub/secret");
         write_private(&path, b"s3cret").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"s3cret");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -12,11 +12,7 @@ use cmds::Failure;
 use idverifd::app::{self, RunOptions};
 
 #[derive(Parser)]
-#[command(
-    name = "idverifd",
-    version,
-    about = "Identity-verification appliance daemon"
-)]
+#[command(name = "idverifd", version, about = "Identity-verification appliance daemon")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,6 +101,12 @@ enum Command {
     GenerateDocs { dir: PathBuf },
 }
 
+
+
+
+
+
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(Failure(code, message)) = init_logging() {
@@ -124,39 +126,19 @@ fn main() -> ExitCode {
 /// Logs go to stderr: prose by default, or with `IDVERIFD_LOG_FORMAT=json` one JSON
 /// object per line so journald, Vector or Loki get the fields, not text to re-parse.
 fn init_logging() -> Result<(), Failure> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match std::env::var("IDVERIFD_LOG_FORMAT")
-        .as_deref()
-        .unwrap_or("")
-    {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDVERIFD_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match std::env::var("IDVERIFD_LOG_FORMAT").as_deref().unwrap_or("") {
         "json" => logs.json().flatten_event(true).init(),
-        "" | "text" => logs
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        other => {
-            return Err(Failure(
-                2,
-                format!("IDVERIFD_LOG_FORMAT={other:?}: use \"text\" or \"json\""),
-            ));
-        }
+        "" | "text" => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        other => return Err(Failure(2, format!("IDVERIFD_LOG_FORMAT={other:?}: use \"text\" or \"json\""))),
     }
     Ok(())
 }
 
 fn dispatch(command: Command) -> Result<u8, Failure> {
     match command {
-        Command::Run {
-            config,
-            source,
-            listen,
-            state_dir,
-            kiosk_listen,
-            status_listen,
-        } => {
+        Command::Run { config, source, listen, state_dir, kiosk_listen, status_listen } => {
             // Large blocks (an Argon2 check's 19 MiB, frame buffers) go straight to
             // mmap and back to the system when freed. With glibc's default sliding
             // threshold every technician login kept its 19 MiB: RSS grew by that per
@@ -170,14 +152,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
                 .max_blocking_threads(32)
                 .build()
                 .map_err(|e| Failure(3, e.to_string()))?;
-            let options = RunOptions {
-                config,
-                source,
-                listen,
-                state_dir,
-                kiosk_listen,
-                status_listen,
-            };
+            let options = RunOptions { config, source, listen, state_dir, kiosk_listen, status_listen };
             let shutdown = {
                 let _context = runtime.enter();
                 shutdown_signal()
@@ -186,10 +161,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
             Ok(0)
         }
         Command::Validate { config } => {
-            let (_, origin) = app::load_config(&RunOptions {
-                config,
-                ..Default::default()
-            })?;
+            let (_, origin) = app::load_config(&RunOptions { config, ..Default::default() })?;
             eprintln!("{}: valid", origin.name());
             Ok(0)
         }
@@ -200,11 +172,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Verify(args) => cmds::verify::run(args),
         Command::Keys { command } => cmds::keys::run(command),
         Command::KioskUrl { config, state_dir } => {
-            let (config, _) = app::load_config(&RunOptions {
-                config,
-                state_dir,
-                ..Default::default()
-            })?;
+            let (config, _) = app::load_config(&RunOptions { config, state_dir, ..Default::default() })?;
             println!("{}", app::kiosk_url(&config.state_dir())?);
             Ok(0)
         }
@@ -223,20 +191,12 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::HashPassword => {
             let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .map_err(|e| Failure(2, format!("standard input: {e}")))?;
+            std::io::stdin().read_line(&mut password).map_err(|e| Failure(2, format!("standard input: {e}")))?;
             let password = password.trim_end_matches(['\r', '\n']);
             if password.len() < 12 {
-                return Err(Failure(
-                    2,
-                    "use a password of at least 12 characters".into(),
-                ));
+                return Err(Failure(2, "use a password of at least 12 characters".into()));
             }
-            println!(
-                "password_hash = \"{}\"",
-                idverifd::config::hash_password(password)
-            );
+            println!("password_hash = \"{}\"", idverifd::config::hash_password(password));
             Ok(0)
         }
     }
@@ -247,10 +207,7 @@ fn dispatch(command: Command) -> Result<u8, Failure> {
 /// started) would otherwise kill the daemon without a drain.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let signals = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    );
+    let signals = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
     async move {
         let (Ok(mut term), Ok(mut int)) = signals else {
             std::future::pending::<()>().await;
@@ -262,3 +219,18 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+

@@ -11,19 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct StartRequest {
     /// The server's own identifier for the candidate's registration (1 to 256
     /// characters, not all spaces, no control characters).
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(min_length = 1, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub reference: String,
     /// Echoed in the signed result so the server can refuse a replayed one: a fresh
     /// random value for every verification (8 to 256 characters, no control characters).
-    #[schema(
-        min_length = 8,
-        max_length = 256,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(min_length = 8, max_length = 256, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub nonce: String,
     /// The kiosk's language for the subject.
     pub language: Language,
@@ -70,10 +62,7 @@ pub enum Status {
 
 impl Status {
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Status::Decided | Status::Cancelled | Status::Interrupted
-        )
+        matches!(self, Status::Decided | Status::Cancelled | Status::Interrupted)
     }
 }
 
@@ -147,33 +136,7 @@ pub enum Prompt {
 
 impl Prompt {
     /// Every prompt, for the kiosk's text table and its test.
-    pub const ALL: [Prompt; 25] = [
-        Prompt::ShowFace,
-        Prompt::OnePersonOnly,
-        Prompt::TooDark,
-        Prompt::TooBright,
-        Prompt::CenterFace,
-        Prompt::MoveCloser,
-        Prompt::MoveBack,
-        Prompt::LookStraight,
-        Prompt::HoldStill,
-        Prompt::Countdown,
-        Prompt::Captured,
-        Prompt::CameraUnavailable,
-        Prompt::ShowFront,
-        Prompt::ShowBack,
-        Prompt::ShowPassport,
-        Prompt::MoveCardCloser,
-        Prompt::TooBlurry,
-        Prompt::Glare,
-        Prompt::HoldCardFlat,
-        Prompt::EnterIin,
-        Prompt::TurnLeft,
-        Prompt::TurnRight,
-        Prompt::LookUp,
-        Prompt::Blink,
-        Prompt::LookAtScreen,
-    ];
+    pub const ALL: [Prompt; 25] = [Prompt::ShowFace, Prompt::OnePersonOnly, Prompt::TooDark, Prompt::TooBright, Prompt::CenterFace, Prompt::MoveCloser, Prompt::MoveBack, Prompt::LookStraight, Prompt::HoldStill, Prompt::Countdown, Prompt::Captured, Prompt::CameraUnavailable, Prompt::ShowFront, Prompt::ShowBack, Prompt::ShowPassport, Prompt::MoveCardCloser, Prompt::TooBlurry, Prompt::Glare, Prompt::HoldCardFlat, Prompt::EnterIin, Prompt::TurnLeft, Prompt::TurnRight, Prompt::LookUp, Prompt::Blink, Prompt::LookAtScreen];
 
     /// Position in [`Prompt::ALL`]; the match is exhaustive, so a new prompt
     /// cannot be added without a position, and the test below fails until
@@ -220,12 +183,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub const ALL: [Decision; 4] = [
-        Decision::Verified,
-        Decision::Rejected,
-        Decision::NeedsReview,
-        Decision::PendingGuardian,
-    ];
+    pub const ALL: [Decision; 4] = [Decision::Verified, Decision::Rejected, Decision::NeedsReview, Decision::PendingGuardian];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -271,46 +229,18 @@ impl Reason {
         // A new reason fails to compile here until it is listed below too.
         const fn listed(r: Reason) {
             match r {
-                SubjectTimeout
-                | ConsentNotGiven
-                | NoFaceDetected
-                | FaceNotCaptured
-                | CameraLost
-                | ReplayedSource
-                | EvidenceNotStored
-                | DocumentNotRead
-                | ExpectedIinMismatch
-                | DocumentExpired
-                | DocumentInconsistent
-                | IinEnteredBySubject
-                | GuardianRequired
-                | FaceMismatch
-                | ChallengeNotCompleted
-                | FaceLost
-                | PresentationAttackSuspected
-                | PortraitNotCompared => {}
+                SubjectTimeout | ConsentNotGiven | NoFaceDetected | FaceNotCaptured | CameraLost | ReplayedSource
+                | EvidenceNotStored | DocumentNotRead | ExpectedIinMismatch | DocumentExpired | DocumentInconsistent
+                | IinEnteredBySubject | GuardianRequired | FaceMismatch | ChallengeNotCompleted | FaceLost
+                | PresentationAttackSuspected | PortraitNotCompared => {}
             }
         }
         listed(SubjectTimeout);
         [
-            SubjectTimeout,
-            ConsentNotGiven,
-            NoFaceDetected,
-            FaceNotCaptured,
-            CameraLost,
-            ReplayedSource,
-            EvidenceNotStored,
-            DocumentNotRead,
-            ExpectedIinMismatch,
-            DocumentExpired,
-            DocumentInconsistent,
-            IinEnteredBySubject,
-            GuardianRequired,
-            FaceMismatch,
-            ChallengeNotCompleted,
-            FaceLost,
-            PresentationAttackSuspected,
-            PortraitNotCompared,
+            SubjectTimeout, ConsentNotGiven, NoFaceDetected, FaceNotCaptured, CameraLost, ReplayedSource,
+            EvidenceNotStored, DocumentNotRead, ExpectedIinMismatch, DocumentExpired, DocumentInconsistent,
+            IinEnteredBySubject, GuardianRequired, FaceMismatch, ChallengeNotCompleted, FaceLost,
+            PresentationAttackSuspected, PortraitNotCompared,
         ]
     };
 }
@@ -343,34 +273,21 @@ pub struct SessionEvent {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    Status {
-        status: Status,
-    },
-    Stage {
-        stage: Stage,
-    },
+    Status { status: Status },
+    Stage { stage: Stage },
     Prompt {
         prompt: Prompt,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<u32>,
     },
-    Camera {
-        available: bool,
-    },
+    Camera { available: bool },
     /// The subject consented on the kiosk, in the language they chose.
-    Consent {
-        language: Language,
-    },
+    Consent { language: Language },
     /// The guardian declared being the minor's parent or legal guardian.
     GuardianDeclaration,
     /// The kiosk fills its screen with this colour (`None`: back to normal).
-    Flash {
-        color: Option<String>,
-    },
-    Decision {
-        decision: Decision,
-        reasons: Vec<Reason>,
-    },
+    Flash { color: Option<String> },
+    Decision { decision: Decision, reasons: Vec<Reason> },
 }
 
 impl EventKind {
@@ -379,13 +296,8 @@ impl EventKind {
     pub fn audit_action(&self) -> Option<String> {
         let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
         match self {
-            EventKind::Stage { stage } => {
-                Some(format!("stage:{}", name(serde_json::to_value(stage).ok()?)))
-            }
-            EventKind::Status { status } => Some(format!(
-                "status:{}",
-                name(serde_json::to_value(status).ok()?)
-            )),
+            EventKind::Stage { stage } => Some(format!("stage:{}", name(serde_json::to_value(stage).ok()?))),
+            EventKind::Status { status } => Some(format!("status:{}", name(serde_json::to_value(status).ok()?))),
             _ => None,
         }
     }
@@ -529,10 +441,7 @@ impl SessionRecord {
     /// The record without its personal fields, and those fields.
     pub fn split_personal(&self) -> (SessionRecord, PersonalFields) {
         let mut bare = self.clone();
-        let personal = PersonalFields {
-            expected_iin: bare.request.expected_iin.take(),
-            document: bare.document.take(),
-        };
+        let personal = PersonalFields { expected_iin: bare.request.expected_iin.take(), document: bare.document.take() };
         (bare, personal)
     }
 
@@ -548,29 +457,19 @@ impl SessionRecord {
         if self.status.is_terminal() {
             return None;
         }
-        Some(self.push_event(EventKind::Status {
-            status: Status::Interrupted,
-        }))
+        Some(self.push_event(EventKind::Status { status: Status::Interrupted }))
     }
 
     /// The decision could not be stored: it never happened for anyone outside.
     /// The record drops it and ends `interrupted` with `reason`.
     pub fn decision_not_stored(&mut self, reason: &str) -> SessionEvent {
-        if matches!(
-            self.events.last(),
-            Some(SessionEvent {
-                kind: EventKind::Decision { .. },
-                ..
-            })
-        ) {
+        if matches!(self.events.last(), Some(SessionEvent { kind: EventKind::Decision { .. }, .. })) {
             self.events.pop();
         }
         self.outcome = None;
         self.decided_at = None;
         self.interrupted_reason = Some(reason.to_string());
-        self.push_event(EventKind::Status {
-            status: Status::Interrupted,
-        })
+        self.push_event(EventKind::Status { status: Status::Interrupted })
     }
 
     /// Only an ended session's personal data may go; the record keeps its id,
@@ -591,25 +490,15 @@ impl SessionRecord {
 
     /// Appends an event with the next sequence number and applies it to the record.
     pub fn push_event(&mut self, kind: EventKind) -> SessionEvent {
-        let event = SessionEvent {
-            seq: self.events.len() as u64 + 1,
-            at: crate::rfc3339_now(),
-            kind,
-        };
+        let event = SessionEvent { seq: self.events.len() as u64 + 1, at: crate::rfc3339_now(), kind };
         match &event.kind {
             EventKind::Status { status } => self.status = *status,
             EventKind::Stage { stage } => {
                 self.stage = Some(*stage);
-                self.history.push(StageEntry {
-                    stage: *stage,
-                    at: event.at.clone(),
-                });
+                self.history.push(StageEntry { stage: *stage, at: event.at.clone() });
             }
             EventKind::Consent { language } => {
-                self.consent = Some(ConsentRecord {
-                    given_at: event.at.clone(),
-                    language: *language,
-                });
+                self.consent = Some(ConsentRecord { given_at: event.at.clone(), language: *language });
             }
             EventKind::Decision { .. } => {
                 self.status = Status::Decided;
@@ -621,6 +510,7 @@ impl SessionRecord {
         event
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -641,18 +531,7 @@ mod tests {
     #[test]
     fn stage_names_are_the_wire_names() {
         use Stage::*;
-        for stage in [
-            GuardianConsent,
-            FaceCapture,
-            FaceReview,
-            Liveness,
-            ScreenFlash,
-            DocumentFront,
-            DocumentBack,
-            PassportPage,
-            IinEntry,
-            Done,
-        ] {
+        for stage in [GuardianConsent, FaceCapture, FaceReview, Liveness, ScreenFlash, DocumentFront, DocumentBack, PassportPage, IinEntry, Done] {
             assert_eq!(serde_json::to_value(stage).unwrap(), stage.name());
         }
     }
@@ -666,9 +545,7 @@ mod tests {
         let mut back = bare.clone();
         back.restore_personal(personal);
         assert_eq!(back, r);
-        r.push_event(EventKind::Status {
-            status: Status::Cancelled,
-        });
+        r.push_event(EventKind::Status { status: Status::Cancelled });
         r.purge_personal_data();
         assert!(r.purged && r.document.is_none() && r.request.expected_iin.is_none());
         assert_eq!(r.status, Status::Cancelled);
@@ -680,31 +557,12 @@ mod tests {
         assert!(r.interrupt().is_some());
         assert!(r.interrupt().is_none(), "already ended");
         let mut r = record();
-        r.outcome = Some(Outcome {
-            decision: Decision::Verified,
-            reasons: vec![],
-            checks: vec![],
-        });
-        r.push_event(EventKind::Decision {
-            decision: Decision::Verified,
-            reasons: vec![],
-        });
+        r.outcome = Some(Outcome { decision: Decision::Verified, reasons: vec![], checks: vec![] });
+        r.push_event(EventKind::Decision { decision: Decision::Verified, reasons: vec![] });
         let event = r.decision_not_stored("disk_full");
-        assert_eq!(
-            event.kind,
-            EventKind::Status {
-                status: Status::Interrupted
-            }
-        );
-        assert_eq!(
-            (r.status, r.outcome.is_none(), r.decided_at.is_none()),
-            (Status::Interrupted, true, true)
-        );
-        assert!(
-            !r.events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::Decision { .. }))
-        );
+        assert_eq!(event.kind, EventKind::Status { status: Status::Interrupted });
+        assert_eq!((r.status, r.outcome.is_none(), r.decided_at.is_none()), (Status::Interrupted, true, true));
+        assert!(!r.events.iter().any(|e| matches!(e.kind, EventKind::Decision { .. })));
         assert_eq!(r.interrupted_reason.as_deref(), Some("disk_full"));
     }
 }

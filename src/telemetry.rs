@@ -86,53 +86,31 @@ pub fn today() -> String {
 impl Telemetry {
     pub fn analysed(&self, elapsed: std::time::Duration) {
         self.frames_analysed.fetch_add(1, Ordering::Relaxed);
-        self.analysis_micros_total
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.analysis_micros_total.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// A frame analysed for a session in `stage` (`waiting` before the first stage).
-    pub fn stage_analysed(
-        &self,
-        stage: Option<crate::record::Stage>,
-        elapsed: std::time::Duration,
-    ) {
+    pub fn stage_analysed(&self, stage: Option<crate::record::Stage>, elapsed: std::time::Duration) {
         let name = stage.map(crate::record::Stage::name).unwrap_or("waiting");
         self.stage_analysis.observe(&[name], elapsed);
     }
 
     pub fn session_ended(&self, outcome: &str) {
-        *self
-            .sessions_ended
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(outcome.to_string())
-            .or_default() += 1;
+        *self.sessions_ended.lock().unwrap_or_else(|p| p.into_inner()).entry(outcome.to_string()).or_default() += 1;
         self.count_day(&today(), outcome);
     }
 
     /// Seeds the per-day counts from stored sessions at start-up.
     pub fn count_day(&self, day: &str, outcome: &str) {
-        let mut days = self
-            .sessions_by_day
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *days
-            .entry(day.to_string())
-            .or_default()
-            .entry(outcome.to_string())
-            .or_default() += 1;
+        let mut days = self.sessions_by_day.lock().unwrap_or_else(|p| p.into_inner());
+        *days.entry(day.to_string()).or_default().entry(outcome.to_string()).or_default() += 1;
         while days.len() > 2 {
             days.pop_first();
         }
     }
 
     pub fn sessions_today(&self) -> BTreeMap<String, u64> {
-        self.sessions_by_day
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&today())
-            .cloned()
-            .unwrap_or_default()
+        self.sessions_by_day.lock().unwrap_or_else(|p| p.into_inner()).get(&today()).cloned().unwrap_or_default()
     }
 
     pub fn record_error(&self, component: &'static str, message: impl Into<String>) {
@@ -140,157 +118,56 @@ impl Telemetry {
         if errors.len() == RECENT_ERRORS {
             errors.pop_front();
         }
-        errors.push_back(RecentError {
-            at: crate::rfc3339_now(),
-            component,
-            message: message.into(),
-        });
+        errors.push_back(RecentError { at: crate::rfc3339_now(), component, message: message.into() });
     }
 
     pub fn recent_errors(&self) -> Vec<RecentError> {
-        self.recent_errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .rev()
-            .cloned()
-            .collect()
+        self.recent_errors.lock().unwrap_or_else(|p| p.into_inner()).iter().rev().cloned().collect()
     }
 
     /// Mean analysis time per frame, in milliseconds.
     pub fn analysis_ms_mean(&self) -> f64 {
         let n = self.frames_analysed.load(Ordering::Relaxed);
-        if n == 0 {
-            0.0
-        } else {
-            self.analysis_micros_total.load(Ordering::Relaxed) as f64 / 1000.0 / n as f64
-        }
+        if n == 0 { 0.0 } else { self.analysis_micros_total.load(Ordering::Relaxed) as f64 / 1000.0 / n as f64 }
     }
 
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: &dyn std::fmt::Display| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         };
         let gauge = |out: &mut String, name: &str, help: &str, value: f64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        counter(
-            &mut out,
-            "idverifd_frames_captured_total",
-            "Frames delivered by the camera pipeline.",
-            &load(&self.frames_captured),
-        );
-        counter(
-            &mut out,
-            "idverifd_frames_dropped_total",
-            "Frames replaced unread because analysis was busy.",
-            &load(&self.frames_dropped),
-        );
-        counter(
-            &mut out,
-            "idverifd_frames_analysed_total",
-            "Frames run through face analysis.",
-            &load(&self.frames_analysed),
-        );
+        counter(&mut out, "idverifd_frames_captured_total", "Frames delivered by the camera pipeline.", &load(&self.frames_captured));
+        counter(&mut out, "idverifd_frames_dropped_total", "Frames replaced unread because analysis was busy.", &load(&self.frames_dropped));
+        counter(&mut out, "idverifd_frames_analysed_total", "Frames run through face analysis.", &load(&self.frames_analysed));
         counter(
             &mut out,
             "idverifd_analysis_seconds_total",
             "Time spent analysing frames (divide by frames analysed for the mean).",
             &(load(&self.analysis_micros_total) as f64 / 1e6),
         );
-        counter(
-            &mut out,
-            "idverifd_camera_restarts_total",
-            "Camera pipeline restarts after an error or end of stream.",
-            &load(&self.camera_restarts),
-        );
-        counter(
-            &mut out,
-            "idverifd_sessions_started_total",
-            "Verification sessions started.",
-            &load(&self.sessions_started),
-        );
+        counter(&mut out, "idverifd_camera_restarts_total", "Camera pipeline restarts after an error or end of stream.", &load(&self.camera_restarts));
+        counter(&mut out, "idverifd_sessions_started_total", "Verification sessions started.", &load(&self.sessions_started));
         let _ = writeln!(
             out,
             "# HELP idverifd_sessions_ended_total Sessions ended, by decision or outcome.\n# TYPE idverifd_sessions_ended_total counter"
         );
-        for (outcome, n) in self
-            .sessions_ended
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "idverifd_sessions_ended_total{{outcome=\"{outcome}\"}} {n}"
-            );
+        for (outcome, n) in self.sessions_ended.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "idverifd_sessions_ended_total{{outcome=\"{outcome}\"}} {n}");
         }
-        gauge(
-            &mut out,
-            "idverifd_camera_up",
-            "1 while frames arrive from the camera.",
-            f64::from(u8::from(gauges.camera_up)),
-        );
-        gauge(
-            &mut out,
-            "idverifd_camera_fps",
-            "Frames per second arriving from the camera.",
-            gauges.camera_fps,
-        );
-        gauge(
-            &mut out,
-            "idverifd_session_active",
-            "1 while a verification session runs.",
-            f64::from(u8::from(gauges.session_active)),
-        );
-        gauge(
-            &mut out,
-            "idverifd_uptime_seconds",
-            "Seconds since the daemon started.",
-            gauges.uptime_seconds as f64,
-        );
+        gauge(&mut out, "idverifd_camera_up", "1 while frames arrive from the camera.", f64::from(u8::from(gauges.camera_up)));
+        gauge(&mut out, "idverifd_camera_fps", "Frames per second arriving from the camera.", gauges.camera_fps);
+        gauge(&mut out, "idverifd_session_active", "1 while a verification session runs.", f64::from(u8::from(gauges.session_active)));
+        gauge(&mut out, "idverifd_uptime_seconds", "Seconds since the daemon started.", gauges.uptime_seconds as f64);
         // Base unit and unit last: promtool's lint (`check metrics`) refuses `_ms`.
-        gauge(
-            &mut out,
-            "idverifd_analysis_mean_seconds",
-            "Mean face-analysis time per frame since start, seconds.",
-            self.analysis_ms_mean() / 1000.0,
-        );
-        gauge(
-            &mut out,
-            "idverifd_state_dir_bytes",
-            "Bytes used by the state directory.",
-            gauges.state_dir_bytes as f64,
-        );
-        gauge(
-            &mut out,
-            "idverifd_disk_free_bytes",
-            "Bytes free on the state directory's file system.",
-            gauges.disk_free_bytes as f64,
-        );
-        gauge(
-            &mut out,
-            "idverifd_tls_certificate_not_after_seconds",
-            "Expiry of the API certificate, Unix time.",
-            gauges.tls_not_after_unix as f64,
-        );
-        gauge(
-            &mut out,
-            "idverifd_recent_errors",
-            "Errors kept for the status page (at most 20).",
-            self.recent_errors
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .len() as f64,
-        );
+        gauge(&mut out, "idverifd_analysis_mean_seconds", "Mean face-analysis time per frame since start, seconds.", self.analysis_ms_mean() / 1000.0);
+        gauge(&mut out, "idverifd_state_dir_bytes", "Bytes used by the state directory.", gauges.state_dir_bytes as f64);
+        gauge(&mut out, "idverifd_disk_free_bytes", "Bytes free on the state directory's file system.", gauges.disk_free_bytes as f64);
+        gauge(&mut out, "idverifd_tls_certificate_not_after_seconds", "Expiry of the API certificate, Unix time.", gauges.tls_not_after_unix as f64);
+        gauge(&mut out, "idverifd_recent_errors", "Errors kept for the status page (at most 20).", self.recent_errors.lock().unwrap_or_else(|p| p.into_inner()).len() as f64);
         let _ = writeln!(
             out,
             "# HELP idverifd_sessions_today Sessions ended today (UTC), by outcome.\n# TYPE idverifd_sessions_today gauge"
@@ -304,11 +181,7 @@ impl Telemetry {
             "# HELP idverifd_build_info The running build: always 1, with its version as a label.\n# TYPE idverifd_build_info gauge\nidverifd_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
         );
-        self.stage_analysis.render(
-            &mut out,
-            "idverifd_stage_analysis_seconds",
-            "Analysis time of one frame, by session stage.",
-        );
+        self.stage_analysis.render(&mut out, "idverifd_stage_analysis_seconds", "Analysis time of one frame, by session stage.");
         self.frame_to_decision.render(
             &mut out,
             "idverifd_frame_to_decision_seconds",
@@ -333,72 +206,28 @@ mod tests {
         t.frames_captured.fetch_add(5, Ordering::Relaxed);
         t.analysed(std::time::Duration::from_millis(1500));
         t.session_ended("verified");
-        let text = t.render(&Gauges {
-            camera_up: true,
-            camera_fps: 29.5,
-            ..Default::default()
-        });
-        assert!(text.contains(
-            "# TYPE idverifd_frames_captured_total counter\nidverifd_frames_captured_total 5\n"
-        ));
-        assert!(
-            text.contains("idverifd_analysis_seconds_total 1.5\n"),
-            "{text}"
-        );
+        let text = t.render(&Gauges { camera_up: true, camera_fps: 29.5, ..Default::default() });
+        assert!(text.contains("# TYPE idverifd_frames_captured_total counter\nidverifd_frames_captured_total 5\n"));
+        assert!(text.contains("idverifd_analysis_seconds_total 1.5\n"), "{text}");
         assert!(text.contains("idverifd_sessions_ended_total{outcome=\"verified\"} 1\n"));
         assert!(text.contains("idverifd_camera_fps 29.5\n"));
-        assert!(
-            text.contains("idverifd_sessions_today{outcome=\"verified\"} 1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!(
-                "idverifd_build_info{{version=\"{}\"}} 1\n",
-                env!("CARGO_PKG_VERSION")
-            )),
-            "{text}"
-        );
+        assert!(text.contains("idverifd_sessions_today{outcome=\"verified\"} 1\n"), "{text}");
+        assert!(text.contains(&format!("idverifd_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))), "{text}");
     }
 
     #[test]
     fn histograms_render_by_stage_and_route_template() {
         let t = Telemetry::default();
-        t.stage_analysed(
-            Some(crate::record::Stage::Liveness),
-            std::time::Duration::from_millis(30),
-        );
+        t.stage_analysed(Some(crate::record::Stage::Liveness), std::time::Duration::from_millis(30));
         t.stage_analysed(None, std::time::Duration::from_millis(3));
-        t.frame_to_decision
-            .observe(std::time::Duration::from_millis(40));
-        t.api_requests.observe(
-            &["/v1/verifications/{id}", "GET", "2xx"],
-            std::time::Duration::from_millis(2),
-        );
+        t.frame_to_decision.observe(std::time::Duration::from_millis(40));
+        t.api_requests.observe(&["/v1/verifications/{id}", "GET", "2xx"], std::time::Duration::from_millis(2));
         let text = t.render(&Gauges::default());
-        assert!(
-            text.contains("# TYPE idverifd_stage_analysis_seconds histogram\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.025\"} 0\n"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.05\"} 1\n"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("idverifd_stage_analysis_seconds_count{stage=\"waiting\"} 1\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("idverifd_frame_to_decision_seconds_count 1\n"),
-            "{text}"
-        );
+        assert!(text.contains("# TYPE idverifd_stage_analysis_seconds histogram\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.025\"} 0\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_bucket{stage=\"liveness\",le=\"0.05\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_stage_analysis_seconds_count{stage=\"waiting\"} 1\n"), "{text}");
+        assert!(text.contains("idverifd_frame_to_decision_seconds_count 1\n"), "{text}");
         assert!(
             text.contains("idverifd_api_request_duration_seconds_count{route=\"/v1/verifications/{id}\",method=\"GET\",status=\"2xx\"} 1\n"),
             "{text}"

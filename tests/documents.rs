@@ -10,16 +10,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-const FIELDS: [&str; 8] = [
-    "iin",
-    "surname",
-    "given_names",
-    "patronymic",
-    "birth_date",
-    "document_number",
-    "expiry_date",
-    "sex",
-];
+const FIELDS: [&str; 8] = ["iin", "surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date", "sex"];
 
 /// Renders the document set once per test binary (deterministic seed), in the
 /// generator's fixed (classic) layout: the randomised splits are measured by
@@ -41,8 +32,7 @@ fn truth(name: &str) -> Value {
 }
 
 fn truth_in(dir: &Path, name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap()
 }
 
 /// A randomised split (other fonts, layouts, label texts, framings: see
@@ -51,20 +41,7 @@ fn split(name: &'static str) -> &'static Path {
     static TUNE: OnceLock<PathBuf> = OnceLock::new();
     static HELDOUT: OnceLock<PathBuf> = OnceLock::new();
     let cell = if name == "tune" { &TUNE } else { &HELDOUT };
-    cell.get_or_init(|| {
-        render(
-            &format!("documents-{name}"),
-            &[
-                "--seed",
-                "21",
-                "--count",
-                "2",
-                "--no-special",
-                "--split",
-                name,
-            ],
-        )
-    })
+    cell.get_or_init(|| render(&format!("documents-{name}"), &["--seed", "21", "--count", "2", "--no-special", "--split", name]))
 }
 
 /// Codes that accuse a document of disagreeing with itself.
@@ -94,21 +71,12 @@ fn read(images: &[PathBuf]) -> (i32, Value) {
 }
 
 fn codes(read: &Value) -> Vec<String> {
-    read["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap().to_string())
-        .collect()
+    read["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap().to_string()).collect()
 }
 
 fn expected(t: &Value, field: &str) -> Value {
     // The card's true IIN is the MRZ's; a tampered front shows another.
-    if field == "iin" {
-        t.get("mrz_iin").cloned().unwrap_or(t["iin"].clone())
-    } else {
-        t[field].clone()
-    }
+    if field == "iin" { t.get("mrz_iin").cloned().unwrap_or(t["iin"].clone()) } else { t[field].clone() }
 }
 
 #[test]
@@ -131,14 +99,8 @@ fn clean_and_photographed_id_cards_are_read_exactly_in_either_order() {
         }
     }
     // Back first, then front: the same answer.
-    let (_, a) = read(&[
-        image("p01_id_front_moderate"),
-        image("p01_id_back_moderate"),
-    ]);
-    let (_, b) = read(&[
-        image("p01_id_back_moderate"),
-        image("p01_id_front_moderate"),
-    ]);
+    let (_, a) = read(&[image("p01_id_front_moderate"), image("p01_id_back_moderate")]);
+    let (_, b) = read(&[image("p01_id_back_moderate"), image("p01_id_front_moderate")]);
     assert_eq!(a, b);
 }
 
@@ -158,15 +120,8 @@ fn passport_pages_are_read_from_their_td3_mrz_and_printed_zone() {
         // patronymic, which the MRZ does not carry. On the photographed page a
         // name may stay the MRZ's Latin form, never another.
         for field in ["surname", "given_names", "patronymic"] {
-            let latin = t
-                .get(format!("{field}_latin"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let fallback = if field == "patronymic" {
-                got[field].is_null()
-            } else {
-                got[field] == latin
-            };
+            let latin = t.get(format!("{field}_latin")).cloned().unwrap_or(Value::Null);
+            let fallback = if field == "patronymic" { got[field].is_null() } else { got[field] == latin };
             let ok = got[field] == t[field] || (variant == "moderate" && fallback);
             assert!(ok, "{name}: {field} read {}", got[field]);
         }
@@ -176,52 +131,25 @@ fn passport_pages_are_read_from_their_td3_mrz_and_printed_zone() {
 #[test]
 fn tampered_expired_and_minor_cards_are_recognised() {
     // One IIN digit changed on the front: its check digit fails and it disagrees with the MRZ.
-    let (code, got) = read(&[
-        image("bad_iin_id_front_clean"),
-        image("bad_iin_id_back_clean"),
-    ]);
+    let (code, got) = read(&[image("bad_iin_id_front_clean"), image("bad_iin_id_back_clean")]);
     assert_eq!(code, 1);
     let problems = codes(&got);
-    assert!(
-        problems.contains(&"iin_check_digit".to_string())
-            && problems.contains(&"iin_mismatch".to_string()),
-        "{problems:?}"
-    );
-    assert_eq!(
-        got["iin"],
-        truth("bad_iin_id_back_clean")["mrz_iin"],
-        "the checked MRZ IIN is kept"
-    );
+    assert!(problems.contains(&"iin_check_digit".to_string()) && problems.contains(&"iin_mismatch".to_string()), "{problems:?}");
+    assert_eq!(got["iin"], truth("bad_iin_id_back_clean")["mrz_iin"], "the checked MRZ IIN is kept");
     // A valid IIN on the front that is not the MRZ's.
-    let (code, got) = read(&[
-        image("mismatch_id_front_clean"),
-        image("mismatch_id_back_clean"),
-    ]);
+    let (code, got) = read(&[image("mismatch_id_front_clean"), image("mismatch_id_back_clean")]);
     assert_eq!(code, 1);
-    assert!(
-        codes(&got).contains(&"iin_mismatch".to_string()),
-        "{:?}",
-        codes(&got)
-    );
+    assert!(codes(&got).contains(&"iin_mismatch".to_string()), "{:?}", codes(&got));
     // Expired on the day given.
-    let (code, got) = read(&[
-        image("expired_id_front_moderate"),
-        image("expired_id_back_moderate"),
-    ]);
+    let (code, got) = read(&[image("expired_id_front_moderate"), image("expired_id_back_moderate")]);
     assert_eq!((code, &got["expired"]), (1, &Value::Bool(true)));
     assert!(codes(&got).contains(&"expired".to_string()));
     // Sixteen on the day given.
-    let (code, got) = read(&[
-        image("minor_id_front_moderate"),
-        image("minor_id_back_moderate"),
-    ]);
+    let (code, got) = read(&[image("minor_id_front_moderate"), image("minor_id_back_moderate")]);
     assert_eq!(code, 0, "{:?}", codes(&got));
     assert_eq!(got["minor"], true);
     // No problem message carries a digit of the IIN.
-    let (_, got) = read(&[
-        image("bad_iin_id_front_clean"),
-        image("bad_iin_id_back_clean"),
-    ]);
+    let (_, got) = read(&[image("bad_iin_id_front_clean"), image("bad_iin_id_back_clean")]);
     let iin = got["iin"].as_str().unwrap();
     for p in got["problems"].as_array().unwrap() {
         assert!(!p["message"].as_str().unwrap().contains(&iin[..6]), "{p}");
@@ -230,10 +158,7 @@ fn tampered_expired_and_minor_cards_are_recognised() {
 
 #[test]
 fn unreadable_input_gets_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
-        .args(["document", "read", "--json", "/etc/hostname"])
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).args(["document", "read", "--json", "/etc/hostname"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an image"));
     let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
@@ -252,8 +177,7 @@ fn unreadable_input_gets_a_clear_error() {
 
 /// Every document of a randomised split, as (name, images, truth).
 fn documents(dir: &Path) -> Vec<(String, Vec<PathBuf>, Value)> {
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let mut docs = Vec::new();
     for case in index["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
@@ -263,13 +187,7 @@ fn documents(dir: &Path) -> Vec<(String, Vec<PathBuf>, Value)> {
         let t = truth_in(dir, name);
         let mut images = vec![dir.join(t["image"].as_str().unwrap())];
         if name.contains("_front_") {
-            images.push(
-                dir.join(
-                    truth_in(dir, &name.replace("_front_", "_back_"))["image"]
-                        .as_str()
-                        .unwrap(),
-                ),
-            );
+            images.push(dir.join(truth_in(dir, &name.replace("_front_", "_back_"))["image"].as_str().unwrap()));
         }
         docs.push((name.to_string(), images, t));
     }
@@ -294,10 +212,7 @@ fn other_fonts_layouts_and_framings_never_give_a_wrong_value_or_a_false_alarm() 
             for field in FIELDS {
                 let want = expected(&t, field);
                 // The MRZ's own Latin form, cut short where its name field is full.
-                let latin = t
-                    .get(format!("mrz_{field}"))
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let latin = t.get(format!("mrz_{field}")).cloned().unwrap_or(Value::Null);
                 let ok = got[field] == want;
                 all &= ok;
                 // A patronymic not found cannot be told from one not printed.
@@ -305,20 +220,12 @@ fn other_fonts_layouts_and_framings_never_give_a_wrong_value_or_a_false_alarm() 
                 // Known limit: on the hard photo the MRZ may misread a letter of a name,
                 // which no check digit covers and no printed read contradicts.
                 let hard_mrz_name = hard && matches!(field, "surname" | "given_names");
-                let tolerated =
-                    ok || (got[field] == latin && !latin.is_null()) || unseen || hard_mrz_name;
+                let tolerated = ok || (got[field] == latin && !latin.is_null()) || unseen || hard_mrz_name;
                 // A hard photo may misread an MRZ letter no check digit covers; that is flagged by its check digits.
                 let mrz_flagged = hard && problems.iter().any(|c| c == "mrz_check_digit");
-                assert!(
-                    tolerated || mrz_flagged,
-                    "{name}/{doc}: {field} read {} (truth {want})",
-                    got[field]
-                );
+                assert!(tolerated || mrz_flagged, "{name}/{doc}: {field} read {} (truth {want})", got[field]);
             }
-            assert!(
-                !problems.iter().any(|c| ACCUSING.contains(&c.as_str())),
-                "{name}/{doc}: {problems:?}"
-            );
+            assert!(!problems.iter().any(|c| ACCUSING.contains(&c.as_str())), "{name}/{doc}: {problems:?}");
             exact += usize::from(all);
             total += 1;
         }
@@ -338,14 +245,7 @@ fn a_flatbed_scan_of_a_passport_page_filling_the_image_is_read() {
             let (_, got) = read(&images);
             assert_eq!(got["document_type"], "passport", "{name}/{doc}");
             assert_eq!(got["mrz"]["lines"], t["mrz"], "{name}/{doc}");
-            for field in [
-                "iin",
-                "birth_date",
-                "document_number",
-                "expiry_date",
-                "sex",
-                "patronymic",
-            ] {
+            for field in ["iin", "birth_date", "document_number", "expiry_date", "sex", "patronymic"] {
                 assert_eq!(got[field], t[field], "{name}/{doc}: {field}");
             }
         }
@@ -372,10 +272,7 @@ fn a_passport_page_photographed_open_on_a_desk_is_found_by_its_mrz() {
             }
         }
     }
-    assert!(
-        seen >= 1,
-        "the splits hold {seen} passport pages photographed open on a desk"
-    );
+    assert!(seen >= 1, "the splits hold {seen} passport pages photographed open on a desk");
 }
 
 /// The first person of the benchmark's tuning split (seed 5): a surname opening
@@ -383,45 +280,20 @@ fn a_passport_page_photographed_open_on_a_desk_is_found_by_its_mrz() {
 /// shown, and a passport page scanned flat whose small two-line labels do not read.
 fn first_tuning_person() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        render(
-            "documents-seed5",
-            &[
-                "--seed",
-                "5",
-                "--count",
-                "1",
-                "--no-special",
-                "--split",
-                "tune",
-            ],
-        )
-    })
+    DIR.get_or_init(|| render("documents-seed5", &["--seed", "5", "--count", "1", "--no-special", "--split", "tune"]))
 }
 
 #[test]
 fn a_name_the_first_read_gets_wrong_is_read_again_until_it_agrees_with_the_mrz() {
     let dir = first_tuning_person();
     let t = truth_in(dir, "p01_id_front_clean");
-    assert!(
-        t["surname"].as_str().unwrap().starts_with('Щ'),
-        "the premise: a surname opening with Щ, got {}",
-        t["surname"]
-    );
-    let images = ["p01_id_front_clean", "p01_id_back_clean"]
-        .map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    assert!(t["surname"].as_str().unwrap().starts_with('Щ'), "the premise: a surname opening with Щ, got {}", t["surname"]);
+    let images = ["p01_id_front_clean", "p01_id_back_clean"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
     let (code, got) = read(&images);
     // Checked against the back's MRZ (SHCH), re-read by another model: the card's own spelling.
-    assert_eq!(
-        (&got["surname"], &got["given_names"]),
-        (&t["surname"], &t["given_names"])
-    );
+    assert_eq!((&got["surname"], &got["given_names"]), (&t["surname"], &t["given_names"]));
     assert_eq!(code, 0, "{:?}", codes(&got));
-    assert!(
-        got["disagreements"].as_array().unwrap().is_empty(),
-        "{}",
-        got["disagreements"]
-    );
+    assert!(got["disagreements"].as_array().unwrap().is_empty(), "{}", got["disagreements"]);
 }
 
 #[test]
@@ -442,56 +314,30 @@ fn printed_names_whose_labels_do_not_read_are_found_by_what_the_mrz_says_they_ar
 /// date and the IIN read as 5.
 fn tuning_seed8() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        render(
-            "documents-seed8",
-            &["--seed", "8", "--count", "1", "--split", "tune"],
-        )
-    })
+    DIR.get_or_init(|| render("documents-seed8", &["--seed", "8", "--count", "1", "--split", "tune"]))
 }
 
 #[test]
 fn a_printed_iin_whose_label_does_not_read_is_still_compared_with_the_mrz() {
     let dir = tuning_seed8();
     let t = truth_in(dir, "mismatch_id_front_moderate");
-    assert_ne!(
-        t["front_iin"], t["mrz_iin"],
-        "the premise: a front IIN other than the MRZ's"
-    );
-    let images = ["mismatch_id_front_moderate", "mismatch_id_back_moderate"]
-        .map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    assert_ne!(t["front_iin"], t["mrz_iin"], "the premise: a front IIN other than the MRZ's");
+    let images = ["mismatch_id_front_moderate", "mismatch_id_back_moderate"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
     let (_, got) = read(&images);
-    assert!(
-        codes(&got).contains(&"iin_mismatch".to_string()),
-        "{:?}",
-        codes(&got)
-    );
+    assert!(codes(&got).contains(&"iin_mismatch".to_string()), "{:?}", codes(&got));
     let seen = &got["disagreements"].as_array().unwrap()[0];
-    assert_eq!(
-        (&seen["front"], &seen["mrz"]),
-        (&t["front_iin"], &t["mrz_iin"])
-    );
+    assert_eq!((&seen["front"], &seen["mrz"]), (&t["front_iin"], &t["mrz_iin"]));
     assert_eq!(got["iin"], t["mrz_iin"], "the MRZ's IIN stands");
 }
 
 #[test]
 fn a_digit_misread_alike_on_two_lines_is_not_a_forgery() {
     let dir = tuning_seed8();
-    let images = ["expired_id_front_clean", "expired_id_back_clean"]
-        .map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    let images = ["expired_id_front_clean", "expired_id_back_clean"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
     let t = truth_in(dir, "expired_id_front_clean");
     let (_, got) = read(&images);
-    assert!(
-        !codes(&got)
-            .iter()
-            .any(|c| c.ends_with("_mismatch") || c.starts_with("iin_")),
-        "{:?}",
-        codes(&got)
-    );
-    assert_eq!(
-        (&got["birth_date"], &got["iin"]),
-        (&t["birth_date"], &t["iin"])
-    );
+    assert!(!codes(&got).iter().any(|c| c.ends_with("_mismatch") || c.starts_with("iin_")), "{:?}", codes(&got));
+    assert_eq!((&got["birth_date"], &got["iin"]), (&t["birth_date"], &t["iin"]));
 }
 
 /// The tuning split at seed 9: two genuine cards in PT Sans Narrow, where the
@@ -500,20 +346,7 @@ fn a_digit_misread_alike_on_two_lines_is_not_a_forgery() {
 /// alike). Only a second, independent model may confirm such a read.
 fn tuning_seed9() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        render(
-            "documents-seed9",
-            &[
-                "--seed",
-                "9",
-                "--count",
-                "5",
-                "--no-special",
-                "--split",
-                "tune",
-            ],
-        )
-    })
+    DIR.get_or_init(|| render("documents-seed9", &["--seed", "9", "--count", "5", "--no-special", "--split", "tune"]))
 }
 
 #[test]
@@ -522,15 +355,9 @@ fn a_printed_iin_one_model_misreads_every_way_is_not_a_forgery() {
     for person in ["p02", "p05"] {
         let t = truth_in(dir, &format!("{person}_id_front_clean"));
         assert_eq!(t["front_iin"], t["mrz_iin"], "the premise: a genuine card");
-        let images = ["front", "back"].map(|side| {
-            let name = format!("{person}_id_{side}_clean");
-            dir.join(truth_in(dir, &name)["image"].as_str().unwrap())
-        });
+        let images = ["front", "back"].map(|side| dir.join(truth_in(dir, &format!("{person}_id_{side}_clean"))["image"].as_str().unwrap()));
         let (_, got) = read(&images);
-        let accused: Vec<String> = codes(&got)
-            .into_iter()
-            .filter(|c| c.ends_with("_mismatch") || c.starts_with("iin_"))
-            .collect();
+        let accused: Vec<String> = codes(&got).into_iter().filter(|c| c.ends_with("_mismatch") || c.starts_with("iin_")).collect();
         assert!(accused.is_empty(), "{person}: {accused:?}");
         assert_eq!(got["iin"], t["iin"], "{person}: the MRZ's IIN stands");
     }

@@ -12,10 +12,7 @@ use std::process::{Command, Output};
 use idverifd::vision::embedding::DEFAULT_MATCH_THRESHOLD;
 
 fn idverifd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idverifd"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_idverifd")).args(args).output().unwrap()
 }
 
 fn compare(extra: &[&str], a: &Path, b: &Path) -> Output {
@@ -44,20 +41,8 @@ fn in_tuning_set(image: &Image) -> bool {
 fn clip_frames(dir: &Path) -> Vec<Image> {
     let status = Command::new("gst-launch-1.0")
         .args(["-q", "filesrc"])
-        .arg(format!(
-            "location={}",
-            common::media("carphone_pristine.mp4").display()
-        ))
-        .args([
-            "!",
-            "decodebin",
-            "!",
-            "videoconvert",
-            "!",
-            "videoscale",
-            "!",
-            "video/x-raw,width=640,height=480",
-        ])
+        .arg(format!("location={}", common::media("carphone_pristine.mp4").display()))
+        .args(["!", "decodebin", "!", "videoconvert", "!", "videoscale", "!", "video/x-raw,width=640,height=480"])
         .args(["!", "jpegenc", "quality=95", "!", "multifilesink"])
         .arg(format!("location={}/frame%03d.jpg", dir.display()))
         .status()
@@ -65,41 +50,26 @@ fn clip_frames(dir: &Path) -> Vec<Image> {
     assert!(status.success(), "gst-launch-1.0 could not decode the clip");
     [0, 30, 60, 90, 119]
         .into_iter()
-        .map(|i| Image {
-            person: "C",
-            name: format!("carphone#{i}"),
-            path: dir.join(format!("frame{i:03}.jpg")),
-        })
+        .map(|i| Image { person: "C", name: format!("carphone#{i}"), path: dir.join(format!("frame{i:03}.jpg")) })
         .collect()
 }
 
 #[test]
 fn compare_tells_the_same_person_from_another_on_every_pair() {
     let dir = common::temp_dir("face-compare");
-    let mut images: Vec<Image> = [
-        "obama.jpg",
-        "obama2.jpg",
-        "obama3.jpg",
-        "obama_partial_face.jpg",
-        "obama_partial_face2.jpg",
-        "biden.jpg",
-    ]
-    .into_iter()
-    .map(|name| Image {
-        person: if name.starts_with("biden") { "B" } else { "A" },
-        name: name.trim_end_matches(".jpg").to_string(),
-        path: common::media(name),
-    })
-    .collect();
+    let mut images: Vec<Image> =
+        ["obama.jpg", "obama2.jpg", "obama3.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg", "biden.jpg"]
+            .into_iter()
+            .map(|name| Image {
+                person: if name.starts_with("biden") { "B" } else { "A" },
+                name: name.trim_end_matches(".jpg").to_string(),
+                path: common::media(name),
+            })
+            .collect();
     images.extend(clip_frames(&dir));
-    images.push(Image {
-        person: "D",
-        name: "astronaut".into(),
-        path: common::media("astronaut.png"),
-    });
-    let pairs: Vec<(usize, usize)> = (0..images.len())
-        .flat_map(|i| (i + 1..images.len()).map(move |j| (i, j)))
-        .collect();
+    images.push(Image { person: "D", name: "astronaut".into(), path: common::media("astronaut.png") });
+    let pairs: Vec<(usize, usize)> =
+        (0..images.len()).flat_map(|i| (i + 1..images.len()).map(move |j| (i, j))).collect();
 
     // One process per pair, two at a time (the machines have two cores).
     let results: Vec<(usize, usize, Output)> = std::thread::scope(|s| {
@@ -117,19 +87,11 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
             })
             .into_iter()
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
 
-    println!(
-        "\nface compare, threshold {DEFAULT_MATCH_THRESHOLD:.2} (A obama*, B biden, C carphone frames, D astronaut)"
-    );
-    println!(
-        "{:<22} {:<22} {:>5} {:>8} {:>10}  {:<6} same_person",
-        "image a", "image b", "pair", "distance", "similarity", "set"
-    );
+    println!("\nface compare, threshold {DEFAULT_MATCH_THRESHOLD:.2} (A obama*, B biden, C carphone frames, D astronaut)");
+    println!("{:<22} {:<22} {:>5} {:>8} {:>10}  {:<6} same_person", "image a", "image b", "pair", "distance", "similarity", "set");
     let mut wrong = Vec::new();
     // [tuning, check] × [same person, different people]
     let mut distances: [[Vec<f64>; 2]; 2] = Default::default();
@@ -140,12 +102,7 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
         let expected_same = a.person == b.person;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
-            wrong.push(format!(
-                "{} vs {}: exit {:?}, no JSON: {stderr}",
-                a.name,
-                b.name,
-                out.status.code()
-            ));
+            wrong.push(format!("{} vs {}: exit {:?}, no JSON: {stderr}", a.name, b.name, out.status.code()));
             continue;
         };
         let distance = v["distance"].as_f64().unwrap();
@@ -164,30 +121,14 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
         distances[usize::from(!tuning)][usize::from(!expected_same)].push(distance);
         let expected_code = if expected_same { 0 } else { 1 };
         if out.status.code() != Some(expected_code) || v["same_person"] != expected_same {
-            wrong.push(format!(
-                "{} vs {}: exit {:?}, {v}",
-                a.name,
-                b.name,
-                out.status.code()
-            ));
+            wrong.push(format!("{} vs {}: exit {:?}, {v}", a.name, b.name, out.status.code()));
         }
-        assert_eq!(
-            v["threshold"].as_f64().unwrap() as f32,
-            DEFAULT_MATCH_THRESHOLD
-        );
-        assert!(
-            (similarity - (1.0 - distance * distance / 2.0)).abs() < 1e-3,
-            "similarity is the cosine: {v}"
-        );
+        assert_eq!(v["threshold"].as_f64().unwrap() as f32, DEFAULT_MATCH_THRESHOLD);
+        assert!((similarity - (1.0 - distance * distance / 2.0)).abs() < 1e-3, "similarity is the cosine: {v}");
         assert!(v["image_a"]["faces"].as_u64().unwrap() >= 1);
         assert!(v["image_a"]["face"]["score"].as_f64().unwrap() > 0.7);
     }
-    let range = |d: &[f64]| {
-        (
-            d.iter().cloned().fold(f64::MAX, f64::min),
-            d.iter().cloned().fold(f64::MIN, f64::max),
-        )
-    };
+    let range = |d: &[f64]| (d.iter().cloned().fold(f64::MAX, f64::min), d.iter().cloned().fold(f64::MIN, f64::max));
     for (set, [same, different]) in ["tuning", "check"].iter().zip(&distances) {
         let ((s_min, s_max), (d_min, d_max)) = (range(same), range(different));
         println!(
@@ -198,11 +139,7 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
     }
     assert!(wrong.is_empty(), "misjudged pairs:\n{}", wrong.join("\n"));
     let counts = distances.each_ref().map(|[s, d]| (s.len(), d.len()));
-    assert_eq!(
-        counts,
-        [(3, 3), (17, 43)],
-        "every pair judged and counted in its set"
-    );
+    assert_eq!(counts, [(3, 3), (17, 43)], "every pair judged and counted in its set");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -210,13 +147,8 @@ fn compare_tells_the_same_person_from_another_on_every_pair() {
 fn compare_refuses_an_image_without_a_face_or_that_is_not_an_image_naming_the_file() {
     let dir = common::temp_dir("face-refuse");
     let grey = dir.join("plain-grey.jpg");
-    let mat = opencv::core::Mat::new_rows_cols_with_default(
-        480,
-        640,
-        opencv::core::CV_8UC3,
-        opencv::core::Scalar::all(128.0),
-    )
-    .unwrap();
+    let mat = opencv::core::Mat::new_rows_cols_with_default(480, 640, opencv::core::CV_8UC3, opencv::core::Scalar::all(128.0))
+        .unwrap();
     std::fs::write(&grey, idverifd::vision::encode_jpeg(&mat, 90).unwrap()).unwrap();
     let text = dir.join("notes.jpg");
     std::fs::write(&text, "not a photograph\n").unwrap();
@@ -231,14 +163,8 @@ fn compare_refuses_an_image_without_a_face_or_that_is_not_an_image_naming_the_fi
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         let culprit = if a == &obama { b } else { a };
-        assert!(
-            stderr.contains(&culprit.display().to_string()) && stderr.contains(needle),
-            "{stderr}"
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "no JSON result for a comparison that did not happen"
-        );
+        assert!(stderr.contains(&culprit.display().to_string()) && stderr.contains(needle), "{stderr}");
+        assert!(out.stdout.is_empty(), "no JSON result for a comparison that did not happen");
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -250,47 +176,22 @@ fn threshold_comes_from_the_flag_else_the_config() {
     // Same person at the default; a stricter threshold refuses the pair.
     let out = compare(&["--threshold", "0.5"], &a, &b);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (
-            out.status.code(),
-            v["same_person"].as_bool(),
-            v["threshold"].as_f64()
-        ),
-        (Some(1), Some(false), Some(0.5))
-    );
+    assert_eq!((out.status.code(), v["same_person"].as_bool(), v["threshold"].as_f64()), (Some(1), Some(false), Some(0.5)));
 
     let config = dir.join("strict.toml");
     let demo = std::fs::read_to_string(common::repo().join("config/demo.toml")).unwrap();
-    std::fs::write(
-        &config,
-        demo.replace("match_threshold = 1.0", "match_threshold = 0.5"),
-    )
-    .unwrap();
+    std::fs::write(&config, demo.replace("match_threshold = 1.0", "match_threshold = 0.5")).unwrap();
     let out = compare(&["--config", config.to_str().unwrap()], &a, &b);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (out.status.code(), v["threshold"].as_f64()),
-        (Some(1), Some(0.5))
-    );
-    let out = compare(
-        &["--config", config.to_str().unwrap(), "--threshold", "1.0"],
-        &a,
-        &b,
-    );
+    assert_eq!((out.status.code(), v["threshold"].as_f64()), (Some(1), Some(0.5)));
+    let out = compare(&["--config", config.to_str().unwrap(), "--threshold", "1.0"], &a, &b);
     assert_eq!(out.status.code(), Some(0), "the flag overrides the config");
 
-    std::fs::write(
-        &config,
-        demo.replace("match_threshold = 1.0", "match_threshold = 2.5"),
-    )
-    .unwrap();
+    std::fs::write(&config, demo.replace("match_threshold = 1.0", "match_threshold = 2.5")).unwrap();
     let out = compare(&["--config", config.to_str().unwrap()], &a, &b);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr.contains("face.match_threshold") && stderr.contains("strict.toml"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("face.match_threshold") && stderr.contains("strict.toml"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -305,40 +206,22 @@ fn the_face_stage_finds_the_face_wherever_full_detection_does() {
     let mut detector = FaceDetector::load(&yunet, 640, score).unwrap();
     let mut tracker = FaceTracker::load(&yunet, score).unwrap();
     let (mut frames, mut detected, mut tracked, mut apart) = (0, 0, 0, Vec::new());
-    idverifd::capture::clip::decode_every_frame(
-        &common::media("carphone_pristine.mp4"),
-        640,
-        480,
-        |frame| {
-            let (full, followed) = frame
-                .analyse(|m| Ok::<_, vision::VisionError>((detector.detect(m)?, tracker.faces(m)?)))
-                .unwrap();
-            frames += 1;
-            detected += usize::from(!full.is_empty());
-            tracked += usize::from(!followed.is_empty());
-            if let (Some(a), Some(b)) = (
-                vision::Face::most_prominent(&full),
-                vision::Face::most_prominent(&followed),
-            ) && a.bbox.iou(&b.bbox) < 0.6
-            {
-                apart.push((frames, a.bbox.iou(&b.bbox)));
-            }
-        },
-    )
+    idverifd::capture::clip::decode_every_frame(&common::media("carphone_pristine.mp4"), 640, 480, |frame| {
+        let (full, followed) = frame
+            .analyse(|m| Ok::<_, vision::VisionError>((detector.detect(m)?, tracker.faces(m)?)))
+            .unwrap();
+        frames += 1;
+        detected += usize::from(!full.is_empty());
+        tracked += usize::from(!followed.is_empty());
+        if let (Some(a), Some(b)) = (vision::Face::most_prominent(&full), vision::Face::most_prominent(&followed))
+            && a.bbox.iou(&b.bbox) < 0.6
+        {
+            apart.push((frames, a.bbox.iou(&b.bbox)));
+        }
+    })
     .unwrap();
-    eprintln!(
-        "carphone 640x480: a face in {detected} frames detected at 640, {tracked} followed, of {frames}"
-    );
-    assert!(
-        detected >= frames * 9 / 10,
-        "full detection lost the face: {detected} of {frames}"
-    );
-    assert!(
-        tracked >= detected,
-        "the face stage lost the face: {tracked} < {detected}"
-    );
-    assert!(
-        apart.is_empty(),
-        "followed box away from the detected one (frame, IoU): {apart:?}"
-    );
+    eprintln!("carphone 640x480: a face in {detected} frames detected at 640, {tracked} followed, of {frames}");
+    assert!(detected >= frames * 9 / 10, "full detection lost the face: {detected} of {frames}");
+    assert!(tracked >= detected, "the face stage lost the face: {tracked} < {detected}");
+    assert!(apart.is_empty(), "followed box away from the detected one (frame, IoU): {apart:?}");
 }

@@ -27,32 +27,18 @@ async fn passport_walk(walk: &mut Walk<'_>, body: Value) -> String {
     let id = walk.start(body).await;
     walk.face(false).await;
     // The guide is the passport page's shape (ID-3, 125 x 88 mm), not a card's.
-    let page = format!(
-        "document.querySelector('#frame').classList.contains('doc') && {}",
-        walk.prompt_is("p_show_passport")
-    );
+    let page = format!("document.querySelector('#frame').classList.contains('doc') && {}", walk.prompt_is("p_show_passport"));
     walk.wait("passport page asked for", &page, DOCUMENT).await;
     let guide = walk.browser.eval("const r = document.querySelector('#card').getBoundingClientRect(); return r.width / r.height").await;
     walk.shot("passport-page").await;
     let aspect = guide.as_f64().unwrap();
-    assert!(
-        (aspect - 125.0 / 88.0).abs() < 0.02,
-        "the guide's shape is a passport page's: {aspect:.3}"
-    );
+    assert!((aspect - 125.0 / 88.0).abs() < 0.02, "the guide's shape is a passport page's: {aspect:.3}");
     // Held well, the page is to be kept so: the guide turns green with the prompt. A
     // loaded machine may read the page before that prompt settles (300 ms), so it is
     // shot when it shows, not required.
-    let held = format!(
-        "{} && document.querySelector('#card').classList.contains('ok')",
-        walk.prompt_is("p_hold_card_flat")
-    );
+    let held = format!("{} && document.querySelector('#card').classList.contains('ok')", walk.prompt_is("p_hold_card_flat"));
     let ended = Browser::visible("result");
-    walk.wait(
-        "the page held well, or the end",
-        &format!("({held}) || {ended}"),
-        DOCUMENT,
-    )
-    .await;
+    walk.wait("the page held well, or the end", &format!("({held}) || {ended}"), DOCUMENT).await;
     if walk.browser.eval(&format!("return {held}")).await == json!(true) {
         walk.shot("passport-held-well").await;
     }
@@ -60,26 +46,12 @@ async fn passport_walk(walk: &mut Walk<'_>, body: Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_candidate_shows_a_passport_page_and_a_rejection_says_what_to_do_next_in_kazakh_and_russian()
- {
+async fn a_candidate_shows_a_passport_page_and_a_rejection_says_what_to_do_next_in_kazakh_and_russian() {
     let began = Instant::now();
     // A 12 s face (a photo, no Retake), then the page for 6 s; 10 frames a second (a
     // third less to render than 15). The card journey shows the framing prompts.
-    let (video, truth) = session_video(&[
-        "--seed",
-        "1",
-        "--passport",
-        "--face-seconds",
-        "12",
-        "--doc-seconds",
-        "6",
-        "--fps",
-        "10",
-    ]);
-    println!(
-        "journey passport: session video ready after {:.1} s",
-        began.elapsed().as_secs_f32()
-    );
+    let (video, truth) = session_video(&["--seed", "1", "--passport", "--face-seconds", "12", "--doc-seconds", "6", "--fps", "10"]);
+    println!("journey passport: session video ready after {:.1} s", began.elapsed().as_secs_f32());
     let expected = &truth["expected"];
     assert_eq!(expected["document_type"], "passport");
     let config = TestConfig {
@@ -112,44 +84,24 @@ async fn a_candidate_shows_a_passport_page_and_a_rejection_says_what_to_do_next_
     assert_ne!(iin, other);
     let body = json!({"reference": "reg-passport", "nonce": "nonce-journey-passport-ru", "language": "kk", "document": "passport", "expected_iin": other});
     let ru = passport_walk(&mut walk, body).await;
-    walk.end("rejected", &["n_iin_mismatch", "n_face_mismatch"])
-        .await;
+    walk.end("rejected", &["n_iin_mismatch", "n_face_mismatch"]).await;
     let ru_framing = walk.framing_prompts().await;
 
-    for (id, reasons) in [
-        (&kk, json!(["face_mismatch"])),
-        (&ru, json!(["expected_iin_mismatch", "face_mismatch"])),
-    ] {
+    for (id, reasons) in [(&kk, json!(["face_mismatch"])), (&ru, json!(["expected_iin_mismatch", "face_mismatch"]))] {
         let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
         assert_eq!(view["decision"]["reasons"], reasons, "{}", view["decision"]);
         let stages = history(&daemon, id).await;
-        assert!(
-            stages.contains(&"passport_page".to_string())
-                && !stages
-                    .iter()
-                    .any(|s| s.starts_with("document_") || s == "iin_entry"),
-            "{stages:?}"
-        );
+        assert!(stages.contains(&"passport_page".to_string()) && !stages.iter().any(|s| s.starts_with("document_") || s == "iin_entry"), "{stages:?}");
         // The portrait was compared and found another person's, not skipped.
         let checks = view["decision"]["checks"].as_array().unwrap();
-        let matched = checks
-            .iter()
-            .find(|c| c["name"] == "face_matches_document")
-            .unwrap_or_else(|| panic!("no face comparison: {checks:?}"));
+        let matched = checks.iter().find(|c| c["name"] == "face_matches_document").unwrap_or_else(|| panic!("no face comparison: {checks:?}"));
         assert_eq!(matched["passed"], false, "{matched}");
     }
 
     println!("{}", axe.render());
     println!("journey passport framing prompts shown: kk {kk_framing:?}, ru {ru_framing:?}");
-    println!(
-        "journey passport: a whole journey (kk, server's start to the end screen) {:.1} s; both walks {:.1} s in all",
-        kk_time.as_secs_f32(),
-        began.elapsed().as_secs_f32()
-    );
+    println!("journey passport: a whole journey (kk, server's start to the end screen) {:.1} s; both walks {:.1} s in all", kk_time.as_secs_f32(), began.elapsed().as_secs_f32());
     let blocking = axe.blocking();
-    assert!(
-        blocking.is_empty(),
-        "serious or critical accessibility violations: {blocking:#?}"
-    );
+    assert!(blocking.is_empty(), "serious or critical accessibility violations: {blocking:#?}");
     browser.close().await;
 }

@@ -27,10 +27,7 @@ fn modules() -> BTreeMap<String, Vec<PathBuf>> {
     for entry in std::fs::read_dir(src()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        if name == "lib"
-            || name == "main"
-            || (path.is_file() && path.extension().is_none_or(|e| e != "rs"))
-        {
+        if name == "lib" || name == "main" || (path.is_file() && path.extension().is_none_or(|e| e != "rs")) {
             continue;
         }
         rust_files(&path, modules.entry(name).or_default());
@@ -40,11 +37,7 @@ fn modules() -> BTreeMap<String, Vec<PathBuf>> {
 
 /// The top-level modules a file names through `crate::` (paths and `use crate::{…}` groups).
 fn named(text: &str) -> BTreeSet<String> {
-    let ident = |s: &str| {
-        s.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<String>()
-    };
+    let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
     let mut names = BTreeSet::new();
     for (at, _) in text.match_indices("crate::") {
         let rest = &text[at + "crate::".len()..];
@@ -78,31 +71,15 @@ fn no_two_top_level_modules_need_each_other() {
     let needs: BTreeMap<&String, BTreeSet<String>> = modules
         .iter()
         .map(|(name, files)| {
-            let named = files
-                .iter()
-                .flat_map(|f| named(&std::fs::read_to_string(f).unwrap()))
-                .collect::<BTreeSet<_>>();
-            (
-                name,
-                named
-                    .into_iter()
-                    .filter(|n| n != name && modules.contains_key(n))
-                    .collect(),
-            )
+            let named = files.iter().flat_map(|f| named(&std::fs::read_to_string(f).unwrap())).collect::<BTreeSet<_>>();
+            (name, named.into_iter().filter(|n| n != name && modules.contains_key(n)).collect())
         })
         .collect();
     let mutual: Vec<String> = needs
         .iter()
-        .flat_map(|(a, uses)| {
-            uses.iter()
-                .filter(|b| a.as_str() < b.as_str() && needs[b].contains(a.as_str()))
-                .map(move |b| format!("{a} <-> {b}"))
-        })
+        .flat_map(|(a, uses)| uses.iter().filter(|b| a.as_str() < b.as_str() && needs[b].contains(a.as_str())).map(move |b| format!("{a} <-> {b}")))
         .collect();
-    assert!(
-        mutual.is_empty(),
-        "modules that need each other: {mutual:?}\nwho needs whom: {needs:#?}"
-    );
+    assert!(mutual.is_empty(), "modules that need each other: {mutual:?}\nwho needs whom: {needs:#?}");
     assert!(needs.len() >= 10, "the modules were found: {needs:?}");
 }
 
@@ -112,18 +89,10 @@ fn no_source_file_outside_the_tests_is_over_700_lines() {
     rust_files(&src(), &mut files);
     let long: Vec<String> = files
         .iter()
-        .filter(|f| {
-            f.file_name().is_some_and(|n| n != "tests.rs")
-                && !f.components().any(|c| c.as_os_str() == "tests")
-        })
+        .filter(|f| f.file_name().is_some_and(|n| n != "tests.rs") && !f.components().any(|c| c.as_os_str() == "tests"))
         .filter_map(|f| {
             let lines = std::fs::read_to_string(f).unwrap().lines().count();
-            (lines > MAX_LINES).then(|| {
-                format!(
-                    "{} ({lines} lines)",
-                    f.strip_prefix(src()).unwrap().display()
-                )
-            })
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", f.strip_prefix(src()).unwrap().display()))
         })
         .collect();
     assert!(long.is_empty(), "split these by concern: {long:?}");
@@ -131,11 +100,6 @@ fn no_source_file_outside_the_tests_is_over_700_lines() {
 
 #[test]
 fn a_group_import_names_each_module_it_lists() {
-    let names = named(
-        "use crate::{config::Config, session::{a, b}, store};\nlet x = crate::vision::face();",
-    );
-    assert_eq!(
-        names.into_iter().collect::<Vec<_>>(),
-        ["config", "session", "store", "vision"]
-    );
+    let names = named("use crate::{config::Config, session::{a, b}, store};\nlet x = crate::vision::face();");
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["config", "session", "store", "vision"]);
 }

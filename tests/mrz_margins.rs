@@ -29,24 +29,15 @@ fn with_check(field: &str) -> String {
 }
 
 fn letters(rng: &mut StdRng, len: usize) -> String {
-    (0..len)
-        .map(|_| rng.gen_range(b'A'..=b'Z') as char)
-        .collect()
+    (0..len).map(|_| rng.gen_range(b'A'..=b'Z') as char).collect()
 }
 
 fn digits(rng: &mut StdRng, len: usize) -> String {
-    (0..len)
-        .map(|_| rng.gen_range(b'0'..=b'9') as char)
-        .collect()
+    (0..len).map(|_| rng.gen_range(b'0'..=b'9') as char).collect()
 }
 
 fn date(rng: &mut StdRng, years: std::ops::Range<u32>) -> String {
-    format!(
-        "{:02}{:02}{:02}",
-        rng.gen_range(years) % 100,
-        rng.gen_range(1..=12),
-        rng.gen_range(1..=28)
-    )
+    format!("{:02}{:02}{:02}", rng.gen_range(years) % 100, rng.gen_range(1..=12), rng.gen_range(1..=28))
 }
 
 fn names(rng: &mut StdRng, width: usize) -> String {
@@ -65,51 +56,22 @@ fn person(seed: u64, format: MrzFormat) -> Vec<String> {
     let mut rng = StdRng::seed_from_u64(seed);
     let birth = date(&mut rng, 1950..2010);
     let iin = format!("{birth}{}", digits(&mut rng, 6));
-    let (number, sex, expiry) = (
-        digits(&mut rng, 9),
-        if rng.gen_bool(0.5) { "M" } else { "F" },
-        date(&mut rng, 2027..2037),
-    );
+    let (number, sex, expiry) = (digits(&mut rng, 9), if rng.gen_bool(0.5) { "M" } else { "F" }, date(&mut rng, 2027..2037));
     let lines = match format {
         MrzFormat::Td1 => {
             let line1 = format!("IDKAZ{}{iin}<<<", with_check(&number));
-            let line2 = format!(
-                "{}{sex}{}KAZ<<<<<<<<<<<",
-                with_check(&birth),
-                with_check(&expiry)
-            );
-            let composite = format!(
-                "{}{}{}{}",
-                &line1[5..30],
-                &line2[0..7],
-                &line2[8..15],
-                &line2[18..29]
-            );
-            vec![
-                line1,
-                format!("{line2}{}", check_digit(composite.as_bytes()).unwrap()),
-                names(&mut rng, 30),
-            ]
+            let line2 = format!("{}{sex}{}KAZ<<<<<<<<<<<", with_check(&birth), with_check(&expiry));
+            let composite = format!("{}{}{}{}", &line1[5..30], &line2[0..7], &line2[8..15], &line2[18..29]);
+            vec![line1, format!("{line2}{}", check_digit(composite.as_bytes()).unwrap()), names(&mut rng, 30)]
         }
         MrzFormat::Td3 => {
             let personal = with_check(&format!("{iin}<<"));
-            let line2 = format!(
-                "{}KAZ{}{sex}{}{personal}",
-                with_check(&number),
-                with_check(&birth),
-                with_check(&expiry)
-            );
+            let line2 = format!("{}KAZ{}{sex}{}{personal}", with_check(&number), with_check(&birth), with_check(&expiry));
             let composite = format!("{}{}{}", &line2[0..10], &line2[13..20], &line2[21..43]);
-            vec![
-                format!("P<KAZ{}", names(&mut rng, 39)),
-                format!("{line2}{}", check_digit(composite.as_bytes()).unwrap()),
-            ]
+            vec![format!("P<KAZ{}", names(&mut rng, 39)), format!("{line2}{}", check_digit(composite.as_bytes()).unwrap())]
         }
     };
-    assert!(
-        Mrz::parse(&lines).is_ok_and(|m| m.valid()),
-        "generated zone invalid: {lines:?}"
-    );
+    assert!(Mrz::parse(&lines).is_ok_and(|m| m.valid()), "generated zone invalid: {lines:?}");
     lines
 }
 
@@ -126,26 +88,9 @@ fn band(lines: &[String], c: &Condition) -> Mat {
     let mut renderer = opencv::freetype::create_free_type2().unwrap();
     renderer.load_font_data(c.font, 0).unwrap();
     let pitch = c.size * 50 / 41;
-    let mut image = Mat::new_rows_cols_with_default(
-        2 * pitch + pitch * lines.len() as i32,
-        c.size * 34,
-        CV_8UC3,
-        Scalar::new(200.0, 210.0, 220.0, 0.0),
-    )
-    .unwrap();
+    let mut image = Mat::new_rows_cols_with_default(2 * pitch + pitch * lines.len() as i32, c.size * 34, CV_8UC3, Scalar::new(200.0, 210.0, 220.0, 0.0)).unwrap();
     for (i, line) in lines.iter().enumerate() {
-        renderer
-            .put_text(
-                &mut image,
-                line,
-                Point::new(30, pitch + 10 + pitch * i as i32),
-                c.size,
-                Scalar::all(20.0),
-                -1,
-                imgproc::LINE_AA,
-                false,
-            )
-            .unwrap();
+        renderer.put_text(&mut image, line, Point::new(30, pitch + 10 + pitch * i as i32), c.size, Scalar::all(20.0), -1, imgproc::LINE_AA, false).unwrap();
     }
     let mut gray = Mat::default();
     imgproc::cvt_color_def(&image, &mut gray, imgproc::COLOR_BGR2GRAY).unwrap();
@@ -155,13 +100,7 @@ fn band(lines: &[String], c: &Condition) -> Mat {
         gray = blurred;
     }
     if let Some((sigma, quality)) = c.noise_and_jpeg {
-        let mut noise = Mat::new_rows_cols_with_default(
-            gray.rows(),
-            gray.cols(),
-            core::CV_16SC1,
-            Scalar::all(0.0),
-        )
-        .unwrap();
+        let mut noise = Mat::new_rows_cols_with_default(gray.rows(), gray.cols(), core::CV_16SC1, Scalar::all(0.0)).unwrap();
         core::randn(&mut noise, &Scalar::all(0.0), &Scalar::all(sigma)).unwrap();
         let mut wide = Mat::default();
         gray.convert_to_def(&mut wide, core::CV_16SC1).unwrap();
@@ -169,13 +108,7 @@ fn band(lines: &[String], c: &Condition) -> Mat {
         core::add_def(&wide, &noise, &mut noisy).unwrap();
         noisy.convert_to_def(&mut gray, core::CV_8UC1).unwrap();
         let mut jpeg = Vector::<u8>::new();
-        imgcodecs::imencode(
-            ".jpg",
-            &gray,
-            &mut jpeg,
-            &Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality]),
-        )
-        .unwrap();
+        imgcodecs::imencode(".jpg", &gray, &mut jpeg, &Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, quality])).unwrap();
         gray = imgcodecs::imdecode(&jpeg, imgcodecs::IMREAD_GRAYSCALE).unwrap();
     }
     gray
@@ -202,68 +135,30 @@ fn percentile(values: &[f32], p: f64) -> String {
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f32::total_cmp);
-    format!(
-        "{:.3}",
-        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-    )
+    format!("{:.3}", sorted[((sorted.len() - 1) as f64 * p).round() as usize])
 }
 
 #[test]
 fn glyph_reads_taken_without_tesseract_are_right_on_fonts_sizes_and_people_the_margins_never_saw() {
-    let (min_score, min_margin) = (
-        idverifd::vision::ocr::GLYPH_MIN_SCORE,
-        idverifd::vision::ocr::GLYPH_MIN_LETTER_MARGIN,
-    );
+    let (min_score, min_margin) = (idverifd::vision::ocr::GLYPH_MIN_SCORE, idverifd::vision::ocr::GLYPH_MIN_LETTER_MARGIN);
     let reader = GlyphReader::load(Path::new(OCRB_FONT)).expect("fonts-ocr-b (scripts/setup)");
     let mut conditions = Vec::new();
     // From a sharp print at the documents' size to a small, blurred, noisy and
     // JPEG-crushed one, where the reader starts to misread.
     for font in [OCRB_FONT, OCRB_SHARP] {
-        for (size, blur, noise_and_jpeg) in [
-            (41, 0.0, None),
-            (48, 1.5, None),
-            (34, 1.0, Some((8.0, 60))),
-            (28, 2.0, Some((12.0, 40))),
-            (24, 2.5, Some((16.0, 30))),
-        ] {
-            conditions.push(Condition {
-                font,
-                size,
-                blur,
-                noise_and_jpeg,
-            });
+        for (size, blur, noise_and_jpeg) in
+            [(41, 0.0, None), (48, 1.5, None), (34, 1.0, Some((8.0, 60))), (28, 2.0, Some((12.0, 40))), (24, 2.5, Some((16.0, 30)))]
+        {
+            conditions.push(Condition { font, size, blur, noise_and_jpeg });
         }
     }
     let zones: Vec<(MrzFormat, Vec<String>)> = (0..PEOPLE)
-        .flat_map(|i| {
-            [
-                (MrzFormat::Td1, person(7001 + 2 * i, MrzFormat::Td1)),
-                (MrzFormat::Td3, person(7002 + 2 * i, MrzFormat::Td3)),
-            ]
-        })
+        .flat_map(|i| [(MrzFormat::Td1, person(7001 + 2 * i, MrzFormat::Td1)), (MrzFormat::Td3, person(7002 + 2 * i, MrzFormat::Td3))])
         .collect();
 
-    println!(
-        "\nMRZ glyph margins, check set: {} zones (TD1 and TD3) per condition; taken when weakest >= {min_score} and letter margin >= {min_margin}",
-        zones.len()
-    );
-    println!(
-        "{:<8} {:>4} {:>4} {:<9} {:>5} {:>5} {:>7} {:>9} {:>6} {:>6} {:>7} {:>5} {:>9} {:>8} {:>10}",
-        "font",
-        "size",
-        "blur",
-        "noise/jpg",
-        "reads",
-        "right",
-        "refused",
-        "margin p0",
-        "p5",
-        "p50",
-        "weak p0",
-        "wrong",
-        "wrong max",
-        "cd pass",
-        "cd max"
+    println!("\nMRZ glyph margins, check set: {} zones (TD1 and TD3) per condition; taken when weakest >= {min_score} and letter margin >= {min_margin}", zones.len());
+    println!("{:<8} {:>4} {:>4} {:<9} {:>5} {:>5} {:>7} {:>9} {:>6} {:>6} {:>7} {:>5} {:>9} {:>8} {:>10}",
+        "font", "size", "blur", "noise/jpg", "reads", "right", "refused", "margin p0", "p5", "p50", "weak p0", "wrong", "wrong max", "cd pass", "cd max"
     );
     let mut all = Tally::default();
     for c in &conditions {
@@ -285,21 +180,12 @@ fn glyph_reads_taken_without_tesseract_are_right_on_fonts_sizes_and_people_the_m
                     tally.wrong_valid_margins.push(read.letter_margin);
                 }
                 if accepted {
-                    tally.wrong_accepted.push(format!(
-                        "{truth:?} read {:?} (margin {:.3})",
-                        read.lines, read.letter_margin
-                    ));
+                    tally.wrong_accepted.push(format!("{truth:?} read {:?} (margin {:.3})", read.lines, read.letter_margin));
                 }
             }
         }
-        let font = Path::new(c.font)
-            .file_stem()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
-        let degraded = c
-            .noise_and_jpeg
-            .map_or("-".into(), |(s, q)| format!("{s}/{q}"));
+        let font = Path::new(c.font).file_stem().unwrap().to_string_lossy().to_string();
+        let degraded = c.noise_and_jpeg.map_or("-".into(), |(s, q)| format!("{s}/{q}"));
         let wrong_max = tally.wrong_margins.iter().cloned().fold(f32::NAN, f32::max);
         println!(
             "{font:<8} {:>4} {:>4.1} {degraded:<9} {:>5} {:>5} {:>7} {:>9} {:>6} {:>6} {:>7} {:>5} {:>9} {:>8} {:>10}",
@@ -313,11 +199,7 @@ fn glyph_reads_taken_without_tesseract_are_right_on_fonts_sizes_and_people_the_m
             percentile(&tally.right_margins, 0.5),
             percentile(&tally.right_weakest, 0.0),
             tally.wrong_margins.len(),
-            if wrong_max.is_nan() {
-                "-".into()
-            } else {
-                format!("{wrong_max:.3}")
-            },
+            if wrong_max.is_nan() { "-".into() } else { format!("{wrong_max:.3}") },
             tally.wrong_valid_margins.len(),
             percentile(&tally.wrong_valid_margins, 1.0),
         );
@@ -345,16 +227,7 @@ fn glyph_reads_taken_without_tesseract_are_right_on_fonts_sizes_and_people_the_m
         percentile(&all.right_margins, 0.5),
         percentile(&all.right_weakest, 0.0),
     );
-    assert!(
-        all.wrong_accepted.is_empty(),
-        "wrong MRZ reads taken without Tesseract:\n{}",
-        all.wrong_accepted.join("\n")
-    );
+    assert!(all.wrong_accepted.is_empty(), "wrong MRZ reads taken without Tesseract:\n{}", all.wrong_accepted.join("\n"));
     // The check set must exercise the reader: most clean reads come out right.
-    assert!(
-        all.right * 2 > all.reads,
-        "only {} of {} zones read right",
-        all.right,
-        all.reads
-    );
+    assert!(all.right * 2 > all.reads, "only {} of {} zones read right", all.right, all.reads);
 }

@@ -15,15 +15,8 @@ use common::{Daemon, TOKEN, TestConfig};
 use serde_json::{Value, json};
 
 fn printed_document() -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
-        .arg("openapi")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).arg("openapi").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("idverifd openapi prints JSON")
 }
 
@@ -31,12 +24,7 @@ fn printed_document() -> Value {
 async fn the_served_document_is_valid_openapi_and_a_whole_session_conforms_to_it() {
     let daemon = Daemon::start("openapi-session", &TestConfig::default());
     // No credential needed, and the same document as the command prints.
-    let r = daemon
-        .client()
-        .get(format!("{}/openapi.json", daemon.url))
-        .send()
-        .await
-        .unwrap();
+    let r = daemon.client().get(format!("{}/openapi.json", daemon.url)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
     let served: Value = r.json().await.unwrap();
@@ -46,12 +34,7 @@ async fn the_served_document_is_valid_openapi_and_a_whole_session_conforms_to_it
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .map(move |m| format!("{} {path}", m.to_uppercase()))
-        })
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| format!("{} {path}", m.to_uppercase())))
         .collect();
     for expected in [
         "POST /v1/verifications",
@@ -64,16 +47,9 @@ async fn the_served_document_is_valid_openapi_and_a_whole_session_conforms_to_it
         "GET /metrics",
         "GET /openapi.json",
     ] {
-        assert!(
-            operations.contains(&expected.to_string()),
-            "{expected} missing from {operations:?}"
-        );
+        assert!(operations.contains(&expected.to_string()), "{expected} missing from {operations:?}");
     }
-    eprintln!(
-        "openapi: {} operations on {} paths",
-        operations.len(),
-        served["paths"].as_object().unwrap().len()
-    );
+    eprintln!("openapi: {} operations on {} paths", operations.len(), served["paths"].as_object().unwrap().len());
 
     // An independent OpenAPI 3.1 validator accepts it.
     let doc_path = daemon.dir.join("served-openapi.json");
@@ -83,105 +59,36 @@ async fn the_served_document_is_valid_openapi_and_a_whole_session_conforms_to_it
         .arg(&doc_path)
         .output()
         .expect("python3 with openapi-spec-validator (scripts/setup installs it)");
-    assert!(
-        out.status.success(),
-        "openapi-spec-validator refused the document: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "openapi-spec-validator refused the document: {}", String::from_utf8_lossy(&out.stderr));
 
     // A session from start to signed result, and the mistakes a server makes on the way.
     let client = daemon.client();
     let url = |p: &str| format!("{}{p}", daemon.url);
     let started = daemon.start_verification("nonce-openapi-0001").await;
     let id = started["id"].as_str().unwrap().to_string();
-    let r = client
-        .post(url("/v1/verifications"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"reference": "r", "nonce": "nonce-openapi-0002", "language": "en"}))
-        .send()
-        .await
-        .unwrap();
+    let r = client.post(url("/v1/verifications")).bearer_auth(TOKEN).json(&json!({"reference": "r", "nonce": "nonce-openapi-0002", "language": "en"})).send().await.unwrap();
     assert_eq!(r.status(), 409);
-    assert_eq!(
-        daemon
-            .get_json(&format!("/v1/verifications/{id}/result"))
-            .await
-            .0,
-        409
-    );
+    assert_eq!(daemon.get_json(&format!("/v1/verifications/{id}/result")).await.0, 409);
     let events = daemon.follow_events(&id, Duration::from_secs(90)).await;
-    assert_eq!(
-        events.last().map(|e| e["type"].clone()),
-        Some(json!("decision")),
-        "{events:?}"
-    );
-    assert_eq!(
-        daemon.get_json(&format!("/v1/verifications/{id}")).await.0,
-        200
-    );
-    let (status, jws) = daemon
-        .get_text(&format!("/v1/verifications/{id}/result"))
-        .await;
+    assert_eq!(events.last().map(|e| e["type"].clone()), Some(json!("decision")), "{events:?}");
+    assert_eq!(daemon.get_json(&format!("/v1/verifications/{id}")).await.0, 200);
+    let (status, jws) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
     assert_eq!((status, jws.split('.').count()), (200, 3));
-    assert_eq!(
-        client
-            .post(url(&format!("/v1/verifications/{id}/cancel")))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        409
-    );
+    assert_eq!(client.post(url(&format!("/v1/verifications/{id}/cancel"))).bearer_auth(TOKEN).send().await.unwrap().status(), 409);
     assert_eq!(daemon.get_json("/v1/verifications/vf_nope").await.0, 404);
-    assert_eq!(
-        client
-            .get(url("/v1/verifications/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        client
-            .post(url("/v1/verifications"))
-            .bearer_auth(TOKEN)
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        415
-    );
-    assert_eq!(
-        client
-            .delete(url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        405
-    );
-    assert_eq!(
-        client.get(url("/nowhere")).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(client.get(url("/v1/verifications/{id}")).send().await.unwrap().status(), 401);
+    assert_eq!(client.post(url("/v1/verifications")).bearer_auth(TOKEN).body("{}").send().await.unwrap().status(), 415);
+    assert_eq!(client.delete(url("/healthz")).send().await.unwrap().status(), 405);
+    assert_eq!(client.get(url("/nowhere")).send().await.unwrap().status(), 404);
     for path in ["/healthz", "/.well-known/jwks.json", "/metrics"] {
         assert_eq!(daemon.get_text(path).await.0, 200, "{path}");
     }
 
     let summary = daemon.check_responses();
     eprintln!("openapi: {summary}");
-    let figures: Vec<usize> = summary
-        .split_whitespace()
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    let figures: Vec<usize> = summary.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     // Responses, events, problems: the log saw the session's traffic and its events.
-    assert!(
-        figures.len() == 3 && figures[0] >= 15 && figures[1] >= 5 && figures[2] == 0,
-        "{summary}"
-    );
+    assert!(figures.len() == 3 && figures[0] >= 15 && figures[1] >= 5 && figures[2] == 0, "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -203,14 +110,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .arg("--tls-verify")
         .arg(&cert)
         .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
-        .args([
-            "--max-examples",
-            "60",
-            "--seed",
-            "20261202",
-            "--workers",
-            "1",
-        ])
+        .args(["--max-examples", "60", "--seed", "20261202", "--workers", "1"])
         .args(["--request-timeout", "10"])
         .args(["--exclude-checks", "positive_data_acceptance"])
         .args(["--report", "ndjson", "--report-ndjson-path"])
@@ -222,23 +122,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .output()
         .expect("schemathesis (scripts/setup installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
-    let summary: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.contains("SUMMARY"))
-        .collect();
-    eprintln!(
-        "schemathesis ({:.0} s):\n{}",
-        started.elapsed().as_secs_f64(),
-        summary.join("\n")
-    );
-    assert!(
-        out.status.success(),
-        "schemathesis found failures:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("Tested: 9"),
-        "schemathesis did not reach every operation:\n{text}"
-    );
+    let summary: Vec<&str> = text.lines().skip_while(|l| !l.contains("SUMMARY")).collect();
+    eprintln!("schemathesis ({:.0} s):\n{}", started.elapsed().as_secs_f64(), summary.join("\n"));
+    assert!(out.status.success(), "schemathesis found failures:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Tested: 9"), "schemathesis did not reach every operation:\n{text}");
     assert!(!text.contains("failures"), "{text}");
 }

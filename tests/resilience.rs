@@ -22,41 +22,23 @@ async fn wait_for_status(daemon: &Daemon, id: &str, wanted: &str) {
 async fn decided_results_survive_kill_9_and_running_sessions_come_back_interrupted() {
     let mut daemon = Daemon::start("kill9", &TestConfig::default());
     let nonce = "nonce-kill9-000001";
-    let id = daemon.start_verification(nonce).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = daemon.start_verification(nonce).await["id"].as_str().unwrap().to_string();
     let events = daemon.follow_events(&id, Duration::from_secs(60)).await;
     assert_eq!(events.last().unwrap()["type"], "decision");
-    let (_, before) = daemon
-        .get_text(&format!("/v1/verifications/{id}/result"))
-        .await;
+    let (_, before) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
 
     // The decision was announced, so it is on disk: kill -9 cannot lose it.
     daemon.kill9();
     daemon.launch();
-    let (status, after) = daemon
-        .get_text(&format!("/v1/verifications/{id}/result"))
-        .await;
+    let (status, after) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
     assert_eq!(status, 200);
     assert_eq!(after, before);
-    let jwks = daemon
-        .client()
-        .get(format!("{}/.well-known/jwks.json", daemon.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
     verify_with_joserfc(&jwks, &after, nonce, &daemon.dir);
 
     // Killed mid-session: after the restart the session is `interrupted`, its
     // events say so, and the camera is free for the next candidate.
-    let id = daemon.start_verification("nonce-kill9-000002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = daemon.start_verification("nonce-kill9-000002").await["id"].as_str().unwrap().to_string();
     wait_for_status(&daemon, &id, "in_progress").await;
     daemon.kill9();
     daemon.launch();
@@ -65,16 +47,11 @@ async fn decided_results_survive_kill_9_and_running_sessions_come_back_interrupt
     assert!(view["decision"].is_null());
     let events = daemon.follow_events(&id, Duration::from_secs(5)).await;
     assert_eq!(events.last().unwrap()["status"], "interrupted");
-    let (status, _) = daemon
-        .get_json(&format!("/v1/verifications/{id}/result"))
-        .await;
+    let (status, _) = daemon.get_json(&format!("/v1/verifications/{id}/result")).await;
     assert_eq!(status, 409);
 
     // SIGTERM drains: exit 0, the running session recorded as interrupted at once.
-    let id = daemon.start_verification("nonce-kill9-000003").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = daemon.start_verification("nonce-kill9-000003").await["id"].as_str().unwrap().to_string();
     wait_for_status(&daemon, &id, "in_progress").await;
     daemon.stop_cleanly();
     assert!(daemon.log_text().contains("stopped"));
@@ -104,15 +81,7 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     let clip = dir.join("clip.avi");
     let made = std::process::Command::new("gst-launch-1.0")
         .args(["-q", "videotestsrc", "num-buffers=120", "pattern=ball", "!"])
-        .args([
-            "video/x-raw,width=640,height=480,framerate=30/1",
-            "!",
-            "avenc_mpeg4",
-            "!",
-            "avimux",
-            "!",
-            "filesink",
-        ])
+        .args(["video/x-raw,width=640,height=480,framerate=30/1", "!", "avenc_mpeg4", "!", "avimux", "!", "filesink"])
         .arg(format!("location={}", clip.display()))
         .status()
         .expect("gst-launch-1.0 (gstreamer1.0-tools)");
@@ -129,37 +98,18 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     // The open pipeline keeps playing the deleted file to its end; every restart
     // after that fails until the file is back — a camera unplugged mid-session.
     std::fs::remove_file(&clip).unwrap();
-    let id = daemon.start_verification("nonce-camera-loss-1").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = daemon.start_verification("nonce-camera-loss-1").await["id"].as_str().unwrap().to_string();
     let events = daemon.follow_events(&id, Duration::from_secs(30)).await;
 
-    let lost = events
-        .iter()
-        .position(|e| e["type"] == "camera" && e["available"] == false)
-        .expect("camera lost event");
-    assert!(
-        events[lost..]
-            .iter()
-            .any(|e| e["prompt"] == "camera_unavailable")
-    );
+    let lost = events.iter().position(|e| e["type"] == "camera" && e["available"] == false).expect("camera lost event");
+    assert!(events[lost..].iter().any(|e| e["prompt"] == "camera_unavailable"));
     let last = events.last().unwrap();
     assert_eq!(last["decision"], "rejected", "{events:?}");
     assert_eq!(last["reasons"][0], "camera_lost");
 
     // /healthz says only up or down; the camera's state is in the (authenticated) metrics.
     let metrics_url = format!("{}/metrics", daemon.url);
-    let metrics = daemon
-        .client()
-        .get(&metrics_url)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = daemon.client().get(&metrics_url).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("idverifd_camera_up 0"), "{metrics}");
     let restarts: u64 = metrics
         .lines()
@@ -173,31 +123,14 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     let client = daemon.client();
     let mut streaming = false;
     for _ in 0..150 {
-        let metrics = client
-            .get(&metrics_url)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = client.get(&metrics_url).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
         if metrics.contains("idverifd_camera_up 1") {
             streaming = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(
-        streaming,
-        "pipeline did not recover:\n{}",
-        daemon.log_text()
-    );
-    assert!(
-        eventually(Duration::from_secs(1), || daemon
-            .log_text()
-            .contains("camera pipeline ended; restarting"))
-        .await
-    );
+    assert!(streaming, "pipeline did not recover:\n{}", daemon.log_text());
+    assert!(eventually(Duration::from_secs(1), || daemon.log_text().contains("camera pipeline ended; restarting")).await);
     std::fs::remove_dir_all(dir).unwrap();
 }

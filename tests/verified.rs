@@ -57,56 +57,30 @@ struct Subject {
 
 impl Subject {
     fn start(frames_dir: &Path, fifo: PathBuf) -> Subject {
-        let info: Value = serde_json::from_str(
-            &std::fs::read_to_string(frames_dir.join("subject.json")).unwrap(),
-        )
-        .unwrap();
+        let info: Value = serde_json::from_str(&std::fs::read_to_string(frames_dir.join("subject.json")).unwrap()).unwrap();
         let held: HashMap<String, (usize, usize)> = info["held"]
             .as_object()
             .unwrap()
             .iter()
-            .map(|(name, range)| {
-                (
-                    name.clone(),
-                    (
-                        range[0].as_u64().unwrap() as usize,
-                        range[1].as_u64().unwrap() as usize,
-                    ),
-                )
-            })
+            .map(|(name, range)| (name.clone(), (range[0].as_u64().unwrap() as usize, range[1].as_u64().unwrap() as usize)))
             .collect();
         let sets: HashMap<String, Vec<PathBuf>> = info["sets"]
             .as_object()
             .unwrap()
             .iter()
-            .map(|(name, count)| {
-                (
-                    name.clone(),
-                    (0..count.as_u64().unwrap())
-                        .map(|i| frames_dir.join(name).join(format!("{i:04}.jpg")))
-                        .collect(),
-                )
-            })
+            .map(|(name, count)| (name.clone(), (0..count.as_u64().unwrap()).map(|i| frames_dir.join(name).join(format!("{i:04}.jpg"))).collect()))
             .collect();
         let doing = Arc::new(Mutex::new(Doing::Still { light: None }));
         let stop = Arc::new(AtomicBool::new(false));
         let shown = Arc::new(AtomicUsize::new(0));
         let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(
-            unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) },
-            0,
-            "mkfifo {}",
-            fifo.display()
-        );
-        let (doing_now, stop_now, ticks) =
-            (Arc::clone(&doing), Arc::clone(&stop), Arc::clone(&shown));
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo {}", fifo.display());
+        let (doing_now, stop_now, ticks) = (Arc::clone(&doing), Arc::clone(&stop), Arc::clone(&shown));
         // Left to end on its own: a write fails once the daemon (the reader) is gone.
         std::thread::spawn(move || {
             let mut tick = 0usize;
             while !stop_now.load(Ordering::SeqCst) {
-                let Some(mut camera) = open_when_read(&fifo, &stop_now) else {
-                    return;
-                };
+                let Some(mut camera) = open_when_read(&fifo, &stop_now) else { return };
                 loop {
                     if stop_now.load(Ordering::SeqCst) {
                         return;
@@ -119,8 +93,7 @@ impl Subject {
                         Doing::Hold(side) => phase(side),
                         Doing::Act { action, from_frame } => {
                             let step = tick.saturating_sub(*from_frame);
-                            let (acting, (from, to)) =
-                                (&sets[action.as_str()], held[action.as_str()]);
+                            let (acting, (from, to)) = (&sets[action.as_str()], held[action.as_str()]);
                             match step.checked_sub(BEFORE_ACTING) {
                                 None => phase("still"),
                                 Some(i) if i < to => &acting[i],
@@ -128,11 +101,7 @@ impl Subject {
                             }
                         }
                     };
-                    let image = opencv::imgcodecs::imread(
-                        frame.to_str().unwrap(),
-                        opencv::imgcodecs::IMREAD_COLOR,
-                    )
-                    .unwrap();
+                    let image = opencv::imgcodecs::imread(frame.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
                     use std::io::Write;
                     if camera.write_all(image.data_bytes().unwrap()).is_err() {
                         break; // the daemon's pipeline restarted: open again
@@ -142,11 +111,7 @@ impl Subject {
                 }
             }
         });
-        Subject {
-            doing,
-            tick: shown,
-            stop,
-        }
+        Subject { doing, tick: shown, stop }
     }
 
     fn set(&self, doing: Doing) {
@@ -155,10 +120,7 @@ impl Subject {
 
     /// Does `action` after a still moment, from the frame shown next.
     fn act(&self, action: &str) {
-        self.set(Doing::Act {
-            action: action.to_string(),
-            from_frame: self.tick.load(Ordering::SeqCst),
-        });
+        self.set(Doing::Act { action: action.to_string(), from_frame: self.tick.load(Ordering::SeqCst) });
     }
 }
 
@@ -174,22 +136,12 @@ impl Drop for Subject {
 fn open_when_read(fifo: &Path, stop: &AtomicBool) -> Option<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     while !stop.load(Ordering::SeqCst) {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(fifo)
-        {
+        match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
             Ok(file) => {
                 use std::os::fd::AsRawFd;
                 // Blocking from here on: that is the lockstep.
                 let fd = file.as_raw_fd();
-                unsafe {
-                    libc::fcntl(
-                        fd,
-                        libc::F_SETFL,
-                        libc::fcntl(fd, libc::F_GETFL) & !libc::O_NONBLOCK,
-                    )
-                };
+                unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) & !libc::O_NONBLOCK) };
                 return Some(file);
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -222,33 +174,17 @@ fn subject_frames() -> &'static Path {
 fn render_subject(dir: &Path) -> Value {
     let out = Command::new("python3")
         .arg(common::repo().join("tests/fixtures/gen_live_subject.py"))
-        .args([
-            "--out",
-            dir.to_str().unwrap(),
-            "--seed",
-            "1",
-            "--person",
-            "p01",
-        ])
+        .args(["--out", dir.to_str().unwrap(), "--seed", "1", "--person", "p01"])
         .output()
         .expect("python3");
-    assert!(
-        out.status.success(),
-        "subject generator: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "subject generator: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_str(&std::fs::read_to_string(dir.join("subject.json")).unwrap()).unwrap()
 }
 
 /// The test camera reading the subject's FIFO: raw frames of `size`, 15 a second of
 /// their own timestamps.
 fn test_camera_source(fifo: &Path, size: (u32, u32)) -> String {
-    format!(
-        "test:filesrc location=\"{}\" ! rawvideoparse width={} height={} format=bgr framerate=15/1",
-        fifo.display(),
-        size.0,
-        size.1
-    )
+    format!("test:filesrc location=\"{}\" ! rawvideoparse width={} height={} format=bgr framerate=15/1", fifo.display(), size.0, size.1)
 }
 
 const CHALLENGES: [&str; 5] = ["turn_left", "turn_right", "look_up", "blink", "move_closer"];
@@ -259,12 +195,7 @@ async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
     // A bound against hangs: a lockstep session on a loaded debug build takes minutes.
     let limit = Duration::from_secs(1200);
     let client = daemon.client_builder().timeout(limit).build().unwrap();
-    let r = client
-        .get(format!("{}/v1/verifications/{id}/events", daemon.url))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = client.get(format!("{}/v1/verifications/{id}/events", daemon.url)).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let mut stream = r.bytes_stream();
     let (mut buf, mut events) = (String::new(), Vec::<Value>::new());
@@ -274,18 +205,10 @@ async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
         buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
-            let Some(event) = block
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .map(|d| serde_json::from_str::<Value>(d).unwrap())
-            else {
+            let Some(event) = block.lines().find_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str::<Value>(d).unwrap()) else {
                 continue;
             };
-            match (
-                event["type"].as_str(),
-                event["stage"].as_str(),
-                event["prompt"].as_str(),
-            ) {
+            match (event["type"].as_str(), event["stage"].as_str(), event["prompt"].as_str()) {
                 (Some("stage" | "status" | "prompt"), _, _) if !consented => {
                     // The subject reads the consent screen and ticks the box.
                     let r = daemon
@@ -300,12 +223,10 @@ async fn take_part(daemon: &Daemon, id: &str, subject: &Subject) -> Vec<Value> {
                 }
                 _ => {}
             }
-            match (
-                event["type"].as_str(),
-                event["stage"].as_str(),
-                event["prompt"].as_str(),
-            ) {
-                (Some("prompt"), _, Some(p)) if CHALLENGES.contains(&p) => subject.act(p),
+            match (event["type"].as_str(), event["stage"].as_str(), event["prompt"].as_str()) {
+                (Some("prompt"), _, Some(p)) if CHALLENGES.contains(&p) => {
+                    subject.act(p)
+                }
                 (Some("flash"), _, _) => subject.set(Doing::Still {
                     light: match event["color"].as_str() {
                         Some("#FF0000") => Some("flash_red"),
@@ -352,14 +273,9 @@ static HEAVY: Mutex<()> = Mutex::new(());
 async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() {
     let _heavy = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
     let frames = subject_frames();
-    let subject_info: Value =
-        serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap())
-            .unwrap();
+    let subject_info: Value = serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap()).unwrap();
     let expected = &subject_info["expected"];
-    let size = (
-        subject_info["size"][0].as_u64().unwrap() as u32,
-        subject_info["size"][1].as_u64().unwrap() as u32,
-    );
+    let size = (subject_info["size"][0].as_u64().unwrap() as u32, subject_info["size"][1].as_u64().unwrap() as u32);
     let fifo = common::temp_dir("verified-camera").join("camera.fifo");
     let subject = Subject::start(frames, fifo.clone());
 
@@ -378,36 +294,15 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
     drop(subject);
     // How fast the daemon analysed, for whoever reads a failure.
     let (_, metrics) = daemon.get_text("/metrics").await;
-    let analysed: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("idverifd_frames_analysed_total "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let rate = format!(
-        "{:.1} frames analysed a second over the session",
-        analysed / session_time.as_secs_f64()
-    );
-    eprintln!(
-        "session: {:.0} s, {analysed} frames analysed, {rate}",
-        session_time.as_secs_f64()
-    );
+    let analysed: f64 = metrics.lines().find_map(|l| l.strip_prefix("idverifd_frames_analysed_total ")).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let rate = format!("{:.1} frames analysed a second over the session", analysed / session_time.as_secs_f64());
+    eprintln!("session: {:.0} s, {analysed} frames analysed, {rate}", session_time.as_secs_f64());
 
-    let stages: Vec<&str> = events
-        .iter()
-        .filter(|e| e["type"] == "stage")
-        .filter_map(|e| e["stage"].as_str())
-        .collect();
-    let prompts: Vec<&str> = events
-        .iter()
-        .filter(|e| e["type"] == "prompt")
-        .filter_map(|e| e["prompt"].as_str())
-        .collect();
+    let stages: Vec<&str> = events.iter().filter(|e| e["type"] == "stage").filter_map(|e| e["stage"].as_str()).collect();
+    let prompts: Vec<&str> = events.iter().filter(|e| e["type"] == "prompt").filter_map(|e| e["prompt"].as_str()).collect();
     let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
     let last = events.last().expect("events");
-    assert_eq!(
-        last["type"], "decision",
-        "stages {stages:?} prompts {prompts:?}"
-    );
+    assert_eq!(last["type"], "decision", "stages {stages:?} prompts {prompts:?}");
     assert_eq!(
         (&last["decision"], &last["reasons"]),
         (&json!("verified"), &json!([])),
@@ -415,109 +310,44 @@ async fn a_subject_who_does_what_the_kiosk_asks_with_his_own_card_is_verified() 
         view["decision"]["checks"]
     );
     // Every stage a subject goes through, in order, and the challenges drawn were asked.
-    assert!(
-        events.iter().any(|e| e["type"] == "consent"),
-        "consent given on the kiosk: {events:?}"
-    );
-    let order = [
-        "face_capture",
-        "face_review",
-        "liveness",
-        "screen_flash",
-        "document_front",
-        "document_back",
-        "done",
-    ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|s| {
-            stages
-                .iter()
-                .position(|x| x == s)
-                .unwrap_or_else(|| panic!("no {s} in {stages:?}"))
-        })
-        .collect();
+    assert!(events.iter().any(|e| e["type"] == "consent"), "consent given on the kiosk: {events:?}");
+    let order = ["face_capture", "face_review", "liveness", "screen_flash", "document_front", "document_back", "done"];
+    let positions: Vec<usize> = order.iter().map(|s| stages.iter().position(|x| x == s).unwrap_or_else(|| panic!("no {s} in {stages:?}"))).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{stages:?}");
     let asked = prompts.iter().filter(|p| CHALLENGES.contains(p)).count();
     assert!(asked >= production.liveness_challenges, "{prompts:?}");
 
-    let (status, jws) = daemon
-        .get_text(&format!("/v1/verifications/{id}/result"))
-        .await;
+    let (status, jws) = daemon.get_text(&format!("/v1/verifications/{id}/result")).await;
     assert_eq!(status, 200);
-    let jwks = daemon
-        .client()
-        .get(format!("{}/.well-known/jwks.json", daemon.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jwks = daemon.client().get(format!("{}/.well-known/jwks.json", daemon.url)).send().await.unwrap().text().await.unwrap();
     let checked = verify_with_joserfc(&jwks, &jws, nonce, &daemon.dir);
     let payload = &checked["payload"];
     assert_eq!(payload["decision"], "verified");
     assert_eq!(payload["id"], id.as_str());
-    assert_eq!(
-        payload["device"]["camera"]["kind"], "test",
-        "a server can tell a test camera's results apart"
-    );
+    assert_eq!(payload["device"]["camera"]["kind"], "test", "a server can tell a test camera's results apart");
     assert_eq!(payload["minor"], false);
     let doc = &payload["document"];
     assert_eq!(doc["iin"], iin.as_str());
-    for field in [
-        "surname",
-        "given_names",
-        "patronymic",
-        "birth_date",
-        "document_number",
-        "expiry_date",
-    ] {
+    for field in ["surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date"] {
         assert_eq!(doc[field], expected[field], "{field}");
     }
     let checks = payload["checks"].as_array().unwrap();
     let check = |prefix: &str| {
-        checks
-            .iter()
-            .find(|c| c["name"].as_str().unwrap().starts_with(prefix))
-            .unwrap_or_else(|| panic!("no check {prefix}: {checks:?}"))
+        checks.iter().find(|c| c["name"].as_str().unwrap().starts_with(prefix)).unwrap_or_else(|| panic!("no check {prefix}: {checks:?}"))
     };
     // The comparisons passed on their scores, not for want of a comparison.
-    for name in [
-        "face_matches_document",
-        "same_person_in_challenges",
-        "same_person_holding_document",
-        "passive_liveness",
-    ] {
+    for name in ["face_matches_document", "same_person_in_challenges", "same_person_holding_document", "passive_liveness"] {
         let c = check(name);
-        assert_eq!(
-            (&c["name"], &c["passed"]),
-            (&json!(name), &json!(true)),
-            "{c}"
-        );
+        assert_eq!((&c["name"], &c["passed"]), (&json!(name), &json!(true)), "{c}");
     }
-    for name in [
-        "face_matches_document",
-        "same_person_in_challenges",
-        "same_person_holding_document",
-    ] {
+    for name in ["face_matches_document", "same_person_in_challenges", "same_person_holding_document"] {
         let c = check(name);
-        assert!(
-            c["score"].as_f64().unwrap() <= c["threshold"].as_f64().unwrap(),
-            "{c}"
-        );
+        assert!(c["score"].as_f64().unwrap() <= c["threshold"].as_f64().unwrap(), "{c}");
     }
     let flash = check("screen_flash");
     assert_eq!(flash["passed"], true, "{flash}");
-    let challenge_checks: Vec<&Value> = checks
-        .iter()
-        .filter(|c| c["name"].as_str().unwrap().starts_with("challenge_"))
-        .collect();
-    assert!(
-        challenge_checks.len() >= production.liveness_challenges
-            && challenge_checks.iter().all(|c| c["passed"] == true),
-        "{challenge_checks:?}"
-    );
+    let challenge_checks: Vec<&Value> = checks.iter().filter(|c| c["name"].as_str().unwrap().starts_with("challenge_")).collect();
+    assert!(challenge_checks.len() >= production.liveness_challenges && challenge_checks.iter().all(|c| c["passed"] == true), "{challenge_checks:?}");
     assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
     let _ = std::fs::remove_file(&fifo);
 }
@@ -534,55 +364,28 @@ async fn the_kiosk_shows_a_subject_who_does_what_it_asks_his_way_to_verified() {
     use common::journey::{DOCUMENT, Walk, strings};
     let _heavy = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
     let frames = subject_frames();
-    let subject_info: Value =
-        serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap())
-            .unwrap();
-    let iin = subject_info["expected"]["iin"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let size = (
-        subject_info["size"][0].as_u64().unwrap() as u32,
-        subject_info["size"][1].as_u64().unwrap() as u32,
-    );
+    let subject_info: Value = serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap()).unwrap();
+    let iin = subject_info["expected"]["iin"].as_str().unwrap().to_string();
+    let size = (subject_info["size"][0].as_u64().unwrap() as u32, subject_info["size"][1].as_u64().unwrap() as u32);
     let fifo = common::temp_dir("verified-kiosk-camera").join("camera.fifo");
     let subject = Subject::start(frames, fifo.clone());
     let browser = Browser::start("verified-kiosk").await;
     // The photo waits on the kiosk for the subject's Continue.
-    let daemon = Daemon::start(
-        "verified-kiosk",
-        &TestConfig {
-            review: "15s",
-            ..whole_path_config(&fifo, size)
-        },
-    );
+    let daemon = Daemon::start("verified-kiosk", &TestConfig { review: "15s", ..whole_path_config(&fifo, size) });
     let strings = strings();
     let mut axe = AxeReport::default();
     let mut walk = Walk::new(&browser, &daemon, &mut axe, "kk", &strings, 90);
     let body = json!({"reference": "reg-verified-kiosk", "nonce": "nonce-verified-kiosk-1", "language": "ru", "expected_iin": iin});
     let id = walk.start(body).await;
     // A step not reached because the session ended says how it ended, at once.
-    let ended = format!(
-        "{} && document.querySelector('#result').dataset.decision",
-        Browser::visible("result")
-    );
+    let ended = format!("{} && document.querySelector('#result').dataset.decision", Browser::visible("result"));
     let reach = |expression: &str| format!("({expression}) || ({ended})");
     let on_screen = async {
         let walk = &mut walk;
         walk.face(false).await;
         walk.challenge_shot(DOCUMENT).await;
-        let front = format!(
-            "document.querySelector('#frame').classList.contains('doc') && {}",
-            walk.prompt_is("p_show_front")
-        );
-        for (name, expression) in [
-            (
-                "flash",
-                "!document.querySelector('#flash').hidden".to_string(),
-            ),
-            ("document-front", front),
-            ("document-back", walk.was_shown("p_show_back")),
-        ] {
+        let front = format!("document.querySelector('#frame').classList.contains('doc') && {}", walk.prompt_is("p_show_front"));
+        for (name, expression) in [("flash", "!document.querySelector('#flash').hidden".to_string()), ("document-front", front), ("document-back", walk.was_shown("p_show_back"))] {
             walk.wait(name, &reach(&expression), DOCUMENT).await;
             let decision = walk.browser.eval(&format!("return ({ended}) || ''")).await;
             assert_eq!(decision, json!(""), "the session ended before {name}");
@@ -594,73 +397,38 @@ async fn the_kiosk_shows_a_subject_who_does_what_it_asks_his_way_to_verified() {
     let took = walk.started.elapsed();
     drop(subject);
     assert_eq!((&events.last().unwrap()["decision"]), &json!("verified"));
-    assert_eq!(
-        browser
-            .eval("return document.querySelector('#scr-result').classList.contains('verified')")
-            .await,
-        json!(true),
-        "the verified mark"
-    );
+    assert_eq!(browser.eval("return document.querySelector('#scr-result').classList.contains('verified')").await, json!(true), "the verified mark");
     let pictures = walk.pictures_seen().await;
     let drawn = idverifd::config::SessionConfig::default().liveness_challenges;
-    assert!(
-        pictures.len() >= drawn,
-        "a picture for each of the {drawn} challenges: {pictures:?}"
-    );
+    assert!(pictures.len() >= drawn, "a picture for each of the {drawn} challenges: {pictures:?}");
     println!("{}", axe.render());
-    println!(
-        "journey kk: verified on the kiosk in {:.1} s from the server's start; pictures {pictures:?}",
-        took.as_secs_f32()
-    );
+    println!("journey kk: verified on the kiosk in {:.1} s from the server's start; pictures {pictures:?}", took.as_secs_f32());
     let blocking = axe.blocking();
-    assert!(
-        blocking.is_empty(),
-        "serious or critical accessibility violations: {blocking:#?}"
-    );
+    assert!(blocking.is_empty(), "serious or critical accessibility violations: {blocking:#?}");
     browser.close().await;
 }
 
 #[test]
 fn the_test_camera_is_refused_unless_the_test_suite_started_the_daemon() {
     let dir = common::temp_dir("verified-validate");
-    let config = TestConfig {
-        source: test_camera_source(&dir.join("camera.fifo"), (960, 720)),
-        ..TestConfig::default()
-    };
+    let config = TestConfig { source: test_camera_source(&dir.join("camera.fifo"), (960, 720)), ..TestConfig::default() };
     let path = dir.join("idverifd.toml");
     std::fs::write(&path, config.render(&dir.join("state"))).unwrap();
     let validate = |env: Option<&str>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_idverifd"));
-        cmd.args(["validate", "--config"])
-            .arg(&path)
-            .env_remove(idverifd::config::TEST_CAMERA_ENV);
+        cmd.args(["validate", "--config"]).arg(&path).env_remove(idverifd::config::TEST_CAMERA_ENV);
         if let Some(v) = env {
             cmd.env(idverifd::config::TEST_CAMERA_ENV, v);
         }
         cmd.output().unwrap()
     };
     let normal = validate(None);
-    assert_eq!(
-        normal.status.code(),
-        Some(2),
-        "a config alone cannot enable the test camera"
-    );
+    assert_eq!(normal.status.code(), Some(2), "a config alone cannot enable the test camera");
     let said = String::from_utf8_lossy(&normal.stderr);
-    assert!(
-        said.contains("camera.source") && said.contains("test camera"),
-        "{said}"
-    );
-    assert_eq!(
-        validate(Some("yes")).status.code(),
-        Some(2),
-        "only 1 enables it"
-    );
+    assert!(said.contains("camera.source") && said.contains("test camera"), "{said}");
+    assert_eq!(validate(Some("yes")).status.code(), Some(2), "only 1 enables it");
     let suite = validate(Some("1"));
-    assert!(
-        suite.status.success(),
-        "{}",
-        String::from_utf8_lossy(&suite.stderr)
-    );
+    assert!(suite.status.success(), "{}", String::from_utf8_lossy(&suite.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -677,66 +445,39 @@ fn the_subject_frames_follow_each_challenge_and_reflect_the_flash_when_every_fra
     use rand::SeedableRng;
 
     let frames = subject_frames();
-    let info: Value =
-        serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap())
-            .unwrap();
+    let info: Value = serde_json::from_str(&std::fs::read_to_string(frames.join("subject.json")).unwrap()).unwrap();
     let defaults = idverifd::config::FaceConfig::default();
-    let mut detector = FaceDetector::load(
-        &common::repo()
-            .join("models")
-            .join(idverifd::vision::YUNET_MODEL),
-        defaults.detection_width,
-        defaults.detection_score,
-    )
-    .unwrap();
+    let mut detector = FaceDetector::load(&common::repo().join("models").join(idverifd::vision::YUNET_MODEL), defaults.detection_width, defaults.detection_score).unwrap();
     let mut looked = HashMap::new();
-    let mut look =
-        |set: &str, i: usize| -> (Option<Observation>, Option<([f32; 3], Option<[f32; 3]>)>) {
-            let count = info["sets"][set].as_u64().unwrap() as usize;
-            let path = frames.join(set).join(format!("{:04}.jpg", i % count));
-            looked
-                .entry(path.clone())
-                .or_insert_with(|| {
-                    let m = opencv::imgcodecs::imread(
-                        path.to_str().unwrap(),
-                        opencv::imgcodecs::IMREAD_COLOR,
-                    )
-                    .unwrap();
-                    let faces = detector.detect(&m).unwrap();
-                    let Some(f) = Face::most_prominent(&faces) else {
-                        return (None, None);
-                    };
-                    let (yaw, _, pitch) = quality::pose(f);
-                    let c = f.bbox.centre();
-                    let observation = Observation {
-                        yaw,
-                        pitch,
-                        fill: f.bbox.width / m.cols() as f32,
-                        eye_openness: quality::eye_openness(&m, f).unwrap(),
-                        depth_shape: quality::depth_shape(f),
-                        centre: (c.x, c.y),
-                        width: f.bbox.width,
-                    };
-                    let colour = (
-                        quality::face_colour(&m, f).unwrap(),
-                        idverifd::vision::liveness::screen::surround_colour(&m, f).unwrap(),
-                    );
-                    (Some(observation), Some(colour))
-                })
-                .clone()
-        };
-    let step = Duration::from_micros(66_667);
-    let held = |action: &str| {
-        (
-            info["held"][action][0].as_u64().unwrap() as usize,
-            info["held"][action][1].as_u64().unwrap() as usize,
-        )
+    let mut look = |set: &str, i: usize| -> (Option<Observation>, Option<([f32; 3], Option<[f32; 3]>)>) {
+        let count = info["sets"][set].as_u64().unwrap() as usize;
+        let path = frames.join(set).join(format!("{:04}.jpg", i % count));
+        looked
+            .entry(path.clone())
+            .or_insert_with(|| {
+                let m = opencv::imgcodecs::imread(path.to_str().unwrap(), opencv::imgcodecs::IMREAD_COLOR).unwrap();
+                let faces = detector.detect(&m).unwrap();
+                let Some(f) = Face::most_prominent(&faces) else { return (None, None) };
+                let (yaw, _, pitch) = quality::pose(f);
+                let c = f.bbox.centre();
+                let observation = Observation {
+                    yaw,
+                    pitch,
+                    fill: f.bbox.width / m.cols() as f32,
+                    eye_openness: quality::eye_openness(&m, f).unwrap(),
+                    depth_shape: quality::depth_shape(f),
+                    centre: (c.x, c.y),
+                    width: f.bbox.width,
+                };
+                let colour = (quality::face_colour(&m, f).unwrap(), idverifd::vision::liveness::screen::surround_colour(&m, f).unwrap());
+                (Some(observation), Some(colour))
+            })
+            .clone()
     };
+    let step = Duration::from_micros(66_667);
+    let held = |action: &str| (info["held"][action][0].as_u64().unwrap() as usize, info["held"][action][1].as_u64().unwrap() as usize);
     // A subject as tests/verified.rs plays him: still, then the action, held.
-    let mut perform = |challenge: Challenge,
-                       neutral: Option<Observation>,
-                       still_from: &mut usize|
-     -> (Progress, Option<Observation>, usize) {
+    let mut perform = |challenge: Challenge, neutral: Option<Observation>, still_from: &mut usize| -> (Progress, Option<Observation>, usize) {
         let t0 = Instant::now();
         let mut judge = Judge::after(challenge, Duration::from_secs(6), t0, neutral);
         let (from, to) = held(challenge.name());
@@ -771,9 +512,7 @@ fn the_subject_frames_follow_each_challenge_and_reflect_the_flash_when_every_fra
         }
     }
     // The draws of the whole-path test: its challenges (and the borderline one), then the flash plan.
-    let seed = TestConfig::default()
-        .draw_seed
-        .expect("a fixed seed (IDVERIFD_TEST_DRAW_SEED=random draws other ones)");
+    let seed = TestConfig::default().draw_seed.expect("a fixed seed (IDVERIFD_TEST_DRAW_SEED=random draws other ones)");
     let mut draws = rand::rngs::StdRng::seed_from_u64(seed);
     let count = idverifd::config::SessionConfig::default().liveness_challenges;
     let drawn = random_sequence(count + 1, &mut draws);
@@ -782,12 +521,7 @@ fn the_subject_frames_follow_each_challenge_and_reflect_the_flash_when_every_fra
     let mut neutral = None;
     for &challenge in &drawn {
         let (p, n, _) = perform(challenge, neutral, &mut still_from);
-        assert_eq!(
-            p,
-            Progress::Passed,
-            "drawn sequence {drawn:?}: {}",
-            challenge.name()
-        );
+        assert_eq!(p, Progress::Passed, "drawn sequence {drawn:?}: {}", challenge.name());
         neutral = n;
     }
     // The kiosk shows each colour for 500 ms; the subject is lit from the next frame on.
@@ -795,26 +529,18 @@ fn the_subject_frames_follow_each_challenge_and_reflect_the_flash_when_every_fra
     let samples: Vec<Sample> = (0..plan.len() * 8)
         .filter_map(|i| {
             let offset = step * i as u32;
-            let shown = plan
-                .get((offset.saturating_sub(step).as_millis() / flash_step.as_millis()) as usize)?;
+            let shown = plan.get((offset.saturating_sub(step).as_millis() / flash_step.as_millis()) as usize)?;
             let set = match shown {
                 FlashColour::Red => "flash_red",
                 FlashColour::Green => "flash_green",
                 FlashColour::Blue => "flash_blue",
             };
             let (_, colour) = look(set, i);
-            colour.map(|(bgr, surround)| Sample {
-                offset,
-                bgr,
-                surround,
-            })
+            colour.map(|(bgr, surround)| Sample { offset, bgr, surround })
         })
         .collect();
     let v = flash::judge(&plan, flash_step, &samples);
     // The flash constants' check set, bona fide side (see src/session/flash.rs).
-    eprintln!(
-        "check set, live subject: flash {plan:?}: followed {}/{} face_shift {:.3} face_over_surround {:?}",
-        v.followed, v.steps, v.face_shift, v.face_over_surround
-    );
+    eprintln!("check set, live subject: flash {plan:?}: followed {}/{} face_shift {:.3} face_over_surround {:?}", v.followed, v.steps, v.face_shift, v.face_over_surround);
     assert!(v.passed(), "{v:?}");
 }

@@ -49,9 +49,7 @@ impl Caller {
 }
 
 fn parse_hash(h: &str) -> Option<[u8; 32]> {
-    hex::decode(h)
-        .ok()
-        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    hex::decode(h).ok().and_then(|b| <[u8; 32]>::try_from(b).ok())
 }
 
 fn bearer(request: &Request) -> Option<&str> {
@@ -64,17 +62,10 @@ fn bearer(request: &Request) -> Option<&str> {
 }
 
 impl ClientAuth {
-    pub fn from_hex(
-        token_hashes: &[String],
-        pinned_certs: &[String],
-        metrics_token: Option<&str>,
-    ) -> Self {
+    pub fn from_hex(token_hashes: &[String], pinned_certs: &[String], metrics_token: Option<&str>) -> Self {
         Self {
             token_hashes: token_hashes.iter().filter_map(|h| parse_hash(h)).collect(),
-            pinned_certs: pinned_certs
-                .iter()
-                .map(|c| c.to_ascii_lowercase())
-                .collect(),
+            pinned_certs: pinned_certs.iter().map(|c| c.to_ascii_lowercase()).collect(),
             metrics_token_hash: metrics_token.and_then(parse_hash),
         }
     }
@@ -82,82 +73,46 @@ impl ClientAuth {
     /// The caller a request authenticates as, if any. A pinned certificate wins
     /// over a token, so a client keeps one identity however it authenticates.
     pub fn caller(&self, request: &Request) -> Option<Caller> {
-        let cert = request
-            .extensions()
-            .get::<PeerCertificate>()
-            .and_then(|p| p.0.as_deref());
+        let cert = request.extensions().get::<PeerCertificate>().and_then(|p| p.0.as_deref());
         if let Some(fp) = cert.filter(|fp| self.pinned_certs.iter().any(|c| c == fp)) {
             return Some(Caller(format!("cert:{fp}")));
         }
         let digest: [u8; 32] = Sha256::digest(bearer(request)?.as_bytes()).into();
         // Compare against every hash without an early exit.
-        let known = self
-            .token_hashes
-            .iter()
-            .fold(false, |found, h| found | bool::from(h.ct_eq(&digest)));
+        let known = self.token_hashes.iter().fold(false, |found, h| found | bool::from(h.ct_eq(&digest)));
         known.then(|| Caller(format!("token:{}", hex::encode(digest))))
     }
 
     fn is_scraper(&self, request: &Request) -> bool {
-        let (Some(expected), Some(token)) = (self.metrics_token_hash, bearer(request)) else {
-            return false;
-        };
+        let (Some(expected), Some(token)) = (self.metrics_token_hash, bearer(request)) else { return false };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         bool::from(expected.ct_eq(&digest))
     }
 }
 
 fn unauthenticated(message: &str, challenge: &'static str) -> Response {
-    let mut response =
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     response
 }
 
 /// The registration API's routes: the request carries its [`Caller`] onwards.
-pub async fn require_client(
-    State(auth): State<Arc<ClientAuth>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_client(State(auth): State<Arc<ClientAuth>>, mut request: Request, next: Next) -> Response {
     match auth.caller(&request) {
         Some(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        None => {
-            refuse(
-                request,
-                unauthenticated(
-                    "present a pinned client certificate or a bearer token",
-                    "Bearer",
-                ),
-            )
-            .await
-        }
+        None => refuse(request, unauthenticated("present a pinned client certificate or a bearer token", "Bearer")).await,
     }
 }
 
 /// `/metrics`: a client credential or the scrape token.
-pub async fn require_scraper(
-    State(auth): State<Arc<ClientAuth>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_scraper(State(auth): State<Arc<ClientAuth>>, request: Request, next: Next) -> Response {
     if auth.caller(&request).is_some() || auth.is_scraper(&request) {
         return next.run(request).await;
     }
-    refuse(
-        request,
-        unauthenticated(
-            "present a client credential or the metrics scrape token",
-            "Bearer",
-        ),
-    )
-    .await
+    refuse(request, unauthenticated("present a client credential or the metrics scrape token", "Bearer")).await
 }
 
 /// The only user name of the status page, and the only one ever written to the log.
@@ -194,29 +149,17 @@ impl TechnicianAuth {
     }
 
     async fn audit_login(&self, accepted: bool) {
-        let Some(controller) = self.audit.clone() else {
-            return;
-        };
+        let Some(controller) = self.audit.clone() else { return };
         let now = crate::unix_now();
-        let last = self
-            .login_audited_unix
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.login_audited_unix.load(std::sync::atomic::Ordering::Relaxed);
         if accepted && now.saturating_sub(last) < LOGIN_AUDIT_QUIET_SECS {
             return;
         }
         if accepted {
-            self.login_audited_unix
-                .store(now, std::sync::atomic::Ordering::Relaxed);
+            self.login_audited_unix.store(now, std::sync::atomic::Ordering::Relaxed);
         }
-        let action = if accepted {
-            "technician_login_succeeded"
-        } else {
-            "technician_login_failed"
-        };
-        let _ = tokio::task::spawn_blocking(move || {
-            controller.audit(&crate::store::Actor::Technician, None, action)
-        })
-        .await;
+        let action = if accepted { "technician_login_succeeded" } else { "technician_login_failed" };
+        let _ = tokio::task::spawn_blocking(move || controller.audit(&crate::store::Actor::Technician, None, action)).await;
     }
 }
 
@@ -242,10 +185,7 @@ impl PasswordChecker {
                     let _ = reply.send(verify_password(&hash, &password));
                 }
             };
-            if let Err(e) = std::thread::Builder::new()
-                .name(format!("password-{n}"))
-                .spawn(worker)
-            {
+            if let Err(e) = std::thread::Builder::new().name(format!("password-{n}")).spawn(worker) {
                 tracing::error!(error = %e, "password check thread not started");
             }
         }
@@ -270,90 +210,47 @@ fn basic_credentials(request: &Request) -> Option<(String, String)> {
         .to_str()
         .ok()?
         .strip_prefix("Basic ")
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })?;
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())?;
     let pair = String::from_utf8(raw).ok()?;
     let (user, password) = pair.split_once(':')?;
     Some((user.to_string(), password.to_string()))
 }
 
-pub async fn require_technician(
-    State(auth): State<Arc<TechnicianAuth>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_technician(State(auth): State<Arc<TechnicianAuth>>, request: Request, next: Next) -> Response {
     const CHALLENGE: &str = "Basic realm=\"idverifd status\", charset=\"UTF-8\"";
     let Some((user, password)) = basic_credentials(&request) else {
-        return refuse(
-            request,
-            unauthenticated("the technician password is needed", CHALLENGE),
-        )
-        .await;
+        return refuse(request, unauthenticated("the technician password is needed", CHALLENGE)).await;
     };
-    let client = request
-        .extensions()
-        .get::<ClientAddr>()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.0.ip());
+    let client = request.extensions().get::<ClientAddr>().map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.0.ip());
     let ticket = match auth.gate.begin(client).await {
         Ok(ticket) => ticket,
         Err(Refusal::LockedOut(wait)) => {
-            let refusal = ApiError::too_many(
-                "locked_out",
-                "too many failed logins; wait before trying again",
-                wait.as_secs() + 1,
-            );
+            let refusal = ApiError::too_many("locked_out", "too many failed logins; wait before trying again", wait.as_secs() + 1);
             return refuse(request, refusal.into_response()).await;
         }
         Err(Refusal::Busy) => {
-            let refusal = ApiError::too_many(
-                "busy",
-                "a login from this address is already being checked; try again",
-                1,
-            );
+            let refusal = ApiError::too_many("busy", "a login from this address is already being checked; try again", 1);
             return refuse(request, refusal.into_response()).await;
         }
     };
     // The check runs on a task of its own, so a client that hangs up mid-check
     // still has its failure counted, logged and audited, and its slot freed.
-    let judged = tokio::spawn(judge_login(
-        Arc::clone(&auth),
-        ticket,
-        client,
-        user,
-        password,
-    ));
+    let judged = tokio::spawn(judge_login(Arc::clone(&auth), ticket, client, user, password));
     if judged.await.unwrap_or(false) {
         return next.run(request).await;
     }
-    refuse(
-        request,
-        unauthenticated("the technician password is needed", CHALLENGE),
-    )
-    .await
+    refuse(request, unauthenticated("the technician password is needed", CHALLENGE)).await
 }
 
 /// Checks one login and records its outcome; true if accepted.
-async fn judge_login(
-    auth: Arc<TechnicianAuth>,
-    ticket: CheckTicket,
-    client: std::net::IpAddr,
-    user: String,
-    password: String,
-) -> bool {
+async fn judge_login(auth: Arc<TechnicianAuth>, ticket: CheckTicket, client: std::net::IpAddr, user: String, password: String) -> bool {
     // The password is checked even for a wrong user name, so both cost the same.
     let password_ok = auth.checker.check(password).await;
     let accepted = password_ok && user == TECHNICIAN_USER;
     let failures = auth.gate.finish(ticket, accepted);
     auth.audit_login(accepted).await;
     if !accepted {
-        let shown_user = if user == TECHNICIAN_USER {
-            TECHNICIAN_USER
-        } else {
-            "(other)"
-        };
+        let shown_user = if user == TECHNICIAN_USER { TECHNICIAN_USER } else { "(other)" };
         tracing::warn!(%client, user = shown_user, failures, "status page login failed");
     }
     accepted
@@ -361,9 +258,6 @@ async fn judge_login(
 
 pub fn verify_password(phc: &str, password: &str) -> bool {
     use argon2::PasswordVerifier;
-    argon2::PasswordHash::new(phc).is_ok_and(|hash| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+    argon2::PasswordHash::new(phc)
+        .is_ok_and(|hash| argon2::Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }

@@ -43,12 +43,7 @@ pub struct Door {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    door: Door,
-    router: Router,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn serve(listener: TcpListener, door: Door, router: Router, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let mut refused: u64 = 0;
     let mut last_refusal_log = Instant::now() - Duration::from_secs(60);
@@ -82,55 +77,33 @@ pub async fn serve(
     }
 }
 
-async fn serve_connection(
-    door: Door,
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    router: Router,
-) {
+async fn serve_connection(door: Door, stream: tokio::net::TcpStream, peer: SocketAddr, router: Router) {
     let _ = stream.set_nodelay(true);
     let Some(acceptor) = door.tls.clone() else {
         return serve_http(&door, stream, peer, PeerCertificate(None), false, router).await;
     };
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            return tracing::debug!(listener = door.name, %peer, error = %e, "TLS handshake failed");
-        }
+        Ok(Err(e)) => return tracing::debug!(listener = door.name, %peer, error = %e, "TLS handshake failed"),
         Err(_) => return tracing::debug!(listener = door.name, %peer, "TLS handshake timed out"),
     };
     let session = tls.get_ref().1;
-    let client_cert = PeerCertificate(
-        session
-            .peer_certificates()
-            .and_then(|c| c.first())
-            .map(|c| sha256_hex(c)),
-    );
+    let client_cert = PeerCertificate(session.peer_certificates().and_then(|c| c.first()).map(|c| sha256_hex(c)));
     let h2 = session.alpn_protocol() == Some(b"h2");
     serve_http(&door, tls, peer, client_cert, h2, router).await;
 }
 
-async fn serve_http<S>(
-    door: &Door,
-    io: S,
-    peer: SocketAddr,
-    client_cert: PeerCertificate,
-    h2: bool,
-    router: Router,
-) where
+async fn serve_http<S>(door: &Door, io: S, peer: SocketAddr, client_cert: PeerCertificate, h2: bool, router: Router)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched {
-        inner: io,
-        activity: Arc::clone(&activity),
+    let io = TokioIo::new(Watched { inner: io, activity: Arc::clone(&activity) });
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(client_cert.clone());
+        request.extensions_mut().insert(ClientAddr(peer));
+        router.clone().oneshot(request)
     });
-    let service =
-        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(client_cert.clone());
-            request.extensions_mut().insert(ClientAddr(peer));
-            router.clone().oneshot(request)
-        });
     let idle = door.idle;
     let watchdog = async move {
         loop {
@@ -177,21 +150,15 @@ struct Activity {
 
 impl Activity {
     fn new() -> Self {
-        Self {
-            origin: Instant::now(),
-            last_ms: AtomicU64::new(0),
-        }
+        Self { origin: Instant::now(), last_ms: AtomicU64::new(0) }
     }
 
     fn touch(&self) {
-        self.last_ms
-            .store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_ms.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     fn idle_for(&self) -> Duration {
-        self.origin
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+        self.origin.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
     }
 }
 
@@ -202,11 +169,7 @@ struct Watched<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -217,11 +180,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.touch();

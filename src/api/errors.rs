@@ -32,12 +32,7 @@ pub struct ErrorDetail {
 
 impl ErrorBody {
     pub fn json(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
-        Json(ErrorBody {
-            error: ErrorDetail {
-                code: code.to_string(),
-                message: message.into(),
-            },
-        })
+        Json(ErrorBody { error: ErrorDetail { code: code.to_string(), message: message.into() } })
     }
 }
 
@@ -52,12 +47,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 
     /// No id in the message: whether an id exists is itself not told to strangers.
@@ -77,23 +67,12 @@ impl ApiError {
 
     pub(crate) fn storage(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "store failure answered as 503");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_unavailable",
-            "the device's storage is failing; try again later",
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the device's storage is failing; try again later")
     }
 
     /// 429 with the seconds to wait.
-    pub(crate) fn too_many(
-        code: &'static str,
-        message: impl Into<String>,
-        retry_after_secs: u64,
-    ) -> Self {
-        Self {
-            retry_after: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
-        }
+    pub(crate) fn too_many(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self { retry_after: Some(retry_after_secs.max(1)), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
 }
 
@@ -101,9 +80,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, ErrorBody::json(self.code, self.message)).into_response();
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -143,25 +120,16 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let text = match tokio::time::timeout(Duration::from_secs(1), axum::body::to_bytes(body, 4096))
-        .await
-    {
+    let text = match tokio::time::timeout(Duration::from_secs(1), axum::body::to_bytes(body, 4096)).await {
         Ok(Ok(bytes)) => String::from_utf8(bytes.to_vec()).unwrap_or_default(),
         _ => String::new(),
     };
     let message = match text.trim() {
         t if !t.is_empty() && t.len() <= 300 => t.to_string(),
-        _ => status
-            .canonical_reason()
-            .unwrap_or("refused")
-            .to_lowercase(),
+        _ => status.canonical_reason().unwrap_or("refused").to_lowercase(),
     };
-    let body =
-        serde_json::to_vec(&ErrorBody::json(code_for(status), message).0).unwrap_or_default();
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let body = serde_json::to_vec(&ErrorBody::json(code_for(status), message).0).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
 }
@@ -216,21 +184,13 @@ pub async fn read_body_first(max: usize, request: Request, next: Next) -> Respon
     })
     .await;
     let refusal = match read {
-        Err(_) => Some(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            "the request body did not arrive in time",
-        )),
+        Err(_) => Some(ApiError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", "the request body did not arrive in time")),
         Ok(_) if total > max => Some(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             format!("the request body is larger than {max} bytes"),
         )),
-        Ok(Err(())) => Some(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the request body could not be read",
-        )),
+        Ok(Err(())) => Some(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "the request body could not be read")),
         Ok(Ok(())) => None,
     };
     match refusal {
@@ -247,25 +207,12 @@ pub async fn refuse(request: Request, refusal: Response) -> Response {
 
 /// The router fallbacks: unknown path, wrong method.
 pub async fn no_such_endpoint(request: Request) -> Response {
-    refuse(
-        request,
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response(),
-    )
-    .await
+    refuse(request, ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()).await
 }
 
 pub async fn method_not_allowed(request: Request) -> Response {
     let message = format!("{} is not allowed on this endpoint", request.method());
-    refuse(
-        request,
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            message,
-        )
-        .into_response(),
-    )
-    .await
+    refuse(request, ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message).into_response()).await
 }
 
 #[cfg(test)]
@@ -275,19 +222,11 @@ mod tests {
     use axum::routing::post;
     use tower::ServiceExt;
 
-    async fn call(
-        router: Router,
-        request: axum::http::Request<Body>,
-    ) -> (StatusCode, serde_json::Value) {
+    async fn call(router: Router, request: axum::http::Request<Body>) -> (StatusCode, serde_json::Value) {
         let response = router.oneshot(request).await.unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        )
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
     }
 
     #[tokio::test]
@@ -299,13 +238,7 @@ mod tests {
         }
         let router = || {
             Router::new()
-                .route(
-                    "/x/{n}",
-                    post(
-                        |axum::extract::Path(_n): axum::extract::Path<u32>,
-                         Json(_b): Json<Body1>| async { "ok" },
-                    ),
-                )
+                .route("/x/{n}", post(|axum::extract::Path(_n): axum::extract::Path<u32>, Json(_b): Json<Body1>| async { "ok" }))
                 .fallback(no_such_endpoint)
                 .method_not_allowed_fallback(method_not_allowed)
                 .layer(axum::middleware::from_fn(json_errors))
@@ -318,43 +251,17 @@ mod tests {
             b.body(Body::from(body.to_string())).unwrap()
         };
         for (request, status, code) in [
-            (
-                req(
-                    "POST",
-                    "/x/notanumber",
-                    Some("application/json"),
-                    "{\"a\":1}",
-                ),
-                400,
-                "invalid_request",
-            ),
-            (
-                req("POST", "/x/1", Some("application/json"), "{\"a\":"),
-                400,
-                "invalid_request",
-            ),
-            (
-                req("POST", "/x/1", Some("application/json"), "{\"a\":\"s\"}"),
-                422,
-                "invalid_request",
-            ),
-            (
-                req("POST", "/x/1", None, "{\"a\":1}"),
-                415,
-                "unsupported_media_type",
-            ),
+            (req("POST", "/x/notanumber", Some("application/json"), "{\"a\":1}"), 400, "invalid_request"),
+            (req("POST", "/x/1", Some("application/json"), "{\"a\":"), 400, "invalid_request"),
+            (req("POST", "/x/1", Some("application/json"), "{\"a\":\"s\"}"), 422, "invalid_request"),
+            (req("POST", "/x/1", None, "{\"a\":1}"), 415, "unsupported_media_type"),
             (req("GET", "/x/1", None, ""), 405, "method_not_allowed"),
             (req("GET", "/nowhere", None, ""), 404, "not_found"),
         ] {
             let (got, body) = call(router(), request).await;
             assert_eq!(got.as_u16(), status, "{body}");
             assert_eq!(body["error"]["code"], code, "{body}");
-            assert!(
-                body["error"]["message"]
-                    .as_str()
-                    .is_some_and(|m| !m.is_empty()),
-                "{body}"
-            );
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
         }
     }
 }

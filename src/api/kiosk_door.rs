@@ -47,62 +47,35 @@ impl KioskDoor {
     }
 
     fn key_matches(&self, candidate: &str) -> bool {
-        candidate.len() == self.key.len()
-            && bool::from(candidate.as_bytes().ct_eq(self.key.as_bytes()))
+        candidate.len() == self.key.len() && bool::from(candidate.as_bytes().ct_eq(self.key.as_bytes()))
     }
 
     /// Why a request is refused, if it is.
     pub fn check(&self, request: &Request) -> Result<KeySource, ApiError> {
         let headers = request.headers();
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_host",
-                "the kiosk answers only to its own address",
-            ));
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_host", "the kiosk answers only to its own address"));
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
-            let own = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.strip_prefix("http://"))
-                .is_some_and(|o| self.hosts.iter().any(|h| h.eq_ignore_ascii_case(o)));
+            let own = origin.to_str().ok().and_then(|o| o.strip_prefix("http://")).is_some_and(|o| self.hosts.iter().any(|h| h.eq_ignore_ascii_case(o)));
             if !own {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "foreign_origin",
-                    "requests from other pages are refused",
-                ));
+                return Err(ApiError::new(StatusCode::FORBIDDEN, "foreign_origin", "requests from other pages are refused"));
             }
         }
         let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-        let from_query = request
-            .uri()
-            .query()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("key=")));
+        let from_query = request.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("key=")));
         let from_cookie = headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
-            .find_map(|c| {
-                c.trim()
-                    .strip_prefix(COOKIE)
-                    .and_then(|rest| rest.strip_prefix('='))
-            });
+            .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')));
         match (from_header, from_query, from_cookie) {
             (Some(k), _, _) if self.key_matches(k) => Ok(KeySource::Header),
             (_, Some(k), _) if self.key_matches(k) => Ok(KeySource::Query),
             (_, _, Some(k)) if self.key_matches(k) => Ok(KeySource::Cookie),
-            _ => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "kiosk_key_required",
-                "open the kiosk with the URL from `idverifd kiosk-url`",
-            )),
+            _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "kiosk_key_required", "open the kiosk with the URL from `idverifd kiosk-url`")),
         }
     }
 }
@@ -116,19 +89,12 @@ pub enum KeySource {
 
 /// The middleware. A page opened with `?key=` gets the key as a cookie, so its
 /// scripts, event stream and images carry it without putting it in every URL.
-pub async fn require_kiosk_key(
-    State(door): State<Arc<KioskDoor>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn require_kiosk_key(State(door): State<Arc<KioskDoor>>, request: Request, next: Next) -> Response {
     match door.check(&request) {
         Ok(source) => {
             let mut response = next.run(request).await;
             if source == KeySource::Query
-                && let Ok(cookie) = HeaderValue::from_str(&format!(
-                    "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-                    door.key
-                ))
+                && let Ok(cookie) = HeaderValue::from_str(&format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", door.key))
             {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
@@ -155,54 +121,17 @@ mod tests {
         let door = KioskDoor::with_key("127.0.0.1:8080".parse().unwrap(), "k".repeat(48));
         let key = "k".repeat(48);
         let ok = |r: &Request| door.check(r).map_err(|e| e.code);
-        assert_eq!(
-            ok(&request("127.0.0.1:8080", &[(KEY_HEADER, &key)], "/")),
-            Ok(KeySource::Header)
-        );
-        assert_eq!(
-            ok(&request("localhost:8080", &[], &format!("/?a=1&key={key}"))),
-            Ok(KeySource::Query)
-        );
+        assert_eq!(ok(&request("127.0.0.1:8080", &[(KEY_HEADER, &key)], "/")), Ok(KeySource::Header));
+        assert_eq!(ok(&request("localhost:8080", &[], &format!("/?a=1&key={key}"))), Ok(KeySource::Query));
         let cookie = format!("x=1; {COOKIE}={key}");
-        assert_eq!(
-            ok(&request(
-                "127.0.0.1:8080",
-                &[("cookie", &cookie)],
-                "/kiosk/api/session"
-            )),
-            Ok(KeySource::Cookie)
-        );
-        assert_eq!(
-            ok(&request("127.0.0.1:8080", &[], "/")),
-            Err("kiosk_key_required")
-        );
-        assert_eq!(
-            ok(&request("127.0.0.1:8080", &[(KEY_HEADER, "kk")], "/")),
-            Err("kiosk_key_required")
-        );
-        assert_eq!(
-            ok(&request("evil.example:8080", &[(KEY_HEADER, &key)], "/")),
-            Err("wrong_host")
-        );
-        assert_eq!(
-            ok(&request("127.0.0.1:8081", &[(KEY_HEADER, &key)], "/")),
-            Err("wrong_host")
-        );
-        let foreign = [
-            (KEY_HEADER, key.as_str()),
-            ("origin", "http://evil.example"),
-        ];
-        assert_eq!(
-            ok(&request("127.0.0.1:8080", &foreign, "/")),
-            Err("foreign_origin")
-        );
-        let own = [
-            (KEY_HEADER, key.as_str()),
-            ("origin", "http://127.0.0.1:8080"),
-        ];
-        assert_eq!(
-            ok(&request("127.0.0.1:8080", &own, "/")),
-            Ok(KeySource::Header)
-        );
+        assert_eq!(ok(&request("127.0.0.1:8080", &[("cookie", &cookie)], "/kiosk/api/session")), Ok(KeySource::Cookie));
+        assert_eq!(ok(&request("127.0.0.1:8080", &[], "/")), Err("kiosk_key_required"));
+        assert_eq!(ok(&request("127.0.0.1:8080", &[(KEY_HEADER, "kk")], "/")), Err("kiosk_key_required"));
+        assert_eq!(ok(&request("evil.example:8080", &[(KEY_HEADER, &key)], "/")), Err("wrong_host"));
+        assert_eq!(ok(&request("127.0.0.1:8081", &[(KEY_HEADER, &key)], "/")), Err("wrong_host"));
+        let foreign = [(KEY_HEADER, key.as_str()), ("origin", "http://evil.example")];
+        assert_eq!(ok(&request("127.0.0.1:8080", &foreign, "/")), Err("foreign_origin"));
+        let own = [(KEY_HEADER, key.as_str()), ("origin", "http://127.0.0.1:8080")];
+        assert_eq!(ok(&request("127.0.0.1:8080", &own, "/")), Ok(KeySource::Header));
     }
 }

@@ -43,11 +43,7 @@ mod tests {
     use crate::session::{Decision, Prompt, Reason};
 
     fn code<T: serde::Serialize>(v: T) -> String {
-        serde_json::to_value(v)
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string()
+        serde_json::to_value(v).unwrap().as_str().unwrap().to_string()
     }
 
     #[test]
@@ -60,11 +56,7 @@ mod tests {
             .chain(Decision::ALL.iter().map(|d| format!("d_{}", d.as_str())));
         for key in keys {
             for lang in LANGUAGES {
-                let text = table
-                    .get(lang)
-                    .and_then(|t| t.get(&key))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let text = table.get(lang).and_then(|t| t.get(&key)).and_then(Value::as_str).unwrap_or("");
                 if text.trim().is_empty() {
                     missing.push(format!("{lang}.{key}"));
                 }
@@ -78,23 +70,16 @@ mod tests {
     #[test]
     fn every_reason_has_a_next_step_with_a_text_in_every_language() {
         let script = include_str!("kiosk/kiosk.js");
-        let start = script
-            .find("const NEXT_STEPS = {")
-            .expect("NEXT_STEPS in kiosk.js");
+        let start = script.find("const NEXT_STEPS = {").expect("NEXT_STEPS in kiosk.js");
         let map = &script[start..start + script[start..].find("};").unwrap()];
         let table = table(&CentreWording::default());
         for reason in Reason::ALL {
             let code = code(reason);
-            let entry = map
-                .find(&format!("{code}: '"))
-                .unwrap_or_else(|| panic!("kiosk.js NEXT_STEPS has no {code}"));
+            let entry = map.find(&format!("{code}: '")).unwrap_or_else(|| panic!("kiosk.js NEXT_STEPS has no {code}"));
             let key = map[entry + code.len() + 3..].split('\'').next().unwrap();
             for lang in LANGUAGES {
                 let text = table[lang].get(key).and_then(Value::as_str).unwrap_or("");
-                assert!(
-                    !text.trim().is_empty(),
-                    "{lang}.{key} (next step for {code}) has no text"
-                );
+                assert!(!text.trim().is_empty(), "{lang}.{key} (next step for {code}) has no text");
             }
         }
     }
@@ -105,9 +90,7 @@ mod tests {
     fn the_kiosk_listens_for_every_event_it_must_show() {
         use crate::session::{EventKind, Stage, Status};
         let script = include_str!("kiosk/kiosk.js");
-        let start = script
-            .find("const EVENT_NAMES = [")
-            .expect("EVENT_NAMES in kiosk.js");
+        let start = script.find("const EVENT_NAMES = [").expect("EVENT_NAMES in kiosk.js");
         let listened = &script[start..start + script[start..].find("];").unwrap()];
         // No wildcard: a new event must be placed on one side or the other.
         let shown = |kind: &EventKind| match kind {
@@ -120,47 +103,24 @@ mod tests {
             EventKind::Consent { .. } | EventKind::GuardianDeclaration => false,
         };
         let every = [
-            EventKind::Status {
-                status: Status::WaitingForSubject,
-            },
-            EventKind::Stage {
-                stage: Stage::FaceCapture,
-            },
-            EventKind::Prompt {
-                prompt: Prompt::ShowFace,
-                value: None,
-            },
+            EventKind::Status { status: Status::WaitingForSubject },
+            EventKind::Stage { stage: Stage::FaceCapture },
+            EventKind::Prompt { prompt: Prompt::ShowFace, value: None },
             EventKind::Camera { available: true },
-            EventKind::Consent {
-                language: crate::session::Language::En,
-            },
+            EventKind::Consent { language: crate::session::Language::En },
             EventKind::GuardianDeclaration,
             EventKind::Flash { color: None },
-            EventKind::Decision {
-                decision: Decision::Verified,
-                reasons: Vec::new(),
-            },
+            EventKind::Decision { decision: Decision::Verified, reasons: Vec::new() },
         ];
         for kind in every.iter().filter(|k| shown(k)) {
-            assert!(
-                listened.contains(&format!("'{}'", kind.name())),
-                "kiosk.js does not listen for {:?} events",
-                kind.name()
-            );
+            assert!(listened.contains(&format!("'{}'", kind.name())), "kiosk.js does not listen for {:?} events", kind.name());
         }
     }
 
     #[test]
     fn every_language_has_the_same_keys() {
         let table = table(&CentreWording::default());
-        let keys = |lang: &str| {
-            table[lang]
-                .as_object()
-                .unwrap()
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-        };
+        let keys = |lang: &str| table[lang].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         for lang in LANGUAGES {
             assert_eq!(keys(lang), keys("kk"), "{lang} differs from kk");
         }
@@ -169,20 +129,13 @@ mod tests {
     #[test]
     fn the_centre_wording_replaces_the_default_in_each_language() {
         let centre = CentreWording {
-            idle_title: Some(Localised {
-                kk: "ҰТО".into(),
-                ru: "НЦНЭ".into(),
-                en: "NCIE".into(),
-            }),
+            idle_title: Some(Localised { kk: "ҰТО".into(), ru: "НЦНЭ".into(), en: "NCIE".into() }),
             ..CentreWording::default()
         };
         let table = table(&centre);
         assert_eq!(table["ru"]["idle_title"], "НЦНЭ");
         assert_eq!(table["en"]["idle_title"], "NCIE");
-        assert_eq!(
-            table["kk"]["idle_text"],
-            super::table(&CentreWording::default())["kk"]["idle_text"]
-        );
+        assert_eq!(table["kk"]["idle_text"], super::table(&CentreWording::default())["kk"]["idle_text"]);
         let js = script("const T = /*KIOSK_STRINGS*/{};", &centre);
         assert!(js.starts_with("const T = {") && js.contains("НЦНЭ"), "{js}");
     }

@@ -37,11 +37,7 @@ impl Drop for ConnectionSlot {
 
 impl ConnectionLimits {
     pub fn new(total: usize, per_client: usize) -> Self {
-        Self {
-            total: Arc::new(Semaphore::new(total)),
-            per_client_max: per_client,
-            per_client: Arc::default(),
-        }
+        Self { total: Arc::new(Semaphore::new(total)), per_client_max: per_client, per_client: Arc::default() }
     }
 
     /// A slot for a new connection from `client`, or `None`: it is closed at once.
@@ -53,11 +49,7 @@ impl ConnectionLimits {
         }
         let total = Arc::clone(&self.total).try_acquire_owned().ok()?;
         *open += 1;
-        Some(ConnectionSlot {
-            _total: total,
-            client,
-            per_client: Arc::clone(&self.per_client),
-        })
+        Some(ConnectionSlot { _total: total, client, per_client: Arc::clone(&self.per_client) })
     }
 }
 
@@ -106,11 +98,7 @@ pub enum Refusal {
 /// The lock-out after `failures` consecutive failures (none for the first few).
 pub fn lockout_after(failures: u32) -> Option<Duration> {
     let over = failures.checked_sub(FREE_FAILURES)?;
-    Some(
-        FIRST_LOCKOUT
-            .saturating_mul(1u32 << over.min(16))
-            .min(MAX_LOCKOUT),
-    )
+    Some(FIRST_LOCKOUT.saturating_mul(1u32 << over.min(16)).min(MAX_LOCKOUT))
 }
 
 /// Password checks: at most `slots` Argon2 runs at a time, one per client, and
@@ -128,10 +116,7 @@ pub struct CheckTicket {
 
 impl PasswordGate {
     pub fn new(slots: usize) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(slots)),
-            clients: Mutex::default(),
-        }
+        Self { slots: Arc::new(Semaphore::new(slots)), clients: Mutex::default() }
     }
 
     fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, ClientRecord>> {
@@ -153,10 +138,7 @@ impl PasswordGate {
             record.checking = true;
         }
         match tokio::time::timeout(QUEUE_WAIT, Arc::clone(&self.slots).acquire_owned()).await {
-            Ok(Ok(slot)) => Ok(CheckTicket {
-                client,
-                _slot: slot,
-            }),
+            Ok(Ok(slot)) => Ok(CheckTicket { client, _slot: slot }),
             _ => {
                 self.clients().entry(client).or_default().checking = false;
                 Err(Refusal::Busy)
@@ -180,17 +162,9 @@ impl PasswordGate {
         record.locked_until = lockout_after(record.failures).map(|d| now + d);
         let failures = record.failures;
         if clients.len() > MAX_TRACKED {
-            clients.retain(|_, r| {
-                r.checking
-                    || r.last_failure
-                        .is_some_and(|t| now.duration_since(t) < FORGET_AFTER)
-            });
+            clients.retain(|_, r| r.checking || r.last_failure.is_some_and(|t| now.duration_since(t) < FORGET_AFTER));
             while clients.len() > MAX_TRACKED {
-                let Some(oldest) = clients
-                    .iter()
-                    .filter(|(_, r)| !r.checking)
-                    .min_by_key(|(_, r)| r.last_failure)
-                    .map(|(ip, _)| *ip)
+                let Some(oldest) = clients.iter().filter(|(_, r)| !r.checking).min_by_key(|(_, r)| r.last_failure).map(|(ip, _)| *ip)
                 else {
                     break;
                 };
@@ -210,10 +184,7 @@ mod tests {
 
     #[test]
     fn lockout_starts_at_the_fifth_failure_and_doubles_up_to_five_minutes() {
-        assert_eq!(
-            (1..=4).map(lockout_after).collect::<Vec<_>>(),
-            vec![None; 4]
-        );
+        assert_eq!((1..=4).map(lockout_after).collect::<Vec<_>>(), vec![None; 4]);
         assert_eq!(lockout_after(5), Some(Duration::from_secs(2)));
         assert_eq!(lockout_after(6), Some(Duration::from_secs(4)));
         assert_eq!(lockout_after(40), Some(MAX_LOCKOUT));
@@ -226,10 +197,7 @@ mod tests {
             let t = gate.begin(A).await.unwrap();
             gate.finish(t, false);
         }
-        assert!(
-            matches!(gate.begin(A).await, Err(Refusal::LockedOut(d)) if d <= FIRST_LOCKOUT),
-            "locked after five failures"
-        );
+        assert!(matches!(gate.begin(A).await, Err(Refusal::LockedOut(d)) if d <= FIRST_LOCKOUT), "locked after five failures");
         let t = gate.begin(B).await.expect("another client is not affected");
         assert_eq!(gate.finish(t, true), 0);
     }
@@ -238,17 +206,9 @@ mod tests {
     async fn one_check_at_a_time_per_client_and_slots_bound_the_rest() {
         let gate = PasswordGate::new(1);
         let first = gate.begin(A).await.unwrap();
-        assert_eq!(
-            gate.begin(A).await.err(),
-            Some(Refusal::Busy),
-            "a second check of the same client"
-        );
+        assert_eq!(gate.begin(A).await.err(), Some(Refusal::Busy), "a second check of the same client");
         let started = Instant::now();
-        assert_eq!(
-            gate.begin(B).await.err(),
-            Some(Refusal::Busy),
-            "no slot free"
-        );
+        assert_eq!(gate.begin(B).await.err(), Some(Refusal::Busy), "no slot free");
         assert!(started.elapsed() >= QUEUE_WAIT);
         gate.finish(first, false);
         assert!(gate.begin(B).await.is_ok());
@@ -263,9 +223,6 @@ mod tests {
         let _b1 = limits.admit(B).unwrap();
         assert!(limits.admit(B).is_none(), "total cap");
         drop(a1);
-        assert!(
-            limits.admit(B).is_some(),
-            "a closed connection frees its slot"
-        );
+        assert!(limits.admit(B).is_some(), "a closed connection frees its slot");
     }
 }

@@ -36,12 +36,10 @@ use utoipa_axum::routes;
 pub use auth::{Caller, ClientAuth};
 pub use errors::ApiError;
 use errors::ErrorBody;
-use limits::StreamSlots;
 use views::{Health, HealthStatus, VerificationView};
+use limits::StreamSlots;
 
-use crate::session::{
-    Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest,
-};
+use crate::session::{Controller, EventKind, SessionEvent, SessionRecord, StartError, StartRequest};
 use crate::signing::Jwks;
 
 /// Largest request body accepted (a start request is well under 2 KiB).
@@ -63,9 +61,7 @@ pub(crate) fn finish_router(router: Router) -> Router {
         .fallback(errors::no_such_endpoint)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(|request, next| {
-            errors::read_body_first(MAX_BODY, request, next)
-        }))
+        .layer(middleware::from_fn(|request, next| errors::read_body_first(MAX_BODY, request, next)))
         .layer(middleware::from_fn(errors::json_errors))
 }
 
@@ -86,38 +82,22 @@ fn scrape_routes() -> OpenApiRouter<Arc<ApiState>> {
 
 /// No credential.
 fn open_routes() -> OpenApiRouter<Arc<ApiState>> {
-    OpenApiRouter::new()
-        .routes(routes!(jwks))
-        .routes(routes!(healthz))
-        .routes(routes!(openapi_json))
+    OpenApiRouter::new().routes(routes!(jwks)).routes(routes!(healthz)).routes(routes!(openapi_json))
 }
 
 /// Every route with its description, without the layers: what [`openapi::document`] reads.
-pub(crate) fn documented_routes(
-    base: OpenApiRouter<Arc<ApiState>>,
-) -> OpenApiRouter<Arc<ApiState>> {
-    base.merge(client_routes())
-        .merge(scrape_routes())
-        .merge(open_routes())
+pub(crate) fn documented_routes(base: OpenApiRouter<Arc<ApiState>>) -> OpenApiRouter<Arc<ApiState>> {
+    base.merge(client_routes()).merge(scrape_routes()).merge(open_routes())
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
     let (routes, _) = OpenApiRouter::new()
-        .merge(client_routes().route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state.auth),
-            auth::require_client,
-        )))
-        .merge(scrape_routes().route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state.auth),
-            auth::require_scraper,
-        )))
+        .merge(client_routes().route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_client)))
+        .merge(scrape_routes().route_layer(middleware::from_fn_with_state(Arc::clone(&state.auth), auth::require_scraper)))
         .merge(open_routes())
         .split_for_parts();
     let observed = Arc::clone(&state.vitals.telemetry);
-    let router = finish_router(routes.with_state(state)).layer(middleware::from_fn_with_state(
-        observed,
-        request_metrics::observe,
-    ));
+    let router = finish_router(routes.with_state(state)).layer(middleware::from_fn_with_state(observed, request_metrics::observe));
     match response_log::ResponseLog::from_env() {
         Some(log) => router.layer(middleware::from_fn_with_state(log, response_log::record)),
         None => router,
@@ -151,44 +131,27 @@ async fn create_verification(
 ) -> Result<(StatusCode, Json<VerificationView>), ApiError> {
     let Json(request) = body.map_err(|rejection| {
         let (status, code) = match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            JsonRejection::BytesRejection(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
+            JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
             }
             _ => (StatusCode::BAD_REQUEST, "invalid_request"),
         };
         ApiError::new(status, code, rejection.body_text())
     })?;
-    let record = state
-        .controller
-        .start(request, &caller.0, &caller.actor())
-        .map_err(|e| match e {
-            StartError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
-            StartError::Busy { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "session_running",
-                "a verification is running on this camera; wait for its decision or cancel it",
-            ),
-            StartError::NonceReused => {
-                ApiError::new(StatusCode::CONFLICT, "nonce_reused", e.to_string())
-            }
-            StartError::Store(e) if e.is_disk_full() => ApiError::disk_full(e),
-            StartError::Store(e) => ApiError::storage(e),
-            StartError::EngineGone => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "engine_unavailable",
-                e.to_string(),
-            ),
-        })?;
-    state
-        .vitals
-        .telemetry
-        .sessions_started
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let record = state.controller.start(request, &caller.0, &caller.actor()).map_err(|e| match e {
+        StartError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", m),
+        StartError::Busy { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "session_running",
+            "a verification is running on this camera; wait for its decision or cancel it",
+        ),
+        StartError::NonceReused => ApiError::new(StatusCode::CONFLICT, "nonce_reused", e.to_string()),
+        StartError::Store(e) if e.is_disk_full() => ApiError::disk_full(e),
+        StartError::Store(e) => ApiError::storage(e),
+        StartError::EngineGone => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable", e.to_string()),
+    })?;
+    state.vitals.telemetry.sessions_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(session = %record.id, "verification started");
     Ok((StatusCode::CREATED, Json(VerificationView::of(&record))))
 }
@@ -200,29 +163,15 @@ struct SessionId(String);
 impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|Path(id)| SessionId(id))
-            .map_err(|_| ApiError::not_found())
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state).await.map(|Path(id)| SessionId(id)).map_err(|_| ApiError::not_found())
     }
 }
 
 /// The session, if it exists and belongs to `caller`; anyone else is told it does not exist.
 fn load(state: &ApiState, caller: &Caller, id: &str) -> Result<SessionRecord, ApiError> {
-    let record = state
-        .controller
-        .get(id)
-        .map_err(ApiError::storage)?
-        .ok_or_else(ApiError::not_found)?;
-    if record
-        .owner
-        .as_deref()
-        .is_some_and(|owner| owner != caller.0)
-    {
+    let record = state.controller.get(id).map_err(ApiError::storage)?.ok_or_else(ApiError::not_found)?;
+    if record.owner.as_deref().is_some_and(|owner| owner != caller.0) {
         return Err(ApiError::not_found());
     }
     Ok(record)
@@ -273,22 +222,12 @@ async fn cancel_verification(
     SessionId(id): SessionId,
 ) -> Result<Json<VerificationView>, ApiError> {
     let record = load(&state, &caller, &id)?;
-    state
-        .controller
-        .audit(&caller.actor(), Some(&record.id), "cancel_requested");
+    state.controller.audit(&caller.actor(), Some(&record.id), "cancel_requested");
     if record.status.is_terminal() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_ended",
-            "the verification has already ended",
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification has already ended"));
     }
     let cancelled = state.controller.cancel(&id).await.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "already_ended",
-            "the verification ended before it could be cancelled",
-        )
+        ApiError::new(StatusCode::CONFLICT, "already_ended", "the verification ended before it could be cancelled")
     })?;
     Ok(Json(VerificationView::of(&cancelled)))
 }
@@ -320,26 +259,17 @@ async fn verification_result(
 ) -> Result<Response, ApiError> {
     let record = load(&state, &caller, &id)?;
     if record.result_purged {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            "purged",
-            "the result was removed after the retention period",
-        ));
+        return Err(ApiError::new(StatusCode::GONE, "purged", "the result was removed after the retention period"));
     }
     match state.controller.result(&id).map_err(ApiError::storage)? {
         Some(jws) => {
-            state
-                .controller
-                .audit(&caller.actor(), Some(&record.id), "result_fetched");
+            state.controller.audit(&caller.actor(), Some(&record.id), "result_fetched");
             Ok(([(header::CONTENT_TYPE, "application/jose")], jws).into_response())
         }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_decided",
-            format!(
-                "the verification has no decision yet (status {})",
-                serde_json::to_value(record.status).unwrap_or_default()
-            ),
+            format!("the verification has no decision yet (status {})", serde_json::to_value(record.status).unwrap_or_default()),
         )),
     }
 }
@@ -374,11 +304,7 @@ async fn verification_events(
 
 /// Refusal when every event-stream slot is taken.
 pub(crate) fn no_stream_slot() -> ApiError {
-    ApiError::too_many(
-        "too_many_streams",
-        "too many open event streams; close one or try again later",
-        5,
-    )
+    ApiError::too_many("too_many_streams", "too many open event streams; close one or try again later", 5)
 }
 
 /// Replays the stored events, then follows live ones; ends after the last event of
@@ -391,10 +317,7 @@ pub(crate) fn session_events(
     let slot = slots.take().ok_or_else(no_stream_slot)?;
     // Subscribe before reading the record so nothing falls between the two.
     let mut live = controller.subscribe();
-    let record = controller
-        .get(&id)
-        .map_err(ApiError::storage)?
-        .ok_or_else(ApiError::not_found)?;
+    let record = controller.get(&id).map_err(ApiError::storage)?.ok_or_else(ApiError::not_found)?;
     let finished = record.status.is_terminal();
     let mut last_seq = record.events.last().map_or(0, |e| e.seq);
     let history = record.events;
@@ -420,14 +343,8 @@ pub(crate) fn session_events(
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     // A slow reader missed events: send what the record holds now.
-                    let Ok(Some(record)) = controller.get(&id) else {
-                        return;
-                    };
-                    let missed: Vec<_> = record
-                        .events
-                        .into_iter()
-                        .filter(|e| e.seq > last_seq)
-                        .collect();
+                    let Ok(Some(record)) = controller.get(&id) else { return };
+                    let missed: Vec<_> = record.events.into_iter().filter(|e| e.seq > last_seq).collect();
                     for event in missed {
                         last_seq = event.seq;
                         if tx.send(sse_event(&event)).await.is_err() {
@@ -462,10 +379,7 @@ fn sse_event(event: &SessionEvent) -> Event {
 
 /// A stream fed by a task through a small channel (keeps handlers free of
 /// hand-written `Stream` impls). The task ends when the client goes away.
-pub(crate) fn channel_stream<T, F, Fut>(
-    capacity: usize,
-    producer: F,
-) -> impl Stream<Item = Result<T, Infallible>>
+pub(crate) fn channel_stream<T, F, Fut>(capacity: usize, producer: F) -> impl Stream<Item = Result<T, Infallible>>
 where
     T: Send + 'static,
     F: FnOnce(tokio::sync::mpsc::Sender<T>) -> Fut,
@@ -497,9 +411,7 @@ async fn jwks(State(state): State<Arc<ApiState>>) -> Json<Jwks> {
     responses((status = 200, description = "The daemon is up", body = Health)),
 )]
 async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: HealthStatus::Up,
-    })
+    Json(Health { status: HealthStatus::Up })
 }
 
 /// This API's OpenAPI 3.1 document; no credential, like the JWKS.
@@ -511,11 +423,7 @@ async fn healthz() -> Json<Health> {
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
 )]
 async fn openapi_json() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        openapi::document_text(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], openapi::document_text()).into_response()
 }
 
 /// Counters and gauges kept current by their owners: a scrape reads memory only.

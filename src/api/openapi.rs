@@ -40,23 +40,18 @@ impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
-        bearer.description =
-            Some("A client token whose SHA-256 is in `api.client_token_sha256`.".into());
+        bearer.description = Some("A client token whose SHA-256 is in `api.client_token_sha256`.".into());
         components.add_security_scheme(BEARER, SecurityScheme::Http(bearer));
         components.add_security_scheme(
             MUTUAL_TLS,
             SecurityScheme::MutualTls {
-                description: Some(
-                    "A client certificate whose SHA-256 is pinned in `api.client_cert_sha256`."
-                        .into(),
-                ),
+                description: Some("A client certificate whose SHA-256 is pinned in `api.client_cert_sha256`.".into()),
                 deprecated: None,
                 extensions: None,
             },
         );
         let mut scrape = Http::new(HttpAuthScheme::Bearer);
-        scrape.description =
-            Some("The Prometheus scrape token whose SHA-256 is `api.metrics_token_sha256`.".into());
+        scrape.description = Some("The Prometheus scrape token whose SHA-256 is `api.metrics_token_sha256`.".into());
         components.add_security_scheme(SCRAPE_TOKEN, SecurityScheme::Http(scrape));
     }
 }
@@ -64,13 +59,9 @@ impl Modify for SecuritySchemes {
 /// The document as built from the routes, with what OpenAPI 3.1 cannot say
 /// through the macros: the SSE stream's events.
 pub fn document() -> serde_json::Value {
-    let (_, paths) = super::documented_routes(utoipa_axum::router::OpenApiRouter::with_openapi(
-        ApiDoc::openapi(),
-    ))
-    .split_for_parts();
+    let (_, paths) = super::documented_routes(utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     let mut doc = serde_json::to_value(&paths).expect("the OpenAPI document serialises");
-    let stream = &mut doc["paths"]["/v1/verifications/{id}/events"]["get"]["responses"]["200"]["content"]
-        ["text/event-stream"];
+    let stream = &mut doc["paths"]["/v1/verifications/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"];
     // OpenAPI 3.1 has no keyword for one event (3.2's `itemSchema`): as tools read
     // 3.1 documents (schemathesis among them), `schema` describes each event, in the
     // shape 3.2 gives an event-stream item.
@@ -94,23 +85,12 @@ pub fn document() -> serde_json::Value {
 }
 
 /// The SSE `event:` names: [`crate::session::EventKind::name`], which is also each event's `type`.
-const SSE_EVENTS: [&str; 8] = [
-    "status",
-    "stage",
-    "prompt",
-    "camera",
-    "consent",
-    "guardian_declaration",
-    "flash",
-    "decision",
-];
+const SSE_EVENTS: [&str; 8] = ["status", "stage", "prompt", "camera", "consent", "guardian_declaration", "flash", "decision"];
 
 /// The document as served, built once.
 pub fn document_text() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises")
-    })
+    TEXT.get_or_init(|| serde_json::to_string_pretty(&document()).expect("the OpenAPI document serialises"))
 }
 
 #[cfg(test)]
@@ -121,23 +101,12 @@ mod tests {
     fn every_route_is_described_with_its_security_and_the_sse_names_are_the_event_types() {
         let doc = document();
         assert_eq!(doc["openapi"], "3.1.0");
-        let operations: usize = doc["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|p| p.as_object().unwrap().len())
-            .sum();
+        let operations: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(operations, 9, "{:#}", doc["paths"]);
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                let open = ["/healthz", "/.well-known/jwks.json", "/openapi.json"]
-                    .contains(&path.as_str());
-                assert_eq!(
-                    op.get("security").is_none(),
-                    open,
-                    "{method} {path}: security {:?}",
-                    op.get("security")
-                );
+                let open = ["/healthz", "/.well-known/jwks.json", "/openapi.json"].contains(&path.as_str());
+                assert_eq!(op.get("security").is_none(), open, "{method} {path}: security {:?}", op.get("security"));
             }
         }
         let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
@@ -148,13 +117,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|v| {
-                v["properties"]["type"]["enum"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t.as_str().unwrap().to_string())
-            })
+            .flat_map(|v| v["properties"]["type"]["enum"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
             .collect();
         let mut names: Vec<String> = SSE_EVENTS.iter().map(|s| s.to_string()).collect();
         types.sort();

@@ -16,11 +16,7 @@ const BOUNDARY: &str = "idverifd-frame";
 
 /// An MJPEG response of `preview` that ends as soon as `allowed` turns false.
 /// `slot` is held while the stream lasts (a bound on open previews).
-pub fn mjpeg(
-    preview: &Preview,
-    slot: tokio::sync::OwnedSemaphorePermit,
-    allowed: impl Fn() -> bool + Send + 'static,
-) -> Response {
+pub fn mjpeg(preview: &Preview, slot: tokio::sync::OwnedSemaphorePermit, allowed: impl Fn() -> bool + Send + 'static) -> Response {
     let mut rx = preview.watch();
     let frames = super::channel_stream(2, move |tx: tokio::sync::mpsc::Sender<Bytes>| async move {
         let _slot = slot;
@@ -30,10 +26,7 @@ pub fn mjpeg(
             }
             let frame = rx.borrow_and_update().clone();
             if let Some(jpeg) = frame {
-                let head = format!(
-                    "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
-                    jpeg.len()
-                );
+                let head = format!("--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", jpeg.len());
                 let mut part = Vec::with_capacity(head.len() + jpeg.len() + 2);
                 part.extend_from_slice(head.as_bytes());
                 part.extend_from_slice(&jpeg);
@@ -50,10 +43,7 @@ pub fn mjpeg(
     });
     (
         [
-            (
-                header::CONTENT_TYPE,
-                format!("multipart/x-mixed-replace; boundary={BOUNDARY}"),
-            ),
+            (header::CONTENT_TYPE, format!("multipart/x-mixed-replace; boundary={BOUNDARY}")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         Body::from_stream(frames),

@@ -14,23 +14,13 @@ use crate::telemetry::Telemetry;
 /// The label for a request that matched no route.
 const UNMATCHED: &str = "unmatched";
 
-pub async fn observe(
-    axum::extract::State(telemetry): axum::extract::State<Arc<Telemetry>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_string();
+pub async fn observe(axum::extract::State(telemetry): axum::extract::State<Arc<Telemetry>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_string();
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let class = format!("{}xx", response.status().as_u16() / 100);
-    telemetry
-        .api_requests
-        .observe(&[&route, method, &class], started.elapsed());
+    telemetry.api_requests.observe(&[&route, method, &class], started.elapsed());
     response
 }
 

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use super::ApiError;
 use super::auth::TechnicianAuth;
 use super::limits::StreamSlots;
-use crate::capture::pipeline::CameraState;
 use crate::capture::{CameraStatus, Preview};
+use crate::capture::pipeline::CameraState;
 use crate::session::Controller;
 use crate::telemetry::{Gauges, Telemetry};
 use crate::vision::models::ModelInfo;
@@ -60,10 +60,8 @@ impl Vitals {
 
     /// Walks the state directory (blocking; run it off the async workers).
     pub fn measure_disk(&self) {
-        self.state_dir_bytes
-            .store(dir_bytes(&self.state_dir), Ordering::Relaxed);
-        self.disk_free_bytes
-            .store(free_bytes(&self.state_dir), Ordering::Relaxed);
+        self.state_dir_bytes.store(dir_bytes(&self.state_dir), Ordering::Relaxed);
+        self.disk_free_bytes.store(free_bytes(&self.state_dir), Ordering::Relaxed);
     }
 
     /// How personal data is kept: which key wraps it, the oldest still held, and
@@ -105,10 +103,7 @@ pub fn router(state: Arc<StatusState>) -> Router {
             .route("/", get(|| async { Html(STATUS_HTML) }))
             .route("/status.json", get(status_json))
             .route("/preview.mjpeg", get(preview))
-            .route_layer(middleware::from_fn_with_state(
-                Arc::clone(&state.technician),
-                super::auth::require_technician,
-            ))
+            .route_layer(middleware::from_fn_with_state(Arc::clone(&state.technician), super::auth::require_technician))
             .with_state(state),
     )
 }
@@ -163,16 +158,10 @@ async fn status_json(State(state): State<Arc<StatusState>>) -> Json<Value> {
 async fn preview(State(state): State<Arc<StatusState>>) -> Result<Response, ApiError> {
     let controller = Arc::clone(&state.vitals.controller);
     if controller.active().is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "session_running",
-            "no preview while a session runs",
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "session_running", "no preview while a session runs"));
     }
     let slot = state.streams.take().ok_or_else(super::no_stream_slot)?;
-    Ok(super::preview::mjpeg(&state.preview, slot, move || {
-        controller.active().is_none()
-    }))
+    Ok(super::preview::mjpeg(&state.preview, slot, move || controller.active().is_none()))
 }
 
 fn round1(v: f64) -> f64 {
@@ -180,16 +169,13 @@ fn round1(v: f64) -> f64 {
 }
 
 fn unix_to_rfc3339(secs: i64) -> Option<String> {
-    let t = std::time::UNIX_EPOCH
-        .checked_add(std::time::Duration::from_secs(u64::try_from(secs).ok()?))?;
+    let t = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(u64::try_from(secs).ok()?))?;
     Some(humantime::format_rfc3339_seconds(t).to_string())
 }
 
 /// Bytes of every file under `dir`.
 fn dir_bytes(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     entries
         .filter_map(Result::ok)
         .map(|e| match e.file_type() {
@@ -202,9 +188,7 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 
 fn free_bytes(dir: &std::path::Path) -> u64 {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return 0;
-    };
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return 0 };
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: a valid C string and a zeroed out-parameter of the right type.
     if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {

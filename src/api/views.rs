@@ -80,14 +80,7 @@ impl VerificationView {
                 reasons: o.reasons.clone(),
                 checks: o.checks.clone(),
             }),
-            evidence: r
-                .evidence
-                .iter()
-                .map(|e| EvidenceDigest {
-                    kind: e.kind.clone(),
-                    sha256: e.sha256.clone(),
-                })
-                .collect(),
+            evidence: r.evidence.iter().map(|e| EvidenceDigest { kind: e.kind.clone(), sha256: e.sha256.clone() }).collect(),
             purged: r.purged,
             interrupted_reason: r.interrupted_reason.clone(),
             links: Links {

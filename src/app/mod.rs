@@ -19,9 +19,7 @@ use crate::api::conn::Door;
 use crate::api::limits::{ConnectionLimits, StreamSlots};
 use crate::api::{self, ApiState, ClientAuth, tls};
 use crate::capture::devices::CameraPolicy;
-use crate::capture::{
-    self, CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec,
-};
+use crate::capture::{self, CameraStatus, CaptureSupervisor, Mailbox, PipelineSettings, SourceSpec};
 use crate::config::{self, Config, ConfigError, ConfigOrigin};
 use crate::session::result::DeviceInfo;
 use crate::session::{Controller, MachineConfig};
@@ -83,9 +81,7 @@ pub struct RunOptions {
 pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppError> {
     let (mut config, origin) = config::load(options.config.as_deref())?;
     if let Some(source) = &options.source {
-        let source: SourceSpec = source
-            .parse()
-            .map_err(|e: capture::SourceSpecError| AppError::Setup(format!("--source: {e}")))?;
+        let source: SourceSpec = source.parse().map_err(|e: capture::SourceSpecError| AppError::Setup(format!("--source: {e}")))?;
         // A replay named on the command line is an explicit choice for a demo or test.
         if source.is_replay() && config.device.demo {
             config.camera.allow_replay = true;
@@ -108,11 +104,7 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
     let problems: Vec<_> = config
         .validate()
         .into_iter()
-        .map(|(field, why)| config::ConfigProblem {
-            file: format!("{} (with command-line overrides)", origin.name()),
-            field: field.into(),
-            why,
-        })
+        .map(|(field, why)| config::ConfigProblem { file: format!("{} (with command-line overrides)", origin.name()), field: field.into(), why })
         .collect();
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems).into());
@@ -124,9 +116,7 @@ pub fn load_config(options: &RunOptions) -> Result<(Config, ConfigOrigin), AppEr
 /// run as root they would create keys and certificates the daemon cannot read.
 pub fn require_state_owner(state_dir: &Path) -> Result<(), AppError> {
     use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::metadata(state_dir) else {
-        return Ok(());
-    };
+    let Ok(meta) = std::fs::metadata(state_dir) else { return Ok(()) };
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me {
@@ -143,44 +133,30 @@ pub fn require_state_owner(state_dir: &Path) -> Result<(), AppError> {
 pub fn kiosk_url(state_dir: &Path) -> Result<String, AppError> {
     require_state_owner(state_dir)?;
     let path = state_dir.join(KIOSK_URL_FILE);
-    std::fs::read_to_string(&path)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| {
-            AppError::Setup(format!(
-                "{}: {e}; the daemon writes it when it starts — is it running?",
-                path.display()
-            ))
-        })
+    std::fs::read_to_string(&path).map(|s| s.trim().to_string()).map_err(|e| {
+        AppError::Setup(format!("{}: {e}; the daemon writes it when it starts — is it running?", path.display()))
+    })
 }
 
 /// The store, its personal data sealed under the device KEK (systemd credential,
 /// else `keys/data-kek`).
 pub fn open_store(state_dir: &Path) -> Result<Store, AppError> {
-    let kek = Kek::load(&state_dir.join(KEYS_DIR).join(KEK_FILE))
-        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let kek = Kek::load(&state_dir.join(KEYS_DIR).join(KEK_FILE)).map_err(|e| AppError::Setup(e.to_string()))?;
     Store::open(&state_dir.join(DB_DIR), kek).map_err(|e| AppError::Setup(e.to_string()))
 }
 
 /// Both retention clocks from the config.
 pub fn retention(config: &Config) -> Retention {
-    Retention {
-        personal: config.store.retention,
-        result: config.store.result_retention,
-    }
+    Retention { personal: config.store.retention, result: config.store.result_retention }
 }
 
 pub fn open_keys(state_dir: &Path) -> Result<DeviceKeys, AppError> {
-    DeviceKeys::load_or_create(&state_dir.join(KEYS_DIR))
-        .map_err(|e| AppError::Setup(e.to_string()))
+    DeviceKeys::load_or_create(&state_dir.join(KEYS_DIR)).map_err(|e| AppError::Setup(e.to_string()))
 }
 
 /// Names the self-signed certificate is valid for.
 fn certificate_names(listen: &SocketAddr) -> Vec<String> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
         let host = host.trim();
         if !host.is_empty() {
@@ -194,22 +170,10 @@ fn certificate_names(listen: &SocketAddr) -> Vec<String> {
 }
 
 pub fn server_identity(config: &Config) -> Result<tls::ServerIdentity, AppError> {
-    let listen: SocketAddr = config
-        .api
-        .listen
-        .parse()
-        .map_err(|_| AppError::Setup("api.listen is not an address".into()))?;
-    let configured = config
-        .api
-        .tls_cert
-        .as_deref()
-        .zip(config.api.tls_key.as_deref());
-    tls::load_or_create_identity(
-        configured,
-        &config.state_dir().join(TLS_DIR),
-        &certificate_names(&listen),
-    )
-    .map_err(|e| AppError::Setup(e.to_string()))
+    let listen: SocketAddr = config.api.listen.parse().map_err(|_| AppError::Setup("api.listen is not an address".into()))?;
+    let configured = config.api.tls_cert.as_deref().zip(config.api.tls_key.as_deref());
+    tls::load_or_create_identity(configured, &config.state_dir().join(TLS_DIR), &certificate_names(&listen))
+        .map_err(|e| AppError::Setup(e.to_string()))
 }
 
 /// Demo mode: a secret made on first start and written for the user (mode 0600);
@@ -232,8 +196,7 @@ fn demo_secret(
     let secret = hex::encode(bytes);
     let hashed = hash(&secret);
     let io = |p: &Path, e: std::io::Error| AppError::Setup(format!("{}: {e}", p.display()));
-    crate::fsutil::write_private(&secret_path, format!("{secret}\n").as_bytes())
-        .map_err(|e| io(&secret_path, e))?;
+    crate::fsutil::write_private(&secret_path, format!("{secret}\n").as_bytes()).map_err(|e| io(&secret_path, e))?;
     crate::fsutil::write_private(&hash_path, hashed.as_bytes()).map_err(|e| io(&hash_path, e))?;
     Ok((hashed, secret_path))
 }
@@ -244,13 +207,9 @@ fn seed_today_counts(store: &Store, telemetry: &Telemetry) {
     for record in store.sessions().filter_map(Result::ok) {
         let (day, outcome) = match (&record.outcome, &record.decided_at) {
             (Some(o), Some(at)) => (at.as_str(), o.decision.as_str().to_string()),
-            _ if record.status.is_terminal() => (
-                record.created_at.as_str(),
-                serde_json::to_value(record.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-            ),
+            _ if record.status.is_terminal() => {
+                (record.created_at.as_str(), serde_json::to_value(record.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+            }
             _ => continue,
         };
         if day.starts_with(&today) {
@@ -260,10 +219,7 @@ fn seed_today_counts(store: &Store, telemetry: &Telemetry) {
 }
 
 /// Runs the daemon until `shutdown` completes.
-pub async fn run(
-    options: RunOptions,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), AppError> {
+pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), AppError> {
     let mut clock = start_clock::StartClock::new();
     let started = clock.started();
     let (config, origin) = load_config(&options)?;
@@ -278,45 +234,23 @@ pub async fn run(
     let store = Arc::new(open_store(&state_dir)?);
     clock.mark("store_open");
     if let Some(source) = store.kek_source() {
-        tracing::info!(
-            kek = source.kind(),
-            "personal data sealed under the {}",
-            source.describe()
-        );
+        tracing::info!(kek = source.kind(), "personal data sealed under the {}", source.describe());
     }
     let started_audit = store
-        .audit_by(
-            &Actor::System,
-            None,
-            &format!("config_loaded:{}", origin.name()),
-        )
+        .audit_by(&Actor::System, None, &format!("config_loaded:{}", origin.name()))
         .and_then(|()| store.note_signing_key(keys.kid()));
     started_audit.map_err(|e| AppError::Internal(format!("audit trail: {e}")))?;
-    let interrupted = store
-        .interrupt_unfinished()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let interrupted = store.interrupt_unfinished().map_err(|e| AppError::Internal(e.to_string()))?;
     let quarantined = store.quarantined().len();
     if quarantined > 0 {
-        tracing::warn!(
-            count = quarantined,
-            "records that do not decode are in quarantine (see the status page)"
-        );
+        tracing::warn!(count = quarantined, "records that do not decode are in quarantine (see the status page)");
     }
     if !interrupted.is_empty() {
-        tracing::warn!(
-            count = interrupted.len(),
-            "sessions left running by the previous process marked interrupted"
-        );
+        tracing::warn!(count = interrupted.len(), "sessions left running by the previous process marked interrupted");
     }
-    let webhooks = config
-        .webhooks
-        .clone()
-        .map(|w| Arc::new(crate::webhooks::Webhooks::new(w, &config.api.listen)));
+    let webhooks = config.webhooks.clone().map(|w| Arc::new(crate::webhooks::Webhooks::new(w, &config.api.listen)));
     if let Some(webhooks) = &webhooks {
-        for record in interrupted
-            .iter()
-            .filter_map(|id| store.get_session(id).ok().flatten())
-        {
+        for record in interrupted.iter().filter_map(|id| store.get_session(id).ok().flatten()) {
             webhooks.enqueue(&store, crate::webhooks::Event::Interrupted, &record);
         }
     }
@@ -325,11 +259,7 @@ pub async fn run(
     let models_dir = config.models_dir();
     let models = vision::models::verify_cached(
         &models_dir,
-        &[
-            vision::YUNET_MODEL,
-            vision::FACENET_MODEL,
-            vision::ocr::MRZ_MODEL,
-        ],
+        &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL],
         &state_dir.join(MODEL_DIGESTS_FILE),
     )
     .map_err(|e| AppError::Setup(e.to_string()))?;
@@ -343,40 +273,26 @@ pub async fn run(
             .spawn(move || vision::reader::DocumentReader::load(&dir))
             .map_err(|e| AppError::Internal(e.to_string()))?
     };
-    let detector = FaceDetector::load(
-        &models_dir.join(vision::YUNET_MODEL),
-        config.face.detection_width,
-        config.face.detection_score,
-    )
-    .map_err(|e| AppError::Setup(e.to_string()))?;
+    let detector = FaceDetector::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_width, config.face.detection_score)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
     // The face stage follows the face between detections; stills and documents keep `detector`.
-    let tracker = vision::FaceTracker::load(
-        &models_dir.join(vision::YUNET_MODEL),
-        config.face.detection_score,
-    )
-    .map_err(|e| AppError::Setup(e.to_string()))?;
+    let tracker = vision::FaceTracker::load(&models_dir.join(vision::YUNET_MODEL), config.face.detection_score)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
     clock.mark("face_detectors");
 
     let identity = server_identity(&config)?;
-    let live_cert =
-        tls::LiveCertificate::new(&identity).map_err(|e| AppError::Setup(e.to_string()))?;
+    let live_cert = tls::LiveCertificate::new(&identity).map_err(|e| AppError::Setup(e.to_string()))?;
     let tls_config = tls::server_config(Arc::clone(&live_cert), &config.api.client_cert_sha256)
         .map_err(|e| AppError::Setup(e.to_string()))?;
-    let status_tls = tls::server_config(Arc::clone(&live_cert), &[])
-        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let status_tls = tls::server_config(Arc::clone(&live_cert), &[]).map_err(|e| AppError::Setup(e.to_string()))?;
     let mut token_hashes = config.api.client_token_sha256.clone();
     let (demo_token, demo_password) = if config.device.demo {
-        let (token_hash, token_path) = demo_secret(
-            &state_dir,
-            DEMO_TOKEN_FILE,
-            |t| hex::encode(Sha256::digest(t.as_bytes())),
-            config::is_sha256_hex,
-        )?;
+        let (token_hash, token_path) =
+            demo_secret(&state_dir, DEMO_TOKEN_FILE, |t| hex::encode(Sha256::digest(t.as_bytes())), config::is_sha256_hex)?;
         token_hashes.push(token_hash);
-        let (password_hash, password_path) =
-            demo_secret(&state_dir, DEMO_PASSWORD_FILE, config::hash_password, |h| {
-                argon2::PasswordHash::new(h).is_ok()
-            })?;
+        let (password_hash, password_path) = demo_secret(&state_dir, DEMO_PASSWORD_FILE, config::hash_password, |h| {
+            argon2::PasswordHash::new(h).is_ok()
+        })?;
         (Some(token_path), Some((password_hash, password_path)))
     } else {
         (None, None)
@@ -390,17 +306,13 @@ pub async fn run(
 
     let source = config.camera.source.clone();
     if matches!(source, SourceSpec::Test(_)) {
-        tracing::warn!(
-            "test camera: injected video whose results may be verified; for the test suite only"
-        );
+        tracing::warn!("test camera: injected video whose results may be verified; for the test suite only");
     }
     // Every frame analysed, on its own clock: only the test camera, or a replay the test
     // suite marks so (config validation refuses it otherwise; see engine/clock.rs).
     let lockstep = matches!(source, SourceSpec::Test(_)) || config.camera.lockstep;
     if lockstep {
-        tracing::warn!(
-            "lockstep camera: every frame analysed, sessions timed by the frames; for the test suite only"
-        );
+        tracing::warn!("lockstep camera: every frame analysed, sessions timed by the frames; for the test suite only");
     }
     let settings = PipelineSettings {
         source: source.clone(),
@@ -417,14 +329,8 @@ pub async fn run(
     // Deliveries left pending by the previous process (even a kill -9) go out now.
     let webhook_stop = Arc::new(AtomicBool::new(false));
     if let Some(webhooks) = &webhooks {
-        crate::webhooks::spawn(
-            Arc::clone(webhooks),
-            Arc::clone(&store),
-            Arc::clone(&keys),
-            Arc::clone(&telemetry),
-            Arc::clone(&webhook_stop),
-        )
-        .map_err(AppError::Setup)?;
+        crate::webhooks::spawn(Arc::clone(webhooks), Arc::clone(&store), Arc::clone(&keys), Arc::clone(&telemetry), Arc::clone(&webhook_stop))
+            .map_err(AppError::Setup)?;
         tracing::info!(url = %webhooks.config().url, events = ?webhooks.config().events, "webhooks on");
     }
     let preview = Arc::new(capture::Preview::new(config.kiosk.preview_fps));
@@ -446,8 +352,8 @@ pub async fn run(
     clock.mark("document_reader_joined");
     // FaceNet (0.3–0.4 s of CPU) builds on a thread of its own from here, after what
     // `ready` needs, until the first captured face waits for it.
-    let embedder = vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL))
-        .map_err(|e| AppError::Setup(e.to_string()))?;
+    let embedder =
+        vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL)).map_err(|e| AppError::Setup(e.to_string()))?;
 
     let (controller, inbox) = Controller::new(Arc::clone(&store));
     let controller = Arc::new(controller);
@@ -463,19 +369,13 @@ pub async fn run(
         liveness_challenges: config.session.liveness_challenges,
         screen_flash: config.session.screen_flash,
         draws: match config.session.draw_seed {
-            Some(seed) => Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
-                seed,
-            )),
+            Some(seed) => Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             None => Box::new(rand::rngs::OsRng),
         },
         oval: config.face.oval,
         machine_config: machine_config(&config, &source),
         frame_timeout: config.camera.frame_timeout,
-        clock: if lockstep {
-            engine::SessionClock::frames(config.camera.fps)
-        } else {
-            engine::SessionClock::Wall
-        },
+        clock: if lockstep { engine::SessionClock::frames(config.camera.fps) } else { engine::SessionClock::Wall },
         calendar: config.session.calendar(),
         device: DeviceInfo {
             id: config.device.id.clone(),
@@ -495,31 +395,18 @@ pub async fn run(
             .map_err(|e| AppError::Internal(e.to_string()))?
     };
 
-    let purge = spawn_retention(
-        Arc::clone(&store),
-        retention(&config),
-        config.store.purge_interval,
-    );
-    let checkpoints = spawn_checkpoints(
-        Arc::clone(&store),
-        Arc::clone(&keys),
-        config.store.audit_checkpoint_interval,
-    );
+    let purge = spawn_retention(Arc::clone(&store), retention(&config), config.store.purge_interval);
+    let checkpoints = spawn_checkpoints(Arc::clone(&store), Arc::clone(&keys), config.store.audit_checkpoint_interval);
     let recovery = spawn_store_recovery(Arc::clone(&store));
 
     let bind = |what: &'static str, addr: String| async move {
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| AppError::Setup(format!("{what} {addr}: {e}")))?;
+        let local = listener.local_addr().map_err(|e| AppError::Internal(e.to_string()))?;
         Ok::<_, AppError>((listener, local))
     };
     let (api_listener, api_addr) = bind("api.listen", config.api.listen.clone()).await?;
     let (kiosk_listener, kiosk_addr) = bind("kiosk.listen", config.kiosk.listen.clone()).await?;
-    let (status_listener, status_addr) =
-        bind("status.listen", config.status.listen.clone()).await?;
+    let (status_listener, status_addr) = bind("status.listen", config.status.listen.clone()).await?;
     let url = format!("https://{api_addr}");
     if let Some(webhooks) = &webhooks {
         webhooks.set_api_address(api_addr);
@@ -536,8 +423,7 @@ pub async fn run(
         store: Arc::clone(&store),
     });
     let disk = spawn_disk_measure(Arc::clone(&vitals));
-    let renewal = (config.api.tls_cert.is_none())
-        .then(|| spawn_certificate_renewal(config.clone(), Arc::clone(&live_cert)));
+    let renewal = (config.api.tls_cert.is_none()).then(|| spawn_certificate_renewal(config.clone(), Arc::clone(&live_cert)));
     let api_state = Arc::new(ApiState {
         controller: Arc::clone(&controller),
         jwks: keys.jwks(),
@@ -551,11 +437,8 @@ pub async fn run(
     });
     let kiosk_door = Arc::new(api::kiosk_door::KioskDoor::new(kiosk_addr));
     let kiosk_url_path = state_dir.join(KIOSK_URL_FILE);
-    crate::fsutil::write_private(
-        &kiosk_url_path,
-        format!("{}\n", kiosk_door.url()).as_bytes(),
-    )
-    .map_err(|e| AppError::Setup(format!("{}: {e}", kiosk_url_path.display())))?;
+    crate::fsutil::write_private(&kiosk_url_path, format!("{}\n", kiosk_door.url()).as_bytes())
+        .map_err(|e| AppError::Setup(format!("{}: {e}", kiosk_url_path.display())))?;
     let kiosk_state = Arc::new(api::kiosk::KioskState {
         controller: Arc::clone(&controller),
         preview: Arc::clone(&preview),
@@ -575,18 +458,14 @@ pub async fn run(
         },
         preview,
         technician: Arc::new(
-            api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE)
-                .with_audit(Arc::clone(&controller)),
+            api::auth::TechnicianAuth::new(password_hash, PASSWORD_CHECKS_AT_ONCE).with_audit(Arc::clone(&controller)),
         ),
         streams: StreamSlots::new(config.api.max_streams),
     });
     let door = |name: &'static str, tls: Option<Arc<rustls::ServerConfig>>| Door {
         name,
         tls: tls.map(tokio_rustls::TlsAcceptor::from),
-        limits: Arc::new(ConnectionLimits::new(
-            config.api.max_connections,
-            config.api.max_connections_per_client,
-        )),
+        limits: Arc::new(ConnectionLimits::new(config.api.max_connections, config.api.max_connections_per_client)),
         idle: config.api.idle_timeout,
     };
 
@@ -598,18 +477,9 @@ pub async fn run(
             let _ = rx.wait_for(|stop| *stop).await;
         }
     };
-    let kiosk_server = tokio::spawn(api::conn::serve(
-        kiosk_listener,
-        door("kiosk", None),
-        api::kiosk::router(kiosk_state),
-        stopped(),
-    ));
-    let status_server = tokio::spawn(api::conn::serve(
-        status_listener,
-        door("status", Some(status_tls)),
-        api::status::router(status_state),
-        stopped(),
-    ));
+    let kiosk_server = tokio::spawn(api::conn::serve(kiosk_listener, door("kiosk", None), api::kiosk::router(kiosk_state), stopped()));
+    let status_server =
+        tokio::spawn(api::conn::serve(status_listener, door("status", Some(status_tls)), api::status::router(status_state), stopped()));
     let kiosk_url = format!("http://{kiosk_addr}");
     let status_url = format!("https://{status_addr}");
     clock.mark("listeners");
@@ -632,12 +502,7 @@ pub async fn run(
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
-    let serve_api = api::conn::serve(
-        api_listener,
-        door("api", Some(tls_config)),
-        api::router(api_state),
-        stopped(),
-    );
+    let serve_api = api::conn::serve(api_listener, door("api", Some(tls_config)), api::router(api_state), stopped());
     tokio::join!(serve_api, async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -663,14 +528,9 @@ pub async fn run(
     mailbox.close();
     let engine_result = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     capture.stop();
-    store
-        .flush()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    store.flush().map_err(|e| AppError::Internal(e.to_string()))?;
     // The trail is signed at every shutdown, so `audit verify` covers all of it.
-    if let Err(e) = store
-        .audit_by(&Actor::System, None, "daemon_stopped")
-        .and_then(|()| store.checkpoint(&keys))
-    {
+    if let Err(e) = store.audit_by(&Actor::System, None, "daemon_stopped").and_then(|()| store.checkpoint(&keys)) {
         tracing::error!(error = %e, "audit checkpoint at shutdown failed");
     }
     if !matches!(engine_result, Ok(Ok(()))) {
@@ -702,15 +562,13 @@ fn machine_config(config: &Config, source: &SourceSpec) -> MachineConfig {
         challenge_timeout: config.session.challenge_timeout,
         flash_plan: Vec::new(),
         flash_step: std::time::Duration::from_millis(500),
-        document: config.session.document_stages.then(|| {
-            crate::session::machine::DocumentStageConfig {
-                kind: Default::default(),
-                read_interval: config.session.document_read_interval,
-                min_area_share: config.session.document_min_area,
-                min_sharpness: config.session.document_min_sharpness,
-                max_glare: config.session.document_max_glare,
-                stable_reads: 2,
-            }
+        document: config.session.document_stages.then(|| crate::session::machine::DocumentStageConfig {
+            kind: Default::default(),
+            read_interval: config.session.document_read_interval,
+            min_area_share: config.session.document_min_area,
+            min_sharpness: config.session.document_min_sharpness,
+            max_glare: config.session.document_max_glare,
+            stable_reads: 2,
         }),
     }
 }
@@ -720,10 +578,7 @@ const CERTIFICATE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_s
 
 /// Renews the self-signed certificate before it expires, without a restart; the
 /// new fingerprint goes to the log and the status page.
-fn spawn_certificate_renewal(
-    config: Config,
-    live: Arc<tls::LiveCertificate>,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_certificate_renewal(config: Config, live: Arc<tls::LiveCertificate>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(CERTIFICATE_CHECK_EVERY);
         interval.tick().await;
@@ -732,9 +587,7 @@ fn spawn_certificate_renewal(
             let config = config.clone();
             match tokio::task::spawn_blocking(move || server_identity(&config)).await {
                 Ok(Ok(identity)) => match live.replace(&identity) {
-                    Ok(true) => {
-                        tracing::warn!(tls_sha256 = %identity.fingerprint, "TLS certificate renewed; clients pinning the old fingerprint must take the new one")
-                    }
+                    Ok(true) => tracing::warn!(tls_sha256 = %identity.fingerprint, "TLS certificate renewed; clients pinning the old fingerprint must take the new one"),
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "renewed TLS certificate not usable"),
                 },
@@ -757,27 +610,15 @@ fn spawn_disk_measure(vitals: Arc<api::status::Vitals>) -> tokio::task::JoinHand
     })
 }
 
-fn spawn_retention(
-    store: Arc<Store>,
-    retention: Retention,
-    every: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_retention(store: Arc<Store>, retention: Retention, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
             let store = Arc::clone(&store);
-            match tokio::task::spawn_blocking(move || {
-                store.purge_expired(&retention, crate::unix_now(), &Actor::System)
-            })
-            .await
-            {
+            match tokio::task::spawn_blocking(move || store.purge_expired(&retention, crate::unix_now(), &Actor::System)).await {
                 Ok(Ok(r)) if r.personal_data + r.signed_results == 0 => {}
-                Ok(Ok(r)) => tracing::info!(
-                    personal = r.personal_data,
-                    results = r.signed_results,
-                    "purged after the retention period"
-                ),
+                Ok(Ok(r)) => tracing::info!(personal = r.personal_data, results = r.signed_results, "purged after the retention period"),
                 Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed"),
                 Err(e) => tracing::error!(error = %e, "retention purge task failed"),
             }
@@ -786,11 +627,7 @@ fn spawn_retention(
 }
 
 /// Signs the audit trail's newest entry at least every `every`.
-fn spawn_checkpoints(
-    store: Arc<Store>,
-    keys: Arc<DeviceKeys>,
-    every: std::time::Duration,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_checkpoints(store: Arc<Store>, keys: Arc<DeviceKeys>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.tick().await;

@@ -14,11 +14,7 @@ pub struct StartClock {
 impl StartClock {
     pub fn new() -> Self {
         let now = Instant::now();
-        StartClock {
-            started: now,
-            last_wall: now,
-            last_cpu: process_cpu(),
-        }
+        StartClock { started: now, last_wall: now, last_cpu: process_cpu() }
     }
 
     /// When the process began measuring (the daemon's `started`).
@@ -46,15 +42,8 @@ fn ms(d: Duration) -> u64 {
 
 /// CPU time of the whole process (every thread) so far.
 pub fn process_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
     let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } == 0;
-    if ok {
-        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-    } else {
-        Duration::ZERO
-    }
+    if ok { Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32) } else { Duration::ZERO }
 }

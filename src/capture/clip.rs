@@ -45,24 +45,15 @@ pub fn play_once(
     let mailbox = Arc::new(Mailbox::default());
     let status = Arc::new(CameraStatus::new(&settings));
     let telemetry = Arc::new(Telemetry::default());
-    let supervisor = CaptureSupervisor::start(
-        settings,
-        CameraPolicy::default(),
-        Arc::clone(&mailbox),
-        Arc::clone(&status),
-        Arc::clone(&telemetry),
-    )?;
+    let supervisor =
+        CaptureSupervisor::start(settings, CameraPolicy::default(), Arc::clone(&mailbox), Arc::clone(&status), Arc::clone(&telemetry))?;
     let mut counts = ClipCounts::default();
     // The supervisor restarts a finished file after a back-off; the first restart
     // (or failure) marks the clip's end, and nothing after it is analysed.
     let ended = || status.snapshot().restarts > 0;
     let first_wait = Duration::from_secs(20);
     loop {
-        let wait = if counts.analysed == 0 {
-            first_wait
-        } else {
-            Duration::from_millis(100)
-        };
+        let wait = if counts.analysed == 0 { first_wait } else { Duration::from_millis(100) };
         match mailbox.take_timeout(wait) {
             Some(frame) if !ended() => {
                 each(&frame);
@@ -89,21 +80,13 @@ pub fn play_once(
 /// Decodes `path` once at `width`×`height` as fast as `each` takes the frames, every
 /// one of them (nothing dropped, no clock): an offline scan then sees the same frames
 /// whatever the machine's load. Same scaling and conversion as the camera pipeline.
-pub fn decode_every_frame(
-    path: &Path,
-    width: u32,
-    height: u32,
-    mut each: impl FnMut(&Frame),
-) -> Result<ClipCounts, CaptureError> {
+pub fn decode_every_frame(path: &Path, width: u32, height: u32, mut each: impl FnMut(&Frame)) -> Result<ClipCounts, CaptureError> {
     use gstreamer as gst;
     use gstreamer::prelude::*;
     use gstreamer_app as gst_app;
     use gstreamer_video as gst_video;
     let camera = path.display().to_string();
-    let failed = |reason: String| CaptureError::Stream {
-        camera: camera.clone(),
-        reason,
-    };
+    let failed = |reason: String| CaptureError::Stream { camera: camera.clone(), reason };
     gst::init().map_err(|e| failed(e.to_string()))?;
     let settings = PipelineSettings {
         source: SourceSpec::File(camera.clone()),
@@ -116,9 +99,7 @@ pub fn decode_every_frame(
         lockstep: false,
     };
     // The camera's description, with an appsink that holds frames back instead of dropping them.
-    let description = settings
-        .description()
-        .replace("max-buffers=1 drop=true", "max-buffers=2 drop=false");
+    let description = settings.description().replace("max-buffers=1 drop=true", "max-buffers=2 drop=false");
     let pipeline = gst::parse::launch(&description)
         .map_err(|e| failed(e.to_string()))?
         .downcast::<gst::Pipeline>()
@@ -127,9 +108,7 @@ pub fn decode_every_frame(
         .by_name(super::pipeline::SINK_NAME)
         .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
         .ok_or_else(|| failed("no appsink".into()))?;
-    pipeline
-        .set_state(gst::State::Playing)
-        .map_err(|e| failed(e.to_string()))?;
+    pipeline.set_state(gst::State::Playing).map_err(|e| failed(e.to_string()))?;
     let mut counts = ClipCounts::default();
     let bus = pipeline.bus().ok_or_else(|| failed("no bus".into()))?;
     let mut error = None;
@@ -148,15 +127,9 @@ pub fn decode_every_frame(
             }
             continue;
         };
-        let info = sample
-            .caps()
-            .and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok());
-        let (Some(info), Some(buffer)) = (info, sample.buffer_owned()) else {
-            continue;
-        };
-        let Ok(video) = gst_video::VideoFrame::from_buffer_readable(buffer, &info) else {
-            continue;
-        };
+        let info = sample.caps().and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok());
+        let (Some(info), Some(buffer)) = (info, sample.buffer_owned()) else { continue };
+        let Ok(video) = gst_video::VideoFrame::from_buffer_readable(buffer, &info) else { continue };
         each(&Frame::new(counts.decoded, video));
         counts.decoded += 1;
         counts.analysed += 1;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use v4l::video::Capture;
 
+
 /// Drivers that produce video no lens ever saw.
 const VIRTUAL_DRIVERS: [&str; 4] = ["v4l2 loopback", "v4l2loopback", "vivid", "obs-virtual"];
 
@@ -38,20 +39,14 @@ pub struct SizeInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
     #[error("cannot open {path}: {source}")]
-    Open {
-        path: String,
-        source: std::io::Error,
-    },
+    Open { path: String, source: std::io::Error },
     #[error("{path} is not a video capture device (driver {driver})")]
     NotCapture { path: String, driver: String },
 }
 
 /// Every V4L2 capture node on the machine; metadata-only nodes are skipped.
 pub fn list() -> Vec<Result<DeviceInfo, DeviceError>> {
-    let mut nodes: Vec<PathBuf> = v4l::context::enum_devices()
-        .into_iter()
-        .map(|n| n.path().to_path_buf())
-        .collect();
+    let mut nodes: Vec<PathBuf> = v4l::context::enum_devices().into_iter().map(|n| n.path().to_path_buf()).collect();
     nodes.sort();
     nodes
         .into_iter()
@@ -62,30 +57,13 @@ pub fn list() -> Vec<Result<DeviceInfo, DeviceError>> {
 
 pub fn inspect(path: &Path) -> Result<DeviceInfo, DeviceError> {
     let display = path.display().to_string();
-    let device = v4l::Device::with_path(path).map_err(|source| DeviceError::Open {
-        path: display.clone(),
-        source,
-    })?;
-    let caps = device.query_caps().map_err(|source| DeviceError::Open {
-        path: display.clone(),
-        source,
-    })?;
-    if !caps
-        .capabilities
-        .contains(v4l::capability::Flags::VIDEO_CAPTURE)
-    {
-        return Err(DeviceError::NotCapture {
-            path: display,
-            driver: caps.driver,
-        });
+    let device = v4l::Device::with_path(path).map_err(|source| DeviceError::Open { path: display.clone(), source })?;
+    let caps = device.query_caps().map_err(|source| DeviceError::Open { path: display.clone(), source })?;
+    if !caps.capabilities.contains(v4l::capability::Flags::VIDEO_CAPTURE) {
+        return Err(DeviceError::NotCapture { path: display, driver: caps.driver });
     }
     let sysfs_driver = sysfs_driver_name(path);
-    let virtual_reason = virtual_reason(
-        &caps.driver,
-        &caps.bus,
-        sysfs_driver.as_deref(),
-        caps.capabilities,
-    );
+    let virtual_reason = virtual_reason(&caps.driver, &caps.bus, sysfs_driver.as_deref(), caps.capabilities);
     Ok(DeviceInfo {
         path: display,
         driver: caps.driver,
@@ -97,9 +75,7 @@ pub fn inspect(path: &Path) -> Result<DeviceInfo, DeviceError> {
 }
 
 fn formats(device: &v4l::Device) -> Vec<FormatInfo> {
-    let Ok(descriptions) = device.enum_formats() else {
-        return Vec::new();
-    };
+    let Ok(descriptions) = device.enum_formats() else { return Vec::new() };
     descriptions
         .into_iter()
         .map(|d| {
@@ -119,9 +95,7 @@ fn formats(device: &v4l::Device) -> Vec<FormatInfo> {
                         .unwrap_or_default()
                         .into_iter()
                         .filter_map(|fi| match fi.interval {
-                            v4l::frameinterval::FrameIntervalEnum::Discrete(f)
-                                if f.numerator > 0 =>
-                            {
+                            v4l::frameinterval::FrameIntervalEnum::Discrete(f) if f.numerator > 0 => {
                                 Some(f64::from(f.denominator) / f64::from(f.numerator))
                             }
                             _ => None,
@@ -129,11 +103,7 @@ fn formats(device: &v4l::Device) -> Vec<FormatInfo> {
                         .collect(),
                 })
                 .collect();
-            FormatInfo {
-                fourcc: d.fourcc.str().unwrap_or("????").to_string(),
-                description: d.description,
-                sizes,
-            }
+            FormatInfo { fourcc: d.fourcc.str().unwrap_or("????").to_string(), description: d.description, sizes }
         })
         .collect()
 }
@@ -146,12 +116,7 @@ fn sysfs_driver_name(path: &Path) -> Option<String> {
     link.file_name()?.to_str().map(str::to_string)
 }
 
-fn virtual_reason(
-    driver: &str,
-    bus: &str,
-    sysfs_driver: Option<&str>,
-    caps: v4l::capability::Flags,
-) -> Option<String> {
+fn virtual_reason(driver: &str, bus: &str, sysfs_driver: Option<&str>, caps: v4l::capability::Flags) -> Option<String> {
     let lower = driver.to_ascii_lowercase();
     if VIRTUAL_DRIVERS.iter().any(|v| lower.contains(v)) {
         return Some(format!("driver {driver:?} is a virtual camera"));
@@ -163,10 +128,7 @@ fn virtual_reason(
         return Some(format!("bus {bus:?} belongs to a virtual camera"));
     }
     // A node that both captures and accepts output is how loopback devices look.
-    if caps.contains(v4l::capability::Flags::VIDEO_OUTPUT)
-        && !bus.starts_with("usb-")
-        && !bus.starts_with("pci")
-    {
+    if caps.contains(v4l::capability::Flags::VIDEO_OUTPUT) && !bus.starts_with("usb-") && !bus.starts_with("pci") {
         return Some("the node accepts video output as well as capture (loopback)".into());
     }
     None
@@ -208,58 +170,32 @@ pub struct Verdict {
 
 impl CameraPolicy {
     pub fn from_config(config: &CameraPolicyConfig) -> Self {
-        Self {
-            allow_virtual: config.allow_virtual,
-            allow: config.allow.clone(),
-        }
+        Self { allow_virtual: config.allow_virtual, allow: config.allow.clone() }
     }
 
     pub fn evaluate(&self, device: &DeviceInfo) -> Verdict {
         if let Some(why) = &device.virtual_reason {
             return if self.allow_virtual {
-                Verdict {
-                    accepted: true,
-                    reason: format!("virtual camera allowed by config ({why})"),
-                }
+                Verdict { accepted: true, reason: format!("virtual camera allowed by config ({why})") }
             } else {
-                Verdict {
-                    accepted: false,
-                    reason: why.clone(),
-                }
+                Verdict { accepted: false, reason: why.clone() }
             };
         }
         if self.allow.is_empty() {
-            return Verdict {
-                accepted: true,
-                reason: "physical camera; no allow-list configured".into(),
-            };
+            return Verdict { accepted: true, reason: "physical camera; no allow-list configured".into() };
         }
-        match self
-            .allow
-            .iter()
-            .position(|rule| rule_matches(rule, device))
-        {
-            Some(i) => Verdict {
-                accepted: true,
-                reason: format!("matches camera.policy.allow[{i}]"),
-            },
-            None => Verdict {
-                accepted: false,
-                reason: "not on the camera allow-list (camera.policy.allow)".into(),
-            },
+        match self.allow.iter().position(|rule| rule_matches(rule, device)) {
+            Some(i) => Verdict { accepted: true, reason: format!("matches camera.policy.allow[{i}]") },
+            None => Verdict { accepted: false, reason: "not on the camera allow-list (camera.policy.allow)".into() },
         }
     }
 }
 
 fn rule_matches(rule: &CameraRule, device: &DeviceInfo) -> bool {
     let field = |pattern: &Option<String>, value: &str| {
-        pattern
-            .as_ref()
-            .is_none_or(|p| value.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
+        pattern.as_ref().is_none_or(|p| value.to_ascii_lowercase().contains(&p.to_ascii_lowercase()))
     };
-    field(&rule.driver, &device.driver)
-        && field(&rule.card, &device.card)
-        && field(&rule.bus, &device.bus)
+    field(&rule.driver, &device.driver) && field(&rule.card, &device.card) && field(&rule.bus, &device.bus)
 }
 
 #[cfg(test)]
@@ -282,26 +218,13 @@ mod tests {
     #[test]
     fn loopback_and_vivid_are_refused_unless_allowed() {
         let strict = CameraPolicy::default();
-        let loopback = device(
-            "v4l2 loopback",
-            "Dummy video device (0x0000)",
-            "platform:v4l2loopback-000",
-            Flags::VIDEO_CAPTURE,
-        );
+        let loopback = device("v4l2 loopback", "Dummy video device (0x0000)", "platform:v4l2loopback-000", Flags::VIDEO_CAPTURE);
         let vivid = device("vivid", "vivid", "platform:vivid-000", Flags::VIDEO_CAPTURE);
-        let output_capable = device(
-            "mystery",
-            "cam",
-            "platform:x",
-            Flags::VIDEO_CAPTURE | Flags::VIDEO_OUTPUT,
-        );
+        let output_capable = device("mystery", "cam", "platform:x", Flags::VIDEO_CAPTURE | Flags::VIDEO_OUTPUT);
         for d in [&loopback, &vivid, &output_capable] {
             assert!(!strict.evaluate(d).accepted, "{d:?}");
         }
-        let lax = CameraPolicy {
-            allow_virtual: true,
-            allow: vec![],
-        };
+        let lax = CameraPolicy { allow_virtual: true, allow: vec![] };
         assert!(lax.evaluate(&loopback).accepted);
     }
 
@@ -309,24 +232,10 @@ mod tests {
     fn allow_list_matches_every_given_field() {
         let policy = CameraPolicy {
             allow_virtual: false,
-            allow: vec![CameraRule {
-                driver: Some("uvcvideo".into()),
-                card: Some("C920".into()),
-                bus: None,
-            }],
+            allow: vec![CameraRule { driver: Some("uvcvideo".into()), card: Some("C920".into()), bus: None }],
         };
-        let c920 = device(
-            "uvcvideo",
-            "HD Pro Webcam C920",
-            "usb-0000:00:14.0-1",
-            Flags::VIDEO_CAPTURE,
-        );
-        let other = device(
-            "uvcvideo",
-            "Integrated Camera",
-            "usb-0000:00:14.0-5",
-            Flags::VIDEO_CAPTURE,
-        );
+        let c920 = device("uvcvideo", "HD Pro Webcam C920", "usb-0000:00:14.0-1", Flags::VIDEO_CAPTURE);
+        let other = device("uvcvideo", "Integrated Camera", "usb-0000:00:14.0-5", Flags::VIDEO_CAPTURE);
         assert!(policy.evaluate(&c920).accepted);
         assert!(!policy.evaluate(&other).accepted);
         assert!(CameraPolicy::default().evaluate(&other).accepted);

@@ -32,14 +32,7 @@ pub enum Put {
 
 impl<T> Default for Mailbox<T> {
     fn default() -> Self {
-        Self {
-            slot: Mutex::new(Slot {
-                item: None,
-                closed: false,
-            }),
-            ready: Condvar::new(),
-            taken: Condvar::new(),
-        }
+        Self { slot: Mutex::new(Slot { item: None, closed: false }), ready: Condvar::new(), taken: Condvar::new() }
     }
 }
 
@@ -48,11 +41,7 @@ impl<T> Mailbox<T> {
         let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         let replaced = slot.item.replace(item).is_some();
         self.ready.notify_one();
-        if replaced {
-            Put::ReplacedUnread
-        } else {
-            Put::Stored
-        }
+        if replaced { Put::ReplacedUnread } else { Put::Stored }
     }
 
     /// Stores `item` once the slot is empty and waits until it is taken: never drops,
@@ -64,11 +53,7 @@ impl<T> Mailbox<T> {
         let gone = |s: &Slot<T>| s.closed || cancel.load(Ordering::SeqCst);
         let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         while slot.item.is_some() && !gone(&slot) {
-            slot = self
-                .taken
-                .wait_timeout(slot, RECHECK)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            slot = self.taken.wait_timeout(slot, RECHECK).unwrap_or_else(|p| p.into_inner()).0;
         }
         if gone(&slot) {
             return;
@@ -76,11 +61,7 @@ impl<T> Mailbox<T> {
         slot.item = Some(item);
         self.ready.notify_one();
         while slot.item.is_some() && !gone(&slot) {
-            slot = self
-                .taken
-                .wait_timeout(slot, RECHECK)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            slot = self.taken.wait_timeout(slot, RECHECK).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 
@@ -136,10 +117,7 @@ mod tests {
         mb.close();
         let start = Instant::now();
         assert_eq!(mb.take_timeout(Duration::from_secs(5)), None);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "close must wake the waiter"
-        );
+        assert!(start.elapsed() < Duration::from_secs(1), "close must wake the waiter");
     }
 
     #[test]
@@ -180,9 +158,6 @@ mod tests {
         mb.close();
         let start = Instant::now();
         mb.hand_over(2, &AtomicBool::new(false));
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "close must release the producer"
-        );
+        assert!(start.elapsed() < Duration::from_secs(1), "close must release the producer");
     }
 }

@@ -53,9 +53,7 @@ pub enum SourceSpecError {
 impl FromStr for SourceSpec {
     type Err = SourceSpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (scheme, rest) = s
-            .split_once(':')
-            .ok_or_else(|| SourceSpecError::NoScheme(s.to_string()))?;
+        let (scheme, rest) = s.split_once(':').ok_or_else(|| SourceSpecError::NoScheme(s.to_string()))?;
         let rest = rest.trim();
         let spec = match scheme {
             "v4l2" => SourceSpec::V4l2(rest.to_string()),
@@ -145,29 +143,14 @@ pub struct Frame {
 
 impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Frame")
-            .field("seq", &self.seq)
-            .field("width", &self.width())
-            .field("height", &self.height())
-            .finish()
+        f.debug_struct("Frame").field("seq", &self.seq).field("width", &self.width()).field("height", &self.height()).finish()
     }
 }
 
 impl Frame {
-    pub(crate) fn new(
-        seq: u64,
-        video: gst_video::VideoFrame<gst_video::video_frame::Readable>,
-    ) -> Self {
-        let pts = video
-            .buffer()
-            .pts()
-            .map(|t| std::time::Duration::from_nanos(t.nseconds()));
-        Self {
-            seq,
-            arrived: Instant::now(),
-            pts,
-            video,
-        }
+    pub(crate) fn new(seq: u64, video: gst_video::VideoFrame<gst_video::video_frame::Readable>) -> Self {
+        let pts = video.buffer().pts().map(|t| std::time::Duration::from_nanos(t.nseconds()));
+        Self { seq, arrived: Instant::now(), pts, video }
     }
 
     pub fn width(&self) -> u32 {
@@ -181,9 +164,10 @@ impl Frame {
     /// Runs `f` on a `Mat` header over the frame's pixels. The `Mat` borrows the
     /// buffer, so it only lives inside the closure; deep-copy it to keep it.
     pub fn with_mat<R>(&self, f: impl FnOnce(&Mat) -> R) -> opencv::Result<R> {
-        let data = self.video.plane_data(0).map_err(|e| {
-            opencv::Error::new(opencv::core::StsBadArg, format!("frame plane: {e}"))
-        })?;
+        let data = self
+            .video
+            .plane_data(0)
+            .map_err(|e| opencv::Error::new(opencv::core::StsBadArg, format!("frame plane: {e}")))?;
         let stride = self.video.plane_stride()[0] as usize;
         // SAFETY: the Mat header points into `data`, which outlives the closure; the
         // Mat is only lent out by reference, and OpenCV reads it (never writes it).
@@ -201,39 +185,20 @@ impl Frame {
 
     /// [`Frame::with_mat`] for work that has its own error type (which can hold
     /// OpenCV's): one `Result` instead of two.
-    pub fn analyse<R, E: From<opencv::Error>>(
-        &self,
-        f: impl FnOnce(&Mat) -> Result<R, E>,
-    ) -> Result<R, E> {
+    pub fn analyse<R, E: From<opencv::Error>>(&self, f: impl FnOnce(&Mat) -> Result<R, E>) -> Result<R, E> {
         self.with_mat(f)?
     }
 
     /// A frame of packed BGR pixels in a GStreamer buffer, as the pipeline hands one
     /// over: for tests that drive the engine without a camera.
     #[cfg(test)]
-    pub(crate) fn from_bgr(
-        seq: u64,
-        pts: std::time::Duration,
-        width: u32,
-        height: u32,
-        pixels: Vec<u8>,
-    ) -> Self {
+    pub(crate) fn from_bgr(seq: u64, pts: std::time::Duration, width: u32, height: u32, pixels: Vec<u8>) -> Self {
         gstreamer::init().expect("GStreamer initialises");
-        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, width, height)
-            .build()
-            .expect("a BGR layout");
-        assert_eq!(
-            pixels.len(),
-            info.size(),
-            "packed rows (a width that is a multiple of 4)"
-        );
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Bgr, width, height).build().expect("a BGR layout");
+        assert_eq!(pixels.len(), info.size(), "packed rows (a width that is a multiple of 4)");
         let mut buffer = gstreamer::Buffer::from_mut_slice(pixels);
-        buffer
-            .get_mut()
-            .expect("a new buffer is writable")
-            .set_pts(gstreamer::ClockTime::from_nseconds(pts.as_nanos() as u64));
-        let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info)
-            .expect("the buffer holds the frame");
+        buffer.get_mut().expect("a new buffer is writable").set_pts(gstreamer::ClockTime::from_nseconds(pts.as_nanos() as u64));
+        let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info).expect("the buffer holds the frame");
         Frame::new(seq, video)
     }
 }
@@ -244,38 +209,16 @@ mod tests {
 
     #[test]
     fn source_specs_parse_and_refuse_clearly() {
-        assert_eq!(
-            "v4l2:/dev/video0".parse(),
-            Ok(SourceSpec::V4l2("/dev/video0".into()))
-        );
+        assert_eq!("v4l2:/dev/video0".parse(), Ok(SourceSpec::V4l2("/dev/video0".into())));
         assert_eq!("file:a.mp4".parse(), Ok(SourceSpec::File("a.mp4".into())));
-        assert_eq!(
-            "gst:videotestsrc".parse(),
-            Ok(SourceSpec::Gst("videotestsrc".into()))
-        );
-        assert!(matches!(
-            "rtsp:x".parse::<SourceSpec>(),
-            Err(SourceSpecError::UnknownScheme(_))
-        ));
-        assert!(matches!(
-            "/dev/video0".parse::<SourceSpec>(),
-            Err(SourceSpecError::NoScheme(_))
-        ));
-        assert!(matches!(
-            "file:".parse::<SourceSpec>(),
-            Err(SourceSpecError::Empty("file"))
-        ));
+        assert_eq!("gst:videotestsrc".parse(), Ok(SourceSpec::Gst("videotestsrc".into())));
+        assert!(matches!("rtsp:x".parse::<SourceSpec>(), Err(SourceSpecError::UnknownScheme(_))));
+        assert!(matches!("/dev/video0".parse::<SourceSpec>(), Err(SourceSpecError::NoScheme(_))));
+        assert!(matches!("file:".parse::<SourceSpec>(), Err(SourceSpecError::Empty("file"))));
         assert!(SourceSpec::File("x".into()).is_replay());
         assert!(!SourceSpec::V4l2("x".into()).is_replay());
         let test: SourceSpec = "test:videotestsrc".parse().unwrap();
-        assert_eq!(
-            (
-                test.kind(),
-                test.is_replay(),
-                test.results_marked_replayed()
-            ),
-            ("test", true, false)
-        );
+        assert_eq!((test.kind(), test.is_replay(), test.results_marked_replayed()), ("test", true, false));
         assert!(SourceSpec::Gst("x".into()).results_marked_replayed());
     }
 }

@@ -69,37 +69,20 @@ impl CameraFormat {
 
     pub fn parse(text: &str) -> Result<Self, String> {
         let wanted: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        Self::NAMES
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(&wanted))
-            .map(|(_, f)| *f)
-            .ok_or_else(|| {
-                format!(
-                    "must be one of {}",
-                    Self::NAMES
-                        .iter()
-                        .map(|(n, _)| format!("{n:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+        Self::NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(&wanted)).map(|(_, f)| *f).ok_or_else(|| {
+            format!("must be one of {}", Self::NAMES.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", "))
+        })
     }
 
     /// The caps asked of the camera (GStreamer must be initialised).
     pub fn caps(self, width: u32, height: u32, fps: u32) -> gst::Caps {
         let size = |b: gst::caps::Builder<gst::caps::NoFeature>| {
-            b.field("width", width as i32)
-                .field("height", height as i32)
-                .field("framerate", gst::Fraction::new(fps as i32, 1))
+            b.field("width", width as i32).field("height", height as i32).field("framerate", gst::Fraction::new(fps as i32, 1))
         };
         match self {
             CameraFormat::Mjpeg => size(gst::Caps::builder("image/jpeg")).build(),
-            CameraFormat::Yuy2 => {
-                size(gst::Caps::builder("video/x-raw").field("format", "YUY2")).build()
-            }
-            CameraFormat::Nv12 => {
-                size(gst::Caps::builder("video/x-raw").field("format", "NV12")).build()
-            }
+            CameraFormat::Yuy2 => size(gst::Caps::builder("video/x-raw").field("format", "YUY2")).build(),
+            CameraFormat::Nv12 => size(gst::Caps::builder("video/x-raw").field("format", "NV12")).build(),
         }
     }
 }
@@ -113,21 +96,14 @@ impl PipelineSettings {
     pub fn description(&self) -> String {
         let source = match &self.source {
             SourceSpec::V4l2(device) => {
-                format!(
-                    "v4l2src device={} ! capsfilter name={CAMERA_CAPS_NAME} ! decodebin",
-                    quote(device)
-                )
+                format!("v4l2src device={} ! capsfilter name={CAMERA_CAPS_NAME} ! decodebin", quote(device))
             }
             SourceSpec::File(path) => format!("filesrc location={} ! decodebin", quote(path)),
             SourceSpec::Gst(description) | SourceSpec::Test(description) => description.clone(),
         };
         // Lockstep: the appsink neither drops nor waits for the clock; the hand-over
         // to the engine holds the streaming thread instead.
-        let (drop, sync) = if self.lockstep {
-            (false, false)
-        } else {
-            (true, self.real_time)
-        };
+        let (drop, sync) = if self.lockstep { (false, false) } else { (true, self.real_time) };
         format!(
             "{source} ! videoscale ! videoconvert ! video/x-raw,format=BGR,width={},height={},pixel-aspect-ratio=1/1 \
              ! appsink name={SINK_NAME} max-buffers=1 drop={drop} sync={sync}",
@@ -213,10 +189,7 @@ impl CameraStatus {
         let inner = self.lock();
         let mut snap = inner.snapshot.clone();
         snap.since_last_frame_ms = inner.last_frame.map(|t| t.elapsed().as_millis() as u64);
-        if inner
-            .last_frame
-            .is_none_or(|t| t.elapsed() > Duration::from_secs(2))
-        {
+        if inner.last_frame.is_none_or(|t| t.elapsed() > Duration::from_secs(2)) {
             snap.fps_in = 0.0;
         }
         snap
@@ -269,10 +242,7 @@ fn redact_source(source: &SourceSpec) -> String {
     match source {
         SourceSpec::V4l2(device) => format!("v4l2:{device}"),
         SourceSpec::File(path) => {
-            let ext = std::path::Path::new(path)
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("");
+            let ext = std::path::Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("");
             format!("file:(replay).{ext}")
         }
         SourceSpec::Gst(_) => "gst:(description)".to_string(),
@@ -320,10 +290,7 @@ impl CaptureSupervisor {
             .name("capture".into())
             .spawn(move || supervise(settings, policy, mailbox, status, telemetry, thread_stop))
             .map_err(|e| CaptureError::Init(e.to_string()))?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
+        Ok(Self { stop, thread: Some(thread) })
     }
 
     /// Stops the pipeline (always through `Null`) and waits for the thread.
@@ -364,11 +331,8 @@ fn supervise(
         match end {
             RunEnd::Stopped => break,
             RunEnd::Failed(error) => {
-                let state = if matches!(error, CaptureError::Refused { .. }) {
-                    CameraState::Refused
-                } else {
-                    CameraState::Down
-                };
+                let state =
+                    if matches!(error, CaptureError::Refused { .. }) { CameraState::Refused } else { CameraState::Down };
                 tracing::warn!(source = %redact_source(&settings.source), error = %error, retry_in_ms = backoff.as_millis() as u64, "camera pipeline ended; restarting");
                 status.failed(state, error.to_string());
                 telemetry.record_error("camera", error.to_string());
@@ -393,24 +357,14 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 }
 
 /// Applies the camera policy to a V4L2 device before any frame is taken from it.
-fn admit_camera(
-    source: &SourceSpec,
-    policy: &CameraPolicy,
-) -> Result<CameraIdentity, CaptureError> {
+fn admit_camera(source: &SourceSpec, policy: &CameraPolicy) -> Result<CameraIdentity, CaptureError> {
     match source {
         SourceSpec::V4l2(device) => {
-            let info = devices::inspect(std::path::Path::new(device)).map_err(|e| {
-                CaptureError::Build {
-                    camera: source.to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
+            let info = devices::inspect(std::path::Path::new(device))
+                .map_err(|e| CaptureError::Build { camera: source.to_string(), reason: e.to_string() })?;
             let verdict = policy.evaluate(&info);
             if !verdict.accepted {
-                return Err(CaptureError::Refused {
-                    device: device.clone(),
-                    reason: verdict.reason,
-                });
+                return Err(CaptureError::Refused { device: device.clone(), reason: verdict.reason });
             }
             Ok(CameraIdentity {
                 kind: "v4l2".into(),
@@ -420,11 +374,7 @@ fn admit_camera(
                 bus: Some(info.bus),
             })
         }
-        other => Ok(CameraIdentity {
-            kind: other.kind().into(),
-            source: redact_source(other),
-            ..Default::default()
-        }),
+        other => Ok(CameraIdentity { kind: other.kind().into(), source: redact_source(other), ..Default::default() }),
     }
 }
 
@@ -446,29 +396,16 @@ fn run_once(
     stop: &Arc<AtomicBool>,
 ) -> RunEnd {
     let source_name = redact_source(&settings.source);
-    let build_error = |reason: String| {
-        RunEnd::Failed(CaptureError::Build {
-            camera: source_name.clone(),
-            reason,
-        })
-    };
+    let build_error = |reason: String| RunEnd::Failed(CaptureError::Build { camera: source_name.clone(), reason });
     let pipeline = match create_pipeline(settings) {
         Ok(p) => NullOnDrop(p),
         Err(reason) => return build_error(reason),
     };
-    let Some(sink) = pipeline
-        .0
-        .by_name(SINK_NAME)
-        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-    else {
+    let Some(sink) = pipeline.0.by_name(SINK_NAME).and_then(|e| e.downcast::<gst_app::AppSink>().ok()) else {
         return build_error("no appsink in the pipeline".into());
     };
-    let (mailbox, status_cb, telemetry_cb, sequence) = (
-        Arc::clone(mailbox),
-        Arc::clone(status),
-        Arc::clone(telemetry),
-        Arc::clone(sequence),
-    );
+    let (mailbox, status_cb, telemetry_cb, sequence) =
+        (Arc::clone(mailbox), Arc::clone(status), Arc::clone(telemetry), Arc::clone(sequence));
     let (lockstep, cancel) = (settings.lockstep, Arc::clone(stop));
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -479,8 +416,7 @@ fn run_once(
                     .and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok())
                     .ok_or(gst::FlowError::NotNegotiated)?;
                 let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
-                let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info)
-                    .map_err(|_| gst::FlowError::Error)?;
+                let video = gst_video::VideoFrame::from_buffer_readable(buffer, &info).map_err(|_| gst::FlowError::Error)?;
                 let frame = Frame::new(sequence.fetch_add(1, Ordering::Relaxed), video);
                 telemetry_cb.frames_captured.fetch_add(1, Ordering::Relaxed);
                 if lockstep {
@@ -508,47 +444,24 @@ fn run_once(
                 _ => None,
             })
             .unwrap_or_else(|| e.to_string());
-        return RunEnd::Failed(CaptureError::Stream {
-            camera: source_name,
-            reason,
-        });
+        return RunEnd::Failed(CaptureError::Stream { camera: source_name, reason });
     }
-    let Some(bus) = pipeline.0.bus() else {
-        return build_error("pipeline has no bus".into());
-    };
+    let Some(bus) = pipeline.0.bus() else { return build_error("pipeline has no bus".into()) };
     tracing::info!(source = %source_name, "camera pipeline playing");
     loop {
         if stop.load(Ordering::SeqCst) {
             return RunEnd::Stopped;
         }
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
-            continue;
-        };
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else { continue };
         match msg.view() {
             gst::MessageView::Eos(_) if settings.loop_replay => {
-                if pipeline
-                    .0
-                    .seek_simple(
-                        gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-                        gst::ClockTime::ZERO,
-                    )
-                    .is_err()
-                {
-                    return RunEnd::Failed(CaptureError::EndOfStream {
-                        camera: source_name,
-                    });
+                if pipeline.0.seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT, gst::ClockTime::ZERO).is_err() {
+                    return RunEnd::Failed(CaptureError::EndOfStream { camera: source_name });
                 }
             }
-            gst::MessageView::Eos(_) => {
-                return RunEnd::Failed(CaptureError::EndOfStream {
-                    camera: source_name,
-                });
-            }
+            gst::MessageView::Eos(_) => return RunEnd::Failed(CaptureError::EndOfStream { camera: source_name }),
             gst::MessageView::Error(err) => {
-                return RunEnd::Failed(CaptureError::Stream {
-                    camera: source_name,
-                    reason: err.error().to_string(),
-                });
+                return RunEnd::Failed(CaptureError::Stream { camera: source_name, reason: err.error().to_string() });
             }
             _ => {}
         }
@@ -557,19 +470,11 @@ fn run_once(
 
 fn create_pipeline(settings: &PipelineSettings) -> Result<gst::Pipeline, String> {
     let element = gst::parse::launch(&settings.description()).map_err(|e| e.to_string())?;
-    let pipeline = element
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "the description is not a pipeline".to_string())?;
+    let pipeline = element.downcast::<gst::Pipeline>().map_err(|_| "the description is not a pipeline".to_string())?;
     if let SourceSpec::V4l2(_) = settings.source {
-        let format = CameraFormat::parse(&settings.v4l2_format)
-            .map_err(|why| format!("camera.v4l2_format {why}"))?;
-        let filter = pipeline
-            .by_name(CAMERA_CAPS_NAME)
-            .ok_or("the camera capsfilter is missing")?;
-        filter.set_property(
-            "caps",
-            format.caps(settings.width, settings.height, settings.fps),
-        );
+        let format = CameraFormat::parse(&settings.v4l2_format).map_err(|why| format!("camera.v4l2_format {why}"))?;
+        let filter = pipeline.by_name(CAMERA_CAPS_NAME).ok_or("the camera capsfilter is missing")?;
+        filter.set_property("caps", format.caps(settings.width, settings.height, settings.fps));
     }
     Ok(pipeline)
 }
@@ -594,10 +499,7 @@ mod tests {
     #[test]
     fn file_paths_are_quoted_in_the_description() {
         let d = settings("file:/tmp/a \"b\".mp4").description();
-        assert!(
-            d.starts_with("filesrc location=\"/tmp/a \\\"b\\\".mp4\" ! decodebin"),
-            "{d}"
-        );
+        assert!(d.starts_with("filesrc location=\"/tmp/a \\\"b\\\".mp4\" ! decodebin"), "{d}");
         assert!(d.contains("format=BGR,width=320,height=240"));
     }
 
@@ -605,10 +507,7 @@ mod tests {
     fn camera_formats_come_from_a_fixed_list_and_become_caps_through_the_api() {
         gst::init().unwrap();
         assert_eq!(CameraFormat::parse("image/jpeg"), Ok(CameraFormat::Mjpeg));
-        assert_eq!(
-            CameraFormat::parse("video/x-raw, format=YUY2"),
-            Ok(CameraFormat::Yuy2)
-        );
+        assert_eq!(CameraFormat::parse("video/x-raw, format=YUY2"), Ok(CameraFormat::Yuy2));
         for injected in [
             "image/jpeg ! fakesink filesrc location=/tmp/face.mp4",
             "image/jpeg,width=1 ! decodebin ! videotestsrc",
@@ -618,21 +517,11 @@ mod tests {
             assert!(CameraFormat::parse(injected).is_err(), "{injected}");
         }
         let caps = CameraFormat::Yuy2.caps(1280, 720, 30);
-        assert_eq!(
-            caps.to_string(),
-            "video/x-raw, format=(string)YUY2, width=(int)1280, height=(int)720, framerate=(fraction)30/1"
-        );
+        assert_eq!(caps.to_string(), "video/x-raw, format=(string)YUY2, width=(int)1280, height=(int)720, framerate=(fraction)30/1");
         let mut s = settings("v4l2:/dev/video0");
         s.v4l2_format = "image/jpeg ! filesrc location=/tmp/x".into();
-        assert!(
-            !s.description().contains("filesrc"),
-            "the format never reaches the description"
-        );
-        assert!(
-            create_pipeline(&s)
-                .unwrap_err()
-                .contains("camera.v4l2_format")
-        );
+        assert!(!s.description().contains("filesrc"), "the format never reaches the description");
+        assert!(create_pipeline(&s).unwrap_err().contains("camera.v4l2_format"));
     }
 
     #[test]
@@ -641,17 +530,9 @@ mod tests {
         let s = settings("gst:videotestsrc num-buffers=30 pattern=smpte");
         let status = Arc::new(CameraStatus::new(&s));
         let telemetry = Arc::new(Telemetry::default());
-        let sup = CaptureSupervisor::start(
-            s,
-            CameraPolicy::default(),
-            Arc::clone(&mailbox),
-            Arc::clone(&status),
-            Arc::clone(&telemetry),
-        )
-        .unwrap();
-        let frame = mailbox
-            .take_timeout(Duration::from_secs(10))
-            .expect("a frame");
+        let sup = CaptureSupervisor::start(s, CameraPolicy::default(), Arc::clone(&mailbox), Arc::clone(&status), Arc::clone(&telemetry))
+            .unwrap();
+        let frame = mailbox.take_timeout(Duration::from_secs(10)).expect("a frame");
         let (rows, cols, channels) = frame
             .with_mat(|m| {
                 use opencv::prelude::*;
@@ -676,14 +557,7 @@ mod tests {
         let mailbox = Arc::new(Mailbox::default());
         let s = settings("gst:no_such_element_xyz");
         let status = Arc::new(CameraStatus::new(&s));
-        let sup = CaptureSupervisor::start(
-            s,
-            CameraPolicy::default(),
-            mailbox,
-            Arc::clone(&status),
-            Arc::default(),
-        )
-        .unwrap();
+        let sup = CaptureSupervisor::start(s, CameraPolicy::default(), mailbox, Arc::clone(&status), Arc::default()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while status.snapshot().last_error.is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));

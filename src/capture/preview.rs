@@ -20,10 +20,7 @@ impl Preview {
     /// A preview published at most `fps` times a second.
     pub fn new(fps: u32) -> Self {
         let (tx, _) = watch::channel(None);
-        Self {
-            tx,
-            interval: Duration::from_secs_f64(1.0 / f64::from(fps.max(1))),
-        }
+        Self { tx, interval: Duration::from_secs_f64(1.0 / f64::from(fps.max(1))) }
     }
 
     /// Whether anyone is watching (the engine encodes nothing otherwise).
@@ -58,20 +55,13 @@ mod tests {
     #[test]
     fn a_watcher_sees_only_the_latest_frame_and_nothing_after_a_clear() {
         let preview = Preview::new(5);
-        assert!(
-            !preview.wanted(),
-            "nobody watches yet: the engine encodes nothing"
-        );
+        assert!(!preview.wanted(), "nobody watches yet: the engine encodes nothing");
         let mut rx = preview.watch();
         assert!(preview.wanted());
         preview.publish(vec![1]);
         preview.publish(vec![2]);
         assert!(rx.has_changed().unwrap());
-        assert_eq!(
-            rx.borrow_and_update().as_deref(),
-            Some(&vec![2]),
-            "the older frame is gone"
-        );
+        assert_eq!(rx.borrow_and_update().as_deref(), Some(&vec![2]), "the older frame is gone");
         preview.clear();
         assert_eq!(*rx.borrow_and_update(), None);
         drop(rx);

@@ -6,8 +6,8 @@ use idverifd::app;
 use idverifd::signing::Jwks;
 use serde_json::json;
 
-use super::Failure;
 use super::state::{StateArgs, open_for_maintenance};
+use super::Failure;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {
@@ -39,11 +39,7 @@ fn verify(json: bool, state: StateArgs) -> Result<u8, Failure> {
     let config = state.load()?;
     let keys_dir = config.state_dir().join(app::KEYS_DIR);
     // Every key the device ever signed with: retired ones verify older checkpoints.
-    let jwks = if keys_dir.exists() {
-        app::open_keys(&config.state_dir())?.jwks()
-    } else {
-        Jwks::default()
-    };
+    let jwks = if keys_dir.exists() { app::open_keys(&config.state_dir())?.jwks() } else { Jwks::default() };
     let store = open_for_maintenance(&config)?;
     match store.audit_verify(&jwks) {
         Ok(v) => {
@@ -54,17 +50,14 @@ fn verify(json: bool, state: StateArgs) -> Result<u8, Failure> {
                 "audit trail verified: {} entries, {} checkpoints (last at entry {}), {} entries after it",
                 v.entries,
                 v.checkpoints,
-                v.last_checkpoint_seq
-                    .map_or("none".into(), |s| s.to_string()),
+                v.last_checkpoint_seq.map_or("none".into(), |s| s.to_string()),
                 v.unsigned_tail
             );
             Ok(0)
         }
         Err(broken) => {
             if json {
-                super::print_json(
-                    &json!({"valid": false, "first_bad_entry": broken.seq, "why": broken.why}),
-                );
+                super::print_json(&json!({"valid": false, "first_bad_entry": broken.seq, "why": broken.why}));
             }
             eprintln!("idverifd: {broken}");
             Ok(1)
@@ -77,10 +70,7 @@ fn export(since: Option<&str>, state: StateArgs) -> Result<u8, Failure> {
     let config = state.load()?;
     let store = open_for_maintenance(&config)?;
     let mut count = 0;
-    for entry in store
-        .audit_export(since.as_deref())
-        .map_err(|e| Failure(3, e.to_string()))?
-    {
+    for entry in store.audit_export(since.as_deref()).map_err(|e| Failure(3, e.to_string()))? {
         println!("{}", serde_json::to_string(&entry).unwrap_or_default());
         count += 1;
     }
@@ -93,16 +83,8 @@ fn since_rfc3339(text: &str) -> Result<String, Failure> {
     if let Ok(t) = humantime::parse_rfc3339_weak(text) {
         return Ok(humantime::format_rfc3339_seconds(t).to_string());
     }
-    let age = humantime::parse_duration(text).map_err(|_| {
-        Failure(
-            2,
-            format!(
-                "--since {text:?}: write an RFC 3339 time (2026-01-31T00:00:00Z) or an age (24h)"
-            ),
-        )
-    })?;
-    let t = std::time::SystemTime::now()
-        .checked_sub(age)
-        .unwrap_or(std::time::UNIX_EPOCH);
+    let age = humantime::parse_duration(text)
+        .map_err(|_| Failure(2, format!("--since {text:?}: write an RFC 3339 time (2026-01-31T00:00:00Z) or an age (24h)")))?;
+    let t = std::time::SystemTime::now().checked_sub(age).unwrap_or(std::time::UNIX_EPOCH);
     Ok(humantime::format_rfc3339_seconds(t).to_string())
 }

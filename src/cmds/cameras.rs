@@ -8,9 +8,8 @@ use serde_json::json;
 use super::{Failure, optional_config, print_json};
 
 pub fn run(json: bool, config: Option<PathBuf>) -> Result<u8, Failure> {
-    let policy = optional_config(config)?.map_or_else(CameraPolicy::default, |c| {
-        CameraPolicy::from_config(&c.camera.policy)
-    });
+    let policy =
+        optional_config(config)?.map_or_else(CameraPolicy::default, |c| CameraPolicy::from_config(&c.camera.policy));
     let list: Vec<_> = devices::list()
         .into_iter()
         .map(|d| match d {

@@ -24,40 +24,23 @@ pub enum DocumentCommand {
 
 pub fn run(command: DocumentCommand) -> Result<u8, Failure> {
     match command {
-        DocumentCommand::Read {
-            json,
-            on,
-            models,
-            images,
-        } => document_read(json, on, models, &images),
+        DocumentCommand::Read { json, on, models, images } => document_read(json, on, models, &images),
     }
 }
 
-fn document_read(
-    json: bool,
-    on: Option<String>,
-    models: Option<PathBuf>,
-    images: &[PathBuf],
-) -> Result<u8, Failure> {
+fn document_read(json: bool, on: Option<String>, models: Option<PathBuf>, images: &[PathBuf]) -> Result<u8, Failure> {
     use idverifd::identity::{self, Date};
     // Without --on the system clock's day, on purpose (a clerk reading a card today);
     // the output names the day either way, so a wrong clock shows.
     let (on, day_from): (Date, &str) = match on {
-        Some(text) => (
-            text.parse()
-                .map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?,
-            "--on",
-        ),
+        Some(text) => (text.parse().map_err(|e| Failure(2, format!("--on {text:?}: {e}; write YYYY-MM-DD")))?, "--on"),
         None => (identity::today_utc(), "system clock"),
     };
-    let mut reader = vision::reader::DocumentReader::load(&models_dir(models, None))
-        .map_err(|e| Failure(2, e.to_string()))?;
+    let mut reader = vision::reader::DocumentReader::load(&models_dir(models, None)).map_err(|e| Failure(2, e.to_string()))?;
     let mut sides = Vec::new();
     for path in images {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
-        let side = reader
-            .read_side(&image, on)
-            .map_err(|e| Failure(3, e.to_string()))?;
+        let side = reader.read_side(&image, on).map_err(|e| Failure(3, e.to_string()))?;
         if side.shape.is_none() {
             eprintln!("{}: no document found in the image", path.display());
         }
@@ -65,9 +48,7 @@ fn document_read(
     }
     // A card's front and back are separate images: its printed names are checked
     // against the back's MRZ (and re-read) once both are in.
-    let (front, mrz) = reader
-        .combine(&mut sides)
-        .map_err(|e| Failure(3, e.to_string()))?;
+    let (front, mrz) = reader.combine(&mut sides).map_err(|e| Failure(3, e.to_string()))?;
     let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
     if json {
         let mut value = serde_json::to_value(&read).unwrap_or_default();
@@ -80,14 +61,7 @@ fn document_read(
         for p in &read.problems {
             eprintln!("problem: {} — {}", p.code, p.message);
         }
-        eprintln!(
-            "{}",
-            if read.consistent() {
-                "document read, no problems"
-            } else {
-                "document read with problems"
-            }
-        );
+        eprintln!("{}", if read.consistent() { "document read, no problems" } else { "document read with problems" });
     }
     Ok(if read.consistent() { 0 } else { 1 })
 }

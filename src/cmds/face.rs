@@ -41,29 +41,16 @@ pub enum FaceCommand {
 
 pub fn run(command: FaceCommand) -> Result<u8, Failure> {
     match command {
-        FaceCommand::Detect {
-            json,
-            models,
-            image,
-        } => face_detect(json, models, &image),
-        FaceCommand::Compare {
-            json,
-            config,
-            models,
-            threshold,
-            image_a,
-            image_b,
-        } => face_compare(json, config, models, threshold, [&image_a, &image_b]),
+        FaceCommand::Detect { json, models, image } => face_detect(json, models, &image),
+        FaceCommand::Compare { json, config, models, threshold, image_a, image_b } => {
+            face_compare(json, config, models, threshold, [&image_a, &image_b])
+        }
     }
 }
 
 pub(super) fn load_detector(models: &Path, face: &FaceConfig) -> Result<FaceDetector, Failure> {
-    FaceDetector::load(
-        &models.join(vision::YUNET_MODEL),
-        face.detection_width,
-        face.detection_score,
-    )
-    .map_err(|e| Failure(2, e.to_string()))
+    FaceDetector::load(&models.join(vision::YUNET_MODEL), face.detection_width, face.detection_score)
+        .map_err(|e| Failure(2, e.to_string()))
 }
 
 fn face_detect(json: bool, models: Option<PathBuf>, image: &Path) -> Result<u8, Failure> {
@@ -71,22 +58,14 @@ fn face_detect(json: bool, models: Option<PathBuf>, image: &Path) -> Result<u8, 
     let defaults = FaceConfig::default();
     let mut detector = load_detector(&models, &defaults)?;
     let image_mat = vision::read_image(image).map_err(|e| Failure(2, e.to_string()))?;
-    let faces = detector
-        .detect(&image_mat)
-        .map_err(|e| Failure(3, e.to_string()))?;
+    let faces = detector.detect(&image_mat).map_err(|e| Failure(3, e.to_string()))?;
     let mut out = Vec::new();
     for face in &faces {
-        let a = quality::assess(
-            &image_mat,
-            std::slice::from_ref(face),
-            &defaults.oval,
-            &defaults.gates,
-        )
-        .map_err(|e| Failure(3, e.to_string()))?;
+        let a = quality::assess(&image_mat, std::slice::from_ref(face), &defaults.oval, &defaults.gates)
+            .map_err(|e| Failure(3, e.to_string()))?;
         out.push(json!({"box": face.bbox, "landmarks": face.landmarks, "score": face.score, "quality": a.measures}));
     }
-    let value =
-        json!({"image": {"width": image_mat.cols(), "height": image_mat.rows()}, "faces": out});
+    let value = json!({"image": {"width": image_mat.cols(), "height": image_mat.rows()}, "faces": out});
     if json {
         print_json(&value);
     } else {
@@ -103,37 +82,22 @@ fn face_compare(
     images: [&PathBuf; 2],
 ) -> Result<u8, Failure> {
     let config = optional_config(config)?;
-    let face = config
-        .as_ref()
-        .map_or_else(FaceConfig::default, |c| c.face.clone());
+    let face = config.as_ref().map_or_else(FaceConfig::default, |c| c.face.clone());
     let threshold = threshold.unwrap_or(face.match_threshold);
     if let Some(why) = vision::embedding::match_threshold_problem(threshold) {
         return Err(Failure(2, format!("--threshold: {why}")));
     }
     let models = models_dir(models, config.as_ref());
     let mut detector = load_detector(&models, &face)?;
-    let mut embedder = FaceEmbedder::load(&models.join(vision::FACENET_MODEL))
-        .map_err(|e| Failure(2, e.to_string()))?;
-    embedder
-        .wait_built()
-        .map_err(|e| Failure(2, e.to_string()))?;
+    let mut embedder =
+        FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).map_err(|e| Failure(2, e.to_string()))?;
+    embedder.wait_built().map_err(|e| Failure(2, e.to_string()))?;
     let mut subject = |path: &PathBuf| -> Result<(serde_json::Value, Embedding), Failure> {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;
-        let faces = detector
-            .detect(&image)
-            .map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
-        let face = Face::most_prominent(&faces).ok_or_else(|| {
-            Failure(
-                2,
-                format!(
-                    "{}: no face found; use a photo showing the face",
-                    path.display()
-                ),
-            )
-        })?;
-        let embedding = embedder
-            .embed(&image, face)
-            .map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
+        let faces = detector.detect(&image).map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
+        let face = Face::most_prominent(&faces)
+            .ok_or_else(|| Failure(2, format!("{}: no face found; use a photo showing the face", path.display())))?;
+        let embedding = embedder.embed(&image, face).map_err(|e| Failure(3, format!("{}: {e}", path.display())))?;
         let summary = json!({
             "path": path,
             "width": image.cols(),
@@ -157,11 +121,7 @@ fn face_compare(
             "same_person": same_person,
         }));
     } else {
-        let (verdict, relation) = if same_person {
-            ("same person", "<=")
-        } else {
-            ("not the same person", ">")
-        };
+        let (verdict, relation) = if same_person { ("same person", "<=") } else { ("not the same person", ">") };
         eprintln!("{verdict}: distance {distance:.3} {relation} threshold {threshold:.3}");
     }
     Ok(if same_person { 0 } else { 1 })

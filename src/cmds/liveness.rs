@@ -35,26 +35,13 @@ pub enum LivenessCommand {
 
 pub fn run(command: LivenessCommand) -> Result<u8, Failure> {
     match command {
-        LivenessCommand::Scan {
-            json,
-            models,
-            width,
-            height,
-            timing,
-            every_frame,
-            video,
-        } => liveness_scan(json, models, (width, height), timing, every_frame, &video),
+        LivenessCommand::Scan { json, models, width, height, timing, every_frame, video } => {
+            liveness_scan(json, models, (width, height), timing, every_frame, &video)
+        }
     }
 }
 
-fn liveness_scan(
-    json: bool,
-    models: Option<PathBuf>,
-    size: (u32, u32),
-    timing: bool,
-    every_frame: bool,
-    video: &Path,
-) -> Result<u8, Failure> {
+fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: bool, every_frame: bool, video: &Path) -> Result<u8, Failure> {
     use idverifd::capture::clip;
     use std::time::Instant;
     if !video.is_file() {
@@ -63,11 +50,8 @@ fn liveness_scan(
     // As the daemon: OpenCV on the caller's thread, the face followed between detections.
     vision::set_opencv_threads().map_err(|e| Failure(3, e.to_string()))?;
     let models = models_dir(models, None);
-    let mut detector = vision::FaceTracker::load(
-        &models.join(vision::YUNET_MODEL),
-        FaceConfig::default().detection_score,
-    )
-    .map_err(|e| Failure(2, e.to_string()))?;
+    let mut detector = vision::FaceTracker::load(&models.join(vision::YUNET_MODEL), FaceConfig::default().detection_score)
+        .map_err(|e| Failure(2, e.to_string()))?;
     let mut analyser = vision::LivenessAnalyser::new();
     let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
     let mut failure: Option<vision::VisionError> = None;
@@ -87,12 +71,8 @@ fn liveness_scan(
         });
         failure = step.err();
     };
-    let counts = if every_frame {
-        clip::decode_every_frame(video, size.0, size.1, &mut each)
-    } else {
-        clip::play_once(video, size.0, size.1, &mut each)
-    }
-    .map_err(|e| Failure(2, e.to_string()))?;
+    let counts = if every_frame { clip::decode_every_frame(video, size.0, size.1, &mut each) } else { clip::play_once(video, size.0, size.1, &mut each) }
+        .map_err(|e| Failure(2, e.to_string()))?;
     if let Some(e) = failure {
         return Err(Failure(3, e.to_string()));
     }
@@ -102,13 +82,7 @@ fn liveness_scan(
         let n = counts.analysed.max(1) as f64;
         eprintln!(
             "timing {}x{}: detection {:.2} ms/frame, liveness signals {:.2} ms/frame over {} frames ({} detected, {} tracked)",
-            size.0,
-            size.1,
-            detect_ms / n,
-            liveness_ms / n,
-            counts.analysed,
-            detector.detections,
-            detector.tracked
+            size.0, size.1, detect_ms / n, liveness_ms / n, counts.analysed, detector.detections, detector.tracked
         );
     }
     if json {
@@ -119,21 +93,13 @@ fn liveness_scan(
         value["frames_analysed"] = json!(counts.analysed);
         // Every thread of the process (decoding included) over the frames analysed,
         // so the figure compares with any other tool's on the same clip.
-        value["cpu_ms_per_frame"] =
-            json!((cpu_ms / counts.analysed.max(1) as f64 * 100.0).round() / 100.0);
+        value["cpu_ms_per_frame"] = json!((cpu_ms / counts.analysed.max(1) as f64 * 100.0).round() / 100.0);
         print_json(&value);
     } else {
         eprintln!(
             "{}{}: score {:.2} (threshold {:.2}; {}), {} of {} frames with a face",
-            if verdict.attack_suspected {
-                "attack suspected"
-            } else {
-                "no attack suspected"
-            },
-            verdict
-                .attack_kind
-                .map(|k| format!(" ({})", k.name()))
-                .unwrap_or_default(),
+            if verdict.attack_suspected { "attack suspected" } else { "no attack suspected" },
+            verdict.attack_kind.map(|k| format!(" ({})", k.name())).unwrap_or_default(),
             verdict.score,
             verdict.threshold,
             verdict.evidence_summary(),
@@ -146,10 +112,7 @@ fn liveness_scan(
 
 /// CPU time of the whole process so far (all threads), in seconds.
 fn process_cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec it is given.
     if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } != 0 {
         return 0.0;

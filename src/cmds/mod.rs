@@ -29,11 +29,7 @@ impl From<AppError> for Failure {
 pub fn print_json(value: &serde_json::Value) {
     use std::io::Write;
     // A reader that stops early (`| head`) is not an internal error: no panic on EPIPE.
-    let _ = writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
 /// The config named by `--config`, else the system one if it exists, else none
@@ -42,21 +38,10 @@ pub fn optional_config(config: Option<PathBuf>) -> Result<Option<Config>, Failur
     if config.is_none() && !Path::new(idverifd::config::DEFAULT_CONFIG_PATH).exists() {
         return Ok(None);
     }
-    Ok(Some(
-        app::load_config(&RunOptions {
-            config,
-            ..Default::default()
-        })?
-        .0,
-    ))
+    Ok(Some(app::load_config(&RunOptions { config, ..Default::default() })?.0))
 }
 
 /// `--models`, else the config's models directory, else the default one.
 pub fn models_dir(models: Option<PathBuf>, config: Option<&Config>) -> PathBuf {
-    models.unwrap_or_else(|| {
-        config.map_or_else(
-            || ModelsConfig::default().resolved_dir(),
-            Config::models_dir,
-        )
-    })
+    models.unwrap_or_else(|| config.map_or_else(|| ModelsConfig::default().resolved_dir(), Config::models_dir))
 }

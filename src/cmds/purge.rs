@@ -6,8 +6,8 @@ use idverifd::app;
 use idverifd::store::Actor;
 use serde_json::json;
 
-use super::Failure;
 use super::state::{StateArgs, open_for_maintenance};
+use super::Failure;
 
 #[derive(clap::Args, Debug)]
 pub struct PurgeArgs {
@@ -31,13 +31,8 @@ pub fn run(args: PurgeArgs) -> Result<u8, Failure> {
         eprintln!("{} item(s) would be purged (nothing changed)", plan.len());
         return Ok(0);
     }
-    let report = store
-        .purge_expired(&retention, now, &Actor::Command)
-        .map_err(|e| Failure(3, e.to_string()))?;
+    let report = store.purge_expired(&retention, now, &Actor::Command).map_err(|e| Failure(3, e.to_string()))?;
     super::print_json(&json!({"purged": report}));
-    eprintln!(
-        "purged: personal data of {} session(s), {} signed result(s)",
-        report.personal_data, report.signed_results
-    );
+    eprintln!("purged: personal data of {} session(s), {} signed result(s)", report.personal_data, report.signed_results);
     Ok(0)
 }

@@ -22,24 +22,15 @@ pub struct StateArgs {
 impl StateArgs {
     /// The config (with `--state-dir` applied), after checking the caller owns the state.
     pub fn load(self) -> Result<Config, Failure> {
-        let (config, _) = app::load_config(&RunOptions {
-            config: self.config,
-            state_dir: self.state_dir,
-            ..Default::default()
-        })?;
+        let (config, _) = app::load_config(&RunOptions { config: self.config, state_dir: self.state_dir, ..Default::default() })?;
         let dir = config.state_dir();
-        let meta = std::fs::metadata(&dir)
-            .map_err(|e| Failure(2, format!("state directory {}: {e}", dir.display())))?;
+        let meta = std::fs::metadata(&dir).map_err(|e| Failure(2, format!("state directory {}: {e}", dir.display())))?;
         // SAFETY: geteuid has no preconditions.
         let me = unsafe { libc::geteuid() };
         if meta.uid() != me {
             return Err(Failure(
                 2,
-                format!(
-                    "state directory {} belongs to uid {}; run this as its owner (e.g. sudo -u idverifd)",
-                    dir.display(),
-                    meta.uid()
-                ),
+                format!("state directory {} belongs to uid {}; run this as its owner (e.g. sudo -u idverifd)", dir.display(), meta.uid()),
             ));
         }
         Ok(config)
@@ -50,13 +41,7 @@ impl StateArgs {
 pub fn open_for_maintenance(config: &Config) -> Result<Store, Failure> {
     let db = config.state_dir().join(app::DB_DIR);
     if !db.exists() {
-        return Err(Failure(
-            2,
-            format!(
-                "no database at {}: has the daemon run with this state directory?",
-                db.display()
-            ),
-        ));
+        return Err(Failure(2, format!("no database at {}: has the daemon run with this state directory?", db.display())));
     }
     Store::open_for_maintenance(&db).map_err(|e| {
         Failure(3, format!("{e} (is the daemon running? stop it first: the database admits one process at a time)"))

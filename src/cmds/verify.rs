@@ -30,17 +30,10 @@ pub fn run(args: VerifyArgs) -> Result<u8, Failure> {
     verify(args.json, args.jwks.as_deref(), args.ca, &args.result)
 }
 
-fn verify(
-    json: bool,
-    jwks_source: Option<&str>,
-    ca: Option<PathBuf>,
-    result: &str,
-) -> Result<u8, Failure> {
+fn verify(json: bool, jwks_source: Option<&str>, ca: Option<PathBuf>, result: &str) -> Result<u8, Failure> {
     let jws = if result == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Failure(2, format!("standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| Failure(2, format!("standard input: {e}")))?;
         s
     } else {
         std::fs::read_to_string(result).map_err(|e| Failure(2, format!("{result}: {e}")))?
@@ -48,23 +41,15 @@ fn verify(
     let Some(jwks_source) = jwks_source else {
         let ca = ca.expect("clap requires --ca without --jwks");
         let roots = std::fs::read(&ca).map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
-        return Ok(report_verification(
-            json,
-            idverifd::signing::chain::verify_by_chain(&jws, &roots, idverifd::unix_now() as i64),
-        ));
+        return Ok(report_verification(json, idverifd::signing::chain::verify_by_chain(&jws, &roots, idverifd::unix_now() as i64)));
     };
     let jwks_text = if jwks_source.starts_with("https://") || jwks_source.starts_with("http://") {
         fetch_jwks(jwks_source, ca.as_deref())?
     } else {
-        std::fs::read_to_string(jwks_source)
-            .map_err(|e| Failure(2, format!("{jwks_source}: {e}")))?
+        std::fs::read_to_string(jwks_source).map_err(|e| Failure(2, format!("{jwks_source}: {e}")))?
     };
-    let jwks: Jwks = serde_json::from_str(&jwks_text)
-        .map_err(|e| Failure(2, format!("{jwks_source}: not a JWKS: {e}")))?;
-    Ok(report_verification(
-        json,
-        verify_compact(&jws, &jwks).map_err(|e| e.to_string()),
-    ))
+    let jwks: Jwks = serde_json::from_str(&jwks_text).map_err(|e| Failure(2, format!("{jwks_source}: not a JWKS: {e}")))?;
+    Ok(report_verification(json, verify_compact(&jws, &jwks).map_err(|e| e.to_string())))
 }
 
 /// Prints a verification's outcome; exit 0 if valid, 1 if not.
@@ -72,9 +57,7 @@ fn report_verification(json: bool, outcome: Result<idverifd::signing::Verified, 
     match outcome {
         Ok(v) => {
             if json {
-                print_json(
-                    &json!({"valid": true, "kid": v.kid, "header": v.header, "payload": v.payload}),
-                );
+                print_json(&json!({"valid": true, "kid": v.kid, "header": v.header, "payload": v.payload}));
             } else {
                 eprintln!("signature valid (kid {})", v.kid);
             }
@@ -96,27 +79,13 @@ fn fetch_jwks(url: &str, ca: Option<&std::path::Path>) -> Result<String, Failure
         let pem = std::fs::read(ca).map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
             let cert = cert.map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
+            roots.add(cert).map_err(|e| Failure(2, format!("{}: {e}", ca.display())))?;
         }
     } else {
-        return Err(Failure(
-            2,
-            "--ca FILE is needed to trust the device's certificate for an https JWKS".into(),
-        ));
+        return Err(Failure(2, "--ca FILE is needed to trust the device's certificate for an https JWKS".into()));
     }
-    let tls = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let agent = ureq::AgentBuilder::new()
-        .tls_config(std::sync::Arc::new(tls))
-        .build();
-    let response = agent
-        .get(url)
-        .call()
-        .map_err(|e| Failure(2, format!("{url}: {e}")))?;
-    response
-        .into_string()
-        .map_err(|e| Failure(2, format!("{url}: {e}")))
+    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let agent = ureq::AgentBuilder::new().tls_config(std::sync::Arc::new(tls)).build();
+    let response = agent.get(url).call().map_err(|e| Failure(2, format!("{url}: {e}")))?;
+    response.into_string().map_err(|e| Failure(2, format!("{url}: {e}")))
 }

@@ -7,8 +7,8 @@
 use idverifd::store::outbox::DeliveryState;
 use serde_json::json;
 
-use super::Failure;
 use super::state::{StateArgs, open_for_maintenance};
+use super::Failure;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum WebhooksCommand {
@@ -56,10 +56,7 @@ fn retry(json: bool, id: &str, state: StateArgs) -> Result<u8, Failure> {
     let config = state.load()?;
     let store = open_for_maintenance(&config)?;
     let now_ms = idverifd::webhooks::unix_ms(std::time::SystemTime::now());
-    match store
-        .retry_delivery(id, now_ms)
-        .map_err(|e| Failure(3, e.to_string()))?
-    {
+    match store.retry_delivery(id, now_ms).map_err(|e| Failure(3, e.to_string()))? {
         Some(delivery) => {
             if json {
                 super::print_json(&json!({"retry": delivery}));
@@ -67,9 +64,6 @@ fn retry(json: bool, id: &str, state: StateArgs) -> Result<u8, Failure> {
             eprintln!("webhook {id} is due again; the daemon sends it when it starts");
             Ok(0)
         }
-        None => Err(Failure(
-            2,
-            format!("no webhook {id:?} in the outbox; `idverifd webhooks list` shows their ids"),
-        )),
+        None => Err(Failure(2, format!("no webhook {id:?} in the outbox; `idverifd webhooks list` shows their ids"))),
     }
 }

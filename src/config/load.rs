@@ -20,10 +20,7 @@ impl std::fmt::Display for ConfigProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{} problem(s) in the config:\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<ConfigProblem>),
 }
@@ -58,10 +55,8 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, ConfigOrigin), ConfigErr
 }
 
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
     parse(&text, &path.display().to_string())
 }
 
@@ -69,34 +64,16 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// a type error in one section does not hide problems in the others.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
-    let problem = |field: &str, why: String| ConfigProblem {
-        file: file.to_string(),
-        field: field.to_string(),
-        why,
-    };
+    let problem = |field: &str, why: String| ConfigProblem { file: file.to_string(), field: field.to_string(), why };
 
     let root: toml::Table = match text.parse() {
         Ok(t) => t,
-        Err(e) => {
-            return Err(ConfigError::Invalid(vec![problem(
-                "(syntax)",
-                e.to_string().trim().to_string(),
-            )]));
-        }
+        Err(e) => return Err(ConfigError::Invalid(vec![problem("(syntax)", e.to_string().trim().to_string())])),
     };
-    const SECTIONS: [&str; 11] = [
-        "device", "camera", "api", "face", "session", "store", "models", "kiosk", "status",
-        "signing", "webhooks",
-    ];
+    const SECTIONS: [&str; 11] = ["device", "camera", "api", "face", "session", "store", "models", "kiosk", "status", "signing", "webhooks"];
     for key in root.keys() {
         if !SECTIONS.contains(&key.as_str()) {
-            problems.push(problem(
-                key,
-                format!(
-                    "unknown section; known sections are {}",
-                    SECTIONS.join(", ")
-                ),
-            ));
+            problems.push(problem(key, format!("unknown section; known sections are {}", SECTIONS.join(", "))));
         }
     }
 
@@ -140,9 +117,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     let status = section::<StatusConfig>(&root, "status", false, &mut raw);
     let signing = section::<SigningConfig>(&root, "signing", false, &mut raw);
     // Optional: only a section that is there is parsed (its url is required).
-    let webhooks = root
-        .contains_key("webhooks")
-        .then(|| section::<WebhooksConfig>(&root, "webhooks", true, &mut raw));
+    let webhooks = root.contains_key("webhooks").then(|| section::<WebhooksConfig>(&root, "webhooks", true, &mut raw));
     problems.extend(raw.into_iter().map(|(field, why)| problem(&field, why)));
 
     let (
@@ -156,9 +131,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Some(kiosk),
         Some(status),
         Some(signing),
-    ) = (
-        device, camera, api, face, session, store, models, kiosk, status, signing,
-    )
+    ) = (device, camera, api, face, session, store, models, kiosk, status, signing)
     else {
         return Err(ConfigError::Invalid(problems));
     };
@@ -167,28 +140,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         Some(Some(w)) => Some(w),
         None => None,
     };
-    let config = Config {
-        device,
-        camera,
-        api,
-        face,
-        session,
-        store,
-        models,
-        kiosk,
-        status,
-        signing,
-        webhooks,
-    };
-    problems.extend(
-        config
-            .validate()
-            .into_iter()
-            .map(|(field, why)| problem(field, why)),
-    );
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigError::Invalid(problems))
-    }
+    let config = Config { device, camera, api, face, session, store, models, kiosk, status, signing, webhooks };
+    problems.extend(config.validate().into_iter().map(|(field, why)| problem(field, why)));
+    if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
 }

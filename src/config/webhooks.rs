@@ -10,11 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// The events a registration server can ask for.
-pub const EVENTS: [&str; 3] = [
-    "verification.decided",
-    "verification.started",
-    "verification.interrupted",
-];
+pub const EVENTS: [&str; 3] = ["verification.decided", "verification.started", "verification.interrupted"];
 
 /// The back-off's first step in production.
 pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(5);
@@ -66,44 +62,28 @@ impl WebhooksConfig {
             match std::fs::read(path) {
                 Err(e) => out.push(("webhooks.ca_file", format!("{}: {e}", path.display()))),
                 Ok(pem) => {
-                    let certs =
-                        rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<Vec<_>, _>>();
+                    let certs = rustls_pemfile::certs(&mut pem.as_slice()).collect::<Result<Vec<_>, _>>();
                     if !certs.is_ok_and(|c| !c.is_empty()) {
-                        out.push((
-                            "webhooks.ca_file",
-                            format!("{}: no PEM certificate in it", path.display()),
-                        ));
+                        out.push(("webhooks.ca_file", format!("{}: no PEM certificate in it", path.display())));
                     }
                 }
             }
         }
         if self.events.is_empty() {
-            out.push((
-                "webhooks.events",
-                format!("name at least one of {}", EVENTS.join(", ")),
-            ));
+            out.push(("webhooks.events", format!("name at least one of {}", EVENTS.join(", "))));
         }
         for event in &self.events {
             if !EVENTS.contains(&event.as_str()) {
-                out.push((
-                    "webhooks.events",
-                    format!("{event:?} is not one of {}", EVENTS.join(", ")),
-                ));
+                out.push(("webhooks.events", format!("{event:?} is not one of {}", EVENTS.join(", "))));
             }
         }
         if let Some(base) = &self.api_base_url
             && !base.starts_with("https://")
         {
-            out.push((
-                "webhooks.api_base_url",
-                "must start with https:// (the API is served over TLS only)".into(),
-            ));
+            out.push(("webhooks.api_base_url", "must start with https:// (the API is served over TLS only)".into()));
         }
         if self.first_retry.is_some() && !allow_replay {
-            out.push((
-                "webhooks.first_retry",
-                "a short back-off is for tests with a replayed source; remove it".into(),
-            ));
+            out.push(("webhooks.first_retry", "a short back-off is for tests with a replayed source; remove it".into()));
         }
         out
     }
@@ -122,9 +102,7 @@ pub fn receiver_scheme(url: &str) -> Result<Scheme, String> {
     } else if let Some(rest) = url.strip_prefix("http://") {
         (Scheme::Http, rest)
     } else {
-        return Err(format!(
-            "{url:?} must start with https:// (or http:// to a loopback address)"
-        ));
+        return Err(format!("{url:?} must start with https:// (or http:// to a loopback address)"));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host_of(authority).ok_or_else(|| format!("{url:?} has no host"))?;
@@ -147,8 +125,7 @@ fn host_of(authority: &str) -> Option<&str> {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -157,23 +134,11 @@ mod tests {
 
     #[test]
     fn plain_http_is_only_for_a_receiver_on_this_box() {
-        assert_eq!(
-            receiver_scheme("https://registration.example/idverifd"),
-            Ok(Scheme::Https)
-        );
-        assert_eq!(
-            receiver_scheme("http://127.0.0.1:9000/hook"),
-            Ok(Scheme::Http)
-        );
+        assert_eq!(receiver_scheme("https://registration.example/idverifd"), Ok(Scheme::Https));
+        assert_eq!(receiver_scheme("http://127.0.0.1:9000/hook"), Ok(Scheme::Http));
         assert_eq!(receiver_scheme("http://[::1]:9000/hook"), Ok(Scheme::Http));
         assert_eq!(receiver_scheme("http://localhost/hook"), Ok(Scheme::Http));
-        for refused in [
-            "http://registration.example/hook",
-            "http://10.0.0.5/hook",
-            "http://127.0.0.1.evil.example/",
-            "ftp://x",
-            "https:///x",
-        ] {
+        for refused in ["http://registration.example/hook", "http://10.0.0.5/hook", "http://127.0.0.1.evil.example/", "ftp://x", "https:///x"] {
             assert!(receiver_scheme(refused).is_err(), "{refused}");
         }
     }
@@ -188,22 +153,10 @@ mod tests {
             first_retry: Some(Duration::from_millis(200)),
         };
         let fields: Vec<_> = config.problems(false).into_iter().map(|(f, _)| f).collect();
-        for field in [
-            "webhooks.url",
-            "webhooks.ca_file",
-            "webhooks.events",
-            "webhooks.api_base_url",
-            "webhooks.first_retry",
-        ] {
+        for field in ["webhooks.url", "webhooks.ca_file", "webhooks.events", "webhooks.api_base_url", "webhooks.first_retry"] {
             assert!(fields.contains(&field), "{field} in {fields:?}");
         }
-        let fine = WebhooksConfig {
-            url: "http://127.0.0.1:1/".into(),
-            ca_file: None,
-            events: default_events(),
-            api_base_url: None,
-            first_retry: config.first_retry,
-        };
+        let fine = WebhooksConfig { url: "http://127.0.0.1:1/".into(), ca_file: None, events: default_events(), api_base_url: None, first_retry: config.first_retry };
         assert!(fine.problems(true).is_empty());
         assert_eq!(fine.problems(false).len(), 1);
     }

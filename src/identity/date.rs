@@ -402,10 +402,7 @@ mod tests {
 
     #[test]
     fn a_fixed_calendar_ignores_the_system_clock() {
-        assert_eq!(
-            Calendar::Fixed(date("2026-11-21")).today(),
-            date("2026-11-21")
-        );
+        assert_eq!(Calendar::Fixed(date("2026-11-21")).today(), date("2026-11-21"));
         assert_eq!(Calendar::System.today(), today_utc());
     }
 

@@ -144,25 +144,9 @@ impl NameMatch {
 /// fillers ignored). `mrz_may_be_truncated`: the MRZ name field was full, so
 /// the MRZ name may be a cut-off prefix of the transliteration.
 pub fn compare(printed: &str, mrz: &str, mrz_may_be_truncated: bool) -> NameMatch {
-    let printed: Vec<char> = printed
-        .trim()
-        .chars()
-        .flat_map(char::to_uppercase)
-        .collect();
-    let mrz: Vec<char> = mrz
-        .trim()
-        .trim_end_matches(['<', ' '])
-        .chars()
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let mut search = Search {
-        printed: &printed,
-        mrz: &mrz,
-        truncated_ok: mrz_may_be_truncated,
-        failed: HashSet::new(),
-        furthest: (0, 0),
-        with_variants: false,
-    };
+    let printed: Vec<char> = printed.trim().chars().flat_map(char::to_uppercase).collect();
+    let mrz: Vec<char> = mrz.trim().trim_end_matches(['<', ' ']).chars().map(|c| c.to_ascii_uppercase()).collect();
+    let mut search = Search { printed: &printed, mrz: &mrz, truncated_ok: mrz_may_be_truncated, failed: HashSet::new(), furthest: (0, 0), with_variants: false };
     if search.run(0, 0) {
         return NameMatch::Agree;
     }
@@ -173,10 +157,7 @@ pub fn compare(printed: &str, mrz: &str, mrz_may_be_truncated: bool) -> NameMatc
         return NameMatch::AgreeWithVariant;
     }
     // Report where the ICAO spelling broke off: that is the glyph to re-read.
-    NameMatch::Disagree(FirstDifference {
-        printed: first.0,
-        mrz: first.1,
-    })
+    NameMatch::Disagree(FirstDifference { printed: first.0, mrz: first.1 })
 }
 
 /// A depth-first walk over the printed letters, trying each accepted spelling
@@ -208,27 +189,16 @@ impl Search<'_> {
         let ok = if is_separator(c) {
             // One filler in the MRZ for a run of separators; a separator the
             // MRZ lacks (e.g. an apostrophe) is skipped.
-            let next = (p..self.printed.len())
-                .find(|&i| !is_separator(self.printed[i]))
-                .unwrap_or(self.printed.len());
-            let skip_mrz = (m..self.mrz.len())
-                .find(|&i| !is_separator(self.mrz[i]))
-                .unwrap_or(self.mrz.len());
+            let next = (p..self.printed.len()).find(|&i| !is_separator(self.printed[i])).unwrap_or(self.printed.len());
+            let skip_mrz = (m..self.mrz.len()).find(|&i| !is_separator(self.mrz[i])).unwrap_or(self.mrz.len());
             (skip_mrz > m && self.run(next, skip_mrz)) || self.run(next, m)
         } else {
             let standard = latin(c).map(|l| vec![l]).unwrap_or_else(|| {
                 // A Latin letter (an OCR look-alike) stands for itself.
-                if c.is_ascii_uppercase() {
-                    vec![ascii_letter(c)]
-                } else {
-                    Vec::new()
-                }
+                if c.is_ascii_uppercase() { vec![ascii_letter(c)] } else { Vec::new() }
             });
             let extra: &[&str] = if self.with_variants { variants(c) } else { &[] };
-            standard
-                .into_iter()
-                .chain(extra.iter().copied())
-                .any(|spelling| self.take(p, m, spelling))
+            standard.into_iter().chain(extra.iter().copied()).any(|spelling| self.take(p, m, spelling))
         };
         if !ok {
             self.failed.insert((p, m));
@@ -254,10 +224,7 @@ impl Search<'_> {
 }
 
 fn ascii_letter(c: char) -> &'static str {
-    const LETTERS: [&str; 26] = [
-        "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R",
-        "S", "T", "U", "V", "W", "X", "Y", "Z",
-    ];
+    const LETTERS: [&str; 26] = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z"];
     LETTERS[(c as u8 - b'A') as usize]
 }
 
@@ -298,63 +265,29 @@ mod tests {
     fn the_icao_spelling_agrees() {
         assert_eq!(compare("ҚҰСАЙЫНОВ", "KUSAIYNOV", false), NameMatch::Agree);
         assert_eq!(compare("Ғалым", "GALYM", false), NameMatch::Agree);
-        assert_eq!(
-            compare("ӘЙГЕРІМ ЖАНСАЯ", "AIGERIM<ZHANSAIA", false),
-            NameMatch::Agree
-        );
-        assert_eq!(
-            compare("ӘЙГЕРІМ ЖАНСАЯ", "AIGERIM ZHANSAIA<<<<", false),
-            NameMatch::Agree
-        );
-        assert_eq!(
-            compare("ҚАСЫМОВА-ШӘРІПОВА", "KASYMOVA<SHARIPOVA", false),
-            NameMatch::Agree
-        );
+        assert_eq!(compare("ӘЙГЕРІМ ЖАНСАЯ", "AIGERIM<ZHANSAIA", false), NameMatch::Agree);
+        assert_eq!(compare("ӘЙГЕРІМ ЖАНСАЯ", "AIGERIM ZHANSAIA<<<<", false), NameMatch::Agree);
+        assert_eq!(compare("ҚАСЫМОВА-ШӘРІПОВА", "KASYMOVA<SHARIPOVA", false), NameMatch::Agree);
     }
 
     #[test]
     fn older_spellings_agree_as_known_variants() {
-        assert_eq!(
-            compare("ЮСУПОВ", "YUSUPOV", false),
-            NameMatch::AgreeWithVariant
-        );
+        assert_eq!(compare("ЮСУПОВ", "YUSUPOV", false), NameMatch::AgreeWithVariant);
         assert_eq!(compare("ЯНА", "YANA", false), NameMatch::AgreeWithVariant);
-        assert_eq!(
-            compare("ХАМИТОВ", "HAMITOV", false),
-            NameMatch::AgreeWithVariant
-        );
-        assert_eq!(
-            compare("СЕРГЕЙ", "SERGEY", false),
-            NameMatch::AgreeWithVariant
-        );
-        assert_eq!(
-            compare("ПОДЪЯЧЕВ", "PODIEIACHEV", false),
-            NameMatch::AgreeWithVariant
-        );
-        assert_eq!(
-            compare("ҚАЙРАТ", "QAIRAT", false),
-            NameMatch::AgreeWithVariant
-        );
+        assert_eq!(compare("ХАМИТОВ", "HAMITOV", false), NameMatch::AgreeWithVariant);
+        assert_eq!(compare("СЕРГЕЙ", "SERGEY", false), NameMatch::AgreeWithVariant);
+        assert_eq!(compare("ПОДЪЯЧЕВ", "PODIEIACHEV", false), NameMatch::AgreeWithVariant);
+        assert_eq!(compare("ҚАЙРАТ", "QAIRAT", false), NameMatch::AgreeWithVariant);
         // The ICAO spelling is preferred when both would fit.
         assert_eq!(compare("ХАСЕНОВ", "KHASENOV", false), NameMatch::Agree);
     }
 
     #[test]
     fn a_truncated_mrz_name_is_compared_as_a_prefix_only_when_it_may_be_truncated() {
-        assert_eq!(
-            compare("ҚҰДАЙБЕРГЕНОВА", "KUDAIBERG", true),
-            NameMatch::Agree
-        );
-        assert_eq!(
-            compare("ЩЕРБАКОВА", "SH", true),
-            NameMatch::Agree,
-            "cut inside the spelling of Щ"
-        );
+        assert_eq!(compare("ҚҰДАЙБЕРГЕНОВА", "KUDAIBERG", true), NameMatch::Agree);
+        assert_eq!(compare("ЩЕРБАКОВА", "SH", true), NameMatch::Agree, "cut inside the spelling of Щ");
         assert_eq!(compare("ҚҰДАЙБЕРГЕНОВА", "KUDAIBERG", false), differ(9, 9));
-        assert!(
-            !compare("ҚҰДАЙБЕРГЕНОВА", "", true).agrees(),
-            "an empty MRZ name is not a prefix"
-        );
+        assert!(!compare("ҚҰДАЙБЕРГЕНОВА", "", true).agrees(), "an empty MRZ name is not a prefix");
     }
 
     #[test]
@@ -423,15 +356,8 @@ names.update(["ӘЙГЕРІМ ЖАНСАЯ", "ҚАСЫМОВА-ШӘРІПОВА"
 print(json.dumps({"letters": letters, "names": {n: d.latin(n) for n in sorted(names)}}))
 "#;
         let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-        let out = std::process::Command::new("python3")
-            .args(["-c", script, fixtures])
-            .output()
-            .expect("python3 (scripts/setup)");
-        assert!(
-            out.status.success(),
-            "python3 with the mrz package (scripts/setup): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = std::process::Command::new("python3").args(["-c", script, fixtures]).output().expect("python3 (scripts/setup)");
+        assert!(out.status.success(), "python3 with the mrz package (scripts/setup): {}", String::from_utf8_lossy(&out.stderr));
         let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
         let letters = value["letters"].as_object().unwrap();
@@ -445,16 +371,8 @@ print(json.dumps({"letters": letters, "names": {n: d.latin(n) for n in sorted(na
         assert!(names.len() > 250, "{} names", names.len());
         for (cyrillic, want) in names {
             let want = want.as_str().unwrap();
-            assert_eq!(
-                transliterate(cyrillic),
-                want.replace([' ', '-'], "<"),
-                "{cyrillic}"
-            );
-            assert_eq!(
-                compare(cyrillic, want, false),
-                NameMatch::Agree,
-                "{cyrillic}"
-            );
+            assert_eq!(transliterate(cyrillic), want.replace([' ', '-'], "<"), "{cyrillic}");
+            assert_eq!(compare(cyrillic, want, false), NameMatch::Agree, "{cyrillic}");
         }
     }
 }

@@ -28,21 +28,10 @@ pub fn inconsistent(problems: &[Problem]) -> bool {
 /// The verdict on a document as read. `face_distance`: the live face against the
 /// document's portrait (`None`: either was missing); `match_threshold`: the largest
 /// distance that is the same person.
-pub fn assess(
-    read: &DocumentRead,
-    expected_iin: Option<&str>,
-    face_distance: Option<f32>,
-    match_threshold: f32,
-) -> DocumentVerdict {
-    let expected_iin_mismatch =
-        matches!((expected_iin, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
+pub fn assess(read: &DocumentRead, expected_iin: Option<&str>, face_distance: Option<f32>, match_threshold: f32) -> DocumentVerdict {
+    let expected_iin_mismatch = matches!((expected_iin, read.iin.as_deref()), (Some(e), Some(r)) if e != r);
     let inconsistent = inconsistent(&read.problems);
-    let check = |name: &str, passed: bool| Check {
-        name: name.into(),
-        passed,
-        score: None,
-        threshold: None,
-    };
+    let check = |name: &str, passed: bool| Check { name: name.into(), passed, score: None, threshold: None };
     let mut checks = vec![
         check("document_mrz_check_digits", read.mrz.valid),
         check("document_iin_check_digit", read.iin_valid),
@@ -50,10 +39,7 @@ pub fn assess(
         check("document_not_expired", read.expired == Some(false)),
     ];
     if expected_iin.is_some() {
-        checks.push(check(
-            "document_iin_matches_request",
-            !expected_iin_mismatch && read.iin.is_some(),
-        ));
+        checks.push(check("document_iin_matches_request", !expected_iin_mismatch && read.iin.is_some()));
     }
     checks.push(Check {
         name: "face_matches_document".into(),
@@ -100,24 +86,13 @@ mod tests {
     }
 
     fn problem(code: &'static str) -> Problem {
-        Problem {
-            code,
-            message: String::new(),
-        }
+        Problem { code, message: String::new() }
     }
 
     /// The verdict's flags in the order: iin_readable, expected_iin_mismatch, expired,
     /// inconsistent, minor, face_mismatch, portrait_not_compared.
     fn flags(v: &DocumentVerdict) -> [bool; 7] {
-        [
-            v.iin_readable,
-            v.expected_iin_mismatch,
-            v.expired,
-            v.inconsistent,
-            v.minor,
-            v.face_mismatch,
-            v.portrait_not_compared,
-        ]
+        [v.iin_readable, v.expected_iin_mismatch, v.expired, v.inconsistent, v.minor, v.face_mismatch, v.portrait_not_compared]
     }
 
     #[test]
@@ -140,29 +115,15 @@ mod tests {
             ("no portrait or no live face", good(), None, None, [T, F, F, F, F, F, T]),
         ];
         for (name, read, expected, distance, want) in table {
-            assert_eq!(
-                flags(&assess(&read, expected, distance, THRESHOLD)),
-                want,
-                "{name}"
-            );
+            assert_eq!(flags(&assess(&read, expected, distance, THRESHOLD)), want, "{name}");
         }
     }
 
     #[test]
     fn the_checks_say_what_was_compared() {
-        let names = |v: DocumentVerdict| {
-            v.checks
-                .into_iter()
-                .map(|c| (c.name, c.passed))
-                .collect::<Vec<_>>()
-        };
+        let names = |v: DocumentVerdict| v.checks.into_iter().map(|c| (c.name, c.passed)).collect::<Vec<_>>();
         assert_eq!(
-            names(assess(
-                &with(|r| r.expired = Some(true)),
-                Some(IIN),
-                Some(0.4),
-                THRESHOLD
-            )),
+            names(assess(&with(|r| r.expired = Some(true)), Some(IIN), Some(0.4), THRESHOLD)),
             [
                 ("document_mrz_check_digits".to_string(), true),
                 ("document_iin_check_digit".into(), true),
@@ -173,11 +134,7 @@ mod tests {
             ]
         );
         let unread = assess(&with(|r| r.iin = None), Some(IIN), None, THRESHOLD);
-        let request = unread
-            .checks
-            .iter()
-            .find(|c| c.name == "document_iin_matches_request")
-            .unwrap();
+        let request = unread.checks.iter().find(|c| c.name == "document_iin_matches_request").unwrap();
         assert!(!request.passed, "no IIN read does not match the request");
         let face = unread.checks.last().unwrap();
         assert_eq!((face.passed, face.score), (false, None));

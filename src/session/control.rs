@@ -15,28 +15,13 @@ use crate::store::{Actor, Store, StoreError};
 /// What the engine is asked to do.
 pub enum Command {
     Start(Box<SessionRecord>),
-    Cancel {
-        id: String,
-        reply: oneshot::Sender<SessionRecord>,
-    },
-    Consent {
-        id: String,
-        language: super::Language,
-    },
-    GuardianDeclaration {
-        id: String,
-    },
-    Retake {
-        id: String,
-    },
+    Cancel { id: String, reply: oneshot::Sender<SessionRecord> },
+    Consent { id: String, language: super::Language },
+    GuardianDeclaration { id: String },
+    Retake { id: String },
     /// The subject typed the IIN on the kiosk and confirmed the data are true.
-    EnterIin {
-        id: String,
-        iin: String,
-    },
-    Continue {
-        id: String,
-    },
+    EnterIin { id: String, iin: String },
+    Continue { id: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,16 +69,7 @@ impl Controller {
         let (events, _) = broadcast::channel(256);
         let (commands, api) = std::sync::mpsc::sync_channel(API_QUEUE);
         let (subject_actions, kiosk) = std::sync::mpsc::sync_channel(KIOSK_QUEUE);
-        (
-            Self {
-                store,
-                commands,
-                subject_actions,
-                events,
-                active: Mutex::new(None),
-            },
-            Inbox { api, kiosk },
-        )
+        (Self { store, commands, subject_actions, events, active: Mutex::new(None) }, Inbox { api, kiosk })
     }
 
     fn active_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -106,12 +82,7 @@ impl Controller {
 
     /// Starts a session owned by `owner` (the authenticated client), named in
     /// the audit trail as `actor`.
-    pub fn start(
-        &self,
-        request: StartRequest,
-        owner: &str,
-        actor: &Actor,
-    ) -> Result<SessionRecord, StartError> {
+    pub fn start(&self, request: StartRequest, owner: &str, actor: &Actor) -> Result<SessionRecord, StartError> {
         validate(&request).map_err(StartError::Invalid)?;
         if let Some(minor) = &request.guardian_for {
             let target = self.store.get_session(minor)?;
@@ -128,17 +99,11 @@ impl Controller {
         if !self.store.claim_nonce(&record.request.nonce, &record.id)? {
             return Err(StartError::NonceReused);
         }
-        self.store
-            .put_session_audited(&record, actor, "session_started")?;
+        self.store.put_session_audited(&record, actor, "session_started")?;
         self.store.flush()?;
-        match self
-            .commands
-            .try_send(Command::Start(Box::new(record.clone())))
-        {
+        match self.commands.try_send(Command::Start(Box::new(record.clone()))) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                return Err(StartError::EngineGone);
-            }
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => return Err(StartError::EngineGone),
         }
         *active = Some(record.id.clone());
         Ok(record)
@@ -150,12 +115,7 @@ impl Controller {
             return None;
         }
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .try_send(Command::Cancel {
-                id: id.to_string(),
-                reply,
-            })
-            .ok()?;
+        self.commands.try_send(Command::Cancel { id: id.to_string(), reply }).ok()?;
         answer.await.ok()
     }
 
@@ -205,19 +165,12 @@ impl Controller {
 /// Why `guardian_for` may not name `target`: it must be a session of the same
 /// client whose decision awaits a guardian. One message for every case, so a
 /// client learns nothing about other clients' sessions.
-pub fn guardian_target_problem(
-    target: Option<&SessionRecord>,
-    owner: &str,
-) -> Option<&'static str> {
+pub fn guardian_target_problem(target: Option<&SessionRecord>, owner: &str) -> Option<&'static str> {
     let acceptable = target.is_some_and(|t| {
         t.owner.as_deref().is_none_or(|o| o == owner)
-            && t.outcome
-                .as_ref()
-                .is_some_and(|o| o.decision == Decision::PendingGuardian)
+            && t.outcome.as_ref().is_some_and(|o| o.decision == Decision::PendingGuardian)
     });
-    (!acceptable).then_some(
-        "guardian_for must name one of your verifications whose decision is pending_guardian",
-    )
+    (!acceptable).then_some("guardian_for must name one of your verifications whose decision is pending_guardian")
 }
 
 const MAX_TEXT: usize = 256;
@@ -226,16 +179,11 @@ fn validate(r: &StartRequest) -> Result<(), String> {
     let printable = |s: &str| s.chars().all(|c| !c.is_control());
     // Characters, as JSON Schema's maxLength counts them (the OpenAPI document says so).
     let length = |s: &str| s.chars().count();
-    if r.reference.trim().is_empty() || length(&r.reference) > MAX_TEXT || !printable(&r.reference)
-    {
-        return Err(format!(
-            "reference must be 1 to {MAX_TEXT} printable characters"
-        ));
+    if r.reference.trim().is_empty() || length(&r.reference) > MAX_TEXT || !printable(&r.reference) {
+        return Err(format!("reference must be 1 to {MAX_TEXT} printable characters"));
     }
     if length(&r.nonce) < 8 || length(&r.nonce) > MAX_TEXT || !printable(&r.nonce) {
-        return Err(format!(
-            "nonce must be 8 to {MAX_TEXT} printable characters; use a fresh random value"
-        ));
+        return Err(format!("nonce must be 8 to {MAX_TEXT} printable characters; use a fresh random value"));
     }
     if let Some(iin) = &r.expected_iin
         && !(iin.len() == 12 && iin.bytes().all(|b| b.is_ascii_digit()))
@@ -266,49 +214,26 @@ mod tests {
         };
         let mut record = SessionRecord::new(new_session_id(), request);
         record.owner = Some(owner.into());
-        record.outcome = decision.map(|decision| Outcome {
-            decision,
-            reasons: vec![],
-            checks: vec![],
-        });
+        record.outcome = decision.map(|decision| Outcome { decision, reasons: vec![], checks: vec![] });
         record
     }
 
     #[test]
     fn a_guardian_may_only_complete_a_pending_minor_of_the_same_client() {
-        assert_eq!(
-            guardian_target_problem(
-                Some(&minor("token:a", Some(Decision::PendingGuardian))),
-                "token:a"
-            ),
-            None
-        );
+        assert_eq!(guardian_target_problem(Some(&minor("token:a", Some(Decision::PendingGuardian))), "token:a"), None);
         for (target, why) in [
             (None, "no such session"),
-            (
-                Some(minor("token:b", Some(Decision::PendingGuardian))),
-                "another client's",
-            ),
-            (
-                Some(minor("token:a", Some(Decision::Verified))),
-                "already verified",
-            ),
-            (
-                Some(minor("token:a", Some(Decision::NeedsReview))),
-                "needs review",
-            ),
+            (Some(minor("token:b", Some(Decision::PendingGuardian))), "another client's"),
+            (Some(minor("token:a", Some(Decision::Verified))), "already verified"),
+            (Some(minor("token:a", Some(Decision::NeedsReview))), "needs review"),
             (Some(minor("token:a", None)), "not decided yet"),
         ] {
-            assert!(
-                guardian_target_problem(target.as_ref(), "token:a").is_some(),
-                "{why}"
-            );
+            assert!(guardian_target_problem(target.as_ref(), "token:a").is_some(), "{why}");
         }
     }
 
     #[test]
-    fn the_engine_takes_api_commands_before_the_kiosks_and_a_full_kiosk_queue_leaves_the_api_free()
-    {
+    fn the_engine_takes_api_commands_before_the_kiosks_and_a_full_kiosk_queue_leaves_the_api_free() {
         let dir = std::env::temp_dir().join(format!("idverifd-control-{}", std::process::id()));
         let store = Arc::new(Store::open(&dir, crate::store::Kek::for_tests()).unwrap());
         let (controller, inbox) = Controller::new(store);
@@ -318,17 +243,8 @@ mod tests {
         }
         assert_eq!(accepted, KIOSK_QUEUE);
         let (reply, _answer) = oneshot::channel();
-        controller
-            .commands
-            .try_send(Command::Cancel {
-                id: "x".into(),
-                reply,
-            })
-            .expect("the API's queue is free");
-        assert!(
-            matches!(inbox.next(), Some(Command::Cancel { .. })),
-            "the cancel comes first"
-        );
+        controller.commands.try_send(Command::Cancel { id: "x".into(), reply }).expect("the API's queue is free");
+        assert!(matches!(inbox.next(), Some(Command::Cancel { .. })), "the cancel comes first");
         assert!(matches!(inbox.next(), Some(Command::Continue { .. })));
         let _ = std::fs::remove_dir_all(&dir);
     }

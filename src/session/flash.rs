@@ -120,19 +120,14 @@ pub fn judge(plan: &[FlashColour], step: Duration, samples: &[Sample]) -> FlashV
             return vec![None; means.len()];
         }
         let overall = [0, 1, 2].map(|c| seen.iter().map(|v| v[c]).sum::<f32>() / seen.len() as f32);
-        means
-            .iter()
-            .map(|m| m.map(|m| [0, 1, 2].map(|c| m[c] - overall[c])))
-            .collect()
+        means.iter().map(|m| m.map(|m| [0, 1, 2].map(|c| m[c] - overall[c]))).collect()
     };
     let (face, around) = (shifts(&face), shifts(&around));
     let (mut followed, mut face_shifts, mut ratios) = (0, Vec::new(), Vec::new());
     for ((colour, shift), around) in plan.iter().zip(&face).zip(&around) {
         let Some(shift) = shift else { continue };
         let c = colour.bgr_channel();
-        let strongest = (0..3)
-            .max_by(|&a, &b| shift[a].total_cmp(&shift[b]))
-            .unwrap_or(0);
+        let strongest = (0..3).max_by(|&a, &b| shift[a].total_cmp(&shift[b])).unwrap_or(0);
         face_shifts.push(shift[c]);
         let ratio = around.map(|a| shift[c] / a[c].max(1e-3));
         ratios.extend(ratio);
@@ -145,22 +140,12 @@ pub fn judge(plan: &[FlashColour], step: Duration, samples: &[Sample]) -> FlashV
         v.sort_by(f32::total_cmp);
         v.get(v.len() / 2).copied()
     };
-    FlashVerdict {
-        followed,
-        steps: plan.len(),
-        face_shift: median(face_shifts).unwrap_or(0.0),
-        face_over_surround: median(ratios),
-    }
+    FlashVerdict { followed, steps: plan.len(), face_shift: median(face_shifts).unwrap_or(0.0), face_over_surround: median(ratios) }
 }
 
 /// Mean chromaticity of each step (after the camera settled), from `colour` of the
 /// samples inside it.
-fn step_means(
-    steps: usize,
-    step: Duration,
-    samples: &[Sample],
-    colour: impl Fn(&Sample) -> Option<[f32; 3]>,
-) -> Vec<Option<[f32; 3]>> {
+fn step_means(steps: usize, step: Duration, samples: &[Sample], colour: impl Fn(&Sample) -> Option<[f32; 3]>) -> Vec<Option<[f32; 3]>> {
     let chroma = |bgr: [f32; 3]| {
         let sum = (bgr[0] + bgr[1] + bgr[2]).max(1e-3);
         [bgr[0] / sum, bgr[1] / sum, bgr[2] / sum]
@@ -168,12 +153,7 @@ fn step_means(
     (0..steps)
         .map(|i| {
             let (from, to) = (step * i as u32 + SETTLE, step * (i as u32 + 1));
-            let inside: Vec<[f32; 3]> = samples
-                .iter()
-                .filter(|s| s.offset >= from && s.offset < to)
-                .filter_map(&colour)
-                .map(chroma)
-                .collect();
+            let inside: Vec<[f32; 3]> = samples.iter().filter(|s| s.offset >= from && s.offset < to).filter_map(&colour).map(chroma).collect();
             (!inside.is_empty()).then(|| {
                 let n = inside.len() as f32;
                 [0, 1, 2].map(|c| inside.iter().map(|v| v[c]).sum::<f32>() / n)
@@ -194,28 +174,17 @@ mod tests {
         lit_track_around(plan, lag, strength, strength / 4.0)
     }
 
-    fn lit_track_around(
-        plan: &[FlashColour],
-        lag: Duration,
-        strength: f32,
-        surround_strength: f32,
-    ) -> Vec<Sample> {
+    fn lit_track_around(plan: &[FlashColour], lag: Duration, strength: f32, surround_strength: f32) -> Vec<Sample> {
         (0..plan.len() * 15)
             .map(|i| {
                 let offset = Duration::from_millis(i as u64 * 33);
-                let shown = offset
-                    .checked_sub(lag)
-                    .map(|t| (t.as_millis() / STEP.as_millis()) as usize);
+                let shown = offset.checked_sub(lag).map(|t| (t.as_millis() / STEP.as_millis()) as usize);
                 let (mut bgr, mut surround) = ([110.0, 130.0, 170.0], [90.0, 95.0, 100.0]);
                 if let Some(c) = shown.and_then(|k| plan.get(k)) {
                     bgr[c.bgr_channel()] += strength;
                     surround[c.bgr_channel()] += surround_strength;
                 }
-                Sample {
-                    offset,
-                    bgr,
-                    surround: Some(surround),
-                }
+                Sample { offset, bgr, surround: Some(surround) }
             })
             .collect()
     }
@@ -224,41 +193,19 @@ mod tests {
     fn a_face_lit_by_the_screen_follows_the_sequence() {
         use rand::SeedableRng;
         let plan = random_plan(&mut rand::rngs::StdRng::seed_from_u64(3));
-        assert_eq!(
-            plan,
-            random_plan(&mut rand::rngs::StdRng::seed_from_u64(3)),
-            "a seed repeats the plan"
-        );
+        assert_eq!(plan, random_plan(&mut rand::rngs::StdRng::seed_from_u64(3)), "a seed repeats the plan");
         assert_eq!(plan.len(), STEPS);
         assert!(plan.windows(2).all(|w| w[0] != w[1]));
-        let v = judge(
-            &plan,
-            STEP,
-            &lit_track(&plan, Duration::from_millis(100), 40.0),
-        );
+        let v = judge(&plan, STEP, &lit_track(&plan, Duration::from_millis(100), 40.0));
         assert_eq!(v.followed, STEPS);
         assert!(v.passed());
     }
 
     #[test]
     fn a_video_that_cannot_see_the_screen_does_not() {
-        let plan = [
-            FlashColour::Red,
-            FlashColour::Green,
-            FlashColour::Blue,
-            FlashColour::Red,
-            FlashColour::Blue,
-            FlashColour::Green,
-        ];
+        let plan = [FlashColour::Red, FlashColour::Green, FlashColour::Blue, FlashColour::Red, FlashColour::Blue, FlashColour::Green];
         // The replay's own colour changes follow some other sequence.
-        let other = [
-            FlashColour::Green,
-            FlashColour::Blue,
-            FlashColour::Red,
-            FlashColour::Green,
-            FlashColour::Red,
-            FlashColour::Blue,
-        ];
+        let other = [FlashColour::Green, FlashColour::Blue, FlashColour::Red, FlashColour::Green, FlashColour::Red, FlashColour::Blue];
         let v = judge(&plan, STEP, &lit_track(&other, Duration::ZERO, 40.0));
         assert!(!v.passed(), "{v:?}");
         // A steady picture follows nothing.
@@ -268,20 +215,9 @@ mod tests {
         assert_eq!(judge(&plan, STEP, &[]).followed, 0);
         // A screen's glass: it follows the colours, but faintly and no more on the face
         // than around it.
-        let glass = judge(
-            &plan,
-            STEP,
-            &lit_track_around(&plan, Duration::ZERO, 5.0, 5.0),
-        );
+        let glass = judge(&plan, STEP, &lit_track_around(&plan, Duration::ZERO, 5.0, 5.0));
         assert!(!glass.passed() && glass.face_shift < MIN_SHIFT, "{glass:?}");
-        let even = judge(
-            &plan,
-            STEP,
-            &lit_track_around(&plan, Duration::ZERO, 40.0, 60.0),
-        );
-        assert!(
-            !even.passed() && even.face_over_surround.unwrap() < FACE_OVER_SURROUND,
-            "{even:?}"
-        );
+        let even = judge(&plan, STEP, &lit_track_around(&plan, Duration::ZERO, 40.0, 60.0));
+        assert!(!even.passed() && even.face_over_surround.unwrap() < FACE_OVER_SURROUND, "{even:?}");
     }
 }

@@ -41,12 +41,8 @@ pub struct HolderFaces {
 impl HolderFaces {
     /// Whether to look now: not too soon after the last look, and not yet settled.
     pub fn due(&self, now: Instant, threshold: f32) -> bool {
-        let settled = self.matches(threshold) >= AGREEING
-            || self.distances.len() - self.matches(threshold) >= AGREEING;
-        !settled
-            && self
-                .last_look
-                .is_none_or(|t| now.duration_since(t) >= LOOK_EVERY)
+        let settled = self.matches(threshold) >= AGREEING || self.distances.len() - self.matches(threshold) >= AGREEING;
+        !settled && self.last_look.is_none_or(|t| now.duration_since(t) >= LOOK_EVERY)
     }
 
     /// One look: the distance of the face beside the document, or `None` if none was.
@@ -74,11 +70,7 @@ impl HolderFaces {
 
     pub fn verdict(&self, threshold: f32) -> Verdict {
         let Some(median) = self.median() else {
-            return if self.looks == 0 {
-                Verdict::NotCompared
-            } else {
-                Verdict::NoFaceSeen
-            };
+            return if self.looks == 0 { Verdict::NotCompared } else { Verdict::NoFaceSeen };
         };
         if median <= threshold {
             Verdict::Same
@@ -102,9 +94,7 @@ impl HolderFaces {
         Check {
             name: format!("{CHECK_NAME}{why}"),
             passed: verdict == Verdict::Same,
-            score: self
-                .median()
-                .map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
+            score: self.median().map(|d| (f64::from(d) * 1000.0).round() / 1000.0),
             threshold: Some(f64::from(threshold)),
         }
     }
@@ -133,14 +123,8 @@ mod tests {
         assert_eq!(looked(&[None, None]).0.verdict(T), Verdict::NoFaceSeen);
         assert_eq!(looked(&[Some(0.6)]).0.verdict(T), Verdict::Same);
         assert_eq!(looked(&[Some(1.4)]).0.verdict(T), Verdict::Inconclusive);
-        assert_eq!(
-            looked(&[Some(0.5), Some(1.4), Some(0.7)]).0.verdict(T),
-            Verdict::Same
-        );
-        assert_eq!(
-            looked(&[Some(1.3), None, Some(1.4)]).0.verdict(T),
-            Verdict::Different
-        );
+        assert_eq!(looked(&[Some(0.5), Some(1.4), Some(0.7)]).0.verdict(T), Verdict::Same);
+        assert_eq!(looked(&[Some(1.3), None, Some(1.4)]).0.verdict(T), Verdict::Different);
         let (h, _) = looked(&[Some(0.4), Some(0.8), Some(1.5), Some(1.2)]);
         assert_eq!((h.median(), h.verdict(T)), (Some(1.0), Verdict::Same));
     }
@@ -159,34 +143,13 @@ mod tests {
     #[test]
     fn the_check_gives_the_median_and_says_why_when_nothing_was_compared() {
         let (h, _) = looked(&[Some(0.4121), Some(0.6), Some(0.9)]);
-        assert_eq!(
-            h.check(T),
-            Check {
-                name: CHECK_NAME.into(),
-                passed: true,
-                score: Some(0.6),
-                threshold: Some(1.0)
-            }
-        );
+        assert_eq!(h.check(T), Check { name: CHECK_NAME.into(), passed: true, score: Some(0.6), threshold: Some(1.0) });
         let (h, _) = looked(&[Some(1.3), Some(1.5)]);
-        assert_eq!(
-            h.check(T),
-            Check {
-                name: CHECK_NAME.into(),
-                passed: false,
-                score: Some(1.4),
-                threshold: Some(1.0)
-            }
-        );
+        assert_eq!(h.check(T), Check { name: CHECK_NAME.into(), passed: false, score: Some(1.4), threshold: Some(1.0) });
         let (h, _) = looked(&[None]);
         assert_eq!(
             h.check(T),
-            Check {
-                name: format!("{CHECK_NAME} (no_face_seen)"),
-                passed: false,
-                score: None,
-                threshold: Some(1.0)
-            }
+            Check { name: format!("{CHECK_NAME} (no_face_seen)"), passed: false, score: None, threshold: Some(1.0) }
         );
     }
 }

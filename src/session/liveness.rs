@@ -25,13 +25,8 @@ pub enum Challenge {
 }
 
 impl Challenge {
-    pub const ALL: [Challenge; 5] = [
-        Challenge::TurnLeft,
-        Challenge::TurnRight,
-        Challenge::LookUp,
-        Challenge::Blink,
-        Challenge::MoveCloser,
-    ];
+    pub const ALL: [Challenge; 5] =
+        [Challenge::TurnLeft, Challenge::TurnRight, Challenge::LookUp, Challenge::Blink, Challenge::MoveCloser];
 
     pub fn prompt(self) -> Prompt {
         match self {
@@ -103,8 +98,7 @@ const BLINK_OPEN: f32 = 0.9;
 const BLINK_MAX: Duration = Duration::from_millis(700);
 /// `blink` asks for two blinks in a rhythm: the second closes this long after the
 /// first reopened. Natural blinks come every 2–10 s, so two this close are deliberate.
-const DOUBLE_BLINK_GAP: (Duration, Duration) =
-    (Duration::from_millis(80), Duration::from_millis(900));
+const DOUBLE_BLINK_GAP: (Duration, Duration) = (Duration::from_millis(80), Duration::from_millis(900));
 const CLOSER: f32 = 1.25;
 /// A real head coming 25% closer changes its perspective shape measurably; a photo
 /// scaled by the same amount keeps it within noise.
@@ -221,16 +215,8 @@ impl Judge {
 
     /// A judge for the challenge after another: its baseline waits for the head to be
     /// back near `neutral` (the previous judge's [`Judge::neutral`]).
-    pub fn after(
-        challenge: Challenge,
-        timeout: Duration,
-        now: Instant,
-        neutral: Option<Observation>,
-    ) -> Self {
-        Self {
-            neutral,
-            ..Self::new(challenge, timeout, now)
-        }
+    pub fn after(challenge: Challenge, timeout: Duration, now: Instant, neutral: Option<Observation>) -> Self {
+        Self { neutral, ..Self::new(challenge, timeout, now) }
     }
 
     /// The still pose this judge measured actions from, once it has one.
@@ -276,16 +262,12 @@ impl Judge {
         }
         let Some(o) = observation else {
             return match self.last {
-                Some((_, seen)) if now.duration_since(seen) > LOST_AFTER => {
-                    Progress::Restart("face_lost")
-                }
+                Some((_, seen)) if now.duration_since(seen) > LOST_AFTER => Progress::Restart("face_lost"),
                 _ => Progress::Pending,
             };
         };
         if let Some((prev, _)) = self.last {
-            let jump = ((o.centre.0 - prev.centre.0).powi(2)
-                + (o.centre.1 - prev.centre.1).powi(2))
-            .sqrt();
+            let jump = ((o.centre.0 - prev.centre.0).powi(2) + (o.centre.1 - prev.centre.1).powi(2)).sqrt();
             if jump > SWAP_JUMP * prev.width.max(1.0) {
                 return Progress::Restart("face_swapped");
             }
@@ -304,8 +286,7 @@ impl Judge {
                     && (o.pitch - n.pitch).abs() < BASELINE_STILL * LOOK_UP * 2.0
                     && o.fill < (1.0 + BASELINE_STILL * (CLOSER - 1.0)) * n.fill
             });
-            self.settled =
-                back && self.baseline.len() == BASELINE_FRAMES && !self.baseline_moving();
+            self.settled = back && self.baseline.len() == BASELINE_FRAMES && !self.baseline_moving();
             return Progress::Pending;
         }
         let base = self.base();
@@ -328,19 +309,13 @@ impl Judge {
             if *action != asked {
                 // Looking up a little while turning is how heads move; only a clear
                 // other action, of another kind than the one asked, is wrong.
-                let incidental = matches!(
-                    (asked, action),
-                    (Action::TurnLeft | Action::TurnRight, Action::LookUp)
-                        | (Action::LookUp, Action::MoveCloser)
-                );
+                let incidental = matches!((asked, action), (Action::TurnLeft | Action::TurnRight, Action::LookUp) | (Action::LookUp, Action::MoveCloser));
                 if !incidental {
                     return Progress::Failed(action.wrong());
                 }
                 continue;
             }
-            if asked == Action::MoveCloser
-                && (o.depth_shape - base.depth_shape).abs() < PERSPECTIVE_MIN
-            {
+            if asked == Action::MoveCloser && (o.depth_shape - base.depth_shape).abs() < PERSPECTIVE_MIN {
                 return Progress::Failed("uniform_scaling");
             }
             return Progress::Passed;
@@ -356,15 +331,7 @@ mod tests {
     const STEP: Duration = Duration::from_millis(33);
 
     fn still() -> Observation {
-        Observation {
-            yaw: 0.0,
-            pitch: 0.55,
-            fill: 0.7,
-            eye_openness: 1.0,
-            depth_shape: 0.45,
-            centre: (320.0, 240.0),
-            width: 150.0,
-        }
+        Observation { yaw: 0.0, pitch: 0.55, fill: 0.7, eye_openness: 1.0, depth_shape: 0.45, centre: (320.0, 240.0), width: 150.0 }
     }
 
     /// Plays a recorded track through a judge; returns the first decisive progress.
@@ -391,10 +358,7 @@ mod tests {
                     fill: mix(from.fill, to.fill),
                     eye_openness: mix(from.eye_openness, to.eye_openness),
                     depth_shape: mix(from.depth_shape, to.depth_shape),
-                    centre: (
-                        mix(from.centre.0, to.centre.0),
-                        mix(from.centre.1, to.centre.1),
-                    ),
+                    centre: (mix(from.centre.0, to.centre.0), mix(from.centre.1, to.centre.1)),
                     width: mix(from.width, to.width),
                 })
             })
@@ -407,64 +371,30 @@ mod tests {
 
     #[test]
     fn turns_and_look_up_pass_only_in_the_asked_direction_the_other_way_fails() {
-        let left = Observation {
-            yaw: 0.3,
-            ..still()
-        };
+        let left = Observation { yaw: 0.3, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), left, 10), hold(left, 3)].concat();
         assert_eq!(play(Challenge::TurnLeft, &track), Progress::Passed);
-        assert_eq!(
-            play(Challenge::TurnRight, &track),
-            Progress::Failed("wrong_action_turn_left")
-        );
-        assert_eq!(
-            play(Challenge::Blink, &track),
-            Progress::Failed("wrong_action_turn_left")
-        );
-        let up = Observation {
-            pitch: 0.42,
-            ..still()
-        };
+        assert_eq!(play(Challenge::TurnRight, &track), Progress::Failed("wrong_action_turn_left"));
+        assert_eq!(play(Challenge::Blink, &track), Progress::Failed("wrong_action_turn_left"));
+        let up = Observation { pitch: 0.42, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), up, 8), hold(up, 3)].concat();
         assert_eq!(play(Challenge::LookUp, &track), Progress::Passed);
     }
 
     #[test]
     fn an_action_already_under_way_at_the_prompt_does_not_count_nor_one_after_the_window() {
-        let left = Observation {
-            yaw: 0.3,
-            ..still()
-        };
+        let left = Observation { yaw: 0.3, ..still() };
         let early: Vec<_> = [ramp(still(), left, 6), hold(left, 150)].concat();
-        assert_eq!(
-            play(Challenge::TurnLeft, &early),
-            Progress::Failed("timeout")
-        );
-        let answered: Vec<_> = [
-            ramp(still(), left, 6),
-            hold(left, 6),
-            ramp(left, still(), 10),
-            hold(still(), 3),
-        ]
-        .concat();
-        assert_eq!(
-            play(Challenge::TurnLeft, &answered),
-            Progress::Failed("wrong_action_turn_right"),
-            "turning back is the other way"
-        );
+        assert_eq!(play(Challenge::TurnLeft, &early), Progress::Failed("timeout"));
+        let answered: Vec<_> = [ramp(still(), left, 6), hold(left, 6), ramp(left, still(), 10), hold(still(), 3)].concat();
+        assert_eq!(play(Challenge::TurnLeft, &answered), Progress::Failed("wrong_action_turn_right"), "turning back is the other way");
         // 4 s of stillness at 30 fps, then the asked turn: too late.
         let late: Vec<_> = [hold(still(), 120), ramp(still(), left, 10), hold(left, 3)].concat();
-        assert_eq!(
-            play(Challenge::TurnLeft, &late),
-            Progress::Failed("timeout")
-        );
+        assert_eq!(play(Challenge::TurnLeft, &late), Progress::Failed("timeout"));
     }
 
     fn blinks(gaps_frames: &[usize]) -> Vec<Option<Observation>> {
-        let closed = Observation {
-            eye_openness: 0.5,
-            ..still()
-        };
+        let closed = Observation { eye_openness: 0.5, ..still() };
         let mut track = hold(still(), 6);
         for gap in gaps_frames {
             track.extend(hold(closed, 4));
@@ -476,80 +406,34 @@ mod tests {
 
     #[test]
     fn blink_asks_for_a_double_blink_in_rhythm() {
-        assert_eq!(
-            play(Challenge::Blink, &blinks(&[8, 3])),
-            Progress::Passed,
-            "two blinks 0.26 s apart"
-        );
-        assert_eq!(
-            play(Challenge::Blink, &blinks(&[3])),
-            Progress::Failed("timeout"),
-            "one blink is natural, not the answer"
-        );
-        assert_eq!(
-            play(Challenge::Blink, &blinks(&[45, 3])),
-            Progress::Failed("timeout"),
-            "two blinks 1.5 s apart are natural"
-        );
-        let closed = Observation {
-            eye_openness: 0.5,
-            ..still()
-        };
+        assert_eq!(play(Challenge::Blink, &blinks(&[8, 3])), Progress::Passed, "two blinks 0.26 s apart");
+        assert_eq!(play(Challenge::Blink, &blinks(&[3])), Progress::Failed("timeout"), "one blink is natural, not the answer");
+        assert_eq!(play(Challenge::Blink, &blinks(&[45, 3])), Progress::Failed("timeout"), "two blinks 1.5 s apart are natural");
+        let closed = Observation { eye_openness: 0.5, ..still() };
         let shut: Vec<_> = [hold(still(), 6), hold(closed, 40), hold(still(), 120)].concat();
-        assert_eq!(
-            play(Challenge::Blink, &shut),
-            Progress::Failed("timeout"),
-            "eyes shut for over a second is no blink"
-        );
+        assert_eq!(play(Challenge::Blink, &shut), Progress::Failed("timeout"), "eyes shut for over a second is no blink");
         // A double blink while asked to turn is the wrong answer.
-        assert_eq!(
-            play(Challenge::TurnLeft, &blinks(&[8, 3])),
-            Progress::Failed("wrong_action_blink")
-        );
+        assert_eq!(play(Challenge::TurnLeft, &blinks(&[8, 3])), Progress::Failed("wrong_action_blink"));
     }
 
     #[test]
     fn coming_closer_needs_perspective_a_scaled_photo_fails() {
-        let head = Observation {
-            fill: 0.95,
-            depth_shape: 0.5,
-            width: 200.0,
-            ..still()
-        };
+        let head = Observation { fill: 0.95, depth_shape: 0.5, width: 200.0, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), head, 12), hold(head, 3)].concat();
         assert_eq!(play(Challenge::MoveCloser, &track), Progress::Passed);
-        let photo = Observation {
-            fill: 0.95,
-            width: 200.0,
-            ..still()
-        };
+        let photo = Observation { fill: 0.95, width: 200.0, ..still() };
         let track: Vec<_> = [hold(still(), 6), ramp(still(), photo, 12)].concat();
-        assert_eq!(
-            play(Challenge::MoveCloser, &track),
-            Progress::Failed("uniform_scaling")
-        );
+        assert_eq!(play(Challenge::MoveCloser, &track), Progress::Failed("uniform_scaling"));
     }
 
     #[test]
     fn timeout_lost_face_and_swapped_face() {
-        assert_eq!(
-            play(Challenge::TurnLeft, &hold(still(), 200)),
-            Progress::Failed("timeout")
-        );
+        assert_eq!(play(Challenge::TurnLeft, &hold(still(), 200)), Progress::Failed("timeout"));
         let lost: Vec<_> = [hold(still(), 6), vec![None; 30]].concat();
-        assert_eq!(
-            play(Challenge::TurnLeft, &lost),
-            Progress::Restart("face_lost")
-        );
-        let other = Observation {
-            centre: (520.0, 240.0),
-            ..still()
-        };
+        assert_eq!(play(Challenge::TurnLeft, &lost), Progress::Restart("face_lost"));
+        let other = Observation { centre: (520.0, 240.0), ..still() };
         let swapped: Vec<_> = [hold(still(), 6), hold(other, 2)].concat();
-        assert_eq!(
-            play(Challenge::TurnLeft, &swapped),
-            Progress::Restart("face_swapped")
-        );
+        assert_eq!(play(Challenge::TurnLeft, &swapped), Progress::Restart("face_swapped"));
     }
 
     #[test]
@@ -559,14 +443,9 @@ mod tests {
             let s = random_sequence(3, &mut rand::rngs::StdRng::seed_from_u64(seed));
             assert_eq!(s.len(), 3);
             assert!(s[0] != s[1] && s[1] != s[2] && s[0] != s[2]);
-            assert_eq!(
-                s,
-                random_sequence(3, &mut rand::rngs::StdRng::seed_from_u64(seed))
-            );
+            assert_eq!(s, random_sequence(3, &mut rand::rngs::StdRng::seed_from_u64(seed)));
         }
-        let drawn: std::collections::HashSet<String> = (0..20)
-            .map(|_| format!("{:?}", random_sequence(3, &mut rand::rngs::OsRng)))
-            .collect();
+        let drawn: std::collections::HashSet<String> = (0..20).map(|_| format!("{:?}", random_sequence(3, &mut rand::rngs::OsRng))).collect();
         assert!(drawn.len() > 5, "the OS source varies: {drawn:?}");
     }
 }

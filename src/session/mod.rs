@@ -13,11 +13,12 @@ pub mod liveness;
 pub mod machine;
 pub mod result;
 
+
+pub use control::{Controller, StartError};
+pub use machine::{Effect, MachineConfig, SessionMachine};
 /// The stored shape of a session lives in [`crate::record`] so the store can hold it
 /// without depending on the session's rules.
 pub use crate::record::*;
-pub use control::{Controller, StartError};
-pub use machine::{Effect, MachineConfig, SessionMachine};
 
 /// Session ids are random and carry nothing about the subject.
 pub fn new_session_id() -> String {
@@ -43,10 +44,7 @@ mod tests {
         for d in Decision::ALL {
             // Exhaustive: a new decision fails to compile here until it is listed.
             match d {
-                Decision::Verified
-                | Decision::Rejected
-                | Decision::NeedsReview
-                | Decision::PendingGuardian => {}
+                Decision::Verified | Decision::Rejected | Decision::NeedsReview | Decision::PendingGuardian => {}
             }
         }
         assert_eq!(Decision::ALL.len(), 4);

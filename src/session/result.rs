@@ -19,22 +19,11 @@ pub struct DeviceInfo {
 }
 
 /// The result as the device signs it: [`payload`] as a compact JWS of type [`RESULT_TYP`].
-pub fn signed_result(
-    keys: &DeviceKeys,
-    record: &SessionRecord,
-    outcome: &Outcome,
-    device: &DeviceInfo,
-    issued_at: &str,
-) -> String {
+pub fn signed_result(keys: &DeviceKeys, record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> String {
     keys.sign(RESULT_TYP, &payload(record, outcome, device, issued_at))
 }
 
-pub fn payload(
-    record: &SessionRecord,
-    outcome: &Outcome,
-    device: &DeviceInfo,
-    issued_at: &str,
-) -> Value {
+pub fn payload(record: &SessionRecord, outcome: &Outcome, device: &DeviceInfo, issued_at: &str) -> Value {
     json!({
         "id": record.id,
         // 1, then higher each time the result is signed again (a guardian completes a minor).

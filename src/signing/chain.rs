@@ -24,23 +24,11 @@ pub enum ChainError {
     WrongKey,
     #[error("the first certificate's key is not Ed25519")]
     NotEd25519,
-    #[error(
-        "certificate {index} ({subject}) is not valid at {at} (valid {not_before} to {not_after})"
-    )]
-    Expired {
-        index: usize,
-        subject: String,
-        at: String,
-        not_before: String,
-        not_after: String,
-    },
-    #[error(
-        "certificate {index} ({subject}) is not signed by the next one in the chain or by a trusted root"
-    )]
+    #[error("certificate {index} ({subject}) is not valid at {at} (valid {not_before} to {not_after})")]
+    Expired { index: usize, subject: String, at: String, not_before: String, not_after: String },
+    #[error("certificate {index} ({subject}) is not signed by the next one in the chain or by a trusted root")]
     BadSignature { index: usize, subject: String },
-    #[error(
-        "certificate {index} ({subject}) signs others but is not a CA (basicConstraints CA:TRUE, keyCertSign)"
-    )]
+    #[error("certificate {index} ({subject}) signs others but is not a CA (basicConstraints CA:TRUE, keyCertSign)")]
     NotCa { index: usize, subject: String },
     #[error("the first certificate's key usage does not allow digital signatures")]
     NoSigningUsage,
@@ -54,16 +42,10 @@ pub enum ChainError {
 pub fn csr(key: &SigningKey, common_name: &str) -> Result<String, String> {
     let pkcs8 = key.to_pkcs8_der().map_err(|e| e.to_string())?;
     let key_pair = rcgen::KeyPair::try_from(pkcs8.as_bytes()).map_err(|e| e.to_string())?;
-    let mut params =
-        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
-    params
-        .serialize_request(&key_pair)
-        .and_then(|r| r.pem())
-        .map_err(|e| e.to_string())
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    params.serialize_request(&key_pair).and_then(|r| r.pem()).map_err(|e| e.to_string())
 }
 
 /// Checks that `chain[0]` (DER) certifies `key`: the chain may be installed for it.
@@ -83,11 +65,7 @@ pub fn leaf_ed25519_key(der: &[u8]) -> Result<[u8; 32], ChainError> {
     if spki.algorithm.algorithm.to_id_string() != OID_ED25519 {
         return Err(ChainError::NotEd25519);
     }
-    spki.subject_public_key
-        .data
-        .as_ref()
-        .try_into()
-        .map_err(|_| ChainError::NotEd25519)
+    spki.subject_public_key.data.as_ref().try_into().map_err(|_| ChainError::NotEd25519)
 }
 
 /// The chain as a JWS `x5c` value: standard base64 of each DER, leaf first (RFC 7515 §4.1.6).
@@ -107,33 +85,18 @@ fn is_self_signed(der: &[u8]) -> bool {
 
 /// DER certificates from an `x5c` value.
 pub fn from_x5c(x5c: &[String]) -> Result<Vec<Vec<u8>>, ChainError> {
-    x5c.iter()
-        .enumerate()
-        .map(|(i, c)| B64_STD.decode(c).map_err(|_| ChainError::BadX5c(i)))
-        .collect()
+    x5c.iter().enumerate().map(|(i, c)| B64_STD.decode(c).map_err(|_| ChainError::BadX5c(i))).collect()
 }
 
 /// Walks `chain` (leaf first) to one of `roots`: every certificate valid at
 /// `at_unix`, each signed by the next (or by a root), every signer a CA, the
 /// leaf allowed to sign. Returns the leaf's Ed25519 key.
-pub fn verify_chain(
-    chain: &[Vec<u8>],
-    roots: &[Vec<u8>],
-    at_unix: i64,
-) -> Result<[u8; 32], ChainError> {
+pub fn verify_chain(chain: &[Vec<u8>], roots: &[Vec<u8>], at_unix: i64) -> Result<[u8; 32], ChainError> {
     if chain.is_empty() {
         return Err(ChainError::Empty);
     }
-    let certs = chain
-        .iter()
-        .enumerate()
-        .map(|(i, der)| parse(der, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let roots = roots
-        .iter()
-        .enumerate()
-        .map(|(i, der)| parse(der, i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let certs = chain.iter().enumerate().map(|(i, der)| parse(der, i)).collect::<Result<Vec<_>, _>>()?;
+    let roots = roots.iter().enumerate().map(|(i, der)| parse(der, i)).collect::<Result<Vec<_>, _>>()?;
     let at = ASN1Time::from_timestamp(at_unix).map_err(|_| ChainError::Untrusted)?;
     for (index, cert) in certs.iter().enumerate() {
         let validity = cert.validity();
@@ -159,16 +122,12 @@ pub fn verify_chain(
         if roots.iter().any(|r| r.as_ref() == cert.as_ref()) {
             return leaf_ed25519_key(&chain[0]);
         }
-        let trusted_issuer = roots.iter().find(|r| {
-            r.subject() == cert.issuer() && cert.verify_signature(Some(r.public_key())).is_ok()
-        });
+        let trusted_issuer = roots.iter().find(|r| r.subject() == cert.issuer() && cert.verify_signature(Some(r.public_key())).is_ok());
         if let Some(root) = trusted_issuer {
             require_ca(root, index + 1)?;
             return leaf_ed25519_key(&chain[0]);
         }
-        let Some(issuer) = certs.get(index + 1) else {
-            return Err(ChainError::Untrusted);
-        };
+        let Some(issuer) = certs.get(index + 1) else { return Err(ChainError::Untrusted) };
         if cert.verify_signature(Some(issuer.public_key())).is_err() {
             return Err(ChainError::BadSignature { index, subject });
         }
@@ -180,32 +139,18 @@ pub fn verify_chain(
 fn require_ca(cert: &X509Certificate<'_>, index: usize) -> Result<(), ChainError> {
     let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
     let may_sign_certs = !matches!(cert.key_usage(), Ok(Some(ku)) if !ku.value.key_cert_sign());
-    if is_ca && may_sign_certs {
-        Ok(())
-    } else {
-        Err(ChainError::NotCa {
-            index,
-            subject: cert.subject().to_string(),
-        })
-    }
+    if is_ca && may_sign_certs { Ok(()) } else { Err(ChainError::NotCa { index, subject: cert.subject().to_string() }) }
 }
 
 fn parse(der: &[u8], index: usize) -> Result<X509Certificate<'_>, ChainError> {
     X509Certificate::from_der(der)
         .map(|(_, cert)| cert)
-        .map_err(|e| ChainError::Unparsable {
-            index,
-            reason: e.to_string(),
-        })
+        .map_err(|e| ChainError::Unparsable { index, reason: e.to_string() })
 }
 
 /// Verifies a result by its own `x5c` chain against trusted roots (PEM), with no
 /// JWKS: the chain walked to a root at `at_unix`, then the signature with the leaf.
-pub fn verify_by_chain(
-    jws: &str,
-    roots_pem: &[u8],
-    at_unix: i64,
-) -> Result<super::Verified, String> {
+pub fn verify_by_chain(jws: &str, roots_pem: &[u8], at_unix: i64) -> Result<super::Verified, String> {
     let roots = certs_from_pem(roots_pem)?;
     let header = super::header_of(jws).map_err(|e| e.to_string())?;
     let x5c: Vec<String> = header
@@ -222,11 +167,7 @@ pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let certs = rustls_pemfile::certs(&mut &pem[..])
         .map(|c| c.map(|c| c.as_ref().to_vec()).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    if certs.is_empty() {
-        Err("no PEM certificate found".into())
-    } else {
-        Ok(certs)
-    }
+    if certs.is_empty() { Err("no PEM certificate found".into()) } else { Ok(certs) }
 }
 
 #[cfg(test)]
@@ -237,17 +178,13 @@ mod tests {
     fn issue(device: &SigningKey, ca_is_ca: bool) -> (Vec<u8>, Vec<u8>) {
         let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "Exam authority root");
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Exam authority root");
         if ca_is_ca {
             ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
             ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
         }
         let ca = ca_params.self_signed(&ca_key).unwrap();
-        let request =
-            rcgen::CertificateSigningRequestParams::from_pem(&csr(device, "device-1").unwrap())
-                .unwrap();
+        let request = rcgen::CertificateSigningRequestParams::from_pem(&csr(device, "device-1").unwrap()).unwrap();
         let leaf = request.signed_by(&ca, &ca_key).unwrap();
         (leaf.der().to_vec(), ca.der().to_vec())
     }
@@ -261,54 +198,29 @@ mod tests {
         let device = SigningKey::from_bytes(&[9u8; 32]);
         let (leaf, root) = issue(&device, true);
         check_leaf(std::slice::from_ref(&leaf), &device).unwrap();
-        let key = verify_chain(
-            &[leaf.clone(), root.clone()],
-            std::slice::from_ref(&root),
-            now(),
-        )
-        .unwrap();
+        let key = verify_chain(&[leaf.clone(), root.clone()], std::slice::from_ref(&root), now()).unwrap();
         assert_eq!(key, device.verifying_key().to_bytes());
         // The chain need not carry the root the verifier holds.
-        verify_chain(
-            std::slice::from_ref(&leaf),
-            std::slice::from_ref(&root),
-            now(),
-        )
-        .unwrap();
+        verify_chain(std::slice::from_ref(&leaf), std::slice::from_ref(&root), now()).unwrap();
 
         let (_, other_root) = issue(&device, true);
-        assert_eq!(
-            verify_chain(std::slice::from_ref(&leaf), &[other_root], now()),
-            Err(ChainError::Untrusted)
-        );
+        assert_eq!(verify_chain(std::slice::from_ref(&leaf), &[other_root], now()), Err(ChainError::Untrusted));
         // rcgen's certificates start in 1975: at the epoch they are not yet valid.
-        assert!(matches!(
-            verify_chain(std::slice::from_ref(&leaf), &[root], 0),
-            Err(ChainError::Expired { .. })
-        ));
+        assert!(matches!(verify_chain(std::slice::from_ref(&leaf), &[root], 0), Err(ChainError::Expired { .. })));
     }
 
     #[test]
     fn a_chain_for_another_key_is_refused_at_install() {
         let (leaf, _) = issue(&SigningKey::from_bytes(&[1u8; 32]), true);
-        assert_eq!(
-            check_leaf(&[leaf], &SigningKey::from_bytes(&[2u8; 32])),
-            Err(ChainError::WrongKey)
-        );
-        assert_eq!(
-            check_leaf(&[], &SigningKey::from_bytes(&[2u8; 32])),
-            Err(ChainError::Empty)
-        );
+        assert_eq!(check_leaf(&[leaf], &SigningKey::from_bytes(&[2u8; 32])), Err(ChainError::WrongKey));
+        assert_eq!(check_leaf(&[], &SigningKey::from_bytes(&[2u8; 32])), Err(ChainError::Empty));
     }
 
     #[test]
     fn an_issuer_that_is_not_a_ca_does_not_make_a_chain() {
         let device = SigningKey::from_bytes(&[3u8; 32]);
         let (leaf, not_ca) = issue(&device, false);
-        assert!(matches!(
-            verify_chain(&[leaf], &[not_ca], now()),
-            Err(ChainError::NotCa { .. })
-        ));
+        assert!(matches!(verify_chain(&[leaf], &[not_ca], now()), Err(ChainError::NotCa { .. })));
     }
 
     #[test]

@@ -26,11 +26,7 @@ pub enum JwsError {
 }
 
 pub fn sign_compact(key: &SigningKey, kid: &str, typ: &str, payload: &Value) -> String {
-    sign_with_header(
-        key,
-        &json!({"alg": "EdDSA", "kid": kid, "typ": typ}),
-        payload,
-    )
+    sign_with_header(key, &json!({"alg": "EdDSA", "kid": kid, "typ": typ}), payload)
 }
 
 /// The JOSE name written in `alg` for an Ed25519 signature. RFC 9864 deprecates
@@ -52,19 +48,13 @@ impl JoseAlg {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [JoseAlg::EdDSA, JoseAlg::Ed25519]
-            .into_iter()
-            .find(|a| a.as_str() == name)
+        [JoseAlg::EdDSA, JoseAlg::Ed25519].into_iter().find(|a| a.as_str() == name)
     }
 }
 
 /// Signs with a header of the caller's making (its `alg` must be a [`JoseAlg`]).
 pub fn sign_with_header(key: &SigningKey, header: &Value, payload: &Value) -> String {
-    let signing_input = format!(
-        "{}.{}",
-        B64.encode(header.to_string()),
-        B64.encode(payload.to_string())
-    );
+    let signing_input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(payload.to_string()));
     let signature = key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", B64.encode(signature.to_bytes()))
 }
@@ -86,26 +76,16 @@ struct Parsed {
 
 fn parse(jws: &str) -> Result<Parsed, JwsError> {
     let parts: Vec<&str> = jws.trim().split('.').collect();
-    let [h, p, s] = parts.as_slice() else {
-        return Err(JwsError::Malformed);
-    };
+    let [h, p, s] = parts.as_slice() else { return Err(JwsError::Malformed) };
     let header_bytes = B64.decode(h).map_err(|_| JwsError::Malformed)?;
     let payload = B64.decode(p).map_err(|_| JwsError::Malformed)?;
     let signature = B64.decode(s).map_err(|_| JwsError::Malformed)?;
     let header: Value = serde_json::from_slice(&header_bytes).map_err(|_| JwsError::BadHeader)?;
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
     if JoseAlg::from_name(alg).is_none() {
         return Err(JwsError::Algorithm(alg.to_string()));
     }
-    Ok(Parsed {
-        header,
-        signing_input: format!("{h}.{p}"),
-        payload,
-        signature,
-    })
+    Ok(Parsed { header, signing_input: format!("{h}.{p}"), payload, signature })
 }
 
 /// The protected header of a compact JWS, unverified (to find its `x5c`).
@@ -115,17 +95,8 @@ pub fn header_of(jws: &str) -> Result<Value, JwsError> {
 
 pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<Verified, JwsError> {
     let parsed = parse(jws)?;
-    let kid = parsed
-        .header
-        .get("kid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let jwk = jwks
-        .keys
-        .iter()
-        .find(|k| k.kid.as_deref() == Some(&kid))
-        .ok_or_else(|| JwsError::UnknownKid(kid.clone()))?;
+    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let jwk = jwks.keys.iter().find(|k| k.kid.as_deref() == Some(&kid)).ok_or_else(|| JwsError::UnknownKid(kid.clone()))?;
     let x: [u8; 32] = B64
         .decode(&jwk.x)
         .ok()
@@ -138,26 +109,16 @@ pub fn verify_compact(jws: &str, jwks: &Jwks) -> Result<Verified, JwsError> {
 /// Verifies with a known Ed25519 public key (the leaf of a verified `x5c` chain).
 pub fn verify_with_key(jws: &str, public: &[u8; 32]) -> Result<Verified, JwsError> {
     let parsed = parse(jws)?;
-    let kid = parsed
-        .header
-        .get("kid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let kid = parsed.header.get("kid").and_then(Value::as_str).unwrap_or_default().to_string();
     check(parsed, public, kid)
 }
 
 fn check(parsed: Parsed, public: &[u8; 32], kid: String) -> Result<Verified, JwsError> {
     let key = VerifyingKey::from_bytes(public).map_err(|_| JwsError::BadKey(kid.clone()))?;
     let signature = Signature::from_slice(&parsed.signature).map_err(|_| JwsError::BadSignature)?;
-    key.verify_strict(parsed.signing_input.as_bytes(), &signature)
-        .map_err(|_| JwsError::BadSignature)?;
+    key.verify_strict(parsed.signing_input.as_bytes(), &signature).map_err(|_| JwsError::BadSignature)?;
     let payload = serde_json::from_slice(&parsed.payload).map_err(|_| JwsError::BadPayload)?;
-    Ok(Verified {
-        header: parsed.header,
-        payload,
-        kid,
-    })
+    Ok(Verified { header: parsed.header, payload, kid })
 }
 
 #[cfg(test)]
@@ -168,18 +129,11 @@ mod tests {
     #[test]
     fn rfc8037_example_signature_is_reproduced() {
         // RFC 8037 appendix A.4: Ed25519 is deterministic, so the example must match.
-        let d: [u8; 32] = B64
-            .decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
-            .unwrap()
-            .try_into()
-            .unwrap();
+        let d: [u8; 32] = B64.decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A").unwrap().try_into().unwrap();
         let key = SigningKey::from_bytes(&d);
         let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
         let sig = B64.encode(key.sign(input.as_bytes()).to_bytes());
-        assert_eq!(
-            sig,
-            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
-        );
+        assert_eq!(sig, "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg");
     }
 
     #[test]
@@ -188,49 +142,22 @@ mod tests {
         let jwk = Jwk::ed25519(key.verifying_key().as_bytes());
         let kid = jwk.kid.clone().unwrap();
         let jwks = Jwks { keys: vec![jwk] };
-        let jws = sign_compact(
-            &key,
-            &kid,
-            "idverif+jws",
-            &json!({"nonce": "n-1", "decision": "verified"}),
-        );
+        let jws = sign_compact(&key, &kid, "idverif+jws", &json!({"nonce": "n-1", "decision": "verified"}));
         let ok = verify_compact(&jws, &jwks).unwrap();
         assert_eq!(ok.payload["nonce"], "n-1");
         assert_eq!(ok.header["typ"], "idverif+jws");
 
         let [h, _, s]: [&str; 3] = jws.split('.').collect::<Vec<_>>().try_into().unwrap();
-        let forged = format!(
-            "{h}.{}.{s}",
-            B64.encode(json!({"nonce": "n-1", "decision": "rejected"}).to_string())
-        );
-        assert_eq!(
-            verify_compact(&forged, &jwks).unwrap_err(),
-            JwsError::BadSignature
-        );
-        let none_alg = format!(
-            "{}.{}.",
-            B64.encode(r#"{"alg":"none"}"#),
-            jws.split('.').nth(1).unwrap()
-        );
-        assert!(matches!(
-            verify_compact(&none_alg, &jwks),
-            Err(JwsError::Algorithm(_))
-        ));
-        assert!(matches!(
-            verify_compact(&jws, &Jwks::default()),
-            Err(JwsError::UnknownKid(_))
-        ));
-        assert_eq!(
-            verify_compact("abc", &jwks).unwrap_err(),
-            JwsError::Malformed
-        );
+        let forged = format!("{h}.{}.{s}", B64.encode(json!({"nonce": "n-1", "decision": "rejected"}).to_string()));
+        assert_eq!(verify_compact(&forged, &jwks).unwrap_err(), JwsError::BadSignature);
+        let none_alg = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), jws.split('.').nth(1).unwrap());
+        assert!(matches!(verify_compact(&none_alg, &jwks), Err(JwsError::Algorithm(_))));
+        assert!(matches!(verify_compact(&jws, &Jwks::default()), Err(JwsError::UnknownKid(_))));
+        assert_eq!(verify_compact("abc", &jwks).unwrap_err(), JwsError::Malformed);
 
         // The fully specified name (RFC 9864) verifies the same way.
         let header = json!({"alg": "Ed25519", "kid": kid, "typ": "idverif+jws"});
         let fully_specified = sign_with_header(&key, &header, &json!({"nonce": "n-2"}));
-        assert_eq!(
-            verify_compact(&fully_specified, &jwks).unwrap().payload["nonce"],
-            "n-2"
-        );
+        assert_eq!(verify_compact(&fully_specified, &jwks).unwrap().payload["nonce"], "n-2");
     }
 }

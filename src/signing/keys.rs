@@ -24,9 +24,7 @@ const CHAIN: &str = "device-chain.pem";
 pub enum KeyError {
     #[error("device key {path}: {reason}")]
     Io { path: String, reason: String },
-    #[error(
-        "device key {path} is not a valid Ed25519 PKCS#8 key; restore it from backup or remove it to make a new one"
-    )]
+    #[error("device key {path} is not a valid Ed25519 PKCS#8 key; restore it from backup or remove it to make a new one")]
     Corrupt { path: String },
 }
 
@@ -88,11 +86,7 @@ impl DeviceKeys {
     /// Loads the key from `dir`, creating it on first start.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join(CURRENT_KEY);
-        let current = if path.exists() {
-            read_key(&path)?
-        } else {
-            create_key(&path)?
-        };
+        let current = if path.exists() { read_key(&path)? } else { create_key(&path)? };
         Self::assemble(dir, current)
     }
 
@@ -102,8 +96,7 @@ impl DeviceKeys {
         let mut retired = old.retired.clone();
         retired.push(old.current_jwk.clone());
         let retired_path = dir.join(RETIRED_KEYS);
-        let json = serde_json::to_vec_pretty(&Jwks { keys: retired })
-            .map_err(|e| io_err(&retired_path, e))?;
+        let json = serde_json::to_vec_pretty(&Jwks { keys: retired }).map_err(|e| io_err(&retired_path, e))?;
         // Retired public keys are written before the new private key replaces the old,
         // so a crash in between never loses a key that verifies issued results.
         fsutil::write_private(&retired_path, &json).map_err(|e| io_err(&retired_path, e))?;
@@ -129,17 +122,13 @@ impl DeviceKeys {
 
     /// A PKCS#10 request (PEM) for the current key, for the fleet's CA.
     pub fn csr(&self, common_name: &str) -> Result<String, KeyError> {
-        chain::csr(&self.current, common_name).map_err(|e| KeyError::Io {
-            path: "csr".into(),
-            reason: e,
-        })
+        chain::csr(&self.current, common_name).map_err(|e| KeyError::Io { path: "csr".into(), reason: e })
     }
 
     /// Signs `payload` as a compact JWS with the current key; the header carries
     /// `kid`, `typ` and, when a CA certified the key, its chain as `x5c`.
     pub fn sign(&self, typ: &str, payload: &serde_json::Value) -> String {
-        let mut header =
-            serde_json::json!({"alg": self.alg.as_str(), "kid": self.kid(), "typ": typ});
+        let mut header = serde_json::json!({"alg": self.alg.as_str(), "kid": self.kid(), "typ": typ});
         if !self.chain.is_empty() {
             header["x5c"] = serde_json::json!(chain::x5c(&self.chain));
         }
@@ -164,9 +153,7 @@ impl DeviceKeys {
         let retired_path = dir.join(RETIRED_KEYS);
         let retired = if retired_path.exists() {
             let bytes = std::fs::read(&retired_path).map_err(|e| io_err(&retired_path, e))?;
-            serde_json::from_slice::<Jwks>(&bytes)
-                .map_err(|e| io_err(&retired_path, e))?
-                .keys
+            serde_json::from_slice::<Jwks>(&bytes).map_err(|e| io_err(&retired_path, e))?.keys
         } else {
             Vec::new()
         };
@@ -175,13 +162,9 @@ impl DeviceKeys {
         let chain = match std::fs::read(&chain_path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(io_err(&chain_path, e)),
-            Ok(pem) => match chain::certs_from_pem(&pem)
-                .map_err(|e| e.to_string())
-                .and_then(|c| {
-                    chain::check_leaf(&c, &current)
-                        .map(|()| c)
-                        .map_err(|e| e.to_string())
-                }) {
+            Ok(pem) => match chain::certs_from_pem(&pem).map_err(|e| e.to_string()).and_then(|c| {
+                chain::check_leaf(&c, &current).map(|()| c).map_err(|e| e.to_string())
+            }) {
                 Ok(c) => c,
                 Err(why) => {
                     // Signing without x5c is still verifiable with the JWKS; say why it is missing.
@@ -193,13 +176,7 @@ impl DeviceKeys {
         if !chain.is_empty() {
             current_jwk.x5c = Some(chain::x5c(&chain));
         }
-        Ok(Self {
-            current,
-            current_jwk,
-            retired,
-            chain,
-            alg: JoseAlg::default(),
-        })
+        Ok(Self { current, current_jwk, retired, chain, alg: JoseAlg::default() })
     }
 
     /// The `kid` of the current key (its RFC 7638 thumbprint).
@@ -213,33 +190,22 @@ impl DeviceKeys {
 
     /// Current key first, then retired ones.
     pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: std::iter::once(self.current_jwk.clone())
-                .chain(self.retired.iter().cloned())
-                .collect(),
-        }
+        Jwks { keys: std::iter::once(self.current_jwk.clone()).chain(self.retired.iter().cloned()).collect() }
     }
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> KeyError {
-    KeyError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    KeyError::Io { path: path.display().to_string(), reason: e.to_string() }
 }
 
 fn read_key(path: &PathBuf) -> Result<SigningKey, KeyError> {
     let pem = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Corrupt {
-        path: path.display().to_string(),
-    })
+    SigningKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Corrupt { path: path.display().to_string() })
 }
 
 fn create_key(path: &Path) -> Result<SigningKey, KeyError> {
     let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| io_err(path, e))?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| io_err(path, e))?;
     fsutil::write_private(path, pem.as_bytes()).map_err(|e| io_err(path, e))?;
     tracing::info!(path = %path.display(), "created a new device signing key");
     Ok(key)
@@ -252,10 +218,7 @@ mod tests {
     #[test]
     fn rfc8037_thumbprint_example() {
         // RFC 8037 appendix A.3: the thumbprint of its example Ed25519 key.
-        assert_eq!(
-            thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
-            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-        );
+        assert_eq!(thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 
     #[test]
@@ -266,16 +229,8 @@ mod tests {
         assert_eq!(first.kid(), again.kid());
         let rotated = DeviceKeys::rotate(&dir).unwrap();
         assert_ne!(rotated.kid(), first.kid());
-        let kids: Vec<_> = rotated
-            .jwks()
-            .keys
-            .into_iter()
-            .filter_map(|k| k.kid)
-            .collect();
-        assert_eq!(
-            kids,
-            vec![rotated.kid().to_string(), first.kid().to_string()]
-        );
+        let kids: Vec<_> = rotated.jwks().keys.into_iter().filter_map(|k| k.kid).collect();
+        assert_eq!(kids, vec![rotated.kid().to_string(), first.kid().to_string()]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,10 +7,7 @@ pub mod chain;
 mod jws;
 mod keys;
 
-pub use jws::{
-    JoseAlg, JwsError, Verified, header_of, sign_compact, sign_with_header, verify_compact,
-    verify_with_key,
-};
+pub use jws::{JoseAlg, JwsError, Verified, sign_compact, header_of, sign_with_header, verify_compact, verify_with_key};
 pub use keys::{DeviceKeys, Jwk, Jwks, KeyError, thumbprint};
 
 /// The `typ` of every result: marks the JWS as an idverifd result, not any token.

@@ -59,10 +59,7 @@ pub struct Head {
 
 impl Head {
     pub fn genesis() -> Self {
-        Self {
-            seq: 0,
-            hash: GENESIS.into(),
-        }
+        Self { seq: 0, hash: GENESIS.into() }
     }
 
     /// The next entry after this head: its key, its stored bytes and the new head.
@@ -80,14 +77,7 @@ impl Head {
         let mut stored = body;
         stored.push(b'\n');
         stored.extend_from_slice(hash.as_bytes());
-        (
-            entry.seq,
-            stored,
-            Head {
-                seq: entry.seq,
-                hash,
-            },
-        )
+        (entry.seq, stored, Head { seq: entry.seq, hash })
     }
 }
 
@@ -109,10 +99,7 @@ pub fn parse(stored: &[u8]) -> Option<Exported> {
         return None;
     }
     let entry = serde_json::from_slice(body).ok()?;
-    Some(Exported {
-        entry,
-        hash: hash.to_string(),
-    })
+    Some(Exported { entry, hash: hash.to_string() })
 }
 
 pub fn seq_key(seq: u64) -> [u8; 8] {
@@ -123,12 +110,8 @@ pub fn seq_key(seq: u64) -> [u8; 8] {
 /// A last entry that does not parse still counts: the next one links to what is
 /// stored, and `audit verify` names the damaged one.
 pub fn head_of(audit: &sled::Tree) -> Result<Head, sled::Error> {
-    let Some((k, v)) = audit.last()? else {
-        return Ok(Head::genesis());
-    };
-    let seq = <[u8; 8]>::try_from(k.as_ref())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0);
+    let Some((k, v)) = audit.last()? else { return Ok(Head::genesis()) };
+    let seq = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
     let hash = match parse(&v) {
         Some(e) => e.hash,
         None => hex::encode(Sha256::digest(&v)),
@@ -138,8 +121,7 @@ pub fn head_of(audit: &sled::Tree) -> Result<Head, sled::Error> {
 
 /// A signed checkpoint over `head`, to store under its sequence number.
 pub fn checkpoint(head: &Head, keys: &DeviceKeys) -> String {
-    let payload =
-        serde_json::json!({"seq": head.seq, "hash": head.hash, "at": crate::rfc3339_now()});
+    let payload = serde_json::json!({"seq": head.seq, "hash": head.hash, "at": crate::rfc3339_now()});
     sign_compact(keys.signing_key(), keys.kid(), CHECKPOINT_TYP, &payload)
 }
 
@@ -163,11 +145,7 @@ pub struct Broken {
 
 /// Walks the chain from entry 1, then checks every checkpoint's signature and
 /// that the entry it signs is the one stored.
-pub fn verify(
-    audit: &sled::Tree,
-    checkpoints: &sled::Tree,
-    jwks: &Jwks,
-) -> Result<Verified, Broken> {
+pub fn verify(audit: &sled::Tree, checkpoints: &sled::Tree, jwks: &Jwks) -> Result<Verified, Broken> {
     let broken = |seq: u64, why: String| Broken { seq, why };
     let mut hashes = Vec::new();
     let mut prev = Head::genesis();
@@ -175,75 +153,39 @@ pub fn verify(
         let (k, v) = item.map_err(|e| broken(prev.seq + 1, format!("unreadable: {e}")))?;
         let expected = prev.seq + 1;
         let Ok(key) = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes) else {
-            return Err(broken(
-                expected,
-                "a key that is not a sequence number is stored in the trail".into(),
-            ));
+            return Err(broken(expected, "a key that is not a sequence number is stored in the trail".into()));
         };
         if key != expected {
-            return Err(broken(
-                expected,
-                format!("missing (the next stored entry is {key}): an entry was deleted"),
-            ));
+            return Err(broken(expected, format!("missing (the next stored entry is {key}): an entry was deleted")));
         }
         let Some(e) = parse(&v) else {
-            return Err(broken(
-                key,
-                "altered: its content does not match its hash".into(),
-            ));
+            return Err(broken(key, "altered: its content does not match its hash".into()));
         };
         if e.entry.seq != key {
-            return Err(broken(
-                key,
-                format!("holds entry {}: entries were moved or swapped", e.entry.seq),
-            ));
+            return Err(broken(key, format!("holds entry {}: entries were moved or swapped", e.entry.seq)));
         }
         if e.entry.prev != prev.hash {
-            return Err(broken(
-                key,
-                format!(
-                    "does not link to entry {}: the chain was rewritten before it",
-                    key - 1
-                ),
-            ));
+            return Err(broken(key, format!("does not link to entry {}: the chain was rewritten before it", key - 1)));
         }
         hashes.push(e.hash.clone());
-        prev = Head {
-            seq: key,
-            hash: e.hash,
-        };
+        prev = Head { seq: key, hash: e.hash };
     }
     let mut count = 0;
     let mut last = None;
     for item in checkpoints.iter() {
         let (k, v) = item.map_err(|e| broken(0, format!("checkpoints unreadable: {e}")))?;
-        let at = <[u8; 8]>::try_from(k.as_ref())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0);
+        let at = <[u8; 8]>::try_from(k.as_ref()).map(u64::from_be_bytes).unwrap_or(0);
         let jws = String::from_utf8_lossy(&v);
         let signed = verify_compact(&jws, jwks)
             .ok()
             .filter(|v| v.header["typ"] == CHECKPOINT_TYP)
-            .ok_or_else(|| {
-                broken(
-                    at,
-                    "its checkpoint's signature does not verify against the device keys".into(),
-                )
-            })?;
+            .ok_or_else(|| broken(at, "its checkpoint's signature does not verify against the device keys".into()))?;
         let seq = signed.payload["seq"].as_u64().unwrap_or(0);
         let hash = signed.payload["hash"].as_str().unwrap_or_default();
         match hashes.get((seq as usize).wrapping_sub(1)) {
-            None => {
-                return Err(broken(
-                    seq,
-                    "missing, but a signed checkpoint covers it: entries were deleted".into(),
-                ));
-            }
+            None => return Err(broken(seq, "missing, but a signed checkpoint covers it: entries were deleted".into())),
             Some(stored) if stored != hash => {
-                return Err(broken(
-                    seq,
-                    "differs from the signed checkpoint: the trail was rewritten".into(),
-                ));
+                return Err(broken(seq, "differs from the signed checkpoint: the trail was rewritten".into()));
             }
             Some(_) => {}
         }
@@ -259,10 +201,7 @@ pub fn verify(
 }
 
 /// Entries at or after `since` (RFC 3339, compared as text: every entry is UTC seconds).
-pub fn export<'a>(
-    audit: &'a sled::Tree,
-    since: Option<&str>,
-) -> impl Iterator<Item = Exported> + 'a {
+pub fn export<'a>(audit: &'a sled::Tree, since: Option<&str>) -> impl Iterator<Item = Exported> + 'a {
     let since = since.map(String::from);
     audit
         .iter()
@@ -281,8 +220,7 @@ mod tests {
         let checkpoints = db.open_tree("checkpoints").unwrap();
         let mut head = Head::genesis();
         for i in 0..n {
-            let (seq, stored, next) =
-                head.next(&Actor::System, &format!("action_{i}"), Some("vf_x"));
+            let (seq, stored, next) = head.next(&Actor::System, &format!("action_{i}"), Some("vf_x"));
             audit.insert(seq_key(seq), stored).unwrap();
             head = next;
         }
@@ -306,10 +244,7 @@ mod tests {
         assert_eq!(verify(&audit, &cps, &jwks).unwrap_err().seq, 2);
 
         let (_db, audit, cps) = trail(5);
-        let (a, b) = (
-            audit.get(seq_key(2)).unwrap().unwrap(),
-            audit.get(seq_key(4)).unwrap().unwrap(),
-        );
+        let (a, b) = (audit.get(seq_key(2)).unwrap().unwrap(), audit.get(seq_key(4)).unwrap().unwrap());
         audit.insert(seq_key(2), b).unwrap();
         audit.insert(seq_key(4), a).unwrap();
         let err = verify(&audit, &cps, &jwks).unwrap_err();

@@ -45,10 +45,7 @@ pub(super) struct Trees {
 
 impl Trees {
     fn open(dir: &Path) -> Result<Self, StoreError> {
-        let err = |e: &dyn std::fmt::Display| StoreError::Open {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        };
+        let err = |e: &dyn std::fmt::Display| StoreError::Open { path: dir.display().to_string(), reason: e.to_string() };
         crate::fsutil::create_private_dir(dir).map_err(|e| err(&e))?;
         let db = sled::Config::new().path(dir).open().map_err(|e| err(&e))?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| err(&e));
@@ -80,44 +77,24 @@ pub(super) struct Handle {
 impl Handle {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let trees = Trees::open(dir)?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            current: RwLock::new(Some(Arc::new(trees))),
-            broken: Mutex::new(None),
-        })
+        Ok(Self { dir: dir.to_path_buf(), current: RwLock::new(Some(Arc::new(trees))), broken: Mutex::new(None) })
     }
 
     pub fn trees(&self) -> Result<Arc<Trees>, StoreError> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| self.broken_error())
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| self.broken_error())
     }
 
     /// The failure a broken handle answers with, without touching sled.
     pub fn check(&self) -> Result<(), StoreError> {
-        if self.is_broken() {
-            Err(self.broken_error())
-        } else {
-            Ok(())
-        }
+        if self.is_broken() { Err(self.broken_error()) } else { Ok(()) }
     }
 
     pub fn is_broken(&self) -> bool {
-        self.broken
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     fn broken_error(&self) -> StoreError {
-        match self
-            .broken
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
+        match self.broken.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             Some((true, why)) => StoreError::Full(why),
             Some((false, why)) => StoreError::Write(why),
             None => StoreError::Write("the database is being reopened".into()),
@@ -147,9 +124,7 @@ impl Handle {
         let trees = loop {
             match Trees::open(&self.dir) {
                 Ok(trees) => break Arc::new(trees),
-                Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
                 Err(e) => return Err(e),
             }
         };

@@ -25,16 +25,10 @@ impl KekSource {
     pub fn describe(&self) -> String {
         match self {
             KekSource::SystemdCredential { path } => {
-                format!(
-                    "systemd credential {} (sealed by systemd-creds; TPM2-bound where the host has one)",
-                    path.display()
-                )
+                format!("systemd credential {} (sealed by systemd-creds; TPM2-bound where the host has one)", path.display())
             }
             KekSource::StateFile { path } => {
-                format!(
-                    "file {} (0600, on the same disk as the data: no protection if the disk is taken)",
-                    path.display()
-                )
+                format!("file {} (0600, on the same disk as the data: no protection if the disk is taken)", path.display())
             }
         }
     }
@@ -56,9 +50,7 @@ pub struct Kek {
 pub enum KeyringError {
     #[error("key-encryption key {path}: {reason}")]
     Io { path: String, reason: String },
-    #[error(
-        "key-encryption key {path} is not 32 bytes (raw or 64 hex digits); restore it or, on a fresh device, remove it"
-    )]
+    #[error("key-encryption key {path} is not 32 bytes (raw or 64 hex digits); restore it or, on a fresh device, remove it")]
     Malformed { path: String },
 }
 
@@ -70,37 +62,23 @@ impl Kek {
             let path = Path::new(&dir).join(CREDENTIAL_NAME);
             if path.exists() {
                 let key = read_key(&path)?;
-                return Ok(Self {
-                    key,
-                    source: KekSource::SystemdCredential { path },
-                });
+                return Ok(Self { key, source: KekSource::SystemdCredential { path } });
             }
         }
         let key = if fallback.exists() {
             read_key(fallback)?
         } else {
             let key = Key::random();
-            crate::fsutil::write_private(fallback, hex::encode(key.bytes()).as_bytes())
-                .map_err(|e| io(fallback, e))?;
+            crate::fsutil::write_private(fallback, hex::encode(key.bytes()).as_bytes()).map_err(|e| io(fallback, e))?;
             tracing::info!(path = %fallback.display(), "created the data key-encryption key (no systemd credential)");
             key
         };
-        Ok(Self {
-            key,
-            source: KekSource::StateFile {
-                path: fallback.to_path_buf(),
-            },
-        })
+        Ok(Self { key, source: KekSource::StateFile { path: fallback.to_path_buf() } })
     }
 
     #[cfg(test)]
     pub fn for_tests() -> Self {
-        Self {
-            key: Key::random(),
-            source: KekSource::StateFile {
-                path: PathBuf::from("test"),
-            },
-        }
+        Self { key: Key::random(), source: KekSource::StateFile { path: PathBuf::from("test") } }
     }
 
     /// A new session data key, and its copy wrapped for storage at `slot`.
@@ -134,10 +112,7 @@ fn wrap_aad(slot: &[u8]) -> Vec<u8> {
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> KeyringError {
-    KeyringError::Io {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    KeyringError::Io { path: path.display().to_string(), reason: e.to_string() }
 }
 
 /// 32 raw bytes (what `systemd-creds` decrypts to when made from /dev/urandom) or
@@ -145,16 +120,12 @@ fn io(path: &Path, e: impl std::fmt::Display) -> KeyringError {
 fn read_key(path: &Path) -> Result<Key, KeyringError> {
     let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
     let text = String::from_utf8_lossy(&bytes);
-    let decoded = hex::decode(text.trim())
-        .ok()
-        .filter(|b| b.len() == seal::KEY_LEN);
+    let decoded = hex::decode(text.trim()).ok().filter(|b| b.len() == seal::KEY_LEN);
     decoded
         .as_deref()
         .and_then(Key::from_bytes)
         .or_else(|| Key::from_bytes(&bytes))
-        .ok_or_else(|| KeyringError::Malformed {
-            path: path.display().to_string(),
-        })
+        .ok_or_else(|| KeyringError::Malformed { path: path.display().to_string() })
 }
 
 #[cfg(test)]
@@ -165,18 +136,9 @@ mod tests {
     fn a_wrapped_data_key_opens_only_under_its_kek_and_slot() {
         let kek = Kek::for_tests();
         let (key, wrapped) = kek.new_data_key(b"vf_1/personal");
-        assert_eq!(
-            kek.unwrap_data_key(b"vf_1/personal", &wrapped)
-                .unwrap()
-                .bytes(),
-            key.bytes()
-        );
+        assert_eq!(kek.unwrap_data_key(b"vf_1/personal", &wrapped).unwrap().bytes(), key.bytes());
         assert!(kek.unwrap_data_key(b"vf_2/personal", &wrapped).is_err());
-        assert!(
-            Kek::for_tests()
-                .unwrap_data_key(b"vf_1/personal", &wrapped)
-                .is_err()
-        );
+        assert!(Kek::for_tests().unwrap_data_key(b"vf_1/personal", &wrapped).is_err());
         assert!(kek.matches(&kek.check_value()));
         assert!(!Kek::for_tests().matches(&kek.check_value()));
     }
@@ -189,16 +151,10 @@ mod tests {
         let file = dir.join("keys/data-kek");
         let first = Kek::load(&file).unwrap();
         assert!(matches!(first.source, KekSource::StateFile { .. }));
-        assert_eq!(
-            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
         assert!(Kek::load(&file).unwrap().matches(&first.check_value()));
         std::fs::write(&file, b"short").unwrap();
-        assert!(matches!(
-            Kek::load(&file),
-            Err(KeyringError::Malformed { .. })
-        ));
+        assert!(matches!(Kek::load(&file), Err(KeyringError::Malformed { .. })));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

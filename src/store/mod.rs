@@ -26,7 +26,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::record::{PersonalFields, SessionRecord};
 pub use audit::Actor;
 pub use keyring::{Kek, KekSource};
-pub use retention::{PurgeItem, Retention};
+pub use retention::{Retention, PurgeItem};
 
 use db::{DATA_KEYS, PERSONAL, RESULTS, SESSIONS, Trees};
 const KEK_CHECK: &[u8] = b"kek_check";
@@ -57,10 +57,7 @@ impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
         match &e {
             // sled wraps the OS error, so the kind, not the errno, tells.
-            sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::StorageFull
-                    || io.raw_os_error() == Some(libc::ENOSPC) =>
-            {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(libc::ENOSPC) => {
                 StoreError::Full("no space left on the device".into())
             }
             _ => StoreError::Write(e.to_string()),
@@ -126,10 +123,7 @@ impl Store {
     /// other than the one it was sealed under.
     pub fn open(dir: &Path, kek: Kek) -> Result<Self, StoreError> {
         let store = Self::open_inner(dir, Some(kek))?;
-        let err = |reason: String| StoreError::Open {
-            path: dir.display().to_string(),
-            reason,
-        };
+        let err = |reason: String| StoreError::Open { path: dir.display().to_string(), reason };
         let kek = store.kek.as_ref().expect("just given");
         let meta = store.t()?.meta.clone();
         match meta.get(KEK_CHECK)? {
@@ -156,12 +150,7 @@ impl Store {
     fn open_inner(dir: &Path, kek: Option<Kek>) -> Result<Self, StoreError> {
         let db = db::Handle::open(dir)?;
         let head = audit::head_of(&db.trees()?.audit)?;
-        Ok(Self {
-            db,
-            kek,
-            head: Mutex::new(head),
-            pending: Mutex::default(),
-        })
+        Ok(Self { db, kek, head: Mutex::new(head), pending: Mutex::default() })
     }
 
     fn t(&self) -> Result<Arc<Trees>, StoreError> {
@@ -179,17 +168,10 @@ impl Store {
         drop(trees);
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for record in pending.values() {
-            self.put_session_audited(
-                record,
-                &Actor::System,
-                "record_stored_after_storage_recovered",
-            )?;
+            self.put_session_audited(record, &Actor::System, "record_stored_after_storage_recovered")?;
         }
         self.flush()?;
-        tracing::info!(
-            records = pending.len(),
-            "database reopened after a write failure; storage recovered"
-        );
+        tracing::info!(records = pending.len(), "database reopened after a write failure; storage recovered");
         Ok(true)
     }
 
@@ -208,66 +190,28 @@ impl Store {
 
     /// Runs `write` in one transaction over every tree it may touch; with `audited`,
     /// the audit entry is part of the same transaction.
-    fn transact<T>(
-        &self,
-        audited: Option<(&Actor, &str, Option<&str>)>,
-        write: impl Fn(&Tx) -> TxResult<T>,
-    ) -> Result<T, StoreError> {
+    fn transact<T>(&self, audited: Option<(&Actor, &str, Option<&str>)>, write: impl Fn(&Tx) -> TxResult<T>) -> Result<T, StoreError> {
         self.db.check()?;
         let t = self.t()?;
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (
-            &t.sessions,
-            &t.personal,
-            &t.evidence,
-            &t.results,
-            &t.data_keys,
-            &t.audit,
-            &t.quarantine,
-            &t.outbox,
-            &t.outbox_bodies,
-        );
-        let (value, next) = trees
-            .transaction(
-                |(
-                    sessions,
-                    personal,
-                    evidence,
-                    results,
-                    data_keys,
-                    audit,
-                    quarantine,
-                    outbox,
-                    outbox_bodies,
-                )| {
-                    let tx = Tx {
-                        sessions,
-                        personal,
-                        evidence,
-                        results,
-                        data_keys,
-                        audit,
-                        quarantine,
-                        outbox,
-                        outbox_bodies,
-                    };
-                    let value = write(&tx)?;
-                    let next = match audited {
-                        Some((actor, action, session)) => {
-                            let (seq, stored, next) = head.next(actor, action, session);
-                            tx.audit.insert(&audit::seq_key(seq), stored)?;
-                            Some(next)
-                        }
-                        None => None,
-                    };
-                    Ok((value, next))
-                },
-            )
-            .map_err(|e| {
-                let e = StoreError::from(e);
-                self.db.fail(&e);
-                e
-            })?;
+        let trees = (&t.sessions, &t.personal, &t.evidence, &t.results, &t.data_keys, &t.audit, &t.quarantine, &t.outbox, &t.outbox_bodies);
+        let (value, next) = trees.transaction(|(sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies)| {
+            let tx = Tx { sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies };
+            let value = write(&tx)?;
+            let next = match audited {
+                Some((actor, action, session)) => {
+                    let (seq, stored, next) = head.next(actor, action, session);
+                    tx.audit.insert(&audit::seq_key(seq), stored)?;
+                    Some(next)
+                }
+                None => None,
+            };
+            Ok((value, next))
+        }).map_err(|e| {
+            let e = StoreError::from(e);
+            self.db.fail(&e);
+            e
+        })?;
         if let Some(next) = next {
             *head = next;
         }
@@ -275,9 +219,7 @@ impl Store {
     }
 
     fn kek(&self, id: &str) -> Result<&Kek, StoreError> {
-        self.kek
-            .as_ref()
-            .ok_or_else(|| StoreError::NoKek(id.to_string()))
+        self.kek.as_ref().ok_or_else(|| StoreError::NoKek(id.to_string()))
     }
 
     /// The session's data key for `purpose`, made on first use.
@@ -286,10 +228,7 @@ impl Store {
         let slot = purpose.slot(id);
         if let Some(wrapped) = tx.data_keys.get(&slot)? {
             return kek.unwrap_data_key(&slot, &wrapped).map_err(|_| {
-                ConflictableTransactionError::Abort(StoreError::Corrupt {
-                    key: format!("{DATA_KEYS}/{id}"),
-                    reason: "data key does not unwrap".into(),
-                })
+                ConflictableTransactionError::Abort(StoreError::Corrupt { key: format!("{DATA_KEYS}/{id}"), reason: "data key does not unwrap".into() })
             });
         }
         let (key, wrapped) = kek.new_data_key(&slot);
@@ -300,9 +239,7 @@ impl Store {
     /// The session's existing data key; `None` once it is destroyed (or never made).
     fn data_key(&self, id: &str, purpose: KeyPurpose) -> Result<Option<seal::Key>, StoreError> {
         let slot = purpose.slot(id);
-        let Some(wrapped) = self.t()?.data_keys.get(&slot)? else {
-            return Ok(None);
-        };
+        let Some(wrapped) = self.t()?.data_keys.get(&slot)? else { return Ok(None) };
         Ok(self.kek(id)?.unwrap_data_key(&slot, &wrapped).ok())
     }
 
@@ -314,10 +251,7 @@ impl Store {
         } else {
             let key = self.data_key_tx(tx, &record.id, KeyPurpose::Personal)?;
             let plain = serde_json::to_vec(&personal).unwrap_or_default();
-            tx.personal.insert(
-                record.id.as_bytes(),
-                seal::seal(&key, &personal_aad(&record.id), &plain),
-            )?;
+            tx.personal.insert(record.id.as_bytes(), seal::seal(&key, &personal_aad(&record.id), &plain))?;
         }
         Ok(())
     }
@@ -328,39 +262,23 @@ impl Store {
     }
 
     /// Stores the record and its audit entry in one transaction.
-    pub fn put_session_audited(
-        &self,
-        record: &SessionRecord,
-        actor: &Actor,
-        action: &str,
-    ) -> Result<(), StoreError> {
-        let stored = self.transact(Some((actor, action, Some(&record.id))), |tx| {
-            self.put_session_tx(tx, record)
-        });
+    pub fn put_session_audited(&self, record: &SessionRecord, actor: &Actor, action: &str) -> Result<(), StoreError> {
+        let stored = self.transact(Some((actor, action, Some(&record.id))), |tx| self.put_session_tx(tx, record));
         self.keep_if_failed(record, stored)
     }
 
     /// An ended session whose record could not be written is kept for `recover`
     /// (a session that never got going is not: its start was refused).
-    fn keep_if_failed(
-        &self,
-        record: &SessionRecord,
-        stored: Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn keep_if_failed(&self, record: &SessionRecord, stored: Result<(), StoreError>) -> Result<(), StoreError> {
         if stored.is_err() && record.status.is_terminal() {
-            self.pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(record.id.clone(), record.clone());
+            self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(record.id.clone(), record.clone());
         }
         stored
     }
 
     /// The record with its personal fields opened (absent once purged).
     pub fn get_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(mut record) = self.get_bare(id)? else {
-            return Ok(None);
-        };
+        let Some(mut record) = self.get_bare(id)? else { return Ok(None) };
         if let Some(personal) = self.open_personal(&record)? {
             record.restore_personal(personal);
         }
@@ -370,9 +288,7 @@ impl Store {
     /// The record without personal fields; a record that does not decode is
     /// quarantined and reads as absent.
     fn get_bare(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(value) = self.t()?.sessions.get(id.as_bytes())? else {
-            return Ok(None);
-        };
+        let Some(value) = self.t()?.sessions.get(id.as_bytes())? else { return Ok(None) };
         match decode(id, &value) {
             Ok(record) => Ok(Some(record)),
             Err(e) => {
@@ -386,14 +302,9 @@ impl Store {
         if record.purged || self.kek.is_none() {
             return Ok(None);
         }
-        let Some(sealed) = self.t()?.personal.get(record.id.as_bytes())? else {
-            return Ok(None);
-        };
-        let Some(key) = self.data_key(&record.id, KeyPurpose::Personal)? else {
-            return Ok(None);
-        };
-        let opened = seal::open(&key, &personal_aad(&record.id), &sealed)
-            .map_err(|_| "sealed value does not open".to_string());
+        let Some(sealed) = self.t()?.personal.get(record.id.as_bytes())? else { return Ok(None) };
+        let Some(key) = self.data_key(&record.id, KeyPurpose::Personal)? else { return Ok(None) };
+        let opened = seal::open(&key, &personal_aad(&record.id), &sealed).map_err(|_| "sealed value does not open".to_string());
         match opened.and_then(|plain| serde_json::from_slice(&plain).map_err(|e| reason(&e))) {
             Ok(personal) => Ok(Some(personal)),
             Err(why) => {
@@ -412,48 +323,32 @@ impl Store {
             Ok(iter) => (Some(iter), None),
             Err(e) => (None, Some(Err(e))),
         };
-        failed
-            .into_iter()
-            .chain(iter.into_iter().flatten().filter_map(move |kv| {
-                let (k, v) = match kv {
-                    Ok(kv) => kv,
-                    Err(e) => return Some(Err(e.into())),
-                };
-                let key = String::from_utf8_lossy(&k).into_owned();
-                match decode(&key, &v) {
-                    Ok(record) => Some(Ok(record)),
-                    Err(e) => self
-                        .quarantine_record(SESSIONS, &k, &v, &e.to_string())
-                        .err()
-                        .map(Err),
-                }
-            }))
+        failed.into_iter().chain(iter.into_iter().flatten().filter_map(move |kv| {
+            let (k, v) = match kv {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let key = String::from_utf8_lossy(&k).into_owned();
+            match decode(&key, &v) {
+                Ok(record) => Some(Ok(record)),
+                Err(e) => self.quarantine_record(SESSIONS, &k, &v, &e.to_string()).err().map(Err),
+            }
+        }))
     }
 
     /// Stores the signed result (sealed under its own key), the decided record with
     /// its `decided` audit entry and the webhook announcing it, atomically, then
     /// flushes: when this returns, the decision and the notification owed for it
     /// survive a crash.
-    pub fn put_decided(
-        &self,
-        record: &SessionRecord,
-        jws: &str,
-        webhook: Option<&outbox::NewDelivery>,
-    ) -> Result<(), StoreError> {
+    pub fn put_decided(&self, record: &SessionRecord, jws: &str, webhook: Option<&outbox::NewDelivery>) -> Result<(), StoreError> {
         let mut record = record.clone();
         record.result_sha256 = Some(hex::encode(Sha256::digest(jws.as_bytes())));
-        let decision = record
-            .outcome
-            .as_ref()
-            .map_or("none", |o| o.decision.as_str());
+        let decision = record.outcome.as_ref().map_or("none", |o| o.decision.as_str());
         let action = format!("decided:{decision}");
         self.transact(Some((&Actor::System, &action, Some(&record.id))), |tx| {
             self.put_session_tx(tx, &record)?;
             let key = self.data_key_tx(tx, &record.id, KeyPurpose::Result)?;
-            tx.results.insert(
-                record.id.as_bytes(),
-                seal::seal(&key, &result_aad(&record.id), jws.as_bytes()),
-            )?;
+            tx.results.insert(record.id.as_bytes(), seal::seal(&key, &result_aad(&record.id), jws.as_bytes()))?;
             if let Some(delivery) = webhook {
                 self.put_delivery_tx(tx, delivery)?;
             }
@@ -463,17 +358,10 @@ impl Store {
     }
 
     pub fn get_result(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let Some(sealed) = self.t()?.results.get(id.as_bytes())? else {
-            return Ok(None);
-        };
-        let Some(key) = self.data_key(id, KeyPurpose::Result)? else {
-            return Ok(None);
-        };
-        let plain =
-            seal::open(&key, &result_aad(id), &sealed).map_err(|_| StoreError::Corrupt {
-                key: format!("{RESULTS}/{id}"),
-                reason: "does not open".into(),
-            })?;
+        let Some(sealed) = self.t()?.results.get(id.as_bytes())? else { return Ok(None) };
+        let Some(key) = self.data_key(id, KeyPurpose::Result)? else { return Ok(None) };
+        let plain = seal::open(&key, &result_aad(id), &sealed)
+            .map_err(|_| StoreError::Corrupt { key: format!("{RESULTS}/{id}"), reason: "does not open".into() })?;
         Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
     }
 
@@ -481,46 +369,29 @@ impl Store {
         let key = evidence_key(id, kind);
         self.transact(None, |tx| {
             let data_key = self.data_key_tx(tx, id, KeyPurpose::Personal)?;
-            tx.evidence
-                .insert(key.clone(), seal::seal(&data_key, &key, image))?;
+            tx.evidence.insert(key.clone(), seal::seal(&data_key, &key, image))?;
             Ok(())
         })
     }
 
     pub fn get_evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = evidence_key(id, kind);
-        let Some(sealed) = self.t()?.evidence.get(&key)? else {
-            return Ok(None);
-        };
-        let Some(data_key) = self.data_key(id, KeyPurpose::Personal)? else {
-            return Ok(None);
-        };
+        let Some(sealed) = self.t()?.evidence.get(&key)? else { return Ok(None) };
+        let Some(data_key) = self.data_key(id, KeyPurpose::Personal)? else { return Ok(None) };
         seal::open(&data_key, &key, &sealed)
             .map(Some)
-            .map_err(|_| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&key).into_owned(),
-                reason: "does not open".into(),
-            })
+            .map_err(|_| StoreError::Corrupt { key: String::from_utf8_lossy(&key).into_owned(), reason: "does not open".into() })
     }
 
     /// Records that `nonce` belongs to session `id`; false if it was used before.
     pub fn claim_nonce(&self, nonce: &str, id: &str) -> Result<bool, StoreError> {
         let key = Sha256::digest(nonce.as_bytes());
         self.db.check()?;
-        Ok(self
-            .t()?
-            .nonces
-            .compare_and_swap(key.as_slice(), None as Option<&[u8]>, Some(id.as_bytes()))?
-            .is_ok())
+        Ok(self.t()?.nonces.compare_and_swap(key.as_slice(), None as Option<&[u8]>, Some(id.as_bytes()))?.is_ok())
     }
 
     /// Appends to the audit trail on its own (an action with nothing else stored).
-    pub fn audit_by(
-        &self,
-        actor: &Actor,
-        session: Option<&str>,
-        action: &str,
-    ) -> Result<(), StoreError> {
+    pub fn audit_by(&self, actor: &Actor, session: Option<&str>, action: &str) -> Result<(), StoreError> {
         self.transact(Some((actor, action, session)), |_| Ok(()))
     }
 
@@ -540,23 +411,15 @@ impl Store {
     /// The audit trail, oldest first, as stored entries with their hashes.
     pub fn audit_entries(&self) -> Vec<serde_json::Value> {
         let Ok(t) = self.t() else { return Vec::new() };
-        audit::export(&t.audit, None)
-            .filter_map(|e| serde_json::to_value(e).ok())
-            .collect()
+        audit::export(&t.audit, None).filter_map(|e| serde_json::to_value(e).ok()).collect()
     }
 
     pub fn audit_export(&self, since: Option<&str>) -> Result<Vec<audit::Exported>, StoreError> {
         Ok(audit::export(&self.t()?.audit, since).collect())
     }
 
-    pub fn audit_verify(
-        &self,
-        jwks: &crate::signing::Jwks,
-    ) -> Result<audit::Verified, audit::Broken> {
-        let t = self.t().map_err(|e| audit::Broken {
-            seq: 0,
-            why: e.to_string(),
-        })?;
+    pub fn audit_verify(&self, jwks: &crate::signing::Jwks) -> Result<audit::Verified, audit::Broken> {
+        let t = self.t().map_err(|e| audit::Broken { seq: 0, why: e.to_string() })?;
         audit::verify(&t.audit, &t.checkpoints, jwks)
     }
 
@@ -566,17 +429,11 @@ impl Store {
         let head = self.head.lock().unwrap_or_else(|p| p.into_inner()).clone();
         self.db.check()?;
         let checkpoints = self.t()?.checkpoints.clone();
-        let last = checkpoints
-            .last()?
-            .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
-            .map(u64::from_be_bytes);
+        let last = checkpoints.last()?.and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok()).map(u64::from_be_bytes);
         if head.seq == 0 || last == Some(head.seq) {
             return Ok(None);
         }
-        checkpoints.insert(
-            &audit::seq_key(head.seq),
-            audit::checkpoint(&head, keys).into_bytes(),
-        )?;
+        checkpoints.insert(&audit::seq_key(head.seq), audit::checkpoint(&head, keys).into_bytes())?;
         self.flush()?;
         Ok(Some(head.seq))
     }
@@ -589,11 +446,7 @@ impl Store {
         if last.as_deref() == Some(kid.as_bytes()) {
             return Ok(());
         }
-        let action = if last.is_some() {
-            "signing_key_rotated"
-        } else {
-            "signing_key_first_used"
-        };
+        let action = if last.is_some() { "signing_key_rotated" } else { "signing_key_first_used" };
         self.audit_by(&Actor::Command, None, &format!("{action}:{kid}"))?;
         meta.insert(LAST_KID, kid.as_bytes())?;
         Ok(())
@@ -602,17 +455,11 @@ impl Store {
     /// After a restart: sessions that were running when the daemon stopped end
     /// `interrupted` (the record decides what that means), each audited.
     pub fn interrupt_unfinished(&self) -> Result<Vec<String>, StoreError> {
-        let unfinished: Vec<String> = self
-            .sessions()
-            .filter_map(Result::ok)
-            .filter(|r| !r.status.is_terminal())
-            .map(|r| r.id)
-            .collect();
+        let unfinished: Vec<String> =
+            self.sessions().filter_map(Result::ok).filter(|r| !r.status.is_terminal()).map(|r| r.id).collect();
         let mut ids = Vec::new();
         for id in unfinished {
-            let Some(mut record) = self.get_session(&id)? else {
-                continue;
-            };
+            let Some(mut record) = self.get_session(&id)? else { continue };
             if record.interrupt().is_some() {
                 self.put_session_audited(&record, &Actor::System, "session_interrupted")?;
                 ids.push(id);
@@ -623,13 +470,7 @@ impl Store {
     }
 
     /// Moves an undecodable record to the quarantine tree (one transaction).
-    fn quarantine_record(
-        &self,
-        tree: &str,
-        key: &[u8],
-        value: &[u8],
-        reason: &str,
-    ) -> Result<(), StoreError> {
+    fn quarantine_record(&self, tree: &str, key: &[u8], value: &[u8], reason: &str) -> Result<(), StoreError> {
         let (qkey, stored) = quarantine::entry(tree, key, value, reason);
         tracing::warn!(tree, key = %String::from_utf8_lossy(key), reason, "undecodable record moved to quarantine");
         let action = format!("record_quarantined:{tree}");
@@ -647,19 +488,12 @@ impl Store {
     /// What is in quarantine (meta lines only).
     pub fn quarantined(&self) -> Vec<quarantine::Quarantined> {
         let Ok(t) = self.t() else { return Vec::new() };
-        t.quarantine
-            .iter()
-            .filter_map(Result::ok)
-            .filter_map(|(_, v)| quarantine::meta(&v))
-            .collect()
+        t.quarantine.iter().filter_map(Result::ok).filter_map(|(_, v)| quarantine::meta(&v)).collect()
     }
 
     /// Bytes the database takes on disk (sled's own figure).
     pub fn size_on_disk(&self) -> u64 {
-        self.t()
-            .ok()
-            .and_then(|t| t.db.size_on_disk().ok())
-            .unwrap_or(0)
+        self.t().ok().and_then(|t| t.db.size_on_disk().ok()).unwrap_or(0)
     }
 }
 
@@ -681,10 +515,7 @@ fn encode(record: &SessionRecord) -> Vec<u8> {
 }
 
 fn decode(key: &str, value: &[u8]) -> Result<SessionRecord, StoreError> {
-    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        reason: reason(&e),
-    })
+    serde_json::from_slice(value).map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: reason(&e) })
 }
 
 /// Why a value does not decode, without quoting it (serde's own message may).

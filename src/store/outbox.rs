@@ -94,24 +94,14 @@ impl Store {
 
     /// Every delivery, oldest first.
     pub fn deliveries(&self) -> Result<Vec<DeliveryMeta>, StoreError> {
-        let mut all: Vec<DeliveryMeta> = self
-            .t()?
-            .outbox
-            .iter()
-            .values()
-            .filter_map(Result::ok)
-            .filter_map(|v| serde_json::from_slice(&v).ok())
-            .collect();
+        let mut all: Vec<DeliveryMeta> =
+            self.t()?.outbox.iter().values().filter_map(Result::ok).filter_map(|v| serde_json::from_slice(&v).ok()).collect();
         all.sort_by_key(|d| (d.created_unix_ms, d.id.clone()));
         Ok(all)
     }
 
     pub fn delivery(&self, id: &str) -> Result<Option<DeliveryMeta>, StoreError> {
-        Ok(self
-            .t()?
-            .outbox
-            .get(id.as_bytes())?
-            .and_then(|v| serde_json::from_slice(&v).ok()))
+        Ok(self.t()?.outbox.get(id.as_bytes())?.and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
     pub fn outbox_counts(&self) -> OutboxCounts {
@@ -128,18 +118,12 @@ impl Store {
 
     /// The body to send; `None` once the result it carried was purged.
     pub fn delivery_body(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(meta) = self.delivery(id)? else {
-            return Ok(None);
-        };
-        let Some(stored) = self.t()?.outbox_bodies.get(id.as_bytes())? else {
-            return Ok(None);
-        };
+        let Some(meta) = self.delivery(id)? else { return Ok(None) };
+        let Some(stored) = self.t()?.outbox_bodies.get(id.as_bytes())? else { return Ok(None) };
         match stored.split_first() {
             Some((&PLAIN, body)) => Ok(Some(body.to_vec())),
             Some((&SEALED, sealed)) => {
-                let Some(key) = self.data_key(&meta.session, KeyPurpose::Result)? else {
-                    return Ok(None);
-                };
+                let Some(key) = self.data_key(&meta.session, KeyPurpose::Result)? else { return Ok(None) };
                 Ok(super::seal::open(&key, &body_aad(id), sealed).ok())
             }
             _ => Ok(None),
@@ -150,11 +134,7 @@ impl Store {
     /// same transaction.
     pub fn update_delivery(&self, meta: &DeliveryMeta) -> Result<(), StoreError> {
         let action = format!("webhook_given_up:{}", meta.id);
-        let audited = (meta.state == DeliveryState::GivenUp).then_some((
-            &Actor::System,
-            action.as_str(),
-            Some(meta.session.as_str()),
-        ));
+        let audited = (meta.state == DeliveryState::GivenUp).then_some((&Actor::System, action.as_str(), Some(meta.session.as_str())));
         self.transact(audited, |tx| {
             tx.outbox.insert(meta.id.as_bytes(), encode(meta))?;
             Ok(())
@@ -164,27 +144,18 @@ impl Store {
 
     /// `idverifd webhooks retry ID`: the delivery is due again now (delivered or
     /// given up ones too), audited as the operator's action.
-    pub fn retry_delivery(
-        &self,
-        id: &str,
-        now_ms: u64,
-    ) -> Result<Option<DeliveryMeta>, StoreError> {
-        let Some(mut meta) = self.delivery(id)? else {
-            return Ok(None);
-        };
+    pub fn retry_delivery(&self, id: &str, now_ms: u64) -> Result<Option<DeliveryMeta>, StoreError> {
+        let Some(mut meta) = self.delivery(id)? else { return Ok(None) };
         meta.state = DeliveryState::Pending;
         meta.next_attempt_unix_ms = now_ms;
         // A fresh back-off and give-up clock from now.
         meta.created_unix_ms = now_ms;
         meta.attempts = 0;
         let action = format!("webhook_retry_requested:{id}");
-        self.transact(
-            Some((&Actor::Command, &action, Some(&meta.session))),
-            |tx| {
-                tx.outbox.insert(meta.id.as_bytes(), encode(&meta))?;
-                Ok(())
-            },
-        )?;
+        self.transact(Some((&Actor::Command, &action, Some(&meta.session))), |tx| {
+            tx.outbox.insert(meta.id.as_bytes(), encode(&meta))?;
+            Ok(())
+        })?;
         self.flush()?;
         Ok(Some(meta))
     }
@@ -201,12 +172,7 @@ impl Store {
 
     /// The ids of a session's deliveries.
     pub(super) fn deliveries_of(&self, session: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .deliveries()?
-            .into_iter()
-            .filter(|d| d.session == session)
-            .map(|d| d.id)
-            .collect())
+        Ok(self.deliveries()?.into_iter().filter(|d| d.session == session).map(|d| d.id).collect())
     }
 }
 

@@ -34,9 +34,6 @@ pub fn entry(tree: &str, key: &[u8], value: &[u8], reason: &str) -> (Vec<u8>, Ve
 
 /// The meta line of a quarantined value.
 pub fn meta(stored: &[u8]) -> Option<Quarantined> {
-    let end = stored
-        .iter()
-        .position(|b| *b == b'\n')
-        .unwrap_or(stored.len());
+    let end = stored.iter().position(|b| *b == b'\n').unwrap_or(stored.len());
     serde_json::from_slice(&stored[..end]).ok()
 }

@@ -45,11 +45,7 @@ fn due(record: &SessionRecord, retention: &Retention, now: u64) -> Vec<PurgeItem
         return Vec::new();
     }
     let age = now.saturating_sub(record.created_unix);
-    let item = |what| PurgeItem {
-        session: record.id.clone(),
-        what,
-        age_seconds: age,
-    };
+    let item = |what| PurgeItem { session: record.id.clone(), what, age_seconds: age };
     let mut items = Vec::new();
     if !record.purged && age >= retention.personal.as_secs() {
         items.push(item(PurgeKind::PersonalData));
@@ -63,10 +59,7 @@ fn due(record: &SessionRecord, retention: &Retention, now: u64) -> Vec<PurgeItem
 impl Store {
     /// What a purge at `now` would remove.
     pub fn purge_plan(&self, retention: &Retention, now: u64) -> Vec<PurgeItem> {
-        self.sessions()
-            .filter_map(Result::ok)
-            .flat_map(|r| due(&r, retention, now))
-            .collect()
+        self.sessions().filter_map(Result::ok).flat_map(|r| due(&r, retention, now)).collect()
     }
 
     /// Age in seconds of the oldest record still holding personal data.
@@ -80,22 +73,13 @@ impl Store {
 
     /// Applies retention at `now`. A record that fails is logged and the purge
     /// goes on with the next; the first error is returned after the rest is done.
-    pub fn purge_expired(
-        &self,
-        retention: &Retention,
-        now: u64,
-        actor: &Actor,
-    ) -> Result<PurgeReport, StoreError> {
+    pub fn purge_expired(&self, retention: &Retention, now: u64, actor: &Actor) -> Result<PurgeReport, StoreError> {
         let mut report = PurgeReport::default();
         let mut first_error = None;
         for item in self.purge_plan(retention, now) {
             let done = match item.what {
-                PurgeKind::PersonalData => self
-                    .purge_personal(&item.session, actor)
-                    .map(|()| report.personal_data += 1),
-                PurgeKind::SignedResult => self
-                    .purge_result(&item.session, actor)
-                    .map(|()| report.signed_results += 1),
+                PurgeKind::PersonalData => self.purge_personal(&item.session, actor).map(|()| report.personal_data += 1),
+                PurgeKind::SignedResult => self.purge_result(&item.session, actor).map(|()| report.signed_results += 1),
             };
             if let Err(e) = done {
                 tracing::error!(session = %item.session, error = %e, "purge of one session failed; going on");
@@ -109,17 +93,9 @@ impl Store {
     }
 
     fn purge_personal(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
-        let Some(mut record) = self.get_bare(id)? else {
-            return Ok(());
-        };
+        let Some(mut record) = self.get_bare(id)? else { return Ok(()) };
         record.purge_personal_data();
-        let evidence: Vec<_> = self
-            .t()?
-            .evidence
-            .scan_prefix(format!("{id}/").as_bytes())
-            .keys()
-            .filter_map(Result::ok)
-            .collect();
+        let evidence: Vec<_> = self.t()?.evidence.scan_prefix(format!("{id}/").as_bytes()).keys().filter_map(Result::ok).collect();
         self.transact(Some((actor, "personal_data_purged", Some(id))), |tx| {
             // The key first: from here on the sealed bytes are noise wherever they lie.
             tx.data_keys.remove(KeyPurpose::Personal.slot(id))?;
@@ -133,9 +109,7 @@ impl Store {
     }
 
     fn purge_result(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
-        let Some(mut record) = self.get_bare(id)? else {
-            return Ok(());
-        };
+        let Some(mut record) = self.get_bare(id)? else { return Ok(()) };
         record.purge_result(None);
         let deliveries = self.deliveries_of(id)?;
         self.transact(Some((actor, "signed_result_purged", Some(id))), |tx| {

@@ -17,9 +17,7 @@ impl Key {
     pub fn random() -> Self {
         let mut bytes = [0u8; KEY_LEN];
         // The kernel's CSPRNG failing leaves nothing safe to do.
-        SystemRandom::new()
-            .fill(&mut bytes)
-            .expect("the system random number generator failed");
+        SystemRandom::new().fill(&mut bytes).expect("the system random number generator failed");
         Self(bytes)
     }
 
@@ -33,9 +31,7 @@ impl Key {
 
     fn aead(&self) -> LessSafeKey {
         // Only fails for a key of the wrong length, which the type rules out.
-        LessSafeKey::new(
-            UnboundKey::new(&CHACHA20_POLY1305, &self.0).expect("32-byte ChaCha20 key"),
-        )
+        LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &self.0).expect("32-byte ChaCha20 key"))
     }
 }
 
@@ -54,19 +50,13 @@ pub struct OpenError;
 
 pub fn seal(key: &Key, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .expect("the system random number generator failed");
+    SystemRandom::new().fill(&mut nonce).expect("the system random number generator failed");
     let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
     let tag = key
         .aead()
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut out[NONCE_LEN..],
-        )
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut out[NONCE_LEN..])
         .expect("ChaCha20-Poly1305 seals any length a store value can have");
     out.extend_from_slice(tag.as_ref());
     out
@@ -79,10 +69,7 @@ pub fn open(key: &Key, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, OpenError> 
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| OpenError)?;
     let mut buffer = rest.to_vec();
-    let plain = key
-        .aead()
-        .open_in_place(nonce, Aad::from(aad), &mut buffer)
-        .map_err(|_| OpenError)?;
+    let plain = key.aead().open_in_place(nonce, Aad::from(aad), &mut buffer).map_err(|_| OpenError)?;
     Ok(plain.to_vec())
 }
 
@@ -97,15 +84,9 @@ mod tests {
         let sealed = seal(&key, b"evidence/vf_1/face", plain);
         assert_eq!(sealed.len(), plain.len() + OVERHEAD);
         assert!(!sealed.windows(3).any(|w| w == b"\xFF\xD8\xFF"));
-        assert_eq!(
-            open(&key, b"evidence/vf_1/face", &sealed).unwrap(),
-            b"\xFF\xD8\xFF jpeg"
-        );
+        assert_eq!(open(&key, b"evidence/vf_1/face", &sealed).unwrap(), b"\xFF\xD8\xFF jpeg");
         assert_eq!(open(&key, b"evidence/vf_2/face", &sealed), Err(OpenError));
-        assert_eq!(
-            open(&Key::random(), b"evidence/vf_1/face", &sealed),
-            Err(OpenError)
-        );
+        assert_eq!(open(&Key::random(), b"evidence/vf_1/face", &sealed), Err(OpenError));
         let mut flipped = sealed.clone();
         flipped[15] ^= 1;
         assert_eq!(open(&key, b"evidence/vf_1/face", &flipped), Err(OpenError));

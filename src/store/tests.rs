@@ -27,21 +27,13 @@ fn decided(id: &str, created_unix: u64) -> SessionRecord {
     let mut r = record(id);
     r.created_unix = created_unix;
     r.document = Some(serde_json::json!({"surname": "ZHUMABAYEVA", "iin": "950101300123"}));
-    r.outcome = Some(Outcome {
-        decision: Decision::NeedsReview,
-        reasons: vec![],
-        checks: vec![],
-    });
+    r.outcome = Some(Outcome { decision: Decision::NeedsReview, reasons: vec![], checks: vec![] });
     r.status = Status::Decided;
     r
 }
 
 fn actions(store: &Store) -> Vec<String> {
-    store
-        .audit_entries()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect()
+    store.audit_entries().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
 }
 
 /// sled's flusher thread may hold the file lock a moment after the first handle
@@ -49,12 +41,10 @@ fn actions(store: &Store) -> Vec<String> {
 fn reopen(dir: &std::path::Path, kek_file: &std::path::Path) -> Store {
     (0..50)
         .find_map(|_| {
-            Store::open(dir, Kek::load(kek_file).unwrap())
-                .ok()
-                .or_else(|| {
-                    std::thread::sleep(Duration::from_millis(50));
-                    None
-                })
+            Store::open(dir, Kek::load(kek_file).unwrap()).ok().or_else(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            })
         })
         .expect("reopen")
 }
@@ -71,22 +61,12 @@ fn decided_result_survives_reopen_and_unfinished_sessions_become_interrupted() {
     }
     let store = reopen(&dir.join("db"), &kek);
     assert_eq!(store.get_result("a").unwrap().as_deref(), Some("h.p.s"));
-    assert_eq!(
-        store.get_session("a").unwrap().unwrap().document.unwrap()["surname"],
-        "ZHUMABAYEVA"
-    );
+    assert_eq!(store.get_session("a").unwrap().unwrap().document.unwrap()["surname"], "ZHUMABAYEVA");
     assert_eq!(store.interrupt_unfinished().unwrap(), vec!["b".to_string()]);
     let b = store.get_session("b").unwrap().unwrap();
     assert_eq!(b.status, Status::Interrupted);
-    assert_eq!(
-        b.request.expected_iin.as_deref(),
-        Some("950101300123"),
-        "personal fields survive the interruption"
-    );
-    assert_eq!(
-        store.get_session("a").unwrap().unwrap().status,
-        Status::Decided
-    );
+    assert_eq!(b.request.expected_iin.as_deref(), Some("950101300123"), "personal fields survive the interruption");
+    assert_eq!(store.get_session("a").unwrap().unwrap().status, Status::Decided);
     let actions = actions(&store);
     assert_eq!(actions, ["decided:needs_review", "session_interrupted"]);
     drop(store);
@@ -99,21 +79,15 @@ fn another_kek_is_refused() {
     drop(Store::open(&dir.join("db"), Kek::load(&dir.join("kek")).unwrap()).unwrap());
     std::thread::sleep(Duration::from_millis(100));
     let err = (0..50)
-        .find_map(
-            |_| match Store::open(&dir.join("db"), Kek::load(&dir.join("kek2")).unwrap()) {
-                Err(StoreError::Open { reason, .. }) if reason.contains("lock") => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    None
-                }
-                other => Some(other),
-            },
-        )
+        .find_map(|_| match Store::open(&dir.join("db"), Kek::load(&dir.join("kek2")).unwrap()) {
+            Err(StoreError::Open { reason, .. }) if reason.contains("lock") => {
+                std::thread::sleep(Duration::from_millis(50));
+                None
+            }
+            other => Some(other),
+        })
         .unwrap();
-    assert!(
-        matches!(&err, Err(StoreError::Open { reason, .. }) if reason.contains("another key-encryption key")),
-        "{:?}",
-        err.err()
-    );
+    assert!(matches!(&err, Err(StoreError::Open { reason, .. }) if reason.contains("another key-encryption key")), "{:?}", err.err());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -131,36 +105,16 @@ fn nothing_personal_is_stored_in_the_clear() {
     let dir = temp_dir("clear");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
     let r = decided("vf_clear", 1);
-    store
-        .put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig", None)
-        .unwrap();
-    store
-        .put_evidence("vf_clear", "face", b"\xFF\xD8\xFF\xE0 a face")
-        .unwrap();
+    store.put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig", None).unwrap();
+    store.put_evidence("vf_clear", "face", b"\xFF\xD8\xFF\xE0 a face").unwrap();
     for tree in store.t().unwrap().db.tree_names() {
-        for (k, v) in store
-            .t()
-            .unwrap()
-            .db
-            .open_tree(&tree)
-            .unwrap()
-            .iter()
-            .map(Result::unwrap)
-        {
+        for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
             for needle in [b"950101300123".as_slice(), b"ZHUMABAYEVA", b"\xFF\xD8\xFF"] {
-                assert!(
-                    !v.windows(needle.len()).any(|w| w == needle),
-                    "{:?} in {:?}",
-                    String::from_utf8_lossy(needle),
-                    String::from_utf8_lossy(&k)
-                );
+                assert!(!v.windows(needle.len()).any(|w| w == needle), "{:?} in {:?}", String::from_utf8_lossy(needle), String::from_utf8_lossy(&k));
             }
         }
     }
-    assert_eq!(
-        store.get_evidence("vf_clear", "face").unwrap().unwrap(),
-        b"\xFF\xD8\xFF\xE0 a face"
-    );
+    assert_eq!(store.get_evidence("vf_clear", "face").unwrap().unwrap(), b"\xFF\xD8\xFF\xE0 a face");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -168,101 +122,42 @@ fn nothing_personal_is_stored_in_the_clear() {
 fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     let dir = temp_dir("purge");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store
-        .put_decided(&decided("old", 1_000), "h.p.s", None)
-        .unwrap();
+    store.put_decided(&decided("old", 1_000), "h.p.s", None).unwrap();
     store.put_evidence("old", "face", b"jpeg").unwrap();
-    let sealed_evidence = store
-        .t()
-        .unwrap()
-        .evidence
-        .get(b"old/face")
-        .unwrap()
-        .unwrap();
+    let sealed_evidence = store.t().unwrap().evidence.get(b"old/face").unwrap().unwrap();
     let mut running = record("running");
     running.created_unix = 1_000;
     store.put_session(&running).unwrap();
-    let retention = Retention {
-        personal: Duration::from_secs(60),
-        result: Duration::from_secs(1_800),
-    };
+    let retention = Retention { personal: Duration::from_secs(60), result: Duration::from_secs(1_800) };
 
     let plan = store.purge_plan(&retention, 2_000);
-    assert_eq!(
-        plan,
-        vec![PurgeItem {
-            session: "old".into(),
-            what: retention::PurgeKind::PersonalData,
-            age_seconds: 1_000
-        }]
-    );
-    let report = store
-        .purge_expired(&retention, 2_000, &Actor::System)
-        .unwrap();
+    assert_eq!(plan, vec![PurgeItem { session: "old".into(), what: retention::PurgeKind::PersonalData, age_seconds: 1_000 }]);
+    let report = store.purge_expired(&retention, 2_000, &Actor::System).unwrap();
     assert_eq!((report.personal_data, report.signed_results), (1, 0));
     let old = store.get_session("old").unwrap().unwrap();
     assert!(old.purged && old.request.expected_iin.is_none() && old.document.is_none());
     assert!(store.get_evidence("old", "face").unwrap().is_none());
-    assert!(
-        store
-            .data_key("old", KeyPurpose::Personal)
-            .unwrap()
-            .is_none(),
-        "the key is gone"
-    );
-    assert_eq!(
-        store.get_result("old").unwrap().as_deref(),
-        Some("h.p.s"),
-        "the result is on the longer clock"
-    );
-    assert!(
-        store
-            .get_session("running")
-            .unwrap()
-            .unwrap()
-            .request
-            .expected_iin
-            .is_some()
-    );
+    assert!(store.data_key("old", KeyPurpose::Personal).unwrap().is_none(), "the key is gone");
+    assert_eq!(store.get_result("old").unwrap().as_deref(), Some("h.p.s"), "the result is on the longer clock");
+    assert!(store.get_session("running").unwrap().unwrap().request.expected_iin.is_some());
     // The sealed bytes, wherever they linger, open under no key the store holds.
     for (_, wrapped) in store.t().unwrap().data_keys.iter().map(Result::unwrap) {
-        for slot in [
-            b"old/personal".as_slice(),
-            b"old/result",
-            b"running/personal",
-        ] {
+        for slot in [b"old/personal".as_slice(), b"old/result", b"running/personal"] {
             if let Ok(key) = store.kek.as_ref().unwrap().unwrap_data_key(slot, &wrapped) {
                 assert!(seal::open(&key, b"old/face", &sealed_evidence).is_err());
             }
         }
     }
 
-    let report = store
-        .purge_expired(&retention, 1_000 + 1_800, &Actor::System)
-        .unwrap();
+    let report = store.purge_expired(&retention, 1_000 + 1_800, &Actor::System).unwrap();
     assert_eq!((report.personal_data, report.signed_results), (0, 1));
     let old = store.get_session("old").unwrap().unwrap();
     assert!(old.result_purged);
-    assert_eq!(
-        old.result_sha256.as_deref(),
-        Some(hex::encode(Sha256::digest(b"h.p.s")).as_str())
-    );
+    assert_eq!(old.result_sha256.as_deref(), Some(hex::encode(Sha256::digest(b"h.p.s")).as_str()));
     assert!(store.get_result("old").unwrap().is_none());
     let actions = actions(&store);
-    assert!(
-        actions.ends_with(&[
-            "personal_data_purged".to_string(),
-            "signed_result_purged".to_string()
-        ]),
-        "{actions:?}"
-    );
-    assert_eq!(
-        store
-            .audit_verify(&crate::signing::Jwks::default())
-            .unwrap()
-            .entries,
-        actions.len() as u64
-    );
+    assert!(actions.ends_with(&["personal_data_purged".to_string(), "signed_result_purged".to_string()]), "{actions:?}");
+    assert_eq!(store.audit_verify(&crate::signing::Jwks::default()).unwrap().entries, actions.len() as u64);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -270,36 +165,16 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
 fn an_undecodable_record_is_quarantined_and_the_purge_goes_on() {
     let dir = temp_dir("quarantine");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store
-        .put_decided(&decided("good", 1_000), "h.p.s", None)
-        .unwrap();
-    store
-        .t()
-        .unwrap()
-        .sessions
-        .insert(
-            b"bad",
-            br#"{"id":"bad","status":"renamed_status"}"#.as_slice(),
-        )
-        .unwrap();
-    let retention = Retention {
-        personal: Duration::from_secs(1),
-        result: Duration::from_secs(1),
-    };
-    let report = store
-        .purge_expired(&retention, 5_000, &Actor::System)
-        .unwrap();
+    store.put_decided(&decided("good", 1_000), "h.p.s", None).unwrap();
+    store.t().unwrap().sessions.insert(b"bad", br#"{"id":"bad","status":"renamed_status"}"#.as_slice()).unwrap();
+    let retention = Retention { personal: Duration::from_secs(1), result: Duration::from_secs(1) };
+    let report = store.purge_expired(&retention, 5_000, &Actor::System).unwrap();
     assert_eq!(report.personal_data, 1);
     let q = store.quarantined();
     assert_eq!(q.len(), 1);
     assert_eq!((q[0].tree.as_str(), q[0].key.as_str()), ("sessions", "bad"));
     assert!(store.get_session("bad").unwrap().is_none());
-    assert!(
-        store
-            .audit_entries()
-            .iter()
-            .any(|e| e["action"] == "record_quarantined:sessions")
-    );
+    assert!(store.audit_entries().iter().any(|e| e["action"] == "record_quarantined:sessions"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -310,27 +185,11 @@ fn checkpoints_are_signed_and_verified() {
     let store = Store::open(&dir.join("db"), Kek::for_tests()).unwrap();
     store.audit("vf_1", "session_started");
     assert_eq!(store.checkpoint(&keys).unwrap(), Some(1));
-    assert_eq!(
-        store.checkpoint(&keys).unwrap(),
-        None,
-        "nothing new to sign"
-    );
+    assert_eq!(store.checkpoint(&keys).unwrap(), None, "nothing new to sign");
     store.audit("vf_1", "consent_given");
     let verified = store.audit_verify(&keys.jwks()).unwrap();
-    assert_eq!(
-        (
-            verified.entries,
-            verified.checkpoints,
-            verified.unsigned_tail
-        ),
-        (2, 1, 1)
-    );
-    assert!(
-        store
-            .audit_verify(&crate::signing::Jwks::default())
-            .is_err(),
-        "a checkpoint by an unknown key fails"
-    );
+    assert_eq!((verified.entries, verified.checkpoints, verified.unsigned_tail), (2, 1, 1));
+    assert!(store.audit_verify(&crate::signing::Jwks::default()).is_err(), "a checkpoint by an unknown key fails");
     // The signed entry removed with its successor rewritten to link past it.
     store.t().unwrap().audit.remove(audit::seq_key(2)).unwrap();
     store.t().unwrap().audit.remove(audit::seq_key(1)).unwrap();
@@ -343,27 +202,16 @@ fn checkpoints_are_signed_and_verified() {
 fn damaged_sealed_personal_fields_are_quarantined_and_the_record_still_reads() {
     let dir = temp_dir("damaged-personal");
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
-    store
-        .put_decided(&decided("vf_d", 1_000), "h.p.s", None)
-        .unwrap();
+    store.put_decided(&decided("vf_d", 1_000), "h.p.s", None).unwrap();
     let personal = store.t().unwrap().personal.clone();
     let mut sealed = personal.get(b"vf_d").unwrap().unwrap().to_vec();
     sealed[20] ^= 0x40;
     personal.insert(b"vf_d", sealed).unwrap();
     let record = store.get_session("vf_d").unwrap().unwrap();
-    assert_eq!(
-        (record.status, record.document.is_none()),
-        (Status::Decided, true)
-    );
+    assert_eq!((record.status, record.document.is_none()), (Status::Decided, true));
     let q = store.quarantined();
-    assert_eq!(
-        (q.len(), q[0].tree.as_str(), q[0].reason.as_str()),
-        (1, "personal", "sealed value does not open")
-    );
-    assert!(
-        store.interrupt_unfinished().unwrap().is_empty(),
-        "start-up goes on"
-    );
+    assert_eq!((q.len(), q[0].tree.as_str(), q[0].reason.as_str()), (1, "personal", "sealed value does not open"));
+    assert!(store.interrupt_unfinished().unwrap().is_empty(), "start-up goes on");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -387,77 +235,28 @@ fn a_webhook_is_stored_with_its_decision_sealed_and_goes_with_the_result() {
         last_error: None,
         delivered_at: None,
     };
-    let delivery = NewDelivery {
-        meta,
-        body: format!("{{\"result\":\"{jws}\"}}").into_bytes(),
-        personal: true,
-    };
-    store
-        .put_decided(&decided("vf_o", 1_000), jws, Some(&delivery))
-        .unwrap();
+    let delivery = NewDelivery { meta, body: format!("{{\"result\":\"{jws}\"}}").into_bytes(), personal: true };
+    store.put_decided(&decided("vf_o", 1_000), jws, Some(&delivery)).unwrap();
     for tree in store.t().unwrap().db.tree_names() {
-        for (k, v) in store
-            .t()
-            .unwrap()
-            .db
-            .open_tree(&tree)
-            .unwrap()
-            .iter()
-            .map(Result::unwrap)
-        {
-            assert!(
-                !v.windows(11).any(|w| w == b"ZHUMABAYEVA"),
-                "in the clear in {:?}",
-                String::from_utf8_lossy(&k)
-            );
+        for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
+            assert!(!v.windows(11).any(|w| w == b"ZHUMABAYEVA"), "in the clear in {:?}", String::from_utf8_lossy(&k));
         }
     }
-    assert_eq!(
-        store.delivery_body("msg_a").unwrap().unwrap(),
-        delivery.body
-    );
-    assert_eq!(
-        store.outbox_counts(),
-        outbox::OutboxCounts {
-            pending: 1,
-            delivered: 0,
-            given_up: 0
-        }
-    );
+    assert_eq!(store.delivery_body("msg_a").unwrap().unwrap(), delivery.body);
+    assert_eq!(store.outbox_counts(), outbox::OutboxCounts { pending: 1, delivered: 0, given_up: 0 });
 
     let mut given_up = store.delivery("msg_a").unwrap().unwrap();
     given_up.state = DeliveryState::GivenUp;
     store.update_delivery(&given_up).unwrap();
     assert_eq!(actions(&store).last().unwrap(), "webhook_given_up:msg_a");
     let retried = store.retry_delivery("msg_a", 2_000_000).unwrap().unwrap();
-    assert_eq!(
-        (
-            retried.state,
-            retried.attempts,
-            retried.next_attempt_unix_ms
-        ),
-        (DeliveryState::Pending, 0, 2_000_000)
-    );
-    assert_eq!(
-        actions(&store).last().unwrap(),
-        "webhook_retry_requested:msg_a"
-    );
+    assert_eq!((retried.state, retried.attempts, retried.next_attempt_unix_ms), (DeliveryState::Pending, 0, 2_000_000));
+    assert_eq!(actions(&store).last().unwrap(), "webhook_retry_requested:msg_a");
     assert!(store.retry_delivery("msg_nope", 0).unwrap().is_none());
 
-    let retention = Retention {
-        personal: Duration::from_secs(60),
-        result: Duration::from_secs(60),
-    };
-    store
-        .purge_expired(&retention, 10_000, &Actor::System)
-        .unwrap();
-    assert!(
-        store.delivery_body("msg_a").unwrap().is_none(),
-        "the body carried the result: purged with it"
-    );
-    assert!(
-        store.delivery("msg_a").unwrap().is_none(),
-        "and the outbox forgets the delivery"
-    );
+    let retention = Retention { personal: Duration::from_secs(60), result: Duration::from_secs(60) };
+    store.purge_expired(&retention, 10_000, &Actor::System).unwrap();
+    assert!(store.delivery_body("msg_a").unwrap().is_none(), "the body carried the result: purged with it");
+    assert!(store.delivery("msg_a").unwrap().is_none(), "and the outbox forgets the delivery");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Seconds: 1 ms to 10 s, for frame analysis and API requests alike.
-pub const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+pub const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// One series: counts per bucket (not cumulative; summed when rendered), sum, count.
 pub struct Histogram {
@@ -37,10 +35,7 @@ impl Histogram {
         if let Some(i) = self.bounds.iter().position(|&b| seconds <= b) {
             self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_nanos.fetch_add(
-            elapsed.as_nanos().min(u128::from(u64::MAX)) as u64,
-            Ordering::Relaxed,
-        );
+        self.sum_nanos.fetch_add(elapsed.as_nanos().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -55,27 +50,12 @@ impl Histogram {
         let mut cumulative = 0;
         for (bound, n) in self.bounds.iter().zip(&self.buckets) {
             cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
         }
         // Read after the buckets: +Inf never shows fewer than a finite bucket.
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
-            count.max(cumulative)
-        );
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(
-            out,
-            "{name}_sum{braces} {}",
-            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
-        );
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", count.max(cumulative));
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9);
         let _ = writeln!(out, "{name}_count{braces} {}", count.max(cumulative));
     }
 
@@ -94,31 +74,20 @@ pub struct HistogramFamily {
 
 impl HistogramFamily {
     pub fn new(label_names: &'static [&'static str], bounds: &'static [f64]) -> Self {
-        Self {
-            label_names,
-            bounds,
-            series: Mutex::default(),
-        }
+        Self { label_names, bounds, series: Mutex::default() }
     }
 
     pub fn observe(&self, values: &[&str], elapsed: Duration) {
         debug_assert_eq!(values.len(), self.label_names.len());
         let key: Vec<String> = values.iter().map(|v| v.to_string()).collect();
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        series
-            .entry(key)
-            .or_insert_with(|| Histogram::new(self.bounds))
-            .observe(elapsed);
+        series.entry(key).or_insert_with(|| Histogram::new(self.bounds)).observe(elapsed);
     }
 
     /// Observations of the series with these label values (0 if none yet).
     pub fn count(&self, values: &[&str]) -> u64 {
         let key: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-        self.series
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .map_or(0, Histogram::count)
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).get(&key).map_or(0, Histogram::count)
     }
 
     pub fn render(&self, out: &mut String, name: &str, help: &str) {
@@ -138,10 +107,7 @@ impl HistogramFamily {
 
 /// Prometheus label-value escaping (backslash, quote, newline).
 fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

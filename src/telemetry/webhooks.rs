@@ -21,12 +21,7 @@ impl WebhookCounters {
     }
 
     pub fn failed(&self, reason: &'static str) {
-        *self
-            .failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(reason)
-            .or_default() += 1;
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()).entry(reason).or_default() += 1;
     }
 
     pub fn given_up(&self) {
@@ -46,11 +41,7 @@ impl WebhookCounters {
         );
         let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
         for reason in ["http_status", "transport", "body_gone"] {
-            let _ = writeln!(
-                out,
-                "idverifd_webhook_failures_total{{reason=\"{reason}\"}} {}",
-                failed.get(reason).copied().unwrap_or(0)
-            );
+            let _ = writeln!(out, "idverifd_webhook_failures_total{{reason=\"{reason}\"}} {}", failed.get(reason).copied().unwrap_or(0));
         }
         let _ = writeln!(
             out,

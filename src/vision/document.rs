@@ -56,50 +56,27 @@ pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
     }
     let scale = (WORK_WIDTH / f64::from(bgr.cols())).min(1.0);
     let mut small = Mat::default();
-    imgproc::resize(
-        bgr,
-        &mut small,
-        Size::new(0, 0),
-        scale,
-        scale,
-        imgproc::INTER_AREA,
-    )?;
+    imgproc::resize(bgr, &mut small, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
     let image_area = f64::from(small.cols() * small.rows());
     let mut best: Option<([Point2f; 4], f64, DocumentShape)> = None;
     for mask in candidate_masks(&small)? {
         let mut contours: Vector<Vector<Point>> = Vector::new();
-        imgproc::find_contours_def(
-            &mask,
-            &mut contours,
-            imgproc::RETR_EXTERNAL,
-            imgproc::CHAIN_APPROX_SIMPLE,
-        )?;
+        imgproc::find_contours_def(&mask, &mut contours, imgproc::RETR_EXTERNAL, imgproc::CHAIN_APPROX_SIMPLE)?;
         for contour in &contours {
             let area = imgproc::contour_area_def(&contour)?;
             if area < image_area * MIN_AREA_SHARE || best.as_ref().is_some_and(|b| b.1 >= area) {
                 continue;
             }
-            let Some(quad) = quadrilateral(&contour)? else {
-                continue;
-            };
-            let Some(shape) = shape_of(&quad) else {
-                continue;
-            };
+            let Some(quad) = quadrilateral(&contour)? else { continue };
+            let Some(shape) = shape_of(&quad) else { continue };
             best = Some((quad, area, shape));
         }
     }
-    let Some((quad, area, shape)) = best else {
-        return Ok(None);
-    };
+    let Some((quad, area, shape)) = best else { return Ok(None) };
     let inv = (1.0 / scale) as f32;
     let corners = quad.map(|p| Point2f::new(p.x * inv, p.y * inv));
     let rectified = warp(bgr, &corners, shape)?;
-    Ok(Some(Located {
-        corners,
-        shape,
-        rectified,
-        area_share: (area / image_area) as f32,
-    }))
+    Ok(Some(Located { corners, shape, rectified, area_share: (area / image_area) as f32 }))
 }
 
 /// Two views of the document's outline: its edges, and its brightness against the
@@ -117,13 +94,7 @@ fn candidate_masks(small: &Mat) -> Result<Vec<Mat>, VisionError> {
     imgproc::morphology_ex_def(&edges, &mut closed_edges, imgproc::MORPH_CLOSE, &kernel)?;
 
     let mut bright = Mat::default();
-    imgproc::threshold(
-        &blurred,
-        &mut bright,
-        0.0,
-        255.0,
-        imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
-    )?;
+    imgproc::threshold(&blurred, &mut bright, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
     let mut closed_bright = Mat::default();
     imgproc::morphology_ex(
         &bright,
@@ -148,10 +119,7 @@ fn quadrilateral(contour: &Vector<Point>) -> Result<Option<[Point2f; 4]>, Vision
         let mut approx: Vector<Point> = Vector::new();
         imgproc::approx_poly_dp(&hull, &mut approx, epsilon * perimeter, true)?;
         if approx.len() == 4 && imgproc::is_contour_convex(&approx)? {
-            let pts: Vec<Point2f> = approx
-                .iter()
-                .map(|p| Point2f::new(p.x as f32, p.y as f32))
-                .collect();
+            let pts: Vec<Point2f> = approx.iter().map(|p| Point2f::new(p.x as f32, p.y as f32)).collect();
             return Ok(Some(order_corners(&pts)));
         }
     }
@@ -161,15 +129,7 @@ fn quadrilateral(contour: &Vector<Point>) -> Result<Option<[Point2f; 4]>, Vision
 /// Orders four points as top-left, top-right, bottom-right, bottom-left.
 pub fn order_corners(p: &[Point2f]) -> [Point2f; 4] {
     let by = |f: &dyn Fn(&Point2f) -> f32, max: bool| {
-        *p.iter()
-            .max_by(|a, b| {
-                if max {
-                    f(a).total_cmp(&f(b))
-                } else {
-                    f(b).total_cmp(&f(a))
-                }
-            })
-            .unwrap()
+        *p.iter().max_by(|a, b| if max { f(a).total_cmp(&f(b)) } else { f(b).total_cmp(&f(a)) }).unwrap()
     };
     let tl = by(&|q| q.x + q.y, false);
     let br = by(&|q| q.x + q.y, true);
@@ -203,11 +163,7 @@ fn shape_of(q: &[Point2f; 4]) -> Option<DocumentShape> {
     if d1.min(d3) > 0.22 {
         return None;
     }
-    Some(if d1 < d3 {
-        DocumentShape::Id1
-    } else {
-        DocumentShape::Id3
-    })
+    Some(if d1 < d3 { DocumentShape::Id1 } else { DocumentShape::Id3 })
 }
 
 /// The document with these corners (TL, TR, BR, BL) flattened to its kind's size.
@@ -215,23 +171,11 @@ pub fn warp(bgr: &Mat, corners: &[Point2f; 4], shape: DocumentShape) -> Result<M
     let size = shape.size();
     let (w, h) = (size.width as f32, size.height as f32);
     let src: Vector<Point2f> = Vector::from_slice(corners);
-    let dst: Vector<Point2f> = Vector::from_slice(&[
-        Point2f::new(0.0, 0.0),
-        Point2f::new(w, 0.0),
-        Point2f::new(w, h),
-        Point2f::new(0.0, h),
-    ]);
+    let dst: Vector<Point2f> =
+        Vector::from_slice(&[Point2f::new(0.0, 0.0), Point2f::new(w, 0.0), Point2f::new(w, h), Point2f::new(0.0, h)]);
     let m = imgproc::get_perspective_transform_def(&src, &dst)?;
     let mut out = Mat::default();
-    imgproc::warp_perspective(
-        bgr,
-        &mut out,
-        &m,
-        size,
-        imgproc::INTER_LINEAR,
-        core::BORDER_REPLICATE,
-        Scalar::default(),
-    )?;
+    imgproc::warp_perspective(bgr, &mut out, &m, size, imgproc::INTER_LINEAR, core::BORDER_REPLICATE, Scalar::default())?;
     Ok(out)
 }
 
@@ -263,10 +207,7 @@ pub fn readability(image: &Mat, region: Rect) -> Result<Readability, VisionError
     let mut blown = Mat::default();
     imgproc::threshold(&gray, &mut blown, 250.0, 1.0, imgproc::THRESH_BINARY)?;
     let glare = core::count_non_zero(&blown)? as f32 / (region.area().max(1) as f32);
-    Ok(Readability {
-        sharpness: sd * sd,
-        glare,
-    })
+    Ok(Readability { sharpness: sd * sd, glare })
 }
 
 #[cfg(test)]
@@ -275,24 +216,14 @@ mod tests {
 
     #[test]
     fn corners_are_ordered_whatever_the_input_order() {
-        let pts = [
-            Point2f::new(100.0, 90.0),
-            Point2f::new(10.0, 10.0),
-            Point2f::new(12.0, 95.0),
-            Point2f::new(98.0, 5.0),
-        ];
+        let pts = [Point2f::new(100.0, 90.0), Point2f::new(10.0, 10.0), Point2f::new(12.0, 95.0), Point2f::new(98.0, 5.0)];
         let [tl, tr, br, bl] = order_corners(&pts);
         assert_eq!((tl, tr, br, bl), (pts[1], pts[3], pts[0], pts[2]));
     }
 
     #[test]
     fn covers_tells_points_on_a_tilted_card_from_points_beside_it() {
-        let card = [
-            Point2f::new(300.0, 150.0),
-            Point2f::new(950.0, 120.0),
-            Point2f::new(970.0, 530.0),
-            Point2f::new(320.0, 560.0),
-        ];
+        let card = [Point2f::new(300.0, 150.0), Point2f::new(950.0, 120.0), Point2f::new(970.0, 530.0), Point2f::new(320.0, 560.0)];
         assert!(covers(&card, 400.0, 300.0));
         assert!(covers(&card, 960.0, 500.0));
         assert!(!covers(&card, 200.0, 300.0));
@@ -304,32 +235,16 @@ mod tests {
 
     #[test]
     fn a_drawn_card_is_found_and_flattened_to_id1() {
-        let mut image =
-            Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(60.0)).unwrap();
+        let mut image = Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(60.0)).unwrap();
         // A light card, 2:1.26 like ID-1, slightly rotated.
-        let quad: Vector<Point> = Vector::from_slice(&[
-            Point::new(300, 150),
-            Point::new(950, 120),
-            Point::new(970, 530),
-            Point::new(320, 560),
-        ]);
+        let quad: Vector<Point> =
+            Vector::from_slice(&[Point::new(300, 150), Point::new(950, 120), Point::new(970, 530), Point::new(320, 560)]);
         let quads: Vector<Vector<Point>> = Vector::from_iter([quad]);
         imgproc::fill_poly_def(&mut image, &quads, Scalar::all(220.0)).unwrap();
         let found = locate(&image).unwrap().expect("card found");
         assert_eq!(found.shape, DocumentShape::Id1);
         assert_eq!((found.rectified.cols(), found.rectified.rows()), ID1_SIZE);
-        assert!(
-            (found.corners[0].x - 300.0).abs() < 12.0 && (found.corners[0].y - 150.0).abs() < 12.0,
-            "{:?}",
-            found.corners
-        );
-        assert!(
-            locate(
-                &Mat::new_rows_cols_with_default(200, 200, core::CV_8UC3, Scalar::all(60.0))
-                    .unwrap()
-            )
-            .unwrap()
-            .is_none()
-        );
+        assert!((found.corners[0].x - 300.0).abs() < 12.0 && (found.corners[0].y - 150.0).abs() < 12.0, "{:?}", found.corners);
+        assert!(locate(&Mat::new_rows_cols_with_default(200, 200, core::CV_8UC3, Scalar::all(60.0)).unwrap()).unwrap().is_none());
     }
 }

@@ -82,11 +82,8 @@ pub const DEFAULT_MATCH_THRESHOLD: f32 = 1.0;
 /// Why `threshold` cannot be a match threshold, if it cannot: distances between
 /// unit vectors lie in 0..=2, so a threshold outside (0, 2) decides nothing.
 pub fn match_threshold_problem(threshold: f32) -> Option<String> {
-    (!(threshold > 0.0 && threshold < 2.0)).then(|| {
-        format!(
-            "{threshold} must be above 0 and below 2 (a distance between unit-length embeddings)"
-        )
-    })
+    (!(threshold > 0.0 && threshold < 2.0))
+        .then(|| format!("{threshold} must be above 0 and below 2 (a distance between unit-length embeddings)"))
 }
 
 /// A face's FaceNet embedding, L2-normalised. `Debug` does not show the values.
@@ -113,12 +110,7 @@ impl Embedding {
 
     /// Euclidean distance, 0 (identical) to 2 (opposite).
     pub fn distance(&self, other: &Embedding) -> f32 {
-        self.0
-            .iter()
-            .zip(other.0.iter())
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f32>()
-            .sqrt()
+        self.0.iter().zip(other.0.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt()
     }
 
     /// Cosine similarity, −1 to 1; for unit vectors it is 1 − distance² / 2.
@@ -146,9 +138,7 @@ impl Similarity {
             return None;
         }
         let mean = |ps: &[Point]| {
-            let (sx, sy) = ps[..n]
-                .iter()
-                .fold((0.0, 0.0), |(x, y), p| (x + p.x, y + p.y));
+            let (sx, sy) = ps[..n].iter().fold((0.0, 0.0), |(x, y), p| (x + p.x, y + p.y));
             (sx / n as f32, sy / n as f32)
         };
         let ((sx, sy), (dx, dy)) = (mean(src), mean(dst));
@@ -163,19 +153,11 @@ impl Similarity {
             return None;
         }
         let (a, b) = (dot / norm, cross / norm);
-        Some(Self {
-            a,
-            b,
-            tx: dx - (a * sx - b * sy),
-            ty: dy - (b * sx + a * sy),
-        })
+        Some(Self { a, b, tx: dx - (a * sx - b * sy), ty: dy - (b * sx + a * sy) })
     }
 
     pub fn apply(&self, p: Point) -> Point {
-        Point {
-            x: self.a * p.x - self.b * p.y + self.tx,
-            y: self.b * p.x + self.a * p.y + self.ty,
-        }
+        Point { x: self.a * p.x - self.b * p.y + self.tx, y: self.b * p.x + self.a * p.y + self.ty }
     }
 }
 
@@ -184,21 +166,13 @@ impl Similarity {
 /// about the crop's centre line.
 pub fn alignment(face: &Face) -> Result<[[f64; 3]; 2], VisionError> {
     let centre = INPUT_SIZE as f32 / 2.0;
-    let unsqueezed = TEMPLATE.map(|p| Point {
-        x: p.x,
-        y: centre + (p.y - centre) / VERTICAL_SQUEEZE,
-    });
-    let s = Similarity::fit(&face.landmarks, &unsqueezed).ok_or_else(|| {
-        VisionError::BadImage("face landmarks coincide; cannot align the face".into())
-    })?;
+    let unsqueezed = TEMPLATE.map(|p| Point { x: p.x, y: centre + (p.y - centre) / VERTICAL_SQUEEZE });
+    let s = Similarity::fit(&face.landmarks, &unsqueezed)
+        .ok_or_else(|| VisionError::BadImage("face landmarks coincide; cannot align the face".into()))?;
     let k = VERTICAL_SQUEEZE;
     Ok([
         [s.a as f64, -s.b as f64, s.tx as f64],
-        [
-            (k * s.b) as f64,
-            (k * s.a) as f64,
-            (k * s.ty + centre * (1.0 - k)) as f64,
-        ],
+        [(k * s.b) as f64, (k * s.a) as f64, (k * s.ty + centre * (1.0 - k)) as f64],
     ])
 }
 
@@ -221,8 +195,7 @@ enum Net {
 /// thread may still use them.
 impl Drop for FaceEmbedder {
     fn drop(&mut self) {
-        if let Net::Building(handle) = std::mem::replace(&mut self.net, Net::Failed(String::new()))
-        {
+        if let Net::Building(handle) = std::mem::replace(&mut self.net, Net::Failed(String::new())) {
             let _ = handle.join();
         }
     }
@@ -238,13 +211,8 @@ impl FaceEmbedder {
         let building = std::thread::Builder::new()
             .name("facenet-load".into())
             .spawn(move || build_net(&path))
-            .map_err(|e| VisionError::Model {
-                path: model.display().to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(Self {
-            net: Net::Building(building),
-        })
+            .map_err(|e| VisionError::Model { path: model.display().to_string(), reason: e.to_string() })?;
+        Ok(Self { net: Net::Building(building) })
     }
 
     /// Waits until the network is built (at once after the first call).
@@ -255,11 +223,7 @@ impl FaceEmbedder {
 
     fn net(&mut self) -> Result<&mut dnn::Net, VisionError> {
         if let Net::Building(_) = self.net {
-            let Net::Building(handle) =
-                std::mem::replace(&mut self.net, Net::Failed(String::new()))
-            else {
-                unreachable!()
-            };
+            let Net::Building(handle) = std::mem::replace(&mut self.net, Net::Failed(String::new())) else { unreachable!() };
             self.net = match handle.join() {
                 Ok(Ok(net)) => Net::Ready(net),
                 Ok(Err(e)) => Net::Failed(e.to_string()),
@@ -268,9 +232,7 @@ impl FaceEmbedder {
         }
         match &mut self.net {
             Net::Ready(net) => Ok(net),
-            Net::Failed(reason) => Err(VisionError::BadModelOutput(format!(
-                "FaceNet not usable: {reason}"
-            ))),
+            Net::Failed(reason) => Err(VisionError::BadModelOutput(format!("FaceNet not usable: {reason}"))),
             Net::Building(_) => unreachable!("joined above"),
         }
     }
@@ -321,28 +283,19 @@ impl FaceEmbedder {
         let out = net.forward_single(OUTPUT_LAYER)?;
         let values = out.data_typed::<f32>()?;
         Embedding::from_values(values).ok_or_else(|| {
-            VisionError::BadModelOutput(format!(
-                "{OUTPUT_LAYER}: expected {EMBEDDING_SIZE} finite values, got {}",
-                values.len()
-            ))
+            VisionError::BadModelOutput(format!("{OUTPUT_LAYER}: expected {EMBEDDING_SIZE} finite values, got {}", values.len()))
         })
     }
 }
 
 fn build_net(path: &str) -> Result<dnn::Net, VisionError> {
-    let mut net = dnn::read_net_from_tensorflow(path, "").map_err(|e| VisionError::Model {
-        path: path.into(),
-        reason: e.message.clone(),
-    })?;
+    let mut net =
+        dnn::read_net_from_tensorflow(path, "").map_err(|e| VisionError::Model { path: path.into(), reason: e.message.clone() })?;
     net.set_preferable_backend(dnn::DNN_BACKEND_OPENCV)?;
     net.set_preferable_target(dnn::DNN_TARGET_CPU)?;
     // One pass on a blank face: the network allocates its buffers on the first
     // forward, here rather than on the first candidate's.
-    let blank = Mat::new_nd_with_default(
-        &[1, 3, INPUT_SIZE, INPUT_SIZE],
-        core::CV_32F,
-        Scalar::all(0.0),
-    )?;
+    let blank = Mat::new_nd_with_default(&[1, 3, INPUT_SIZE, INPUT_SIZE], core::CV_32F, Scalar::all(0.0))?;
     net.set_input(&blank, INPUT_LAYER, 1.0, Scalar::all(0.0))?;
     net.forward_single(OUTPUT_LAYER)?;
     Ok(net)
@@ -361,53 +314,17 @@ mod tests {
     fn fit_recovers_a_known_similarity_and_maps_the_points_exactly() {
         // Rotate 30°, scale 2, shift (10, −5).
         let (scale, angle) = (2.0f32, 30f32.to_radians());
-        let known = Similarity {
-            a: scale * angle.cos(),
-            b: scale * angle.sin(),
-            tx: 10.0,
-            ty: -5.0,
-        };
-        let src = [
-            Point { x: 0.0, y: 0.0 },
-            Point { x: 4.0, y: 0.0 },
-            Point { x: 2.0, y: 3.0 },
-            Point { x: -1.0, y: 5.0 },
-        ];
+        let known = Similarity { a: scale * angle.cos(), b: scale * angle.sin(), tx: 10.0, ty: -5.0 };
+        let src = [Point { x: 0.0, y: 0.0 }, Point { x: 4.0, y: 0.0 }, Point { x: 2.0, y: 3.0 }, Point { x: -1.0, y: 5.0 }];
         let dst = src.map(|p| known.apply(p));
         let fitted = Similarity::fit(&src, &dst).unwrap();
-        assert!(
-            (fitted.a - known.a).abs() < 1e-4 && (fitted.b - known.b).abs() < 1e-4,
-            "{fitted:?}"
-        );
-        assert!(
-            (fitted.tx - 10.0).abs() < 1e-3 && (fitted.ty + 5.0).abs() < 1e-3,
-            "{fitted:?}"
-        );
-        assert!(
-            src.iter()
-                .zip(&dst)
-                .all(|(s, d)| close(fitted.apply(*s), *d))
-        );
+        assert!((fitted.a - known.a).abs() < 1e-4 && (fitted.b - known.b).abs() < 1e-4, "{fitted:?}");
+        assert!((fitted.tx - 10.0).abs() < 1e-3 && (fitted.ty + 5.0).abs() < 1e-3, "{fitted:?}");
+        assert!(src.iter().zip(&dst).all(|(s, d)| close(fitted.apply(*s), *d)));
         // The unit square onto itself shifted by (1, 1): a = 1, b = 0.
-        let square = [
-            Point { x: 0.0, y: 0.0 },
-            Point { x: 1.0, y: 0.0 },
-            Point { x: 1.0, y: 1.0 },
-            Point { x: 0.0, y: 1.0 },
-        ];
-        let shifted = square.map(|p| Point {
-            x: p.x + 1.0,
-            y: p.y + 1.0,
-        });
-        assert_eq!(
-            Similarity::fit(&square, &shifted).unwrap(),
-            Similarity {
-                a: 1.0,
-                b: 0.0,
-                tx: 1.0,
-                ty: 1.0
-            }
-        );
+        let square = [Point { x: 0.0, y: 0.0 }, Point { x: 1.0, y: 0.0 }, Point { x: 1.0, y: 1.0 }, Point { x: 0.0, y: 1.0 }];
+        let shifted = square.map(|p| Point { x: p.x + 1.0, y: p.y + 1.0 });
+        assert_eq!(Similarity::fit(&square, &shifted).unwrap(), Similarity { a: 1.0, b: 0.0, tx: 1.0, ty: 1.0 });
         assert!(Similarity::fit(&[Point::default(); 5], &TEMPLATE).is_none());
     }
 
@@ -416,22 +333,10 @@ mod tests {
         // A face shaped like the unsqueezed template, three times larger, tilted
         // 20° and somewhere in a frame.
         let centre = INPUT_SIZE as f32 / 2.0;
-        let unsqueezed = TEMPLATE.map(|p| Point {
-            x: p.x,
-            y: centre + (p.y - centre) / VERTICAL_SQUEEZE,
-        });
+        let unsqueezed = TEMPLATE.map(|p| Point { x: p.x, y: centre + (p.y - centre) / VERTICAL_SQUEEZE });
         let angle = 20f32.to_radians();
-        let pose = Similarity {
-            a: 3.0 * angle.cos(),
-            b: 3.0 * angle.sin(),
-            tx: 400.0,
-            ty: 90.0,
-        };
-        let face = Face {
-            bbox: BoxF::default(),
-            landmarks: unsqueezed.map(|p| pose.apply(p)),
-            score: 0.9,
-        };
+        let pose = Similarity { a: 3.0 * angle.cos(), b: 3.0 * angle.sin(), tx: 400.0, ty: 90.0 };
+        let face = Face { bbox: BoxF::default(), landmarks: unsqueezed.map(|p| pose.apply(p)), score: 0.9 };
         let m = alignment(&face).unwrap();
         for (p, t) in face.landmarks.iter().zip(TEMPLATE) {
             let (x, y) = (p.x as f64, p.y as f64);
@@ -439,10 +344,7 @@ mod tests {
                 x: (m[0][0] * x + m[0][1] * y + m[0][2]) as f32,
                 y: (m[1][0] * x + m[1][1] * y + m[1][2]) as f32,
             };
-            assert!(
-                (q.x - t.x).abs() < 0.01 && (q.y - t.y).abs() < 0.01,
-                "{q:?} should be {t:?}"
-            );
+            assert!((q.x - t.x).abs() < 0.01 && (q.y - t.y).abs() < 0.01, "{q:?} should be {t:?}");
         }
     }
 
@@ -453,10 +355,7 @@ mod tests {
         a[1] = 4.0;
         let mut b = vec![0.0; EMBEDDING_SIZE];
         b[1] = 2.0;
-        let (a, b) = (
-            Embedding::from_values(&a).unwrap(),
-            Embedding::from_values(&b).unwrap(),
-        );
+        let (a, b) = (Embedding::from_values(&a).unwrap(), Embedding::from_values(&b).unwrap());
         assert!((a.distance(&a)).abs() < 1e-6);
         assert!((a.similarity(&b) - 0.8).abs() < 1e-6);
         let d = a.distance(&b);

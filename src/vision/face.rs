@@ -36,10 +36,7 @@ pub struct BoxF {
 
 impl BoxF {
     pub fn centre(&self) -> Point {
-        Point {
-            x: self.x + self.width / 2.0,
-            y: self.y + self.height / 2.0,
-        }
+        Point { x: self.x + self.width / 2.0, y: self.y + self.height / 2.0 }
     }
 
     pub fn area(&self) -> f32 {
@@ -78,18 +75,13 @@ impl Face {
     }
     pub fn mouth_centre(&self) -> Point {
         let (a, b) = (self.landmarks[3], self.landmarks[4]);
-        Point {
-            x: (a.x + b.x) / 2.0,
-            y: (a.y + b.y) / 2.0,
-        }
+        Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }
     }
 
     /// The face a still image is about: the largest box (a face on a badge or a
     /// poster behind the subject is smaller).
     pub fn most_prominent<'a>(faces: impl IntoIterator<Item = &'a Face>) -> Option<&'a Face> {
-        faces
-            .into_iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        faces.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
     }
 }
 
@@ -107,22 +99,14 @@ pub struct FaceDetector {
 }
 
 impl FaceDetector {
-    pub fn load(
-        model: &Path,
-        detection_width: u32,
-        score_threshold: f32,
-    ) -> Result<Self, VisionError> {
+    pub fn load(model: &Path, detection_width: u32, score_threshold: f32) -> Result<Self, VisionError> {
         let path = super::model_path(model)?;
-        let mut net = dnn::read_net_from_onnx(path).map_err(|e| VisionError::Model {
-            path: path.into(),
-            reason: e.message.clone(),
-        })?;
+        let mut net = dnn::read_net_from_onnx(path)
+            .map_err(|e| VisionError::Model { path: path.into(), reason: e.message.clone() })?;
         net.set_preferable_backend(dnn::DNN_BACKEND_OPENCV)?;
         net.set_preferable_target(dnn::DNN_TARGET_CPU)?;
-        let names: Vec<String> = ["cls", "obj", "bbox", "kps"]
-            .iter()
-            .flat_map(|kind| STRIDES.iter().map(move |s| format!("{kind}_{s}")))
-            .collect();
+        let names: Vec<String> =
+            ["cls", "obj", "bbox", "kps"].iter().flat_map(|kind| STRIDES.iter().map(move |s| format!("{kind}_{s}"))).collect();
         let output_names = names.iter().map(String::as_str).collect();
         Ok(Self {
             net,
@@ -144,29 +128,12 @@ impl FaceDetector {
     pub fn detect(&mut self, bgr: &Mat) -> Result<Vec<Face>, VisionError> {
         super::check_bgr(bgr)?;
         let (cols, rows) = (bgr.cols(), bgr.rows());
-        let scale = if cols > self.detection_width {
-            self.detection_width as f32 / cols as f32
-        } else {
-            1.0
-        };
-        let scaled_size = Size::new(
-            ((cols as f32) * scale).round() as i32,
-            ((rows as f32) * scale).round() as i32,
-        );
+        let scale = if cols > self.detection_width { self.detection_width as f32 / cols as f32 } else { 1.0 };
+        let scaled_size = Size::new(((cols as f32) * scale).round() as i32, ((rows as f32) * scale).round() as i32);
         // The network wants dimensions that are multiples of 32: pad right and bottom.
-        let padded_size = Size::new(
-            round_up_32(scaled_size.width),
-            round_up_32(scaled_size.height),
-        );
+        let padded_size = Size::new(round_up_32(scaled_size.width), round_up_32(scaled_size.height));
         if scale < 1.0 {
-            imgproc::resize(
-                bgr,
-                &mut self.scaled,
-                scaled_size,
-                0.0,
-                0.0,
-                imgproc::INTER_AREA,
-            )?;
+            imgproc::resize(bgr, &mut self.scaled, scaled_size, 0.0, 0.0, imgproc::INTER_AREA)?;
         }
         let input: &Mat = if scale < 1.0 { &self.scaled } else { bgr };
         core::copy_make_border(
@@ -196,21 +163,9 @@ impl FaceDetector {
         super::check_bgr(padded)?;
         let size = padded.size()?;
         if size.width % 32 != 0 || size.height % 32 != 0 {
-            return Err(VisionError::BadImage(format!(
-                "{}x{}: sides must be multiples of 32",
-                size.width, size.height
-            )));
+            return Err(VisionError::BadImage(format!("{}x{}: sides must be multiples of 32", size.width, size.height)));
         }
-        dnn::blob_from_image_to(
-            padded,
-            &mut self.blob,
-            1.0,
-            size,
-            Scalar::all(0.0),
-            false,
-            false,
-            core::CV_32F,
-        )?;
+        dnn::blob_from_image_to(padded, &mut self.blob, 1.0, size, Scalar::all(0.0), false, false, core::CV_32F)?;
         self.net.set_input(&self.blob, "", 1.0, Scalar::all(0.0))?;
         self.net.forward(&mut self.outputs, &self.output_names)?;
         let candidates = decode(&self.outputs, size, self.score_threshold)?;
@@ -230,23 +185,13 @@ fn decode(outputs: &Vector<Mat>, input: Size, threshold: f32) -> Result<Vec<Face
         let obj = outputs.get(n + i)?;
         let bbox = outputs.get(2 * n + i)?;
         let kps = outputs.get(3 * n + i)?;
-        let (cls, obj, bbox, kps) = (
-            cls.data_typed::<f32>()?,
-            obj.data_typed::<f32>()?,
-            bbox.data_typed::<f32>()?,
-            kps.data_typed::<f32>()?,
-        );
+        let (cls, obj, bbox, kps) =
+            (cls.data_typed::<f32>()?, obj.data_typed::<f32>()?, bbox.data_typed::<f32>()?, kps.data_typed::<f32>()?);
         let grid_cols = input.width / stride;
         let grid_rows = input.height / stride;
         let cells = (grid_cols * grid_rows) as usize;
-        if cls.len() < cells
-            || obj.len() < cells
-            || bbox.len() < cells * 4
-            || kps.len() < cells * 10
-        {
-            return Err(VisionError::BadModelOutput(format!(
-                "stride {stride}: output smaller than the grid"
-            )));
+        if cls.len() < cells || obj.len() < cells || bbox.len() < cells * 4 || kps.len() < cells * 10 {
+            return Err(VisionError::BadModelOutput(format!("stride {stride}: output smaller than the grid")));
         }
         let s = *stride as f32;
         for idx in 0..cells {
@@ -260,20 +205,8 @@ fn decode(outputs: &Vector<Mat>, input: Size, threshold: f32) -> Result<Vec<Face
             let (cx, cy) = ((col + b[0]) * s, (row + b[1]) * s);
             let (w, h) = (b[2].exp() * s, b[3].exp() * s);
             let k = &kps[idx * 10..idx * 10 + 10];
-            let landmarks = std::array::from_fn(|j| Point {
-                x: (col + k[2 * j]) * s,
-                y: (row + k[2 * j + 1]) * s,
-            });
-            faces.push(Face {
-                bbox: BoxF {
-                    x: cx - w / 2.0,
-                    y: cy - h / 2.0,
-                    width: w,
-                    height: h,
-                },
-                landmarks,
-                score,
-            });
+            let landmarks = std::array::from_fn(|j| Point { x: (col + k[2 * j]) * s, y: (row + k[2 * j + 1]) * s });
+            faces.push(Face { bbox: BoxF { x: cx - w / 2.0, y: cy - h / 2.0, width: w, height: h }, landmarks, score });
         }
     }
     Ok(faces)
@@ -295,17 +228,9 @@ pub(crate) fn unscale(face: &mut Face, scale: f32) {
         return;
     }
     let inv = 1.0 / scale;
-    face.bbox = BoxF {
-        x: face.bbox.x * inv,
-        y: face.bbox.y * inv,
-        width: face.bbox.width * inv,
-        height: face.bbox.height * inv,
-    };
+    face.bbox = BoxF { x: face.bbox.x * inv, y: face.bbox.y * inv, width: face.bbox.width * inv, height: face.bbox.height * inv };
     for p in &mut face.landmarks {
-        *p = Point {
-            x: p.x * inv,
-            y: p.y * inv,
-        };
+        *p = Point { x: p.x * inv, y: p.y * inv };
     }
 }
 
@@ -314,16 +239,7 @@ mod tests {
     use super::*;
 
     fn face(x: f32, score: f32) -> Face {
-        Face {
-            bbox: BoxF {
-                x,
-                y: 0.0,
-                width: 10.0,
-                height: 10.0,
-            },
-            landmarks: [Point::default(); 5],
-            score,
-        }
+        Face { bbox: BoxF { x, y: 0.0, width: 10.0, height: 10.0 }, landmarks: [Point::default(); 5], score }
     }
 
     #[test]

@@ -34,10 +34,7 @@ use crate::identity::{Date, FrontFields, Iin};
 const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя\
                               ӘәҒғҚқҢңӨөҰұҮүҺһІі0123456789./-№ ";
 /// Where Debian's tesseract-ocr-kaz puts its model.
-const SYSTEM_TESSDATA: [&str; 2] = [
-    "/usr/share/tesseract-ocr/5/tessdata",
-    "/usr/share/tesseract-ocr/4.00/tessdata",
-];
+const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
 /// Russian letters and digits: the second opinion's alphabet.
 const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789- ";
@@ -74,37 +71,17 @@ pub(super) struct Look {
 }
 
 /// Labels are only told apart, and a misread one is read again in full.
-const LABEL_LOOK: Look = Look {
-    height: 20.0,
-    squeeze: 0.7,
-    binary: false,
-};
+const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
 /// Names have no check digit: at their own proportions, as trained.
-pub(super) const NAME_LOOK: Look = Look {
-    height: 24.0,
-    squeeze: 1.0,
-    binary: false,
-};
+pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
 /// date it carries catch the rare misread.
-pub(super) const DIGITS_LOOK: Look = Look {
-    height: 24.0,
-    squeeze: 0.7,
-    binary: false,
-};
+pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-const SECOND_LOOK: Look = Look {
-    height: 32.0,
-    squeeze: 1.0,
-    binary: false,
-};
+const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
 /// A look unlike the first two, to confirm what the second one read.
-const THIRD_LOOK: Look = Look {
-    height: 28.0,
-    squeeze: 0.85,
-    binary: false,
-};
+const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
 /// How sure Tesseract must be of every digit of a printed IIN or birth date, in
 /// the surer of the two reads that agree, before the value may accuse a document.
 /// Tuning set: the tuning split's ID cards (gen_documents.py seed 5, clean,
@@ -115,11 +92,7 @@ const SURE_GLYPH: f32 = 90.0;
 /// Names the MRZ disagrees with are read again these ways.
 const REREAD_LOOKS: [Look; 3] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK];
 /// Binarised first: a look unlike the other three.
-const BINARY_LOOK: Look = Look {
-    height: 28.0,
-    squeeze: 1.0,
-    binary: true,
-};
+const BINARY_LOOK: Look = Look { height: 28.0, squeeze: 1.0, binary: true };
 
 impl FrontReader {
     pub fn load() -> Result<Self, VisionError> {
@@ -146,10 +119,7 @@ impl FrontReader {
         let gray = gray_of(masked)?;
         let ink = ink_of(&gray)?;
         // Lines across most of the document are rules, borders and MRZ rows.
-        let lines: Vec<Line> = text_lines(&ink)?
-            .into_iter()
-            .filter(|l| l.rect.width < gray.cols() * 4 / 5)
-            .collect();
+        let lines: Vec<Line> = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < gray.cols() * 4 / 5).collect();
         let mut fields = FrontFields::default();
         let mut values: Vec<(Field, Value, Look, f32)> = Vec::new();
         // Value lines whose label has been read.
@@ -165,10 +135,7 @@ impl FrontReader {
             // The value is the first line under the label in larger letters: a
             // line like the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME).
             // A line with none under it is no label of ours, and is not read.
-            let Some(at) = lines_under_chain(&lines, i)
-                .into_iter()
-                .find(|&j| lines[j].letters * 20 >= lines[i].letters * 23)
-            else {
+            let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
                 continue;
             };
             // A label in three languages is three lines over one value: once one of
@@ -187,14 +154,8 @@ impl FrontReader {
                 continue;
             }
             let value = Value::of(&ink, lines[at])?;
-            let first = if matches!(field, Field::Birth | Field::Iin) {
-                DIGITS_LOOK
-            } else {
-                NAME_LOOK
-            };
-            if let Some((look, least)) =
-                self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)?
-            {
+            let first = if matches!(field, Field::Birth | Field::Iin) { DIGITS_LOOK } else { NAME_LOOK };
+            if let Some((look, least)) = self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)? {
                 values.push((field, value, look, least));
             }
             // Every field found: the lines below are other fields' (a page's
@@ -205,9 +166,7 @@ impl FrontReader {
         }
         if !values.iter().any(|(f, ..)| *f == Field::Iin) {
             let taken: Vec<Line> = values.iter().map(|(_, v, ..)| v.line).collect();
-            if let Some((value, look, least)) =
-                self.find_iin(&gray, &ink, &lines, &taken, &mut fields)?
-            {
+            if let Some((value, look, least)) = self.find_iin(&gray, &ink, &lines, &taken, &mut fields)? {
                 values.push((Field::Iin, value, look, least));
             }
         }
@@ -215,10 +174,7 @@ impl FrontReader {
         // and only a value two reads agree on, one of them sure of every glyph,
         // counts as confirmed. The IIN first: a birth date that reads as the date a
         // confirmed, valid IIN carries is two lines agreeing, and needs no second look.
-        let mut digits: Vec<_> = values
-            .iter()
-            .filter(|(f, ..)| matches!(f, Field::Birth | Field::Iin))
-            .collect();
+        let mut digits: Vec<_> = values.iter().filter(|(f, ..)| matches!(f, Field::Birth | Field::Iin)).collect();
         digits.sort_by_key(|(f, ..)| *f != Field::Iin);
         for (field, value, used, first_least) in digits {
             if *field == Field::Birth
@@ -233,14 +189,9 @@ impl FrontReader {
             let mut agreed = false;
             let mut least = *first_least;
             for other in [SECOND_LOOK, THIRD_LOOK].into_iter().filter(|l| l != used) {
-                let again_least = self
-                    .read_value(&gray, *field, *value, &[other], &mut again)?
-                    .map_or(0.0, |(_, c)| c);
+                let again_least = self.read_value(&gray, *field, *value, &[other], &mut again)?.map_or(0.0, |(_, c)| c);
                 let (first, second) = match field {
-                    Field::Birth => (
-                        fields.birth_date.map(|d| d.to_string()),
-                        again.birth_date.map(|d| d.to_string()),
-                    ),
+                    Field::Birth => (fields.birth_date.map(|d| d.to_string()), again.birth_date.map(|d| d.to_string())),
                     _ => (fields.iin.clone(), again.iin.clone()),
                 };
                 if second.is_some() && first == second {
@@ -260,13 +211,7 @@ impl FrontReader {
             }
             // An IIN whose check digit fails accuses the card: a binarised look,
             // unlike both, must read the same digits too.
-            if *field == Field::Iin
-                && agreed
-                && fields
-                    .iin
-                    .as_deref()
-                    .is_some_and(|i| Iin::parse(i).is_err())
-            {
+            if *field == Field::Iin && agreed && fields.iin.as_deref().is_some_and(|i| Iin::parse(i).is_err()) {
                 let mut third = FrontFields::default();
                 self.read_value(&gray, Field::Iin, *value, &[BINARY_LOOK], &mut third)?;
                 fields.confirmed.iin = third.iin == fields.iin;
@@ -274,15 +219,8 @@ impl FrontReader {
         }
         // Two looks at one crop can share a misread: the IIN and the birth date,
         // read from different lines, must also carry the same date to count.
-        let iin_date = fields
-            .iin
-            .as_deref()
-            .and_then(|i| i.get(..6))
-            .map(str::to_string);
-        let printed_date = fields
-            .birth_date
-            .map(|d| d.to_string())
-            .map(|d| format!("{}{}{}", &d[2..4], &d[5..7], &d[8..10]));
+        let iin_date = fields.iin.as_deref().and_then(|i| i.get(..6)).map(str::to_string);
+        let printed_date = fields.birth_date.map(|d| d.to_string()).map(|d| format!("{}{}{}", &d[2..4], &d[5..7], &d[8..10]));
         if iin_date.is_none() || iin_date != printed_date {
             fields.confirmed.iin = false;
             fields.confirmed.birth_date = false;
@@ -296,16 +234,9 @@ impl FrontReader {
 
     /// Which label a line is. Its first word is mostly enough and a third of its
     /// length; the whole line is read only when that word names nothing.
-    fn read_label(
-        &mut self,
-        gray: &Mat,
-        ink: &Mat,
-        label: Line,
-    ) -> Result<Option<LabelKind>, VisionError> {
+    fn read_label(&mut self, gray: &Mat, ink: &Mat, label: Line) -> Result<Option<LabelKind>, VisionError> {
         // Specks narrower than half a letter are not a word.
-        let first = words(ink, label)?
-            .into_iter()
-            .find(|w| w.rect.width * 2 >= w.letters);
+        let first = words(ink, label)?.into_iter().find(|w| w.rect.width * 2 >= w.letters);
         if let Some(word) = first.filter(|w| *w != label)
             && let Some(kind) = label_of(&self.read_line(gray, word, LABEL_LOOK)?)
         {
@@ -326,9 +257,7 @@ impl FrontReader {
         fields: &mut FrontFields,
     ) -> Result<Option<(Look, f32)>, VisionError> {
         for look in looks {
-            let (text, glyphs) = self
-                .ocr
-                .read_glyphs(&shown(gray, value.line, *look)?, Layout::Line)?;
+            let (text, glyphs) = self.ocr.read_glyphs(&shown(gray, value.line, *look)?, Layout::Line)?;
             let text = text.trim();
             let found = match kind {
                 Field::Surname => fill(&mut fields.surname, line_name(text, value.words)),
@@ -338,11 +267,7 @@ impl FrontReader {
                 Field::Iin => fill(&mut fields.iin, iin_value(text)),
             };
             if found {
-                let least = glyphs
-                    .iter()
-                    .filter(|g| !g.letter.is_whitespace())
-                    .map(|g| g.confidence)
-                    .fold(100.0, f32::min);
+                let least = glyphs.iter().filter(|g| !g.letter.is_whitespace()).map(|g| g.confidence).fold(100.0, f32::min);
                 return Ok(Some((*look, least)));
             }
         }
@@ -350,43 +275,27 @@ impl FrontReader {
     }
 
     /// One line's text, shown to Tesseract as `look` says.
-    pub(super) fn read_line(
-        &mut self,
-        gray: &Mat,
-        line: Line,
-        look: Look,
-    ) -> Result<String, VisionError> {
+    pub(super) fn read_line(&mut self, gray: &Mat, line: Line, look: Look) -> Result<String, VisionError> {
         let scaled = shown(gray, line, look)?;
         Ok(self.ocr.read(&scaled, Layout::Line)?.trim().to_string())
     }
 
     /// A name line as the Russian model reads it (`None` without that model).
     fn russian_name(&mut self, gray: &Mat, value: Value) -> Result<Option<String>, VisionError> {
-        let Some(russian) = self.russian.as_mut() else {
-            return Ok(None);
-        };
+        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
         // Larger than a first read: the tails of Щ and Ц are what it is asked about.
         let scaled = shown(gray, value.line, SECOND_LOOK)?;
-        Ok(line_name(
-            russian.read(&scaled, Layout::Line)?.trim(),
-            value.words,
-        ))
+        Ok(line_name(russian.read(&scaled, Layout::Line)?.trim(), value.words))
     }
+
 
     /// A printed IIN as the Russian model reads it, digits only (`None` without
     /// that model, or when no look reads twelve digits): a read independent of
     /// every look the Kazakh model had, before a disagreement with the MRZ may
     /// accuse the card. A look is tried after another until one reads one of
     /// `expected` (the two sides' values), so a single slip does not decide.
-    pub fn russian_iin(
-        &mut self,
-        masked: &Mat,
-        value: Value,
-        expected: [&str; 2],
-    ) -> Result<Option<String>, VisionError> {
-        let Some(russian) = self.russian.as_mut() else {
-            return Ok(None);
-        };
+    pub fn russian_iin(&mut self, masked: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
+        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
         let gray = gray_of(masked)?;
         // Digits only for this read: the name alphabet lets 3 read as З.
         russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
@@ -416,19 +325,11 @@ impl FrontReader {
     /// gives a name, in order; then, when `first` (the first read) is given and the
     /// Russian model is there, `first` with the letters that model reads otherwise
     /// ([`merge_reads`]).
-    pub fn reread_name(
-        &mut self,
-        masked: &Mat,
-        value: Value,
-        first: Option<&str>,
-    ) -> Result<Vec<String>, VisionError> {
+    pub fn reread_name(&mut self, masked: &Mat, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
         let gray = gray_of(masked)?;
         let mut names = Vec::new();
         for look in REREAD_LOOKS {
-            names.extend(line_name(
-                &self.read_line(&gray, value.line, look)?,
-                value.words,
-            ));
+            names.extend(line_name(&self.read_line(&gray, value.line, look)?, value.words));
         }
         if let Some(first) = first
             && let Some(russian) = self.russian_name(&gray, value)?
@@ -443,29 +344,12 @@ impl FrontReader {
 fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
     let level = level_line(gray, line)?;
     let scale = look.height / f64::from(line.letters);
-    let interpolation = if scale > 1.0 {
-        imgproc::INTER_CUBIC
-    } else {
-        imgproc::INTER_AREA
-    };
+    let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
     let mut scaled = Mat::default();
-    imgproc::resize(
-        &level,
-        &mut scaled,
-        Size::new(0, 0),
-        scale * look.squeeze,
-        scale,
-        interpolation,
-    )?;
+    imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
     if look.binary {
         let mut binary = Mat::default();
-        imgproc::threshold(
-            &scaled,
-            &mut binary,
-            0.0,
-            255.0,
-            imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
-        )?;
+        imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
         scaled = binary;
     }
     Ok(scaled)
@@ -481,17 +365,7 @@ fn merge_reads(kazakh: &str, russian: &str) -> Option<String> {
     if k.len() != r.len() || k == r {
         return None;
     }
-    let merged: Vec<char> = k
-        .iter()
-        .zip(&r)
-        .map(|(&a, &b)| {
-            if a == b || drawn_on(a) == Some(b) {
-                a
-            } else {
-                b
-            }
-        })
-        .collect();
+    let merged: Vec<char> = k.iter().zip(&r).map(|(&a, &b)| if a == b || drawn_on(a) == Some(b) { a } else { b }).collect();
     (merged != k).then(|| merged.into_iter().collect())
 }
 
@@ -537,22 +411,11 @@ pub struct Value {
 
 impl Value {
     pub(super) fn of(ink: &Mat, line: Line) -> Result<Self, VisionError> {
-        let words: Vec<Line> = words(ink, line)?
-            .into_iter()
-            .filter(|w| w.rect.width * 2 >= w.letters)
-            .collect();
+        let words: Vec<Line> = words(ink, line)?.into_iter().filter(|w| w.rect.width * 2 >= w.letters).collect();
         Ok(match (words.first(), words.last()) {
             (Some(a), Some(b)) => {
-                let rect = Rect::new(
-                    a.rect.x,
-                    line.rect.y,
-                    b.rect.x + b.rect.width - a.rect.x,
-                    line.rect.height,
-                );
-                Self {
-                    line: Line { rect, ..line },
-                    words: words.len(),
-                }
+                let rect = Rect::new(a.rect.x, line.rect.y, b.rect.x + b.rect.width - a.rect.x, line.rect.height);
+                Self { line: Line { rect, ..line }, words: words.len() }
             }
             _ => Self { line, words: 1 },
         })
@@ -566,22 +429,11 @@ pub(super) fn line_name(text: &str, words: usize) -> Option<String> {
     let tokens: Vec<String> = text
         .to_uppercase()
         .split_whitespace()
-        .map(|t| {
-            t.chars()
-                .filter(|c| c.is_alphabetic() || *c == '-')
-                .collect::<String>()
-        })
+        .map(|t| t.chars().filter(|c| c.is_alphabetic() || *c == '-').collect::<String>())
         .filter(|t| t.chars().any(char::is_alphabetic))
         .collect();
-    let name = if words <= 1 {
-        tokens.concat()
-    } else {
-        tokens
-            .into_iter()
-            .filter(|t| t.chars().count() >= 2)
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let name =
+        if words <= 1 { tokens.concat() } else { tokens.into_iter().filter(|t| t.chars().count() >= 2).collect::<Vec<_>>().join(" ") };
     let name = name.trim_matches('-');
     (name.chars().count() >= 2).then(|| name.to_string())
 }
@@ -619,34 +471,17 @@ mod tests {
         assert_eq!(line_name("ҚАЙРАТҚЫ зы", 1).as_deref(), Some("ҚАЙРАТҚЫЗЫ"));
         assert_eq!(line_name(".  ЖЕҢІСОВНА", 1).as_deref(), Some("ЖЕҢІСОВНА"));
         assert_eq!(line_name("АННА МАРИЯ", 2).as_deref(), Some("АННА МАРИЯ"));
-        assert_eq!(
-            line_name("ИВАНОВА-ПЕТРОВА", 1).as_deref(),
-            Some("ИВАНОВА-ПЕТРОВА")
-        );
+        assert_eq!(line_name("ИВАНОВА-ПЕТРОВА", 1).as_deref(), Some("ИВАНОВА-ПЕТРОВА"));
         assert_eq!(line_name(". - 1", 1), None);
     }
 
     #[test]
     fn the_russian_read_only_corrects_letters_it_can_see() {
         // A bold Щ the Kazakh model takes for Ш.
-        assert_eq!(
-            merge_reads("ШЕРБАЕВА", "ЩЕРБАЕВА").as_deref(),
-            Some("ЩЕРБАЕВА")
-        );
+        assert_eq!(merge_reads("ШЕРБАЕВА", "ЩЕРБАЕВА").as_deref(), Some("ЩЕРБАЕВА"));
         // Қ and Ә are Kazakh letters: the Russian model's К and А are no correction.
-        assert_eq!(
-            merge_reads("ҚАСЬМОВ", "КАСЫМОВ").as_deref(),
-            Some("ҚАСЫМОВ")
-        );
-        assert_eq!(
-            merge_reads("СӘУЛЕ", "САУЛЕ"),
-            None,
-            "nothing but a Kazakh letter differs"
-        );
-        assert_eq!(
-            merge_reads("ЖУКОВ", "ЖУКОВА"),
-            None,
-            "not letter for letter"
-        );
+        assert_eq!(merge_reads("ҚАСЬМОВ", "КАСЫМОВ").as_deref(), Some("ҚАСЫМОВ"));
+        assert_eq!(merge_reads("СӘУЛЕ", "САУЛЕ"), None, "nothing but a Kazakh letter differs");
+        assert_eq!(merge_reads("ЖУКОВ", "ЖУКОВА"), None, "not letter for letter");
     }
 }

@@ -59,10 +59,7 @@ impl FrontReader {
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS) {
             let value = Value::of(&ink, line)?;
-            if let Some(name) =
-                line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words)
-                    .filter(|n| agrees(n))
-            {
+            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words).filter(|n| agrees(n)) {
                 return Ok(Some((name, value)));
             }
         }
@@ -87,17 +84,12 @@ impl FrontReader {
             let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
             aspect >= DIGIT_WIDTH.0 * (digits - 1.0) && aspect <= DIGIT_WIDTH.1 * (digits + 1.0)
         };
-        let mut fitting: Vec<Line> = lines
-            .iter()
-            .copied()
-            .filter(|l| fits(l) && !taken.iter().any(|t| (t.rect & l.rect).area() > 0))
-            .collect();
+        let mut fitting: Vec<Line> =
+            lines.iter().copied().filter(|l| fits(l) && !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS / 2) {
             let value = Value::of(ink, line)?;
-            if let Some((look, least)) =
-                self.read_value(gray, Field::Iin, value, &[DIGITS_LOOK], fields)?
-            {
+            if let Some((look, least)) = self.read_value(gray, Field::Iin, value, &[DIGITS_LOOK], fields)? {
                 return Ok(Some((value, look, least)));
             }
         }
@@ -107,12 +99,7 @@ impl FrontReader {
     /// The patronymic printed under the given names (`given`): the nearest line
     /// below it in the same column, in print about as large, that reads as one
     /// word with a patronymic's ending.
-    pub(super) fn find_patronymic(
-        &mut self,
-        masked: &Mat,
-        taken: &[Line],
-        given: Line,
-    ) -> Result<Option<String>, VisionError> {
+    pub(super) fn find_patronymic(&mut self, masked: &Mat, taken: &[Line], given: Line) -> Result<Option<String>, VisionError> {
         let gray = gray_of(masked)?;
         let ink = ink_of(&gray)?;
         let h = given.letters;
@@ -123,18 +110,12 @@ impl FrontReader {
                 && (l.rect.x - given.rect.x).abs() <= 3 * h
                 && l.rect.y - given.rect.y <= 8 * h
         };
-        for line in free_lines(&ink, taken)?
-            .into_iter()
-            .filter(below)
-            .take(MAX_READS / 2)
-        {
+        for line in free_lines(&ink, taken)?.into_iter().filter(below).take(MAX_READS / 2) {
             let value = Value::of(&ink, line)?;
             if value.words != 1 {
                 continue;
             }
-            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, 1)
-                .filter(|n| is_patronymic(n))
-            {
+            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, 1).filter(|n| is_patronymic(n)) {
                 return Ok(Some(name));
             }
         }
@@ -148,31 +129,21 @@ fn free_lines(ink: &Mat, taken: &[Line]) -> Result<Vec<Line>, VisionError> {
     let width = ink.cols();
     Ok(text_lines(ink)?
         .into_iter()
-        .filter(|l| {
-            l.rect.width < width * 4 / 5 && !taken.iter().any(|t| (t.rect & l.rect).area() > 0)
-        })
+        .filter(|l| l.rect.width < width * 4 / 5 && !taken.iter().any(|t| (t.rect & l.rect).area() > 0))
         .collect())
 }
 
 /// One word, five letters or more, with a patronymic's ending.
 fn is_patronymic(name: &str) -> bool {
-    name.chars().count() >= 5
-        && name.chars().all(|c| c.is_alphabetic())
-        && PATRONYMIC_ENDINGS.iter().any(|e| name.ends_with(e))
+    name.chars().count() >= 5 && name.chars().all(|c| c.is_alphabetic()) && PATRONYMIC_ENDINGS.iter().any(|e| name.ends_with(e))
 }
 
 /// How many Cyrillic letters a name the MRZ spells `latin` has, at fewest and at
 /// most: ICAO 9303 writes some letters as two or four (Ж → ZH, Щ → SHCH, Я → IA).
 pub fn cyrillic_letters(latin: &str) -> (usize, usize) {
     let most = latin.chars().filter(char::is_ascii_alphabetic).count();
-    let pairs = ["ZH", "KH", "TS", "CH", "SH", "IU", "IA"]
-        .iter()
-        .map(|p| latin.matches(p).count())
-        .sum::<usize>();
-    (
-        most.saturating_sub(pairs + latin.matches("SHCH").count()),
-        most,
-    )
+    let pairs = ["ZH", "KH", "TS", "CH", "SH", "IU", "IA"].iter().map(|p| latin.matches(p).count()).sum::<usize>();
+    (most.saturating_sub(pairs + latin.matches("SHCH").count()), most)
 }
 
 #[cfg(test)]
@@ -181,18 +152,10 @@ mod tests {
 
     #[test]
     fn patronymics_are_told_by_their_endings() {
-        for name in [
-            "СЕРГЕЕВИЧ",
-            "ЮРЬЕВНА",
-            "ИЛЬИЧ",
-            "КУЗЬМИНИЧНА",
-            "ЕРЛАНҰЛЫ",
-            "ЖАНДОСҚЫЗЫ",
-        ] {
+        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ"] {
             assert!(is_patronymic(name), "{name}");
         }
-        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ"]
-        {
+        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ"] {
             assert!(!is_patronymic(text), "{text}");
         }
     }

@@ -14,13 +14,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [
-        Field::Surname,
-        Field::Given,
-        Field::Patronymic,
-        Field::Birth,
-        Field::Iin,
-    ];
+    pub const ALL: [Field; 5] = [Field::Surname, Field::Given, Field::Patronymic, Field::Birth, Field::Iin];
 }
 
 /// What a label line names: one of our fields, or another field of the document
@@ -72,9 +66,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
         let mut diagonal = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let next = (row[j + 1] + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
             diagonal = row[j + 1];
             row[j + 1] = next;
         }
@@ -86,11 +78,7 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 /// ones with one slipped letter in five.
 fn is_word(read: &[char], target: &str) -> bool {
     let target: Vec<char> = target.chars().map(fold).collect();
-    let allowed = if target.len() <= 3 {
-        0
-    } else {
-        target.len().div_ceil(5)
-    };
+    let allowed = if target.len() <= 3 { 0 } else { target.len().div_ceil(5) };
     read.len().abs_diff(target.len()) <= allowed && edit_distance(read, &target) <= allowed
 }
 
@@ -150,31 +138,19 @@ pub fn label_of(text: &str) -> Option<LabelKind> {
         let next_is = |target: &str| next.is_some_and(|n| is_word(n, target));
         // Words that need their neighbour to mean a field.
         if is_word(word, "ТУҒАН") {
-            return Some(if next_is("ЖЕРІ") {
-                LabelKind::Other
-            } else {
-                LabelKind::Field(Field::Birth)
-            });
+            return Some(if next_is("ЖЕРІ") { LabelKind::Other } else { LabelKind::Field(Field::Birth) });
         }
         if is_word(word, "ДАТА") || is_word(word, "DATE") {
-            return Some(
-                if next_is("РОЖДЕНИЯ")
-                    || next_is("OF") && words.get(i + 2).is_some_and(|w| is_word(w, "BIRTH"))
-                {
-                    LabelKind::Field(Field::Birth)
-                } else {
-                    LabelKind::Other
-                },
-            );
+            return Some(if next_is("РОЖДЕНИЯ") || next_is("OF") && words.get(i + 2).is_some_and(|w| is_word(w, "BIRTH")) {
+                LabelKind::Field(Field::Birth)
+            } else {
+                LabelKind::Other
+            });
         }
         if is_word(word, "АТЫ") {
             // АТЫ first is the given name; after a word that named nothing it is
             // "ӘКЕСІНІҢ АТЫ" with its first word misread.
-            return Some(LabelKind::Field(if i == 0 {
-                Field::Given
-            } else {
-                Field::Patronymic
-            }));
+            return Some(LabelKind::Field(if i == 0 { Field::Given } else { Field::Patronymic }));
         }
         if let Some((_, field)) = FIELD_WORDS.iter().find(|(target, _)| is_word(word, target)) {
             return Some(LabelKind::Field(*field));
@@ -234,32 +210,13 @@ mod tests {
 
     #[test]
     fn other_labels_and_values_are_not_taken_for_our_fields() {
-        assert_eq!(
-            label_of("ТУҒАН ЖЕРІ / МЕСТО РОЖДЕНИЯ"),
-            Some(LabelKind::Other)
-        );
-        assert_eq!(
-            label_of("Туған жері / Место рождения / Place of birth"),
-            Some(LabelKind::Other)
-        );
-        assert_eq!(
-            label_of("Берілген күні / Дата выдачи / Date of issue"),
-            Some(LabelKind::Other)
-        );
+        assert_eq!(label_of("ТУҒАН ЖЕРІ / МЕСТО РОЖДЕНИЯ"), Some(LabelKind::Other));
+        assert_eq!(label_of("Туған жері / Место рождения / Place of birth"), Some(LabelKind::Other));
+        assert_eq!(label_of("Берілген күні / Дата выдачи / Date of issue"), Some(LabelKind::Other));
         assert_eq!(label_of("Жынысы / Пол / Sex"), Some(LabelKind::Other));
-        assert_eq!(
-            label_of("Азаматтығы / Гражданство / Nationality"),
-            Some(LabelKind::Other)
-        );
-        for value in [
-            "ҚАСЫМОВ",
-            "МҰРАТ",
-            "БОЛАТОВИЧ",
-            "24.06.2005",
-            "050624533556",
-            "ТЕМИРОВ",
-            "АТЫРАУ",
-        ] {
+        assert_eq!(label_of("Азаматтығы / Гражданство / Nationality"), Some(LabelKind::Other));
+        for value in ["ҚАСЫМОВ", "МҰРАТ", "БОЛАТОВИЧ", "24.06.2005", "050624533556", "ТЕМИРОВ", "АТЫРАУ"]
+        {
             assert_eq!(label_of(value), None, "{value}");
         }
     }

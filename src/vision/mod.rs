@@ -17,8 +17,8 @@ mod portrait;
 pub mod quality;
 pub mod reader;
 pub mod tesseract;
-pub(crate) mod text;
 pub mod tracker;
+pub(crate) mod text;
 
 use std::path::Path;
 
@@ -28,9 +28,9 @@ use opencv::prelude::*;
 
 pub use embedding::{Embedding, FaceEmbedder};
 pub use face::{Face, FaceDetector};
+pub use tracker::FaceTracker;
 pub use liveness::{LivenessAnalyser, LivenessVerdict};
 pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
-pub use tracker::FaceTracker;
 
 /// File name of the YuNet model inside the models directory.
 pub const YUNET_MODEL: &str = "face_detection_yunet_2023mar.onnx";
@@ -64,27 +64,22 @@ pub fn set_opencv_threads() -> Result<(), VisionError> {
 
 /// Reads a still image as BGR; a clear error for missing or undecodable files.
 pub fn read_image(path: &Path) -> Result<Mat, VisionError> {
-    let name = path
-        .to_str()
-        .ok_or_else(|| VisionError::BadImage(format!("{}: path is not UTF-8", path.display())))?;
+    let name = path.to_str().ok_or_else(|| VisionError::BadImage(format!("{}: path is not UTF-8", path.display())))?;
     if !path.is_file() {
         return Err(VisionError::BadImage(format!("{name}: no such file")));
     }
     let image = imgcodecs::imread(name, imgcodecs::IMREAD_COLOR)?;
     if image.empty() {
-        return Err(VisionError::BadImage(format!(
-            "{name}: not an image OpenCV can decode"
-        )));
+        return Err(VisionError::BadImage(format!("{name}: not an image OpenCV can decode")));
     }
     Ok(image)
 }
 
 /// A model file's path as OpenCV takes it, with a clear error when it is missing.
 fn model_path(model: &Path) -> Result<&str, VisionError> {
-    let path = model.to_str().ok_or_else(|| VisionError::Model {
-        path: model.display().to_string(),
-        reason: "path is not UTF-8".into(),
-    })?;
+    let path = model
+        .to_str()
+        .ok_or_else(|| VisionError::Model { path: model.display().to_string(), reason: "path is not UTF-8".into() })?;
     if !model.exists() {
         return Err(VisionError::Model {
             path: path.into(),
@@ -96,9 +91,7 @@ fn model_path(model: &Path) -> Result<&str, VisionError> {
 
 fn check_bgr(bgr: &Mat) -> Result<(), VisionError> {
     if bgr.empty() || bgr.channels() != 3 {
-        return Err(VisionError::BadImage(
-            "expected a non-empty 3-channel BGR image".into(),
-        ));
+        return Err(VisionError::BadImage("expected a non-empty 3-channel BGR image".into()));
     }
     Ok(())
 }

@@ -76,15 +76,9 @@ struct DigestCache {
 /// Like [`verify`], remembering digests in `cache_file` (in the state directory)
 /// so an unchanged model is not hashed again. A cache that cannot be read or
 /// written only costs the hashing.
-pub fn verify_cached(
-    dir: &Path,
-    names: &[&str],
-    cache_file: &Path,
-) -> Result<Vec<ModelInfo>, VisionError> {
-    let mut cache: DigestCache = std::fs::read(cache_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+pub fn verify_cached(dir: &Path, names: &[&str], cache_file: &Path) -> Result<Vec<ModelInfo>, VisionError> {
+    let mut cache: DigestCache =
+        std::fs::read(cache_file).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let before = cache.files.len();
     let mut changed = false;
     let infos = verify_with(dir, names, &mut |path| {
@@ -131,10 +125,7 @@ fn verify_with(
     digest_of: &mut dyn FnMut(&Path) -> Result<String, VisionError>,
 ) -> Result<Vec<ModelInfo>, VisionError> {
     let manifest_path = dir.join("manifest.toml");
-    let manifest_err = |reason: String| VisionError::Model {
-        path: manifest_path.display().to_string(),
-        reason,
-    };
+    let manifest_err = |reason: String| VisionError::Model { path: manifest_path.display().to_string(), reason };
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| manifest_err(e.to_string()))?;
     let manifest: Manifest = toml::from_str(&text).map_err(|e| manifest_err(e.to_string()))?;
     names
@@ -167,11 +158,7 @@ mod tests {
     use super::*;
 
     fn model_dir(content: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "idverifd-models-{}-{}",
-            std::process::id(),
-            content.len()
-        ));
+        let dir = std::env::temp_dir().join(format!("idverifd-models-{}-{}", std::process::id(), content.len()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("m.onnx"), content).unwrap();
         let manifest = format!(
@@ -192,9 +179,7 @@ mod tests {
         // Same size, other bytes: the file's ctime moves, so it is hashed again and refused.
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(dir.join("m.onnx"), b"MODEL BYTES").unwrap();
-        let err = verify_cached(&dir, &["m.onnx"], &cache)
-            .unwrap_err()
-            .to_string();
+        let err = verify_cached(&dir, &["m.onnx"], &cache).unwrap_err().to_string();
         assert!(err.contains("manifest says"), "{err}");
         // A cache that is garbage costs only the hashing.
         std::fs::write(dir.join("m.onnx"), b"model bytes").unwrap();

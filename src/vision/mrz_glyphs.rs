@@ -60,28 +60,15 @@ impl GlyphReader {
     /// Renders the templates from the OCR-B font: sharp, blurred twice, thinner
     /// and bolder, as printing and camera optics make them.
     pub fn load(font: &Path) -> Result<Self, VisionError> {
-        let font_name =
-            font.to_str()
-                .filter(|_| font.is_file())
-                .ok_or_else(|| VisionError::Model {
-                    path: font.display().to_string(),
-                    reason: "the OCR-B font is missing; install fonts-ocr-b (scripts/setup does)"
-                        .into(),
-                })?;
+        let font_name = font.to_str().filter(|_| font.is_file()).ok_or_else(|| VisionError::Model {
+            path: font.display().to_string(),
+            reason: "the OCR-B font is missing; install fonts-ocr-b (scripts/setup does)".into(),
+        })?;
         let mut renderer = opencv::freetype::create_free_type2()?;
         renderer.load_font_data(font_name, 0)?;
         let text: String = ALPHABET.iter().map(|&c| c as char).collect();
         let mut line = Mat::new_rows_cols_with_default(140, 1250, CV_8UC3, Scalar::all(255.0))?;
-        renderer.put_text(
-            &mut line,
-            &text,
-            Point::new(20, 40),
-            41,
-            Scalar::all(0.0),
-            -1,
-            imgproc::LINE_AA,
-            false,
-        )?;
+        renderer.put_text(&mut line, &text, Point::new(20, 40), 41, Scalar::all(0.0), -1, imgproc::LINE_AA, false)?;
         let mut gray = Mat::default();
         imgproc::cvt_color_def(&line, &mut gray, imgproc::COLOR_BGR2GRAY)?;
 
@@ -108,10 +95,7 @@ impl GlyphReader {
         }
         // Stored transposed (one template per column): the product with the
         // cells then needs no transposition, which OpenCV's gemm does slowly.
-        Ok(Self {
-            chars,
-            templates: Mat::from_slice_2d(&rows)?.t()?.to_mat()?,
-        })
+        Ok(Self { chars, templates: Mat::from_slice_2d(&rows)?.t()?.to_mat()? })
     }
 
     /// Reads the `format`'s lines from the bottom of a grey MRZ band, or `None`
@@ -126,13 +110,8 @@ impl GlyphReader {
         for (top, bottom) in &rows[rows.len() - kinds.len()..] {
             let pad = (bottom - top) / 3;
             let y = (top - pad).max(0);
-            let strip = Mat::roi(
-                band,
-                Rect::new(0, y, band.cols(), (bottom + pad).min(band.rows()) - y),
-            )?;
-            let Some(line) = line_cells(&strip.try_clone()?, kinds[cells.len()].len())? else {
-                return Ok(None);
-            };
+            let strip = Mat::roi(band, Rect::new(0, y, band.cols(), (bottom + pad).min(band.rows()) - y))?;
+            let Some(line) = line_cells(&strip.try_clone()?, kinds[cells.len()].len())? else { return Ok(None) };
             cells.push(line);
         }
 
@@ -142,25 +121,9 @@ impl GlyphReader {
         let widths: Vec<usize> = cells.iter().map(Vec::len).collect();
         let cells = Mat::from_slice_2d(&cells.concat())?;
         let mut font = Mat::default();
-        core::gemm(
-            &cells,
-            &self.templates,
-            1.0,
-            &core::no_array(),
-            0.0,
-            &mut font,
-            0,
-        )?;
+        core::gemm(&cells, &self.templates, 1.0, &core::no_array(), 0.0, &mut font, 0)?;
         let mut mutual = Mat::default();
-        core::gemm(
-            &cells,
-            &cells.t()?.to_mat()?,
-            1.0,
-            &core::no_array(),
-            0.0,
-            &mut mutual,
-            0,
-        )?;
+        core::gemm(&cells, &cells.t()?.to_mat()?, 1.0, &core::no_array(), 0.0, &mut mutual, 0)?;
         let font_scores = |cell: usize| -> Result<Vec<(u8, f32)>, VisionError> {
             let mut scores = Vec::with_capacity(self.chars.len());
             for (row, &c) in self.chars.iter().enumerate() {
@@ -205,11 +168,7 @@ impl GlyphReader {
             lines.push(line.to_string());
             rest = tail;
         }
-        Ok(Some(GlyphRead {
-            lines,
-            weakest,
-            letter_margin,
-        }))
+        Ok(Some(GlyphRead { lines, weakest, letter_margin }))
     }
 }
 
@@ -217,18 +176,10 @@ impl GlyphReader {
 /// ink exceeds a share of the densest row, keeping only runs tall enough to be text.
 pub(super) fn band_rows(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
     let mut ink = Mat::default();
-    imgproc::threshold(
-        gray,
-        &mut ink,
-        0.0,
-        1.0,
-        imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU,
-    )?;
+    imgproc::threshold(gray, &mut ink, 0.0, 1.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
     let mut rows = Mat::default();
     core::reduce(&ink, &mut rows, 1, core::REDUCE_SUM, core::CV_32S)?;
-    let sums: Vec<i32> = (0..rows.rows())
-        .map(|r| rows.at::<i32>(r).copied().unwrap_or(0))
-        .collect();
+    let sums: Vec<i32> = (0..rows.rows()).map(|r| rows.at::<i32>(r).copied().unwrap_or(0)).collect();
     let peak = sums.iter().copied().max().unwrap_or(0);
     let mut runs = Vec::new();
     let mut start = None;
@@ -243,10 +194,7 @@ pub(super) fn band_rows(gray: &Mat) -> Result<Vec<(i32, i32)>, VisionError> {
         }
     }
     let tallest = runs.iter().map(|(a, b)| b - a).max().unwrap_or(0);
-    Ok(runs
-        .into_iter()
-        .filter(|(a, b)| (b - a) * 2 >= tallest)
-        .collect())
+    Ok(runs.into_iter().filter(|(a, b)| (b - a) * 2 >= tallest).collect())
 }
 
 /// The best-scoring character `kind` allows, its score, and the best score of
@@ -271,22 +219,9 @@ fn best_allowed(scores: Vec<(u8, f32)>, kind: CharClass) -> (u8, f32, f32) {
 /// too few glyphs are found or the fitted pitch disagrees with the ink's extent.
 pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, VisionError> {
     let mut ink = Mat::default();
-    imgproc::threshold(
-        strip,
-        &mut ink,
-        0.0,
-        255.0,
-        imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU,
-    )?;
+    imgproc::threshold(strip, &mut ink, 0.0, 255.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
     let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(
-        &ink,
-        &mut labels,
-        &mut stats,
-        &mut centroids,
-        8,
-        core::CV_32S,
-    )?;
+    let n = imgproc::connected_components_with_stats(&ink, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
     let stat = |i: i32, what: i32| stats.at_2d::<i32>(i, what).copied().unwrap_or(0);
 
     // Glyph-like components: not spanning the strip, not a long stroke, and at
@@ -303,17 +238,9 @@ pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, Vision
         })
         .filter(|r| r.height < height && r.height >= 4)
         .collect();
-    let tallest = shapes
-        .iter()
-        .filter(|r| r.width < r.height * 3)
-        .map(|r| r.height)
-        .max()
-        .unwrap_or(0);
+    let tallest = shapes.iter().filter(|r| r.width < r.height * 3).map(|r| r.height).max().unwrap_or(0);
     // Ink of glyph height, including runs of `<` that blur merged into one component.
-    let mut blobs: Vec<Rect> = shapes
-        .into_iter()
-        .filter(|r| r.height * 4 >= tallest)
-        .collect();
+    let mut blobs: Vec<Rect> = shapes.into_iter().filter(|r| r.height * 4 >= tallest).collect();
     if blobs.len() < count / 3 {
         return Ok(None);
     }
@@ -332,18 +259,13 @@ pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, Vision
             .filter_map(|r| {
                 let centre = f64::from(r.x) + f64::from(r.width) / 2.0;
                 let slot = ((centre - offset) / pitch).round();
-                (slot >= 0.0
-                    && slot < count as f64
-                    && (centre - offset - slot * pitch).abs() < pitch * 0.35)
-                    .then_some((slot, centre))
+                (slot >= 0.0 && slot < count as f64 && (centre - offset - slot * pitch).abs() < pitch * 0.35).then_some((slot, centre))
             })
             .collect();
         if points.len() < count / 3 {
             return Ok(None);
         }
-        let Some((a, b)) = fit_line(&points) else {
-            return Ok(None);
-        };
+        let Some((a, b)) = fit_line(&points) else { return Ok(None) };
         (offset, pitch) = (a, b);
     }
     if (pitch / pitch0 - 1.0).abs() > 0.12 || pitch < 6.0 {
@@ -353,23 +275,10 @@ pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, Vision
     // The line's middle, as a line across the strip (a document flattened a
     // little off leaves its MRZ lines tilted): letters, taller digits and `<` are
     // all centred on it within about a pixel, where tops and bottoms differ by several.
-    let glyphs: Vec<&Rect> = blobs
-        .iter()
-        .filter(|r| r.height * 10 >= tallest * 7 && f64::from(r.width) <= pitch * 1.1)
-        .collect();
-    let middles: Vec<(f64, f64)> = glyphs
-        .iter()
-        .map(|r| {
-            (
-                f64::from(r.x) + f64::from(r.width) / 2.0,
-                f64::from(r.y) + f64::from(r.height) / 2.0,
-            )
-        })
-        .collect();
+    let glyphs: Vec<&Rect> = blobs.iter().filter(|r| r.height * 10 >= tallest * 7 && f64::from(r.width) <= pitch * 1.1).collect();
+    let middles: Vec<(f64, f64)> = glyphs.iter().map(|r| (f64::from(r.x) + f64::from(r.width) / 2.0, f64::from(r.y) + f64::from(r.height) / 2.0)).collect();
     let flat = median(glyphs.iter().map(|r| 2 * r.y + r.height)) as f64 / 2.0;
-    let (m0, m1) = fit_line(&middles)
-        .filter(|(_, slope)| slope.abs() < 0.05)
-        .unwrap_or((flat, 0.0));
+    let (m0, m1) = fit_line(&middles).filter(|(_, slope)| slope.abs() < 0.05).unwrap_or((flat, 0.0));
 
     let mut cells = Vec::with_capacity(count);
     for slot in 0..count {
@@ -389,14 +298,7 @@ pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, Vision
         let x1 = ((centre + pitch / 2.0).round() as i32).clamp(x0 + 1, strip.cols());
         let roi = Mat::roi(strip, Rect::new(x0, y0, x1 - x0, y1 - y0))?;
         let mut small = Mat::default();
-        imgproc::resize(
-            &roi,
-            &mut small,
-            Size::new(CELL_W, CELL_H),
-            0.0,
-            0.0,
-            imgproc::INTER_AREA,
-        )?;
+        imgproc::resize(&roi, &mut small, Size::new(CELL_W, CELL_H), 0.0, 0.0, imgproc::INTER_AREA)?;
         cells.push(normalised(&small)?);
     }
     Ok(Some(cells))
@@ -411,13 +313,9 @@ fn median(values: impl Iterator<Item = i32>) -> i32 {
 /// Least squares `y = a + b·x`.
 fn fit_line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let n = points.len() as f64;
-    let (sx, sy) = points
-        .iter()
-        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x, sy + y));
+    let (sx, sy) = points.iter().fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x, sy + y));
     let (mx, my) = (sx / n, sy / n);
-    let (sxx, sxy) = points.iter().fold((0.0, 0.0), |(sxx, sxy), (x, y)| {
-        (sxx + (x - mx).powi(2), sxy + (x - mx) * (y - my))
-    });
+    let (sxx, sxy) = points.iter().fold((0.0, 0.0), |(sxx, sxy), (x, y)| (sxx + (x - mx).powi(2), sxy + (x - mx) * (y - my)));
     (sxx > 0.0).then(|| {
         let b = sxy / sxx;
         (my - b * mx, b)
@@ -451,25 +349,10 @@ mod tests {
     fn band(lines: &[&str], blur: f64) -> Mat {
         let mut renderer = opencv::freetype::create_free_type2().unwrap();
         renderer.load_font_data(OCRB_FONT, 0).unwrap();
-        let mut image = Mat::new_rows_cols_with_default(
-            90 + 50 * lines.len() as i32,
-            1400,
-            CV_8UC3,
-            Scalar::new(200.0, 210.0, 220.0, 0.0),
-        )
-        .unwrap();
+        let mut image = Mat::new_rows_cols_with_default(90 + 50 * lines.len() as i32, 1400, CV_8UC3, Scalar::new(200.0, 210.0, 220.0, 0.0)).unwrap();
         for (i, line) in lines.iter().enumerate() {
             renderer
-                .put_text(
-                    &mut image,
-                    line,
-                    Point::new(30, 60 + 50 * i as i32),
-                    41,
-                    Scalar::all(20.0),
-                    -1,
-                    imgproc::LINE_AA,
-                    false,
-                )
+                .put_text(&mut image, line, Point::new(30, 60 + 50 * i as i32), 41, Scalar::all(20.0), -1, imgproc::LINE_AA, false)
                 .unwrap();
         }
         let mut gray = Mat::default();
@@ -485,26 +368,13 @@ mod tests {
     #[test]
     fn rendered_td1_and_td3_read_exactly_even_blurred() {
         let reader = reader();
-        let td1 = [
-            "IDKAZ0114250472740322464532<<<",
-            "7403220F3609013KAZ<<<<<<<<<<<4",
-            "OTEGENOVA<<INKAR<<<<<<<<<<<<<<",
-        ];
-        let td3 = [
-            "P<KAZOTEGENOVA<<INKAR<<<<<<<<<<<<<<<<<<<<<<<",
-            "N187369652KAZ7403220F2910172740322464532<<66",
-        ];
+        let td1 = ["IDKAZ0114250472740322464532<<<", "7403220F3609013KAZ<<<<<<<<<<<4", "OTEGENOVA<<INKAR<<<<<<<<<<<<<<"];
+        let td3 = ["P<KAZOTEGENOVA<<INKAR<<<<<<<<<<<<<<<<<<<<<<<", "N187369652KAZ7403220F2910172740322464532<<66"];
         for blur in [0.0, 1.5] {
-            let read = reader
-                .read(&band(&td1, blur), MrzFormat::Td1)
-                .unwrap()
-                .expect("three lines");
+            let read = reader.read(&band(&td1, blur), MrzFormat::Td1).unwrap().expect("three lines");
             assert_eq!(read.lines, td1, "blur {blur}");
             assert!(read.weakest > 0.5, "weakest {}", read.weakest);
-            let read = reader
-                .read(&band(&td3, blur), MrzFormat::Td3)
-                .unwrap()
-                .expect("two lines");
+            let read = reader.read(&band(&td3, blur), MrzFormat::Td3).unwrap().expect("two lines");
             assert_eq!(read.lines, td3, "blur {blur}");
         }
     }
@@ -514,17 +384,7 @@ mod tests {
         // A birth date whose 0 is drawn as the letter O still reads as digits.
         let reader = reader();
         let read = reader
-            .read(
-                &band(
-                    &[
-                        "IDKAZ0114250472740322464532<<<",
-                        "74O3220F3609013KAZ<<<<<<<<<<<4",
-                        "OTEGENOVA<<INKAR<<<<<<<<<<<<<<",
-                    ],
-                    0.0,
-                ),
-                MrzFormat::Td1,
-            )
+            .read(&band(&["IDKAZ0114250472740322464532<<<", "74O3220F3609013KAZ<<<<<<<<<<<4", "OTEGENOVA<<INKAR<<<<<<<<<<<<<<"], 0.0), MrzFormat::Td1)
             .unwrap()
             .unwrap();
         assert_eq!(&read.lines[1][..6], "740322");
@@ -533,17 +393,7 @@ mod tests {
     #[test]
     fn a_band_without_enough_lines_or_glyphs_is_not_read() {
         let reader = reader();
-        assert!(
-            reader
-                .read(&band(&["P<KAZ"], 0.0), MrzFormat::Td3)
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            reader
-                .read(&band(&["NOT AN MRZ", "SHORT"], 0.0), MrzFormat::Td3)
-                .unwrap()
-                .is_none()
-        );
+        assert!(reader.read(&band(&["P<KAZ"], 0.0), MrzFormat::Td3).unwrap().is_none());
+        assert!(reader.read(&band(&["NOT AN MRZ", "SHORT"], 0.0), MrzFormat::Td3).unwrap().is_none());
     }
 }

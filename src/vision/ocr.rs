@@ -56,10 +56,7 @@ pub struct MrzReader {
 impl MrzReader {
     /// `models_dir` holds `mrz.traineddata`.
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
-        Ok(Self {
-            glyphs: GlyphReader::load(Path::new(OCRB_FONT))?,
-            ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)?,
-        })
+        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)? })
     }
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
@@ -73,29 +70,13 @@ impl MrzReader {
     /// four reads) finding no MRZ on most fronts. `thorough` asks Tesseract when
     /// glyph matching is unsure, or could not even cut the glyphs out (a band
     /// too blurred or skewed for that).
-    pub fn read(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        thorough: bool,
-    ) -> Result<Option<Vec<String>>, VisionError> {
-        self.read_band(
-            rectified,
-            mrz_band(rectified, shape),
-            format_for(shape),
-            thorough,
-        )
+    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
+        self.read_band(rectified, mrz_band(rectified, shape), format_for(shape), thorough)
     }
 
     /// [`Self::read`] on a band found by its shape ([`super::mrz_locate`]) rather
     /// than where ICAO 9303 puts it.
-    pub fn read_band(
-        &mut self,
-        rectified: &Mat,
-        band: Rect,
-        format: MrzFormat,
-        thorough: bool,
-    ) -> Result<Option<Vec<String>>, VisionError> {
+    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
         let band = band & Rect::new(0, 0, rectified.cols(), rectified.rows());
         if band.width < 8 || band.height < 8 {
             return Ok(None);
@@ -125,14 +106,7 @@ impl MrzReader {
                 let line = Mat::roi(&gray, Rect::new(0, y, gray.cols(), h))?;
                 let scale = LINE_HEIGHT / f64::from(h);
                 let mut scaled = Mat::default();
-                imgproc::resize(
-                    &line,
-                    &mut scaled,
-                    Size::new(0, 0),
-                    scale,
-                    scale,
-                    imgproc::INTER_AREA,
-                )?;
+                imgproc::resize(&line, &mut scaled, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
                 text.push_str(self.ocr.read(&scaled, Layout::Line)?.trim());
                 text.push('\n');
             }
@@ -171,11 +145,7 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
     let (count, length) = (format.line_count(), format.line_length());
     let lines: Vec<String> = text
         .lines()
-        .map(|l| {
-            l.chars()
-                .filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<')
-                .collect::<String>()
-        })
+        .map(|l| l.chars().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<').collect::<String>())
         .filter(|l| l.len() + 3 >= length && l.len() <= length + 3)
         .map(|mut l| {
             if l.len() > length {
@@ -198,14 +168,7 @@ mod tests {
     fn mrz_lines_are_fitted_to_length_and_noise_is_dropped() {
         let text = "IDKAZ0723437422050624533556<<\nsome noise 12\n0506247M3110175KAZ<<<<<<<<<<<0\nKASYMOV<<MURAT<<<<<<<<<<<<<<<<<\n";
         let lines = fit_mrz_lines(text, MrzFormat::Td1).unwrap();
-        assert_eq!(
-            lines,
-            [
-                "IDKAZ0723437422050624533556<<<",
-                "0506247M3110175KAZ<<<<<<<<<<<0",
-                "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"
-            ]
-        );
+        assert_eq!(lines, ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"]);
         assert!(fit_mrz_lines("P<KAZ\nshort", MrzFormat::Td3).is_none());
     }
 }

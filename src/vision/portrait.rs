@@ -23,12 +23,7 @@ pub fn photo_around(gray: &Mat, face: Rect) -> Result<Rect, VisionError> {
     let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
     let (w, h) = (face.width, face.height);
     // How far the photo may reach: hair above, shoulders below, some background beside.
-    let outer = Rect::new(
-        face.x - w * 7 / 10,
-        face.y - h * 8 / 10,
-        w * 24 / 10,
-        h * 31 / 10,
-    ) & bounds;
+    let outer = Rect::new(face.x - w * 7 / 10, face.y - h * 8 / 10, w * 24 / 10, h * 31 / 10) & bounds;
     if outer.width < 8 || outer.height < 8 {
         return Ok(face & bounds);
     }
@@ -48,22 +43,13 @@ pub fn photo_around(gray: &Mat, face: Rect) -> Result<Rect, VisionError> {
     // the text printed beside the photo. So a long edge inside the photo (a
     // curtain fold) may stop the search early, and one beyond it (the card's
     // header band, a row of digits under the photo) must never be reached.
-    let first = |mut range: Box<dyn Iterator<Item = i32>>, score: &dyn Fn(i32) -> f64| {
-        range.find(|&i| score(i) >= BORDER_SHARE)
-    };
+    let first = |mut range: Box<dyn Iterator<Item = i32>>, score: &dyn Fn(i32) -> f64| range.find(|&i| score(i) >= BORDER_SHARE);
     let left = first(Box::new((0..fx0.max(0)).rev()), &column_share).unwrap_or(fx0 - w / 5);
-    let right =
-        first(Box::new(fx1.min(outer.width)..outer.width), &column_share).unwrap_or(fx1 + w / 5);
+    let right = first(Box::new(fx1.min(outer.width)..outer.width), &column_share).unwrap_or(fx1 + w / 5);
     let top = first(Box::new((0..fy0.max(0)).rev()), &row_share).unwrap_or(fy0 - h / 3);
-    let bottom =
-        first(Box::new(fy1.min(outer.height)..outer.height), &row_share).unwrap_or(fy1 + h / 2);
+    let bottom = first(Box::new(fy1.min(outer.height)..outer.height), &row_share).unwrap_or(fy1 + h / 2);
     // A pixel or two more, for the border's own anti-aliasing.
-    let rect = Rect::new(
-        outer.x + left - 2,
-        outer.y + top - 2,
-        right - left + 5,
-        bottom - top + 5,
-    );
+    let rect = Rect::new(outer.x + left - 2, outer.y + top - 2, right - left + 5, bottom - top + 5);
     Ok(rect & bounds)
 }
 
@@ -73,13 +59,7 @@ fn edge_share(gradient: &Mat, span: (i32, i32), at: impl Fn(i32, i32) -> (i32, i
     if span.1 <= span.0 {
         return 0.0;
     }
-    let strong = |(r, c): (i32, i32)| {
-        gradient
-            .at_2d::<i16>(r, c)
-            .is_ok_and(|v| v.unsigned_abs() >= EDGE)
-    };
-    let hits = (span.0..span.1)
-        .filter(|&i| (-1..=1).any(|d| strong(at(i, d))))
-        .count();
+    let strong = |(r, c): (i32, i32)| gradient.at_2d::<i16>(r, c).is_ok_and(|v| v.unsigned_abs() >= EDGE);
+    let hits = (span.0..span.1).filter(|&i| (-1..=1).any(|d| strong(at(i, d)))).count();
     hits as f64 / f64::from(span.1 - span.0)
 }

@@ -22,38 +22,21 @@ pub struct Oval {
 
 impl Default for Oval {
     fn default() -> Self {
-        Self {
-            centre_x: 0.5,
-            centre_y: 0.45,
-            width: 0.36,
-            height: 0.64,
-        }
+        Self { centre_x: 0.5, centre_y: 0.45, width: 0.36, height: 0.64 }
     }
 }
 
 impl Oval {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        for (field, v) in [
-            ("face.oval.centre_x", self.centre_x),
-            ("face.oval.centre_y", self.centre_y),
-        ] {
+        for (field, v) in [("face.oval.centre_x", self.centre_x), ("face.oval.centre_y", self.centre_y)] {
             if !(0.0..=1.0).contains(&v) {
-                out.push((
-                    field,
-                    format!("{v} is outside 0..=1 (a fraction of the frame)"),
-                ));
+                out.push((field, format!("{v} is outside 0..=1 (a fraction of the frame)")));
             }
         }
-        for (field, v) in [
-            ("face.oval.width", self.width),
-            ("face.oval.height", self.height),
-        ] {
+        for (field, v) in [("face.oval.width", self.width), ("face.oval.height", self.height)] {
             if !(v > 0.05 && v <= 1.0) {
-                out.push((
-                    field,
-                    format!("{v} is outside 0.05..=1 (a fraction of the frame)"),
-                ));
+                out.push((field, format!("{v} is outside 0.05..=1 (a fraction of the frame)")));
             }
         }
         out
@@ -97,19 +80,10 @@ impl QualityThresholds {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         if !(self.min_fill > 0.0 && self.min_fill < self.max_fill) {
-            out.push((
-                "face.gates.min_fill",
-                "must be above 0 and below max_fill".to_string(),
-            ));
+            out.push(("face.gates.min_fill", "must be above 0 and below max_fill".to_string()));
         }
-        if !(self.min_brightness >= 0.0
-            && self.min_brightness < self.max_brightness
-            && self.max_brightness <= 255.0)
-        {
-            out.push((
-                "face.gates.min_brightness",
-                "need 0 <= min_brightness < max_brightness <= 255".to_string(),
-            ));
+        if !(self.min_brightness >= 0.0 && self.min_brightness < self.max_brightness && self.max_brightness <= 255.0) {
+            out.push(("face.gates.min_brightness", "need 0 <= min_brightness < max_brightness <= 255".to_string()));
         }
         for (field, v) in [
             ("face.gates.max_centre_offset", self.max_centre_offset),
@@ -174,53 +148,23 @@ impl Assessment {
 const SECOND_FACE_MIN_RELATIVE_HEIGHT: f32 = 0.3;
 const SHARPNESS_WIDTH: i32 = 128;
 
-pub fn assess(
-    bgr: &Mat,
-    faces: &[Face],
-    oval: &Oval,
-    t: &QualityThresholds,
-) -> Result<Assessment, VisionError> {
+pub fn assess(bgr: &Mat, faces: &[Face], oval: &Oval, t: &QualityThresholds) -> Result<Assessment, VisionError> {
     let Some(primary) = Face::most_prominent(faces).cloned() else {
-        return Ok(Assessment {
-            faces: 0,
-            primary: None,
-            measures: None,
-            failing: vec![Gate::NoFace],
-        });
+        return Ok(Assessment { faces: 0, primary: None, measures: None, failing: vec![Gate::NoFace] });
     };
-    let counted = faces
-        .iter()
-        .filter(|f| f.bbox.height >= primary.bbox.height * SECOND_FACE_MIN_RELATIVE_HEIGHT)
-        .count();
+    let counted =
+        faces.iter().filter(|f| f.bbox.height >= primary.bbox.height * SECOND_FACE_MIN_RELATIVE_HEIGHT).count();
     let (w, h) = (bgr.cols() as f32, bgr.rows() as f32);
     let Some((sharpness, brightness)) = texture_measures(bgr, &primary)? else {
-        return Ok(Assessment {
-            faces: 0,
-            primary: None,
-            measures: None,
-            failing: vec![Gate::NoFace],
-        });
+        return Ok(Assessment { faces: 0, primary: None, measures: None, failing: vec![Gate::NoFace] });
     };
     let (yaw, roll_degrees, pitch) = pose(&primary);
-    let (ox, oy, half_a, half_b) = (
-        oval.centre_x * w,
-        oval.centre_y * h,
-        oval.width * w / 2.0,
-        oval.height * h / 2.0,
-    );
+    let (ox, oy, half_a, half_b) = (oval.centre_x * w, oval.centre_y * h, oval.width * w / 2.0, oval.height * h / 2.0);
     let c = primary.bbox.centre();
     let centre_offset = (((c.x - ox) / half_a).powi(2) + ((c.y - oy) / half_b).powi(2)).sqrt();
     let fill = primary.bbox.width / (2.0 * half_a);
-    let measures = FaceMeasures {
-        score: primary.score,
-        fill,
-        centre_offset,
-        yaw,
-        roll_degrees,
-        pitch,
-        sharpness,
-        brightness,
-    };
+    let measures =
+        FaceMeasures { score: primary.score, fill, centre_offset, yaw, roll_degrees, pitch, sharpness, brightness };
 
     let mut failing = Vec::new();
     if counted > 1 {
@@ -247,23 +191,13 @@ pub fn assess(
     if sharpness < t.min_sharpness {
         failing.push(Gate::Blurry);
     }
-    Ok(Assessment {
-        faces: counted,
-        primary: Some(primary),
-        measures: Some(measures),
-        failing,
-    })
+    Ok(Assessment { faces: counted, primary: Some(primary), measures: Some(measures), failing })
 }
 
 /// Yaw (nose offset along the eye line / eye distance), roll (degrees of the eye
 /// line) and pitch (nose between eye line and mouth line), from the five landmarks.
 pub fn pose(face: &Face) -> (f32, f32, f32) {
-    let (re, le, nose, mouth) = (
-        face.right_eye(),
-        face.left_eye(),
-        face.nose(),
-        face.mouth_centre(),
-    );
+    let (re, le, nose, mouth) = (face.right_eye(), face.left_eye(), face.nose(), face.mouth_centre());
     let (ex, ey) = (le.x - re.x, le.y - re.y);
     let eye_distance = (ex * ex + ey * ey).sqrt().max(1e-3);
     let (ux, uy) = (ex / eye_distance, ey / eye_distance);
@@ -296,31 +230,19 @@ pub fn eye_openness(bgr: &Mat, face: &Face) -> Result<f32, VisionError> {
         core::mean_std_dev_def(&gray, &mut mean, &mut sd)?;
         Ok(*sd.at::<f64>(0)? as f32)
     };
-    let patch =
-        |p: super::face::Point| Rect::new(p.x as i32 - side / 2, p.y as i32 - side / 2, side, side);
+    let patch = |p: super::face::Point| Rect::new(p.x as i32 - side / 2, p.y as i32 - side / 2, side, side);
     let b = face.bbox;
-    let whole = spread(Rect::new(
-        b.x as i32,
-        b.y as i32,
-        b.width as i32,
-        b.height as i32,
-    ))?;
+    let whole = spread(Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32))?;
     Ok((spread(patch(re))? + spread(patch(le))?) / 2.0 / whole.max(1.0))
 }
 
 /// Mean colour (BGR) of the inner face, where the kiosk's light falls.
 pub fn face_colour(bgr: &Mat, face: &Face) -> Result<[f32; 3], VisionError> {
     let b = face.bbox;
-    let inner = Rect::new(
-        (b.x + b.width * 0.2) as i32,
-        (b.y + b.height * 0.2) as i32,
-        (b.width * 0.6) as i32,
-        (b.height * 0.6) as i32,
-    ) & Rect::new(0, 0, bgr.cols(), bgr.rows());
+    let inner = Rect::new((b.x + b.width * 0.2) as i32, (b.y + b.height * 0.2) as i32, (b.width * 0.6) as i32, (b.height * 0.6) as i32)
+        & Rect::new(0, 0, bgr.cols(), bgr.rows());
     if inner.width < 2 || inner.height < 2 {
-        return Err(VisionError::BadImage(
-            "face region outside the frame".into(),
-        ));
+        return Err(VisionError::BadImage("face region outside the frame".into()));
     }
     let m = core::mean_def(&Mat::roi(bgr, inner)?)?;
     Ok([m[0] as f32, m[1] as f32, m[2] as f32])
@@ -330,9 +252,7 @@ pub fn face_colour(bgr: &Mat, face: &Face) -> Result<[f32; 3], VisionError> {
 /// it; a real head coming closer changes it (its nose is nearer the lens).
 pub fn depth_shape(face: &Face) -> f32 {
     let (re, le, nose) = (face.right_eye(), face.left_eye(), face.nose());
-    let eye_distance = ((le.x - re.x).powi(2) + (le.y - re.y).powi(2))
-        .sqrt()
-        .max(1e-3);
+    let eye_distance = ((le.x - re.x).powi(2) + (le.y - re.y).powi(2)).sqrt().max(1e-3);
     let mid = ((re.x + le.x) / 2.0, (re.y + le.y) / 2.0);
     ((nose.x - mid.0).powi(2) + (nose.y - mid.1).powi(2)).sqrt() / eye_distance
 }
@@ -341,12 +261,7 @@ pub fn depth_shape(face: &Face) -> f32 {
 fn texture_measures(bgr: &Mat, face: &Face) -> Result<Option<(f32, f32)>, VisionError> {
     let frame = Rect::new(0, 0, bgr.cols(), bgr.rows());
     let b = face.bbox;
-    let rect = Rect::new(
-        b.x.round() as i32,
-        b.y.round() as i32,
-        b.width.round() as i32,
-        b.height.round() as i32,
-    ) & frame;
+    let rect = Rect::new(b.x.round() as i32, b.y.round() as i32, b.width.round() as i32, b.height.round() as i32) & frame;
     if rect.width < 8 || rect.height < 8 {
         return Ok(None);
     }
@@ -355,18 +270,9 @@ fn texture_measures(bgr: &Mat, face: &Face) -> Result<Option<(f32, f32)>, Vision
     imgproc::cvt_color_def(&roi, &mut gray, imgproc::COLOR_BGR2GRAY)?;
     let brightness = core::mean_def(&gray)?[0] as f32;
     // A fixed width makes sharpness comparable between near and far faces.
-    let height = (rect.height as f32 * SHARPNESS_WIDTH as f32 / rect.width as f32)
-        .round()
-        .max(8.0) as i32;
+    let height = (rect.height as f32 * SHARPNESS_WIDTH as f32 / rect.width as f32).round().max(8.0) as i32;
     let mut small = Mat::default();
-    imgproc::resize(
-        &gray,
-        &mut small,
-        Size::new(SHARPNESS_WIDTH, height),
-        0.0,
-        0.0,
-        imgproc::INTER_AREA,
-    )?;
+    imgproc::resize(&gray, &mut small, Size::new(SHARPNESS_WIDTH, height), 0.0, 0.0, imgproc::INTER_AREA)?;
     let mut laplacian = Mat::default();
     imgproc::laplacian_def(&small, &mut laplacian, core::CV_64F)?;
     let (mut mean, mut stddev) = (Mat::default(), Mat::default());
@@ -382,12 +288,7 @@ mod tests {
 
     fn frontal_face() -> Face {
         Face {
-            bbox: BoxF {
-                x: 100.0,
-                y: 100.0,
-                width: 100.0,
-                height: 120.0,
-            },
+            bbox: BoxF { x: 100.0, y: 100.0, width: 100.0, height: 120.0 },
             landmarks: [
                 Point { x: 130.0, y: 150.0 },
                 Point { x: 170.0, y: 150.0 },
@@ -411,32 +312,17 @@ mod tests {
 
     #[test]
     fn gates_report_a_missing_face_first() {
-        let frame =
-            Mat::new_rows_cols_with_default(240, 320, core::CV_8UC3, core::Scalar::all(128.0))
-                .unwrap();
+        let frame = Mat::new_rows_cols_with_default(240, 320, core::CV_8UC3, core::Scalar::all(128.0)).unwrap();
         let a = assess(&frame, &[], &Oval::default(), &QualityThresholds::default()).unwrap();
         assert_eq!(a.failing, vec![Gate::NoFace]);
     }
 
     #[test]
     fn flat_grey_face_region_is_blurry_and_a_small_face_is_too_far() {
-        let frame =
-            Mat::new_rows_cols_with_default(480, 640, core::CV_8UC3, core::Scalar::all(128.0))
-                .unwrap();
+        let frame = Mat::new_rows_cols_with_default(480, 640, core::CV_8UC3, core::Scalar::all(128.0)).unwrap();
         let mut face = frontal_face();
-        face.bbox = BoxF {
-            x: 300.0,
-            y: 196.0,
-            width: 40.0,
-            height: 48.0,
-        };
-        let a = assess(
-            &frame,
-            &[face],
-            &Oval::default(),
-            &QualityThresholds::default(),
-        )
-        .unwrap();
+        face.bbox = BoxF { x: 300.0, y: 196.0, width: 40.0, height: 48.0 };
+        let a = assess(&frame, &[face], &Oval::default(), &QualityThresholds::default()).unwrap();
         assert!(a.failing.contains(&Gate::Blurry), "{a:?}");
         assert!(a.failing.contains(&Gate::TooFar), "{a:?}");
         assert!(!a.failing.contains(&Gate::TooDark));

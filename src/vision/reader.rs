@@ -63,33 +63,18 @@ impl DocumentReader {
         Ok(Self {
             mrz: MrzReader::load(models_dir)?,
             front: FrontReader::load()?,
-            faces: FaceDetector::load(
-                &models_dir.join(super::YUNET_MODEL),
-                PAGE_DETECTION_WIDTH as u32,
-                PORTRAIT_SCORE,
-            )?,
+            faces: FaceDetector::load(&models_dir.join(super::YUNET_MODEL), PAGE_DETECTION_WIDTH as u32, PORTRAIT_SCORE)?,
         })
     }
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
     /// texture does not turn into letters; returns the largest as the portrait.
     /// Faces are looked for on a copy at most `detection_width` wide.
-    fn mask_portraits(
-        &mut self,
-        front: &Mat,
-        detection_width: i32,
-    ) -> Result<(Mat, Option<Mat>), VisionError> {
+    fn mask_portraits(&mut self, front: &Mat, detection_width: i32) -> Result<(Mat, Option<Mat>), VisionError> {
         let scale = (f64::from(detection_width) / f64::from(front.cols())).min(1.0);
         let mut faces = if scale < 1.0 {
             let mut small = Mat::default();
-            opencv::imgproc::resize(
-                front,
-                &mut small,
-                opencv::core::Size::new(0, 0),
-                scale,
-                scale,
-                opencv::imgproc::INTER_AREA,
-            )?;
+            opencv::imgproc::resize(front, &mut small, opencv::core::Size::new(0, 0), scale, scale, opencv::imgproc::INTER_AREA)?;
             self.faces.detect(&small)?
         } else {
             self.faces.detect(front)?
@@ -106,21 +91,12 @@ impl DocumentReader {
             let b = face.bbox;
             let found = Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32);
             let rect = super::portrait::photo_around(&gray, found)?;
-            opencv::imgproc::rectangle(
-                &mut masked,
-                rect,
-                opencv::core::Scalar::all(255.0),
-                -1,
-                opencv::imgproc::LINE_8,
-                0,
-            )?;
+            opencv::imgproc::rectangle(&mut masked, rect, opencv::core::Scalar::all(255.0), -1, opencv::imgproc::LINE_8, 0)?;
             if portrait.is_none_or(|(area, _)| b.area() > area) {
                 portrait = Some((b.area(), rect));
             }
         }
-        let portrait = portrait
-            .map(|(_, rect)| Mat::roi(front, rect).and_then(|m| m.try_clone()))
-            .transpose()?;
+        let portrait = portrait.map(|(_, rect)| Mat::roi(front, rect).and_then(|m| m.try_clone())).transpose()?;
         Ok((masked, portrait))
     }
 
@@ -143,15 +119,7 @@ impl DocumentReader {
         }
         match &flat {
             Some((rectified, shape)) => self.read_without_zone(rectified, *shape, on),
-            None => Ok(SideRead {
-                shape: None,
-                mrz: None,
-                front: None,
-                readability: None,
-                rectified: None,
-                portrait: None,
-                front_lines: None,
-            }),
+            None => Ok(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None, front_lines: None }),
         }
     }
 
@@ -162,14 +130,7 @@ impl DocumentReader {
         let gray = super::ocr::gray_of(bgr)?;
         let small = if scale < 1.0 {
             let mut small = Mat::default();
-            opencv::imgproc::resize(
-                &gray,
-                &mut small,
-                opencv::core::Size::new(0, 0),
-                scale,
-                scale,
-                opencv::imgproc::INTER_AREA,
-            )?;
+            opencv::imgproc::resize(&gray, &mut small, opencv::core::Size::new(0, 0), scale, scale, opencv::imgproc::INTER_AREA)?;
             small
         } else {
             gray
@@ -180,9 +141,7 @@ impl DocumentReader {
                 MrzFormat::Td3 => DocumentShape::Id3,
             };
             for upside_down in [false, true] {
-                let corners = zone
-                    .document_corners(upside_down)
-                    .map(|p| opencv::core::Point2f::new(p.x / scale as f32, p.y / scale as f32));
+                let corners = zone.document_corners(upside_down).map(|p| opencv::core::Point2f::new(p.x / scale as f32, p.y / scale as f32));
                 let rectified = document::warp(bgr, &corners, shape)?;
                 if let Some(side) = self.read_mrz_side(&rectified, shape, on)? {
                     return Ok(Some(side));
@@ -194,18 +153,10 @@ impl DocumentReader {
 
     /// The MRZ side of a flattened document, its zone found by its shape (either
     /// way up); `None` when no zone of the document's format reads.
-    fn read_mrz_side(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<Option<SideRead>, VisionError> {
+    fn read_mrz_side(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<Option<SideRead>, VisionError> {
         let format = super::ocr::format_for(shape);
         let gray = super::ocr::gray_of(rectified)?;
-        let Some(zone) = mrz_locate::find_zones(&gray)?
-            .into_iter()
-            .find(|z| z.format == format)
-        else {
+        let Some(zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
             return Ok(None);
         };
         let mut band = zone.band();
@@ -213,24 +164,14 @@ impl DocumentReader {
         // A zone in the upper half: the document is upside down.
         if band.y + band.height / 2 < rectified.rows() / 2 {
             image = document::rotate_180(rectified)?;
-            band = Rect::new(
-                rectified.cols() - band.x - band.width,
-                rectified.rows() - band.y - band.height,
-                band.width,
-                band.height,
-            );
+            band = Rect::new(rectified.cols() - band.x - band.width, rectified.rows() - band.y - band.height, band.width, band.height);
         }
         self.mrz_side_in(&image, shape, band, on, true)
     }
 
     /// One side from a document already flattened (the session engine flattens every
     /// frame for its framing figures and reads that same image).
-    pub fn read_flattened(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<SideRead, VisionError> {
+    pub fn read_flattened(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         if let Some(side) = self.read_mrz_side(rectified, shape, on)? {
             return Ok(side);
         }
@@ -239,12 +180,7 @@ impl DocumentReader {
 
     /// A flattened side on which no MRZ zone of its kind was found: its MRZ read
     /// where the format puts it, else its printed front.
-    fn read_without_zone(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<SideRead, VisionError> {
+    fn read_without_zone(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         let ways = [rectified.try_clone()?, document::rotate_180(rectified)?];
         // A passport page always has an MRZ: read it as hard as it takes.
         let thorough = shape == DocumentShape::Id3;
@@ -264,60 +200,21 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (
-                Some(front),
-                v.image,
-                v.portrait,
-                Some(FrontLines {
-                    masked: v.masked,
-                    found,
-                }),
-            ),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found })),
             None => (None, rectified.try_clone()?, None, None),
         };
-        let readability =
-            document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
-        Ok(SideRead {
-            shape: Some(shape),
-            mrz: None,
-            front,
-            readability: Some(readability),
-            rectified: Some(image),
-            portrait,
-            front_lines,
-        })
+        let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
+        Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait, front_lines })
     }
 
     /// The side as an MRZ side, if its MRZ reads and parses.
-    fn mrz_side(
-        &mut self,
-        image: &Mat,
-        shape: DocumentShape,
-        on: Date,
-        thorough: bool,
-    ) -> Result<Option<SideRead>, VisionError> {
-        self.mrz_side_in(
-            image,
-            shape,
-            super::ocr::mrz_band(image, shape),
-            on,
-            thorough,
-        )
+    fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
+        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, thorough)
     }
 
     /// [`Self::mrz_side`] with the MRZ read from `band`.
-    fn mrz_side_in(
-        &mut self,
-        image: &Mat,
-        shape: DocumentShape,
-        band: Rect,
-        on: Date,
-        thorough: bool,
-    ) -> Result<Option<SideRead>, VisionError> {
-        let Some(lines) =
-            self.mrz
-                .read_band(image, band, super::ocr::format_for(shape), thorough)?
-        else {
+    fn mrz_side_in(&mut self, image: &Mat, shape: DocumentShape, band: Rect, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
+        let Some(lines) = self.mrz.read_band(image, band, super::ocr::format_for(shape), thorough)? else {
             return Ok(None);
         };
         let Ok(mrz) = Mrz::parse_on(&lines, on) else {
@@ -338,13 +235,9 @@ impl DocumentReader {
         };
         if shape == DocumentShape::Id3 {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
-            let zone =
-                Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
+            let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone)?;
-            let lines = FrontLines {
-                masked: zone,
-                found: read.found,
-            };
+            let lines = FrontLines { masked: zone, found: read.found };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
@@ -361,15 +254,11 @@ impl DocumentReader {
     /// passport page), made one: the MRZ of whichever side has it, and the printed
     /// fields checked against it ([`Self::reconcile`]). The command line, the
     /// benchmark and the session engine all combine sides this way.
-    pub fn combine(
-        &mut self,
-        sides: &mut [SideRead],
-    ) -> Result<(Option<FrontFields>, Option<Mrz>), VisionError> {
+    pub fn combine(&mut self, sides: &mut [SideRead]) -> Result<(Option<FrontFields>, Option<Mrz>), VisionError> {
         let mrz = sides.iter().find_map(|s| s.mrz.clone());
         if let Some(m) = &mrz {
             for side in sides.iter_mut().filter(|s| s.mrz.is_none()) {
-                if let (Some(front), Some(lines)) = (side.front.as_mut(), side.front_lines.as_ref())
-                {
+                if let (Some(front), Some(lines)) = (side.front.as_mut(), side.front_lines.as_ref()) {
                     self.reconcile(front, lines, m)?;
                 }
             }
@@ -385,43 +274,22 @@ impl DocumentReader {
     /// as confirmed. A name whose label was not read is looked for by what the MRZ
     /// says it is, and the patronymic under the given names by its ending
     /// ([`super::front_search`]).
-    pub fn reconcile(
-        &mut self,
-        front: &mut FrontFields,
-        lines: &FrontLines,
-        mrz: &Mrz,
-    ) -> Result<(), VisionError> {
+    pub fn reconcile(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
         for (field, value) in &lines.found {
             let (slot, sure, latin) = match field {
-                Field::Surname => (
-                    &mut front.surname,
-                    &mut front.confirmed.surname,
-                    &mrz.primary_identifier,
-                ),
-                Field::Given => (
-                    &mut front.given_names,
-                    &mut front.confirmed.given_names,
-                    &mrz.secondary_identifiers,
-                ),
+                Field::Surname => (&mut front.surname, &mut front.confirmed.surname, &mrz.primary_identifier),
+                Field::Given => (&mut front.given_names, &mut front.confirmed.given_names, &mrz.secondary_identifiers),
                 _ => continue,
             };
             if latin.is_empty() {
                 continue;
             }
-            if slot
-                .as_deref()
-                .is_some_and(|name| printed_name_agrees(name, mrz, latin))
-            {
+            if slot.as_deref().is_some_and(|name| printed_name_agrees(name, mrz, latin)) {
                 *sure = true;
                 continue;
             }
-            let reads = self
-                .front
-                .reread_name(&lines.masked, *value, slot.as_deref())?;
-            if let Some(agreeing) = reads
-                .iter()
-                .find(|name| printed_name_agrees(name, mrz, latin))
-            {
+            let reads = self.front.reread_name(&lines.masked, *value, slot.as_deref())?;
+            if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
             } else {
@@ -431,26 +299,14 @@ impl DocumentReader {
                 let words = slot.as_deref().map_or(0, |n| n.split_whitespace().count());
                 // One look-alike letter or a letter lost at an end from the MRZ's
                 // form is a misread however often it is read so.
-                let near = slot
-                    .as_deref()
-                    .is_some_and(|name| printed_name_nearly_agrees(name, mrz, latin));
-                *sure = !reads.is_empty()
-                    && reads.iter().all(|r| slot.as_ref() == Some(r))
-                    && words == parts
-                    && !near;
+                let near = slot.as_deref().is_some_and(|name| printed_name_nearly_agrees(name, mrz, latin));
+                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near;
             }
         }
         self.recheck_iin(front, lines, mrz)?;
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
-        let mut given_at = lines
-            .found
-            .iter()
-            .find(|(f, _)| *f == Field::Given)
-            .map(|(_, v)| v.line);
-        for (field, latin) in [
-            (Field::Surname, &mrz.primary_identifier),
-            (Field::Given, &mrz.secondary_identifiers),
-        ] {
+        let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
+        for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
             let (slot, sure) = match field {
                 Field::Surname => (&mut front.surname, &mut front.confirmed.surname),
                 _ => (&mut front.given_names, &mut front.confirmed.given_names),
@@ -461,10 +317,7 @@ impl DocumentReader {
                 continue;
             }
             let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
-            if let Some((name, value)) =
-                self.front
-                    .find_name(&lines.masked, &taken, cyrillic_letters(latin), agrees)?
-            {
+            if let Some((name, value)) = self.front.find_name(&lines.masked, &taken, cyrillic_letters(latin), agrees)? {
                 *slot = Some(name);
                 *sure = true;
                 taken.push(value.line);
@@ -490,24 +343,13 @@ impl DocumentReader {
     /// when it reads neither, the printed IIN is unsure: reported unreadable, not
     /// accused. (One model's habit, 3 read as 5 in a narrow font, agrees with
     /// itself however often it is asked.)
-    fn recheck_iin(
-        &mut self,
-        front: &mut FrontFields,
-        lines: &FrontLines,
-        mrz: &Mrz,
-    ) -> Result<(), VisionError> {
-        let (Some(printed), Some(checked)) = (front.iin.clone(), mrz.iin_candidate()) else {
-            return Ok(());
-        };
-        let Some((_, value)) = lines.found.iter().find(|(f, _)| *f == Field::Iin) else {
-            return Ok(());
-        };
+    fn recheck_iin(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
+        let (Some(printed), Some(checked)) = (front.iin.clone(), mrz.iin_candidate()) else { return Ok(()) };
+        let Some((_, value)) = lines.found.iter().find(|(f, _)| *f == Field::Iin) else { return Ok(()) };
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        let other = self
-            .front
-            .russian_iin(&lines.masked, *value, [printed.as_str(), checked])?;
+        let other = self.front.russian_iin(&lines.masked, *value, [printed.as_str(), checked])?;
         if other.as_deref() == Some(checked) {
             front.iin = other.clone();
         }
@@ -533,10 +375,7 @@ impl DocumentReader {
     /// labels read as nothing, so the other way up is only tried when this one
     /// finds nothing. Returns the fields, the way up they were read, and where.
     #[allow(clippy::type_complexity)]
-    fn read_card_front(
-        &mut self,
-        rectified: &Mat,
-    ) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
+    fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
         let mut fast = self.front.read_lines(&ways[0].masked)?;
         if count(&fast.fields) == 0 {
@@ -556,43 +395,18 @@ impl DocumentReader {
 
     /// `image` with its portraits blanked. The other way up of the same card, when
     /// its faces were found, only needs turning: YuNet runs once per card.
-    fn front_view(
-        &mut self,
-        image: Mat,
-        other_way: Option<&FrontView>,
-    ) -> Result<FrontView, VisionError> {
+    fn front_view(&mut self, image: Mat, other_way: Option<&FrontView>) -> Result<FrontView, VisionError> {
         if let Some(other) = other_way.filter(|o| o.portrait.is_some()) {
-            let portrait = other
-                .portrait
-                .as_ref()
-                .map(document::rotate_180)
-                .transpose()?;
-            return Ok(FrontView {
-                masked: document::rotate_180(&other.masked)?,
-                image,
-                portrait,
-            });
+            let portrait = other.portrait.as_ref().map(document::rotate_180).transpose()?;
+            return Ok(FrontView { masked: document::rotate_180(&other.masked)?, image, portrait });
         }
         let (masked, portrait) = self.mask_portraits(&image, FRONT_DETECTION_WIDTH)?;
-        Ok(FrontView {
-            image,
-            masked,
-            portrait,
-        })
+        Ok(FrontView { image, masked, portrait })
     }
 }
 
 fn count(f: &FrontFields) -> usize {
-    [
-        f.surname.is_some(),
-        f.given_names.is_some(),
-        f.patronymic.is_some(),
-        f.birth_date.is_some(),
-        f.iin.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count()
+    [f.surname.is_some(), f.given_names.is_some(), f.patronymic.is_some(), f.birth_date.is_some(), f.iin.is_some()].iter().filter(|b| **b).count()
 }
 
 /// The document flattened; a scan that is nothing but the document is taken whole.
@@ -616,14 +430,7 @@ fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape)>, VisionError> {
     }
     let Some(shape) = whole else { return Ok(None) };
     let mut resized = Mat::default();
-    opencv::imgproc::resize(
-        bgr,
-        &mut resized,
-        shape.size(),
-        0.0,
-        0.0,
-        opencv::imgproc::INTER_AREA,
-    )?;
+    opencv::imgproc::resize(bgr, &mut resized, shape.size(), 0.0, 0.0, opencv::imgproc::INTER_AREA)?;
     Ok(Some((resized, shape)))
 }
 

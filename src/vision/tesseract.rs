@@ -47,11 +47,7 @@ unsafe extern "C" {
         vars_vec_size: usize,
         set_only_non_debug_params: c_int,
     ) -> c_int;
-    fn TessBaseAPISetVariable(
-        handle: *mut TessBaseApi,
-        name: *const c_char,
-        value: *const c_char,
-    ) -> c_int;
+    fn TessBaseAPISetVariable(handle: *mut TessBaseApi, name: *const c_char, value: *const c_char) -> c_int;
     fn TessBaseAPISetPageSegMode(handle: *mut TessBaseApi, mode: c_int);
     fn TessBaseAPISetImage(
         handle: *mut TessBaseApi,
@@ -68,10 +64,7 @@ unsafe extern "C" {
     fn TessBaseAPIGetIterator(handle: *mut TessBaseApi) -> *mut TessResultIterator;
     fn TessResultIteratorDelete(iterator: *mut TessResultIterator);
     fn TessResultIteratorNext(iterator: *mut TessResultIterator, level: c_int) -> c_int;
-    fn TessResultIteratorGetUTF8Text(
-        iterator: *const TessResultIterator,
-        level: c_int,
-    ) -> *mut c_char;
+    fn TessResultIteratorGetUTF8Text(iterator: *const TessResultIterator, level: c_int) -> *mut c_char;
     fn TessResultIteratorConfidence(iterator: *const TessResultIterator, level: c_int) -> f32;
 }
 
@@ -143,10 +136,7 @@ impl Tesseract {
     pub fn new(datapath: &Path, language: &str, alphabet: &str) -> Result<Self, VisionError> {
         let model = datapath.join(format!("{language}.traineddata"));
         if !model.exists() {
-            return Err(VisionError::Model {
-                path: model.display().to_string(),
-                reason: "missing; run scripts/setup".into(),
-            });
+            return Err(VisionError::Model { path: model.display().to_string(), reason: "missing; run scripts/setup".into() });
         }
         run_openmp_serially();
         let datapath_c = c_string("model directory", &datapath.to_string_lossy())?;
@@ -176,10 +166,7 @@ impl Tesseract {
             )
         };
         if status != 0 {
-            return Err(VisionError::Model {
-                path: model.display().to_string(),
-                reason: "Tesseract could not load it".into(),
-            });
+            return Err(VisionError::Model { path: model.display().to_string(), reason: "Tesseract could not load it".into() });
         }
         engine.set_variable("tessedit_char_whitelist", alphabet)?;
         Ok(engine)
@@ -187,18 +174,11 @@ impl Tesseract {
 
     /// Sets one of Tesseract's run-time variables (an unknown one is an error).
     pub fn set_variable(&mut self, name: &str, value: &str) -> Result<(), VisionError> {
-        let (name_c, value_c) = (
-            c_string("variable name", name)?,
-            c_string("variable value", value)?,
-        );
+        let (name_c, value_c) = (c_string("variable name", name)?, c_string("variable value", value)?);
         // SAFETY: valid handle and NUL-terminated strings.
-        let accepted = unsafe {
-            TessBaseAPISetVariable(self.handle.as_ptr(), name_c.as_ptr(), value_c.as_ptr())
-        };
+        let accepted = unsafe { TessBaseAPISetVariable(self.handle.as_ptr(), name_c.as_ptr(), value_c.as_ptr()) };
         if accepted == 0 {
-            return Err(VisionError::Ocr(format!(
-                "Tesseract refused the setting {name}"
-            )));
+            return Err(VisionError::Ocr(format!("Tesseract refused the setting {name}")));
         }
         Ok(())
     }
@@ -211,31 +191,18 @@ impl Tesseract {
     /// [`Self::read`], with each recognised character and Tesseract's confidence
     /// in it (0–100): how far the LSTM's choice stood above every other letter it
     /// could have been. A read that accuses a document must be sure of each glyph.
-    pub fn read_glyphs(
-        &mut self,
-        gray: &Mat,
-        layout: Layout,
-    ) -> Result<(String, Vec<Glyph>), VisionError> {
+    pub fn read_glyphs(&mut self, gray: &Mat, layout: Layout) -> Result<(String, Vec<Glyph>), VisionError> {
         self.recognise(gray, layout, true)
     }
 
-    fn recognise(
-        &mut self,
-        gray: &Mat,
-        layout: Layout,
-        with_glyphs: bool,
-    ) -> Result<(String, Vec<Glyph>), VisionError> {
+    fn recognise(&mut self, gray: &Mat, layout: Layout, with_glyphs: bool) -> Result<(String, Vec<Glyph>), VisionError> {
         if gray.typ() != CV_8UC1 {
-            return Err(VisionError::Ocr(format!(
-                "OCR needs an 8-bit grey image, got type {}",
-                gray.typ()
-            )));
+            return Err(VisionError::Ocr(format!("OCR needs an 8-bit grey image, got type {}", gray.typ())));
         }
         if gray.rows() < 8 || gray.cols() < 8 {
             return Ok((String::new(), Vec::new()));
         }
-        let step = c_int::try_from(gray.step1(0)?)
-            .map_err(|_| VisionError::Ocr("image row too long".into()))?;
+        let step = c_int::try_from(gray.step1(0)?).map_err(|_| VisionError::Ocr("image row too long".into()))?;
         let started = std::time::Instant::now();
         let handle = self.handle.as_ptr();
         // SAFETY: valid handle.
@@ -254,20 +221,13 @@ impl Tesseract {
                 TessDeleteText(raw.cast_const());
                 text
             });
-            let glyphs = if with_glyphs && text.is_some() {
-                glyphs_of(handle)
-            } else {
-                Vec::new()
-            };
+            let glyphs = if with_glyphs && text.is_some() { glyphs_of(handle) } else { Vec::new() };
             TessBaseAPIClear(handle);
             text.map(|t| (t, glyphs))
         };
         READS.with(|r| {
             let c = r.get();
-            r.set(ReadCount {
-                reads: c.reads + 1,
-                ms: c.ms + started.elapsed().as_secs_f64() * 1000.0,
-            });
+            r.set(ReadCount { reads: c.reads + 1, ms: c.ms + started.elapsed().as_secs_f64() * 1000.0 });
         });
         read.ok_or_else(|| VisionError::Ocr("Tesseract failed to recognise the image".into()))
     }
@@ -296,12 +256,7 @@ unsafe fn glyphs_of(handle: *mut TessBaseApi) -> Vec<Glyph> {
             let raw = TessResultIteratorGetUTF8Text(iterator, RIL_SYMBOL);
             if !raw.is_null() {
                 let confidence = TessResultIteratorConfidence(iterator, RIL_SYMBOL);
-                glyphs.extend(
-                    CStr::from_ptr(raw)
-                        .to_string_lossy()
-                        .chars()
-                        .map(|letter| Glyph { letter, confidence }),
-                );
+                glyphs.extend(CStr::from_ptr(raw).to_string_lossy().chars().map(|letter| Glyph { letter, confidence }));
                 TessDeleteText(raw.cast_const());
             }
             if TessResultIteratorNext(iterator, RIL_SYMBOL) == 0 {

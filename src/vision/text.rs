@@ -59,8 +59,7 @@ fn odd(v: f64) -> i32 {
 /// text height, wider than tall and about as dense as letters, is a line.
 pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     let u = U;
-    let kernel =
-        imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(13.0 * u), 3))?;
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(13.0 * u), 3))?;
     let mut smeared = Mat::default();
     imgproc::dilate(
         ink,
@@ -72,14 +71,7 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
         imgproc::morphology_default_border_value()?,
     )?;
     let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(
-        &smeared,
-        &mut labels,
-        &mut stats,
-        &mut centroids,
-        8,
-        core::CV_32S,
-    )?;
+    let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
     let (min_h, max_h) = (8.0 * u, 64.0 * u);
     let mut lines = Vec::new();
     for i in 1..n {
@@ -103,16 +95,10 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
         }
         // Straightened by the baseline's slope, the rows through the letters' bodies
         // hold most of the ink; diacritics and descenders only a little.
-        let bottoms: Vec<Option<i32>> = (0..rect.width)
-            .map(|c| (0..rect.height).rev().find(|&r| inked(r, c)))
-            .collect();
+        let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
         // Too short a line gives no slope worth trusting, and a card turned more
         // than about 6° is not rectified at all.
-        let slope = if rect.width >= 4 * rect.height {
-            baseline_slope(&bottoms).clamp(-0.1, 0.1)
-        } else {
-            0.0
-        };
+        let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
         let drop = (slope * f64::from(rect.width)).round() as i32;
         let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
         for c in 0..rect.width {
@@ -123,11 +109,7 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
                 }
             }
         }
-        lines.push(Line {
-            rect,
-            letters: body_height(&profile).clamp(1, rect.height),
-            slope,
-        });
+        lines.push(Line { rect, letters: body_height(&profile).clamp(1, rect.height), slope });
     }
     lines.sort_by_key(|l| (l.rect.y, l.rect.x));
     Ok(lines)
@@ -138,9 +120,7 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
 /// descenders and gaps do not count.
 fn baseline_slope(bottoms: &[Option<i32>]) -> f64 {
     let half = bottoms.len() / 2;
-    let mut slopes: Vec<f64> = (0..half)
-        .filter_map(|i| Some(f64::from(bottoms[i + half]? - bottoms[i]?) / half as f64))
-        .collect();
+    let mut slopes: Vec<f64> = (0..half).filter_map(|i| Some(f64::from(bottoms[i + half]? - bottoms[i]?) / half as f64)).collect();
     if slopes.is_empty() {
         return 0.0;
     }
@@ -152,9 +132,7 @@ fn baseline_slope(bottoms: &[Option<i32>]) -> f64 {
 /// bodies: from the first to the last row with at least 40% of the fullest row's ink.
 fn body_height(profile: &[u32]) -> i32 {
     let full = profile.iter().copied().max().unwrap_or(0);
-    let body: Vec<usize> = (0..profile.len())
-        .filter(|&r| profile[r] * 5 >= full * 2 && full > 0)
-        .collect();
+    let body: Vec<usize> = (0..profile.len()).filter(|&r| profile[r] * 5 >= full * 2 && full > 0).collect();
     match (body.first(), body.last()) {
         (Some(a), Some(b)) => (b - a + 1) as i32,
         _ => 0,
@@ -169,24 +147,14 @@ pub(super) fn words(ink: &Mat, line: Line) -> Result<Vec<Line>, VisionError> {
     let block = Mat::roi(ink, r)?.try_clone()?;
     let pixels = block.data_bytes()?;
     let inked = |row: i32, c: usize| pixels[row as usize * r.width as usize + c] > 0;
-    let columns: Vec<bool> = (0..r.width as usize)
-        .map(|c| (0..r.height).any(|row| inked(row, c)))
-        .collect();
+    let columns: Vec<bool> = (0..r.width as usize).map(|c| (0..r.height).any(|row| inked(row, c))).collect();
     Ok(runs(&columns, (line.letters / 3).max(1) as usize)
         .into_iter()
         .map(|(a, b)| {
             // A word's own rows: on a sloping line they are not the whole line's.
-            let rows: Vec<i32> = (0..r.height)
-                .filter(|&row| (a..b).any(|c| inked(row, c)))
-                .collect();
-            let (top, bottom) = (
-                rows.first().copied().unwrap_or(0),
-                rows.last().copied().unwrap_or(r.height - 1),
-            );
-            Line {
-                rect: Rect::new(r.x + a as i32, r.y + top, (b - a) as i32, bottom - top + 1),
-                ..line
-            }
+            let rows: Vec<i32> = (0..r.height).filter(|&row| (a..b).any(|c| inked(row, c))).collect();
+            let (top, bottom) = (rows.first().copied().unwrap_or(0), rows.last().copied().unwrap_or(r.height - 1));
+            Line { rect: Rect::new(r.x + a as i32, r.y + top, (b - a) as i32, bottom - top + 1), ..line }
         })
         .collect())
 }
@@ -216,20 +184,11 @@ fn runs(on: &[bool], min_gap: usize) -> Vec<(usize, usize)> {
 pub(super) fn level_line(gray: &Mat, line: Line) -> Result<Mat, VisionError> {
     let (r, h) = (line.rect, f64::from(line.letters));
     let margin = |share: f64| (h * share).round() as i32;
-    let (side, top, bottom) = (
-        margin(MARGIN_SIDE),
-        margin(MARGIN_TOP),
-        margin(MARGIN_BOTTOM),
-    );
+    let (side, top, bottom) = (margin(MARGIN_SIDE), margin(MARGIN_TOP), margin(MARGIN_BOTTOM));
     let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
     let rise = (line.slope * f64::from(r.width)).abs().round() as i32;
     if rise < 2 {
-        let crop = Rect::new(
-            r.x - side,
-            r.y - top,
-            r.width + 2 * side,
-            r.height + top + bottom,
-        ) & bounds;
+        let crop = Rect::new(r.x - side, r.y - top, r.width + 2 * side, r.height + top + bottom) & bounds;
         return Ok(Mat::roi(gray, crop)?.try_clone()?);
     }
     // Turned about the box's centre, the line lies level across it, `rise` rows
@@ -251,12 +210,8 @@ pub(super) fn level_line(gray: &Mat, line: Line) -> Result<Mat, VisionError> {
         core::Scalar::default(),
     )?;
     let level_height = r.height - rise;
-    let band = Rect::new(
-        0,
-        (cy - region.y) - level_height / 2 - top,
-        region.width,
-        level_height + top + bottom,
-    ) & Rect::new(0, 0, region.width, region.height);
+    let band = Rect::new(0, (cy - region.y) - level_height / 2 - top, region.width, level_height + top + bottom)
+        & Rect::new(0, 0, region.width, region.height);
     Ok(Mat::roi(&turned, band)?.try_clone()?)
 }
 
@@ -284,11 +239,7 @@ mod tests {
     use super::*;
 
     fn line(x: i32, y: i32, width: i32, letters: i32) -> Line {
-        Line {
-            rect: Rect::new(x, y, width, letters),
-            letters,
-            slope: 0.0,
-        }
+        Line { rect: Rect::new(x, y, width, letters), letters, slope: 0.0 }
     }
 
     #[test]
@@ -305,11 +256,7 @@ mod tests {
         assert_eq!(lines_under(&lines, 2), [3]);
         assert!(lines_under(&lines, 0).is_empty() && lines_under(&lines, 3).is_empty());
         // Stacked: a label over a label over the value; both lines under the first, nearest first.
-        let stacked = [
-            line(330, 100, 40, 12),
-            line(330, 116, 80, 12),
-            line(330, 134, 200, 26),
-        ];
+        let stacked = [line(330, 100, 40, 12), line(330, 116, 80, 12), line(330, 134, 200, 26)];
         assert_eq!(lines_under(&stacked, 0), [1, 2]);
     }
 
@@ -332,11 +279,7 @@ mod tests {
         for b in &mut bottoms[100..110] {
             *b = None;
         }
-        assert!(
-            (baseline_slope(&bottoms) - 0.05).abs() < 0.01,
-            "{}",
-            baseline_slope(&bottoms)
-        );
+        assert!((baseline_slope(&bottoms) - 0.05).abs() < 0.01, "{}", baseline_slope(&bottoms));
         assert_eq!(baseline_slope(&[None, Some(3)]), 0.0);
     }
 
@@ -354,8 +297,7 @@ mod tests {
     /// A card-sized page with a title, two labelled fields to the right and one at
     /// the bottom left, like the Kazakh ID front, in Hershey letters.
     fn drawn_front(turn_degrees: f64) -> Mat {
-        let mut page =
-            Mat::new_rows_cols_with_default(638, 1011, core::CV_8UC1, Scalar::all(235.0)).unwrap();
+        let mut page = Mat::new_rows_cols_with_default(638, 1011, core::CV_8UC1, Scalar::all(235.0)).unwrap();
         let text = [
             ("REPUBLIC OF TESTS", 40, 50, 1.0, 2),
             ("SURNAME", 330, 150, 0.5, 1),
@@ -382,9 +324,7 @@ mod tests {
         if turn_degrees == 0.0 {
             return page;
         }
-        let turn =
-            imgproc::get_rotation_matrix_2d(core::Point2f::new(505.0, 319.0), turn_degrees, 1.0)
-                .unwrap();
+        let turn = imgproc::get_rotation_matrix_2d(core::Point2f::new(505.0, 319.0), turn_degrees, 1.0).unwrap();
         let mut turned = Mat::default();
         imgproc::warp_affine(
             &page,
@@ -409,34 +349,20 @@ mod tests {
             assert_eq!(lines.len(), 9, "turned {turn}°: {lines:?}");
             // A label is a line with a line of larger letters under it.
             let pairs: Vec<(Line, Line)> = (0..lines.len())
-                .filter_map(|i| {
-                    lines_under(&lines, i)
-                        .first()
-                        .map(|&j| (lines[i], lines[j]))
-                })
+                .filter_map(|i| lines_under(&lines, i).first().map(|&j| (lines[i], lines[j])))
                 .filter(|(label, value)| value.letters * 5 >= label.letters * 6)
                 .collect();
             assert_eq!(pairs.len(), 3, "turned {turn}°: {pairs:?}");
             for (label, value) in &pairs {
-                assert!(
-                    label.rect.y < value.rect.y && (label.rect.x - value.rect.x).abs() < 10,
-                    "{label:?} / {value:?}"
-                );
+                assert!(label.rect.y < value.rect.y && (label.rect.x - value.rect.x).abs() < 10, "{label:?} / {value:?}");
                 // Hershey capitals: about 11 rows at size 0.5, 22 at 1.0, however the card is turned.
-                assert!(
-                    (9..=13).contains(&label.letters) && (19..=25).contains(&value.letters),
-                    "{label:?} / {value:?}"
-                );
+                assert!((9..=13).contains(&label.letters) && (19..=25).contains(&value.letters), "{label:?} / {value:?}");
             }
             if turn == 0.0 {
                 // Surname, given name, IIN: where they were drawn (boxes carry a few pixels of margin).
                 let drawn = [(330, 150), (330, 230), (40, 480)];
                 for ((label, _), (x, baseline)) in pairs.iter().zip(drawn) {
-                    assert!(
-                        (label.rect.x - x).abs() <= 8
-                            && (label.rect.y + label.rect.height - baseline).abs() <= 4,
-                        "{label:?}"
-                    );
+                    assert!((label.rect.x - x).abs() <= 8 && (label.rect.y + label.rect.height - baseline).abs() <= 4, "{label:?}");
                 }
             } else {
                 // The long IIN line slopes by tan 3° (uphill: the page turned anticlockwise).
@@ -447,9 +373,7 @@ mod tests {
                 let level = level_line(&page, iin).unwrap();
                 let mut rows = Mat::default();
                 core::reduce(&ink_of(&level).unwrap(), &mut rows, 1, core::REDUCE_MAX, -1).unwrap();
-                let inked = (0..rows.rows())
-                    .filter(|&r| *rows.at_2d::<u8>(r, 0).unwrap() > 0)
-                    .count() as i32;
+                let inked = (0..rows.rows()).filter(|&r| *rows.at_2d::<u8>(r, 0).unwrap() > 0).count() as i32;
                 assert!(inked <= iin.letters + 4, "{inked} inked rows for {iin:?}");
             }
         }

@@ -88,11 +88,7 @@ impl FaceTracker {
         self.detections += 1;
         self.since_detection = 0;
         let primary = Face::most_prominent(&faces).cloned();
-        self.others = faces
-            .iter()
-            .filter(|f| Some(*f) != primary.as_ref())
-            .cloned()
-            .collect();
+        self.others = faces.iter().filter(|f| Some(*f) != primary.as_ref()).cloned().collect();
         self.last = primary;
         Ok(faces)
     }
@@ -109,64 +105,30 @@ impl FaceTracker {
         let scale = TRACK_SIDE as f32 / side;
         // The part of the square inside the frame, and where it lands in the input.
         let frame = Rect::new(0, 0, bgr.cols(), bgr.rows());
-        let wanted = Rect::new(
-            x0.floor() as i32,
-            y0.floor() as i32,
-            side.ceil() as i32,
-            side.ceil() as i32,
-        );
+        let wanted = Rect::new(x0.floor() as i32, y0.floor() as i32, side.ceil() as i32, side.ceil() as i32);
         let inside = wanted & frame;
         if inside.width < 8 || inside.height < 8 {
             return Ok(None);
         }
-        let to = |v: i32, origin: f32| {
-            (((v as f32 - origin) * scale).round() as i32).clamp(0, TRACK_SIDE)
-        };
+        let to = |v: i32, origin: f32| (((v as f32 - origin) * scale).round() as i32).clamp(0, TRACK_SIDE);
         let (dx0, dy0) = (to(inside.x, x0), to(inside.y, y0));
-        let (dx1, dy1) = (
-            to(inside.x + inside.width, x0),
-            to(inside.y + inside.height, y0),
-        );
+        let (dx1, dy1) = (to(inside.x + inside.width, x0), to(inside.y + inside.height, y0));
         if dx1 - dx0 < 4 || dy1 - dy0 < 4 {
             return Ok(None);
         }
         if self.square.empty() {
-            self.square = Mat::new_size_with_default(
-                Size::new(TRACK_SIDE, TRACK_SIDE),
-                core::CV_8UC3,
-                Scalar::all(0.0),
-            )?;
+            self.square = Mat::new_size_with_default(Size::new(TRACK_SIDE, TRACK_SIDE), core::CV_8UC3, Scalar::all(0.0))?;
         } else {
             self.square.set_to_def(&Scalar::all(0.0))?;
         }
         let target = Size::new(dx1 - dx0, dy1 - dy0);
-        let interpolation = if scale < 1.0 {
-            imgproc::INTER_AREA
-        } else {
-            imgproc::INTER_LINEAR
-        };
-        imgproc::resize(
-            &Mat::roi(bgr, inside)?,
-            &mut self.scaled,
-            target,
-            0.0,
-            0.0,
-            interpolation,
-        )?;
-        self.scaled.copy_to(&mut Mat::roi_mut(
-            &mut self.square,
-            Rect::new(dx0, dy0, target.width, target.height),
-        )?)?;
+        let interpolation = if scale < 1.0 { imgproc::INTER_AREA } else { imgproc::INTER_LINEAR };
+        imgproc::resize(&Mat::roi(bgr, inside)?, &mut self.scaled, target, 0.0, 0.0, interpolation)?;
+        self.scaled.copy_to(&mut Mat::roi_mut(&mut self.square, Rect::new(dx0, dy0, target.width, target.height))?)?;
         // Where the input's pixels are in the frame: the placed part's own scale, so
         // rounding at the frame's edge does not shift the face.
-        let (sx, sy) = (
-            inside.width as f32 / target.width as f32,
-            inside.height as f32 / target.height as f32,
-        );
-        let back = |p: Point| Point {
-            x: inside.x as f32 + (p.x - dx0 as f32) * sx,
-            y: inside.y as f32 + (p.y - dy0 as f32) * sy,
-        };
+        let (sx, sy) = (inside.width as f32 / target.width as f32, inside.height as f32 / target.height as f32);
+        let back = |p: Point| Point { x: inside.x as f32 + (p.x - dx0 as f32) * sx, y: inside.y as f32 + (p.y - dy0 as f32) * sy };
         let square = std::mem::take(&mut self.square);
         let found = self.follower.detect_padded(&square);
         self.square = square;
@@ -174,26 +136,8 @@ impl FaceTracker {
         let best = found?
             .into_iter()
             .map(|f| {
-                let (a, b) = (
-                    back(Point {
-                        x: f.bbox.x,
-                        y: f.bbox.y,
-                    }),
-                    back(Point {
-                        x: f.bbox.x + f.bbox.width,
-                        y: f.bbox.y + f.bbox.height,
-                    }),
-                );
-                Face {
-                    bbox: BoxF {
-                        x: a.x,
-                        y: a.y,
-                        width: b.x - a.x,
-                        height: b.y - a.y,
-                    },
-                    landmarks: f.landmarks.map(back),
-                    score: f.score,
-                }
+                let (a, b) = (back(Point { x: f.bbox.x, y: f.bbox.y }), back(Point { x: f.bbox.x + f.bbox.width, y: f.bbox.y + f.bbox.height }));
+                Face { bbox: BoxF { x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y }, landmarks: f.landmarks.map(back), score: f.score }
             })
             .max_by(|a, b| a.bbox.iou(&last.bbox).total_cmp(&b.bbox.iou(&last.bbox)));
         Ok(best.filter(|f| f.bbox.iou(&last.bbox) > 0.2))

@@ -49,15 +49,8 @@ pub struct Webhooks {
 
 impl Webhooks {
     pub fn new(config: WebhooksConfig, api_listen: &str) -> Self {
-        let base = config
-            .api_base_url
-            .clone()
-            .unwrap_or_else(|| format!("https://{api_listen}"));
-        Self {
-            config,
-            api_base: RwLock::new(base.trim_end_matches('/').to_string()),
-            bell: (Mutex::new(false), Condvar::new()),
-        }
+        let base = config.api_base_url.clone().unwrap_or_else(|| format!("https://{api_listen}"));
+        Self { config, api_base: RwLock::new(base.trim_end_matches('/').to_string()), bell: (Mutex::new(false), Condvar::new()) }
     }
 
     pub fn config(&self) -> &WebhooksConfig {
@@ -73,26 +66,13 @@ impl Webhooks {
 
     /// The delivery owed for `event` of `record` (with the signed result when there
     /// is one), or `None` if the server did not ask for that event.
-    pub fn delivery(
-        &self,
-        event: Event,
-        record: &SessionRecord,
-        jws: Option<&str>,
-    ) -> Option<NewDelivery> {
+    pub fn delivery(&self, event: Event, record: &SessionRecord, jws: Option<&str>) -> Option<NewDelivery> {
         if !self.config.wants(event.name()) {
             return None;
         }
-        let version = if jws.is_some() {
-            record.result_version.max(1)
-        } else {
-            0
-        };
+        let version = if jws.is_some() { record.result_version.max(1) } else { 0 };
         let now = std::time::SystemTime::now();
-        let base = self
-            .api_base
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let base = self.api_base.read().unwrap_or_else(|p| p.into_inner()).clone();
         let body = json!({
             "type": event.name(),
             "timestamp": humantime::format_rfc3339_millis(now).to_string(),
@@ -129,14 +109,10 @@ impl Webhooks {
     /// Queues an event that is stored on its own (start, interruption) and wakes
     /// the worker; a failure is logged (the session's own record is unaffected).
     pub fn enqueue(&self, store: &Store, event: Event, record: &SessionRecord) {
-        let Some(delivery) = self.delivery(event, record, None) else {
-            return;
-        };
+        let Some(delivery) = self.delivery(event, record, None) else { return };
         match store.enqueue_delivery(&delivery) {
             Ok(()) => self.wake(),
-            Err(e) => {
-                tracing::error!(session = %record.id, event = event.name(), error = %e, "webhook could not be queued")
-            }
+            Err(e) => tracing::error!(session = %record.id, event = event.name(), error = %e, "webhook could not be queued"),
         }
     }
 
@@ -149,11 +125,7 @@ impl Webhooks {
     /// Sleeps until woken or `limit` passes.
     fn wait(&self, limit: Duration) {
         let rung = self.bell.0.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut rung, _) = self
-            .bell
-            .1
-            .wait_timeout_while(rung, limit, |rung| !*rung)
-            .unwrap_or_else(|p| p.into_inner());
+        let (mut rung, _) = self.bell.1.wait_timeout_while(rung, limit, |rung| !*rung).unwrap_or_else(|p| p.into_inner());
         *rung = false;
     }
 }
@@ -166,9 +138,7 @@ pub fn webhook_id(session: &str, event: Event, version: u32) -> String {
 }
 
 pub fn unix_ms(t: std::time::SystemTime) -> u64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -189,14 +159,9 @@ mod tests {
 
     fn decided(version: u32) -> SessionRecord {
         let request: StartRequest =
-            serde_json::from_value(json!({"reference": "reg-7", "nonce": "n-1", "language": "kk"}))
-                .unwrap();
+            serde_json::from_value(json!({"reference": "reg-7", "nonce": "n-1", "language": "kk"})).unwrap();
         let mut record = SessionRecord::new("vf_1".into(), request);
-        record.outcome = Some(Outcome {
-            decision: Decision::PendingGuardian,
-            reasons: vec![],
-            checks: vec![],
-        });
+        record.outcome = Some(Outcome { decision: Decision::PendingGuardian, reasons: vec![], checks: vec![] });
         record.result_version = version;
         record
     }
@@ -205,62 +170,24 @@ mod tests {
     fn the_body_is_thin_and_a_new_result_version_is_a_new_webhook() {
         let hooks = hooks(&["verification.decided"]);
         hooks.set_api_address("192.0.2.4:8443".parse().unwrap());
-        let first = hooks
-            .delivery(Event::Decided, &decided(1), Some("h.p.s"))
-            .unwrap();
+        let first = hooks.delivery(Event::Decided, &decided(1), Some("h.p.s")).unwrap();
         let body: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
         assert_eq!(body["type"], "verification.decided");
         let data = &body["data"];
-        assert_eq!(
-            (
-                data["id"].as_str(),
-                data["reference"].as_str(),
-                data["version"].as_u64()
-            ),
-            (Some("vf_1"), Some("reg-7"), Some(1))
-        );
+        assert_eq!((data["id"].as_str(), data["reference"].as_str(), data["version"].as_u64()), (Some("vf_1"), Some("reg-7"), Some(1)));
         assert_eq!(data["decision"], "pending_guardian");
         assert_eq!(data["result"], "h.p.s");
-        assert_eq!(
-            data["result_url"],
-            "https://192.0.2.4:8443/v1/verifications/vf_1/result"
-        );
+        assert_eq!(data["result_url"], "https://192.0.2.4:8443/v1/verifications/vf_1/result");
         let mut keys: Vec<_> = data.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(
-            keys,
-            [
-                "decision",
-                "id",
-                "reference",
-                "result",
-                "result_url",
-                "version"
-            ]
-        );
-        assert!(
-            first.personal,
-            "a body with the signed result is sealed at rest"
-        );
+        assert_eq!(keys, ["decision", "id", "reference", "result", "result_url", "version"]);
+        assert!(first.personal, "a body with the signed result is sealed at rest");
 
-        let again = hooks
-            .delivery(Event::Decided, &decided(1), Some("h.p.s"))
-            .unwrap();
-        assert_eq!(
-            again.meta.id, first.meta.id,
-            "the same announcement keeps its id"
-        );
-        let second = hooks
-            .delivery(Event::Decided, &decided(2), Some("h2.p2.s2"))
-            .unwrap();
-        assert_ne!(
-            second.meta.id, first.meta.id,
-            "a re-signed result is announced anew"
-        );
-        assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&second.body).unwrap()["data"]["version"],
-            2
-        );
+        let again = hooks.delivery(Event::Decided, &decided(1), Some("h.p.s")).unwrap();
+        assert_eq!(again.meta.id, first.meta.id, "the same announcement keeps its id");
+        let second = hooks.delivery(Event::Decided, &decided(2), Some("h2.p2.s2")).unwrap();
+        assert_ne!(second.meta.id, first.meta.id, "a re-signed result is announced anew");
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&second.body).unwrap()["data"]["version"], 2);
     }
 
     #[test]

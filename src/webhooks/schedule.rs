@@ -40,25 +40,14 @@ mod tests {
         assert_eq!(next_wait(first, 5, 1.0), Duration::from_secs(80));
         assert_eq!(next_wait(first, 40, 1.0), MAX_STEP);
         assert_eq!(next_wait(first, 1, 0.8), Duration::from_secs(4));
-        assert_eq!(
-            next_wait(first, 1, 3.0),
-            Duration::from_secs(6),
-            "jitter is clamped"
-        );
+        assert_eq!(next_wait(first, 1, 3.0), Duration::from_secs(6), "jitter is clamped");
         // Even with the shortest jitter every time, retries go on for three days.
         let (mut elapsed, mut attempts) = (Duration::ZERO, 0);
         while !give_up(elapsed) {
             attempts += 1;
             elapsed += next_wait(first, attempts, 0.8);
         }
-        assert!(
-            elapsed >= GIVE_UP_AFTER && (15..=40).contains(&attempts),
-            "{attempts} attempts over {elapsed:?}"
-        );
-        assert!(
-            (0..100)
-                .map(|_| random_jitter())
-                .all(|j| (0.8..=1.2).contains(&j))
-        );
+        assert!(elapsed >= GIVE_UP_AFTER && (15..=40).contains(&attempts), "{attempts} attempts over {elapsed:?}");
+        assert!((0..100).map(|_| random_jitter()).all(|j| (0.8..=1.2).contains(&j)));
     }
 }

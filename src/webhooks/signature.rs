@@ -8,10 +8,7 @@ use ed25519_dalek::{Signer, SigningKey};
 
 /// The `webhook-signature` header's value.
 pub fn sign(key: &SigningKey, id: &str, timestamp: u64, body: &[u8]) -> String {
-    format!(
-        "v1a,{}",
-        STANDARD.encode(key.sign(&signed_content(id, timestamp, body)).to_bytes())
-    )
+    format!("v1a,{}", STANDARD.encode(key.sign(&signed_content(id, timestamp, body)).to_bytes()))
 }
 
 /// What is signed.
@@ -29,40 +26,12 @@ mod tests {
     #[test]
     fn the_signature_verifies_over_id_timestamp_and_body_and_nothing_else() {
         let key = SigningKey::from_bytes(&[7; 32]);
-        let header = sign(
-            &key,
-            "msg_1",
-            1_700_000_000,
-            b"{\"type\":\"verification.decided\"}",
-        );
-        let raw = STANDARD
-            .decode(header.strip_prefix("v1a,").unwrap())
-            .unwrap();
+        let header = sign(&key, "msg_1", 1_700_000_000, b"{\"type\":\"verification.decided\"}");
+        let raw = STANDARD.decode(header.strip_prefix("v1a,").unwrap()).unwrap();
         let signature = Signature::from_slice(&raw).unwrap();
         let public = key.verifying_key();
-        assert!(
-            public
-                .verify(
-                    b"msg_1.1700000000.{\"type\":\"verification.decided\"}",
-                    &signature
-                )
-                .is_ok()
-        );
-        assert!(
-            public
-                .verify(
-                    b"msg_2.1700000000.{\"type\":\"verification.decided\"}",
-                    &signature
-                )
-                .is_err()
-        );
-        assert!(
-            public
-                .verify(
-                    b"msg_1.1700000001.{\"type\":\"verification.decided\"}",
-                    &signature
-                )
-                .is_err()
-        );
+        assert!(public.verify(b"msg_1.1700000000.{\"type\":\"verification.decided\"}", &signature).is_ok());
+        assert!(public.verify(b"msg_2.1700000000.{\"type\":\"verification.decided\"}", &signature).is_err());
+        assert!(public.verify(b"msg_1.1700000001.{\"type\":\"verification.decided\"}", &signature).is_err());
     }
 }

@@ -22,11 +22,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The outcome of one attempt.
 enum Attempt {
     Delivered(u16),
-    Failed {
-        reason: &'static str,
-        status: Option<u16>,
-        error: String,
-    },
+    Failed { reason: &'static str, status: Option<u16>, error: String },
 }
 
 struct Worker {
@@ -46,17 +42,8 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>, String> {
     let agent = agent(hooks.config().ca_file.as_deref())?;
-    let worker = Worker {
-        hooks,
-        store,
-        keys,
-        telemetry,
-        agent,
-    };
-    std::thread::Builder::new()
-        .name("webhooks".into())
-        .spawn(move || worker.run(&stop))
-        .map_err(|e| e.to_string())
+    let worker = Worker { hooks, store, keys, telemetry, agent };
+    std::thread::Builder::new().name("webhooks".into()).spawn(move || worker.run(&stop)).map_err(|e| e.to_string())
 }
 
 /// The HTTP client: the configured CA (else the public web roots), no redirects
@@ -74,9 +61,7 @@ fn agent(ca_file: Option<&std::path::Path>) -> Result<ureq::Agent, String> {
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
             roots.add(cert.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
         }
-        let tls = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
         builder = builder.tls_config(Arc::new(tls));
     }
     Ok(builder.build())
@@ -87,18 +72,13 @@ impl Worker {
         while !stop.load(Ordering::SeqCst) {
             let now = unix_ms(SystemTime::now());
             let pending: Vec<DeliveryMeta> = match self.store.deliveries() {
-                Ok(all) => all
-                    .into_iter()
-                    .filter(|d| d.state == DeliveryState::Pending)
-                    .collect(),
+                Ok(all) => all.into_iter().filter(|d| d.state == DeliveryState::Pending).collect(),
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook outbox unreadable; trying again later");
                     Vec::new()
                 }
             };
-            let (due, later): (Vec<_>, Vec<_>) = pending
-                .into_iter()
-                .partition(|d| d.next_attempt_unix_ms <= now);
+            let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|d| d.next_attempt_unix_ms <= now);
             if !due.is_empty() {
                 for delivery in due {
                     if stop.load(Ordering::SeqCst) {
@@ -110,11 +90,7 @@ impl Worker {
                 continue;
             }
             let next = later.iter().map(|d| d.next_attempt_unix_ms).min();
-            let wait = next
-                .map_or(IDLE_LOOK, |at| {
-                    Duration::from_millis(at.saturating_sub(now))
-                })
-                .min(IDLE_LOOK);
+            let wait = next.map_or(IDLE_LOOK, |at| Duration::from_millis(at.saturating_sub(now))).min(IDLE_LOOK);
             self.hooks.wait(wait);
         }
     }
@@ -123,11 +99,7 @@ impl Worker {
     fn attempt(&self, mut delivery: DeliveryMeta) {
         let outcome = match self.store.delivery_body(&delivery.id) {
             Ok(Some(body)) => self.post(&delivery.id, &body),
-            Ok(None) => Attempt::Failed {
-                reason: "body_gone",
-                status: None,
-                error: "the signed result was purged".into(),
-            },
+            Ok(None) => Attempt::Failed { reason: "body_gone", status: None, error: "the signed result was purged".into() },
             Err(e) => {
                 // The store is failing: nothing can be recorded; the next look tries again.
                 tracing::warn!(webhook = %delivery.id, error = %e, "webhook body unreadable; trying again later");
@@ -151,11 +123,7 @@ impl Worker {
                     attempts = delivery.attempts, status, after_ms = age.as_millis() as u64, "webhook delivered"
                 );
             }
-            Attempt::Failed {
-                reason,
-                status,
-                error,
-            } => {
+            Attempt::Failed { reason, status, error } => {
                 counters.failed(reason);
                 delivery.last_status = status;
                 delivery.last_error = Some(error.clone());
@@ -163,20 +131,10 @@ impl Worker {
                 if reason == "body_gone" || schedule::give_up(age) {
                     delivery.state = DeliveryState::GivenUp;
                     counters.given_up();
-                    self.telemetry.record_error(
-                        "webhooks",
-                        format!(
-                            "webhook {} given up after {} attempts: {error}",
-                            delivery.id, delivery.attempts
-                        ),
-                    );
+                    self.telemetry.record_error("webhooks", format!("webhook {} given up after {} attempts: {error}", delivery.id, delivery.attempts));
                     tracing::error!(webhook = %delivery.id, session = %delivery.session, attempts = delivery.attempts, error = %error, "webhook given up");
                 } else {
-                    let wait = schedule::next_wait(
-                        self.hooks.config().first_retry(),
-                        delivery.attempts,
-                        schedule::random_jitter(),
-                    );
+                    let wait = schedule::next_wait(self.hooks.config().first_retry(), delivery.attempts, schedule::random_jitter());
                     delivery.next_attempt_unix_ms = now_ms + wait.as_millis() as u64;
                     tracing::warn!(
                         webhook = %delivery.id, session = %delivery.session, attempts = delivery.attempts, status, error = %error,
@@ -206,28 +164,16 @@ impl Worker {
             .set("webhook-key-id", self.keys.kid())
             .send_bytes(body);
         match sent {
-            Ok(response) if (200..300).contains(&response.status()) => {
-                Attempt::Delivered(response.status())
-            }
+            Ok(response) if (200..300).contains(&response.status()) => Attempt::Delivered(response.status()),
             Ok(response) => {
                 let status = response.status();
-                Attempt::Failed {
-                    reason: "http_status",
-                    status: Some(status),
-                    error: format!("answered {status}"),
-                }
+                Attempt::Failed { reason: "http_status", status: Some(status), error: format!("answered {status}") }
             }
-            Err(ureq::Error::Status(status, _)) => Attempt::Failed {
-                reason: "http_status",
-                status: Some(status),
-                error: format!("answered {status}"),
-            },
+            Err(ureq::Error::Status(status, _)) => {
+                Attempt::Failed { reason: "http_status", status: Some(status), error: format!("answered {status}") }
+            }
             // The kind only: the transport's message may quote the URL, which is config, not personal data, but long.
-            Err(ureq::Error::Transport(t)) => Attempt::Failed {
-                reason: "transport",
-                status: None,
-                error: t.kind().to_string(),
-            },
+            Err(ureq::Error::Transport(t)) => Attempt::Failed { reason: "transport", status: None, error: t.kind().to_string() },
         }
     }
 }

@@ -21,8 +21,7 @@ pub struct Violation {
 
 fn source() -> String {
     let path = super::repo().join("tests/tools/axe/node_modules/axe-core/axe.min.js");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run scripts/setup first", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run scripts/setup first", path.display()))
 }
 
 /// The report of a whole run: every step checked and what axe found there.
@@ -53,67 +52,31 @@ impl AxeReport {
         self.steps += 1;
         for v in found.as_array().cloned().unwrap_or_default() {
             let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            let targets = v["targets"]
-                .as_array()
-                .map(|t| {
-                    t.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            self.violations.push(Violation {
-                step: step.to_string(),
-                rule: text("rule"),
-                impact: text("impact"),
-                help: text("help"),
-                targets,
-            });
+            let targets = v["targets"].as_array().map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            self.violations.push(Violation { step: step.to_string(), rule: text("rule"), impact: text("impact"), help: text("help"), targets });
         }
     }
 
     /// Violations that keep someone from using the page.
     pub fn blocking(&self) -> Vec<&Violation> {
-        self.violations
-            .iter()
-            .filter(|v| v.impact == "serious" || v.impact == "critical")
-            .collect()
+        self.violations.iter().filter(|v| v.impact == "serious" || v.impact == "critical").collect()
     }
 
     /// The report, grouped by impact then rule, for the test output.
     pub fn render(&self) -> String {
         let mut by_impact: BTreeMap<usize, BTreeMap<&str, Vec<&Violation>>> = BTreeMap::new();
-        let rank = |i: &str| {
-            ["critical", "serious", "moderate", "minor"]
-                .iter()
-                .position(|x| *x == i)
-                .unwrap_or(4)
-        };
+        let rank = |i: &str| ["critical", "serious", "moderate", "minor"].iter().position(|x| *x == i).unwrap_or(4);
         for v in &self.violations {
-            by_impact
-                .entry(rank(&v.impact))
-                .or_default()
-                .entry(&v.rule)
-                .or_default()
-                .push(v);
+            by_impact.entry(rank(&v.impact)).or_default().entry(&v.rule).or_default().push(v);
         }
-        let mut out = format!(
-            "accessibility (axe-core): {} steps checked, {} violations\n",
-            self.steps,
-            self.violations.len()
-        );
+        let mut out = format!("accessibility (axe-core): {} steps checked, {} violations\n", self.steps, self.violations.len());
         for impact in ["critical", "serious", "moderate", "minor"] {
             let rules = by_impact.get(&rank(impact));
             let count: usize = rules.map(|r| r.values().map(Vec::len).sum()).unwrap_or(0);
             out.push_str(&format!("  {impact}: {count}\n"));
             for (rule, list) in rules.into_iter().flatten() {
                 let steps: Vec<&str> = list.iter().map(|v| v.step.as_str()).collect();
-                out.push_str(&format!(
-                    "    {rule} ({}): {} — at {}; e.g. {:?}\n",
-                    list.len(),
-                    list[0].help,
-                    steps.join(", "),
-                    list[0].targets
-                ));
+                out.push_str(&format!("    {rule} ({}): {} — at {}; e.g. {:?}\n", list.len(), list[0].help, steps.join(", "), list[0].targets));
             }
         }
         out

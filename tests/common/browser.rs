@@ -24,11 +24,7 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start(name: &str) -> Browser {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut driver = Command::new("chromedriver");
         // Chromium cannot run with libfaketime loaded: when the suite runs under `faketime`
         // (the clock two years ahead), the browser keeps the real clock.
@@ -61,33 +57,17 @@ impl Browser {
         }}});
         let deadline = Instant::now() + Duration::from_secs(20);
         let session = loop {
-            match http
-                .post(format!("{base}/session"))
-                .json(&capabilities)
-                .send()
-                .await
-            {
+            match http.post(format!("{base}/session")).json(&capabilities).send().await {
                 Ok(r) => {
                     let body: Value = r.json().await.unwrap();
-                    let id = body["value"]["sessionId"]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("no WebDriver session: {body}"));
+                    let id = body["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {body}"));
                     break id.to_string();
                 }
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
                 Err(e) => panic!("chromedriver did not answer: {e}"),
             }
         };
-        Browser {
-            driver,
-            base,
-            session,
-            http,
-            profile,
-            artifacts,
-        }
+        Browser { driver, base, session, http, profile, artifacts }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -104,37 +84,21 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
     }
 
     pub async fn eval(&self, script: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
     /// Runs a script that calls its last argument (the WebDriver callback) with the result.
     pub async fn eval_async(&self, script: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
     }
 
     /// Sets the window's outer size (e.g. a phone's width).
     pub async fn resize(&self, width: u32, height: u32) {
-        self.call(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await;
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
     }
 
     /// Presses and releases a key as the keyboard would (WebDriver key codes: Tab is
@@ -142,8 +106,7 @@ impl Browser {
     pub async fn press(&self, key: &str) {
         let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
             {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
-        self.call(reqwest::Method::POST, "/actions", Some(actions))
-            .await;
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
     }
 
     /// Polls a JavaScript expression until it is truthy.
@@ -156,17 +119,14 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        self.screenshot(&format!("timeout-{}", what.replace(' ', "-")))
-            .await;
+        self.screenshot(&format!("timeout-{}", what.replace(' ', "-"))).await;
         let text = self.eval("return document.body.innerText").await;
         panic!("timed out waiting for {what} ({expression}); page says:\n{text}");
     }
 
     /// Whether the element with this test id is displayed.
     pub fn visible(test_id: &str) -> String {
-        format!(
-            "(e => e && e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden')(document.querySelector('[data-testid=\"{test_id}\"]'))"
-        )
+        format!("(e => e && e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden')(document.querySelector('[data-testid=\"{test_id}\"]'))")
     }
 
     pub async fn click(&self, test_id: &str) {
@@ -174,30 +134,17 @@ impl Browser {
             .call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": format!("[data-testid=\"{test_id}\"]")})))
             .await;
         let id = el[ELEMENT_KEY].as_str().unwrap().to_string();
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
     pub async fn text(&self, test_id: &str) -> String {
-        self.eval(&format!(
-            "return (document.querySelector('[data-testid=\"{test_id}\"]') || {{}}).innerText || ''"
-        ))
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        self.eval(&format!("return (document.querySelector('[data-testid=\"{test_id}\"]') || {{}}).innerText || ''")).await.as_str().unwrap_or_default().to_string()
     }
 
     /// Saves a PNG under tests/artifacts/ and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().unwrap())
-            .unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
         let path = self.artifacts.join(format!("{name}.png"));
         std::fs::write(&path, bytes).unwrap();
         path
@@ -211,11 +158,7 @@ impl Browser {
 impl Browser {
     /// Ends the WebDriver session, which closes Chromium.
     pub async fn close(self) {
-        let _ = self
-            .http
-            .delete(format!("{}/session/{}", self.base, self.session))
-            .send()
-            .await;
+        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).send().await;
     }
 }
 

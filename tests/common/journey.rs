@@ -19,21 +19,11 @@ pub const LONG: Duration = Duration::from_secs(45);
 pub const DOCUMENT: Duration = Duration::from_secs(75);
 
 /// Each challenge's picture (classes of #challenge) and the prompt it illustrates.
-pub const PICTURES: [(&str, &str); 5] = [
-    ("arrow left", "p_turn_left"),
-    ("arrow right", "p_turn_right"),
-    ("arrow up", "p_look_up"),
-    ("eye", "p_blink"),
-    ("closer", "p_move_closer"),
-];
+pub const PICTURES: [(&str, &str); 5] =
+    [("arrow left", "p_turn_left"), ("arrow right", "p_turn_right"), ("arrow up", "p_look_up"), ("eye", "p_blink"), ("closer", "p_move_closer")];
 
 /// The framing prompts of the document stages.
-pub const FRAMING: [&str; 4] = [
-    "p_hold_card_flat",
-    "p_move_card_closer",
-    "p_too_blurry",
-    "p_glare",
-];
+pub const FRAMING: [&str; 4] = ["p_hold_card_flat", "p_move_card_closer", "p_too_blurry", "p_glare"];
 
 /// Records every change of what the subject sees (screen, prompt line, picture,
 /// flash colour and its prompt), so transient prompts are not missed between polls.
@@ -54,10 +44,7 @@ setInterval(() => {
 
 /// The kiosk's texts, language → key → text, as the page has them.
 pub fn strings() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(super::repo().join("src/api/kiosk/strings.json")).unwrap(),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(super::repo().join("src/api/kiosk/strings.json")).unwrap()).unwrap()
 }
 
 /// Renders a session video (face, then a card or a passport page) and returns it with
@@ -69,49 +56,27 @@ pub fn session_video(args: &[&str]) -> (PathBuf, Value) {
     let fixtures = super::repo().join("tests/fixtures");
     let mut key = Sha256::new();
     key.update(args.join(" "));
-    let mut sources: Vec<_> = std::fs::read_dir(&fixtures)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
-        .collect();
+    let mut sources: Vec<_> = std::fs::read_dir(&fixtures).unwrap().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "py")).collect();
     sources.sort();
     for source in sources {
         key.update(std::fs::read(source).unwrap());
     }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("session-videos")
-        .join(&hex::encode(key.finalize())[..16]);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("session-videos").join(&hex::encode(key.finalize())[..16]);
     let (video, truth) = (dir.join("session.webm"), dir.join("session.json"));
     if !truth.exists() {
         let partial = dir.with_extension(format!("partial-{}", std::process::id()));
-        let out = Command::new("python3")
-            .arg(fixtures.join("gen_session_video.py"))
-            .arg("--out")
-            .arg(&partial)
-            .args(args)
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "video generator: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("python3").arg(fixtures.join("gen_session_video.py")).arg("--out").arg(&partial).args(args).output().expect("python3");
+        assert!(out.status.success(), "video generator: {}", String::from_utf8_lossy(&out.stderr));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&partial, &dir).unwrap();
     }
-    (
-        video,
-        serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap(),
-    )
+    (video, serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap())
 }
 
 /// Points a stopped daemon's replayed source at another video and starts it again.
 pub fn replay_instead(daemon: &mut Daemon, from: &std::path::Path, to: &std::path::Path) {
     daemon.terminate();
-    let text = std::fs::read_to_string(&daemon.config_path)
-        .unwrap()
-        .replace(&from.display().to_string(), &to.display().to_string());
+    let text = std::fs::read_to_string(&daemon.config_path).unwrap().replace(&from.display().to_string(), &to.display().to_string());
     std::fs::write(&daemon.config_path, text).unwrap();
     daemon.launch();
 }
@@ -131,32 +96,13 @@ pub struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    pub fn new(
-        browser: &'a Browser,
-        daemon: &'a Daemon,
-        axe: &'a mut AxeReport,
-        lang: &'static str,
-        strings: &'a Value,
-        first: usize,
-    ) -> Self {
-        Walk {
-            browser,
-            daemon,
-            axe,
-            lang,
-            strings,
-            step: first,
-            started: Instant::now(),
-            quiet: false,
-        }
+    pub fn new(browser: &'a Browser, daemon: &'a Daemon, axe: &'a mut AxeReport, lang: &'static str, strings: &'a Value, first: usize) -> Self {
+        Walk { browser, daemon, axe, lang, strings, step: first, started: Instant::now(), quiet: false }
     }
 
     /// The kiosk's text for `key` in this walk's language.
     pub fn t(&self, key: &str) -> String {
-        self.strings[self.lang][key]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {key} in {}", self.lang))
-            .to_string()
+        self.strings[self.lang][key].as_str().unwrap_or_else(|| panic!("no {key} in {}", self.lang)).to_string()
     }
 
     pub async fn shot(&mut self, name: &str) {
@@ -164,10 +110,7 @@ impl<'a> Walk<'a> {
         let label = format!("{}-{:02}-{name}", self.lang, self.step);
         self.browser.screenshot(&format!("journey-{label}")).await;
         self.axe.check(self.browser, &label).await;
-        println!(
-            "journey {label}: {:.1} s",
-            self.started.elapsed().as_secs_f32()
-        );
+        println!("journey {label}: {:.1} s", self.started.elapsed().as_secs_f32());
     }
 
     /// A step every session has (language, consent, the face): not shot when quiet.
@@ -178,33 +121,20 @@ impl<'a> Walk<'a> {
     }
 
     pub async fn wait(&self, what: &str, expression: &str, limit: Duration) {
-        self.browser
-            .wait_for(&format!("{}-{what}", self.lang), expression, limit)
-            .await;
+        self.browser.wait_for(&format!("{}-{what}", self.lang), expression, limit).await;
     }
 
     pub fn prompt_is(&self, key: &str) -> String {
-        format!(
-            "document.querySelector('#prompt').textContent === {}",
-            json!(self.t(key))
-        )
+        format!("document.querySelector('#prompt').textContent === {}", json!(self.t(key)))
     }
 
     /// Whether the prompt `key` was ever shown in this page load.
     pub fn was_shown(&self, key: &str) -> String {
-        format!(
-            "(window.__seen || []).some((r) => r.prompt === {})",
-            json!(self.t(key))
-        )
+        format!("(window.__seen || []).some((r) => r.prompt === {})", json!(self.t(key)))
     }
 
     pub async fn seen(&self) -> Vec<Value> {
-        self.browser
-            .eval("return window.__seen || []")
-            .await
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.browser.eval("return window.__seen || []").await.as_array().cloned().unwrap_or_default()
     }
 
     /// The idle kiosk, a session started by the registration server, the language
@@ -214,21 +144,13 @@ impl<'a> Walk<'a> {
         self.browser.goto(&self.daemon.kiosk_page).await;
         self.browser.eval(RECORDER).await;
         self.wait("idle", &v("idle"), LONG).await;
-        let id = self.daemon.start_verification_with(body).await["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = self.daemon.start_verification_with(body).await["id"].as_str().unwrap().to_string();
         self.started = Instant::now();
         self.wait("language", &v("language"), LONG).await;
         self.routine_shot("language").await;
         self.browser.click(&format!("lang-{}", self.lang)).await;
         self.wait("consent", &v("consent"), LONG).await;
-        assert_eq!(
-            self.browser
-                .eval("return document.documentElement.lang")
-                .await,
-            json!(self.lang)
-        );
+        assert_eq!(self.browser.eval("return document.documentElement.lang").await, json!(self.lang));
         self.routine_shot("consent").await;
         if self.lang == "en" {
             self.consent_by_keyboard().await;
@@ -241,9 +163,7 @@ impl<'a> Walk<'a> {
 
     /// Consent with the keyboard alone: Tab to the box, Space, Tab to Continue, Enter.
     async fn consent_by_keyboard(&self) {
-        let focused = |id: &str| {
-            format!("return document.activeElement && document.activeElement.id === '{id}'")
-        };
+        let focused = |id: &str| format!("return document.activeElement && document.activeElement.id === '{id}'");
         for (target, key) in [("consent-checkbox", " "), ("consent-continue", "\u{E007}")] {
             let mut tabs = 0;
             while self.browser.eval(&focused(target)).await != json!(true) {
@@ -258,16 +178,8 @@ impl<'a> Walk<'a> {
     /// The face in the oval, the countdown, the photo; `retake` once, then Continue.
     pub async fn face(&mut self, retake: bool) {
         let v = Browser::visible;
-        let photo = format!(
-            "{} && (i => i.complete && i.naturalWidth > 0)(document.querySelector('#captured-photo'))",
-            v("review")
-        );
-        self.wait(
-            "green oval",
-            "document.querySelector('#oval').classList.contains('ok')",
-            LONG,
-        )
-        .await;
+        let photo = format!("{} && (i => i.complete && i.naturalWidth > 0)(document.querySelector('#captured-photo'))", v("review"));
+        self.wait("green oval", "document.querySelector('#oval').classList.contains('ok')", LONG).await;
         self.routine_shot("face-oval").await;
         self.wait("countdown", &v("countdown"), LONG).await;
         self.routine_shot("face-countdown").await;
@@ -275,12 +187,7 @@ impl<'a> Walk<'a> {
         self.routine_shot("face-captured").await;
         if retake {
             self.browser.click("retake").await;
-            self.wait(
-                "framing again",
-                &format!("!{} && {}", v("review"), v("preview")),
-                LONG,
-            )
-            .await;
+            self.wait("framing again", &format!("!{} && {}", v("review"), v("preview")), LONG).await;
             self.wait("second photo", &photo, LONG).await;
         }
         self.browser.click("continue").await;
@@ -289,46 +196,26 @@ impl<'a> Walk<'a> {
     /// The end screen: its text is the decision's in this language, and a rejection
     /// says what to do next (`next`: the next steps' keys, in order).
     pub async fn end(&mut self, decision: &str, next: &[&str]) {
-        let shown = format!(
-            "{} && document.querySelector('#result').dataset.decision === '{decision}'",
-            Browser::visible("result")
-        );
-        self.wait(&format!("end {decision}"), &shown, DOCUMENT)
-            .await;
-        assert_eq!(
-            self.browser.text("result").await,
-            self.t(&format!("d_{decision}"))
-        );
+        let shown = format!("{} && document.querySelector('#result').dataset.decision === '{decision}'", Browser::visible("result"));
+        self.wait(&format!("end {decision}"), &shown, DOCUMENT).await;
+        assert_eq!(self.browser.text("result").await, self.t(&format!("d_{decision}")));
         let steps: Vec<String> = next.iter().map(|k| self.t(k)).collect();
         let said = self.browser.text("result-next").await;
-        let said: Vec<&str> = said
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let said: Vec<&str> = said.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         assert_eq!(said, steps, "what to do next after {decision}");
         self.routine_shot(&format!("end-{decision}")).await;
-        println!(
-            "journey {}: {decision} after {:.1} s from the server's start",
-            self.lang,
-            self.started.elapsed().as_secs_f32()
-        );
+        println!("journey {}: {decision} after {:.1} s from the server's start", self.lang, self.started.elapsed().as_secs_f32());
     }
 
     /// Waits for a challenge's picture and shoots it, named by the challenge.
     pub async fn challenge_shot(&mut self, limit: Duration) {
-        self.wait("challenge picture", &Browser::visible("challenge"), limit)
-            .await;
+        self.wait("challenge picture", &Browser::visible("challenge"), limit).await;
         let picture = self.browser.eval("return document.querySelector('#challenge').className.replace('challenge', '').trim()").await;
-        let (_, key) = PICTURES
-            .iter()
-            .find(|(p, _)| json!(p) == picture)
-            .unwrap_or_else(|| panic!("unknown picture {picture}"));
+        let (_, key) = PICTURES.iter().find(|(p, _)| json!(p) == picture).unwrap_or_else(|| panic!("unknown picture {picture}"));
         // The subject sees himself while asked: the live picture did not go black.
         let live = self.browser.eval("const i = document.querySelector('#preview'); return i.naturalWidth > 0 && !i.classList.contains('broken')").await;
         assert_eq!(live, json!(true), "the preview under the {picture} picture");
-        self.shot(&format!("challenge-{}", key.trim_start_matches("p_")))
-            .await;
+        self.shot(&format!("challenge-{}", key.trim_start_matches("p_"))).await;
     }
 
     /// The challenge pictures shown in this page load, in order, each checked to
@@ -340,15 +227,8 @@ impl<'a> Walk<'a> {
             if picture.is_empty() {
                 continue;
             }
-            let (_, key) = PICTURES
-                .iter()
-                .find(|(p, _)| *p == picture)
-                .unwrap_or_else(|| panic!("unknown picture {picture}"));
-            assert_eq!(
-                record["prompt"],
-                json!(self.t(key)),
-                "the prompt under the {picture} picture"
-            );
+            let (_, key) = PICTURES.iter().find(|(p, _)| *p == picture).unwrap_or_else(|| panic!("unknown picture {picture}"));
+            assert_eq!(record["prompt"], json!(self.t(key)), "the prompt under the {picture} picture");
             shown.push(picture.to_string());
         }
         shown.dedup();
@@ -359,13 +239,7 @@ impl<'a> Walk<'a> {
     pub async fn framing_prompts(&self) -> Vec<String> {
         let framing: Vec<String> = FRAMING.iter().map(|k| self.t(k)).collect();
         let seen = self.seen().await;
-        let mut shown: Vec<String> = seen
-            .iter()
-            .filter(|r| r["document"] == true)
-            .filter_map(|r| r["prompt"].as_str())
-            .filter(|p| framing.iter().any(|f| f == p))
-            .map(str::to_string)
-            .collect();
+        let mut shown: Vec<String> = seen.iter().filter(|r| r["document"] == true).filter_map(|r| r["prompt"].as_str()).filter(|p| framing.iter().any(|f| f == p)).map(str::to_string).collect();
         shown.dedup();
         shown
     }
@@ -374,10 +248,5 @@ impl<'a> Walk<'a> {
 /// The stages a session went through, as the registration server sees them.
 pub async fn history(daemon: &Daemon, id: &str) -> Vec<String> {
     let (_, view) = daemon.get_json(&format!("/v1/verifications/{id}")).await;
-    view["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["stage"].as_str().unwrap().to_string())
-        .collect()
+    view["history"].as_array().unwrap().iter().map(|h| h["stage"].as_str().unwrap().to_string()).collect()
 }

@@ -25,11 +25,7 @@ pub fn repo() -> PathBuf {
 /// A file fetched by `scripts/setup`; a clear failure if setup was not run.
 pub fn media(name: &str) -> PathBuf {
     let path = repo().join("models/media").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup (or scripts/test) first",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run scripts/setup (or scripts/test) first", path.display());
     path
 }
 
@@ -53,11 +49,7 @@ fn run_generator(script: &str, dir: &Path, args: &[&str]) {
         .args(args)
         .output()
         .expect("python3");
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Renders a session video (face, then a card: tests/fixtures/gen_session_video.py) and
@@ -65,17 +57,12 @@ fn run_generator(script: &str, dir: &Path, args: &[&str]) {
 pub fn session_video(name: &str, args: &[&str]) -> (PathBuf, serde_json::Value) {
     let media = temp_dir(name);
     run_generator("gen_session_video.py", &media, args);
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap())
-            .unwrap();
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(media.join("session.json")).unwrap()).unwrap();
     let video = std::fs::read_dir(&media)
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| {
-            p.file_stem().is_some_and(|s| s == "session")
-                && p.extension().is_some_and(|e| e != "json")
-        })
+        .find(|p| p.file_stem().is_some_and(|s| s == "session") && p.extension().is_some_and(|e| e != "json"))
         .unwrap();
     (video, truth)
 }
@@ -151,10 +138,7 @@ impl Default for TestConfig {
 fn test_draw_seed() -> Option<u64> {
     match std::env::var("IDVERIFD_TEST_DRAW_SEED") {
         Ok(v) if v == "random" => None,
-        Ok(v) => Some(
-            v.parse()
-                .expect("IDVERIFD_TEST_DRAW_SEED is a number or `random`"),
-        ),
+        Ok(v) => Some(v.parse().expect("IDVERIFD_TEST_DRAW_SEED is a number or `random`")),
         Err(_) => Some(20261121),
     }
 }
@@ -172,21 +156,9 @@ impl TestConfig {
             })
             .collect();
         let hash = |t: &str| format!("\"{}\"", hex::encode(Sha256::digest(t.as_bytes())));
-        let token_hash = std::iter::once(TOKEN)
-            .chain(self.other_tokens.iter().copied())
-            .map(hash)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let metrics = self
-            .metrics_token
-            .map(|t| format!("metrics_token_sha256 = {}", hash(t)))
-            .unwrap_or_default();
-        let pins = self
-            .client_cert_sha256
-            .iter()
-            .map(|p| format!("\"{p}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let token_hash = std::iter::once(TOKEN).chain(self.other_tokens.iter().copied()).map(hash).collect::<Vec<_>>().join(", ");
+        let metrics = self.metrics_token.map(|t| format!("metrics_token_sha256 = {}", hash(t))).unwrap_or_default();
+        let pins = self.client_cert_sha256.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
         format!(
             r#"[device]
 id = "test-device"
@@ -246,14 +218,8 @@ password_hash = "{password_hash}"
             documents = self.document_stages,
             challenges = self.liveness_challenges,
             flash = self.screen_flash,
-            fixed_date = self
-                .fixed_date
-                .map(|d| format!("fixed_date = \"{d}\""))
-                .unwrap_or_default(),
-            draw_seed = self
-                .draw_seed
-                .map(|s| format!("draw_seed = {s}"))
-                .unwrap_or_default(),
+            fixed_date = self.fixed_date.map(|d| format!("fixed_date = \"{d}\"")).unwrap_or_default(),
+            draw_seed = self.draw_seed.map(|s| format!("draw_seed = {s}")).unwrap_or_default(),
             width = self.size.0,
             height = self.size.1,
             password_hash = idverifd::config::hash_password(TECHNICIAN_PASSWORD),
@@ -293,10 +259,7 @@ impl Daemon {
         std::fs::write(&config_path, config.render(&dir.join("state"))).unwrap();
         let mut env = Vec::new();
         if config.lockstep || config.source.starts_with("test:") {
-            env.push((
-                idverifd::config::TEST_CAMERA_ENV.to_string(),
-                "1".to_string(),
-            ));
+            env.push((idverifd::config::TEST_CAMERA_ENV.to_string(), "1".to_string()));
         }
         Daemon {
             child: None,
@@ -338,35 +301,18 @@ impl Daemon {
                 log.push('\n');
             }
         });
-        let ready = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "daemon did not log ready within 60 s:\n{}",
-                    self.log.lock().unwrap()
-                )
-            });
+        let ready = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("daemon did not log ready within 60 s:\n{}", self.log.lock().unwrap())
+        });
         let field = |name: &str| {
             let prefix = format!("{name}=");
-            ready
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix(prefix.as_str()))
-                .unwrap_or_else(|| panic!("{name}= in {ready}"))
-                .to_string()
+            ready.split_whitespace().find_map(|w| w.strip_prefix(prefix.as_str())).unwrap_or_else(|| panic!("{name}= in {ready}")).to_string()
         };
         self.url = field("url");
         self.kiosk_url = field("kiosk");
         self.status_url = field("status");
-        self.kiosk_page = std::fs::read_to_string(self.state().join("kiosk.url"))
-            .expect("kiosk.url written at start")
-            .trim()
-            .to_string();
-        self.kiosk_key = self
-            .kiosk_page
-            .split("key=")
-            .nth(1)
-            .expect("key= in the kiosk URL")
-            .to_string();
+        self.kiosk_page = std::fs::read_to_string(self.state().join("kiosk.url")).expect("kiosk.url written at start").trim().to_string();
+        self.kiosk_key = self.kiosk_page.split("key=").nth(1).expect("key= in the kiosk URL").to_string();
         self.child = Some(child);
     }
 
@@ -378,11 +324,7 @@ impl Daemon {
     pub fn kiosk_client(&self) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-kiosk-key", self.kiosk_key.parse().unwrap());
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
+        reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(30)).build().unwrap()
     }
 
     pub fn response_log(&self) -> PathBuf {
@@ -398,15 +340,8 @@ impl Daemon {
             return "no API responses".into();
         }
         let doc = self.dir.join("openapi.json");
-        let out = Command::new(env!("CARGO_BIN_EXE_idverifd"))
-            .arg("openapi")
-            .output()
-            .expect("idverifd openapi");
-        assert!(
-            out.status.success(),
-            "idverifd openapi failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new(env!("CARGO_BIN_EXE_idverifd")).arg("openapi").output().expect("idverifd openapi");
+        assert!(out.status.success(), "idverifd openapi failed: {}", String::from_utf8_lossy(&out.stderr));
         std::fs::write(&doc, &out.stdout).unwrap();
         let out = Command::new("python3")
             .arg(repo().join("tests/tools/check_responses.py"))
@@ -433,10 +368,7 @@ impl Daemon {
     /// An HTTPS client that trusts only this daemon's certificate.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
         let cert = reqwest::Certificate::from_pem(&self.cert_pem()).unwrap();
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .add_root_certificate(cert)
-            .timeout(Duration::from_secs(120))
+        reqwest::Client::builder().use_rustls_tls().add_root_certificate(cert).timeout(Duration::from_secs(120))
     }
 
     pub fn client(&self) -> reqwest::Client {
@@ -465,10 +397,7 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(500));
             let log = self.log_text();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            panic!(
-                "SIGTERM ended the daemon with {exit}; its last log lines:\n{}",
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
+            panic!("SIGTERM ended the daemon with {exit}; its last log lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
         }
     }
 
@@ -477,21 +406,11 @@ impl Daemon {
     }
 
     pub async fn start_verification(&self, nonce: &str) -> serde_json::Value {
-        self.start_verification_with(
-            serde_json::json!({"reference": "reg-42", "nonce": nonce, "language": "kk"}),
-        )
-        .await
+        self.start_verification_with(serde_json::json!({"reference": "reg-42", "nonce": nonce, "language": "kk"})).await
     }
 
     pub async fn start_verification_with(&self, body: serde_json::Value) -> serde_json::Value {
-        let r = self
-            .client()
-            .post(format!("{}/v1/verifications", self.url))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.client().post(format!("{}/v1/verifications", self.url)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 201, "start: {}", r.text().await.unwrap());
         r.json().await.unwrap()
     }
@@ -499,49 +418,24 @@ impl Daemon {
     /// Follows the SSE stream of a session to its end; returns the events' data.
     pub async fn follow_events(&self, id: &str, limit: Duration) -> Vec<serde_json::Value> {
         // The stream may outlast the client's usual 120 s time-out (a lockstep session).
-        let client = self
-            .client_builder()
-            .timeout(limit + Duration::from_secs(30))
-            .build()
-            .unwrap();
+        let client = self.client_builder().timeout(limit + Duration::from_secs(30)).build().unwrap();
         collect_events(&client, &self.url, id, limit).await
     }
 
     /// The technician's `status.json`, as text.
     pub async fn status_text(&self) -> String {
-        let request = self
-            .client()
-            .get(format!("{}/status.json", self.status_url));
-        request
-            .basic_auth("technician", Some(TECHNICIAN_PASSWORD))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let request = self.client().get(format!("{}/status.json", self.status_url));
+        request.basic_auth("technician", Some(TECHNICIAN_PASSWORD)).send().await.unwrap().text().await.unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = self
-            .client()
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
+        let r = self.client().get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let r = self
-            .client()
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
+        let r = self.client().get(format!("{}{path}", self.url)).bearer_auth(TOKEN).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
 }
@@ -568,11 +462,7 @@ pub fn verify_with_joserfc(jwks: &str, jws: &str, nonce: &str, dir: &Path) -> se
         .env("PYTHONWARNINGS", "ignore")
         .output()
         .expect("python3 (installed by scripts/setup)");
-    assert!(
-        out.status.success(),
-        "joserfc refused the result: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "joserfc refused the result: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -589,19 +479,9 @@ pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut check: F) -> bo
 }
 
 /// Follows the SSE stream of session `id` at `url` to its end (or `limit`).
-pub async fn collect_events(
-    client: &reqwest::Client,
-    url: &str,
-    id: &str,
-    limit: Duration,
-) -> Vec<serde_json::Value> {
+pub async fn collect_events(client: &reqwest::Client, url: &str, id: &str, limit: Duration) -> Vec<serde_json::Value> {
     use futures_util::StreamExt;
-    let r = client
-        .get(format!("{url}/v1/verifications/{id}/events"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let r = client.get(format!("{url}/v1/verifications/{id}/events")).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let mut stream = r.bytes_stream();

@@ -15,10 +15,7 @@ use crate::session::liveness::Observation;
 use crate::vision::document::{self, DocumentShape, Located, Readability};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval, QualityThresholds};
 use crate::vision::reader::{DocumentReader, FrontLines, SideRead};
-use crate::vision::{
-    Embedding, Face, FaceDetector, FaceEmbedder, FaceTracker, LivenessAnalyser, LivenessVerdict,
-    VisionError,
-};
+use crate::vision::{Embedding, Face, FaceDetector, FaceEmbedder, FaceTracker, LivenessAnalyser, LivenessVerdict, VisionError};
 
 /// Finds faces in a frame.
 pub trait FaceFinder: Send {
@@ -34,46 +31,18 @@ pub trait FaceFinder: Send {
 /// face's colour under the kiosk's flash.
 pub trait FaceMeasurer: Send {
     /// The primary face among `faces` measured against the quality gates.
-    fn assess(
-        &self,
-        image: &Mat,
-        faces: &[Face],
-        oval: &Oval,
-        gates: &QualityThresholds,
-    ) -> Result<Assessment, VisionError>;
+    fn assess(&self, image: &Mat, faces: &[Face], oval: &Oval, gates: &QualityThresholds) -> Result<Assessment, VisionError>;
     /// What a challenge judge needs from one frame.
-    fn observe(
-        &self,
-        image: &Mat,
-        face: &Face,
-        measures: &FaceMeasures,
-    ) -> Result<Observation, VisionError>;
+    fn observe(&self, image: &Mat, face: &Face, measures: &FaceMeasures) -> Result<Observation, VisionError>;
     /// The face's mean colour, and its surroundings' when they can be measured.
-    fn flash_colours(
-        &self,
-        image: &Mat,
-        face: &Face,
-    ) -> Result<([f32; 3], Option<[f32; 3]>), VisionError>;
+    fn flash_colours(&self, image: &Mat, face: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError>;
 }
 
 /// A challenge judge's view of a face: its measured pose and size, where it is, and the
 /// two cues measured apart (how open the eyes are, the perspective shape).
-pub(super) fn observation(
-    face: &Face,
-    m: &FaceMeasures,
-    eye_openness: f32,
-    depth_shape: f32,
-) -> Observation {
+pub(super) fn observation(face: &Face, m: &FaceMeasures, eye_openness: f32, depth_shape: f32) -> Observation {
     let centre = face.bbox.centre();
-    Observation {
-        yaw: m.yaw,
-        pitch: m.pitch,
-        fill: m.fill,
-        eye_openness,
-        depth_shape,
-        centre: (centre.x, centre.y),
-        width: face.bbox.width,
-    }
+    Observation { yaw: m.yaw, pitch: m.pitch, fill: m.fill, eye_openness, depth_shape, centre: (centre.x, centre.y), width: face.bbox.width }
 }
 
 /// Turns a face into an embedding, to tell whether two faces are one person.
@@ -97,19 +66,9 @@ pub trait DocumentAnalysis: Send {
     /// Sharpness and glare of a whole flattened document.
     fn readability(&mut self, rectified: &Mat) -> Result<Readability, VisionError>;
     /// Reads one flattened side, judged on the day `on`.
-    fn read(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<SideRead, VisionError>;
+    fn read(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError>;
     /// Checks the printed names of a front against its back's MRZ.
-    fn reconcile(
-        &mut self,
-        front: &mut FrontFields,
-        lines: &FrontLines,
-        mrz: &Mrz,
-    ) -> Result<(), VisionError>;
+    fn reconcile(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError>;
 }
 
 /// Every analyser the engine runs, each behind its trait.
@@ -129,12 +88,7 @@ pub struct Analysers {
 impl Analysers {
     /// The production analysers: YuNet (detected and tracked), the face quality
     /// measures, the face embedder, the passive cues and the document reader.
-    pub fn opencv(
-        detector: FaceDetector,
-        tracker: FaceTracker,
-        embedder: FaceEmbedder,
-        documents: DocumentReader,
-    ) -> Self {
+    pub fn opencv(detector: FaceDetector, tracker: FaceTracker, embedder: FaceEmbedder, documents: DocumentReader) -> Self {
         Analysers {
             faces: Box::new(YuNet { detector, tracker }),
             measures: Box::new(QualityMeasures),
@@ -169,39 +123,16 @@ impl FaceFinder for YuNet {
 struct QualityMeasures;
 
 impl FaceMeasurer for QualityMeasures {
-    fn assess(
-        &self,
-        image: &Mat,
-        faces: &[Face],
-        oval: &Oval,
-        gates: &QualityThresholds,
-    ) -> Result<Assessment, VisionError> {
+    fn assess(&self, image: &Mat, faces: &[Face], oval: &Oval, gates: &QualityThresholds) -> Result<Assessment, VisionError> {
         quality::assess(image, faces, oval, gates)
     }
 
-    fn observe(
-        &self,
-        image: &Mat,
-        face: &Face,
-        m: &FaceMeasures,
-    ) -> Result<Observation, VisionError> {
-        Ok(observation(
-            face,
-            m,
-            quality::eye_openness(image, face)?,
-            quality::depth_shape(face),
-        ))
+    fn observe(&self, image: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, VisionError> {
+        Ok(observation(face, m, quality::eye_openness(image, face)?, quality::depth_shape(face)))
     }
 
-    fn flash_colours(
-        &self,
-        image: &Mat,
-        face: &Face,
-    ) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {
-        Ok((
-            quality::face_colour(image, face)?,
-            crate::vision::liveness::screen::surround_colour(image, face)?,
-        ))
+    fn flash_colours(&self, image: &Mat, face: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {
+        Ok((quality::face_colour(image, face)?, crate::vision::liveness::screen::surround_colour(image, face)?))
     }
 }
 
@@ -227,27 +158,14 @@ impl DocumentAnalysis for DocumentReader {
     }
 
     fn readability(&mut self, rectified: &Mat) -> Result<Readability, VisionError> {
-        document::readability(
-            rectified,
-            Rect::new(0, 0, rectified.cols(), rectified.rows()),
-        )
+        document::readability(rectified, Rect::new(0, 0, rectified.cols(), rectified.rows()))
     }
 
-    fn read(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<SideRead, VisionError> {
+    fn read(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         self.read_flattened(rectified, shape, on)
     }
 
-    fn reconcile(
-        &mut self,
-        front: &mut FrontFields,
-        lines: &FrontLines,
-        mrz: &Mrz,
-    ) -> Result<(), VisionError> {
+    fn reconcile(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
         DocumentReader::reconcile(self, front, lines, mrz)
     }
 }

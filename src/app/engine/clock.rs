@@ -48,9 +48,7 @@ impl SessionClock {
 
     /// The time of a frame just taken, with its presentation timestamp.
     pub fn frame(&mut self, pts: Option<Duration>) -> Instant {
-        let SessionClock::Frames(t) = self else {
-            return Instant::now();
-        };
+        let SessionClock::Frames(t) = self else { return Instant::now() };
         t.waiting = None;
         let at = match t.latest {
             // The first frame's instant, then its timestamp's advance on the last one.
@@ -66,16 +64,10 @@ impl SessionClock {
 
     /// The time when the engine waited `waited` and found no frame.
     pub fn no_frame(&mut self, waited: Duration) -> Instant {
-        let SessionClock::Frames(t) = self else {
-            return Instant::now();
-        };
+        let SessionClock::Frames(t) = self else { return Instant::now() };
         let wall = Instant::now();
-        let Some((last, pts)) = t.latest else {
-            return wall;
-        };
-        let (since, base) = *t
-            .waiting
-            .get_or_insert((wall.checked_sub(waited).unwrap_or(wall), last));
+        let Some((last, pts)) = t.latest else { return wall };
+        let (since, base) = *t.waiting.get_or_insert((wall.checked_sub(waited).unwrap_or(wall), last));
         let gap = wall.duration_since(since);
         // The next frame follows on from here.
         let at = if gap < STALL { base } else { base + gap };
@@ -111,14 +103,8 @@ mod tests {
     fn a_lockstep_camera_is_lost_only_after_a_stall_no_load_explains() {
         let configured = Duration::from_millis(1500);
         assert_eq!(SessionClock::Wall.frame_timeout(configured), configured);
-        assert_eq!(
-            SessionClock::frames(15).frame_timeout(configured),
-            LOCKSTEP_LOST
-        );
-        assert_eq!(
-            SessionClock::frames(15).frame_timeout(Duration::from_secs(60)),
-            Duration::from_secs(60)
-        );
+        assert_eq!(SessionClock::frames(15).frame_timeout(configured), LOCKSTEP_LOST);
+        assert_eq!(SessionClock::frames(15).frame_timeout(Duration::from_secs(60)), Duration::from_secs(60));
     }
 
     #[test]
@@ -145,30 +131,16 @@ mod tests {
     fn a_short_gap_stops_lockstep_time_and_a_long_one_counts_whole() {
         let mut clock = SessionClock::frames(15);
         let t0 = clock.frame(Some(Duration::ZERO));
-        assert_eq!(
-            clock.no_frame(Duration::from_millis(100)),
-            t0,
-            "a producer's hiccup is not time"
-        );
+        assert_eq!(clock.no_frame(Duration::from_millis(100)), t0, "a producer's hiccup is not time");
         std::thread::sleep(STALL);
         let later = clock.no_frame(Duration::from_millis(100));
-        assert!(
-            later >= t0 + STALL,
-            "no frame for a while: time runs out as on the wall"
-        );
+        assert!(later >= t0 + STALL, "no frame for a while: time runs out as on the wall");
         std::thread::sleep(Duration::from_millis(50));
         let still_later = clock.no_frame(Duration::from_millis(100));
-        assert!(
-            still_later >= later + Duration::from_millis(50),
-            "and keeps running"
-        );
+        assert!(still_later >= later + Duration::from_millis(50), "and keeps running");
         let later = still_later;
         let next = clock.frame(Some(FRAME));
-        assert_eq!(
-            next - later,
-            FRAME,
-            "the next frame follows on from the gap"
-        );
+        assert_eq!(next - later, FRAME, "the next frame follows on from the gap");
     }
 
     #[test]

@@ -17,12 +17,7 @@ const JPEG_QUALITY: i32 = 92;
 pub(super) fn keep(store: &Store, record: &mut SessionRecord, kind: &str, image: &Mat) -> bool {
     let kept = encode_jpeg(image, JPEG_QUALITY)
         .map_err(|e| format!("not encoded: {e}"))
-        .and_then(|jpeg| {
-            store
-                .put_evidence(&record.id, kind, &jpeg)
-                .map(|()| jpeg)
-                .map_err(|e| format!("not stored: {e}"))
-        });
+        .and_then(|jpeg| store.put_evidence(&record.id, kind, &jpeg).map(|()| jpeg).map_err(|e| format!("not stored: {e}")));
     match kept {
         Ok(jpeg) => {
             record.evidence.retain(|e| e.kind != kind);

@@ -26,18 +26,11 @@ pub(super) struct Candidate {
 
 impl Engine {
     /// A frame during the screen flash: the colour of the face and of its surroundings.
-    pub(super) fn analyse_flash(
-        &mut self,
-        frame: &Frame,
-        session: &mut Active,
-        now: Instant,
-    ) -> Vec<Effect> {
+    pub(super) fn analyse_flash(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
         type Colours = Option<([f32; 3], Option<[f32; 3]>)>;
         let colour = frame.analyse(|image| -> Result<Colours, crate::vision::VisionError> {
             let faces = self.analysers.faces.detect(image)?;
-            let Some(f) = Face::most_prominent(&faces) else {
-                return Ok(None);
-            };
+            let Some(f) = Face::most_prominent(&faces) else { return Ok(None) };
             self.analysers.measures.flash_colours(image, f).map(Some)
         });
         if let Ok(Some((bgr, surround))) = colour {
@@ -49,12 +42,7 @@ impl Engine {
     /// A frame of the face stages: the quality gates and candidates for the evidence
     /// photo, then the challenges and the continuity of the face doing them; the passive
     /// analysis throughout.
-    pub(super) fn analyse_face(
-        &mut self,
-        frame: &Frame,
-        session: &mut Active,
-        now: Instant,
-    ) -> Vec<Effect> {
+    pub(super) fn analyse_face(&mut self, frame: &Frame, session: &mut Active, now: Instant) -> Vec<Effect> {
         let started = Instant::now();
         let collecting = session.collecting;
         let in_liveness = session.machine.in_liveness();
@@ -65,39 +53,23 @@ impl Engine {
         let mut challenge_face = None;
         let analysed = frame.analyse(|image| -> Result<Analysed, crate::vision::VisionError> {
             let faces = self.analysers.faces.track(image)?;
-            let assessment = self.analysers.measures.assess(
-                image,
-                &faces,
-                &self.oval,
-                &self.machine_config.gates,
-            )?;
+            let assessment = self.analysers.measures.assess(image, &faces, &self.oval, &self.machine_config.gates)?;
             // The same passive analysis as `liveness scan`, on every face frame of the session.
             session.passive.push(image, assessment.primary.as_ref())?;
             if in_liveness {
                 let frontal = !assessment.failing.contains(&quality::Gate::NotFrontal)
-                    && assessment
-                        .measures
-                        .zip(photo_pitch)
-                        .is_some_and(|(m, p)| (m.pitch - p).abs() <= CONTINUITY_PITCH);
-                if let (true, true, Some(face)) =
-                    (keep_challenge_face, frontal, &assessment.primary)
-                {
+                    && assessment.measures.zip(photo_pitch).is_some_and(|(m, p)| (m.pitch - p).abs() <= CONTINUITY_PITCH);
+                if let (true, true, Some(face)) = (keep_challenge_face, frontal, &assessment.primary) {
                     challenge_face = Some((image.try_clone()?, face.clone()));
                 }
                 let observation = match (&assessment.primary, assessment.measures) {
-                    (Some(face), Some(m)) => {
-                        Some(self.analysers.measures.observe(image, face, &m)?)
-                    }
+                    (Some(face), Some(m)) => Some(self.analysers.measures.observe(image, face, &m)?),
                     _ => None,
                 };
                 return Ok((assessment, None, Some(observation)));
             }
             // Only frames that pass every gate may become the evidence photo.
-            let keep = if collecting && assessment.passed() {
-                Some(image.try_clone()?)
-            } else {
-                None
-            };
+            let keep = if collecting && assessment.passed() { Some(image.try_clone()?) } else { None };
             Ok((assessment, keep, None))
         });
         self.telemetry.analysed(started.elapsed());
@@ -113,10 +85,7 @@ impl Engine {
         {
             let v = session.passive.verdict();
             // The kind and the figures behind it, for whoever reviews the result.
-            let kind = v
-                .attack_kind
-                .map(|k| format!(" ({}: {})", k.name(), v.evidence_summary()))
-                .unwrap_or_default();
+            let kind = v.attack_kind.map(|k| format!(" ({}: {})", k.name(), v.evidence_summary())).unwrap_or_default();
             session.machine.on_passive(
                 v.attack_suspected,
                 Check {
@@ -128,24 +97,11 @@ impl Engine {
             );
         }
         match analysed {
-            Ok((_, _, Some(observation))) => {
-                session.machine.on_liveness_frame(observation.as_ref(), now)
-            }
+            Ok((_, _, Some(observation))) => session.machine.on_liveness_frame(observation.as_ref(), now),
             Ok((assessment, keep, None)) => {
-                if let (Some(image), Some(measures), Some(face)) =
-                    (keep, assessment.measures, assessment.primary.clone())
-                {
-                    session.candidates.push_back(Candidate {
-                        at: now,
-                        image,
-                        face,
-                        measures,
-                    });
-                    while session
-                        .candidates
-                        .front()
-                        .is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW)
-                    {
+                if let (Some(image), Some(measures), Some(face)) = (keep, assessment.measures, assessment.primary.clone()) {
+                    session.candidates.push_back(Candidate { at: now, image, face, measures });
+                    while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
                         session.candidates.pop_front();
                     }
                 }
@@ -161,12 +117,8 @@ impl Engine {
 
     /// Is the face doing the challenges the one in the evidence photo?
     pub(super) fn check_continuity(&mut self, session: &mut Active, image: &Mat, face: &Face) {
-        let Some(live) = &session.live_face else {
-            return;
-        };
-        let Ok(during) = self.analysers.embedder.embed(image, face) else {
-            return;
-        };
+        let Some(live) = &session.live_face else { return };
+        let Ok(during) = self.analysers.embedder.embed(image, face) else { return };
         let distance = live.distance(&during);
         let threshold = self.machine_config.match_threshold;
         let same = distance <= threshold;
@@ -183,10 +135,7 @@ impl Engine {
 
     /// Encodes and stores the sharpest candidate of the last second.
     pub(super) fn keep_best_candidate(&mut self, session: &mut Active) -> Option<FaceMeasures> {
-        let best = session
-            .candidates
-            .iter()
-            .max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
+        let best = session.candidates.iter().max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
         if !evidence::keep(&self.store, &mut session.record, "face", &best.image) {
             return None;
         }
@@ -198,9 +147,7 @@ impl Engine {
             .analysers
             .embedder
             .embed(&best.image, &best.face)
-            .inspect_err(
-                |e| tracing::warn!(session = %id, error = %e, "live face could not be embedded"),
-            )
+            .inspect_err(|e| tracing::warn!(session = %id, error = %e, "live face could not be embedded"))
             .ok();
         Some(best.measures)
     }

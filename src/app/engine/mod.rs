@@ -17,21 +17,19 @@ use opencv::core::{Mat, Point2f};
 use opencv::prelude::*;
 
 use crate::capture::{CameraStatus, Frame, Mailbox};
-use crate::identity::{self, FrontFields, Iin, Mrz};
 use crate::session::control::{Command, Inbox};
-use crate::session::liveness::Observation;
-use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
 use crate::session::result::{DeviceInfo, signed_result};
-use crate::session::{Check, Decision, assessment};
-use crate::session::{
-    Controller, Effect, EventKind, MachineConfig, SessionMachine, SessionRecord, Status,
-};
+use crate::session::{Controller, Effect, EventKind, MachineConfig, SessionMachine, SessionRecord, Status};
 use crate::signing::DeviceKeys;
 use crate::store::{Actor, Store};
 use crate::telemetry::Telemetry;
-use crate::vision::embedding::Embedding;
+use crate::identity::{self, FrontFields, Iin, Mrz};
+use crate::session::liveness::Observation;
+use crate::session::machine::{DocumentVerdict, Framing, Reading, Side};
+use crate::session::{Check, Decision, assessment};
 use crate::vision::quality::{self, Assessment, FaceMeasures, Oval};
 use crate::vision::reader::{FrontLines, SideRead};
+use crate::vision::embedding::Embedding;
 use crate::vision::{Face, document, encode_jpeg};
 
 mod analysers;
@@ -41,9 +39,7 @@ mod evidence;
 mod faces;
 #[cfg(test)]
 mod tests;
-pub use analysers::{
-    Analysers, DocumentAnalysis, FaceEmbedding, FaceFinder, FaceMeasurer, PassiveLiveness,
-};
+pub use analysers::{Analysers, DocumentAnalysis, FaceEmbedding, FaceFinder, FaceMeasurer, PassiveLiveness};
 pub use clock::SessionClock;
 use faces::Candidate;
 
@@ -120,11 +116,7 @@ impl Engine {
     /// One turn of the loop: the commands waiting, then the newest frame (or a short
     /// wait for one), then the watchdog.
     fn turn(&mut self, commands: &Inbox, state: &mut Loop) {
-        let Loop {
-            active,
-            last_pet,
-            last_preview,
-        } = state;
+        let Loop { active, last_pet, last_preview } = state;
         while let Some(command) = commands.next() {
             self.command(command, active);
         }
@@ -155,10 +147,7 @@ impl Engine {
                 }
                 Some(_) => session.machine.on_tick(now),
                 None => {
-                    let since = self
-                        .camera
-                        .since_last_frame()
-                        .unwrap_or(session.started.elapsed());
+                    let since = self.camera.since_last_frame().unwrap_or(session.started.elapsed());
                     let timeout = self.clock.frame_timeout(self.frame_timeout);
                     let mut fx = Vec::new();
                     if since > timeout && session.started.elapsed() > timeout {
@@ -187,18 +176,9 @@ impl Engine {
     fn publish_preview(&self, frame: &Frame) {
         let jpeg = frame.analyse(|image| -> Result<Vec<u8>, crate::vision::VisionError> {
             let width = image.cols().min(PREVIEW_WIDTH);
-            let height = (f64::from(image.rows()) * f64::from(width)
-                / f64::from(image.cols().max(1)))
-            .round() as i32;
+            let height = (f64::from(image.rows()) * f64::from(width) / f64::from(image.cols().max(1))).round() as i32;
             let mut small = Mat::default();
-            opencv::imgproc::resize(
-                image,
-                &mut small,
-                opencv::core::Size::new(width, height),
-                0.0,
-                0.0,
-                opencv::imgproc::INTER_AREA,
-            )?;
+            opencv::imgproc::resize(image, &mut small, opencv::core::Size::new(width, height), 0.0, 0.0, opencv::imgproc::INTER_AREA)?;
             encode_jpeg(&small, PREVIEW_QUALITY)
         });
         match jpeg {
@@ -213,10 +193,7 @@ impl Engine {
                 let mut config = self.machine_config.clone();
                 // The challenges are unpredictable to the subject: drawn per session.
                 // One more is drawn with them, asked only if the passive score is borderline.
-                let mut drawn = crate::session::liveness::random_sequence(
-                    self.liveness_challenges + 1,
-                    &mut *self.draws,
-                );
+                let mut drawn = crate::session::liveness::random_sequence(self.liveness_challenges + 1, &mut *self.draws);
                 if self.liveness_challenges > 0 && drawn.len() > self.liveness_challenges {
                     config.borderline_challenge = drawn.pop();
                 }
@@ -229,8 +206,7 @@ impl Engine {
                     doc.kind = record.request.document.unwrap_or_default();
                 }
                 // Where a kiosk takes consent, a guardian also declares there.
-                config.require_guardian_declaration =
-                    config.require_consent && record.request.guardian_for.is_some();
+                config.require_guardian_declaration = config.require_consent && record.request.guardian_for.is_some();
                 let mut session = Active {
                     record: *record,
                     machine: SessionMachine::new(config, self.clock.now()),
@@ -249,12 +225,7 @@ impl Engine {
                     photo_pitch: None,
                 };
                 self.analysers.faces.reset();
-                self.event(
-                    &mut session,
-                    EventKind::Status {
-                        status: Status::WaitingForSubject,
-                    },
-                );
+                self.event(&mut session, EventKind::Status { status: Status::WaitingForSubject });
                 self.notify(crate::webhooks::Event::Started, &session.record);
                 *active = Some(session);
             }
@@ -279,28 +250,17 @@ impl Engine {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
                     let fx = session.machine.on_guardian_declared();
                     if !fx.is_empty() {
-                        self.store
-                            .audit_as(&Actor::Kiosk, &id, "guardian_declaration");
+                        self.store.audit_as(&Actor::Kiosk, &id, "guardian_declaration");
                     }
                     self.apply(fx, session);
                 }
             }
             Command::EnterIin { id, iin } => {
                 if let Some(session) = active.as_mut().filter(|s| s.record.id == id) {
-                    let mismatch = session
-                        .record
-                        .request
-                        .expected_iin
-                        .as_ref()
-                        .is_some_and(|e| *e != iin);
+                    let mismatch = session.record.request.expected_iin.as_ref().is_some_and(|e| *e != iin);
                     // The typed number goes through every check a read one does
                     // (check digit, birth date and century, sex, against the document).
-                    let read = identity::document::with_typed_iin(
-                        session.front.as_ref(),
-                        session.mrz.as_ref(),
-                        &iin,
-                        self.calendar.today(),
-                    );
+                    let read = identity::document::with_typed_iin(session.front.as_ref(), session.mrz.as_ref(), &iin, self.calendar.today());
                     let inconsistent = assessment::inconsistent(&read.problems);
                     if let Some(doc) = session.record.document.as_mut() {
                         doc["iin"] = iin.clone().into();
@@ -309,11 +269,8 @@ impl Engine {
                         doc["subject_confirmed"] = true.into();
                         doc["problems"] = serde_json::to_value(&read.problems).unwrap_or_default();
                     }
-                    self.store
-                        .audit_as(&Actor::Kiosk, &id, "iin_entered_by_subject");
-                    let fx = session
-                        .machine
-                        .on_iin_entered(mismatch, read.iin_valid, inconsistent);
+                    self.store.audit_as(&Actor::Kiosk, &id, "iin_entered_by_subject");
+                    let fx = session.machine.on_iin_entered(mismatch, read.iin_valid, inconsistent);
                     self.apply(fx, session);
                     if session.machine.is_done() {
                         *active = None;
@@ -369,33 +326,20 @@ impl Engine {
     /// A guardian's acceptable decision completes the minor's pending one: both
     /// records link to each other and the minor's result is signed again.
     fn link_guardian(&self, guardian: &mut SessionRecord, decision: Decision) {
-        let Some(minor_id) = guardian.request.guardian_for.clone() else {
-            return;
-        };
-        let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else {
-            return;
-        };
+        let Some(minor_id) = guardian.request.guardian_for.clone() else { return };
+        let Ok(Some(mut minor)) = self.store.get_session(&minor_id) else { return };
         let at = crate::rfc3339_now();
-        let Some(outcome) =
-            crate::session::guardian::complete_minor(&mut minor, guardian, decision, &at)
-        else {
-            return;
-        };
+        let Some(outcome) = crate::session::guardian::complete_minor(&mut minor, guardian, decision, &at) else { return };
         // Signed again (the next version), and announced anew.
         let jws = signed_result(&self.keys, &minor, &outcome, &self.device, &at);
-        let webhook = self
-            .webhooks
-            .as_ref()
-            .and_then(|w| w.delivery(crate::webhooks::Event::Decided, &minor, Some(&jws)));
+        let webhook = self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &minor, Some(&jws)));
         match self.store.put_decided(&minor, &jws, webhook.as_ref()) {
             Ok(()) => {
                 self.ring();
                 self.store.audit(&minor.id, "guardian_verified");
                 tracing::info!(session = %minor.id, guardian = %guardian.id, "minor's verification completed by a guardian");
             }
-            Err(e) => {
-                tracing::error!(session = %minor.id, error = %e, "guardian link could not be stored")
-            }
+            Err(e) => tracing::error!(session = %minor.id, error = %e, "guardian link could not be stored"),
         }
     }
 
@@ -432,28 +376,15 @@ impl Engine {
                     let decision = outcome.decision;
                     self.link_guardian(&mut session.record, decision);
                     session.record.outcome = Some(outcome.clone());
-                    let event = session.record.push_event(EventKind::Decision {
-                        decision,
-                        reasons: outcome.reasons.clone(),
-                    });
+                    let event = session.record.push_event(EventKind::Decision { decision, reasons: outcome.reasons.clone() });
                     session.record.result_version = 1;
                     let issued_at = crate::rfc3339_now();
-                    let jws = signed_result(
-                        &self.keys,
-                        &session.record,
-                        &outcome,
-                        &self.device,
-                        &issued_at,
-                    );
+                    let jws = signed_result(&self.keys, &session.record, &outcome, &self.device, &issued_at);
                     let id = session.record.id.clone();
                     // Written with the decision: a crash after this loses no notification.
-                    let webhook = self.webhooks.as_ref().and_then(|w| {
-                        w.delivery(crate::webhooks::Event::Decided, &session.record, Some(&jws))
-                    });
-                    match self
-                        .store
-                        .put_decided(&session.record, &jws, webhook.as_ref())
-                    {
+                    let webhook =
+                        self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &session.record, Some(&jws)));
+                    match self.store.put_decided(&session.record, &jws, webhook.as_ref()) {
                         Ok(()) => {
                             self.ring();
                             tracing::info!(session = %id, decision = decision.as_str(), "verification decided");
@@ -463,13 +394,8 @@ impl Engine {
                         Err(e) => {
                             // Never report a decision that is not on disk.
                             tracing::error!(session = %id, error = %e, "decision could not be stored; session ends interrupted");
-                            self.telemetry
-                                .record_error("store", format!("decision of {id} not stored: {e}"));
-                            let reason = if e.is_disk_full() {
-                                "disk_full"
-                            } else {
-                                "storage_failed"
-                            };
+                            self.telemetry.record_error("store", format!("decision of {id} not stored: {e}"));
+                            let reason = if e.is_disk_full() { "disk_full" } else { "storage_failed" };
                             let event = session.record.decision_not_stored(reason);
                             // Kept by the store while it fails; written when it recovers.
                             let _ = self.store.put_session(&session.record);
@@ -489,9 +415,7 @@ impl Engine {
         let audited = kind.audit_action();
         let event = session.record.push_event(kind);
         let stored = match &audited {
-            Some(action) => self
-                .store
-                .put_session_audited(&session.record, &Actor::System, action),
+            Some(action) => self.store.put_session_audited(&session.record, &Actor::System, action),
             None => self.store.put_session(&session.record),
         };
         if let Err(e) = stored {
@@ -520,11 +444,7 @@ impl Engine {
         if let Err(e) = self.store.flush() {
             tracing::error!(session = %id, error = %e, "store flush failed");
         }
-        let outcome = if status == Status::Cancelled {
-            "cancelled"
-        } else {
-            "interrupted"
-        };
+        let outcome = if status == Status::Cancelled { "cancelled" } else { "interrupted" };
         if status == Status::Interrupted {
             self.notify(crate::webhooks::Event::Interrupted, &session.record);
         }
@@ -543,10 +463,6 @@ struct Loop {
 
 impl Loop {
     fn new() -> Self {
-        Loop {
-            active: None,
-            last_pet: Instant::now() - WATCHDOG_EVERY,
-            last_preview: Instant::now(),
-        }
+        Loop { active: None, last_pet: Instant::now() - WATCHDOG_EVERY, last_preview: Instant::now() }
     }
 }

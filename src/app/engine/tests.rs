@@ -52,33 +52,18 @@ struct Scene {
     portrait: u8,
 }
 
-const POSES: [Pose; 5] = [
-    Pose::Nobody,
-    Pose::Frontal,
-    Pose::Left,
-    Pose::Right,
-    Pose::Up,
-];
+const POSES: [Pose; 5] = [Pose::Nobody, Pose::Frontal, Pose::Left, Pose::Right, Pose::Up];
 const CARD_SIDES: [Option<Side>; 3] = [None, Some(Side::Front), Some(Side::Back)];
 
 impl Scene {
     fn face(pose: Pose, person: u8) -> Scene {
-        Scene {
-            pose,
-            person,
-            photo: false,
-            card: None,
-            portrait: 0,
-        }
+        Scene { pose, person, photo: false, card: None, portrait: 0 }
     }
 
     fn of(image: &Mat) -> Scene {
         let [b, g, r] = image.at_2d::<Vec3b>(0, 0).expect("a BGR frame").0;
         Scene {
-            pose: POSES
-                .get(usize::from(b % 8))
-                .copied()
-                .unwrap_or(Pose::Nobody),
+            pose: POSES.get(usize::from(b % 8)).copied().unwrap_or(Pose::Nobody),
             person: g,
             photo: r % 2 == 1,
             card: CARD_SIDES.get(usize::from(b / 8)).copied().flatten(),
@@ -88,15 +73,8 @@ impl Scene {
 
     fn colour(self) -> [u8; 3] {
         let pose = POSES.iter().position(|p| *p == self.pose).expect("a pose") as u8;
-        let card = CARD_SIDES
-            .iter()
-            .position(|c| *c == self.card)
-            .expect("a side of an ID card") as u8;
-        [
-            pose + 8 * card,
-            self.person,
-            u8::from(self.photo) + 2 * self.portrait,
-        ]
+        let card = CARD_SIDES.iter().position(|c| *c == self.card).expect("a side of an ID card") as u8;
+        [pose + 8 * card, self.person, u8::from(self.photo) + 2 * self.portrait]
     }
 
     fn pixels(self) -> Vec<u8> {
@@ -119,17 +97,8 @@ impl FaceFinder for FakeFaces {
         if Scene::of(image).pose == Pose::Nobody {
             return Ok(Vec::new());
         }
-        let bbox = BoxF {
-            x: 16.0,
-            y: 6.0,
-            width: 32.0,
-            height: 36.0,
-        };
-        Ok(vec![Face {
-            bbox,
-            landmarks: [Point::default(); 5],
-            score: 0.9,
-        }])
+        let bbox = BoxF { x: 16.0, y: 6.0, width: 32.0, height: 36.0 };
+        Ok(vec![Face { bbox, landmarks: [Point::default(); 5], score: 0.9 }])
     }
 
     fn track(&mut self, image: &Mat) -> Result<Vec<Face>, VisionError> {
@@ -143,20 +112,9 @@ impl FaceFinder for FakeFaces {
 struct FakeMeasures;
 
 impl FaceMeasurer for FakeMeasures {
-    fn assess(
-        &self,
-        image: &Mat,
-        faces: &[Face],
-        _: &Oval,
-        _: &QualityThresholds,
-    ) -> Result<Assessment, VisionError> {
+    fn assess(&self, image: &Mat, faces: &[Face], _: &Oval, _: &QualityThresholds) -> Result<Assessment, VisionError> {
         let Some(face) = faces.first() else {
-            return Ok(Assessment {
-                faces: 0,
-                primary: None,
-                measures: None,
-                failing: vec![Gate::NoFace],
-            });
+            return Ok(Assessment { faces: 0, primary: None, measures: None, failing: vec![Gate::NoFace] });
         };
         let (yaw, pitch) = match Scene::of(image).pose {
             Pose::Left => (0.3, 0.55),
@@ -164,26 +122,9 @@ impl FaceMeasurer for FakeMeasures {
             Pose::Up => (0.0, 0.42),
             Pose::Frontal | Pose::Nobody => (0.0, 0.55),
         };
-        let measures = FaceMeasures {
-            score: 0.9,
-            fill: 0.8,
-            yaw,
-            pitch,
-            sharpness: 120.0,
-            brightness: 120.0,
-            ..Default::default()
-        };
-        let failing = if yaw == 0.0 {
-            Vec::new()
-        } else {
-            vec![Gate::NotFrontal]
-        };
-        Ok(Assessment {
-            faces: faces.len(),
-            primary: Some(face.clone()),
-            measures: Some(measures),
-            failing,
-        })
+        let measures = FaceMeasures { score: 0.9, fill: 0.8, yaw, pitch, sharpness: 120.0, brightness: 120.0, ..Default::default() };
+        let failing = if yaw == 0.0 { Vec::new() } else { vec![Gate::NotFrontal] };
+        Ok(Assessment { faces: faces.len(), primary: Some(face.clone()), measures: Some(measures), failing })
     }
 
     fn observe(&self, _: &Mat, face: &Face, m: &FaceMeasures) -> Result<Observation, VisionError> {
@@ -191,11 +132,7 @@ impl FaceMeasurer for FakeMeasures {
         Ok(analysers::observation(face, m, 1.0, 0.45))
     }
 
-    fn flash_colours(
-        &self,
-        _: &Mat,
-        _: &Face,
-    ) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {
+    fn flash_colours(&self, _: &Mat, _: &Face) -> Result<([f32; 3], Option<[f32; 3]>), VisionError> {
         Ok(([128.0; 3], None))
     }
 }
@@ -240,11 +177,7 @@ impl PassiveLiveness for FakePassive {
 
 /// A fictitious Kazakh ID card whose check digits all hold (identity/document.rs's):
 /// IIN 050624533556, born 2005-06-24, expiring 2031-10-17.
-const CARD_MRZ: [&str; 3] = [
-    "IDKAZ0723437422050624533556<<<",
-    "0506247M3110175KAZ<<<<<<<<<<<0",
-    "KASYMOV<<MURAT<<<<<<<<<<<<<<<<",
-];
+const CARD_MRZ: [&str; 3] = ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"];
 const CARD_IIN: &str = "050624533556";
 
 /// Finds the card held up on the right of the frame, sharp and glare-free, and reads
@@ -257,39 +190,16 @@ impl DocumentAnalysis for FakeDocuments {
         if scene.card.is_none() {
             return Ok(None);
         }
-        let corners = [
-            Point2f::new(50.0, 12.0),
-            Point2f::new(63.0, 12.0),
-            Point2f::new(63.0, 36.0),
-            Point2f::new(50.0, 36.0),
-        ];
-        let rectified = Scene {
-            pose: Pose::Nobody,
-            person: 0,
-            ..scene
-        }
-        .image();
-        Ok(Some(Located {
-            corners,
-            shape: DocumentShape::Id1,
-            rectified,
-            area_share: 0.5,
-        }))
+        let corners = [Point2f::new(50.0, 12.0), Point2f::new(63.0, 12.0), Point2f::new(63.0, 36.0), Point2f::new(50.0, 36.0)];
+        let rectified = Scene { pose: Pose::Nobody, person: 0, ..scene }.image();
+        Ok(Some(Located { corners, shape: DocumentShape::Id1, rectified, area_share: 0.5 }))
     }
 
     fn readability(&mut self, _: &Mat) -> Result<Readability, VisionError> {
-        Ok(Readability {
-            sharpness: 80.0,
-            glare: 0.0,
-        })
+        Ok(Readability { sharpness: 80.0, glare: 0.0 })
     }
 
-    fn read(
-        &mut self,
-        rectified: &Mat,
-        shape: DocumentShape,
-        on: Date,
-    ) -> Result<SideRead, VisionError> {
+    fn read(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         let card = Scene::of(rectified);
         let mut read = SideRead {
             shape: Some(shape),
@@ -308,13 +218,7 @@ impl DocumentAnalysis for FakeDocuments {
                     patronymic: Some("БОЛАТОВИЧ".into()),
                     birth_date: Date::new(2005, 6, 24),
                     iin: Some(CARD_IIN.into()),
-                    confirmed: identity::Confirmed {
-                        surname: true,
-                        given_names: true,
-                        patronymic: true,
-                        birth_date: true,
-                        iin: true,
-                    },
+                    confirmed: identity::Confirmed { surname: true, given_names: true, patronymic: true, birth_date: true, iin: true },
                 });
                 read.portrait = Some(Scene::face(Pose::Frontal, card.portrait).image());
             }
@@ -324,12 +228,7 @@ impl DocumentAnalysis for FakeDocuments {
         Ok(read)
     }
 
-    fn reconcile(
-        &mut self,
-        _: &mut FrontFields,
-        _: &FrontLines,
-        _: &Mrz,
-    ) -> Result<(), VisionError> {
+    fn reconcile(&mut self, _: &mut FrontFields, _: &FrontLines, _: &Mrz) -> Result<(), VisionError> {
         Ok(())
     }
 }
@@ -349,15 +248,8 @@ fn fakes() -> Analysers {
 fn posed_challenge_seed() -> (u64, Challenge) {
     (0..100)
         .find_map(|seed| {
-            let first = random_sequence(
-                2,
-                &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed),
-            )[0];
-            matches!(
-                first,
-                Challenge::TurnLeft | Challenge::TurnRight | Challenge::LookUp
-            )
-            .then_some((seed, first))
+            let first = random_sequence(2, &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed))[0];
+            matches!(first, Challenge::TurnLeft | Challenge::TurnRight | Challenge::LookUp).then_some((seed, first))
         })
         .expect("a seed among a hundred")
 }
@@ -374,8 +266,7 @@ struct Rig {
 
 impl Rig {
     fn new(name: &str, subject_timeout: Duration, with_documents: bool) -> Rig {
-        let dir =
-            std::env::temp_dir().join(format!("idverifd-engine-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("idverifd-engine-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = Arc::new(Store::open(&dir.join("db"), Kek::for_tests()).expect("a store"));
         let keys = Arc::new(DeviceKeys::load_or_create(&dir.join("keys")).expect("device keys"));
@@ -394,51 +285,29 @@ impl Rig {
         let camera = Arc::new(CameraStatus::new(&settings));
         let (seed, _) = posed_challenge_seed();
         // The machine's own tests' settings, with the consent screen.
-        let stages = if with_documents {
-            machine_tests::document::with_documents(DocumentKind::IdCard)
-        } else {
-            machine_tests::config()
-        };
+        let stages = if with_documents { machine_tests::document::with_documents(DocumentKind::IdCard) } else { machine_tests::config() };
         let engine = Engine {
             controller: Arc::clone(&controller),
             store,
             keys,
             telemetry: Arc::new(Telemetry::default()),
-            device: DeviceInfo {
-                id: "kiosk-test".into(),
-                camera: camera.identity(),
-                software: "test".into(),
-                models: Vec::new(),
-            },
+            device: DeviceInfo { id: "kiosk-test".into(), camera: camera.identity(), software: "test".into(), models: Vec::new() },
             camera,
             mailbox: Arc::new(Mailbox::default()),
             preview: Arc::new(crate::capture::Preview::new(5)),
             analysers: fakes(),
             liveness_challenges: 1,
             screen_flash: false,
-            draws: Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
-                seed,
-            )),
+            draws: Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed)),
             oval: Oval::default(),
-            machine_config: MachineConfig {
-                subject_timeout,
-                require_consent: true,
-                ..stages
-            },
+            machine_config: MachineConfig { subject_timeout, require_consent: true, ..stages },
             frame_timeout: Duration::from_secs(5),
             clock: SessionClock::frames(FPS),
             calendar: identity::Calendar::Fixed(Date::new(2026, 6, 1).expect("a date")),
             webhooks: None,
         };
         let events = controller.subscribe();
-        Rig {
-            engine,
-            inbox,
-            state: Loop::new(),
-            events,
-            dir,
-            frames: 0,
-        }
+        Rig { engine, inbox, state: Loop::new(), events, dir, frames: 0 }
     }
 
     /// A registration server starts a session and the subject consents on the kiosk.
@@ -451,34 +320,19 @@ impl Rig {
             guardian_for: None,
             document: None,
         };
-        let record = self
-            .engine
-            .controller
-            .start(request, "client", &Actor::Client("client".into()))
-            .expect("started");
+        let record = self.engine.controller.start(request, "client", &Actor::Client("client".into())).expect("started");
         self.show(Scene::face(Pose::Nobody, 0));
-        assert!(self.engine.controller.subject_action(Command::Consent {
-            id: record.id.clone(),
-            language: Language::En
-        }));
+        assert!(self.engine.controller.subject_action(Command::Consent { id: record.id.clone(), language: Language::En }));
         record.id
     }
 
     /// One frame through the mailbox and one turn of the loop; the events it published.
     fn show(&mut self, scene: Scene) -> Vec<EventKind> {
         let pts = Duration::from_secs(1) / FPS * self.frames as u32;
-        self.engine.mailbox.put(Frame::from_bgr(
-            self.frames,
-            pts,
-            WIDTH,
-            HEIGHT,
-            scene.pixels(),
-        ));
+        self.engine.mailbox.put(Frame::from_bgr(self.frames, pts, WIDTH, HEIGHT, scene.pixels()));
         self.frames += 1;
         self.engine.turn(&self.inbox, &mut self.state);
-        std::iter::from_fn(|| self.events.try_recv().ok())
-            .map(|(_, event)| event.kind)
-            .collect()
+        std::iter::from_fn(|| self.events.try_recv().ok()).map(|(_, event)| event.kind).collect()
     }
 
     /// A subject who does as the kiosk asks until the session is decided; the prompts
@@ -496,29 +350,13 @@ impl Rig {
                 _ => Pose::Frontal,
             };
             since_prompt += 1;
-            let person = if challenge_prompt(&prompts).is_some() {
-                subject.in_challenges
-            } else {
-                subject.photographed
-            };
-            let scene = Scene {
-                pose,
-                person,
-                photo: subject.photo,
-                card,
-                portrait: subject.portrait,
-            };
+            let person = if challenge_prompt(&prompts).is_some() { subject.in_challenges } else { subject.photographed };
+            let scene = Scene { pose, person, photo: subject.photo, card, portrait: subject.portrait };
             for event in self.show(scene) {
                 match event {
                     // The card is held up as asked, beside the face, and kept there.
-                    EventKind::Prompt {
-                        prompt: Prompt::ShowFront,
-                        ..
-                    } => card = Some(Side::Front),
-                    EventKind::Prompt {
-                        prompt: Prompt::ShowBack,
-                        ..
-                    } => card = Some(Side::Back),
+                    EventKind::Prompt { prompt: Prompt::ShowFront, .. } => card = Some(Side::Front),
+                    EventKind::Prompt { prompt: Prompt::ShowBack, .. } => card = Some(Side::Back),
                     _ => {}
                 }
                 match event {
@@ -538,47 +376,16 @@ impl Rig {
     /// stored record, checked against the signed result.
     fn decided(&self, id: &str) -> (Decision, Vec<Reason>, SessionRecord) {
         assert!(self.state.active.is_none(), "the engine let the session go");
-        assert_eq!(
-            self.engine.controller.active(),
-            None,
-            "the camera is free for the next session"
-        );
-        let record = self
-            .engine
-            .store
-            .get_session(id)
-            .expect("store readable")
-            .expect("the session is stored");
+        assert_eq!(self.engine.controller.active(), None, "the camera is free for the next session");
+        let record = self.engine.store.get_session(id).expect("store readable").expect("the session is stored");
         let outcome = record.outcome.clone().expect("a decision on the record");
-        let jws = self
-            .engine
-            .store
-            .get_result(id)
-            .expect("store readable")
-            .expect("a signed result");
-        let signed = crate::signing::verify_compact(&jws, &self.engine.keys.jwks())
-            .expect("signed by the device key");
-        assert_eq!(
-            signed.payload["decision"],
-            serde_json::to_value(outcome.decision).unwrap()
-        );
-        assert_eq!(
-            signed.payload["reasons"],
-            serde_json::to_value(&outcome.reasons).unwrap()
-        );
+        let jws = self.engine.store.get_result(id).expect("store readable").expect("a signed result");
+        let signed = crate::signing::verify_compact(&jws, &self.engine.keys.jwks()).expect("signed by the device key");
+        assert_eq!(signed.payload["decision"], serde_json::to_value(outcome.decision).unwrap());
+        assert_eq!(signed.payload["reasons"], serde_json::to_value(&outcome.reasons).unwrap());
         for kept in &record.evidence {
-            let image = self
-                .engine
-                .store
-                .get_evidence(id, &kept.kind)
-                .expect("store readable")
-                .expect("listed evidence is stored");
-            assert_eq!(
-                hex::encode(sha2::Sha256::digest(&image)),
-                kept.sha256,
-                "{} as listed",
-                kept.kind
-            );
+            let image = self.engine.store.get_evidence(id, &kept.kind).expect("store readable").expect("listed evidence is stored");
+            assert_eq!(hex::encode(sha2::Sha256::digest(&image)), kept.sha256, "{} as listed", kept.kind);
         }
         (outcome.decision, outcome.reasons, record)
     }
@@ -595,12 +402,7 @@ struct Subject {
     portrait: u8,
 }
 
-const HONEST: Subject = Subject {
-    photographed: 1,
-    in_challenges: 1,
-    photo: false,
-    portrait: 1,
-};
+const HONEST: Subject = Subject { photographed: 1, in_challenges: 1, photo: false, portrait: 1 };
 
 impl Drop for Rig {
     fn drop(&mut self) {
@@ -609,12 +411,7 @@ impl Drop for Rig {
 }
 
 fn challenge_prompt(prompts: &[Prompt]) -> Option<Prompt> {
-    prompts.iter().copied().find(|p| {
-        matches!(
-            p,
-            Prompt::TurnLeft | Prompt::TurnRight | Prompt::LookUp | Prompt::Blink
-        )
-    })
+    prompts.iter().copied().find(|p| matches!(p, Prompt::TurnLeft | Prompt::TurnRight | Prompt::LookUp | Prompt::Blink))
 }
 
 /// What a registration server learns of a session walked through by `subject`, and
@@ -631,12 +428,7 @@ fn walk(name: &str, with_documents: bool, subject: Subject) -> Walked {
     let id = rig.start_with_consent();
     let prompts = rig.follow_prompts(subject);
     let (decision, reasons, record) = rig.decided(&id);
-    Walked {
-        prompts,
-        decision,
-        reasons,
-        record,
-    }
+    Walked { prompts, decision, reasons, record }
 }
 
 fn checks(walked: &Walked) -> &[Check] {
@@ -647,78 +439,26 @@ fn checks(walked: &Walked) -> &[Check] {
 fn a_person_who_does_as_asked_is_verified_with_their_photo_kept() {
     let walked = walk("verified", false, HONEST);
     let prompts = &walked.prompts;
-    assert!(
-        prompts.contains(&Prompt::Countdown) && prompts.contains(&Prompt::Captured),
-        "{prompts:?}"
-    );
-    assert_eq!(
-        challenge_prompt(prompts),
-        Some(posed_challenge_seed().1.prompt()),
-        "the drawn challenge was asked"
-    );
-    assert_eq!(
-        (walked.decision, &walked.reasons[..]),
-        (Decision::Verified, &[][..])
-    );
-    assert!(
-        walked.record.evidence.iter().any(|e| e.kind == "face"),
-        "the evidence photo is kept"
-    );
-    assert!(
-        checks(&walked)
-            .iter()
-            .any(|c| c.name == "same_person_in_challenges" && c.passed),
-        "{:?}",
-        checks(&walked)
-    );
+    assert!(prompts.contains(&Prompt::Countdown) && prompts.contains(&Prompt::Captured), "{prompts:?}");
+    assert_eq!(challenge_prompt(prompts), Some(posed_challenge_seed().1.prompt()), "the drawn challenge was asked");
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Verified, &[][..]));
+    assert!(walked.record.evidence.iter().any(|e| e.kind == "face"), "the evidence photo is kept");
+    assert!(checks(&walked).iter().any(|c| c.name == "same_person_in_challenges" && c.passed), "{:?}", checks(&walked));
 }
 
 #[test]
 fn someone_else_doing_the_challenges_is_rejected_as_a_face_mismatch() {
     // The subject is photographed; once the challenge is asked, another person answers it.
-    let walked = walk(
-        "swapped",
-        false,
-        Subject {
-            in_challenges: 2,
-            ..HONEST
-        },
-    );
-    assert!(
-        challenge_prompt(&walked.prompts).is_some(),
-        "{:?}",
-        walked.prompts
-    );
-    assert_eq!(
-        (walked.decision, walked.reasons),
-        (Decision::Rejected, vec![Reason::FaceMismatch])
-    );
+    let walked = walk("swapped", false, Subject { in_challenges: 2, ..HONEST });
+    assert!(challenge_prompt(&walked.prompts).is_some(), "{:?}", walked.prompts);
+    assert_eq!((walked.decision, walked.reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
 }
 
 #[test]
 fn a_printed_photo_is_rejected_as_a_suspected_attack() {
-    let walked = walk(
-        "photo",
-        false,
-        Subject {
-            photo: true,
-            ..HONEST
-        },
-    );
-    assert_eq!(
-        (walked.decision, &walked.reasons[..]),
-        (
-            Decision::Rejected,
-            &[Reason::PresentationAttackSuspected][..]
-        )
-    );
-    assert!(
-        checks(&walked)
-            .iter()
-            .any(|c| c.name.starts_with("passive_liveness (print") && !c.passed),
-        "{:?}",
-        checks(&walked)
-    );
+    let walked = walk("photo", false, Subject { photo: true, ..HONEST });
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Rejected, &[Reason::PresentationAttackSuspected][..]));
+    assert!(checks(&walked).iter().any(|c| c.name.starts_with("passive_liveness (print") && !c.passed), "{:?}", checks(&walked));
 }
 
 #[test]
@@ -728,101 +468,41 @@ fn nobody_coming_to_the_camera_times_out_without_a_photo() {
     let id = rig.start_with_consent();
     let mut decided = None;
     for _ in 0..FPS * 20 {
-        decided = rig
-            .show(Scene::face(Pose::Nobody, 0))
-            .into_iter()
-            .find_map(|e| match e {
-                EventKind::Decision { decision, reasons } => Some((decision, reasons)),
-                _ => None,
-            });
+        decided = rig.show(Scene::face(Pose::Nobody, 0)).into_iter().find_map(|e| match e {
+            EventKind::Decision { decision, reasons } => Some((decision, reasons)),
+            _ => None,
+        });
         if decided.is_some() {
             break;
         }
     }
     let seconds = rig.frames as f64 / f64::from(FPS);
-    assert!(
-        seconds >= timeout.as_secs_f64(),
-        "decided only once the time was up ({seconds} s of frames)"
-    );
+    assert!(seconds >= timeout.as_secs_f64(), "decided only once the time was up ({seconds} s of frames)");
     let (decision, reasons, record) = rig.decided(&id);
-    assert_eq!(
-        decided,
-        Some((decision, reasons.clone())),
-        "the kiosk heard the stored decision"
-    );
-    assert_eq!(
-        (decision, reasons),
-        (
-            Decision::Rejected,
-            vec![
-                Reason::SubjectTimeout,
-                Reason::NoFaceDetected,
-                Reason::FaceNotCaptured
-            ]
-        )
-    );
-    assert!(
-        record.evidence.is_empty(),
-        "nothing kept of a session nobody came to"
-    );
+    assert_eq!(decided, Some((decision, reasons.clone())), "the kiosk heard the stored decision");
+    assert_eq!((decision, reasons), (Decision::Rejected, vec![Reason::SubjectTimeout, Reason::NoFaceDetected, Reason::FaceNotCaptured]));
+    assert!(record.evidence.is_empty(), "nothing kept of a session nobody came to");
 }
 
 #[test]
 fn a_card_with_the_subjects_portrait_is_verified_with_both_sides_kept() {
     let walked = walk("card", true, HONEST);
     let prompts = &walked.prompts;
-    assert!(
-        prompts.contains(&Prompt::ShowFront) && prompts.contains(&Prompt::ShowBack),
-        "{prompts:?}"
-    );
-    assert_eq!(
-        (walked.decision, &walked.reasons[..]),
-        (Decision::Verified, &[][..])
-    );
-    let kept: Vec<&str> = walked
-        .record
-        .evidence
-        .iter()
-        .map(|e| e.kind.as_str())
-        .collect();
-    for kind in [
-        "face",
-        "document_front",
-        "document_back",
-        "document_portrait",
-    ] {
+    assert!(prompts.contains(&Prompt::ShowFront) && prompts.contains(&Prompt::ShowBack), "{prompts:?}");
+    assert_eq!((walked.decision, &walked.reasons[..]), (Decision::Verified, &[][..]));
+    let kept: Vec<&str> = walked.record.evidence.iter().map(|e| e.kind.as_str()).collect();
+    for kind in ["face", "document_front", "document_back", "document_portrait"] {
         assert!(kept.contains(&kind), "{kind} kept: {kept:?}");
     }
-    let document = walked
-        .record
-        .document
-        .as_ref()
-        .expect("the document on the record");
-    assert_eq!(
-        (document["iin"].as_str(), document["iin_valid"].as_bool()),
-        (Some(CARD_IIN), Some(true))
-    );
+    let document = walked.record.document.as_ref().expect("the document on the record");
+    assert_eq!((document["iin"].as_str(), document["iin_valid"].as_bool()), (Some(CARD_IIN), Some(true)));
     for name in ["face_matches_document", "same_person_holding_document"] {
-        assert!(
-            checks(&walked).iter().any(|c| c.name == name && c.passed),
-            "{name}: {:?}",
-            checks(&walked)
-        );
+        assert!(checks(&walked).iter().any(|c| c.name == name && c.passed), "{name}: {:?}", checks(&walked));
     }
 }
 
 #[test]
 fn a_card_with_someone_elses_portrait_is_rejected_as_a_face_mismatch() {
-    let walked = walk(
-        "borrowed-card",
-        true,
-        Subject {
-            portrait: 2,
-            ..HONEST
-        },
-    );
-    assert_eq!(
-        (walked.decision, walked.reasons),
-        (Decision::Rejected, vec![Reason::FaceMismatch])
-    );
+    let walked = walk("borrowed-card", true, Subject { portrait: 2, ..HONEST });
+    assert_eq!((walked.decision, walked.reasons), (Decision::Rejected, vec![Reason::FaceMismatch]));
 }

@@ -154,8 +154,7 @@ pub fn char_classes(format: MrzFormat) -> Vec<Vec<CharClass>> {
         (layout.names, Alpha),
         (layout.composite_check, Numeric),
     ];
-    let td3_personal_check =
-        (format == MrzFormat::Td3).then_some((TD3_PERSONAL_NUMBER_CHECK, Numeric));
+    let td3_personal_check = (format == MrzFormat::Td3).then_some((TD3_PERSONAL_NUMBER_CHECK, Numeric));
     for (span, class) in fields.into_iter().chain(td3_personal_check) {
         for p in span.positions() {
             lines[p.line][p.column] = class;

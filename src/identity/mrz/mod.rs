@@ -19,9 +19,9 @@ use super::iin::{IIN_LENGTH, Sex};
 
 mod error;
 mod layout;
+pub use layout::{CharClass, char_classes};
 pub use error::MrzError;
 use layout::*;
-pub use layout::{CharClass, char_classes};
 
 const FILLER: u8 = b'<';
 

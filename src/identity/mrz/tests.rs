@@ -114,7 +114,8 @@ impl Spec {
                 };
                 let line1 = format!("{heading}{number}{}", padded(&optional_1, 15));
                 let optional_2 = padded(&self.optional_data_2, 11);
-                let composite = check_char(&format!("{}{birth}{expiry}{optional_2}", &line1[5..]));
+                let composite =
+                    check_char(&format!("{}{birth}{expiry}{optional_2}", &line1[5..]));
                 let line2 = format!(
                     "{birth}{}{expiry}{}{optional_2}{composite}",
                     self.sex,
@@ -661,11 +662,20 @@ fn valid_spec() -> impl Strategy<Value = (Spec, Date, Date)> {
     // Birth less than 100 years back; expiry within ±49 years.
     let dates = (0i64..36_500, -18_000i64..18_000);
     (format, document_number, codes, optional, names, sex, dates).prop_map(
-        |(format, document_number, codes, optional, names, sex, (birth_back, expiry_offset))| {
+        |(
+            format,
+            document_number,
+            codes,
+            optional,
+            names,
+            sex,
+            (birth_back, expiry_offset),
+        )| {
             let today = reference().to_unix_days();
             let birth = Date::from_unix_days(today - birth_back).expect("in range");
             let expiry = Date::from_unix_days(today + expiry_offset).expect("in range");
-            let yymmdd = |d: Date| format!("{:02}{:02}{:02}", d.year() % 100, d.month(), d.day());
+            let yymmdd =
+                |d: Date| format!("{:02}{:02}{:02}", d.year() % 100, d.month(), d.day());
             let (document_code, issuing_state, nationality) = codes;
             let (mut optional_data_1, optional_data_2, personal_number) = optional;
             let document_number: String = match format {
@@ -833,19 +843,9 @@ fn character_classes_follow_the_field_layout_and_admit_the_specimens() {
             "XXXXXXXXXNAAANNNNNNNSNNNNNNNXXXXXXXXXXXXXXNN",
         ]
     );
-    for (format, lines) in [
-        (MrzFormat::Td1, &TD1_SPECIMEN[..]),
-        (MrzFormat::Td3, &TD3_SPECIMEN[..]),
-        (MrzFormat::Td1, &TD1_LONG_NUMBER[..]),
-    ] {
+    for (format, lines) in [(MrzFormat::Td1, &TD1_SPECIMEN[..]), (MrzFormat::Td3, &TD3_SPECIMEN[..]), (MrzFormat::Td1, &TD1_LONG_NUMBER[..])] {
         for (classes, line) in char_classes(format).iter().zip(lines) {
-            assert!(
-                classes
-                    .iter()
-                    .zip(line.bytes())
-                    .all(|(class, c)| class.allows(c)),
-                "{line}"
-            );
+            assert!(classes.iter().zip(line.bytes()).all(|(class, c)| class.allows(c)), "{line}");
         }
     }
 }

@@ -18,11 +18,7 @@ impl SessionMachine {
     /// this frame: a document stage runs, the last look is old enough, and the faces
     /// seen so far do not yet agree.
     pub fn holder_look_due(&self, now: Instant) -> bool {
-        self.document_side().is_some()
-            && self
-                .holder
-                .as_ref()
-                .is_some_and(|h| h.due(now, self.config.match_threshold))
+        self.document_side().is_some() && self.holder.as_ref().is_some_and(|h| h.due(now, self.config.match_threshold))
     }
 
     /// One look beside the document: the distance of the face there from the evidence
@@ -41,11 +37,7 @@ impl SessionMachine {
     /// The face's mean colour in a frame of the flash sequence, and its surroundings'.
     pub fn on_flash_sample(&mut self, bgr: [f32; 3], surround: Option<[f32; 3]>, now: Instant) {
         if let State::Flash { started, .. } = self.state {
-            self.flash_samples.push(Sample {
-                offset: now.duration_since(started),
-                bgr,
-                surround,
-            });
+            self.flash_samples.push(Sample { offset: now.duration_since(started), bgr, surround });
         }
     }
 
@@ -54,38 +46,21 @@ impl SessionMachine {
         if self.config.flash_plan.is_empty() || self.flash_verdict.is_some() {
             return self.after_face();
         }
-        self.state = State::Flash {
-            started: now,
-            shown: 0,
-        };
-        let mut out = vec![Effect::Event(EventKind::Stage {
-            stage: Stage::ScreenFlash,
-        })];
+        self.state = State::Flash { started: now, shown: 0 };
+        let mut out = vec![Effect::Event(EventKind::Stage { stage: Stage::ScreenFlash })];
         self.show(Prompt::LookAtScreen, None, &mut out);
-        out.push(Effect::Event(EventKind::Flash {
-            color: Some(self.config.flash_plan[0].hex().to_string()),
-        }));
+        out.push(Effect::Event(EventKind::Flash { color: Some(self.config.flash_plan[0].hex().to_string()) }));
         out
     }
 
-    pub(super) fn flash_tick(
-        &mut self,
-        started: Instant,
-        shown: usize,
-        now: Instant,
-    ) -> Vec<Effect> {
+    pub(super) fn flash_tick(&mut self, started: Instant, shown: usize, now: Instant) -> Vec<Effect> {
         let step = self.config.flash_step;
         let index = (now.duration_since(started).as_millis() / step.as_millis().max(1)) as usize;
         let plan = &self.config.flash_plan;
         if index < plan.len() {
             if index > shown {
-                self.state = State::Flash {
-                    started,
-                    shown: index,
-                };
-                return vec![Effect::Event(EventKind::Flash {
-                    color: Some(plan[index].hex().to_string()),
-                })];
+                self.state = State::Flash { started, shown: index };
+                return vec![Effect::Event(EventKind::Flash { color: Some(plan[index].hex().to_string()) })];
             }
             return Vec::new();
         }
@@ -106,39 +81,20 @@ impl SessionMachine {
         matches!(self.state, State::Liveness { .. })
     }
 
-    pub(super) fn start_challenge(
-        &mut self,
-        index: usize,
-        restarts: u32,
-        now: Instant,
-        out: &mut Vec<Effect>,
-    ) {
+    pub(super) fn start_challenge(&mut self, index: usize, restarts: u32, now: Instant, out: &mut Vec<Effect>) {
         let challenge = self.config.challenges[index];
         self.state = State::Liveness { index, restarts };
         // After another challenge, the head must first come back to where it was.
         let neutral = self.judge.as_ref().and_then(|j| j.neutral());
-        self.judge = Some(Judge::after(
-            challenge,
-            self.config.challenge_timeout,
-            now,
-            neutral,
-        ));
+        self.judge = Some(Judge::after(challenge, self.config.challenge_timeout, now, neutral));
         self.show(challenge.prompt(), None, out);
     }
 
     /// One frame of a challenge (`None`: no face in it).
-    pub fn on_liveness_frame(
-        &mut self,
-        observation: Option<&Observation>,
-        now: Instant,
-    ) -> Vec<Effect> {
+    pub fn on_liveness_frame(&mut self, observation: Option<&Observation>, now: Instant) -> Vec<Effect> {
         let mut out = Vec::new();
-        let State::Liveness { index, restarts } = self.state else {
-            return out;
-        };
-        let Some(judge) = self.judge.as_mut() else {
-            return out;
-        };
+        let State::Liveness { index, restarts } = self.state else { return out };
+        let Some(judge) = self.judge.as_mut() else { return out };
         let challenge = judge.challenge();
         match judge.observe(observation, now) {
             Progress::Pending => {}
@@ -157,9 +113,7 @@ impl SessionMachine {
             Progress::Restart(why) | Progress::Failed(why) => {
                 self.challenge_results.push((challenge, false, why));
                 self.judge = None;
-                return self.finish(Ending::ChallengeFailed {
-                    face_lost: matches!(why, "face_lost" | "face_swapped"),
-                });
+                return self.finish(Ending::ChallengeFailed { face_lost: matches!(why, "face_lost" | "face_swapped") });
             }
         }
         out.extend(self.on_tick(now));

@@ -63,10 +63,7 @@ pub struct Findings {
 /// What the findings add up to: the decision and its reasons, most serious first.
 pub fn decide(f: &Findings) -> (Decision, Vec<Reason>) {
     let (decision, mut reasons) = judge(f);
-    if !f.face_captured
-        && decision != Decision::Verified
-        && !reasons.contains(&Reason::FaceNotCaptured)
-    {
+    if !f.face_captured && decision != Decision::Verified && !reasons.contains(&Reason::FaceNotCaptured) {
         reasons.push(Reason::FaceNotCaptured);
     }
     (decision, reasons)
@@ -77,11 +74,7 @@ fn judge(f: &Findings) -> (Decision, Vec<Reason>) {
     match f.ending {
         Ending::Completed => {}
         Ending::CameraLost => return rejected(vec![Reason::CameraLost]),
-        Ending::SubjectTimeout {
-            awaiting_consent,
-            face_seen,
-            document_open,
-        } => {
+        Ending::SubjectTimeout { awaiting_consent, face_seen, document_open } => {
             let mut reasons = vec![Reason::SubjectTimeout];
             if awaiting_consent {
                 reasons.push(Reason::ConsentNotGiven);
@@ -93,9 +86,7 @@ fn judge(f: &Findings) -> (Decision, Vec<Reason>) {
             return rejected(reasons);
         }
         Ending::ChallengeFailed { face_lost: true } => return rejected(vec![Reason::FaceLost]),
-        Ending::ChallengeFailed { face_lost: false } => {
-            return rejected(vec![Reason::ChallengeNotCompleted]);
-        }
+        Ending::ChallengeFailed { face_lost: false } => return rejected(vec![Reason::ChallengeNotCompleted]),
         Ending::FlashNotFollowed => return rejected(vec![Reason::PresentationAttackSuspected]),
     }
     if f.attack_suspected {
@@ -111,10 +102,7 @@ fn judge(f: &Findings) -> (Decision, Vec<Reason>) {
         (doc.inconsistent, Reason::DocumentInconsistent),
         // Someone other than the photographed subject held the document. A face never
         // seen beside it (the card held over it) is only reported in the checks.
-        (
-            doc.face_mismatch || f.holder == Some(holder::Verdict::Different),
-            Reason::FaceMismatch,
-        ),
+        (doc.face_mismatch || f.holder == Some(holder::Verdict::Different), Reason::FaceMismatch),
     ]
     .into_iter()
     .filter_map(|(found, reason)| found.then_some(reason))
@@ -134,11 +122,7 @@ fn judge(f: &Findings) -> (Decision, Vec<Reason>) {
         reasons.insert(0, Reason::GuardianRequired);
         return (Decision::PendingGuardian, reasons);
     }
-    if reasons.is_empty() {
-        (Decision::Verified, reasons)
-    } else {
-        (Decision::NeedsReview, reasons)
-    }
+    if reasons.is_empty() { (Decision::Verified, reasons) } else { (Decision::NeedsReview, reasons) }
 }
 
 #[cfg(test)]
@@ -169,29 +153,16 @@ mod tests {
     };
 
     const fn timeout(awaiting_consent: bool, face_seen: bool, document_open: bool) -> Ending {
-        Ending::SubjectTimeout {
-            awaiting_consent,
-            face_seen,
-            document_open,
-        }
+        Ending::SubjectTimeout { awaiting_consent, face_seen, document_open }
     }
 
     const fn with_doc(doc: DocumentFindings) -> Findings {
-        Findings {
-            document: Some(doc),
-            holder: Some(holder::Verdict::Same),
-            ..CLEAN
-        }
+        Findings { document: Some(doc), holder: Some(holder::Verdict::Same), ..CLEAN }
     }
 
     /// Every document flaw at once: the reasons come in this order.
-    const ALL_FLAWS: DocumentFindings = DocumentFindings {
-        expected_iin_mismatch: true,
-        expired: true,
-        inconsistent: true,
-        face_mismatch: true,
-        ..DOC
-    };
+    const ALL_FLAWS: DocumentFindings =
+        DocumentFindings { expected_iin_mismatch: true, expired: true, inconsistent: true, face_mismatch: true, ..DOC };
 
     #[rustfmt::skip]
     const TABLE: &[(&str, Findings, Decision, &[Reason])] = &[
@@ -234,10 +205,7 @@ mod tests {
     #[test]
     fn every_decision_is_reachable() {
         for d in Decision::ALL {
-            assert!(
-                TABLE.iter().any(|(_, f, _, _)| decide(f).0 == d),
-                "{d:?} unreachable"
-            );
+            assert!(TABLE.iter().any(|(_, f, _, _)| decide(f).0 == d), "{d:?} unreachable");
         }
     }
 

@@ -110,29 +110,18 @@ impl SessionMachine {
     }
 
     pub(super) fn enter_document(&mut self, side: Side, out: &mut Vec<Effect>) {
-        self.state = State::Document {
-            side,
-            last_read: None,
-            last_fingerprint: None,
-            stable: 0,
-        };
+        self.state = State::Document { side, last_read: None, last_fingerprint: None, stable: 0 };
         // Kept across sides and retakes: the holder is the same person throughout.
         self.holder.get_or_insert_default();
         self.shown_prompt = None;
         self.pending_prompt = None;
-        out.push(Effect::Event(EventKind::Stage {
-            stage: side.stage(),
-        }));
+        out.push(Effect::Event(EventKind::Stage { stage: side.stage() }));
         self.show(side.prompt(), None, out);
     }
 
     /// What to tell the subject about how the document sits (`HoldCardFlat`: it sits
     /// well, keep it so; the kiosk's guide turns green).
-    pub(super) fn framing_prompt(
-        side: Side,
-        framing: &Framing,
-        cfg: &DocumentStageConfig,
-    ) -> Prompt {
+    pub(super) fn framing_prompt(side: Side, framing: &Framing, cfg: &DocumentStageConfig) -> Prompt {
         if !framing.found {
             side.prompt()
         } else if framing.area_share < cfg.min_area_share {
@@ -150,9 +139,7 @@ impl SessionMachine {
     /// told reliably from what is around it.
     pub fn well_framed(&self, framing: &Framing) -> bool {
         match (&self.state, &self.config.document) {
-            (State::Document { side, .. }, Some(cfg)) => {
-                Self::framing_prompt(*side, framing, cfg) == Prompt::HoldCardFlat
-            }
+            (State::Document { side, .. }, Some(cfg)) => Self::framing_prompt(*side, framing, cfg) == Prompt::HoldCardFlat,
             _ => false,
         }
     }
@@ -160,18 +147,11 @@ impl SessionMachine {
     /// How the document sits in this frame; asks for a read when it sits well.
     pub fn on_document_frame(&mut self, framing: &Framing, now: Instant) -> Vec<Effect> {
         let mut out = Vec::new();
-        let Some(cfg) = self.config.document.clone() else {
-            return out;
-        };
-        if let State::Document {
-            side, last_read, ..
-        } = self.state
-        {
+        let Some(cfg) = self.config.document.clone() else { return out };
+        if let State::Document { side, last_read, .. } = self.state {
             let prompt = Self::framing_prompt(side, framing, &cfg);
             self.prompt(prompt, now, &mut out);
-            if prompt == Prompt::HoldCardFlat
-                && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval)
-            {
+            if prompt == Prompt::HoldCardFlat && last_read.is_none_or(|t| now.duration_since(t) >= cfg.read_interval) {
                 if let State::Document { last_read, .. } = &mut self.state {
                     *last_read = Some(now);
                 }
@@ -185,26 +165,12 @@ impl SessionMachine {
     /// The result of an OCR read (`None`: nothing readable).
     pub fn on_document_read(&mut self, reading: Option<Reading>) -> Vec<Effect> {
         let mut out = Vec::new();
-        let Some(needed) = self.config.document.as_ref().map(|c| c.stable_reads) else {
-            return out;
-        };
-        let State::Document {
-            side,
-            last_fingerprint,
-            stable,
-            ..
-        } = &mut self.state
-        else {
-            return out;
-        };
+        let Some(needed) = self.config.document.as_ref().map(|c| c.stable_reads) else { return out };
+        let State::Document { side, last_fingerprint, stable, .. } = &mut self.state else { return out };
         let side = *side;
         match reading {
             Some(r) if r.side == side => {
-                *stable = if *last_fingerprint == Some(r.fingerprint) {
-                    *stable + 1
-                } else {
-                    1
-                };
+                *stable = if *last_fingerprint == Some(r.fingerprint) { *stable + 1 } else { 1 };
                 *last_fingerprint = Some(r.fingerprint);
                 if *stable >= needed {
                     out.push(Effect::CaptureDocument(side));
@@ -227,9 +193,7 @@ impl SessionMachine {
     /// The engine kept the side just read.
     pub fn on_document_captured(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
-        let State::Document { side, .. } = self.state else {
-            return out;
-        };
+        let State::Document { side, .. } = self.state else { return out };
         self.show(Prompt::Captured, None, &mut out);
         match side {
             Side::Front => self.enter_document(Side::Back, &mut out),
@@ -250,9 +214,7 @@ impl SessionMachine {
         self.verdict = Some(verdict);
         if needs_entry {
             self.state = State::AwaitingIin;
-            let mut out = vec![Effect::Event(EventKind::Stage {
-                stage: Stage::IinEntry,
-            })];
+            let mut out = vec![Effect::Event(EventKind::Stage { stage: Stage::IinEntry })];
             self.show(Prompt::EnterIin, None, &mut out);
             return out;
         }
@@ -262,12 +224,7 @@ impl SessionMachine {
     /// The subject typed the IIN and confirmed the data are true.
     /// `iin_valid`: its check digit holds; `inconsistent`: the typed IIN contradicts
     /// the document (birth date, sex, century).
-    pub fn on_iin_entered(
-        &mut self,
-        expected_iin_mismatch: bool,
-        iin_valid: bool,
-        inconsistent: bool,
-    ) -> Vec<Effect> {
+    pub fn on_iin_entered(&mut self, expected_iin_mismatch: bool, iin_valid: bool, inconsistent: bool) -> Vec<Effect> {
         if self.state != State::AwaitingIin {
             return Vec::new();
         }

@@ -10,9 +10,7 @@ impl SessionMachine {
         self.shown_prompt = None;
         self.pending_prompt = None;
         out.push(Effect::CollectCandidates(false));
-        out.push(Effect::Event(EventKind::Stage {
-            stage: Stage::FaceCapture,
-        }));
+        out.push(Effect::Event(EventKind::Stage { stage: Stage::FaceCapture }));
     }
 
     pub(super) fn frame_in_stage(&mut self, a: &Assessment, now: Instant, out: &mut Vec<Effect>) {
@@ -30,11 +28,7 @@ impl SessionMachine {
                     self.prompt(Prompt::HoldStill, now, out);
                     return;
                 }
-                self.state = State::Countdown {
-                    started: now,
-                    bad_since: None,
-                    shown: self.config.countdown_seconds,
-                };
+                self.state = State::Countdown { started: now, bad_since: None, shown: self.config.countdown_seconds };
                 self.show(Prompt::Countdown, Some(self.config.countdown_seconds), out);
                 out.push(Effect::CollectCandidates(true));
             }
@@ -57,14 +51,7 @@ impl SessionMachine {
     }
 
     /// One step of the countdown: the next number, or the capture at its end.
-    pub(super) fn countdown_tick(
-        &mut self,
-        started: Instant,
-        shown: u32,
-        bad_since: Option<Instant>,
-        now: Instant,
-        out: &mut Vec<Effect>,
-    ) {
+    pub(super) fn countdown_tick(&mut self, started: Instant, shown: u32, bad_since: Option<Instant>, now: Instant, out: &mut Vec<Effect>) {
         let elapsed = now.duration_since(started).as_secs_f64();
         let total = f64::from(self.config.countdown_seconds);
         if elapsed >= total {
@@ -75,11 +62,7 @@ impl SessionMachine {
         } else {
             let remaining = (total - elapsed).ceil() as u32;
             if remaining < shown {
-                self.state = State::Countdown {
-                    started,
-                    bad_since,
-                    shown: remaining,
-                };
+                self.state = State::Countdown { started, bad_since, shown: remaining };
                 self.show(Prompt::Countdown, Some(remaining), out);
             }
         }
@@ -94,9 +77,7 @@ impl SessionMachine {
         self.state = State::Review { since: now };
         let mut out = Vec::new();
         self.show(Prompt::Captured, None, &mut out);
-        out.push(Effect::Event(EventKind::Stage {
-            stage: Stage::FaceReview,
-        }));
+        out.push(Effect::Event(EventKind::Stage { stage: Stage::FaceReview }));
         out
     }
 
@@ -112,11 +93,7 @@ impl SessionMachine {
 
     /// The subject pressed Continue on the review screen.
     pub fn on_continue(&mut self, now: Instant) -> Vec<Effect> {
-        if matches!(self.state, State::Review { .. }) {
-            self.complete(now)
-        } else {
-            Vec::new()
-        }
+        if matches!(self.state, State::Review { .. }) { self.complete(now) } else { Vec::new() }
     }
 
     /// The face photo is taken: on to the challenges, then the document.
@@ -128,12 +105,7 @@ impl SessionMachine {
             if let (true, Some(extra)) = (borderline, self.config.borderline_challenge.take()) {
                 self.config.challenges.push(extra);
             }
-            let mut out = vec![
-                Effect::CollectCandidates(false),
-                Effect::Event(EventKind::Stage {
-                    stage: Stage::Liveness,
-                }),
-            ];
+            let mut out = vec![Effect::CollectCandidates(false), Effect::Event(EventKind::Stage { stage: Stage::Liveness })];
             self.start_challenge(0, 0, now, &mut out);
             return out;
         }
@@ -143,12 +115,7 @@ impl SessionMachine {
     /// The figures of the kept photo against their thresholds.
     pub(super) fn checks(&self) -> Vec<Check> {
         let Some(m) = self.captured else {
-            return vec![Check {
-                name: "face_captured".into(),
-                passed: false,
-                score: None,
-                threshold: None,
-            }];
+            return vec![Check { name: "face_captured".into(), passed: false, score: None, threshold: None }];
         };
         let g = &self.config.gates;
         let check = |name: &str, passed: bool, score: f32, threshold: f32| Check {
@@ -158,36 +125,11 @@ impl SessionMachine {
             threshold: Some(round3(threshold)),
         };
         vec![
-            check(
-                "face_detection",
-                m.score >= self.config.detection_score,
-                m.score,
-                self.config.detection_score,
-            ),
-            check(
-                "face_size",
-                m.fill >= g.min_fill && m.fill <= g.max_fill,
-                m.fill,
-                g.min_fill,
-            ),
-            check(
-                "face_centred",
-                m.centre_offset <= g.max_centre_offset,
-                m.centre_offset,
-                g.max_centre_offset,
-            ),
-            check(
-                "face_frontal",
-                m.yaw.abs() <= g.max_yaw,
-                m.yaw.abs(),
-                g.max_yaw,
-            ),
-            check(
-                "face_sharpness",
-                m.sharpness >= g.min_sharpness,
-                m.sharpness,
-                g.min_sharpness,
-            ),
+            check("face_detection", m.score >= self.config.detection_score, m.score, self.config.detection_score),
+            check("face_size", m.fill >= g.min_fill && m.fill <= g.max_fill, m.fill, g.min_fill),
+            check("face_centred", m.centre_offset <= g.max_centre_offset, m.centre_offset, g.max_centre_offset),
+            check("face_frontal", m.yaw.abs() <= g.max_yaw, m.yaw.abs(), g.max_yaw),
+            check("face_sharpness", m.sharpness >= g.min_sharpness, m.sharpness, g.min_sharpness),
             check(
                 "face_brightness",
                 (g.min_brightness..=g.max_brightness).contains(&m.brightness),

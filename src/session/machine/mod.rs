@@ -77,6 +77,7 @@ pub const BORDERLINE_PASSIVE: f64 = 0.5;
 /// A lost or swapped face may restart a challenge this many times.
 const CHALLENGE_RESTARTS: u32 = 2;
 
+
 /// What the engine must do after an input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -103,32 +104,13 @@ enum State {
     AwaitingConsent,
     AwaitingGuardian,
     Waiting,
-    Framing {
-        good_since: Option<Instant>,
-    },
-    Countdown {
-        started: Instant,
-        bad_since: Option<Instant>,
-        shown: u32,
-    },
+    Framing { good_since: Option<Instant> },
+    Countdown { started: Instant, bad_since: Option<Instant>, shown: u32 },
     Capturing,
-    Review {
-        since: Instant,
-    },
-    Liveness {
-        index: usize,
-        restarts: u32,
-    },
-    Flash {
-        started: Instant,
-        shown: usize,
-    },
-    Document {
-        side: Side,
-        last_read: Option<Instant>,
-        last_fingerprint: Option<u64>,
-        stable: u32,
-    },
+    Review { since: Instant },
+    Liveness { index: usize, restarts: u32 },
+    Flash { started: Instant, shown: usize },
+    Document { side: Side, last_read: Option<Instant>, last_fingerprint: Option<u64>, stable: u32 },
     Assessing,
     AwaitingIin,
     Done,
@@ -161,11 +143,7 @@ pub struct SessionMachine {
 impl SessionMachine {
     pub fn new(config: MachineConfig, now: Instant) -> Self {
         Self {
-            state: if config.require_consent {
-                State::AwaitingConsent
-            } else {
-                State::Waiting
-            },
+            state: if config.require_consent { State::AwaitingConsent } else { State::Waiting },
             config,
             started: now,
             shown_prompt: None,
@@ -191,10 +169,7 @@ impl SessionMachine {
 
     /// Frames are only looked at once the subject has consented.
     pub fn wants_frames(&self) -> bool {
-        !matches!(
-            self.state,
-            State::AwaitingConsent | State::AwaitingGuardian | State::Done
-        )
+        !matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian | State::Done)
     }
 
     /// The subject consented on the kiosk; capture may begin.
@@ -205,9 +180,7 @@ impl SessionMachine {
         let mut out = vec![Effect::Event(EventKind::Consent { language })];
         if self.config.require_guardian_declaration {
             self.state = State::AwaitingGuardian;
-            out.push(Effect::Event(EventKind::Stage {
-                stage: Stage::GuardianConsent,
-            }));
+            out.push(Effect::Event(EventKind::Stage { stage: Stage::GuardianConsent }));
         } else {
             self.state = State::Waiting;
         }
@@ -240,16 +213,12 @@ impl SessionMachine {
         }
         match self.state.clone() {
             State::Waiting if assessment.faces > 0 => {
-                out.push(Effect::Event(EventKind::Status {
-                    status: Status::InProgress,
-                }));
+                out.push(Effect::Event(EventKind::Status { status: Status::InProgress }));
                 self.enter_framing(&mut out);
                 self.frame_in_stage(assessment, now, &mut out);
             }
             State::Waiting => self.prompt(Prompt::ShowFace, now, &mut out),
-            State::Framing { .. } | State::Countdown { .. } => {
-                self.frame_in_stage(assessment, now, &mut out)
-            }
+            State::Framing { .. } | State::Countdown { .. } => self.frame_in_stage(assessment, now, &mut out),
             State::AwaitingConsent
             | State::AwaitingGuardian
             | State::Capturing
@@ -276,25 +245,16 @@ impl SessionMachine {
         {
             return self.finish(Ending::CameraLost);
         }
-        if now.duration_since(self.started) > self.config.subject_timeout
-            && !matches!(self.state, State::Review { .. })
-        {
+        if now.duration_since(self.started) > self.config.subject_timeout && !matches!(self.state, State::Review { .. }) {
             return self.finish(Ending::SubjectTimeout {
-                awaiting_consent: matches!(
-                    self.state,
-                    State::AwaitingConsent | State::AwaitingGuardian
-                ),
+                awaiting_consent: matches!(self.state, State::AwaitingConsent | State::AwaitingGuardian),
                 face_seen: self.face_seen,
                 document_open: matches!(self.state, State::Document { .. } | State::AwaitingIin),
             });
         }
         match self.state.clone() {
             State::Flash { started, shown } => out.extend(self.flash_tick(started, shown, now)),
-            State::Countdown {
-                started,
-                shown,
-                bad_since,
-            } => self.countdown_tick(started, shown, bad_since, now, &mut out),
+            State::Countdown { started, shown, bad_since } => self.countdown_tick(started, shown, bad_since, now, &mut out),
             State::Review { since } if now.duration_since(since) >= self.config.review => {
                 out.extend(self.complete(now));
             }
@@ -313,11 +273,7 @@ impl SessionMachine {
                 self.enter_framing(&mut out);
             }
             State::Document { side, .. } => {
-                let first = if side == Side::PassportPage {
-                    Side::PassportPage
-                } else {
-                    Side::Front
-                };
+                let first = if side == Side::PassportPage { Side::PassportPage } else { Side::Front };
                 self.enter_document(first, &mut out);
             }
             _ => {}
@@ -359,10 +315,7 @@ impl SessionMachine {
             attack_suspected: self.passive.as_ref().is_some_and(|(attack, _)| *attack),
             face_changed: self.continuity.as_ref().is_some_and(|(same, _)| !same),
             document: self.verdict.as_ref().map(DocumentVerdict::findings),
-            holder: self
-                .holder
-                .as_ref()
-                .map(|h| h.verdict(self.config.match_threshold)),
+            holder: self.holder.as_ref().map(|h| h.verdict(self.config.match_threshold)),
             iin_by_subject: self.iin_by_subject,
             replayed_source: self.config.replayed_source,
         }
@@ -374,15 +327,7 @@ impl SessionMachine {
         self.state = State::Done;
         let mut checks = self.checks();
         checks.extend(self.challenge_results.iter().map(|(c, passed, why)| Check {
-            name: format!(
-                "challenge_{}{}",
-                c.name(),
-                if *passed {
-                    String::new()
-                } else {
-                    format!(" ({why})")
-                }
-            ),
+            name: format!("challenge_{}{}", c.name(), if *passed { String::new() } else { format!(" ({why})") }),
             passed: *passed,
             score: None,
             threshold: None,
@@ -395,20 +340,11 @@ impl SessionMachine {
         }
         if let Some(f) = self.flash_verdict {
             let figures = match f.face_over_surround {
-                Some(r) => format!(
-                    " (followed {}/{}, face_shift={:.3}, face_over_surround={r:.2})",
-                    f.followed, f.steps, f.face_shift
-                ),
-                None => format!(
-                    " (followed {}/{}, face_shift={:.3})",
-                    f.followed, f.steps, f.face_shift
-                ),
+                Some(r) => format!(" (followed {}/{}, face_shift={:.3}, face_over_surround={r:.2})", f.followed, f.steps, f.face_shift),
+                None => format!(" (followed {}/{}, face_shift={:.3})", f.followed, f.steps, f.face_shift),
             };
             checks.push(Check {
-                name: format!(
-                    "screen_flash{}",
-                    if f.passed() { String::new() } else { figures }
-                ),
+                name: format!("screen_flash{}", if f.passed() { String::new() } else { figures }),
                 passed: f.passed(),
                 score: Some(f.followed as f64 / f.steps.max(1) as f64),
                 threshold: Some(flash::REQUIRED as f64 / flash::STEPS as f64),
@@ -420,11 +356,7 @@ impl SessionMachine {
         vec![
             Effect::CollectCandidates(false),
             Effect::Event(EventKind::Stage { stage: Stage::Done }),
-            Effect::Decide(Outcome {
-                decision,
-                reasons,
-                checks,
-            }),
+            Effect::Decide(Outcome { decision, reasons, checks }),
         ]
     }
 

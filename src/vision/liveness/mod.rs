@@ -140,10 +140,7 @@ impl LivenessVerdict {
             ("black_level", &s.black_level),
             ("white_point_shift", &s.white_point_shift),
         ];
-        let mut parts = vec![
-            format!("print={:.2}", self.print_score),
-            format!("screen={:.2}", self.screen_score),
-        ];
+        let mut parts = vec![format!("print={:.2}", self.print_score), format!("screen={:.2}", self.screen_score)];
         for (name, signal) in named {
             if let (Some(v), true) = (signal.value, signal.evidence > 0.0) {
                 parts.push(format!("{name}={v:.3}"));
@@ -195,21 +192,13 @@ impl LivenessAnalyser {
         };
         let scale = (WORK_WIDTH as f32 / frame.cols() as f32).min(1.0);
         if scale < 1.0 {
-            let size = Size::new(
-                (frame.cols() as f32 * scale).round() as i32,
-                (frame.rows() as f32 * scale).round() as i32,
-            );
+            let size = Size::new((frame.cols() as f32 * scale).round() as i32, (frame.rows() as f32 * scale).round() as i32);
             imgproc::resize(frame, &mut self.small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
         }
         let bgr = if scale < 1.0 { &self.small } else { frame };
         let mut grey = std::mem::take(&mut self.spare_grey);
         imgproc::cvt_color_def(bgr, &mut grey, imgproc::COLOR_BGR2GRAY)?;
-        let bbox = BoxF {
-            x: face.bbox.x * scale,
-            y: face.bbox.y * scale,
-            width: face.bbox.width * scale,
-            height: face.bbox.height * scale,
-        };
+        let bbox = BoxF { x: face.bbox.x * scale, y: face.bbox.y * scale, width: face.bbox.width * scale, height: face.bbox.height * scale };
         let Some(rect) = clip_rect(bbox, 0.0, grey.size()?) else {
             self.spare_grey = grey;
             self.forget_previous();
@@ -224,9 +213,7 @@ impl LivenessAnalyser {
             Mat::roi(&grey, centre_crop(rect, SPECTRUM_SIDE))?.try_clone()?
         };
         // Beside the face only reported: at work resolution, which is cheaper.
-        let beside = beside_square(rect, grey.size()?)
-            .map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone()))
-            .transpose()?;
+        let beside = beside_square(rect, grey.size()?).map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone())).transpose()?;
         let cues = screen::frame_cues(bgr, &grey, rect, &centre, beside.as_ref())?;
         let profiles = screen::row_profiles(&grey, rect)?;
         let mut pyramid = std::mem::take(&mut self.spare_pyramid);
@@ -246,13 +233,7 @@ impl LivenessAnalyser {
         }
         self.cues.push(cues);
         self.forget_previous();
-        self.previous = Some(Previous {
-            grey,
-            pyramid,
-            face: bbox,
-            profiles,
-            cues,
-        });
+        self.previous = Some(Previous { grey, pyramid, face: bbox, profiles, cues });
         Ok(())
     }
 
@@ -265,77 +246,36 @@ impl LivenessAnalyser {
     }
 
     pub fn verdict(&self) -> LivenessVerdict {
-        let planarity = scored(
-            median(&self.planarity),
-            self.planarity.len(),
-            MIN_MOVING_PAIRS,
-            PLANARITY_RAMP,
-        );
+        let planarity = scored(median(&self.planarity), self.planarity.len(), MIN_MOVING_PAIRS, PLANARITY_RAMP);
         let deformation_value = print::landmark_deformation(&self.shapes);
-        let landmark_deformation = scored(
-            deformation_value,
-            self.shapes.len(),
-            MIN_FACE_FRAMES,
-            DEFORMATION_RAMP,
-        );
-        let of = |f: fn(&FrameCues) -> Option<f32>| -> Vec<f32> {
-            self.cues.iter().filter_map(f).collect()
-        };
+        let landmark_deformation = scored(deformation_value, self.shapes.len(), MIN_FACE_FRAMES, DEFORMATION_RAMP);
+        let of = |f: fn(&FrameCues) -> Option<f32>| -> Vec<f32> { self.cues.iter().filter_map(f).collect() };
         let moire = of(|c| Some(c.moire));
         let moire_peak = scored(median(&moire), moire.len(), MIN_FACE_FRAMES, MOIRE_RAMP);
         let beside = of(|c| c.moire_beside);
         let enclosed = of(|c| Some(if c.sides >= 3 { 1.0 } else { 0.0 }));
         let display_frame = scored(mean(&enclosed), enclosed.len(), MIN_FACE_FRAMES, FRAME_RAMP);
-        let refresh_banding = scored(
-            median(&self.banding),
-            self.banding.len(),
-            MIN_MOVING_PAIRS,
-            BANDING_RAMP,
-        );
+        let refresh_banding = scored(median(&self.banding), self.banding.len(), MIN_MOVING_PAIRS, BANDING_RAMP);
         let black = of(|c| Some(c.black_level));
         let black_level = scored(median(&black), black.len(), MIN_FACE_FRAMES, BLACK_RAMP);
         let white = of(|c| c.white_point_shift);
-        let white_point_shift = scored(
-            median(&white),
-            white.len(),
-            MIN_FACE_FRAMES,
-            WHITE_POINT_RAMP,
-        );
+        let white_point_shift = scored(median(&white), white.len(), MIN_FACE_FRAMES, WHITE_POINT_RAMP);
         let glare_shares = of(|c| Some(c.glare_share));
-        let glare_offsets: Vec<(f32, f32)> = self
-            .cues
-            .iter()
-            .filter(|c| c.glare_share >= GLARE_MIN_SHARE)
-            .filter_map(|c| c.glare_offset)
-            .collect();
-        let reported = |value: Option<f32>, samples: usize| Signal {
-            value,
-            evidence: 0.0,
-            samples,
-        };
+        let glare_offsets: Vec<(f32, f32)> = self.cues.iter().filter(|c| c.glare_share >= GLARE_MIN_SHARE).filter_map(|c| c.glare_offset).collect();
+        let reported = |value: Option<f32>, samples: usize| Signal { value, evidence: 0.0, samples };
 
         // A print: planar motion and a rigid landmark shape together (rigidity alone is
         // what a still real person shows). A screen: any emissive cue (noisy-or). A
         // reproduction of either kind: lifted blacks or a frame around the face.
         let rigid_plane = (planarity.evidence * landmark_deformation.evidence).sqrt();
-        let emissive = 1.0
-            - (1.0 - moire_peak.evidence)
-                * (1.0 - white_point_shift.evidence)
-                * (1.0 - refresh_banding.evidence);
+        let emissive = 1.0 - (1.0 - moire_peak.evidence) * (1.0 - white_point_shift.evidence) * (1.0 - refresh_banding.evidence);
         let reproduction = 1.0 - (1.0 - black_level.evidence) * (1.0 - display_frame.evidence);
         let is_print = rigid_plane >= PRINT_KIND_MIN && rigid_plane >= emissive;
-        let (print_score, screen_score) = if is_print {
-            (rigid_plane.max(reproduction), emissive)
-        } else {
-            (rigid_plane, emissive.max(reproduction))
-        };
+        let (print_score, screen_score) =
+            if is_print { (rigid_plane.max(reproduction), emissive) } else { (rigid_plane, emissive.max(reproduction)) };
         let score = print_score.max(screen_score);
         let attack_suspected = score >= ATTACK_THRESHOLD;
-        let attack_kind = attack_suspected.then_some(if is_print {
-            AttackKind::Print
-        } else {
-            AttackKind::Screen
-        });
+        let attack_kind = attack_suspected.then_some(if is_print { AttackKind::Print } else { AttackKind::Screen });
         LivenessVerdict {
             frames_read: self.frames,
             faces_tracked: self.shapes.len(),
@@ -375,19 +315,9 @@ fn follows(prev: &FrameCues, prev_face: BoxF, next: &FrameCues, face: BoxF) -> O
     if motion < FOLLOW_MIN_MOTION {
         return None;
     }
-    let shifts: Vec<f32> = prev
-        .side_offsets
-        .iter()
-        .zip(&next.side_offsets)
-        .filter(|(p, n)| !p.is_nan() && !n.is_nan())
-        .map(|(p, n)| (p - n).abs())
-        .collect();
+    let shifts: Vec<f32> = prev.side_offsets.iter().zip(&next.side_offsets).filter(|(p, n)| !p.is_nan() && !n.is_nan()).map(|(p, n)| (p - n).abs()).collect();
     let shift = median(&shifts)?;
-    Some(if shift < FOLLOW_SHARE * motion {
-        1.0
-    } else {
-        0.0
-    })
+    Some(if shift < FOLLOW_SHARE * motion { 1.0 } else { 0.0 })
 }
 
 /// A square beside the face (right, else left), as large as the face's centre square,
@@ -398,27 +328,16 @@ fn beside_square(face: Rect, size: Size) -> Option<Rect> {
     let gap = face.width / 4;
     [face.x + face.width + gap, face.x - gap - side]
         .into_iter()
-        .find(|&x| {
-            x >= 0 && x + side <= size.width && y >= 0 && y + side <= size.height && side >= 16
-        })
+        .find(|&x| x >= 0 && x + side <= size.width && y >= 0 && y + side <= size.height && side >= 16)
         .map(|x| Rect::new(x, y, side, side))
 }
 
 /// A work-resolution rectangle cut from the frame as captured, in grey.
 fn native_grey(frame: &Mat, r: Rect, scale: f32) -> Result<Mat, VisionError> {
     let (x, y) = ((r.x as f32 / scale) as i32, (r.y as f32 / scale) as i32);
-    let native = Rect::new(
-        x,
-        y,
-        ((r.width as f32 / scale) as i32).min(frame.cols() - x),
-        ((r.height as f32 / scale) as i32).min(frame.rows() - y),
-    );
+    let native = Rect::new(x, y, ((r.width as f32 / scale) as i32).min(frame.cols() - x), ((r.height as f32 / scale) as i32).min(frame.rows() - y));
     let mut grey = Mat::default();
-    imgproc::cvt_color_def(
-        &Mat::roi(frame, native)?,
-        &mut grey,
-        imgproc::COLOR_BGR2GRAY,
-    )?;
+    imgproc::cvt_color_def(&Mat::roi(frame, native)?, &mut grey, imgproc::COLOR_BGR2GRAY)?;
     Ok(grey)
 }
 
@@ -429,11 +348,7 @@ fn scored(value: Option<f32>, samples: usize, min_samples: usize, ramp: (f32, f3
         Some(v) if samples >= min_samples => ((v - ramp.0) / (ramp.1 - ramp.0)).clamp(0.0, 1.0),
         _ => 0.0,
     };
-    Signal {
-        value,
-        evidence,
-        samples,
-    }
+    Signal { value, evidence, samples }
 }
 
 pub(crate) fn median(values: &[f32]) -> Option<f32> {
@@ -458,12 +373,7 @@ pub(crate) fn clip_rect(bbox: BoxF, margin: f32, size: Size) -> Option<Rect> {
 /// The centre of `rect`, at most `side` pixels square.
 fn centre_crop(rect: Rect, side: i32) -> Rect {
     let (w, h) = (rect.width.min(side), rect.height.min(side));
-    Rect::new(
-        rect.x + (rect.width - w) / 2,
-        rect.y + (rect.height - h) / 2,
-        w,
-        h,
-    )
+    Rect::new(rect.x + (rect.width - w) / 2, rect.y + (rect.height - h) / 2, w, h)
 }
 
 fn mean(values: &[f32]) -> Option<f32> {
@@ -476,16 +386,6 @@ fn spread(points: &[(f32, f32)]) -> Option<f32> {
         return None;
     }
     let n = points.len() as f32;
-    let (mx, my) = (
-        points.iter().map(|p| p.0).sum::<f32>() / n,
-        points.iter().map(|p| p.1).sum::<f32>() / n,
-    );
-    Some(
-        (points
-            .iter()
-            .map(|p| (p.0 - mx).powi(2) + (p.1 - my).powi(2))
-            .sum::<f32>()
-            / n)
-            .sqrt(),
-    )
+    let (mx, my) = (points.iter().map(|p| p.0).sum::<f32>() / n, points.iter().map(|p| p.1).sum::<f32>() / n);
+    Some((points.iter().map(|p| (p.0 - mx).powi(2) + (p.1 - my).powi(2)).sum::<f32>() / n).sqrt())
 }

@@ -29,10 +29,7 @@ const MIN_POINTS: usize = 8;
 const RANSAC_PX: f64 = 1.5;
 
 /// LK's search window and pyramid depth.
-const FLOW_WINDOW: Size = Size {
-    width: 21,
-    height: 21,
-};
+const FLOW_WINDOW: Size = Size { width: 21, height: 21 };
 const FLOW_LEVELS: i32 = 3;
 
 /// The image pyramid LK tracks on, built once per frame: the frame is the pair's
@@ -41,16 +38,7 @@ const FLOW_LEVELS: i32 = 3;
 /// borders), so the flow is the same as when it built both pyramids itself (twice
 /// per pair, for the face and for the ring).
 pub fn flow_pyramid(grey: &Mat, pyramid: &mut Vector<Mat>) -> Result<(), VisionError> {
-    video::build_optical_flow_pyramid(
-        grey,
-        pyramid,
-        FLOW_WINDOW,
-        FLOW_LEVELS,
-        false,
-        core::BORDER_REFLECT_101,
-        core::BORDER_CONSTANT,
-        true,
-    )?;
+    video::build_optical_flow_pyramid(grey, pyramid, FLOW_WINDOW, FLOW_LEVELS, false, core::BORDER_REFLECT_101, core::BORDER_CONSTANT, true)?;
     Ok(())
 }
 
@@ -58,35 +46,15 @@ pub fn flow_pyramid(grey: &Mat, pyramid: &mut Vector<Mat>) -> Result<(), VisionE
 /// points that one RANSAC homography explains; `None` when the face barely moved or
 /// too few points tracked. `prev` is the first frame's grey image; the pyramids are
 /// [`flow_pyramid`]'s of both frames.
-pub fn planarity(
-    prev: &Mat,
-    prev_pyramid: &Vector<Mat>,
-    next_pyramid: &Vector<Mat>,
-    face: BoxF,
-) -> Result<Option<f32>, VisionError> {
+pub fn planarity(prev: &Mat, prev_pyramid: &Vector<Mat>, next_pyramid: &Vector<Mat>, face: BoxF) -> Result<Option<f32>, VisionError> {
     let size = prev.size()?;
-    let (Some(inner), Some(outer)) = (clip_rect(face, 0.0, size), clip_rect(face, 0.8, size))
-    else {
-        return Ok(None);
-    };
+    let (Some(inner), Some(outer)) = (clip_rect(face, 0.0, size), clip_rect(face, 0.8, size)) else { return Ok(None) };
     // Corners are searched only inside each region (their cost is per pixel searched,
     // whatever the mask): the face box itself, and the ring around it in its box.
     let face_corners = corners(prev, inner, &core::no_array())?;
     let mut ring_mask = Mat::new_size_with_default(outer.size(), core::CV_8U, Scalar::all(255.0))?;
-    let hole = Rect::new(
-        inner.x - outer.x,
-        inner.y - outer.y,
-        inner.width,
-        inner.height,
-    );
-    imgproc::rectangle(
-        &mut ring_mask,
-        hole,
-        Scalar::all(0.0),
-        -1,
-        imgproc::LINE_8,
-        0,
-    )?;
+    let hole = Rect::new(inner.x - outer.x, inner.y - outer.y, inner.width, inner.height);
+    imgproc::rectangle(&mut ring_mask, hole, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
     let ring_corners = corners(prev, outer, &ring_mask)?;
     // One LK pass for both groups (each point is tracked on its own, so the result is
     // the same as two passes), then split back.
@@ -100,10 +68,7 @@ pub fn planarity(
     if face_pts.len() < MIN_POINTS || ring_pts.len() < MIN_POINTS {
         return Ok(None);
     }
-    let motion: Vec<f32> = face_pts
-        .iter()
-        .map(|(a, b)| (*b - *a).norm() as f32)
-        .collect();
+    let motion: Vec<f32> = face_pts.iter().map(|(a, b)| (*b - *a).norm() as f32).collect();
     if median(&motion).unwrap_or(0.0) < MIN_MOTION_PX {
         return Ok(None);
     }
@@ -126,35 +91,14 @@ pub fn planarity(
 }
 
 /// Corners in `region` of `prev` (where `mask`, of the region's size, allows), in image pixels.
-fn corners(
-    prev: &Mat,
-    region: Rect,
-    mask: &impl core::ToInputArray,
-) -> Result<Vec<Point2f>, VisionError> {
+fn corners(prev: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<Point2f>, VisionError> {
     let mut corners: Vector<Point2f> = Vector::new();
-    imgproc::good_features_to_track(
-        &Mat::roi(prev, region)?,
-        &mut corners,
-        MAX_POINTS,
-        0.01,
-        4.0,
-        mask,
-        3,
-        false,
-        0.04,
-    )?;
-    Ok(corners
-        .iter()
-        .map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32))
-        .collect())
+    imgproc::good_features_to_track(&Mat::roi(prev, region)?, &mut corners, MAX_POINTS, 0.01, 4.0, mask, 3, false, 0.04)?;
+    Ok(corners.iter().map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32)).collect())
 }
 
 /// `corners` tracked from one pyramid into the other: (index, (from, to)) of those that tracked.
-fn track(
-    prev: &Vector<Mat>,
-    next: &Vector<Mat>,
-    corners: &[Point2f],
-) -> Result<Vec<(usize, (Point2f, Point2f))>, VisionError> {
+fn track(prev: &Vector<Mat>, next: &Vector<Mat>, corners: &[Point2f]) -> Result<Vec<(usize, (Point2f, Point2f))>, VisionError> {
     if corners.is_empty() {
         return Ok(Vec::new());
     }
@@ -163,27 +107,8 @@ fn track(
     let mut status: Vector<u8> = Vector::new();
     let mut err: Vector<f32> = Vector::new();
     let criteria = TermCriteria::new(core::TermCriteria_COUNT | core::TermCriteria_EPS, 20, 0.03)?;
-    video::calc_optical_flow_pyr_lk(
-        prev,
-        next,
-        &corners,
-        &mut moved,
-        &mut status,
-        &mut err,
-        FLOW_WINDOW,
-        FLOW_LEVELS,
-        criteria,
-        0,
-        1e-4,
-    )?;
-    Ok(corners
-        .iter()
-        .zip(moved.iter())
-        .zip(status.iter())
-        .enumerate()
-        .filter(|(_, (_, s))| *s != 0)
-        .map(|(i, (p, _))| (i, p))
-        .collect())
+    video::calc_optical_flow_pyr_lk(prev, next, &corners, &mut moved, &mut status, &mut err, FLOW_WINDOW, FLOW_LEVELS, criteria, 0, 1e-4)?;
+    Ok(corners.iter().zip(moved.iter()).zip(status.iter()).enumerate().filter(|(_, (_, s))| *s != 0).map(|(i, (p, _))| (i, p)).collect())
 }
 
 /// RMS residual of the landmarks after the best affine map of each frame's shape onto
@@ -206,15 +131,10 @@ pub fn landmark_deformation(shapes: &[[Point; 5]]) -> Option<f32> {
         }
         let n = shapes.len() as f64;
         for (r, s) in reference.iter_mut().zip(sum) {
-            *r = Point {
-                x: (s.0 / n) as f32,
-                y: (s.1 / n) as f32,
-            };
+            *r = Point { x: (s.0 / n) as f32, y: (s.1 / n) as f32 };
         }
     }
-    let iod = (((reference[0].x - reference[1].x).powi(2)
-        + (reference[0].y - reference[1].y).powi(2)) as f64)
-        .sqrt();
+    let iod = (((reference[0].x - reference[1].x).powi(2) + (reference[0].y - reference[1].y).powi(2)) as f64).sqrt();
     if iod < 1e-3 {
         return None;
     }
@@ -233,10 +153,7 @@ type Affine = [[f64; 3]; 2];
 
 fn apply(a: &Affine, p: Point) -> (f64, f64) {
     let (x, y) = (p.x as f64, p.y as f64);
-    (
-        a[0][0] * x + a[0][1] * y + a[0][2],
-        a[1][0] * x + a[1][1] * y + a[1][2],
-    )
+    (a[0][0] * x + a[0][1] * y + a[0][2], a[1][0] * x + a[1][1] * y + a[1][2])
 }
 
 /// Least-squares affine map from `from` to `to` (normal equations, 3×3 solved by
@@ -274,8 +191,7 @@ fn fit_affine(from: &[Point; 5], to: &[Point; 5]) -> Option<Affine> {
 }
 
 fn det3(m: &[[f64; 3]; 3]) -> f64 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
@@ -285,13 +201,7 @@ mod tests {
 
     fn shape(open: f32) -> [Point; 5] {
         let p = |x, y| Point { x, y };
-        [
-            p(30.0, 40.0),
-            p(70.0, 40.0),
-            p(50.0, 60.0),
-            p(35.0, 80.0 + open),
-            p(65.0, 80.0 - open),
-        ]
+        [p(30.0, 40.0), p(70.0, 40.0), p(50.0, 60.0), p(35.0, 80.0 + open), p(65.0, 80.0 - open)]
     }
 
     #[test]
@@ -299,16 +209,11 @@ mod tests {
         let rigid: Vec<_> = (0..20)
             .map(|i| {
                 let t = i as f32 * 0.1;
-                shape(0.0).map(|p| Point {
-                    x: 1.1 * p.x + 0.2 * t * p.y + 5.0 * t,
-                    y: 0.9 * p.y - 0.1 * t * p.x + 3.0,
-                })
+                shape(0.0).map(|p| Point { x: 1.1 * p.x + 0.2 * t * p.y + 5.0 * t, y: 0.9 * p.y - 0.1 * t * p.x + 3.0 })
             })
             .collect();
         assert!(landmark_deformation(&rigid).unwrap() < 1e-4);
-        let talking: Vec<_> = (0..20)
-            .map(|i| shape(if i % 2 == 0 { 3.0 } else { -3.0 }))
-            .collect();
+        let talking: Vec<_> = (0..20).map(|i| shape(if i % 2 == 0 { 3.0 } else { -3.0 })).collect();
         assert!(landmark_deformation(&talking).unwrap() > 0.03);
     }
 
@@ -324,16 +229,7 @@ mod tests {
     fn shifted(m: &Mat, dx: f64, dy: f64) -> Mat {
         let t = Mat::from_slice_2d(&[[1.0, 0.0, dx], [0.0, 1.0, dy]]).unwrap();
         let mut out = Mat::default();
-        imgproc::warp_affine(
-            m,
-            &mut out,
-            &t,
-            m.size().unwrap(),
-            imgproc::INTER_LINEAR,
-            core::BORDER_REFLECT,
-            Scalar::all(0.0),
-        )
-        .unwrap();
+        imgproc::warp_affine(m, &mut out, &t, m.size().unwrap(), imgproc::INTER_LINEAR, core::BORDER_REFLECT, Scalar::all(0.0)).unwrap();
         out
     }
 
@@ -347,12 +243,7 @@ mod tests {
 
     #[test]
     fn one_plane_moving_is_planar_a_face_moving_against_its_background_is_not() {
-        let face = BoxF {
-            x: 120.0,
-            y: 90.0,
-            width: 80.0,
-            height: 80.0,
-        };
+        let face = BoxF { x: 120.0, y: 90.0, width: 80.0, height: 80.0 };
         let scene = textured(320, 240, 1);
         let whole = shifted(&scene, 3.0, 2.0);
         let p = planarity_of(&scene, &whole, face).expect("moving pair");
@@ -362,16 +253,10 @@ mod tests {
         let mut head = scene.clone();
         let moved = shifted(&scene, 3.0, 2.0);
         let r = Rect::new(120, 90, 80, 80);
-        Mat::roi(&moved, r)
-            .unwrap()
-            .copy_to(&mut Mat::roi_mut(&mut head, r).unwrap())
-            .unwrap();
+        Mat::roi(&moved, r).unwrap().copy_to(&mut Mat::roi_mut(&mut head, r).unwrap()).unwrap();
         let p = planarity_of(&scene, &head, face).expect("moving pair");
         assert!(p < 0.6, "{p}");
 
-        assert!(
-            planarity_of(&scene, &scene, face).is_none(),
-            "no motion, no evidence"
-        );
+        assert!(planarity_of(&scene, &scene, face).is_none(), "no motion, no evidence");
     }
 }

@@ -65,25 +65,15 @@ pub struct FrameCues {
 fn surround(face: Rect, size: Size) -> Rect {
     let grow = |r: Rect, k: f32| {
         let (dx, dy) = ((r.width as f32 * k) as i32, (r.height as f32 * k) as i32);
-        Rect::new(r.x - dx, r.y - dy, r.width + 2 * dx, r.height + 2 * dy)
-            & Rect::new(0, 0, size.width, size.height)
+        Rect::new(r.x - dx, r.y - dy, r.width + 2 * dx, r.height + 2 * dy) & Rect::new(0, 0, size.width, size.height)
     };
     grow(face, 0.5)
 }
 
 /// Cues of one frame. `bgr` and `grey` at work resolution, `face` in it; `native_centre`
 /// is the face's centre square cut from the frame as captured (grey).
-pub fn frame_cues(
-    bgr: &Mat,
-    grey: &Mat,
-    face: Rect,
-    native_centre: &Mat,
-    beside: Option<&Mat>,
-) -> Result<FrameCues, VisionError> {
-    let mut cues = FrameCues {
-        moire: moire_multiscale(native_centre)?,
-        ..Default::default()
-    };
+pub fn frame_cues(bgr: &Mat, grey: &Mat, face: Rect, native_centre: &Mat, beside: Option<&Mat>) -> Result<FrameCues, VisionError> {
+    let mut cues = FrameCues { moire: moire_multiscale(native_centre)?, ..Default::default() };
     if let Some(b) = beside {
         cues.moire_beside = Some(moire_multiscale(b)?);
     }
@@ -94,15 +84,9 @@ pub fn frame_cues(
     cues.white_point_shift = white_point_shift(bgr, around)?;
     let (share, centroid) = glare(&Mat::roi(bgr, around)?.try_clone()?)?;
     cues.glare_share = share;
-    let centre = (
-        face.x as f32 + face.width as f32 / 2.0,
-        face.y as f32 + face.height as f32 / 2.0,
-    );
+    let centre = (face.x as f32 + face.width as f32 / 2.0, face.y as f32 + face.height as f32 / 2.0);
     cues.glare_offset = centroid.map(|(x, y)| {
-        (
-            (around.x as f32 + x - centre.0) / face.width as f32,
-            (around.y as f32 + y - centre.1) / face.width as f32,
-        )
+        ((around.x as f32 + x - centre.0) / face.width as f32, (around.y as f32 + y - centre.1) / face.width as f32)
     });
     Ok(cues)
 }
@@ -175,32 +159,12 @@ fn frame_sides(grey: &Mat, face: Rect) -> Result<(usize, [f32; 4]), VisionError>
     let grey = &half;
     let size = grey.size()?;
     let reach = (SIDE_REACH * face.width as f32) as i32;
-    let area = Rect::new(
-        face.x - reach,
-        face.y - reach,
-        face.width + 2 * reach,
-        face.height + 2 * reach,
-    ) & Rect::new(0, 0, size.width, size.height);
+    let area = Rect::new(face.x - reach, face.y - reach, face.width + 2 * reach, face.height + 2 * reach) & Rect::new(0, 0, size.width, size.height);
     let mut edges = Mat::default();
-    imgproc::canny(
-        &Mat::roi(grey, area)?,
-        &mut edges,
-        CANNY_LOW,
-        CANNY_HIGH,
-        3,
-        false,
-    )?;
+    imgproc::canny(&Mat::roi(grey, area)?, &mut edges, CANNY_LOW, CANNY_HIGH, 3, false)?;
     let mut lines: Vector<Vec4i> = Vector::new();
     let min_len = (SIDE_SPAN * face.width.min(face.height) as f32) as f64;
-    imgproc::hough_lines_p(
-        &edges,
-        &mut lines,
-        1.0,
-        std::f64::consts::PI / 180.0,
-        (min_len * 0.6) as i32,
-        min_len,
-        2.0,
-    )?;
+    imgproc::hough_lines_p(&edges, &mut lines, 1.0, std::f64::consts::PI / 180.0, (min_len * 0.6) as i32, min_len, 2.0)?;
     let (fx0, fy0) = ((face.x - area.x) as f32, (face.y - area.y) as f32);
     let (fw, fh) = (face.width as f32, face.height as f32);
     let (cx, cy) = (fx0 + fw / 2.0, fy0 + fh / 2.0);
@@ -271,10 +235,7 @@ fn white_point_shift(bgr: &Mat, around: Rect) -> Result<Option<f32>, VisionError
         let row = bgr.at_row::<core::Vec3b>(y)?;
         for x in (0..w).step_by(2) {
             let p = row[x as usize];
-            let item = (
-                p[0] as f32 + p[1] as f32 + p[2] as f32,
-                ((p[0] as f32 + 4.0) / (p[2] as f32 + 4.0)).ln(),
-            );
+            let item = (p[0] as f32 + p[1] as f32 + p[2] as f32, ((p[0] as f32 + 4.0) / (p[2] as f32 + 4.0)).ln());
             if around.contains(core::Point::new(x, y)) {
                 inside.push(item);
             } else if x % 4 == 0 && y % 4 == 0 {
@@ -311,29 +272,18 @@ pub fn glare(bgr: &Mat) -> Result<(f32, Option<(f32, f32)>), VisionError> {
         }
     }
     let total = (hsv.rows() * hsv.cols()).max(1) as f32;
-    Ok((
-        n as f32 / total,
-        (n > 0).then(|| ((sx / n as f64) as f32, (sy / n as f64) as f32)),
-    ))
+    Ok((n as f32 / total, (n > 0).then(|| ((sx / n as f64) as f32, (sy / n as f64) as f32))))
 }
 
 /// Mean colour (BGR) of a ring around the face box (the box grown by 60 % on each
 /// side, minus the box), in a frame as captured: what the kiosk's flash lights less
 /// than a face near it. `None` when less than half the ring is in the frame.
-pub fn surround_colour(
-    bgr: &Mat,
-    face: &crate::vision::Face,
-) -> Result<Option<[f32; 3]>, VisionError> {
+pub fn surround_colour(bgr: &Mat, face: &crate::vision::Face) -> Result<Option<[f32; 3]>, VisionError> {
     let b = face.bbox;
     let frame = Rect::new(0, 0, bgr.cols(), bgr.rows());
     let inner = Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32) & frame;
     let (dx, dy) = ((b.width * 0.6) as i32, (b.height * 0.6) as i32);
-    let outer_full = Rect::new(
-        inner.x - dx,
-        inner.y - dy,
-        inner.width + 2 * dx,
-        inner.height + 2 * dy,
-    );
+    let outer_full = Rect::new(inner.x - dx, inner.y - dy, inner.width + 2 * dx, inner.height + 2 * dy);
     let outer = outer_full & frame;
     let ring_area = outer.area() - inner.area();
     if inner.area() == 0 || (ring_area as f32) < 0.5 * (outer_full.area() - inner.area()) as f32 {
@@ -345,11 +295,7 @@ pub fn surround_colour(
     };
     let (o, i) = (sum_of(outer)?, sum_of(inner)?);
     let n = ring_area.max(1) as f64;
-    Ok(Some([
-        ((o[0] - i[0]) / n) as f32,
-        ((o[1] - i[1]) / n) as f32,
-        ((o[2] - i[2]) / n) as f32,
-    ]))
+    Ok(Some([((o[0] - i[0]) / n) as f32, ((o[1] - i[1]) / n) as f32, ((o[2] - i[2]) / n) as f32]))
 }
 
 /// Row-brightness profiles of three column strips across the face, over rows from a
@@ -362,8 +308,7 @@ pub struct RowProfiles {
 
 pub fn row_profiles(grey: &Mat, face: Rect) -> Result<Option<RowProfiles>, VisionError> {
     let size = grey.size()?;
-    let rows = Rect::new(face.x, face.y - face.height, face.width, 3 * face.height)
-        & Rect::new(0, 0, size.width, size.height);
+    let rows = Rect::new(face.x, face.y - face.height, face.width, 3 * face.height) & Rect::new(0, 0, size.width, size.height);
     if rows.height < 32 || rows.width < 12 {
         return Ok(None);
     }
@@ -372,21 +317,10 @@ pub fn row_profiles(grey: &Mat, face: Rect) -> Result<Option<RowProfiles>, Visio
     for (k, strip) in strips.iter_mut().enumerate() {
         let r = Rect::new(rows.x + k as i32 * third, rows.y, third, rows.height);
         let mut means = Mat::default();
-        core::reduce(
-            &Mat::roi(grey, r)?,
-            &mut means,
-            1,
-            core::REDUCE_AVG,
-            core::CV_32F,
-        )?;
-        *strip = (0..means.rows())
-            .map(|i| means.at::<f32>(i).copied())
-            .collect::<Result<_, _>>()?;
+        core::reduce(&Mat::roi(grey, r)?, &mut means, 1, core::REDUCE_AVG, core::CV_32F)?;
+        *strip = (0..means.rows()).map(|i| means.at::<f32>(i).copied()).collect::<Result<_, _>>()?;
     }
-    Ok(Some(RowProfiles {
-        first_row: rows.y,
-        strips,
-    }))
+    Ok(Some(RowProfiles { first_row: rows.y, strips }))
 }
 
 /// Banding between two frames: how much of the strongest row-frequency of the
@@ -394,21 +328,15 @@ pub fn row_profiles(grey: &Mat, face: Rect) -> Result<Option<RowProfiles>, Visio
 /// for unrelated changes), weighted by how much that frequency stands out of the rest.
 pub fn banding(prev: &RowProfiles, next: &RowProfiles) -> Result<Option<f32>, VisionError> {
     let start = prev.first_row.max(next.first_row);
-    let end = (prev.first_row + prev.strips[0].len() as i32)
-        .min(next.first_row + next.strips[0].len() as i32);
+    let end = (prev.first_row + prev.strips[0].len() as i32).min(next.first_row + next.strips[0].len() as i32);
     let n = end - start;
     if n < 32 {
         return Ok(None);
     }
     let mut changes = Mat::zeros(4, n, core::CV_32F)?.to_mat()?;
     for s in 0..3 {
-        let (a, b) = (
-            (start - prev.first_row) as usize,
-            (start - next.first_row) as usize,
-        );
-        let d: Vec<f32> = (0..n as usize)
-            .map(|i| (next.strips[s][b + i] + 4.0).ln() - (prev.strips[s][a + i] + 4.0).ln())
-            .collect();
+        let (a, b) = ((start - prev.first_row) as usize, (start - next.first_row) as usize);
+        let d: Vec<f32> = (0..n as usize).map(|i| (next.strips[s][b + i] + 4.0).ln() - (prev.strips[s][a + i] + 4.0).ln()).collect();
         let mean = d.iter().sum::<f32>() / n as f32;
         for (i, v) in d.iter().enumerate() {
             *changes.at_2d_mut::<f32>(s as i32, i as i32)? = v - mean;
@@ -423,12 +351,7 @@ pub fn banding(prev: &RowProfiles, next: &RowProfiles) -> Result<Option<f32>, Vi
         }
     }
     let mut spectrum = Mat::default();
-    core::dft(
-        &changes,
-        &mut spectrum,
-        core::DFT_COMPLEX_OUTPUT | core::DFT_ROWS,
-        0,
-    )?;
+    core::dft(&changes, &mut spectrum, core::DFT_COMPLEX_OUTPUT | core::DFT_ROWS, 0)?;
     let power = |r: i32, k: i32| -> Result<f32, VisionError> {
         let c = spectrum.at_2d::<core::Vec2f>(r, k)?;
         Ok(c[0] * c[0] + c[1] * c[1])
@@ -437,14 +360,8 @@ pub fn banding(prev: &RowProfiles, next: &RowProfiles) -> Result<Option<f32>, Vi
     for k in 1..=n / 2 {
         common.push(power(3, k)?);
     }
-    let Some(med) = median(&common) else {
-        return Ok(None);
-    };
-    let (peak_k, peak) =
-        common.iter().enumerate().fold(
-            (0, 0.0f32),
-            |best, (i, &p)| if p > best.1 { (i, p) } else { best },
-        );
+    let Some(med) = median(&common) else { return Ok(None) };
+    let (peak_k, peak) = common.iter().enumerate().fold((0, 0.0f32), |best, (i, &p)| if p > best.1 { (i, p) } else { best });
     let k = peak_k as i32 + 1;
     let separate = (power(0, k)? + power(1, k)? + power(2, k)?) / 3.0;
     if separate <= 0.0 || med <= 0.0 {
@@ -476,46 +393,20 @@ mod tests {
 
     #[test]
     fn a_fine_grating_peaks_in_the_spectrum_smooth_texture_does_not() {
-        let smooth = grey_with(
-            |x, y| {
-                100.0
-                    + 30.0 * ((x as f32 / 9.0).sin() * (y as f32 / 13.0).cos())
-                    + 6.0 * noise(x, y)
-            },
-            96,
-            96,
-        );
+        let smooth = grey_with(|x, y| 100.0 + 30.0 * ((x as f32 / 9.0).sin() * (y as f32 / 13.0).cos()) + 6.0 * noise(x, y), 96, 96);
         let grating = grey_with(
-            |x, y| {
-                100.0
-                    + 30.0 * ((x as f32 / 9.0).sin() * (y as f32 / 13.0).cos())
-                    + 6.0 * noise(x, y)
-                    + 15.0 * (2.0 * std::f32::consts::PI * 0.31 * x as f32).cos()
-            },
+            |x, y| 100.0 + 30.0 * ((x as f32 / 9.0).sin() * (y as f32 / 13.0).cos()) + 6.0 * noise(x, y) + 15.0 * (2.0 * std::f32::consts::PI * 0.31 * x as f32).cos(),
             96,
             96,
         );
-        let (a, b) = (
-            moire_multiscale(&smooth).unwrap(),
-            moire_multiscale(&grating).unwrap(),
-        );
+        let (a, b) = (moire_multiscale(&smooth).unwrap(), moire_multiscale(&grating).unwrap());
         assert!(b > 3.0 * a, "smooth {a}, grating {b}");
     }
 
     #[test]
     fn a_bezel_closes_the_face_on_four_sides_a_plain_wall_on_none() {
         let face = Rect::new(140, 100, 60, 70);
-        let framed = grey_with(
-            |x, y| {
-                if (90..250).contains(&x) && (50..230).contains(&y) {
-                    150.0
-                } else {
-                    20.0
-                }
-            },
-            340,
-            280,
-        );
+        let framed = grey_with(|x, y| if (90..250).contains(&x) && (50..230).contains(&y) { 150.0 } else { 20.0 }, 340, 280);
         assert_eq!(frame_sides(&framed, face).unwrap().0, 4);
         let wall = grey_with(|x, y| 120.0 + 10.0 * noise(x, y), 340, 280);
         assert_eq!(frame_sides(&wall, face).unwrap().0, 0);
@@ -525,53 +416,19 @@ mod tests {
     fn a_rolling_band_is_common_to_all_strips_a_moving_head_is_not() {
         let face = Rect::new(60, 80, 60, 60);
         let scene = |shift: f32, band: f32| {
-            grey_with(
-                move |x, y| {
-                    (120.0 + 40.0 * (x as f32 * 0.7 + (y as f32 + shift) * 0.3).sin())
-                        * (1.0 - 0.1 * ((y as f32 / 30.0 + band) * 6.283).cos())
-                },
-                200,
-                300,
-            )
+            grey_with(move |x, y| (120.0 + 40.0 * (x as f32 * 0.7 + (y as f32 + shift) * 0.3).sin()) * (1.0 - 0.1 * ((y as f32 / 30.0 + band) * 6.283).cos()), 200, 300)
         };
         let (a, b) = (scene(0.0, 0.0), scene(0.0, 0.3));
-        let banded = banding(
-            &row_profiles(&a, face).unwrap().unwrap(),
-            &row_profiles(&b, face).unwrap().unwrap(),
-        )
-        .unwrap()
-        .unwrap();
+        let banded = banding(&row_profiles(&a, face).unwrap().unwrap(), &row_profiles(&b, face).unwrap().unwrap()).unwrap().unwrap();
         let (c, d) = (scene(0.0, 0.0), scene(3.0, 0.0));
-        let moved = banding(
-            &row_profiles(&c, face).unwrap().unwrap(),
-            &row_profiles(&d, face).unwrap().unwrap(),
-        )
-        .unwrap()
-        .unwrap();
-        assert!(
-            banded > 0.5 && moved < banded / 2.0,
-            "banded {banded}, moved {moved}"
-        );
+        let moved = banding(&row_profiles(&c, face).unwrap().unwrap(), &row_profiles(&d, face).unwrap().unwrap()).unwrap().unwrap();
+        assert!(banded > 0.5 && moved < banded / 2.0, "banded {banded}, moved {moved}");
     }
 
     #[test]
     fn glare_counts_bright_unsaturated_pixels() {
-        let mut m = Mat::new_rows_cols_with_default(
-            10,
-            10,
-            core::CV_8UC3,
-            Scalar::new(40.0, 80.0, 160.0, 0.0),
-        )
-        .unwrap();
-        imgproc::rectangle(
-            &mut m,
-            Rect::new(0, 0, 5, 10),
-            Scalar::all(250.0),
-            -1,
-            imgproc::LINE_8,
-            0,
-        )
-        .unwrap();
+        let mut m = Mat::new_rows_cols_with_default(10, 10, core::CV_8UC3, Scalar::new(40.0, 80.0, 160.0, 0.0)).unwrap();
+        imgproc::rectangle(&mut m, Rect::new(0, 0, 5, 10), Scalar::all(250.0), -1, imgproc::LINE_8, 0).unwrap();
         let (share, centroid) = glare(&m).unwrap();
         assert!((share - 0.5).abs() < 1e-6);
         assert!((centroid.unwrap().0 - 2.0).abs() < 1e-6);

@@ -37,36 +37,18 @@ pub(crate) fn config() -> MachineConfig {
 fn good() -> Assessment {
     Assessment {
         faces: 1,
-        primary: Some(Face {
-            bbox: BoxF::default(),
-            landmarks: [Point::default(); 5],
-            score: 0.9,
-        }),
-        measures: Some(FaceMeasures {
-            score: 0.9,
-            fill: 0.8,
-            sharpness: 120.0,
-            brightness: 120.0,
-            ..Default::default()
-        }),
+        primary: Some(Face { bbox: BoxF::default(), landmarks: [Point::default(); 5], score: 0.9 }),
+        measures: Some(FaceMeasures { score: 0.9, fill: 0.8, sharpness: 120.0, brightness: 120.0, ..Default::default() }),
         failing: vec![],
     }
 }
 
 fn failing(gate: Gate) -> Assessment {
-    Assessment {
-        failing: vec![gate],
-        ..good()
-    }
+    Assessment { failing: vec![gate], ..good() }
 }
 
 fn none() -> Assessment {
-    Assessment {
-        faces: 0,
-        primary: None,
-        measures: None,
-        failing: vec![Gate::NoFace],
-    }
+    Assessment { faces: 0, primary: None, measures: None, failing: vec![Gate::NoFace] }
 }
 
 fn prompts(effects: &[Effect]) -> Vec<(Prompt, Option<u32>)> {
@@ -80,12 +62,7 @@ fn prompts(effects: &[Effect]) -> Vec<(Prompt, Option<u32>)> {
 }
 
 /// Feeds `assessment` at 30 fps for `duration`, collecting the effects.
-fn feed(
-    m: &mut SessionMachine,
-    t: &mut Instant,
-    assessment: &Assessment,
-    duration: Duration,
-) -> Vec<Effect> {
+fn feed(m: &mut SessionMachine, t: &mut Instant, assessment: &Assessment, duration: Duration) -> Vec<Effect> {
     let mut out = Vec::new();
     let end = *t + duration;
     while *t < end {
@@ -96,11 +73,5 @@ fn feed(
 }
 
 fn decision(effects: &[Effect]) -> Option<&Outcome> {
-    effects.iter().find_map(|e| {
-        if let Effect::Decide(o) = e {
-            Some(o)
-        } else {
-            None
-        }
-    })
+    effects.iter().find_map(|e| if let Effect::Decide(o) = e { Some(o) } else { None })
 }
