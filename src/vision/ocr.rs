@@ -61,27 +61,20 @@ impl MrzReader {
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
     /// or `None` when the band holds no line long enough to be one. Glyph matching
-    /// is tried first; when it is unsure and the read is `thorough`, Tesseract,
-    /// each text line on its own, then the whole band when the lines cannot be
-    /// told apart.
-    ///
-    /// Without `thorough` only a sure glyph read counts: a card front's bottom
-    /// rows cut into glyphs too, and Tesseract spent 30–230 ms a line (two to
-    /// four reads) finding no MRZ on most fronts. `thorough` asks Tesseract when
-    /// glyph matching is unsure, or could not even cut the glyphs out (a band
-    /// too blurred or skewed for that).
-    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
-        self.read_band(rectified, mrz_band(rectified, shape), format_for(shape), thorough)
+    /// is tried first; when it is unsure, Tesseract as far as `effort` allows.
+    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, effort: Effort) -> Result<Option<Vec<String>>, VisionError> {
+        self.read_band(rectified, mrz_band(rectified, shape), format_for(shape), effort)
     }
 
     /// [`Self::read`] on a band found by its shape ([`super::mrz_locate`]) rather
     /// than where ICAO 9303 puts it.
-    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, thorough: bool) -> Result<Option<Vec<String>>, VisionError> {
+    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, effort: Effort) -> Result<Option<Vec<String>>, VisionError> {
         let band = band & Rect::new(0, 0, rectified.cols(), rectified.rows());
         if band.width < 8 || band.height < 8 {
             return Ok(None);
         }
         let gray = gray_of(&Mat::roi(rectified, band)?.try_clone()?)?;
+        let thorough = effort > Effort::Glyphs;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
             None => {}
@@ -114,9 +107,30 @@ impl MrzReader {
                 return Ok(Some(fitted));
             }
         }
+        if effort < Effort::Block {
+            return Ok(None);
+        }
         let text = self.ocr.read(&gray, Layout::Block)?;
         Ok(fit_mrz_lines(&text, format))
     }
+}
+
+/// How far [`MrzReader::read_band`] goes when glyph matching is unsure of a band,
+/// or could not even cut its glyphs out (too blurred or skewed for that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Effort {
+    /// A sure glyph read only. A card front's bottom rows cut into glyphs too,
+    /// and Tesseract spent 30–230 ms a line (two to four reads) finding no MRZ
+    /// on most fronts.
+    Glyphs,
+    /// Then Tesseract on each text line the band's rows show.
+    Lines,
+    /// Then Tesseract on the whole band when its lines cannot be told apart
+    /// (100-700 ms). Only for a zone found by its shape: on a band taken blind
+    /// where the format puts the MRZ it read no MRZ on the tuning split (seed 5),
+    /// though it ran on every card front scanned with a margin (its image the
+    /// proportions of a page) and on every hard front, 250 ms each.
+    Block,
 }
 
 /// The bottom of the document, where ICAO 9303 puts the MRZ (with a margin).

@@ -13,7 +13,7 @@ use super::front::{FrontReader, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
-use super::ocr::MrzReader;
+use super::ocr::{Effort, MrzReader};
 use super::text::Line;
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
@@ -166,7 +166,7 @@ impl DocumentReader {
             image = document::rotate_180(rectified)?;
             band = Rect::new(rectified.cols() - band.x - band.width, rectified.rows() - band.y - band.height, band.width, band.height);
         }
-        self.mrz_side_in(&image, shape, band, on, true)
+        self.mrz_side_in(&image, shape, band, on, Effort::Block)
     }
 
     /// One side from a document already flattened (the session engine flattens every
@@ -212,14 +212,16 @@ impl DocumentReader {
         Ok(SideRead { shape: Some(shape), mrz: None, front, readability: Some(readability), rectified: Some(image), portrait, front_lines })
     }
 
-    /// The side as an MRZ side, if its MRZ reads and parses.
+    /// The side as an MRZ side, if its MRZ, where the format puts it, reads and
+    /// parses; a `thorough` read asks Tesseract line by line, never the whole band.
     fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
-        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, thorough)
+        let effort = if thorough { Effort::Lines } else { Effort::Glyphs };
+        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, effort)
     }
 
     /// [`Self::mrz_side`] with the MRZ read from `band`.
-    fn mrz_side_in(&mut self, image: &Mat, shape: DocumentShape, band: Rect, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
-        let Some(lines) = self.mrz.read_band(image, band, super::ocr::format_for(shape), thorough)? else {
+    fn mrz_side_in(&mut self, image: &Mat, shape: DocumentShape, band: Rect, on: Date, effort: Effort) -> Result<Option<SideRead>, VisionError> {
+        let Some(lines) = self.mrz.read_band(image, band, super::ocr::format_for(shape), effort)? else {
             return Ok(None);
         };
         let Ok(mrz) = Mrz::parse_on(&lines, on) else {
