@@ -49,6 +49,16 @@ pub struct FrontReader {
     russian: Option<Tesseract>,
 }
 
+/// What a passport page's MRZ, read before its visual zone, says of the digits
+/// printed there: a printed IIN or birth date that reads as it does is two
+/// independent sources agreeing, confirmed without a second look (two Tesseract
+/// reads, 20-60 ms a page).
+#[derive(Default)]
+pub struct Known {
+    pub iin: Option<String>,
+    pub birth_date: Option<Date>,
+}
+
 /// What the line reader read.
 pub struct LineRead {
     pub fields: FrontFields,
@@ -72,6 +82,11 @@ pub(super) struct Look {
 
 /// Labels are only told apart, and a misread one is read again in full.
 const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
+/// The words of a line that can make it a label: "ТУҒАН КҮНІ / ДАТА РОЖДЕНИЯ"
+/// with its first word misread still names the birth date by its fifth. A line
+/// read further is a title row or a header across the document (1850 px wide,
+/// 100 ms a read on a card front of the tuning split).
+const LABEL_WORDS: usize = 6;
 /// Names have no check digit: at their own proportions, as trained.
 pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
@@ -79,7 +94,7 @@ pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: fa
 pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
+pub(super) const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
 /// A look unlike the first two, to confirm what the second one read.
 const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
 /// How sure Tesseract must be of every digit of a printed IIN or birth date, in
@@ -115,7 +130,7 @@ impl FrontReader {
 
     /// The fast way (see the module comment), on the front or page with its
     /// portraits blanked.
-    pub fn read_lines(&mut self, masked: &Mat) -> Result<LineRead, VisionError> {
+    pub fn read_lines(&mut self, masked: &Mat, known: &Known) -> Result<LineRead, VisionError> {
         let gray = gray_of(masked)?;
         let ink = ink_of(&gray)?;
         // Lines across most of the document are rules, borders and MRZ rows.
@@ -185,6 +200,17 @@ impl FrontReader {
                 fields.confirmed.birth_date = true;
                 continue;
             }
+            let as_known = match field {
+                Field::Birth => known.birth_date.is_some() && fields.birth_date == known.birth_date,
+                _ => known.iin.is_some() && fields.iin == known.iin,
+            };
+            if as_known {
+                match field {
+                    Field::Birth => fields.confirmed.birth_date = true,
+                    _ => fields.confirmed.iin = true,
+                }
+                continue;
+            }
             let mut again = FrontFields::default();
             let mut agreed = false;
             let mut least = *first_least;
@@ -233,16 +259,21 @@ impl FrontReader {
     }
 
     /// Which label a line is. Its first word is mostly enough and a third of its
-    /// length; the whole line is read only when that word names nothing.
+    /// length; when that word names nothing, the line is read up to its
+    /// [`LABEL_WORDS`]th word.
     fn read_label(&mut self, gray: &Mat, ink: &Mat, label: Line) -> Result<Option<LabelKind>, VisionError> {
         // Specks narrower than half a letter are not a word.
-        let first = words(ink, label)?.into_iter().find(|w| w.rect.width * 2 >= w.letters);
-        if let Some(word) = first.filter(|w| *w != label)
+        let words: Vec<Line> = words(ink, label)?.into_iter().filter(|w| w.rect.width * 2 >= w.letters).collect();
+        if let Some(&word) = words.first().filter(|w| **w != label)
             && let Some(kind) = label_of(&self.read_line(gray, word, LABEL_LOOK)?)
         {
             return Ok(Some(kind));
         }
-        Ok(label_of(&self.read_line(gray, label, LABEL_LOOK)?))
+        let line = match words.get(LABEL_WORDS - 1) {
+            Some(last) => Line { rect: Rect::new(label.rect.x, label.rect.y, last.rect.x + last.rect.width - label.rect.x, label.rect.height), ..label },
+            None => label,
+        };
+        Ok(label_of(&self.read_line(gray, line, LABEL_LOOK)?))
     }
 
     /// A value under its label, through `looks` until one reads as that kind of

@@ -9,7 +9,7 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
-use super::front::{FrontReader, Value};
+use super::front::{FrontReader, Known, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
@@ -243,10 +243,17 @@ impl DocumentReader {
         if shape == DocumentShape::Id3 {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
-            let read = self.front.read_lines(&zone)?;
-            let lines = FrontLines { masked: zone, found: read.found };
-            let mut fields = read.fields;
-            self.reconcile(&mut fields, &lines, &mrz)?;
+            let (fields, lines) = match self.front.read_page_by_mrz(&zone, &mrz)? {
+                Some((fields, found)) => (fields, FrontLines { masked: zone, found }),
+                None => {
+                    let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
+                    let read = self.front.read_lines(&zone, &known)?;
+                    let lines = FrontLines { masked: zone, found: read.found };
+                    let mut fields = read.fields;
+                    self.reconcile(&mut fields, &lines, &mrz)?;
+                    (fields, lines)
+                }
+            };
             side.front = Some(fields).filter(|f| count(f) > 0);
             side.front_lines = Some(lines);
             side.portrait = portrait;
@@ -384,10 +391,10 @@ impl DocumentReader {
     #[allow(clippy::type_complexity)]
     fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
-        let mut fast = self.front.read_lines(&ways[0].masked)?;
+        let mut fast = self.front.read_lines(&ways[0].masked, &Known::default())?;
         if count(&fast.fields) == 0 {
             let turned = self.front_view(document::rotate_180(rectified)?, Some(&ways[0]))?;
-            let turned_fast = self.front.read_lines(&turned.masked)?;
+            let turned_fast = self.front.read_lines(&turned.masked, &Known::default())?;
             if count(&turned_fast.fields) > 0 {
                 fast = turned_fast;
                 ways.insert(0, turned);
