@@ -36,26 +36,38 @@ const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
 /// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ.
 const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
 
+/// What [`FrontReader::read_page_by_mrz`] made of a page.
+pub(super) enum PageByMrz {
+    Read { fields: FrontFields, found: Vec<(Field, Value)> },
+    /// To be read by its labels. `sought`: the name looked for by what the MRZ
+    /// says and not found, which is not looked for that way again (the same
+    /// lines read the same way, eight Tesseract reads on a page in small print).
+    Unread { sought: Vec<Field> },
+}
+
 impl FrontReader {
     /// A passport page's visual zone read by what its MRZ (read first) says is
     /// printed there: the names the MRZ spells in Latin, the patronymic under the
-    /// given names, the IIN and the birth date. `None` unless every one of them
+    /// given names, the IIN and the birth date. [`PageByMrz::Unread`] unless every one of them
     /// but the patronymic is found and agrees: a page that says anything else
     /// (a misread letter, a tampered date) is read by its labels instead, with
     /// every re-read and cross-check. A page's labels are small print in two
     /// languages: on the tuning split (seed 5) the label search read 17-29 of
     /// them a clean page, where this reads five to ten value lines.
-    pub(super) fn read_page_by_mrz(&mut self, zone: &Mat, mrz: &Mrz) -> Result<Option<(FrontFields, Vec<(Field, Value)>)>, VisionError> {
-        let (Some(iin), Some(birth)) = (mrz.iin_candidate(), mrz.birth_date) else { return Ok(None) };
+    pub(super) fn read_page_by_mrz(&mut self, zone: &Mat, mrz: &Mrz) -> Result<PageByMrz, VisionError> {
+        let unread = PageByMrz::Unread { sought: Vec::new() };
+        let (Some(iin), Some(birth)) = (mrz.iin_candidate(), mrz.birth_date) else { return Ok(unread) };
         let mut fields = FrontFields::default();
         let mut found: Vec<(Field, Value)> = Vec::new();
         for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
             if latin.is_empty() {
-                return Ok(None);
+                return Ok(unread);
             }
             let taken: Vec<Line> = found.iter().map(|(_, v)| v.line).collect();
             let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
-            let Some((name, value)) = self.find_name(zone, &taken, cyrillic_letters(latin), agrees)? else { return Ok(None) };
+            let Some((name, value)) = self.find_name(zone, &taken, cyrillic_letters(latin), agrees)? else {
+                return Ok(PageByMrz::Unread { sought: vec![field] });
+            };
             match field {
                 Field::Surname => (fields.surname, fields.confirmed.surname) = (Some(name), true),
                 _ => (fields.given_names, fields.confirmed.given_names) = (Some(name), true),
@@ -67,7 +79,7 @@ impl FrontReader {
         let lines = free_lines(&ink, &[])?;
         for (field, expected) in [(Field::Iin, iin.to_string()), (Field::Birth, birth.to_string())] {
             let taken: Vec<Line> = found.iter().map(|(_, v)| v.line).collect();
-            let Some(value) = self.find_expected(&gray, &ink, &lines, &taken, field, &expected)? else { return Ok(None) };
+            let Some(value) = self.find_expected(&gray, &ink, &lines, &taken, field, &expected)? else { return Ok(unread) };
             found.push((field, value));
         }
         (fields.iin, fields.confirmed.iin) = (Some(iin.to_string()), true);
@@ -76,7 +88,7 @@ impl FrontReader {
         if let Some((_, given)) = found.iter().find(|(f, _)| *f == Field::Given) {
             fields.patronymic = self.find_patronymic(zone, &taken, given.line)?;
         }
-        Ok(Some((fields, found)))
+        Ok(PageByMrz::Read { fields, found })
     }
 
     /// The printed IIN or birth date, among `lines` and not among `taken`, that

@@ -10,7 +10,7 @@ use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
 use super::front::{FrontReader, Known, Value};
-use super::front_search::cyrillic_letters;
+use super::front_search::{PageByMrz, cyrillic_letters};
 use super::labels::Field;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader};
@@ -38,6 +38,8 @@ pub struct SideRead {
 pub struct FrontLines {
     masked: Mat,
     found: Vec<(Field, Value)>,
+    /// Names already looked for by what the MRZ says, in vain ([`PageByMrz::Unread`]).
+    sought: Vec<Field>,
 }
 
 pub struct DocumentReader {
@@ -205,7 +207,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found, sought: Vec::new() })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -244,11 +246,11 @@ impl DocumentReader {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let (fields, lines) = match self.front.read_page_by_mrz(&zone, &mrz)? {
-                Some((fields, found)) => (fields, FrontLines { masked: zone, found }),
-                None => {
+                PageByMrz::Read { fields, found } => (fields, FrontLines { masked: zone, found, sought: Vec::new() }),
+                PageByMrz::Unread { sought } => {
                     let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
                     let read = self.front.read_lines(&zone, &known)?;
-                    let lines = FrontLines { masked: zone, found: read.found };
+                    let lines = FrontLines { masked: zone, found: read.found, sought };
                     let mut fields = read.fields;
                     self.reconcile(&mut fields, &lines, &mrz)?;
                     (fields, lines)
@@ -327,7 +329,7 @@ impl DocumentReader {
             };
             // Not found under a label, or found and not confirmed (the label may
             // have led to the wrong line): looked for by what it must say.
-            if *sure || latin.is_empty() {
+            if *sure || latin.is_empty() || lines.sought.contains(&field) {
                 continue;
             }
             let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
