@@ -223,38 +223,83 @@ fn percentile(grey: &Mat, q: f32) -> Result<f32, VisionError> {
     Ok(255.0)
 }
 
-/// ln(B/R) of the brighter half of the pixels inside `around` minus that of the rest
-/// of the frame (every 4th pixel), or `None` when less than a fifth of the frame is left.
+/// ln(B/R) of the brighter half of the pixels inside `around` (every 2nd) minus that of
+/// the rest of the frame (every 4th), or `None` when less than a fifth of the frame is left.
 fn white_point_shift(bgr: &Mat, around: Rect) -> Result<Option<f32>, VisionError> {
     let (w, h) = (bgr.cols(), bgr.rows());
     if (around.area() as f32) > 0.8 * (w * h) as f32 {
         return Ok(None);
     }
-    let (mut inside, mut outside) = (Vec::new(), Vec::new());
-    for y in (0..h).step_by(2) {
-        let row = bgr.at_row::<core::Vec3b>(y)?;
-        for x in (0..w).step_by(2) {
-            let p = row[x as usize];
-            let item = (p[0] as f32 + p[1] as f32 + p[2] as f32, ((p[0] as f32 + 4.0) / (p[2] as f32 + 4.0)).ln());
-            if around.contains(core::Point::new(x, y)) {
-                inside.push(item);
-            } else if x % 4 == 0 && y % 4 == 0 {
-                outside.push(item);
+    // The pixels compared, in scan order, with their group: 0 inside, 1 outside.
+    let each_sample = |f: &mut dyn FnMut(usize, [u8; 3])| -> Result<(), VisionError> {
+        for y in (0..h).step_by(2) {
+            let row = bgr.at_row::<core::Vec3b>(y)?;
+            for x in (0..w).step_by(2) {
+                let group = if around.contains(core::Point::new(x, y)) {
+                    0
+                } else if x % 4 == 0 && y % 4 == 0 {
+                    1
+                } else {
+                    continue;
+                };
+                f(group, row[x as usize].0);
             }
         }
-    }
-    let bright_mean = |mut v: Vec<(f32, f32)>| -> Option<f32> {
-        if v.len() < 16 {
-            return None;
-        }
-        v.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let top = &v[..v.len() / 2];
-        Some(top.iter().map(|p| p.1).sum::<f32>() / top.len() as f32)
+        Ok(())
     };
-    Ok(match (bright_mean(inside), bright_mean(outside)) {
+    // The brighter half of each group is the half a stable sort by B+G+R (descending)
+    // would put first, ties at the cut taken in scan order; found by counting, not
+    // sorting, and ln taken only of the pixels kept (this runs on every face frame).
+    let brightness = |p: [u8; 3]| p[0] as usize + p[1] as usize + p[2] as usize;
+    let mut histograms = [[0u32; 766]; 2];
+    each_sample(&mut |group, p| histograms[group][brightness(p)] += 1)?;
+    let cuts = histograms.map(|histogram| BrightHalf::of(&histogram));
+    let mut left_at_cut = cuts.map(|c| c.map_or(0, |c| c.take_at_cut));
+    let mut sums = [0.0f64; 2];
+    each_sample(&mut |group, p| {
+        let Some(cut) = cuts[group] else { return };
+        let b = brightness(p);
+        if b < cut.level || (b == cut.level && left_at_cut[group] == 0) {
+            return;
+        }
+        if b == cut.level {
+            left_at_cut[group] -= 1;
+        }
+        sums[group] += ((p[0] as f32 + 4.0) / (p[2] as f32 + 4.0)).ln() as f64;
+    })?;
+    let bright_mean = |group: usize| cuts[group].map(|cut| sums[group] as f32 / cut.kept as f32);
+    Ok(match (bright_mean(0), bright_mean(1)) {
         (Some(a), Some(b)) => Some(a - b),
         _ => None,
     })
+}
+
+/// Where the brighter half of a brightness histogram is cut: every pixel above `level`
+/// and the first `take_at_cut` at it, `kept` in all.
+#[derive(Clone, Copy)]
+struct BrightHalf {
+    level: usize,
+    take_at_cut: u32,
+    kept: u32,
+}
+
+impl BrightHalf {
+    /// `None` for fewer than 16 pixels.
+    fn of(histogram: &[u32]) -> Option<Self> {
+        let n: u32 = histogram.iter().sum();
+        if n < 16 {
+            return None;
+        }
+        let kept = n / 2;
+        let mut above = 0;
+        for (level, &count) in histogram.iter().enumerate().rev() {
+            if above + count >= kept {
+                return Some(Self { level, take_at_cut: kept - above, kept });
+            }
+            above += count;
+        }
+        None
+    }
 }
 
 /// Share of bright, unsaturated pixels of a BGR region and their centroid (region pixels).
@@ -423,6 +468,42 @@ mod tests {
         let (c, d) = (scene(0.0, 0.0), scene(3.0, 0.0));
         let moved = banding(&row_profiles(&c, face).unwrap().unwrap(), &row_profiles(&d, face).unwrap().unwrap()).unwrap().unwrap();
         assert!(banded > 0.5 && moved < banded / 2.0, "banded {banded}, moved {moved}");
+    }
+
+    /// The sorting definition the counting in [`white_point_shift`] replaces.
+    fn white_point_shift_by_sorting(bgr: &Mat, around: Rect) -> Option<f32> {
+        let (mut inside, mut outside) = (Vec::new(), Vec::new());
+        for y in (0..bgr.rows()).step_by(2) {
+            let row = bgr.at_row::<core::Vec3b>(y).unwrap();
+            for x in (0..bgr.cols()).step_by(2) {
+                let p = row[x as usize];
+                let item = (p[0] as f32 + p[1] as f32 + p[2] as f32, ((p[0] as f32 + 4.0) / (p[2] as f32 + 4.0)).ln());
+                if around.contains(core::Point::new(x, y)) {
+                    inside.push(item);
+                } else if x % 4 == 0 && y % 4 == 0 {
+                    outside.push(item);
+                }
+            }
+        }
+        let bright_mean = |mut v: Vec<(f32, f32)>| {
+            v.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let top = &v[..v.len() / 2];
+            top.iter().map(|p| p.1 as f64).sum::<f64>() as f32 / top.len() as f32
+        };
+        Some(bright_mean(inside) - bright_mean(outside))
+    }
+
+    #[test]
+    fn white_point_shift_keeps_the_half_a_stable_sort_keeps() {
+        // Few grey levels, so many pixels tie at the cut.
+        let mut m = Mat::new_rows_cols_with_default(120, 160, core::CV_8UC3, Scalar::all(0.0)).unwrap();
+        core::set_rng_seed(7).unwrap();
+        core::randu(&mut m, &Scalar::all(0.0), &Scalar::all(4.0)).unwrap();
+        let mut levels = Mat::default();
+        m.convert_to(&mut levels, -1, 60.0, 0.0).unwrap();
+        let around = Rect::new(40, 30, 50, 40);
+        let (counted, sorted) = (white_point_shift(&levels, around).unwrap().unwrap(), white_point_shift_by_sorting(&levels, around).unwrap());
+        assert!((counted - sorted).abs() < 1e-5, "counted {counted}, sorted {sorted}");
     }
 
     #[test]
