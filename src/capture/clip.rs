@@ -80,63 +80,103 @@ pub fn play_once(
 /// Decodes `path` once at `width`×`height` as fast as `each` takes the frames, every
 /// one of them (nothing dropped, no clock): an offline scan then sees the same frames
 /// whatever the machine's load. Same scaling and conversion as the camera pipeline.
-pub fn decode_every_frame(path: &Path, width: u32, height: u32, mut each: impl FnMut(&Frame)) -> Result<ClipCounts, CaptureError> {
-    use gstreamer as gst;
-    use gstreamer::prelude::*;
-    use gstreamer_app as gst_app;
-    use gstreamer_video as gst_video;
-    let camera = path.display().to_string();
-    let failed = |reason: String| CaptureError::Stream { camera: camera.clone(), reason };
-    gst::init().map_err(|e| failed(e.to_string()))?;
-    let settings = PipelineSettings {
-        source: SourceSpec::File(camera.clone()),
-        width,
-        height,
-        fps: 30,
-        v4l2_format: String::new(),
-        loop_replay: false,
-        real_time: false,
-        lockstep: false,
-    };
-    // The camera's description, with an appsink that holds frames back instead of dropping them.
-    let description = settings.description().replace("max-buffers=1 drop=true", "max-buffers=2 drop=false");
-    let pipeline = gst::parse::launch(&description)
-        .map_err(|e| failed(e.to_string()))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| failed("not a pipeline".into()))?;
-    let sink = pipeline
-        .by_name(super::pipeline::SINK_NAME)
-        .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-        .ok_or_else(|| failed("no appsink".into()))?;
-    pipeline.set_state(gst::State::Playing).map_err(|e| failed(e.to_string()))?;
-    let mut counts = ClipCounts::default();
-    let bus = pipeline.bus().ok_or_else(|| failed("no bus".into()))?;
-    let mut error = None;
-    loop {
-        // Waits in short slices so that a decoding error (which never ends the stream
-        // at the sink) is seen on the bus.
-        let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
-            if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-                if let gst::MessageView::Error(err) = msg.view() {
-                    error = Some(err.error().to_string());
-                }
-                break;
-            }
-            if sink.is_eos() {
-                break;
-            }
-            continue;
+pub fn decode_every_frame(path: &Path, width: u32, height: u32, each: impl FnMut(&Frame)) -> Result<ClipCounts, CaptureError> {
+    OpenClip::open(path, width, height)?.decode_every_frame(each)
+}
+
+/// A clip whose pipeline is built and prerolled (plugins loaded, the decoder set up),
+/// nothing handed over yet: what a per-frame figure should not include, as a
+/// `cv2.VideoCapture` opened before the clock starts.
+pub struct OpenClip {
+    camera: String,
+    pipeline: gstreamer::Pipeline,
+    sink: gstreamer_app::AppSink,
+}
+
+impl OpenClip {
+    pub fn open(path: &Path, width: u32, height: u32) -> Result<Self, CaptureError> {
+        use gstreamer as gst;
+        use gstreamer::prelude::*;
+        use gstreamer_app as gst_app;
+        let camera = path.display().to_string();
+        let failed = |reason: String| CaptureError::Stream { camera: camera.clone(), reason };
+        gst::init().map_err(|e| failed(e.to_string()))?;
+        let settings = PipelineSettings {
+            source: SourceSpec::File(camera.clone()),
+            width,
+            height,
+            fps: 30,
+            v4l2_format: String::new(),
+            loop_replay: false,
+            real_time: false,
+            lockstep: false,
         };
-        let info = sample.caps().and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok());
-        let (Some(info), Some(buffer)) = (info, sample.buffer_owned()) else { continue };
-        let Ok(video) = gst_video::VideoFrame::from_buffer_readable(buffer, &info) else { continue };
-        each(&Frame::new(counts.decoded, video));
-        counts.decoded += 1;
-        counts.analysed += 1;
+        // The camera's description, with an appsink that holds frames back instead of dropping them.
+        let description = settings.description().replace("max-buffers=1 drop=true", "max-buffers=2 drop=false");
+        let pipeline = gst::parse::launch(&description)
+            .map_err(|e| failed(e.to_string()))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| failed("not a pipeline".into()))?;
+        let sink = pipeline
+            .by_name(super::pipeline::SINK_NAME)
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .ok_or_else(|| failed("no appsink".into()))?;
+        // Prerolled; a clip that cannot be decoded fails here and its error is read
+        // from the bus when the frames are asked for.
+        pipeline.set_state(gst::State::Paused).map_err(|e| failed(e.to_string()))?;
+        let _ = pipeline.state(gst::ClockTime::from_seconds(20));
+        Ok(Self { camera, pipeline, sink })
     }
-    let _ = pipeline.set_state(gst::State::Null);
-    if counts.analysed == 0 {
-        return Err(failed(error.unwrap_or_else(|| "no frame decoded".into())));
+
+    /// [`decode_every_frame`] on the opened clip.
+    pub fn decode_every_frame(self, mut each: impl FnMut(&Frame)) -> Result<ClipCounts, CaptureError> {
+        use gstreamer as gst;
+        use gstreamer::prelude::*;
+        use gstreamer_video as gst_video;
+        let (pipeline, sink) = (&self.pipeline, &self.sink);
+        let failed = |reason: String| CaptureError::Stream { camera: self.camera.clone(), reason };
+        let bus = pipeline.bus().ok_or_else(|| failed("no bus".into()))?;
+        let bus_error = || match bus.pop_filtered(&[gst::MessageType::Error])?.view() {
+            gst::MessageView::Error(err) => Some(err.error().to_string()),
+            _ => None,
+        };
+        if let Err(e) = pipeline.set_state(gst::State::Playing) {
+            // A clip that failed to preroll: its own error says why.
+            return Err(failed(bus_error().unwrap_or_else(|| e.to_string())));
+        }
+        let mut counts = ClipCounts::default();
+        let mut error = None;
+        loop {
+            // Waits in short slices so that a decoding error (which never ends the stream
+            // at the sink) is seen on the bus.
+            let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+                if let Some(reason) = bus_error() {
+                    error = Some(reason);
+                    break;
+                }
+                if sink.is_eos() {
+                    break;
+                }
+                continue;
+            };
+            let info = sample.caps().and_then(|caps| gst_video::VideoInfo::from_caps(caps).ok());
+            let (Some(info), Some(buffer)) = (info, sample.buffer_owned()) else { continue };
+            let Ok(video) = gst_video::VideoFrame::from_buffer_readable(buffer, &info) else { continue };
+            each(&Frame::new(counts.decoded, video));
+            counts.decoded += 1;
+            counts.analysed += 1;
+        }
+        if counts.analysed == 0 {
+            return Err(failed(error.unwrap_or_else(|| "no frame decoded".into())));
+        }
+        Ok(counts)
     }
-    Ok(counts)
+}
+
+impl Drop for OpenClip {
+    /// A pipeline always ends in `Null`, decoded or not.
+    fn drop(&mut self) {
+        use gstreamer::prelude::*;
+        let _ = self.pipeline.set_state(gstreamer::State::Null);
+    }
 }

