@@ -80,9 +80,10 @@ pub fn frame_cues(bgr: &Mat, grey: &Mat, face: Rect, native_centre: &Mat, beside
     (cues.sides, cues.side_offsets) = frame_sides(grey, face)?;
     let size = grey.size()?;
     let around = surround(face, size);
-    cues.black_level = percentile(&Mat::roi(grey, around)?.try_clone()?, 0.01)?;
+    // Both read the region in place: no copy of it per frame.
+    cues.black_level = percentile(&Mat::roi(grey, around)?, 0.01)?;
     cues.white_point_shift = white_point_shift(bgr, around)?;
-    let (share, centroid) = glare(&Mat::roi(bgr, around)?.try_clone()?)?;
+    let (share, centroid) = glare(&Mat::roi(bgr, around)?)?;
     cues.glare_share = share;
     let centre = (face.x as f32 + face.width as f32 / 2.0, face.y as f32 + face.height as f32 / 2.0);
     cues.glare_offset = centroid.map(|(x, y)| {
@@ -203,7 +204,7 @@ fn frame_sides(grey: &Mat, face: Rect) -> Result<(usize, [f32; 4]), VisionError>
 }
 
 /// The `q` quantile of an 8-bit grey region.
-fn percentile(grey: &Mat, q: f32) -> Result<f32, VisionError> {
+fn percentile(grey: &impl MatTraitConst, q: f32) -> Result<f32, VisionError> {
     let mut histogram = [0usize; 256];
     let mut n = 0usize;
     for row in 0..grey.rows() {
@@ -303,7 +304,7 @@ impl BrightHalf {
 }
 
 /// Share of bright, unsaturated pixels of a BGR region and their centroid (region pixels).
-pub fn glare(bgr: &Mat) -> Result<(f32, Option<(f32, f32)>), VisionError> {
+pub fn glare(bgr: &impl core::ToInputArray) -> Result<(f32, Option<(f32, f32)>), VisionError> {
     let mut hsv = Mat::default();
     imgproc::cvt_color_def(bgr, &mut hsv, imgproc::COLOR_BGR2HSV)?;
     let (mut n, mut sx, mut sy) = (0usize, 0.0f64, 0.0f64);
