@@ -94,7 +94,7 @@ pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: fa
 pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-pub(super) const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
+const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
 /// A look unlike the first two, to confirm what the second one read.
 const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
 /// How sure Tesseract must be of every digit of a printed IIN or birth date, in

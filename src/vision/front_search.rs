@@ -11,16 +11,12 @@ use opencv::core::Mat;
 use opencv::prelude::*;
 
 use super::VisionError;
-use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, Value, line_name};
+use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, Value, line_name};
 use super::labels::Field;
 use super::ocr::gray_of;
 use super::text::{Line, ink_of, text_lines};
-use crate::identity::document::printed_name_agrees;
+use crate::identity::FrontFields;
 use crate::identity::iin::IIN_LENGTH;
-use crate::identity::{FrontFields, Mrz};
-
-/// How many characters a printed date has (dd.mm.yyyy).
-const DATE_LENGTH: f64 = 10.0;
 
 /// At most this many lines are read looking for one value: the search costs a
 /// Tesseract line read (10–30 ms) per candidate.
@@ -36,98 +32,7 @@ const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
 /// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ.
 const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
 
-/// What [`FrontReader::read_page_by_mrz`] made of a page.
-pub(super) enum PageByMrz {
-    Read { fields: FrontFields, found: Vec<(Field, Value)> },
-    /// To be read by its labels. `sought`: the name looked for by what the MRZ
-    /// says and not found, which is not looked for that way again (the same
-    /// lines read the same way, eight Tesseract reads on a page in small print).
-    Unread { sought: Vec<Field> },
-}
-
 impl FrontReader {
-    /// A passport page's visual zone read by what its MRZ (read first) says is
-    /// printed there: the names the MRZ spells in Latin, the patronymic under the
-    /// given names, the IIN and the birth date. [`PageByMrz::Unread`] unless every one of them
-    /// but the patronymic is found and agrees: a page that says anything else
-    /// (a misread letter, a tampered date) is read by its labels instead, with
-    /// every re-read and cross-check. A page's labels are small print in two
-    /// languages: on the tuning split (seed 5) the label search read 17-29 of
-    /// them a clean page, where this reads five to ten value lines.
-    pub(super) fn read_page_by_mrz(&mut self, zone: &Mat, mrz: &Mrz) -> Result<PageByMrz, VisionError> {
-        let unread = PageByMrz::Unread { sought: Vec::new() };
-        let (Some(iin), Some(birth)) = (mrz.iin_candidate(), mrz.birth_date) else { return Ok(unread) };
-        let mut fields = FrontFields::default();
-        let mut found: Vec<(Field, Value)> = Vec::new();
-        for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
-            if latin.is_empty() {
-                return Ok(unread);
-            }
-            let taken: Vec<Line> = found.iter().map(|(_, v)| v.line).collect();
-            let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
-            let Some((name, value)) = self.find_name(zone, &taken, cyrillic_letters(latin), agrees)? else {
-                return Ok(PageByMrz::Unread { sought: vec![field] });
-            };
-            match field {
-                Field::Surname => (fields.surname, fields.confirmed.surname) = (Some(name), true),
-                _ => (fields.given_names, fields.confirmed.given_names) = (Some(name), true),
-            }
-            found.push((field, value));
-        }
-        let gray = gray_of(zone)?;
-        let ink = ink_of(&gray)?;
-        let lines = free_lines(&ink, &[])?;
-        for (field, expected) in [(Field::Iin, iin.to_string()), (Field::Birth, birth.to_string())] {
-            let taken: Vec<Line> = found.iter().map(|(_, v)| v.line).collect();
-            let Some(value) = self.find_expected(&gray, &ink, &lines, &taken, field, &expected)? else { return Ok(unread) };
-            found.push((field, value));
-        }
-        (fields.iin, fields.confirmed.iin) = (Some(iin.to_string()), true);
-        (fields.birth_date, fields.confirmed.birth_date) = (Some(birth), true);
-        let taken: Vec<Line> = found.iter().map(|(_, v)| v.line).collect();
-        if let Some((_, given)) = found.iter().find(|(f, _)| *f == Field::Given) {
-            fields.patronymic = self.find_patronymic(zone, &taken, given.line)?;
-        }
-        Ok(PageByMrz::Read { fields, found })
-    }
-
-    /// The printed IIN or birth date, among `lines` and not among `taken`, that
-    /// reads as `expected` (an IIN's digits, a date as `Date` writes it): a line
-    /// shaped for that many characters, largest print first. A page prints three
-    /// dates and a document number, so a line that reads otherwise is passed over.
-    fn find_expected(&mut self, gray: &Mat, ink: &Mat, lines: &[Line], taken: &[Line], field: Field, expected: &str) -> Result<Option<Value>, VisionError> {
-        let length = match field {
-            Field::Birth => DATE_LENGTH,
-            _ => IIN_LENGTH as f64,
-        };
-        let fits = |l: &Line| {
-            let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
-            aspect >= DIGIT_WIDTH.0 * (length - 1.0) && aspect <= DIGIT_WIDTH.1 * (length + 1.0)
-        };
-        let mut fitting: Vec<Line> =
-            lines.iter().copied().filter(|l| fits(l) && !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect();
-        fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
-        for line in fitting.into_iter().take(MAX_READS) {
-            let value = Value::of(ink, line)?;
-            // A line that reads as such a value but another one gets a second,
-            // larger look: the narrowed first look slips a digit now and then.
-            for look in [DIGITS_LOOK, SECOND_LOOK] {
-                let mut read = FrontFields::default();
-                self.read_value(gray, field, value, &[look], &mut read)?;
-                let text = match field {
-                    Field::Birth => read.birth_date.map(|d| d.to_string()),
-                    _ => read.iin,
-                };
-                match text {
-                    Some(text) if text == expected => return Ok(Some(value)),
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-        }
-        Ok(None)
-    }
-
     /// The line, not among `taken`, whose text is a name `agrees` accepts, with
     /// room for `letters` (fewest, most) letters; lines in larger print than the
     /// side's smallest (its labels) only, largest print first.

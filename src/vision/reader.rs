@@ -10,7 +10,7 @@ use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
 use super::front::{FrontReader, Known, Value};
-use super::front_search::{PageByMrz, cyrillic_letters};
+use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader};
@@ -38,8 +38,6 @@ pub struct SideRead {
 pub struct FrontLines {
     masked: Mat,
     found: Vec<(Field, Value)>,
-    /// Names already looked for by what the MRZ says, in vain ([`PageByMrz::Unread`]).
-    sought: Vec<Field>,
 }
 
 pub struct DocumentReader {
@@ -207,7 +205,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found, sought: Vec::new() })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -245,17 +243,11 @@ impl DocumentReader {
         if shape == DocumentShape::Id3 {
             let (masked, portrait) = self.mask_portraits(image, PAGE_DETECTION_WIDTH)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
-            let (fields, lines) = match self.front.read_page_by_mrz(&zone, &mrz)? {
-                PageByMrz::Read { fields, found } => (fields, FrontLines { masked: zone, found, sought: Vec::new() }),
-                PageByMrz::Unread { sought } => {
-                    let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
-                    let read = self.front.read_lines(&zone, &known)?;
-                    let lines = FrontLines { masked: zone, found: read.found, sought };
-                    let mut fields = read.fields;
-                    self.reconcile(&mut fields, &lines, &mrz)?;
-                    (fields, lines)
-                }
-            };
+            let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
+            let read = self.front.read_lines(&zone, &known)?;
+            let lines = FrontLines { masked: zone, found: read.found };
+            let mut fields = read.fields;
+            self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
             side.front_lines = Some(lines);
             side.portrait = portrait;
@@ -329,7 +321,7 @@ impl DocumentReader {
             };
             // Not found under a label, or found and not confirmed (the label may
             // have led to the wrong line): looked for by what it must say.
-            if *sure || latin.is_empty() || lines.sought.contains(&field) {
+            if *sure || latin.is_empty() {
                 continue;
             }
             let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
