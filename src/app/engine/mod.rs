@@ -384,6 +384,11 @@ impl Engine {
                     // Written with the decision: a crash after this loses no notification.
                     let webhook =
                         self.webhooks.as_ref().and_then(|w| w.delivery(crate::webhooks::Event::Decided, &session.record, Some(&jws)));
+                    // The camera is free before the decision is visible: a client that
+                    // starts the next verification on reading it must not get
+                    // `session_running` (the one-hour soak did, once in 315 sessions).
+                    // A start is only taken up on the engine's next turn.
+                    self.controller.ended(&id);
                     match self.store.put_decided(&session.record, &jws, webhook.as_ref()) {
                         Ok(()) => {
                             self.ring();
@@ -404,7 +409,6 @@ impl Engine {
                             self.telemetry.session_ended("failed");
                         }
                     }
-                    self.controller.ended(&id);
                 }
             }
         }
@@ -440,6 +444,8 @@ impl Engine {
 
     fn end_without_decision(&self, session: &mut Active, status: Status) {
         let id = session.record.id.clone();
+        // Free before the ending is visible, as for a decision.
+        self.controller.ended(&id);
         self.event(session, EventKind::Status { status });
         if let Err(e) = self.store.flush() {
             tracing::error!(session = %id, error = %e, "store flush failed");
@@ -449,7 +455,6 @@ impl Engine {
             self.notify(crate::webhooks::Event::Interrupted, &session.record);
         }
         self.telemetry.session_ended(outcome);
-        self.controller.ended(&id);
         tracing::info!(session = %id, outcome, "verification ended without a decision");
     }
 }
