@@ -182,24 +182,24 @@ impl DocumentReader {
     /// where the format puts it, else its printed front.
     fn read_without_zone(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
         let ways = [rectified.try_clone()?, document::rotate_180(rectified)?];
-        // A passport page always has an MRZ: read it as hard as it takes.
-        let thorough = shape == DocumentShape::Id3;
+        // A passport page always has an MRZ: Tesseract reads its lines if glyphs cannot.
+        let page = shape == DocumentShape::Id3;
         for image in &ways {
-            if let Some(side) = self.mrz_side(image, shape, on, thorough)? {
+            if let Some(side) = self.mrz_side(image, shape, on, if page { Effort::Lines } else { Effort::Glyphs })? {
                 return Ok(side);
             }
         }
         // No MRZ-shaped rows: a card front, or a back too degraded for glyph
-        // matching, which Tesseract gets a go at when no front field reads at all.
-        // A front that reads one field is a front: Tesseract's MRZ model on its
-        // bottom rows (a block read each way up, 100-700 ms) found no MRZ on any
+        // matching, which Tesseract gets a go at, line by line, when no front field
+        // reads at all. A front that reads one field is a front: Tesseract's MRZ
+        // model on its bottom rows (then a block read each way up, 100-700 ms) found no MRZ on any
         // front of the tuning split (seed 5) and changed no field there; checked on
         // the held-out split (`cargo bench --bench documents`): no field changed,
         // ID card Tesseract time median 405 -> 154 ms.
         let (front, view, found) = self.read_card_front(rectified)?;
-        if !thorough && count(&front) == 0 {
+        if !page && count(&front) == 0 {
             for image in &ways {
-                if let Some(side) = self.mrz_side(image, shape, on, true)? {
+                if let Some(side) = self.mrz_side(image, shape, on, Effort::Lines)? {
                     return Ok(side);
                 }
             }
@@ -213,9 +213,9 @@ impl DocumentReader {
     }
 
     /// The side as an MRZ side, if its MRZ, where the format puts it, reads and
-    /// parses; a `thorough` read asks Tesseract line by line, never the whole band.
-    fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, thorough: bool) -> Result<Option<SideRead>, VisionError> {
-        let effort = if thorough { Effort::Lines } else { Effort::Glyphs };
+    /// parses. A band taken blind is given at most [`Effort::Lines`]: a whole-band
+    /// read there found no MRZ on the tuning split ([`Effort::Block`]).
+    fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, effort: Effort) -> Result<Option<SideRead>, VisionError> {
         self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, effort)
     }
 
