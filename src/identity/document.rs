@@ -149,6 +149,31 @@ pub fn printed_name_nearly_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool
     swapped || cut
 }
 
+/// Letters drawn alike but for a tail below the baseline (Щ is Ш with one, Ц is
+/// П with one), whose ICAO spellings differ: the MRZ says which was printed,
+/// and only the image can say whether the read lost the tail.
+const TAILED: [(char, char); 2] = [('Ш', 'Щ'), ('П', 'Ц')];
+
+/// The one letter of a printed name that, given the tail the read may have lost
+/// ([`TAILED`]), makes the name agree with the MRZ: its index and the name so
+/// spelled. `None` when the name agrees already, or no such letter or more than
+/// one would do.
+pub fn missing_tail(printed: &str, mrz: &Mrz, latin: &str) -> Option<(usize, String)> {
+    if printed_name_agrees(printed, mrz, latin) {
+        return None;
+    }
+    let letters: Vec<char> = printed.chars().collect();
+    let mut fixes = (0..letters.len()).filter_map(|i| {
+        let &(_, tailed) = TAILED.iter().find(|(plain, _)| *plain == letters[i])?;
+        let mut name = letters.clone();
+        name[i] = tailed;
+        let name: String = name.into_iter().collect();
+        printed_name_agrees(&name, mrz, latin).then_some((i, name))
+    });
+    let fix = fixes.next()?;
+    fixes.next().is_none().then_some(fix)
+}
+
 /// The MRZ's name field is full, so its names may be cut off.
 fn mrz_names_may_be_truncated(m: &Mrz) -> bool {
     let names_line = if m.format == MrzFormat::Td1 { m.lines.last() } else { m.lines.first() };
@@ -585,6 +610,17 @@ mod tests {
         // Another letter altogether is another name: it may be reported.
         assert!(!printed_name_nearly_agrees("ҚАСЫНОВ", &m, "KASYMOV"));
         assert!(!printed_name_nearly_agrees("ПЕТРОВ", &m, "KASYMOV"));
+    }
+
+    #[test]
+    fn only_a_lost_tail_the_mrz_asks_for_is_offered_back() {
+        let m = mrz();
+        assert_eq!(missing_tail("ШЕРБАЕВА", &m, "SHCHERBAEVA"), Some((0, "ЩЕРБАЕВА".into())));
+        assert_eq!(missing_tail("ПОЙ", &m, "TSOI"), Some((0, "ЦОЙ".into())));
+        // Agreeing already, another name, or a tail the MRZ does not ask for: nothing.
+        assert_eq!(missing_tail("ЩЕРБАЕВА", &m, "SHCHERBAEVA"), None);
+        assert_eq!(missing_tail("ШЕРБАКОВА", &m, "SHCHERBAEVA"), None);
+        assert_eq!(missing_tail("ШУБИН", &m, "SHUBIN"), None);
     }
 
     #[test]

@@ -33,7 +33,8 @@ const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
 const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
 
 impl FrontReader {
-    /// The line, not among `taken`, whose text is a name `agrees` accepts, with
+    /// The line, not among `taken`, whose text is a name `accept` takes (it gets
+    /// the grey side, the line and its read, and returns the name to keep), with
     /// room for `letters` (fewest, most) letters; lines in larger print than the
     /// side's smallest (its labels) only, largest print first.
     pub(super) fn find_name(
@@ -41,7 +42,7 @@ impl FrontReader {
         masked: &Mat,
         taken: &[Line],
         letters: (usize, usize),
-        agrees: impl Fn(&str) -> bool,
+        accept: impl Fn(&Mat, Line, &str) -> Result<Option<String>, VisionError>,
     ) -> Result<Option<(String, Value)>, VisionError> {
         let gray = gray_of(masked)?;
         let ink = ink_of(&gray)?;
@@ -59,7 +60,9 @@ impl FrontReader {
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS) {
             let value = Value::of(&ink, line)?;
-            if let Some(name) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words).filter(|n| agrees(n)) {
+            if let Some(read) = line_name(&self.read_line(&gray, value.line, NAME_LOOK)?, value.words)
+                && let Some(name) = accept(&gray, value.line, &read)?
+            {
                 return Ok(Some((name, value)));
             }
         }

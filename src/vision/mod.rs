@@ -16,6 +16,7 @@ pub mod ocr;
 mod portrait;
 pub mod quality;
 pub mod reader;
+mod tails;
 pub mod tesseract;
 pub mod tracker;
 pub(crate) mod text;

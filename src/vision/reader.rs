@@ -13,7 +13,8 @@ use super::front::{FrontReader, Known, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
-use super::ocr::{Effort, MrzReader};
+use super::ocr::{Effort, MrzReader, gray_of};
+use super::tails::restore_tail;
 use super::text::Line;
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
@@ -300,6 +301,10 @@ impl DocumentReader {
             if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
+            } else if let Some(restored) = restore_any_tail(&lines.masked, value.line, slot.iter().chain(&reads), mrz, latin)? {
+                // Every look lost the same tail (Щ read as Ш) that the MRZ and the image both show.
+                *slot = Some(restored);
+                *sure = true;
             } else {
                 // Every look reads the same name, with as many words as the MRZ has:
                 // printed so. (A word the crop lost would read alike every way.)
@@ -324,8 +329,13 @@ impl DocumentReader {
             if *sure || latin.is_empty() {
                 continue;
             }
-            let agrees = |name: &str| printed_name_agrees(name, mrz, latin);
-            if let Some((name, value)) = self.front.find_name(&lines.masked, &taken, cyrillic_letters(latin), agrees)? {
+            let accept = |gray: &Mat, line: Line, read: &str| {
+                if printed_name_agrees(read, mrz, latin) {
+                    return Ok(Some(read.to_string()));
+                }
+                restore_tail(gray, line, read, mrz, latin)
+            };
+            if let Some((name, value)) = self.front.find_name(&lines.masked, &taken, cyrillic_letters(latin), accept)? {
                 *slot = Some(name);
                 *sure = true;
                 taken.push(value.line);
@@ -411,6 +421,23 @@ impl DocumentReader {
         let (masked, portrait) = self.mask_portraits(&image, FRONT_DETECTION_WIDTH)?;
         Ok(FrontView { image, masked, portrait })
     }
+}
+
+/// The first of `reads` of a name on `line` whose lost tail [`restore_tail`] restores.
+fn restore_any_tail<'a>(
+    masked: &Mat,
+    line: Line,
+    reads: impl Iterator<Item = &'a String>,
+    mrz: &Mrz,
+    latin: &str,
+) -> Result<Option<String>, VisionError> {
+    let gray = gray_of(masked)?;
+    for read in reads {
+        if let Some(name) = restore_tail(&gray, line, read, mrz, latin)? {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 fn count(f: &FrontFields) -> usize {

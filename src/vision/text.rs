@@ -160,7 +160,7 @@ pub(super) fn words(ink: &Mat, line: Line) -> Result<Vec<Line>, VisionError> {
 }
 
 /// Runs of `true` as (start, end) ranges; runs closer than `min_gap` are one.
-fn runs(on: &[bool], min_gap: usize) -> Vec<(usize, usize)> {
+pub(super) fn runs(on: &[bool], min_gap: usize) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
     for (i, &v) in on.iter().chain(std::iter::once(&false)).enumerate() {
