@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::{Date, Iin, IinError, Mrz, MrzFormat, Sex, age_on};
+use super::spelling::could_be_spelled;
 
 /// What OCR found on a card's front (or a passport page's printed zone).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -119,8 +120,10 @@ impl DocumentRead {
 
 /// Whether a name printed in Cyrillic and the MRZ's Latin form of it are the
 /// same name ([`super::translit::compare`], known variant spellings accepted).
+/// A read no name could be spelled as (ЧЕРНЫЬШЕВ) agrees with nothing: the MRZ
+/// drops soft signs, so it cannot tell.
 pub fn printed_name_agrees(printed: &str, mrz: &Mrz, latin: &str) -> bool {
-    super::translit::compare(printed, latin, mrz_names_may_be_truncated(mrz)).agrees()
+    could_be_spelled(printed) && super::translit::compare(printed, latin, mrz_names_may_be_truncated(mrz)).agrees()
 }
 
 /// Letters a document's fonts draw so alike that OCR takes one for the other,

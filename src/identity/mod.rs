@@ -7,6 +7,7 @@ pub mod date;
 pub mod document;
 pub mod iin;
 pub mod mrz;
+pub mod spelling;
 pub mod translit;
 
 pub use date::{Calendar, Date, DateParseError, age_on, is_minor_on, today_utc};

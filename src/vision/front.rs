@@ -27,6 +27,7 @@ use super::labels::{Field, LabelKind, label_of};
 use super::ocr::gray_of;
 use super::tesseract::{Layout, Tesseract};
 use super::text::{Line, ink_of, level_line, lines_under, text_lines, words};
+use crate::identity::spelling::is_patronymic;
 use crate::identity::{Date, FrontFields, Iin};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
@@ -293,7 +294,8 @@ impl FrontReader {
             let found = match kind {
                 Field::Surname => fill(&mut fields.surname, line_name(text, value.words)),
                 Field::Given => fill(&mut fields.given_names, line_name(text, value.words)),
-                Field::Patronymic => fill(&mut fields.patronymic, line_name(text, value.words)),
+                // No MRZ checks a patronymic: a read that is none is not one.
+                Field::Patronymic => fill(&mut fields.patronymic, line_name(text, value.words).filter(|n| is_patronymic(n))),
                 Field::Birth => fill(&mut fields.birth_date, date_value(text)),
                 Field::Iin => fill(&mut fields.iin, iin_value(text)),
             };

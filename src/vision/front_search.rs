@@ -17,6 +17,7 @@ use super::ocr::gray_of;
 use super::text::{Line, ink_of, text_lines};
 use crate::identity::FrontFields;
 use crate::identity::iin::IIN_LENGTH;
+use crate::identity::spelling::is_patronymic;
 
 /// At most this many lines are read looking for one value: the search costs a
 /// Tesseract line read (10–30 ms) per candidate.
@@ -28,9 +29,6 @@ const LETTER_WIDTH: (f64, f64) = (0.5, 1.3);
 
 /// How wide a digit is, in digit heights, in the fonts documents print numbers in.
 const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
-
-/// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ.
-const PATRONYMIC_ENDINGS: [&str; 6] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ"];
 
 impl FrontReader {
     /// The line, not among `taken`, whose text is a name `accept` takes (it gets
@@ -136,11 +134,6 @@ fn free_lines(ink: &Mat, taken: &[Line]) -> Result<Vec<Line>, VisionError> {
         .collect())
 }
 
-/// One word, five letters or more, with a patronymic's ending.
-fn is_patronymic(name: &str) -> bool {
-    name.chars().count() >= 5 && name.chars().all(|c| c.is_alphabetic()) && PATRONYMIC_ENDINGS.iter().any(|e| name.ends_with(e))
-}
-
 /// How many Cyrillic letters a name the MRZ spells `latin` has, at fewest and at
 /// most: ICAO 9303 writes some letters as two or four (Ж → ZH, Щ → SHCH, Я → IA).
 pub fn cyrillic_letters(latin: &str) -> (usize, usize) {
@@ -152,16 +145,6 @@ pub fn cyrillic_letters(latin: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn patronymics_are_told_by_their_endings() {
-        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ"] {
-            assert!(is_patronymic(name), "{name}");
-        }
-        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ"] {
-            assert!(!is_patronymic(text), "{text}");
-        }
-    }
 
     #[test]
     fn a_latin_name_says_how_many_cyrillic_letters_to_expect() {

@@ -17,6 +17,7 @@ use super::ocr::{Effort, MrzReader, gray_of};
 use super::tails::restore_tail;
 use super::text::Line;
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
+use crate::identity::spelling::could_be_spelled;
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
 /// What one image gave.
@@ -313,7 +314,9 @@ impl DocumentReader {
                 // One look-alike letter or a letter lost at an end from the MRZ's
                 // form is a misread however often it is read so.
                 let near = slot.as_deref().is_some_and(|name| printed_name_nearly_agrees(name, mrz, latin));
-                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near;
+                // A read no name could be spelled as is a misread too.
+                let spelled = slot.as_deref().is_some_and(could_be_spelled);
+                *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near && spelled;
             }
         }
         self.recheck_iin(front, lines, mrz)?;

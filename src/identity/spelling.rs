@@ -1,0 +1,69 @@
+//! What a printed Cyrillic name can look like, whatever OCR made of it: the
+//! grammar of patronymics and the spelling rules no name breaks. No MRZ checks
+//! a patronymic, nor a soft sign (ICAO 9303 drops Ь and Ъ), so these are the
+//! only checks those reads get before they are believed.
+
+/// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ,
+/// -ҚЫЗЫ, and their older spellings with Russian letters (-УЛЫ, -КЫЗЫ);
+/// Azerbaijani -ОГЛЫ.
+const PATRONYMIC_ENDINGS: [&str; 9] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ", "УЛЫ", "КЫЗЫ", "ОГЛЫ"];
+
+/// The Kazakh and Azerbaijani patronymic words written apart from the father's
+/// name (СЕРІК ҰЛЫ, МАМЕД ОГЛЫ).
+const PATRONYMIC_WORDS: [&str; 6] = ["ҰЛЫ", "ҚЫЗЫ", "УЛЫ", "КЫЗЫ", "ОГЛЫ", "ГЫЗЫ"];
+
+/// Vowels of the Russian and Kazakh alphabets: no soft or hard sign follows one.
+const VOWELS: &str = "АЕЁИОУЫЭЮЯӘӨҰҮІ";
+
+/// Whether `name` reads as a patronymic: one word of five letters or more with
+/// a patronymic's ending, or a name followed by a patronymic word.
+pub fn is_patronymic(name: &str) -> bool {
+    let words: Vec<&str> = name.split(' ').collect();
+    if !name.chars().all(|c| c.is_alphabetic() || c == ' ') {
+        return false;
+    }
+    match words.as_slice() {
+        [one] => one.chars().count() >= 5 && PATRONYMIC_ENDINGS.iter().any(|e| one.ends_with(e)),
+        [father, word] => father.chars().count() >= 2 && PATRONYMIC_WORDS.contains(word),
+        _ => false,
+    }
+}
+
+/// Whether a name read in Cyrillic could be spelled so: no word starts with a
+/// soft or hard sign and none follows a vowel (ЧЕРНЫЬШЕВ is a misread).
+pub fn could_be_spelled(name: &str) -> bool {
+    let mut before: Option<char> = None;
+    for c in name.chars() {
+        if matches!(c, 'Ь' | 'Ъ') && before.is_none_or(|b| b == ' ' || VOWELS.contains(b)) {
+            return false;
+        }
+        before = Some(c);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patronymics_are_told_by_their_endings() {
+        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ", "СЕРИКУЛЫ", "МАМЕД ОГЛЫ", "СЕРІК ҰЛЫ"] {
+            assert!(is_patronymic(name), "{name}");
+        }
+        let misread = "КАЗАҚСТАН РЕСПТЫЛММКАГЫ ЗЕР ОҒ КАТЫКЫЗТАМ";
+        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ", "ШОЛАЕҢ", misread, "ЮРЬЕВИЧ2"] {
+            assert!(!is_patronymic(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_soft_sign_after_a_vowel_or_opening_a_word_is_a_misread() {
+        for name in ["ЮРЬЕВИЧ", "ИГОРЬ", "НАТАЛЬЯ", "ПОДЪЯЧЕВ", "ЫБЫРАЙ", "ЧЕРНЫШЕВ"] {
+            assert!(could_be_spelled(name), "{name}");
+        }
+        for name in ["ЧЕРНЫЬШЕВ", "ЬВАН", "ИГОРЬ ЬЕВИЧ", "МАЪРАТ"] {
+            assert!(!could_be_spelled(name), "{name}");
+        }
+    }
+}
