@@ -43,11 +43,18 @@ pub(super) struct Trees {
     pub outbox_bodies: sled::Tree,
 }
 
+/// sled's page cache. Its default (1 GiB) keeps every page read or written, so the
+/// daemon's memory grew with the database: +24 MiB RSS over a 20-minute replay soak
+/// whose database reached 29 MB in 30 minutes. Records are written once and read
+/// back a few times while the registration server collects them; 16 MiB holds the
+/// recent ones.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Trees {
     fn open(dir: &Path) -> Result<Self, StoreError> {
         let err = |e: &dyn std::fmt::Display| StoreError::Open { path: dir.display().to_string(), reason: e.to_string() };
         crate::fsutil::create_private_dir(dir).map_err(|e| err(&e))?;
-        let db = sled::Config::new().path(dir).open().map_err(|e| err(&e))?;
+        let db = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES).open().map_err(|e| err(&e))?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| err(&e));
         Ok(Self {
             sessions: tree(SESSIONS)?,

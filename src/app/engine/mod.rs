@@ -117,6 +117,7 @@ impl Engine {
     /// wait for one), then the watchdog.
     fn turn(&mut self, commands: &Inbox, state: &mut Loop) {
         let Loop { active, last_pet, last_preview } = state;
+        let was_active = active.is_some();
         while let Some(command) = commands.next() {
             self.command(command, active);
         }
@@ -169,6 +170,9 @@ impl Engine {
         if last_pet.elapsed() >= WATCHDOG_EVERY {
             let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
             *last_pet = Instant::now();
+        }
+        if was_active && active.is_none() {
+            give_back_freed_memory();
         }
     }
 
@@ -457,6 +461,16 @@ impl Engine {
         self.telemetry.session_ended(outcome);
         tracing::info!(session = %id, outcome, "verification ended without a decision");
     }
+}
+
+/// Returns the heap pages a finished session freed to the system. glibc keeps
+/// them in its arenas, fragmented among what later sessions allocate, and RSS
+/// crept up session after session (a replay soak: 339 -> 408 MiB over 45 minutes,
+/// 530 sessions, with the database's own cache capped). A few milliseconds once
+/// per session, between sessions.
+fn give_back_freed_memory() {
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe.
+    unsafe { libc::malloc_trim(0) };
 }
 
 /// What the loop keeps from one turn to the next.
