@@ -74,7 +74,6 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
     let (min_h, max_h) = (8.0 * u, 64.0 * u);
     let mut lines = Vec::new();
-    let mut blobs = Vec::new();
     for i in 1..n {
         let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
         let rect = Rect::new(
@@ -83,9 +82,6 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
             stat(imgproc::CC_STAT_WIDTH)?,
             stat(imgproc::CC_STAT_HEIGHT)?,
         );
-        blobs.extend(unstacked(ink, rect, min_h)?);
-    }
-    for rect in blobs {
         let h = f64::from(rect.height);
         if h < min_h || h > max_h || rect.width < rect.height {
             continue;
@@ -117,59 +113,6 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     }
     lines.sort_by_key(|l| (l.rect.y, l.rect.x));
     Ok(lines)
-}
-
-/// A blob as the lines stacked in it: one label's lines printed closer than the
-/// smear's reach (ТЕГІ / ФАМИЛИЯ / SURNAME in a condensed font), or a value
-/// touching its label (the breve of Й bridging the gap), are split at the rows
-/// between them that hold almost no ink. A part counts as a line only when it is
-/// one: tall enough, and inked across most of its width, which a row of dots,
-/// breves or tails is not.
-fn unstacked(ink: &Mat, rect: Rect, min_h: f64) -> Result<Vec<Rect>, VisionError> {
-    let block = Mat::roi(ink, rect)?;
-    let rows: Vec<i32> = (0..rect.height).map(|r| core::count_non_zero(&block.row(r)?).map_err(VisionError::from)).collect::<Result<_, _>>()?;
-    let full = rows.iter().copied().max().unwrap_or(0);
-    let quiet = |r: usize| rows[r] * 100 <= full * 12;
-    let mut r = 1;
-    while r + 1 < rows.len() {
-        if !quiet(r) {
-            r += 1;
-            continue;
-        }
-        let start = r;
-        while r < rows.len() && quiet(r) {
-            r += 1;
-        }
-        let (top, bottom) = (Rect::new(rect.x, rect.y, rect.width, start as i32), Rect::new(rect.x, rect.y + r as i32, rect.width, rect.height - r as i32));
-        if r < rows.len()
-            && let (Some(top), Some(bottom)) = (line_part(ink, top, min_h)?, line_part(ink, bottom, min_h)?)
-        {
-            let mut parts = vec![top];
-            parts.extend(unstacked(ink, bottom, min_h)?);
-            return Ok(parts);
-        }
-    }
-    Ok(vec![rect])
-}
-
-/// `part` of a blob boxed to its ink, if it is a text line by itself: at least
-/// `min_h` tall, at least twice as wide, with ink in most of its columns.
-fn line_part(ink: &Mat, part: Rect, min_h: f64) -> Result<Option<Rect>, VisionError> {
-    let block = Mat::roi(ink, part)?;
-    let mut points = core::Vector::<core::Point>::new();
-    core::find_non_zero(&block, &mut points)?;
-    if points.is_empty() {
-        return Ok(None);
-    }
-    let tight = imgproc::bounding_rect(&points)?;
-    let columns = (0..tight.width)
-        .map(|c| core::count_non_zero(&block.col(tight.x + c)?).map_err(VisionError::from))
-        .collect::<Result<Vec<i32>, _>>()?
-        .into_iter()
-        .filter(|&n| n > 0)
-        .count() as i32;
-    let line = f64::from(tight.height) >= min_h && tight.width >= 2 * tight.height && columns * 2 >= tight.width;
-    Ok(line.then(|| Rect::new(part.x + tight.x, part.y + tight.y, tight.width, tight.height)))
 }
 
 /// The slope (rows per column) of a line's baseline, from the lowest ink of each
@@ -394,33 +337,6 @@ mod tests {
         )
         .unwrap();
         turned
-    }
-
-    fn drawn(page: &mut Mat, words: &str, x: i32, baseline: i32, size: f64, weight: i32) {
-        let face = imgproc::FONT_HERSHEY_SIMPLEX;
-        imgproc::put_text(page, words, Point::new(x, baseline), face, size, Scalar::all(20.0), weight, imgproc::LINE_AA, false).unwrap();
-    }
-
-    #[test]
-    fn a_label_printed_touching_its_value_is_two_lines_and_marks_are_not_lines() {
-        let mut page = Mat::new_rows_cols_with_default(300, 600, core::CV_8UC1, Scalar::all(235.0)).unwrap();
-        // GIVEN NAMES in small capitals with ELENA right under it: the smear joins them.
-        drawn(&mut page, "GIVEN NAMES", 40, 60, 0.5, 1);
-        drawn(&mut page, "ELENA", 40, 84, 1.0, 2);
-        // IVANOVA with a breve-like mark just over it and tails under two letters.
-        drawn(&mut page, "IVANOVA", 40, 200, 1.0, 2);
-        imgproc::line(&mut page, Point::new(60, 175), Point::new(70, 175), Scalar::all(20.0), 2, imgproc::LINE_8, 0).unwrap();
-        for x in [62, 120] {
-            imgproc::line(&mut page, Point::new(x, 200), Point::new(x, 206), Scalar::all(20.0), 2, imgproc::LINE_8, 0).unwrap();
-        }
-        let ink = ink_of(&page).unwrap();
-        let whole = text_lines(&ink).unwrap();
-        assert_eq!(whole.len(), 3, "{whole:?}");
-        let (label, value, marked) = (whole[0], whole[1], whole[2]);
-        assert!((9..=13).contains(&label.letters) && (19..=25).contains(&value.letters), "{label:?} / {value:?}");
-        assert_eq!(lines_under(&whole, 0).first(), Some(&1));
-        // The mark above and the tails below stay with their line.
-        assert!(marked.rect.y <= 175 && marked.rect.y + marked.rect.height >= 206, "{marked:?}");
     }
 
     #[test]
