@@ -43,11 +43,12 @@ pub(super) struct Trees {
     pub outbox_bodies: sled::Tree,
 }
 
-/// sled's page cache. Its default (1 GiB) keeps every page read or written, so the
-/// daemon's memory grew with the database: +24 MiB RSS over a 20-minute replay soak
-/// whose database reached 29 MB in 30 minutes. Records are written once and read
-/// back a few times while the registration server collects them; 16 MiB holds the
-/// recent ones.
+/// sled's page cache. Its default (1 GiB) lets the cache grow with the database
+/// (29 MB after 30 minutes of back-to-back sessions in the replay soak), so
+/// memory would follow the database. Records are written once and read back a
+/// few times while the registration server collects them; 16 MiB holds the
+/// recent ones. (The soak's RSS creep itself was glibc's heap: see the engine's
+/// `give_back_freed_memory`.)
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Trees {

@@ -435,7 +435,13 @@ fn restore_any_tail<'a>(
     latin: &str,
 ) -> Result<Option<String>, VisionError> {
     let gray = gray_of(masked)?;
+    let mut tried: Vec<&String> = Vec::new();
+    // The looks often read alike: the image is asked once per distinct read.
     for read in reads {
+        if tried.contains(&read) {
+            continue;
+        }
+        tried.push(read);
         if let Some(name) = restore_tail(&gray, line, read, mrz, latin)? {
             return Ok(Some(name));
         }

@@ -9,7 +9,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
-use super::text::{Line, level_line, runs};
+use super::text::{Line, body_rows, level_line, runs};
 use crate::identity::Mrz;
 use crate::identity::document::missing_tail;
 
@@ -36,7 +36,7 @@ pub(super) fn restore_tail(gray: &Mat, line: Line, read: &str, mrz: &Mrz, latin:
 /// judged only where that can be told: the line has as many words as the name,
 /// no other letter that may descend stands next to it, and every tail on the
 /// line belongs to a letter of `name` that may have one. `false` otherwise.
-pub(super) fn letter_has_tail(gray: &Mat, line: Line, name: &str, index: usize) -> Result<bool, VisionError> {
+fn letter_has_tail(gray: &Mat, line: Line, name: &str, index: usize) -> Result<bool, VisionError> {
     let Some(ink) = levelled_ink(gray, line)? else { return Ok(false) };
     let Some(baseline) = baseline(&ink)? else { return Ok(false) };
     let letters: Vec<char> = name.chars().collect();
@@ -110,15 +110,11 @@ fn inked(ink: &Mat, row: i32, col: i32) -> Result<bool, VisionError> {
     Ok(*ink.at_2d::<u8>(row, col)? > 0)
 }
 
-/// The last row of the letters' bodies: the lowest row holding at least 40 % of
-/// the fullest row's ink (tails and serif feet hold far less).
+/// The last row of the letters' bodies ([`body_rows`]).
 fn baseline(ink: &Mat) -> Result<Option<i32>, VisionError> {
-    let profile: Vec<i32> = (0..ink.rows()).map(|r| core::count_non_zero(&ink.row(r)?).map_err(VisionError::from)).collect::<Result<_, _>>()?;
-    let full = profile.iter().copied().max().unwrap_or(0);
-    if full == 0 {
-        return Ok(None);
-    }
-    Ok((0..ink.rows()).rev().find(|&r| profile[r as usize] * 5 >= full * 2))
+    let profile: Vec<u32> =
+        (0..ink.rows()).map(|r| core::count_non_zero(&ink.row(r)?).map(|n| n as u32).map_err(VisionError::from)).collect::<Result<_, _>>()?;
+    Ok(body_rows(&profile).map(|(_, last)| last as i32))
 }
 
 /// The words along the line, as column spans of the letters' bodies (the rows

@@ -131,12 +131,16 @@ fn baseline_slope(bottoms: &[Option<i32>]) -> f64 {
 /// How many rows of a (straightened) line's ink profile carry its letters'
 /// bodies: from the first to the last row with at least 40% of the fullest row's ink.
 fn body_height(profile: &[u32]) -> i32 {
+    body_rows(profile).map_or(0, |(a, b)| (b - a + 1) as i32)
+}
+
+/// The first and last rows of a line's ink `profile` that carry its letters'
+/// bodies: rows with at least 40% of the fullest row's ink (diacritics, tails
+/// and serif feet hold far less). `None` without ink.
+pub(super) fn body_rows(profile: &[u32]) -> Option<(usize, usize)> {
     let full = profile.iter().copied().max().unwrap_or(0);
-    let body: Vec<usize> = (0..profile.len()).filter(|&r| profile[r] * 5 >= full * 2 && full > 0).collect();
-    match (body.first(), body.last()) {
-        (Some(a), Some(b)) => (b - a + 1) as i32,
-        _ => 0,
-    }
+    let body = |r: &usize| profile[*r] * 5 >= full * 2 && full > 0;
+    Some(((0..profile.len()).find(body)?, (0..profile.len()).rfind(body)?))
 }
 
 /// The words of a line, left to right: runs of inked columns, split where the
