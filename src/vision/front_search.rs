@@ -49,12 +49,15 @@ impl FrontReader {
             let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
             aspect >= LETTER_WIDTH.0 * fewest && aspect <= LETTER_WIDTH.1 * most
         };
-        let mut fitting: Vec<Line> = free_lines(&ink, taken)?.into_iter().filter(fits).collect();
-        // Values are printed larger than labels: largest print first (top first
-        // among alike), so a page's many small labels do not use up the reads
-        // before its names, nor a card's larger IIN keep its names out.
-        let smallest = fitting.iter().map(|l| l.letters).min().unwrap_or(0);
-        fitting.retain(|l| l.letters * 20 >= smallest * 23);
+        let free = free_lines(&ink, taken)?;
+        // Values are printed larger than labels: only lines in larger print than
+        // the side's labels, largest print first (top first among alike), so a
+        // page's many small labels do not use up the reads before its names, nor
+        // a card's larger IIN keep its names out. The labels' print is taken from
+        // every line, not only from those shaped like the name: a label in three
+        // languages is no name's shape, and the name itself would then set it.
+        let label_print = label_print(&free);
+        let mut fitting: Vec<Line> = free.into_iter().filter(|l| fits(l) && l.letters * 20 >= label_print * 23).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS) {
             let value = Value::of(&ink, line)?;
@@ -132,6 +135,14 @@ fn free_lines(ink: &Mat, taken: &[Line]) -> Result<Vec<Line>, VisionError> {
         .into_iter()
         .filter(|l| l.rect.width < width * 4 / 5 && !taken.iter().any(|t| (t.rect & l.rect).area() > 0))
         .collect())
+}
+
+/// How tall a side's smallest print (its labels) is: the lower quartile of its
+/// lines' letters, so a speck or a rule read as a line does not set it.
+fn label_print(lines: &[Line]) -> i32 {
+    let mut letters: Vec<i32> = lines.iter().map(|l| l.letters).collect();
+    letters.sort_unstable();
+    letters.get(letters.len() / 4).copied().unwrap_or(0)
 }
 
 /// How many Cyrillic letters a name the MRZ spells `latin` has, at fewest and at

@@ -54,12 +54,20 @@ fn odd(v: f64) -> i32 {
     (v.round() as i32 / 2 * 2 + 1).max(3)
 }
 
+/// How wide the sideways smear is: letters and words of a line closer than this join.
+const SMEAR: f64 = 13.0 * U;
+/// Letters taller than this are no text line of a document (portrait, guilloche).
+const MAX_LETTERS: f64 = 64.0 * U;
+/// A line's box may be taller than its letters by a breve or dots above and a
+/// tail below (Й with Д, Щ or Қ in one name: 0.4 and 0.3 letter heights), and
+/// by a strand of guilloche caught on either.
+const MAX_BOX: f64 = 1.75 * MAX_LETTERS;
+
 /// The text lines of a card front, top to bottom. Smearing the ink sideways joins
 /// the letters and words of a line but not the lines above and below; a blob of
 /// text height, wider than tall and about as dense as letters, is a line.
 pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
-    let u = U;
-    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(13.0 * u), 3))?;
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(SMEAR), 3))?;
     let mut smeared = Mat::default();
     imgproc::dilate(
         ink,
@@ -72,7 +80,6 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     )?;
     let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
     let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
-    let (min_h, max_h) = (8.0 * u, 64.0 * u);
     let mut lines = Vec::new();
     for i in 1..n {
         let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
@@ -82,37 +89,82 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
             stat(imgproc::CC_STAT_WIDTH)?,
             stat(imgproc::CC_STAT_HEIGHT)?,
         );
-        let h = f64::from(rect.height);
-        if h < min_h || h > max_h || rect.width < rect.height {
-            continue;
-        }
-        let block = Mat::roi(ink, rect)?.try_clone()?;
-        let pixels = block.data_bytes()?;
-        let inked = |r: i32, c: i32| pixels[(r * rect.width + c) as usize] > 0;
-        let density = pixels.iter().filter(|p| **p > 0).count() as f64 / f64::from(rect.area());
-        if !(0.12..=0.7).contains(&density) {
-            continue;
-        }
-        // Straightened by the baseline's slope, the rows through the letters' bodies
-        // hold most of the ink; diacritics and descenders only a little.
-        let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
-        // Too short a line gives no slope worth trusting, and a card turned more
-        // than about 6° is not rectified at all.
-        let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
-        let drop = (slope * f64::from(rect.width)).round() as i32;
-        let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
-        for c in 0..rect.width {
-            let shift = (slope * f64::from(c)).round() as i32 - drop.min(0);
-            for r in (0..rect.height).filter(|&r| inked(r, c)) {
-                if let Some(row) = profile.get_mut((r - shift + drop.abs()) as usize) {
-                    *row += 1;
-                }
-            }
-        }
-        lines.push(Line { rect, letters: body_height(&profile).clamp(1, rect.height), slope });
+        lines.extend(measured(ink, rect)?);
     }
+    let mut lines = joined(ink, lines)?;
     lines.sort_by_key(|l| (l.rect.y, l.rect.x));
     Ok(lines)
+}
+
+/// The line whose ink fills `rect`, if it looks like one: text height, wider than
+/// tall, about as dense as letters.
+fn measured(ink: &Mat, rect: Rect) -> Result<Option<Line>, VisionError> {
+    let h = f64::from(rect.height);
+    if h < 8.0 * U || h > MAX_BOX || rect.width < rect.height {
+        return Ok(None);
+    }
+    let block = Mat::roi(ink, rect)?.try_clone()?;
+    let pixels = block.data_bytes()?;
+    let inked = |r: i32, c: i32| pixels[(r * rect.width + c) as usize] > 0;
+    let density = pixels.iter().filter(|p| **p > 0).count() as f64 / f64::from(rect.area());
+    if !(0.12..=0.7).contains(&density) {
+        return Ok(None);
+    }
+    // Straightened by the baseline's slope, the rows through the letters' bodies
+    // hold most of the ink; diacritics and descenders only a little.
+    let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
+    // Too short a line gives no slope worth trusting, and a card turned more
+    // than about 6° is not rectified at all.
+    let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
+    let drop = (slope * f64::from(rect.width)).round() as i32;
+    let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
+    for c in 0..rect.width {
+        let shift = (slope * f64::from(c)).round() as i32 - drop.min(0);
+        for r in (0..rect.height).filter(|&r| inked(r, c)) {
+            if let Some(row) = profile.get_mut((r - shift + drop.abs()) as usize) {
+                *row += 1;
+            }
+        }
+    }
+    let letters = body_height(&profile).clamp(1, rect.height);
+    Ok((f64::from(letters) <= MAX_LETTERS).then_some(Line { rect, letters, slope }))
+}
+
+/// Lines the smear left in pieces, joined: it is three rows tall, so a full stop
+/// on the baseline and a digit whose ink beside it is all high ("06.1963" in some
+/// fonts) stay apart though closer than a space. Pieces side by side, closer
+/// than the smear, sharing most of their rows and of like letters, are one line.
+fn joined(ink: &Mat, mut lines: Vec<Line>) -> Result<Vec<Line>, VisionError> {
+    lines.sort_by_key(|l| l.rect.x);
+    let mut i = 0;
+    while i < lines.len() {
+        let partner = (0..lines.len()).find(|&j| j != i && pieces_of_one_line(lines[i], lines[j]));
+        match partner {
+            Some(j) => {
+                let whole = lines[i].rect | lines[j].rect;
+                match measured(ink, whole)? {
+                    Some(line) => {
+                        lines[i] = line;
+                        lines.remove(j);
+                        i = 0;
+                    }
+                    None => i += 1,
+                }
+            }
+            None => i += 1,
+        }
+    }
+    Ok(lines)
+}
+
+/// The boxes are the smeared blobs', half a smear wider than their ink on each
+/// side: ink closer than the smear makes boxes that touch or overlap.
+fn pieces_of_one_line(a: Line, b: Line) -> bool {
+    let (left, right) = if a.rect.x <= b.rect.x { (a, b) } else { (b, a) };
+    let gap = right.rect.x - (left.rect.x + left.rect.width);
+    let shared = (left.rect.y + left.rect.height).min(right.rect.y + right.rect.height) - left.rect.y.max(right.rect.y);
+    let (small, large) = (a.letters.min(b.letters), a.letters.max(b.letters));
+    gap <= 0 && shared * 4 >= a.rect.height.min(b.rect.height) * 3 && small * 5 >= large * 4
 }
 
 /// The slope (rows per column) of a line's baseline, from the lowest ink of each
@@ -296,6 +348,44 @@ mod tests {
         profile.extend([9, 9, 9, 0, 0]);
         assert_eq!(body_height(&profile), 20);
         assert_eq!(body_height(&[0, 0]), 0);
+    }
+
+    /// Ink in `rows` and `cols` as letters: upright strokes 4 px wide, 4 px apart.
+    fn strokes(ink: &mut Mat, rows: std::ops::Range<i32>, cols: std::ops::Range<i32>) {
+        for c in cols.step_by(8) {
+            imgproc::rectangle(ink, Rect::new(c, rows.start, 4, rows.end - rows.start), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_line_the_smear_leaves_in_pieces_is_joined() {
+        // "13.06." then "1963": a full stop on the baseline, then digits whose ink
+        // next to it is all high, 4 px apart: closer than a space, but too far
+        // apart in rows for the three-row smear to join.
+        let mut ink = Mat::new_rows_cols_with_default(120, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        strokes(&mut ink, 20..60, 20..140);
+        imgproc::rectangle(&mut ink, Rect::new(144, 54, 6, 6), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        strokes(&mut ink, 20..50, 154..160);
+        strokes(&mut ink, 20..60, 164..260);
+        let lines = text_lines(&ink).unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].rect.x <= 20 && lines[0].rect.x + lines[0].rect.width >= 260, "{lines:?}");
+        // Another line further along the same rows (the next column of a page) stays apart.
+        strokes(&mut ink, 20..60, 300..380);
+        assert_eq!(text_lines(&ink).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_name_with_a_breve_above_and_a_tail_below_is_a_line() {
+        // Letters 40 px tall, a breve 12 px above (Й) and a tail 14 px below (Д):
+        // 72 px of ink from top to bottom, taller than any letters a document prints.
+        let mut ink = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        strokes(&mut ink, 40..80, 20..300);
+        imgproc::rectangle(&mut ink, Rect::new(260, 24, 16, 14), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        imgproc::rectangle(&mut ink, Rect::new(20, 80, 4, 16), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        let lines = text_lines(&ink).unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].rect.height > 64 && (38..=42).contains(&lines[0].letters), "{lines:?}");
     }
 
     /// A card-sized page with a title, two labelled fields to the right and one at
