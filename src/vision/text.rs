@@ -67,7 +67,27 @@ const MAX_BOX: f64 = 1.75 * MAX_LETTERS;
 /// the letters and words of a line but not the lines above and below; a blob of
 /// text height, wider than tall and about as dense as letters, is a line.
 pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
-    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(SMEAR), 3))?;
+    // The smear is three rows tall, so a line's broken strokes stay one; but it
+    // also bridges a value's breve (Й) to a label printed just above. Within each
+    // blob, lines a one-row smear finds apart, stacked, in print of two sizes,
+    // are a label and its value.
+    let thin: Vec<Line> = blobs(ink, 1)?.into_iter().map(|rect| measured(ink, rect)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    let mut lines = Vec::new();
+    for rect in blobs(ink, 3)? {
+        let inside: Vec<Line> = thin.iter().copied().filter(|l| (l.rect & rect) == l.rect).collect();
+        match label_over_value(&inside) {
+            Some(pair) => lines.extend(pair),
+            None => lines.extend(measured(ink, rect)?),
+        }
+    }
+    let mut lines = joined(ink, lines)?;
+    lines.sort_by_key(|l| (l.rect.y, l.rect.x));
+    Ok(lines)
+}
+
+/// The boxes of the ink smeared sideways by [`SMEAR`] and by `rows` vertically.
+fn blobs(ink: &Mat, rows: i32) -> Result<Vec<Rect>, VisionError> {
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(SMEAR), rows))?;
     let mut smeared = Mat::default();
     imgproc::dilate(
         ink,
@@ -80,20 +100,25 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     )?;
     let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
     let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
-    let mut lines = Vec::new();
-    for i in 1..n {
-        let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
-        let rect = Rect::new(
-            stat(imgproc::CC_STAT_LEFT)?,
-            stat(imgproc::CC_STAT_TOP)?,
-            stat(imgproc::CC_STAT_WIDTH)?,
-            stat(imgproc::CC_STAT_HEIGHT)?,
-        );
-        lines.extend(measured(ink, rect)?);
-    }
-    let mut lines = joined(ink, lines)?;
-    lines.sort_by_key(|l| (l.rect.y, l.rect.x));
-    Ok(lines)
+    (1..n)
+        .map(|i| {
+            let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
+            Ok(Rect::new(stat(imgproc::CC_STAT_LEFT)?, stat(imgproc::CC_STAT_TOP)?, stat(imgproc::CC_STAT_WIDTH)?, stat(imgproc::CC_STAT_HEIGHT)?))
+        })
+        .collect()
+}
+
+/// Two lines of `inside` one over the other, the lower in print at least a
+/// quarter larger: a label and its value in one blob. Lines of one size stacked
+/// (a label in three languages) stay one blob, as they always were.
+fn label_over_value(inside: &[Line]) -> Option<[Line; 2]> {
+    let lower = inside.iter().max_by_key(|l| l.letters)?;
+    // The nearest line above it: the label that governs it.
+    let upper = inside
+        .iter()
+        .filter(|u| u.rect.y < lower.rect.y && u.rect.y + u.rect.height <= lower.rect.y + lower.rect.height / 4 && lower.letters * 4 >= u.letters * 5)
+        .max_by_key(|u| u.rect.y)?;
+    Some([*upper, *lower])
 }
 
 /// The line whose ink fills `rect`, if it looks like one: text height, wider than
