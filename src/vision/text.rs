@@ -109,14 +109,20 @@ fn blobs(ink: &Mat, rows: i32) -> Result<Vec<Rect>, VisionError> {
 }
 
 /// Two lines of `inside` one over the other, the lower in print at least a
-/// quarter larger: a label and its value in one blob. Lines of one size stacked
+/// quarter larger (and at most four times as large): a label and its value in one blob. Lines of one size stacked
 /// (a label in three languages) stay one blob, as they always were.
 fn label_over_value(inside: &[Line]) -> Option<[Line; 2]> {
     let lower = inside.iter().max_by_key(|l| l.letters)?;
     // The nearest line above it: the label that governs it.
     let upper = inside
         .iter()
-        .filter(|u| u.rect.y < lower.rect.y && u.rect.y + u.rect.height <= lower.rect.y + lower.rect.height / 4 && lower.letters * 4 >= u.letters * 5)
+        .filter(|u| {
+            u.rect.y < lower.rect.y
+                && u.rect.y + u.rect.height <= lower.rect.y + lower.rect.height / 4
+                && lower.letters * 4 >= u.letters * 5
+                // A breve or the dots of Ё over large letters: a fifth of their height.
+                && u.letters * 4 >= lower.letters
+        })
         .max_by_key(|u| u.rect.y)?;
     Some([*upper, *lower])
 }
@@ -402,15 +408,37 @@ mod tests {
 
     #[test]
     fn a_name_with_a_breve_above_and_a_tail_below_is_a_line() {
-        // Letters 40 px tall, a breve 12 px above (Й) and a tail 14 px below (Д):
-        // 72 px of ink from top to bottom, taller than any letters a document prints.
+        // Letters 40 px tall, a breve above (Й) and a tail 16 px below (Д): 66 px
+        // of ink from top to bottom, taller than any letters a document prints.
         let mut ink = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
         strokes(&mut ink, 40..80, 20..300);
-        imgproc::rectangle(&mut ink, Rect::new(260, 24, 16, 14), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        imgproc::rectangle(&mut ink, Rect::new(256, 30, 24, 8), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
         imgproc::rectangle(&mut ink, Rect::new(20, 80, 4, 16), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
         let lines = text_lines(&ink).unwrap();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].rect.height > 64 && (38..=42).contains(&lines[0].letters), "{lines:?}");
+    }
+
+    #[test]
+    fn a_label_bridged_to_its_value_by_a_breve_is_split_from_it() {
+        // A label 12 px tall, then a value 30 px tall whose breve, 6 px tall,
+        // stands 2 rows under the label and 1 over its letter: one blob for the
+        // three-row smear.
+        let mut ink = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        strokes(&mut ink, 20..32, 20..150);
+        imgproc::rectangle(&mut ink, Rect::new(120, 34, 20, 6), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        strokes(&mut ink, 41..71, 20..200);
+        assert_eq!(blobs(&ink, 3).unwrap().len(), 1);
+        let lines = text_lines(&ink).unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!((11..=13).contains(&lines[0].letters) && (29..=31).contains(&lines[1].letters), "{lines:?}");
+        assert_eq!(lines_under(&lines, 0), [1]);
+        // Three label lines of one size stacked as close stay one blob.
+        let mut labels = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        for top in [20, 34, 48] {
+            strokes(&mut labels, top..top + 12, 20..150);
+        }
+        assert_eq!(text_lines(&labels).unwrap().len(), 1);
     }
 
     /// A card-sized page with a title, two labelled fields to the right and one at
