@@ -56,6 +56,8 @@ fn odd(v: f64) -> i32 {
 
 /// How wide the sideways smear is: letters and words of a line closer than this join.
 const SMEAR: f64 = 13.0 * U;
+/// Ink shorter than this is a speck, not text.
+const MIN_TEXT_HEIGHT: i32 = 8;
 /// Letters taller than this are no text line of a document (portrait, guilloche).
 const MAX_LETTERS: f64 = 64.0 * U;
 /// A line's box may be taller than its letters by a breve or dots above and a
@@ -71,13 +73,24 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     // also bridges a value's breve (Й) to a label printed just above. Within each
     // blob, lines a one-row smear finds apart, stacked, in print of two sizes,
     // are a label and its value.
-    let thin: Vec<Line> = blobs(ink, 1)?.into_iter().map(|rect| measured(ink, rect)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    // Only a blob tall enough for two lines is looked into, and only its own
+    // pixels are smeared again.
     let mut lines = Vec::new();
     for rect in blobs(ink, 3)? {
-        let inside: Vec<Line> = thin.iter().copied().filter(|l| (l.rect & rect) == l.rect).collect();
+        let line = measured(ink, rect)?;
+        // Specks, and blobs no two lines of text could make (portraits, guilloche).
+        if rect.height < 2 * MIN_TEXT_HEIGHT || f64::from(rect.height) > 2.0 * MAX_BOX || rect.width < rect.height {
+            lines.extend(line);
+            continue;
+        }
+        let part = Mat::roi(ink, rect)?.try_clone()?;
+        let mut inside = Vec::new();
+        for thin in blobs(&part, 1)? {
+            inside.extend(measured(&part, thin)?.map(|l| Line { rect: l.rect + rect.tl(), ..l }));
+        }
         match label_over_value(&inside) {
             Some(pair) => lines.extend(pair),
-            None => lines.extend(measured(ink, rect)?),
+            None => lines.extend(line),
         }
     }
     let mut lines = joined(ink, lines)?;
@@ -131,7 +144,7 @@ fn label_over_value(inside: &[Line]) -> Option<[Line; 2]> {
 /// tall, about as dense as letters.
 fn measured(ink: &Mat, rect: Rect) -> Result<Option<Line>, VisionError> {
     let h = f64::from(rect.height);
-    if h < 8.0 * U || h > MAX_BOX || rect.width < rect.height {
+    if rect.height < MIN_TEXT_HEIGHT || h > MAX_BOX || rect.width < rect.height {
         return Ok(None);
     }
     let block = Mat::roi(ink, rect)?.try_clone()?;
