@@ -10,7 +10,7 @@ use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
 use super::front::{FrontReader, Known, Value};
-use super::front_search::cyrillic_letters;
+use super::front_search::{Printed, cyrillic_letters};
 use super::labels::Field;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader, gray_of};
@@ -320,6 +320,8 @@ impl DocumentReader {
             }
         }
         self.recheck_iin(front, lines, mrz)?;
+        // Worked out at the first search, once for all of them.
+        let mut printed: Option<Printed> = None;
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
         for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
@@ -338,7 +340,11 @@ impl DocumentReader {
                 }
                 restore_tail(gray, line, read, mrz, latin)
             };
-            if let Some((name, value)) = self.front.find_name(&lines.masked, &taken, cyrillic_letters(latin), accept)? {
+            let printed = match printed {
+                Some(ref p) => p,
+                None => printed.insert(Printed::of(&lines.masked)?),
+            };
+            if let Some((name, value)) = self.front.find_name(printed, &taken, cyrillic_letters(latin), accept)? {
                 *slot = Some(name);
                 *sure = true;
                 taken.push(value.line);
@@ -350,7 +356,11 @@ impl DocumentReader {
         if front.patronymic.is_none()
             && let Some(given) = given_at
         {
-            front.patronymic = self.front.find_patronymic(&lines.masked, &taken, given)?;
+            let printed = match printed {
+                Some(ref p) => p,
+                None => printed.insert(Printed::of(&lines.masked)?),
+            };
+            front.patronymic = self.front.find_patronymic(printed, &taken, given)?;
         }
         Ok(())
     }
