@@ -20,13 +20,12 @@ use std::path::PathBuf;
 
 use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
-use opencv::prelude::*;
 
 use super::VisionError;
 use super::labels::{Field, LabelKind, label_of};
 use super::ocr::gray_of;
 use super::tesseract::{Layout, Tesseract};
-use super::text::{Line, ink_of, level_line, lines_under, text_lines, words};
+use super::text::{Line, Printed, level_line, lines_under, words};
 use crate::identity::spelling::is_patronymic;
 use crate::identity::{Date, FrontFields, Iin};
 
@@ -65,6 +64,8 @@ pub struct LineRead {
     pub fields: FrontFields,
     /// Where each value was found, for a re-read.
     pub found: Vec<(Field, Value)>,
+    /// The side as it was looked at, for the searches that may follow.
+    pub printed: Printed,
 }
 
 /// How a line is shown to Tesseract: cut out with room for diacritics and
@@ -132,10 +133,8 @@ impl FrontReader {
     /// The fast way (see the module comment), on the front or page with its
     /// portraits blanked.
     pub fn read_lines(&mut self, masked: &Mat, known: &Known) -> Result<LineRead, VisionError> {
-        let gray = gray_of(masked)?;
-        let ink = ink_of(&gray)?;
-        // Lines across most of the document are rules, borders and MRZ rows.
-        let lines: Vec<Line> = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < gray.cols() * 4 / 5).collect();
+        let printed = Printed::of(gray_of(masked)?)?;
+        let (gray, ink, lines) = (&printed.gray, &printed.ink, &printed.lines);
         let mut fields = FrontFields::default();
         let mut values: Vec<(Field, Value, Look, f32)> = Vec::new();
         // Value lines whose label has been read.
@@ -256,7 +255,7 @@ impl FrontReader {
         // and in the IIN): a birth date accuses only beside an IIN confirmed too.
         fields.confirmed.birth_date &= fields.confirmed.iin;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
-        Ok(LineRead { fields, found })
+        Ok(LineRead { fields, found, printed })
     }
 
     /// Which label a line is. Its first word is mostly enough and a third of its

@@ -8,13 +8,11 @@
 //! the value must say.
 
 use opencv::core::Mat;
-use opencv::prelude::*;
 
 use super::VisionError;
 use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, Value, line_name};
 use super::labels::Field;
-use super::ocr::gray_of;
-use super::text::{Line, ink_of, text_lines};
+use super::text::{Line, Printed};
 use crate::identity::FrontFields;
 use crate::identity::iin::IIN_LENGTH;
 use crate::identity::spelling::is_patronymic;
@@ -122,29 +120,6 @@ impl FrontReader {
             }
         }
         Ok(None)
-    }
-}
-
-/// A side as the searches look at it: its grey image, its ink and its text lines
-/// without rules and borders, worked out once for all of them (9-13 ms a page).
-pub(crate) struct Printed {
-    gray: Mat,
-    ink: Mat,
-    lines: Vec<Line>,
-}
-
-impl Printed {
-    pub fn of(masked: &Mat) -> Result<Self, VisionError> {
-        let gray = gray_of(masked)?;
-        let ink = ink_of(&gray)?;
-        let width = ink.cols();
-        let lines = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < width * 4 / 5).collect();
-        Ok(Self { gray, ink, lines })
-    }
-
-    /// The side's text lines, top first, without the lines already read as values.
-    fn free(&self, taken: &[Line]) -> Vec<Line> {
-        self.lines.iter().copied().filter(|l| !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect()
     }
 }
 

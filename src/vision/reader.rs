@@ -9,13 +9,13 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
-use super::front::{FrontReader, Known, Value};
-use super::front_search::{Printed, cyrillic_letters};
+use super::front::{FrontReader, Known, LineRead, Value};
+use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader, gray_of};
 use super::tails::restore_tail;
-use super::text::Line;
+use super::text::{Line, Printed};
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
 use crate::identity::spelling::could_be_spelled;
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
@@ -40,6 +40,7 @@ pub struct SideRead {
 pub struct FrontLines {
     masked: Mat,
     found: Vec<(Field, Value)>,
+    printed: Printed,
 }
 
 pub struct DocumentReader {
@@ -198,7 +199,8 @@ impl DocumentReader {
         // front of the tuning split (seed 5) and changed no field there; checked on
         // the held-out split (`cargo bench --bench documents`): no field changed,
         // ID card Tesseract time median 405 -> 154 ms.
-        let (front, view, found) = self.read_card_front(rectified)?;
+        let (read, view) = self.read_card_front(rectified)?;
+        let front = read.fields;
         if !page && count(&front) == 0 {
             for image in &ways {
                 if let Some(side) = self.mrz_side(image, shape, on, Effort::Lines)? {
@@ -207,7 +209,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found: read.found, printed: read.printed })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -247,7 +249,7 @@ impl DocumentReader {
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
             let read = self.front.read_lines(&zone, &known)?;
-            let lines = FrontLines { masked: zone, found: read.found };
+            let lines = FrontLines { masked: zone, found: read.found, printed: read.printed };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
@@ -320,8 +322,6 @@ impl DocumentReader {
             }
         }
         self.recheck_iin(front, lines, mrz)?;
-        // Worked out at the first search, once for all of them.
-        let mut printed: Option<Printed> = None;
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
         for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
@@ -340,11 +340,7 @@ impl DocumentReader {
                 }
                 restore_tail(gray, line, read, mrz, latin)
             };
-            let printed = match printed {
-                Some(ref p) => p,
-                None => printed.insert(Printed::of(&lines.masked)?),
-            };
-            if let Some((name, value)) = self.front.find_name(printed, &taken, cyrillic_letters(latin), accept)? {
+            if let Some((name, value)) = self.front.find_name(&lines.printed, &taken, cyrillic_letters(latin), accept)? {
                 *slot = Some(name);
                 *sure = true;
                 taken.push(value.line);
@@ -356,11 +352,7 @@ impl DocumentReader {
         if front.patronymic.is_none()
             && let Some(given) = given_at
         {
-            let printed = match printed {
-                Some(ref p) => p,
-                None => printed.insert(Printed::of(&lines.masked)?),
-            };
-            front.patronymic = self.front.find_patronymic(printed, &taken, given)?;
+            front.patronymic = self.front.find_patronymic(&lines.printed, &taken, given)?;
         }
         Ok(())
     }
@@ -404,9 +396,8 @@ struct FrontView {
 impl DocumentReader {
     /// The front read line by line ([`FrontReader::read_lines`]). Upside down the
     /// labels read as nothing, so the other way up is only tried when this one
-    /// finds nothing. Returns the fields, the way up they were read, and where.
-    #[allow(clippy::type_complexity)]
-    fn read_card_front(&mut self, rectified: &Mat) -> Result<(FrontFields, Option<FrontView>, Vec<(Field, Value)>), VisionError> {
+    /// finds nothing. Returns what was read and the way up it was read.
+    fn read_card_front(&mut self, rectified: &Mat) -> Result<(LineRead, Option<FrontView>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
         let mut fast = self.front.read_lines(&ways[0].masked, &Known::default())?;
         if count(&fast.fields) == 0 {
@@ -421,7 +412,7 @@ impl DocumentReader {
         }
         // No slow way: a whole-card block read cost a second and more and read
         // nothing the line reader could not.
-        Ok((fast.fields, ways.into_iter().next(), fast.found))
+        Ok((fast, ways.into_iter().next()))
     }
 
     /// `image` with its portraits blanked. The other way up of the same card, when

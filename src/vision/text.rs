@@ -33,6 +33,30 @@ pub(crate) struct Line {
     pub slope: f64,
 }
 
+/// A side as the line reader and the searches look at it: its grey image, its
+/// ink and its text lines without rules and borders, worked out once for all of
+/// them (9-13 ms a page, 4-6 ms a card front).
+pub struct Printed {
+    pub(crate) gray: Mat,
+    pub(crate) ink: Mat,
+    /// Lines across most of the side are rules, borders and MRZ rows: left out.
+    pub(crate) lines: Vec<Line>,
+}
+
+impl Printed {
+    pub(crate) fn of(gray: Mat) -> Result<Self, VisionError> {
+        let ink = ink_of(&gray)?;
+        let width = ink.cols();
+        let lines = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < width * 4 / 5).collect();
+        Ok(Self { gray, ink, lines })
+    }
+
+    /// The side's text lines, top first, without those `taken` overlaps.
+    pub(crate) fn free(&self, taken: &[Line]) -> Vec<Line> {
+        self.lines.iter().copied().filter(|l| !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect()
+    }
+}
+
 /// Ink: whatever is darker than its neighbourhood (an adaptive threshold, so the
 /// tinted header and uneven light do not matter), as 255 on 0.
 pub(super) fn ink_of(gray: &Mat) -> Result<Mat, VisionError> {
