@@ -418,10 +418,20 @@ mod tests {
         assert_eq!(body_height(&[0, 0]), 0);
     }
 
+    /// No ink, 400 px wide.
+    fn blank(rows: i32) -> Mat {
+        Mat::new_rows_cols_with_default(rows, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap()
+    }
+
+    /// Solid ink over `rect`: a full stop, a breve, a tail.
+    fn blot(ink: &mut Mat, rect: Rect) {
+        imgproc::rectangle(ink, rect, Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+    }
+
     /// Ink in `rows` and `cols` as letters: upright strokes 4 px wide, 4 px apart.
     fn strokes(ink: &mut Mat, rows: std::ops::Range<i32>, cols: std::ops::Range<i32>) {
         for c in cols.step_by(8) {
-            imgproc::rectangle(ink, Rect::new(c, rows.start, 4, rows.end - rows.start), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+            blot(ink, Rect::new(c, rows.start, 4, rows.end - rows.start));
         }
     }
 
@@ -430,9 +440,9 @@ mod tests {
         // "13.06." then "1963": a full stop on the baseline, then digits whose ink
         // next to it is all high, 4 px apart: closer than a space, but too far
         // apart in rows for the three-row smear to join.
-        let mut ink = Mat::new_rows_cols_with_default(120, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        let mut ink = blank(120);
         strokes(&mut ink, 20..60, 20..140);
-        imgproc::rectangle(&mut ink, Rect::new(144, 54, 6, 6), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        blot(&mut ink, Rect::new(144, 54, 6, 6));
         strokes(&mut ink, 20..50, 154..160);
         strokes(&mut ink, 20..60, 164..260);
         let lines = text_lines(&ink).unwrap();
@@ -447,10 +457,10 @@ mod tests {
     fn a_name_with_a_breve_above_and_a_tail_below_is_a_line() {
         // Letters 40 px tall, a breve above (Й) and a tail 16 px below (Д): 66 px
         // of ink from top to bottom, taller than any letters a document prints.
-        let mut ink = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        let mut ink = blank(140);
         strokes(&mut ink, 40..80, 20..300);
-        imgproc::rectangle(&mut ink, Rect::new(256, 30, 24, 8), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
-        imgproc::rectangle(&mut ink, Rect::new(20, 80, 4, 16), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        blot(&mut ink, Rect::new(256, 30, 24, 8));
+        blot(&mut ink, Rect::new(20, 80, 4, 16));
         let lines = text_lines(&ink).unwrap();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].rect.height > 64 && (38..=42).contains(&lines[0].letters), "{lines:?}");
@@ -461,9 +471,9 @@ mod tests {
         // A label 12 px tall, then a value 30 px tall whose breve, 6 px tall,
         // stands 2 rows under the label and 1 over its letter: one blob for the
         // three-row smear.
-        let mut ink = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        let mut ink = blank(140);
         strokes(&mut ink, 20..32, 20..150);
-        imgproc::rectangle(&mut ink, Rect::new(120, 34, 20, 6), Scalar::all(255.0), -1, imgproc::LINE_8, 0).unwrap();
+        blot(&mut ink, Rect::new(120, 34, 20, 6));
         strokes(&mut ink, 41..71, 20..200);
         assert_eq!(blobs(&ink, 3).unwrap().len(), 1);
         let lines = text_lines(&ink).unwrap();
@@ -471,7 +481,7 @@ mod tests {
         assert!((11..=13).contains(&lines[0].letters) && (29..=31).contains(&lines[1].letters), "{lines:?}");
         assert_eq!(lines_under(&lines, 0), [1]);
         // Three label lines of one size stacked as close stay one blob.
-        let mut labels = Mat::new_rows_cols_with_default(140, 400, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        let mut labels = blank(140);
         for top in [20, 34, 48] {
             strokes(&mut labels, top..top + 12, 20..150);
         }
