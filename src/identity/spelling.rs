@@ -42,9 +42,35 @@ pub fn could_be_spelled(name: &str) -> bool {
     true
 }
 
+/// The name without the soft and hard signs no name could be spelled with
+/// ([`could_be_spelled`]); `None` when it has none. Ы is drawn as Ь and a stroke,
+/// and a blurred Ы can read as ЫЬ; the MRZ, which has no letter for either sign,
+/// then decides whether the rest is the name.
+pub fn without_stray_signs(name: &str) -> Option<String> {
+    let mut kept = String::new();
+    let mut before: Option<char> = None;
+    for c in name.chars() {
+        let stray = matches!(c, 'Ь' | 'Ъ') && before.is_none_or(|b| b == ' ' || VOWELS.contains(b));
+        if !stray {
+            kept.push(c);
+            before = Some(c);
+        }
+    }
+    (kept != name && kept.chars().any(char::is_alphabetic)).then_some(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stray_signs_are_dropped_and_only_those() {
+        assert_eq!(without_stray_signs("ЧЕРНЫЬШЕВ").as_deref(), Some("ЧЕРНЫШЕВ"));
+        assert_eq!(without_stray_signs("ЬИГОРЬ").as_deref(), Some("ИГОРЬ"));
+        assert_eq!(without_stray_signs("ИГОРЬ"), None);
+        assert_eq!(without_stray_signs("ЮРЬЕВИЧ"), None);
+        assert_eq!(without_stray_signs("Ь"), None);
+    }
 
     #[test]
     fn patronymics_are_told_by_their_endings() {

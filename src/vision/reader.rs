@@ -17,7 +17,7 @@ use super::ocr::{Effort, MrzReader, gray_of};
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
-use crate::identity::spelling::could_be_spelled;
+use crate::identity::spelling::{could_be_spelled, without_stray_signs};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
 /// What one image gave.
@@ -304,6 +304,12 @@ impl DocumentReader {
             if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
+            } else if let Some(mended) =
+                slot.iter().chain(&reads).filter_map(|r| without_stray_signs(r)).find(|name| printed_name_agrees(name, mrz, latin))
+            {
+                // A sign no name is spelled with (ЧЕРНЫЬШЕВ), the rest as the MRZ has it.
+                *slot = Some(mended);
+                *sure = true;
             } else if let Some(restored) = restore_any_tail(&lines.masked, value.line, slot.iter().chain(&reads), mrz, latin)? {
                 // Every look lost the same tail (Щ read as Ш) that the MRZ and the image both show.
                 *slot = Some(restored);
@@ -337,6 +343,9 @@ impl DocumentReader {
             let accept = |gray: &Mat, line: Line, read: &str| {
                 if printed_name_agrees(read, mrz, latin) {
                     return Ok(Some(read.to_string()));
+                }
+                if let Some(mended) = without_stray_signs(read).filter(|name| printed_name_agrees(name, mrz, latin)) {
+                    return Ok(Some(mended));
                 }
                 restore_tail(gray, line, read, mrz, latin)
             };
