@@ -34,12 +34,17 @@ pub fn is_patronymic(name: &str) -> bool {
 pub fn could_be_spelled(name: &str) -> bool {
     let mut before: Option<char> = None;
     for c in name.chars() {
-        if matches!(c, 'Ь' | 'Ъ') && before.is_none_or(|b| b == ' ' || VOWELS.contains(b)) {
+        if is_stray_sign(before, c) {
             return false;
         }
         before = Some(c);
     }
     true
+}
+
+/// A soft or hard sign where none is written: opening a word or after a vowel.
+fn is_stray_sign(before: Option<char>, c: char) -> bool {
+    matches!(c, 'Ь' | 'Ъ') && before.is_none_or(|b| b == ' ' || VOWELS.contains(b))
 }
 
 /// The name without the soft and hard signs no name could be spelled with
@@ -50,8 +55,7 @@ pub fn without_stray_signs(name: &str) -> Option<String> {
     let mut kept = String::new();
     let mut before: Option<char> = None;
     for c in name.chars() {
-        let stray = matches!(c, 'Ь' | 'Ъ') && before.is_none_or(|b| b == ' ' || VOWELS.contains(b));
-        if !stray {
+        if !is_stray_sign(before, c) {
             kept.push(c);
             before = Some(c);
         }

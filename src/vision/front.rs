@@ -320,21 +320,19 @@ impl FrontReader {
         Ok(line_name(russian.read(&scaled, Layout::Line)?.trim(), value.words))
     }
 
-
     /// A printed IIN as the Russian model reads it, digits only (`None` without
     /// that model, or when no look reads twelve digits): a read independent of
     /// every look the Kazakh model had, before a disagreement with the MRZ may
     /// accuse the card. A look is tried after another until one reads one of
     /// `expected` (the two sides' values), so a single slip does not decide.
-    pub fn russian_iin(&mut self, masked: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
+    pub fn russian_iin(&mut self, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
         let Some(russian) = self.russian.as_mut() else { return Ok(None) };
-        let gray = gray_of(masked)?;
         // Digits only for this read: the name alphabet lets 3 read as З.
         russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
         let mut first = None;
         let mut looked = Ok(());
         for look in [SECOND_LOOK, THIRD_LOOK] {
-            let read = shown(&gray, value.line, look)
+            let read = shown(gray, value.line, look)
                 .and_then(|scaled| russian.read(&scaled, Layout::Line))
                 .map(|text| iin_value(text.trim()));
             match read {
@@ -357,14 +355,13 @@ impl FrontReader {
     /// gives a name, in order; then, when `first` (the first read) is given and the
     /// Russian model is there, `first` with the letters that model reads otherwise
     /// ([`merge_reads`]).
-    pub fn reread_name(&mut self, masked: &Mat, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
-        let gray = gray_of(masked)?;
+    pub fn reread_name(&mut self, gray: &Mat, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
         let mut names = Vec::new();
         for look in REREAD_LOOKS {
-            names.extend(line_name(&self.read_line(&gray, value.line, look)?, value.words));
+            names.extend(line_name(&self.read_line(gray, value.line, look)?, value.words));
         }
         if let Some(first) = first
-            && let Some(russian) = self.russian_name(&gray, value)?
+            && let Some(russian) = self.russian_name(gray, value)?
         {
             names.extend(merge_reads(first, &russian));
         }

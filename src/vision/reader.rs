@@ -13,7 +13,7 @@ use super::front::{FrontReader, Known, LineRead, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_locate;
-use super::ocr::{Effort, MrzReader, gray_of};
+use super::ocr::{Effort, MrzReader};
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
@@ -35,12 +35,12 @@ pub struct SideRead {
     pub front_lines: Option<FrontLines>,
 }
 
-/// The printed side with its portraits blanked, and where each value was read:
-/// kept until the MRZ is read, to check the printed names against it.
+/// The printed side as the line reader saw it (grey, portraits blanked), and
+/// where each value was read: kept until the MRZ is read, to check the printed
+/// names against it.
 pub struct FrontLines {
-    masked: Mat,
-    found: Vec<(Field, Value)>,
     printed: Printed,
+    found: Vec<(Field, Value)>,
 }
 
 pub struct DocumentReader {
@@ -209,7 +209,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { masked: v.masked, found: read.found, printed: read.printed })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -249,7 +249,7 @@ impl DocumentReader {
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
             let read = self.front.read_lines(&zone, &known)?;
-            let lines = FrontLines { masked: zone, found: read.found, printed: read.printed };
+            let lines = FrontLines { printed: read.printed, found: read.found };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
@@ -300,7 +300,7 @@ impl DocumentReader {
                 *sure = true;
                 continue;
             }
-            let reads = self.front.reread_name(&lines.masked, *value, slot.as_deref())?;
+            let reads = self.front.reread_name(&lines.printed.gray, *value, slot.as_deref())?;
             if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
@@ -310,7 +310,7 @@ impl DocumentReader {
                 // A sign no name is spelled with (ЧЕРНЫЬШЕВ), the rest as the MRZ has it.
                 *slot = Some(mended);
                 *sure = true;
-            } else if let Some(restored) = restore_any_tail(&lines.masked, value.line, slot.iter().chain(&reads), mrz, latin)? {
+            } else if let Some(restored) = restore_any_tail(&lines.printed.gray, value.line, slot.iter().chain(&reads), mrz, latin)? {
                 // Every look lost the same tail (Щ read as Ш) that the MRZ and the image both show.
                 *slot = Some(restored);
                 *sure = true;
@@ -381,7 +381,7 @@ impl DocumentReader {
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        let other = self.front.russian_iin(&lines.masked, *value, [printed.as_str(), checked])?;
+        let other = self.front.russian_iin(&lines.printed.gray, *value, [printed.as_str(), checked])?;
         if other.as_deref() == Some(checked) {
             front.iin = other.clone();
         }
@@ -438,13 +438,12 @@ impl DocumentReader {
 
 /// The first of `reads` of a name on `line` whose lost tail [`restore_tail`] restores.
 fn restore_any_tail<'a>(
-    masked: &Mat,
+    gray: &Mat,
     line: Line,
     reads: impl Iterator<Item = &'a String>,
     mrz: &Mrz,
     latin: &str,
 ) -> Result<Option<String>, VisionError> {
-    let gray = gray_of(masked)?;
     let mut tried: Vec<&String> = Vec::new();
     // The looks often read alike: the image is asked once per distinct read.
     for read in reads {
@@ -452,7 +451,7 @@ fn restore_any_tail<'a>(
             continue;
         }
         tried.push(read);
-        if let Some(name) = restore_tail(&gray, line, read, mrz, latin)? {
+        if let Some(name) = restore_tail(gray, line, read, mrz, latin)? {
             return Ok(Some(name));
         }
     }

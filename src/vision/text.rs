@@ -94,11 +94,9 @@ const MAX_BOX: f64 = 1.75 * MAX_LETTERS;
 /// text height, wider than tall and about as dense as letters, is a line.
 pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     // The smear is three rows tall, so a line's broken strokes stay one; but it
-    // also bridges a value's breve (Й) to a label printed just above. Within each
-    // blob, lines a one-row smear finds apart, stacked, in print of two sizes,
-    // are a label and its value.
-    // Only a blob tall enough for two lines is looked into, and only its own
-    // pixels are smeared again.
+    // also bridges a value's breve (Й) to a label printed just above. Within a
+    // blob tall enough for two lines, lines a one-row smear of its own pixels
+    // finds apart, stacked, in print of two sizes, are a label and its value.
     let mut lines = Vec::new();
     for rect in blobs(ink, 3)? {
         let line = measured(ink, rect)?;
@@ -146,8 +144,8 @@ fn blobs(ink: &Mat, rows: i32) -> Result<Vec<Rect>, VisionError> {
 }
 
 /// Two lines of `inside` one over the other, the lower in print at least a
-/// quarter larger (and at most four times as large): a label and its value in one blob. Lines of one size stacked
-/// (a label in three languages) stay one blob, as they always were.
+/// quarter larger and at most four times as large: a label and its value in one
+/// blob. Lines of one size stacked (a label in three languages) stay one blob.
 fn label_over_value(inside: &[Line]) -> Option<[Line; 2]> {
     let lower = inside.iter().max_by_key(|l| l.letters)?;
     // The nearest line above it: the label that governs it.
