@@ -99,8 +99,10 @@ const FIELD_WORDS: [(&str, Field); 13] = [
     ("РОЖДЕНИЯ", Field::Birth),
 ];
 
-/// Words of the other labels on ID cards and passport pages.
-const OTHER_WORDS: [&str; 24] = [
+/// Words of the other labels on ID cards and passport pages. The first word of
+/// each is here, so that a label is told by that word alone and its whole line
+/// (a passport's are three languages long) is not read for nothing.
+const OTHER_WORDS: [&str; 36] = [
     "ЖЕРІ",
     "МЕСТО",
     "PLACE",
@@ -125,6 +127,18 @@ const OTHER_WORDS: [&str; 24] = [
     "НАЦИОНАЛЬНОСТЬ",
     "НӨМІРІ",
     "НОМЕР",
+    "ҚҰЖАТ",
+    "ҚҰЖАТТЫ",
+    "DOCUMENT",
+    "ҚОЛДАНЫЛУ",
+    "ЖАРАМДЫЛЫҚ",
+    "СРОК",
+    "МЕМЛЕКЕТ",
+    "STATE",
+    "ПАСПОРТ",
+    "PASSPORT",
+    "ТӨЛҚҰЖАТ",
+    "ТИП",
 ];
 
 /// Which label a line is, if it is one. The first word that names something
@@ -215,6 +229,10 @@ mod tests {
         assert_eq!(label_of("Берілген күні / Дата выдачи / Date of issue"), Some(LabelKind::Other));
         assert_eq!(label_of("Жынысы / Пол / Sex"), Some(LabelKind::Other));
         assert_eq!(label_of("Азаматтығы / Гражданство / Nationality"), Some(LabelKind::Other));
+        // A passport's other labels, told by their first word alone.
+        for first in ["Мемлекет", "ПАСПОРТ", "Құжатты", "Қолданылу", "Жарамдылық", "Төлқұжат"] {
+            assert_eq!(label_of(first), Some(LabelKind::Other), "{first}");
+        }
         for value in ["ҚАСЫМОВ", "МҰРАТ", "БОЛАТОВИЧ", "24.06.2005", "050624533556", "ТЕМИРОВ", "АТЫРАУ"]
         {
             assert_eq!(label_of(value), None, "{value}");
