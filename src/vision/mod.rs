@@ -2,6 +2,7 @@
 //! Leaves: faces, landmarks, quality figures and liveness signals — plain data, never prompts or
 //! decisions. Never calls the session, and never logs what it sees.
 
+mod components;
 pub mod document;
 pub mod embedding;
 pub mod face;

@@ -17,6 +17,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
+use super::components::components;
 use crate::identity::{CharClass, MrzFormat, char_classes};
 
 /// Debian's fonts-ocr-b (the MRZ typeface).
@@ -220,24 +221,11 @@ fn best_allowed(scores: Vec<(u8, f32)>, kind: CharClass) -> (u8, f32, f32) {
 pub fn line_cells(strip: &Mat, count: usize) -> Result<Option<Vec<Cell>>, VisionError> {
     let mut ink = Mat::default();
     imgproc::threshold(strip, &mut ink, 0.0, 255.0, imgproc::THRESH_BINARY_INV | imgproc::THRESH_OTSU)?;
-    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(&ink, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
-    let stat = |i: i32, what: i32| stats.at_2d::<i32>(i, what).copied().unwrap_or(0);
 
     // Glyph-like components: not spanning the strip, not a long stroke, and at
     // least a quarter as tall as the tallest such component (`<` is the shortest glyph).
     let height = strip.rows();
-    let shapes: Vec<Rect> = (1..n)
-        .map(|i| {
-            Rect::new(
-                stat(i, imgproc::CC_STAT_LEFT),
-                stat(i, imgproc::CC_STAT_TOP),
-                stat(i, imgproc::CC_STAT_WIDTH),
-                stat(i, imgproc::CC_STAT_HEIGHT),
-            )
-        })
-        .filter(|r| r.height < height && r.height >= 4)
-        .collect();
+    let shapes: Vec<Rect> = components(&ink)?.into_iter().map(|c| c.rect).filter(|r| r.height < height && r.height >= 4).collect();
     let tallest = shapes.iter().filter(|r| r.width < r.height * 3).map(|r| r.height).max().unwrap_or(0);
     // Ink of glyph height, including runs of `<` that blur merged into one component.
     let mut blobs: Vec<Rect> = shapes.into_iter().filter(|r| r.height * 4 >= tallest).collect();

@@ -13,6 +13,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
+use super::components::components;
 use crate::identity::MrzFormat;
 
 /// One MRZ row: where its first and last glyphs' middles are, in image pixels.
@@ -134,14 +135,11 @@ fn blobs_of(gray: &Mat) -> Result<Vec<Blob>, VisionError> {
     let block = ((gray.cols().max(gray.rows()) / 40) | 1).max(15);
     let mut ink = Mat::default();
     imgproc::adaptive_threshold(gray, &mut ink, 255.0, imgproc::ADAPTIVE_THRESH_MEAN_C, imgproc::THRESH_BINARY_INV, block, 12.0)?;
-    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(&ink, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
     let max_h = gray.rows() / 6;
     let mut blobs = Vec::new();
-    for i in 1..n {
-        let s = |k: i32| stats.at_2d::<i32>(i, k).copied().unwrap_or(0);
-        let b = Blob { x: s(imgproc::CC_STAT_LEFT), y: s(imgproc::CC_STAT_TOP), w: s(imgproc::CC_STAT_WIDTH), h: s(imgproc::CC_STAT_HEIGHT) };
-        if b.h >= 5 && b.h <= max_h && b.w <= b.h * 40 && s(imgproc::CC_STAT_AREA) * 20 >= b.w * b.h {
+    for c in components(&ink)? {
+        let b = Blob { x: c.rect.x, y: c.rect.y, w: c.rect.width, h: c.rect.height };
+        if b.h >= 5 && b.h <= max_h && b.w <= b.h * 40 && c.area * 20 >= b.w * b.h {
             blobs.push(b);
         }
     }

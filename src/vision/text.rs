@@ -8,6 +8,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
+use super::components::components;
 
 /// Lengths below are in pixels of a document rectified at 300 dpi, as
 /// [`super::document`] flattens both ID-1 cards and ID-3 pages.
@@ -133,14 +134,7 @@ fn blobs(ink: &Mat, rows: i32) -> Result<Vec<Rect>, VisionError> {
         core::BORDER_CONSTANT,
         imgproc::morphology_default_border_value()?,
     )?;
-    let (mut labels, mut stats, mut centroids) = (Mat::default(), Mat::default(), Mat::default());
-    let n = imgproc::connected_components_with_stats(&smeared, &mut labels, &mut stats, &mut centroids, 8, core::CV_32S)?;
-    (1..n)
-        .map(|i| {
-            let stat = |k: i32| stats.at_2d::<i32>(i, k).copied();
-            Ok(Rect::new(stat(imgproc::CC_STAT_LEFT)?, stat(imgproc::CC_STAT_TOP)?, stat(imgproc::CC_STAT_WIDTH)?, stat(imgproc::CC_STAT_HEIGHT)?))
-        })
-        .collect()
+    Ok(components(&smeared)?.into_iter().map(|c| c.rect).collect())
 }
 
 /// Two lines of `inside` one over the other, the lower in print at least a
