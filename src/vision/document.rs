@@ -55,8 +55,12 @@ pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
         return Err(VisionError::BadImage("empty image".into()));
     }
     let scale = (WORK_WIDTH / f64::from(bgr.cols())).min(1.0);
+    // Grey before shrinking: the outline needs no colour, and shrinking one
+    // channel by area averaging costs a third of three.
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(bgr, &mut gray, imgproc::COLOR_BGR2GRAY)?;
     let mut small = Mat::default();
-    imgproc::resize(bgr, &mut small, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
+    imgproc::resize(&gray, &mut small, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
     let image_area = f64::from(small.cols() * small.rows());
     let mut best: Option<([Point2f; 4], f64, DocumentShape)> = None;
     for mask in candidate_masks(&small)? {
@@ -79,13 +83,12 @@ pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
     Ok(Some(Located { corners, shape, rectified, area_share: (area / image_area) as f32 }))
 }
 
-/// Two views of the document's outline: its edges, and its brightness against the
-/// background. Either can fail alone (a white card on white paper, a textured desk).
-fn candidate_masks(small: &Mat) -> Result<Vec<Mat>, VisionError> {
-    let mut gray = Mat::default();
-    imgproc::cvt_color_def(small, &mut gray, imgproc::COLOR_BGR2GRAY)?;
+/// Two views of the document's outline in a grey image: its edges, and its
+/// brightness against the background. Either can fail alone (a white card on
+/// white paper, a textured desk).
+fn candidate_masks(gray: &Mat) -> Result<Vec<Mat>, VisionError> {
     let mut blurred = Mat::default();
-    imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(5, 5), 0.0)?;
+    imgproc::gaussian_blur_def(gray, &mut blurred, Size::new(5, 5), 0.0)?;
     let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(5, 5))?;
 
     let mut edges = Mat::default();
@@ -183,6 +186,17 @@ pub fn warp(bgr: &Mat, corners: &[Point2f; 4], shape: DocumentShape) -> Result<M
 pub fn rotate_180(image: &Mat) -> Result<Mat, VisionError> {
     let mut out = Mat::default();
     core::rotate(image, &mut out, core::ROTATE_180)?;
+    Ok(out)
+}
+
+/// A document turned by `degrees` about its middle (counter-clockwise as
+/// seen), at its own size: a small tilt taken out, its edges filled from the
+/// nearest pixels.
+pub fn turn(image: &Mat, degrees: f32) -> Result<Mat, VisionError> {
+    let centre = Point2f::new(image.cols() as f32 / 2.0, image.rows() as f32 / 2.0);
+    let rotation = imgproc::get_rotation_matrix_2d(centre, f64::from(degrees), 1.0)?;
+    let mut out = Mat::default();
+    imgproc::warp_affine(image, &mut out, &rotation, image.size()?, imgproc::INTER_LINEAR, core::BORDER_REPLICATE, Scalar::default())?;
     Ok(out)
 }
 

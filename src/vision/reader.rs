@@ -57,6 +57,10 @@ const PAGE_DETECTION_WIDTH: i32 = 640;
 /// still found, in a quarter of the time. The small ghost image is then missed,
 /// which the line reader does not mind (it is no label's value).
 const FRONT_DETECTION_WIDTH: i32 = 320;
+/// An MRZ tilted by less than this (degrees) is read as it is; by more than the
+/// larger figure, the page was not flattened and is not turned here.
+const MIN_TILT: f32 = 0.3;
+const MAX_TILT: f32 = 10.0;
 /// A whole image is searched for an MRZ at most this wide (a TD3 row on a page
 /// filling half of it is still 600 px long).
 const ZONE_SEARCH_WIDTH: f64 = 1280.0;
@@ -159,15 +163,29 @@ impl DocumentReader {
     fn read_mrz_side(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<Option<SideRead>, VisionError> {
         let format = super::ocr::format_for(shape);
         let gray = super::ocr::gray_of(rectified)?;
-        let Some(zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
+        let Some(mut zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
             return Ok(None);
         };
-        let mut band = zone.band();
         let mut image = rectified.try_clone()?;
+        // A page scanned a little askew and taken whole keeps its tilt: across the
+        // band its rows then overlap, no cut between them separates them, and only
+        // a whole-band Tesseract read (100-140 ms) is left. Turned level first.
+        // The printed lines above, level too, are found better (tuning seeds:
+        // two more pages read exactly).
+        let (ux, uy) = zone.along();
+        let tilt = (uy / ux).atan().to_degrees();
+        if (MIN_TILT..MAX_TILT).contains(&tilt.abs()) {
+            let level = document::turn(rectified, tilt)?;
+            if let Some(levelled) = mrz_locate::find_zones(&super::ocr::gray_of(&level)?)?.into_iter().find(|z| z.format == format) {
+                (zone, image) = (levelled, level);
+            }
+        }
+        let mut band = zone.band();
         // A zone in the upper half: the document is upside down.
-        if band.y + band.height / 2 < rectified.rows() / 2 {
-            image = document::rotate_180(rectified)?;
-            band = Rect::new(rectified.cols() - band.x - band.width, rectified.rows() - band.y - band.height, band.width, band.height);
+        let (cols, rows) = (image.cols(), image.rows());
+        if band.y + band.height / 2 < rows / 2 {
+            image = document::rotate_180(&image)?;
+            band = Rect::new(cols - band.x - band.width, rows - band.y - band.height, band.width, band.height);
         }
         self.mrz_side_in(&image, shape, band, on, Effort::Block)
     }
