@@ -12,6 +12,7 @@ use super::face::FaceDetector;
 use super::front::{FrontReader, Known, LineRead, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
+use super::mrz_glyphs::band_rows;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader};
 use super::tails::restore_tail;
@@ -163,31 +164,42 @@ impl DocumentReader {
     fn read_mrz_side(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<Option<SideRead>, VisionError> {
         let format = super::ocr::format_for(shape);
         let gray = super::ocr::gray_of(rectified)?;
-        let Some(mut zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
+        let Some(zone) = mrz_locate::find_zones(&gray)?.into_iter().find(|z| z.format == format) else {
             return Ok(None);
         };
         let mut image = rectified.try_clone()?;
+        let mut band = zone.band();
         // A page scanned a little askew and taken whole keeps its tilt: across the
         // band its rows then overlap, no cut between them separates them, and only
-        // a whole-band Tesseract read (100-140 ms) is left. Turned level first.
-        // The printed lines above, level too, are found better (tuning seeds:
-        // two more pages read exactly).
+        // a whole-band Tesseract read (100-140 ms) is left. Turned level first; the
+        // printed lines above, level too, are found better (tuning seeds: two more
+        // pages read exactly). An MRZ whose rows part as they are is still read
+        // unturned: turning resamples, and a blurred photo's glyphs lose by it.
+        let mut mrz_from: Option<(Mat, Rect)> = None;
         let (ux, uy) = zone.along();
         let tilt = (uy / ux).atan().to_degrees();
         if (MIN_TILT..MAX_TILT).contains(&tilt.abs()) {
             let level = document::turn(rectified, tilt)?;
             if let Some(levelled) = mrz_locate::find_zones(&super::ocr::gray_of(&level)?)?.into_iter().find(|z| z.format == format) {
-                (zone, image) = (levelled, level);
+                let rows = band_rows(&Mat::roi(&gray, band & Rect::new(0, 0, gray.cols(), gray.rows()))?.try_clone()?)?;
+                if rows.len() >= format.line_count() {
+                    mrz_from = Some((image, band));
+                }
+                (image, band) = (level, levelled.band());
             }
         }
-        let mut band = zone.band();
         // A zone in the upper half: the document is upside down.
         let (cols, rows) = (image.cols(), image.rows());
         if band.y + band.height / 2 < rows / 2 {
+            let turned = |b: Rect| Rect::new(cols - b.x - b.width, rows - b.y - b.height, b.width, b.height);
             image = document::rotate_180(&image)?;
-            band = Rect::new(cols - band.x - band.width, rows - band.y - band.height, band.width, band.height);
+            band = turned(band);
+            if let Some((mrz_image, mrz_band)) = mrz_from.as_mut() {
+                *mrz_image = document::rotate_180(mrz_image)?;
+                *mrz_band = turned(*mrz_band);
+            }
         }
-        self.mrz_side_in(&image, shape, band, on, Effort::Block)
+        self.mrz_side_in(&image, shape, band, mrz_from.as_ref().map(|(m, b)| (m, *b)), on, Effort::Block)
     }
 
     /// One side from a document already flattened (the session engine flattens every
@@ -238,19 +250,30 @@ impl DocumentReader {
     /// parses. A band taken blind is given at most [`Effort::Lines`]: a whole-band
     /// read there found no MRZ on the tuning split ([`Effort::Block`]).
     fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, effort: Effort) -> Result<Option<SideRead>, VisionError> {
-        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), on, effort)
+        self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), None, on, effort)
     }
 
     /// [`Self::mrz_side`] with the MRZ read from `band`.
-    fn mrz_side_in(&mut self, image: &Mat, shape: DocumentShape, band: Rect, on: Date, effort: Effort) -> Result<Option<SideRead>, VisionError> {
-        let Some(lines) = self.mrz.read_band(image, band, super::ocr::format_for(shape), effort)? else {
+    /// The MRZ is read from `mrz_from` (an image and its band) when given, the
+    /// printed zone from `image` above `band` either way.
+    fn mrz_side_in(
+        &mut self,
+        image: &Mat,
+        shape: DocumentShape,
+        band: Rect,
+        mrz_from: Option<(&Mat, Rect)>,
+        on: Date,
+        effort: Effort,
+    ) -> Result<Option<SideRead>, VisionError> {
+        let (mrz_image, mrz_band) = mrz_from.unwrap_or((image, band));
+        let Some(lines) = self.mrz.read_band(mrz_image, mrz_band, super::ocr::format_for(shape), effort)? else {
             return Ok(None);
         };
         let Ok(mrz) = Mrz::parse_on(&lines, on) else {
             return Ok(None);
         };
+        let readability = document::readability(mrz_image, mrz_band & Rect::new(0, 0, mrz_image.cols(), mrz_image.rows()))?;
         let band = band & Rect::new(0, 0, image.cols(), image.rows());
-        let readability = document::readability(image, band)?;
         // A passport's data page carries the portrait and the printed names
         // (the patronymic only there); a card's back neither.
         let mut side = SideRead {
