@@ -214,12 +214,12 @@ impl LivenessAnalyser {
         };
         // Beside the face only reported: at work resolution, which is cheaper.
         let beside = beside_square(rect, grey.size()?).map(|r| Mat::roi(&grey, r).and_then(|m| m.try_clone())).transpose()?;
-        let cues = screen::frame_cues(bgr, &grey, rect, &centre, beside.as_ref())?;
-        let profiles = screen::row_profiles(&grey, rect)?;
         let mut pyramid = std::mem::take(&mut self.spare_pyramid);
         print::flow_pyramid(&grey, &mut pyramid)?;
+        let cues = screen::frame_cues(bgr, &grey, &pyramid.get(1)?, rect, &centre, beside.as_ref())?;
+        let profiles = screen::row_profiles(&grey, rect)?;
         if let Some(prev) = &self.previous {
-            if let Some(p) = print::planarity(&prev.grey, &prev.pyramid, &pyramid, prev.face)? {
+            if let Some(p) = print::planarity(&prev.pyramid, &pyramid, prev.face)? {
                 self.planarity.push(p);
             }
             if let (Some(a), Some(b)) = (&prev.profiles, &profiles)

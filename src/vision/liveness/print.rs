@@ -21,8 +21,9 @@ use crate::vision::face::{BoxF, Point};
 /// A face whose tracked points move less than this (work pixels, median) between
 /// frames gives no planarity evidence: a still head and a still photo look alike.
 const MIN_MOTION_PX: f32 = 0.8;
-/// Points per region handed to the tracker.
+/// Points per region handed to the tracker, at least this far apart (work pixels).
 const MAX_POINTS: i32 = 80;
+const MIN_SPACING_PX: f64 = 4.0;
 /// Fewer tracked points than this in the face or the ring: no fit for that pair.
 const MIN_POINTS: usize = 8;
 /// RANSAC inlier distance (work pixels).
@@ -44,18 +45,21 @@ pub fn flow_pyramid(grey: &Mat, pyramid: &mut Vector<Mat>) -> Result<(), VisionE
 
 /// Planarity of one frame pair: min over {face, ring} of the share of its tracked
 /// points that one RANSAC homography explains; `None` when the face barely moved or
-/// too few points tracked. `prev` is the first frame's grey image; the pyramids are
-/// [`flow_pyramid`]'s of both frames.
-pub fn planarity(prev: &Mat, prev_pyramid: &Vector<Mat>, next_pyramid: &Vector<Mat>, face: BoxF) -> Result<Option<f32>, VisionError> {
-    let size = prev.size()?;
-    let (Some(inner), Some(outer)) = (clip_rect(face, 0.0, size), clip_rect(face, 0.8, size)) else { return Ok(None) };
-    // Corners are searched only inside each region (their cost is per pixel searched,
-    // whatever the mask): the face box itself, and the ring around it in its box.
-    let face_corners = corners(prev, inner, &core::no_array())?;
+/// too few points tracked. The pyramids are [`flow_pyramid`]'s of both frames.
+pub fn planarity(prev_pyramid: &Vector<Mat>, next_pyramid: &Vector<Mat>, face: BoxF) -> Result<Option<f32>, VisionError> {
+    // Corners are searched on the pyramid's half-size level (a quarter of the pixels;
+    // LK refines every point at full size anyway), and only inside each region (their
+    // cost is per pixel searched, whatever the mask): the face box itself, and the ring
+    // around it in its box.
+    let half = prev_pyramid.get(1)?;
+    let half_face = BoxF { x: face.x / 2.0, y: face.y / 2.0, width: face.width / 2.0, height: face.height / 2.0 };
+    let size = half.size()?;
+    let (Some(inner), Some(outer)) = (clip_rect(half_face, 0.0, size), clip_rect(half_face, 0.8, size)) else { return Ok(None) };
+    let face_corners = corners(&half, inner, &core::no_array())?;
     let mut ring_mask = Mat::new_size_with_default(outer.size(), core::CV_8U, Scalar::all(255.0))?;
     let hole = Rect::new(inner.x - outer.x, inner.y - outer.y, inner.width, inner.height);
     imgproc::rectangle(&mut ring_mask, hole, Scalar::all(0.0), -1, imgproc::LINE_8, 0)?;
-    let ring_corners = corners(prev, outer, &ring_mask)?;
+    let ring_corners = corners(&half, outer, &ring_mask)?;
     // One LK pass for both groups (each point is tracked on its own, so the result is
     // the same as two passes), then split back.
     let split = face_corners.len();
@@ -90,11 +94,12 @@ pub fn planarity(prev: &Mat, prev_pyramid: &Vector<Mat>, next_pyramid: &Vector<M
     Ok(Some(share(0, split)?.min(share(split, src.len())?)))
 }
 
-/// Corners in `region` of `prev` (where `mask`, of the region's size, allows), in image pixels.
-fn corners(prev: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<Point2f>, VisionError> {
+/// Corners in `region` of the half-size image `half` (where `mask`, of the region's
+/// size, allows), in full-size pixels.
+fn corners(half: &Mat, region: Rect, mask: &impl core::ToInputArray) -> Result<Vec<Point2f>, VisionError> {
     let mut corners: Vector<Point2f> = Vector::new();
-    imgproc::good_features_to_track(&Mat::roi(prev, region)?, &mut corners, MAX_POINTS, 0.01, 4.0, mask, 3, false, 0.04)?;
-    Ok(corners.iter().map(|p| Point2f::new(p.x + region.x as f32, p.y + region.y as f32)).collect())
+    imgproc::good_features_to_track(&Mat::roi(half, region)?, &mut corners, MAX_POINTS, 0.01, MIN_SPACING_PX / 2.0, mask, 3, false, 0.04)?;
+    Ok(corners.iter().map(|p| Point2f::new(2.0 * (p.x + region.x as f32), 2.0 * (p.y + region.y as f32))).collect())
 }
 
 /// `corners` tracked from one pyramid into the other: (index, (from, to)) of those that tracked.
@@ -238,7 +243,7 @@ mod tests {
         let (mut a, mut b) = (Vector::<Mat>::new(), Vector::<Mat>::new());
         flow_pyramid(prev, &mut a).unwrap();
         flow_pyramid(next, &mut b).unwrap();
-        planarity(prev, &a, &b, face).unwrap()
+        planarity(&a, &b, face).unwrap()
     }
 
     #[test]

@@ -70,14 +70,15 @@ fn surround(face: Rect, size: Size) -> Rect {
     grow(face, 0.5)
 }
 
-/// Cues of one frame. `bgr` and `grey` at work resolution, `face` in it; `native_centre`
+/// Cues of one frame. `bgr` and `grey` at work resolution, `face` in it, and `half_grey`
+/// the grey image halved (`pyrDown`, as the flow pyramid's second level); `native_centre`
 /// is the face's centre square cut from the frame as captured (grey).
-pub fn frame_cues(bgr: &Mat, grey: &Mat, face: Rect, native_centre: &Mat, beside: Option<&Mat>) -> Result<FrameCues, VisionError> {
+pub fn frame_cues(bgr: &Mat, grey: &Mat, half_grey: &Mat, face: Rect, native_centre: &Mat, beside: Option<&Mat>) -> Result<FrameCues, VisionError> {
     let mut cues = FrameCues { moire: moire_multiscale(native_centre)?, ..Default::default() };
     if let Some(b) = beside {
         cues.moire_beside = Some(moire_multiscale(b)?);
     }
-    (cues.sides, cues.side_offsets) = frame_sides(grey, face)?;
+    (cues.sides, cues.side_offsets) = frame_sides(half_grey, face)?;
     let size = grey.size()?;
     let around = surround(face, size);
     // Both read the region in place: no copy of it per frame.
@@ -151,18 +152,23 @@ pub fn moire_peak(grey: &Mat) -> Result<f32, VisionError> {
 }
 
 /// Long straight edges beside the face: how many of its four sides have one, and at
-/// what distance (face widths from its centre; the nearest per side).
-fn frame_sides(grey: &Mat, face: Rect) -> Result<(usize, [f32; 4]), VisionError> {
-    // Long edges survive halving; the edge search costs a quarter.
-    let mut half = Mat::default();
-    imgproc::pyr_down_def(grey, &mut half)?;
+/// what distance (face widths from its centre; the nearest per side). Searched on the
+/// work image halved (`half`; `face` in work pixels): long edges survive halving, and
+/// the edge search costs a quarter.
+fn frame_sides(half: &Mat, face: Rect) -> Result<(usize, [f32; 4]), VisionError> {
     let face = Rect::new(face.x / 2, face.y / 2, face.width / 2, face.height / 2);
-    let grey = &half;
+    let grey = half;
     let size = grey.size()?;
     let reach = (SIDE_REACH * face.width as f32) as i32;
     let area = Rect::new(face.x - reach, face.y - reach, face.width + 2 * reach, face.height + 2 * reach) & Rect::new(0, 0, size.width, size.height);
     let mut edges = Mat::default();
     imgproc::canny(&Mat::roi(grey, area)?, &mut edges, CANNY_LOW, CANNY_HIGH, 3, false)?;
+    // Only lines beside the box count, and the face's own edges are most of the
+    // points the line search would vote with: they are left out.
+    let inside = Rect::new(face.x - area.x, face.y - area.y, face.width, face.height) & Rect::new(0, 0, area.width, area.height);
+    if inside.area() > 0 {
+        Mat::roi_mut(&mut edges, inside)?.set_to_def(&Scalar::all(0.0))?;
+    }
     let mut lines: Vector<Vec4i> = Vector::new();
     let min_len = (SIDE_SPAN * face.width.min(face.height) as f32) as f64;
     imgproc::hough_lines_p(&edges, &mut lines, 1.0, std::f64::consts::PI / 180.0, (min_len * 0.6) as i32, min_len, 2.0)?;
@@ -453,9 +459,14 @@ mod tests {
     fn a_bezel_closes_the_face_on_four_sides_a_plain_wall_on_none() {
         let face = Rect::new(140, 100, 60, 70);
         let framed = grey_with(|x, y| if (90..250).contains(&x) && (50..230).contains(&y) { 150.0 } else { 20.0 }, 340, 280);
-        assert_eq!(frame_sides(&framed, face).unwrap().0, 4);
+        let halved = |m: &Mat| {
+            let mut half = Mat::default();
+            imgproc::pyr_down_def(m, &mut half).unwrap();
+            half
+        };
+        assert_eq!(frame_sides(&halved(&framed), face).unwrap().0, 4);
         let wall = grey_with(|x, y| 120.0 + 10.0 * noise(x, y), 340, 280);
-        assert_eq!(frame_sides(&wall, face).unwrap().0, 0);
+        assert_eq!(frame_sides(&halved(&wall), face).unwrap().0, 0);
     }
 
     #[test]
