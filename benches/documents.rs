@@ -105,6 +105,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut flagged, mut wrong, mut false_alarms, mut genuine) = (0, 0, 0, 0);
     let mut false_alarm_codes: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut clean_unreadable = (0, 0);
     let mut mrz_exact = (0, 0);
     let mut mrz_ms = Vec::new();
     // Tesseract recognitions per document: (front or page, back, cross-check, ms in all).
@@ -153,6 +154,12 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
             e.1 += 1;
         }
 
+        // A clean document's printed field said to be unreadable is a misread the
+        // user sees (the operator is told to check the card), not an accusation.
+        if doc.variant == "clean" {
+            clean_unreadable.1 += 1;
+            clean_unreadable.0 += usize::from(read.problems.iter().any(|p| p.code == "unreadable_field"));
+        }
         let accused: Vec<&'static str> = read.problems.iter().map(|p| p.code).filter(|c| accuses(c)).collect();
         if misses && !accused.is_empty() {
             eprintln!("  accused {} (printed IIN wrong: {}): {accused:?}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.wrong_printed_iin);
@@ -188,6 +195,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     rows.push(("false alarms (genuine docs accused)".into(), format!("{false_alarms}/{genuine}")));
     let codes: Vec<String> = false_alarm_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
     rows.push(("  by code".into(), if codes.is_empty() { "-".into() } else { codes.join(", ") }));
+    rows.push(("clean docs with a field said unreadable".into(), format!("{}/{}", clean_unreadable.0, clean_unreadable.1)));
     for kind in ["id_card", "passport"] {
         let v = ms.get(kind).cloned().unwrap_or_default();
         rows.push((format!("ms per {kind}, median / p95"), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));

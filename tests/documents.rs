@@ -286,6 +286,24 @@ fn first_tuning_person() -> &'static Path {
 }
 
 #[test]
+fn a_passport_pages_printed_birth_date_is_read_under_its_own_label() {
+    // This page prints its nationality in letters smaller than a value of ours, so
+    // the first larger line under the nationality label is the birth date beside
+    // it. Once that label was read, the birth date's own label was passed over,
+    // and the place of birth's label (ТУҒАН ЖЕРІ, read by its first word ТУҒАН)
+    // took the date of issue for the birth date: the clean page came out with
+    // "the birth date printed on the front could not be read with certainty".
+    let dir = first_tuning_person();
+    let t = truth_in(dir, "p02_passport_page_clean");
+    let (code, got) = read(&[dir.join(t["image"].as_str().unwrap())]);
+    assert_eq!(code, 0, "{:?}", codes(&got));
+    assert!(codes(&got).is_empty(), "a clean page reports no problem: {:?}", codes(&got));
+    for field in ["surname", "given_names", "patronymic", "iin", "birth_date"] {
+        assert_eq!(got[field], t[field], "{field}");
+    }
+}
+
+#[test]
 fn a_passport_page_scanned_a_little_askew_is_read_level() {
     // Taken whole, a page scanned 1.5-2 degrees askew keeps its tilt, and its two
     // MRZ rows then overlap across the band. Before it was turned level, the page

@@ -137,9 +137,13 @@ impl FrontReader {
         let (gray, ink, lines) = (&printed.gray, &printed.ink, &printed.lines);
         let mut fields = FrontFields::default();
         let mut values: Vec<(Field, Value, Look, f32)> = Vec::new();
-        // Value lines whose label has been read.
-        let mut labelled: HashSet<usize> = HashSet::new();
+        // Value lines whose label has been read, and label lines known to say what
+        // a label already read said.
+        let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();
         for i in 0..lines.len() {
+            if said.contains(&i) {
+                continue;
+            }
             let Some(&under) = lines_under(&lines, i).first() else {
                 continue;
             };
@@ -159,8 +163,16 @@ impl FrontReader {
                 continue;
             }
             let kind = self.read_label(&gray, &ink, lines[i])?;
-            if kind.is_some() {
-                labelled.insert(at);
+            match kind {
+                Some(LabelKind::Field(_)) => _ = labelled.insert(at),
+                // Another label's value may be smaller than a value of ours, and then
+                // the line found under it is the next field's (a passport's nationality
+                // over the birth date beside it): only the label's own other lines,
+                // as large as it, are passed over.
+                Some(LabelKind::Other) => said.extend(
+                    lines_under_chain(&lines, i).into_iter().take_while(|&j| j != at && (lines[j].letters - lines[i].letters).abs() * 10 <= lines[i].letters),
+                ),
+                None => {}
             }
             let Some(LabelKind::Field(field)) = kind else {
                 continue;
