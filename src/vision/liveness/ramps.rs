@@ -8,11 +8,11 @@
 //! seen while tuning) and the original carphone clip. `tests/liveness.rs` prints
 //! both side by side. Each constant gives the tuning split's figures, then the check
 //! set's ("check:", held-out split and carphone, `cargo test --test liveness -- --nocapture`,
-//! debug build, 2026-12-02: every score on the check set 0.00 bona fide, 0.94–1.00 attacks).
+//! debug build, 2026-12-04: every score on the check set 0.00 bona fide, 0.94–1.00 attacks).
 
-/// Print: min(face, ring) inlier share. Bona fide 0.44–0.59, prints 0.95–1.0,
+/// Print: min(face, ring) inlier share. Bona fide 0.42–0.59, prints 0.95–1.0,
 /// screens 0.37–0.73 (their content moves against the bezel). Check: bona fide
-/// 0.37–0.54, prints 0.92–1.0, screens 0.31–0.68.
+/// 0.38–0.54, prints 0.92–1.0, screens 0.28–0.68.
 pub const PLANARITY_RAMP: (f32, f32) = (0.65, 0.85);
 /// Print: landmark residual (inter-ocular distances). Prints 0.009–0.027; bona fide
 /// 0.017–0.022 (compressed carphone): alone it does not separate, hence the product
@@ -24,7 +24,7 @@ pub const DEFORMATION_RAMP: (f32, f32) = (0.030, 0.015);
 pub const MOIRE_RAMP: (f32, f32) = (30.0, 60.0);
 /// Reproduction (print or screen): share of frames closed on three sides by straight
 /// edges. Bona fide 0, prints 0.44–0.89, screens 0–1.0 (frame-filling monitors 0).
-/// Check: bona fide 0–0.017, prints 0.13–0.56, screens 0–1.0.
+/// Check: bona fide 0–0.008, prints 0.13–0.56, screens 0–1.0.
 pub const FRAME_RAMP: (f32, f32) = (0.3, 0.6);
 /// Screen: row-brightness change common to the strips. Bona fide 0.65–0.75, prints
 /// 0.38–0.60, screens 0.69–0.97: only the strongest bands count. Check: bona fide
