@@ -77,21 +77,10 @@ impl DocumentReader {
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
     /// texture does not turn into letters; returns the largest as the portrait.
-    /// Faces are looked for on a copy at most [`PORTRAIT_DETECTION_WIDTH`] wide.
+    /// Faces are looked for on a copy at most [`PORTRAIT_DETECTION_WIDTH`] wide (the
+    /// detector's own width; it gives them in `front`'s pixels).
     fn mask_portraits(&mut self, front: &Mat) -> Result<(Mat, Option<Mat>), VisionError> {
-        let scale = (f64::from(PORTRAIT_DETECTION_WIDTH) / f64::from(front.cols())).min(1.0);
-        let mut faces = if scale < 1.0 {
-            let mut small = Mat::default();
-            opencv::imgproc::resize(front, &mut small, opencv::core::Size::new(0, 0), scale, scale, opencv::imgproc::INTER_AREA)?;
-            self.faces.detect(&small)?
-        } else {
-            self.faces.detect(front)?
-        };
-        for face in &mut faces {
-            let b = &mut face.bbox;
-            let k = (1.0 / scale) as f32;
-            (b.x, b.y, b.width, b.height) = (b.x * k, b.y * k, b.width * k, b.height * k);
-        }
+        let faces = self.faces.detect(front)?;
         let mut masked = front.try_clone()?;
         let gray = super::ocr::gray_of(front)?;
         let mut portrait: Option<(f32, Rect)> = None;
