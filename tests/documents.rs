@@ -396,6 +396,60 @@ fn a_name_whose_breve_touches_the_label_above_it_is_read_as_printed() {
     }
 }
 
+#[test]
+fn a_patronymic_broken_by_blur_and_a_birth_label_run_together_are_still_read() {
+    // A passport page photographed slightly blurred: the patronymic's label reads
+    // as nothing, and in the ink its value СЕРІКҚЫЗЫ broke into two pieces (С and
+    // the stem of an Е apart), so the search under the given names passed it over
+    // as two words; the birth date's label read as "ТҮГАНКҮН ДАТА ..." with its
+    // space lost, no label at all, and the place of birth's label took the date of
+    // issue: the patronymic was missing and the birth date "could not be read".
+    let dir = tuning_seed13();
+    let t = truth_in(dir, "p02_passport_page_moderate");
+    let (_, got) = read(&[dir.join(t["image"].as_str().unwrap())]);
+    assert!(codes(&got).is_empty(), "{:?}", codes(&got));
+    for field in ["surname", "given_names", "patronymic", "birth_date", "iin"] {
+        assert_eq!(got[field], t[field], "{field}");
+    }
+}
+
+/// The tuning split at seed 19: given names of two words in print so large that
+/// the space between them is wider than the ink smear that joins a line, and a
+/// font in which one look reads a 3 of the birth date as 5.
+fn tuning_seed19() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| render("documents-seed19", &["--seed", "19", "--count", "4", "--no-special", "--split", "tune"]))
+}
+
+#[test]
+fn a_value_of_two_words_spaced_wide_in_large_print_is_read_whole() {
+    // ШОЛПАН ҚАРЛЫҒАШ was two lines side by side: only ШОЛПАН was read under the
+    // label, the MRZ (SHOLPAN KARLYGASH) disagreed and the Latin form was reported.
+    let dir = tuning_seed19();
+    let t = truth_in(dir, "p04_id_front_clean");
+    assert_eq!(t["given_names"].as_str().unwrap().split(' ').count(), 2, "the premise: {}", t["given_names"]);
+    let images = ["p04_id_front_clean", "p04_id_back_clean"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    let (_, got) = read(&images);
+    assert!(codes(&got).is_empty(), "{:?}", codes(&got));
+    for field in ["surname", "given_names", "patronymic"] {
+        assert_eq!(got[field], t[field], "{field}");
+    }
+}
+
+#[test]
+fn a_printed_birth_date_two_looks_read_apart_is_confirmed_by_a_look_that_reads_the_mrz() {
+    // Larger looks read 23.08.2003 as 25.08.2005, twice alike, the first look as
+    // printed: the front alone cannot tell, and the card came out with "the birth
+    // date printed on the front could not be read with certainty". The MRZ on the
+    // back says which read is the document's.
+    let dir = tuning_seed19();
+    let t = truth_in(dir, "p03_id_front_clean");
+    let images = ["p03_id_front_clean", "p03_id_back_clean"].map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()));
+    let (_, got) = read(&images);
+    assert!(codes(&got).is_empty(), "{:?}", codes(&got));
+    assert_eq!((&got["birth_date"], &got["iin"]), (&t["birth_date"], &t["iin"]));
+}
+
 /// The tuning split at seed 8: a tampered card whose ЖСН / ИИН label is printed
 /// too small to read, and an expired card whose font makes a 3 of both the birth
 /// date and the IIN read as 5.

@@ -318,6 +318,27 @@ impl FrontReader {
         Ok(None)
     }
 
+    /// Whether a look at `value` (a value of `field`) reads as `wanted` says, the
+    /// looks tried in turn until one does. Not a confirmation on its own: how sure
+    /// Tesseract is says little in a font whose 3 it reads as 5 (99.5 on the
+    /// wrong digit, tuning seed 19); the caller has another source.
+    pub(super) fn any_look_reads(
+        &mut self,
+        gray: &Mat,
+        field: Field,
+        value: Value,
+        wanted: impl Fn(&FrontFields) -> bool,
+    ) -> Result<bool, VisionError> {
+        for look in [DIGITS_LOOK, SECOND_LOOK, THIRD_LOOK, BINARY_LOOK] {
+            let mut read = FrontFields::default();
+            self.read_value(gray, field, value, &[look], &mut read)?;
+            if wanted(&read) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// One line's text, shown to Tesseract as `look` says.
     pub(super) fn read_line(&mut self, gray: &Mat, line: Line, look: Look) -> Result<String, VisionError> {
         let scaled = shown(gray, line, look)?;

@@ -112,10 +112,14 @@ impl FrontReader {
         };
         for line in printed.free(taken).into_iter().filter(below).take(MAX_READS / 2) {
             let value = Value::of(ink, line)?;
-            if value.words != 1 {
+            // Three words are a place or an authority, never a patronymic. Two are
+            // a father's name and ҰЛЫ or ҚЫЗЫ, or one word whose blurred letter
+            // broke apart in the ink (С and the stem of an Е, tuning seed 13),
+            // which Tesseract, seeing the grey, reads as one.
+            if value.words > 2 {
                 continue;
             }
-            if let Some(name) = line_name(&self.read_line(gray, value.line, NAME_LOOK)?, 1).filter(|n| is_patronymic(n)) {
+            if let Some(name) = line_name(&self.read_line(gray, value.line, NAME_LOOK)?, value.words).filter(|n| is_patronymic(n)) {
                 return Ok(Some(name));
             }
         }

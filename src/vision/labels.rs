@@ -82,6 +82,18 @@ fn is_word(read: &[char], target: &str) -> bool {
     read.len().abs_diff(target.len()) <= allowed && edit_distance(read, &target) <= allowed
 }
 
+/// What follows `prefix` in `read`, when `read` starts with it (one slipped
+/// letter allowed) and goes on for two letters or more: two words run together.
+fn after_prefix<'a>(read: &'a [char], prefix: &str) -> Option<&'a [char]> {
+    let n = prefix.chars().count();
+    (read.len() >= n + 2 && is_word(&read[..n], prefix)).then(|| &read[n..])
+}
+
+/// How many letters `read` is from `target`, folded alike.
+fn distance_to(read: &[char], target: &str) -> usize {
+    edit_distance(read, &target.chars().map(fold).collect::<Vec<_>>())
+}
+
 /// Words that name one of our fields wherever they stand in a label.
 const FIELD_WORDS: [(&str, Field); 13] = [
     ("ӘКЕСІНІҢ", Field::Patronymic),
@@ -154,6 +166,13 @@ pub fn label_of(text: &str) -> Option<LabelKind> {
         if is_word(word, "ТУҒАН") {
             return Some(if next_is("ЖЕРІ") { LabelKind::Other } else { LabelKind::Field(Field::Birth) });
         }
+        // The same with the space lost in blurred small print (ТУҒАНКҮНІ).
+        if let Some(rest) = after_prefix(word, "ТУҒАН") {
+            let (day, place) = (distance_to(rest, "КҮНІ"), distance_to(rest, "ЖЕРІ"));
+            if day.min(place) <= 1 {
+                return Some(if place < day { LabelKind::Other } else { LabelKind::Field(Field::Birth) });
+            }
+        }
         if is_word(word, "ДАТА") || is_word(word, "DATE") {
             return Some(if next_is("РОЖДЕНИЯ") || next_is("OF") && words.get(i + 2).is_some_and(|w| is_word(w, "BIRTH")) {
                 LabelKind::Field(Field::Birth)
@@ -217,6 +236,9 @@ mod tests {
         assert_eq!(field_of("ОТЧЕСТВ0"), Some(Field::Patronymic));
         assert_eq!(field_of("ТУГАН КУНI"), Some(Field::Birth));
         assert_eq!(field_of("ЖCН/ИИН"), Some(Field::Iin));
+        // Two words run together (tuning seed 13, a moderate passport page).
+        assert_eq!(field_of("ТҮГАНКҮН ДАТА Ох ДЕНИЯ 0АТЕ"), Some(Field::Birth));
+        assert_eq!(label_of("ТУҒАНЖЕРІ / МЕСТО РОЖДЕНИЯ"), Some(LabelKind::Other));
         // ӘКЕСІНІҢ beyond recognition: its АТЫ still says patronymic, not given name.
         assert_eq!(field_of("Окесйнін АТЫ / Отчество"), Some(Field::Patronymic));
         assert_eq!(field_of("ЭКЕСШНЕ АТЫ"), Some(Field::Patronymic));

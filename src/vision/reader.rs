@@ -357,6 +357,7 @@ impl DocumentReader {
                 *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near && spelled;
             }
         }
+        self.confirm_by_mrz(front, lines, mrz)?;
         self.recheck_iin(front, lines, mrz)?;
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
@@ -398,6 +399,37 @@ impl DocumentReader {
 }
 
 impl DocumentReader {
+    /// A printed birth date or IIN whose own looks did not agree (a font whose 3
+    /// reads as 5 at one scale and not at another, tuning seed 19) is confirmed
+    /// when a look at it reads what the MRZ says: two independent sources
+    /// agreeing, as a passport page's MRZ confirms its printed zone ([`Known`]).
+    /// Only unconfirmed values are looked at, and those accuse nothing: at worst
+    /// an unsure value is taken for the MRZ's. A value two looks agreed on is
+    /// left to [`Self::recheck_iin`].
+    fn confirm_by_mrz(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
+        let gray = &lines.printed.gray;
+        for (field, value) in &lines.found {
+            match field {
+                Field::Birth if !front.confirmed.birth_date => {
+                    let Some(date) = mrz.birth_date else { continue };
+                    if front.birth_date == Some(date) || self.front.any_look_reads(gray, *field, *value, |r| r.birth_date == Some(date))? {
+                        front.birth_date = Some(date);
+                        front.confirmed.birth_date = true;
+                    }
+                }
+                Field::Iin if !front.confirmed.iin => {
+                    let Some(iin) = mrz.iin_candidate() else { continue };
+                    if front.iin.as_deref() == Some(iin) || self.front.any_look_reads(gray, *field, *value, |r| r.iin.as_deref() == Some(iin))? {
+                        front.iin = Some(iin.to_string());
+                        front.confirmed.iin = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// A printed IIN that disagrees with the MRZ's is read again by an independent
     /// model before it may accuse the card. When that model reads the MRZ's digits,
     /// the disagreement was a misread and that read is kept; when it reads the
