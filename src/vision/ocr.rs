@@ -12,7 +12,7 @@ use opencv::prelude::*;
 
 use super::VisionError;
 use super::document::DocumentShape;
-use super::mrz_glyphs::{GlyphReader, OCRB_FONT, band_rows};
+use super::mrz_glyphs::{GlyphRead, GlyphReader, OCRB_FONT, band_rows};
 use super::tesseract::{Layout, Tesseract};
 use crate::identity::{Mrz, MrzFormat};
 
@@ -75,18 +75,20 @@ impl MrzReader {
         }
         let gray = gray_of(&Mat::roi(rectified, band)?.try_clone()?)?;
         let thorough = effort > Effort::Glyphs;
+        let sure = |read: &GlyphRead| {
+            read.weakest >= GLYPH_MIN_SCORE && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN && Mrz::parse(&read.lines).is_ok_and(|m| m.valid())
+        };
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
-            None => {}
-            Some(read)
-                if read.weakest >= GLYPH_MIN_SCORE
-                    && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN
-                    && Mrz::parse(&read.lines).is_ok_and(|m| m.valid()) =>
-            {
-                return Ok(Some(read.lines));
-            }
+            Some(read) if sure(&read) => return Ok(Some(read.lines)),
             Some(_) if !thorough => return Ok(None),
-            Some(_) => {}
+            _ => {}
+        }
+        let gray = light_levelled(&gray)?;
+        if let Some(read) = self.glyphs.read(&gray, format)?
+            && sure(&read)
+        {
+            return Ok(Some(read.lines));
         }
         let count = format.line_count();
         let lines = band_rows(&gray)?;
@@ -116,6 +118,22 @@ impl MrzReader {
         let text = self.ocr.read(&gray, Layout::Block)?;
         Ok(fit_mrz_lines(&text, format))
     }
+}
+
+/// The band with its light made even: what is darker than the paper around it,
+/// on white. A glare spot or a shadow brightens or darkens paper and print alike,
+/// and a threshold over the whole band then loses the print under it; the
+/// paper's own brightness, taken as the band closed by a square wider than any
+/// stroke, is subtracted first.
+pub(super) fn light_levelled(gray: &Mat) -> Result<Mat, VisionError> {
+    let rows = band_rows(gray)?;
+    let height = rows.iter().map(|(a, b)| b - a).max().unwrap_or(gray.rows() / 3).max(3);
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(height, height))?;
+    let mut dark = Mat::default();
+    imgproc::morphology_ex_def(gray, &mut dark, imgproc::MORPH_BLACKHAT, &kernel)?;
+    let mut levelled = Mat::default();
+    opencv::core::bitwise_not_def(&dark, &mut levelled)?;
+    Ok(levelled)
 }
 
 /// An MRZ row's glyphs reach from one side of the document to the other: a row
