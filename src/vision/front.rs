@@ -77,28 +77,39 @@ pub struct LineRead {
 pub(super) struct Look {
     height: f64,
     squeeze: f64,
-    /// Binarised first (Otsu on the line alone): another view of a faint or
+    filter: Filter,
+}
+
+/// What is done to a line, once scaled, before Tesseract sees it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Filter {
+    Grey,
+    /// Binarised (Otsu on the line alone): another view of a faint or
     /// busy-backed line than Tesseract's own thresholding.
-    binary: bool,
+    Binary,
+    /// Unsharp-masked: a blurred photo's strokes run into each other, and
+    /// Tesseract reads them as other letters or as nothing (a tilted card under
+    /// a lamp, tuning seed 5: ЖАСҰЛАН read as nothing, then read right so).
+    Sharpened,
 }
 
 /// Labels are only told apart, and a misread one is read again in full.
-const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, binary: false };
+const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, filter: Filter::Grey };
 /// The words of a line that can make it a label: "ТУҒАН КҮНІ / ДАТА РОЖДЕНИЯ"
 /// with its first word misread still names the birth date by its fifth. A line
 /// read further is a title row or a header across the document (1850 px wide,
 /// 100 ms a read on a card front of the tuning split).
 const LABEL_WORDS: usize = 6;
 /// Names have no check digit: at their own proportions, as trained.
-pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, binary: false };
+pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, filter: Filter::Grey };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
 /// date it carries catch the rare misread.
-pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, binary: false };
+pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, filter: Filter::Grey };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, binary: false };
+const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, filter: Filter::Grey };
 /// A look unlike the first two, to confirm what the second one read.
-const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
+const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, filter: Filter::Grey };
 /// How sure Tesseract must be of every digit of a printed IIN or birth date, in
 /// the surer of the two reads that agree, before the value may accuse a document.
 /// Tuning set: the tuning split's ID cards (gen_documents.py seed 5, clean,
@@ -107,9 +118,11 @@ const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, binary: false };
 /// Check set: the held-out split, in `cargo bench --bench documents`.
 const SURE_GLYPH: f32 = 90.0;
 /// Names the MRZ disagrees with are read again these ways.
-const REREAD_LOOKS: [Look; 3] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK];
+const REREAD_LOOKS: [Look; 4] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK, SHARP_LOOK];
+/// Sharpened first: for blurred photos.
+pub(super) const SHARP_LOOK: Look = Look { height: 28.0, squeeze: 1.0, filter: Filter::Sharpened };
 /// Binarised first: a look unlike the other three.
-const BINARY_LOOK: Look = Look { height: 28.0, squeeze: 1.0, binary: true };
+const BINARY_LOOK: Look = Look { height: 28.0, squeeze: 1.0, filter: Filter::Binary };
 
 impl FrontReader {
     pub fn load() -> Result<Self, VisionError> {
@@ -409,10 +422,21 @@ fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
     let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };
     let mut scaled = Mat::default();
     imgproc::resize(&level, &mut scaled, Size::new(0, 0), scale * look.squeeze, scale, interpolation)?;
-    if look.binary {
-        let mut binary = Mat::default();
-        imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
-        scaled = binary;
+    match look.filter {
+        Filter::Grey => {}
+        Filter::Binary => {
+            let mut binary = Mat::default();
+            imgproc::threshold(&scaled, &mut binary, 0.0, 255.0, imgproc::THRESH_BINARY | imgproc::THRESH_OTSU)?;
+            scaled = binary;
+        }
+        Filter::Sharpened => {
+            // Twice the line less its blur over a fourteenth of a letter's height.
+            let mut blurred = Mat::default();
+            imgproc::gaussian_blur_def(&scaled, &mut blurred, Size::new(0, 0), look.height / 14.0)?;
+            let mut sharp = Mat::default();
+            opencv::core::add_weighted_def(&scaled, 2.0, &blurred, -1.0, 0.0, &mut sharp)?;
+            scaled = sharp;
+        }
     }
     Ok(scaled)
 }

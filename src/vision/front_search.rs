@@ -10,7 +10,7 @@
 use opencv::core::Mat;
 
 use super::VisionError;
-use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, Value, line_name};
+use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SHARP_LOOK, Value, line_name};
 use super::labels::Field;
 use super::text::{Line, Printed};
 use crate::identity::FrontFields;
@@ -20,6 +20,10 @@ use crate::identity::spelling::is_patronymic;
 /// At most this many lines are read looking for one value: the search costs a
 /// Tesseract line read (10–30 ms) per candidate.
 const MAX_READS: usize = 8;
+
+/// The looks a search reads its candidates with, in turn: as names are first
+/// read, then sharpened, for a blurred photo.
+const SEARCH_LOOKS: [Look; 2] = [NAME_LOOK, SHARP_LOOK];
 
 /// How wide a capital letter is, in letter heights, in the narrowest and the
 /// widest fonts a document prints names in (condensed sans to bold serif).
@@ -56,12 +60,15 @@ impl FrontReader {
         let label_print = label_print(&free);
         let mut fitting: Vec<Line> = free.into_iter().filter(|l| fits(l) && l.letters * 20 >= label_print * 23).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
-        for line in fitting.into_iter().take(MAX_READS) {
-            let value = Value::of(ink, line)?;
-            if let Some(read) = line_name(&self.read_line(gray, value.line, NAME_LOOK)?, value.words)
-                && let Some(name) = accept(gray, value.line, &read)?
-            {
-                return Ok(Some((name, value)));
+        // Sharpened only when no line read as the name: a blurred photo.
+        for look in SEARCH_LOOKS {
+            for &line in fitting.iter().take(MAX_READS) {
+                let value = Value::of(ink, line)?;
+                if let Some(read) = line_name(&self.read_line(gray, value.line, look)?, value.words)
+                    && let Some(name) = accept(gray, value.line, &read)?
+                {
+                    return Ok(Some((name, value)));
+                }
             }
         }
         Ok(None)
@@ -110,17 +117,20 @@ impl FrontReader {
                 && (l.rect.x - given.rect.x).abs() <= 3 * h
                 && l.rect.y - given.rect.y <= 8 * h
         };
-        for line in printed.free(taken).into_iter().filter(below).take(MAX_READS / 2) {
-            let value = Value::of(ink, line)?;
-            // Three words are a place or an authority, never a patronymic. Two are
-            // a father's name and ҰЛЫ or ҚЫЗЫ, or one word whose blurred letter
-            // broke apart in the ink (С and the stem of an Е, tuning seed 13),
-            // which Tesseract, seeing the grey, reads as one.
-            if value.words > 2 {
-                continue;
-            }
-            if let Some(name) = line_name(&self.read_line(gray, value.line, NAME_LOOK)?, value.words).filter(|n| is_patronymic(n)) {
-                return Ok(Some(name));
+        let candidates: Vec<Line> = printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).collect();
+        for look in SEARCH_LOOKS {
+            for &line in &candidates {
+                let value = Value::of(ink, line)?;
+                // Three words are a place or an authority, never a patronymic. Two
+                // are a father's name and ҰЛЫ or ҚЫЗЫ, or one word whose blurred
+                // letter broke apart in the ink (С and the stem of an Е, tuning seed
+                // 13), which Tesseract, seeing the grey, reads as one.
+                if value.words > 2 {
+                    continue;
+                }
+                if let Some(name) = line_name(&self.read_line(gray, value.line, look)?, value.words).filter(|n| is_patronymic(n)) {
+                    return Ok(Some(name));
+                }
             }
         }
         Ok(None)
