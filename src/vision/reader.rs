@@ -76,25 +76,28 @@ impl DocumentReader {
     }
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
-    /// texture does not turn into letters; returns the largest as the portrait.
+    /// texture does not turn into letters; returns the largest as the portrait,
+    /// and whether it stands upright (its eyes above its mouth).
     /// Faces are looked for on a copy at most [`PORTRAIT_DETECTION_WIDTH`] wide (the
     /// detector's own width; it gives them in `front`'s pixels).
-    fn mask_portraits(&mut self, front: &Mat) -> Result<(Mat, Option<Mat>), VisionError> {
+    fn mask_portraits(&mut self, front: &Mat) -> Result<(Mat, Option<Mat>, bool), VisionError> {
         let faces = self.faces.detect(front)?;
         let mut masked = front.try_clone()?;
         let gray = super::ocr::gray_of(front)?;
-        let mut portrait: Option<(f32, Rect)> = None;
+        let mut portrait: Option<(f32, Rect, bool)> = None;
         for face in &faces {
             let b = face.bbox;
             let found = Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32);
             let rect = super::portrait::photo_around(&gray, found)?;
             opencv::imgproc::rectangle(&mut masked, rect, opencv::core::Scalar::all(255.0), -1, opencv::imgproc::LINE_8, 0)?;
-            if portrait.is_none_or(|(area, _)| b.area() > area) {
-                portrait = Some((b.area(), rect));
+            if portrait.is_none_or(|(area, ..)| b.area() > area) {
+                let eyes = (face.right_eye().y + face.left_eye().y) / 2.0;
+                portrait = Some((b.area(), rect, eyes < face.mouth_centre().y));
             }
         }
-        let portrait = portrait.map(|(_, rect)| Mat::roi(front, rect).and_then(|m| m.try_clone())).transpose()?;
-        Ok((masked, portrait))
+        let upright = portrait.is_some_and(|(.., up)| up);
+        let portrait = portrait.map(|(_, rect, _)| Mat::roi(front, rect).and_then(|m| m.try_clone())).transpose()?;
+        Ok((masked, portrait, upright))
     }
 
     /// One side from a whole image: find and flatten the document, then read it.
@@ -275,7 +278,7 @@ impl DocumentReader {
             front_lines: None,
         };
         if shape == DocumentShape::Id3 {
-            let (masked, portrait) = self.mask_portraits(image)?;
+            let (masked, portrait, _) = self.mask_portraits(image)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
             let read = self.front.read_lines(&zone, &known)?;
@@ -462,23 +465,35 @@ struct FrontView {
     image: Mat,
     masked: Mat,
     portrait: Option<Mat>,
+    /// Its portrait stands upright: this is the right way up.
+    upright: bool,
 }
 
 impl DocumentReader {
-    /// The front read line by line ([`FrontReader::read_lines`]). Upside down the
-    /// labels read as nothing, so the other way up is only tried when this one
-    /// finds nothing. Returns what was read and the way up it was read.
+    /// The front read line by line ([`FrontReader::read_lines`]), the way up its
+    /// portrait stands (its eyes above its mouth): YuNet finds no face upside
+    /// down (54 tuning fronts turned over: none), and turned over, a front's
+    /// lines still read as something: digits as other digits (030823550009 as
+    /// 600055578020), which made a card whose labels were too small to read be
+    /// taken the wrong way up, where no name could be found. A front with no
+    /// portrait either way is read as it lies and, when that finds nothing,
+    /// turned over. Returns what was read and the way up it was read.
     fn read_card_front(&mut self, rectified: &Mat) -> Result<(LineRead, Option<FrontView>), VisionError> {
         let mut ways = vec![self.front_view(rectified.try_clone()?, None)?];
-        let mut fast = self.front.read_lines(&ways[0].masked, &Known::default())?;
-        if count(&fast.fields) == 0 {
+        if !ways[0].upright {
             let turned = self.front_view(document::rotate_180(rectified)?, Some(&ways[0]))?;
-            let turned_fast = self.front.read_lines(&turned.masked, &Known::default())?;
-            if count(&turned_fast.fields) > 0 {
-                fast = turned_fast;
+            if turned.upright {
                 ways.insert(0, turned);
             } else {
                 ways.push(turned);
+            }
+        }
+        let mut fast = self.front.read_lines(&ways[0].masked, &Known::default())?;
+        if count(&fast.fields) == 0 && !ways[0].upright && ways.len() > 1 {
+            let turned_fast = self.front.read_lines(&ways[1].masked, &Known::default())?;
+            if count(&turned_fast.fields) > 0 {
+                fast = turned_fast;
+                ways.swap(0, 1);
             }
         }
         // No slow way: a whole-card block read cost a second and more and read
@@ -491,10 +506,10 @@ impl DocumentReader {
     fn front_view(&mut self, image: Mat, other_way: Option<&FrontView>) -> Result<FrontView, VisionError> {
         if let Some(other) = other_way.filter(|o| o.portrait.is_some()) {
             let portrait = other.portrait.as_ref().map(document::rotate_180).transpose()?;
-            return Ok(FrontView { masked: document::rotate_180(&other.masked)?, image, portrait });
+            return Ok(FrontView { masked: document::rotate_180(&other.masked)?, image, portrait, upright: !other.upright });
         }
-        let (masked, portrait) = self.mask_portraits(&image)?;
-        Ok(FrontView { image, masked, portrait })
+        let (masked, portrait, upright) = self.mask_portraits(&image)?;
+        Ok(FrontView { image, masked, portrait, upright })
     }
 }
 
