@@ -89,7 +89,7 @@ pub(super) enum Filter {
     Binary,
     /// Unsharp-masked: a blurred photo's strokes run into each other, and
     /// Tesseract reads them as other letters or as nothing (a tilted card under
-    /// a lamp, tuning seed 5: ЖАСҰЛАН read as nothing, then read right so).
+    /// a lamp, tuning seed 17: ШЫҢҒЫС read as no name until sharpened).
     Sharpened,
 }
 

@@ -84,6 +84,7 @@ impl MrzReader {
             Some(_) if !thorough => return Ok(None),
             _ => {}
         }
+        // Levelled for Tesseract too, when the glyphs stay unsure.
         let gray = light_levelled(&gray)?;
         if let Some(read) = self.glyphs.read(&gray, format)?
             && sure(&read)
