@@ -60,10 +60,10 @@ impl FrontReader {
         let label_print = label_print(&free);
         let mut fitting: Vec<Line> = free.into_iter().filter(|l| fits(l) && l.letters * 20 >= label_print * 23).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
+        let values: Vec<Value> = fitting.into_iter().take(MAX_READS).map(|l| Value::of(ink, l)).collect::<Result<_, _>>()?;
         // Sharpened only when no line read as the name: a blurred photo.
         for look in SEARCH_LOOKS {
-            for &line in fitting.iter().take(MAX_READS) {
-                let value = Value::of(ink, line)?;
+            for &value in &values {
                 if let Some(read) = line_name(&self.read_line(gray, value.line, look)?, value.words)
                     && let Some(name) = accept(gray, value.line, &read)?
                 {
@@ -117,10 +117,10 @@ impl FrontReader {
                 && (l.rect.x - given.rect.x).abs() <= 3 * h
                 && l.rect.y - given.rect.y <= 8 * h
         };
-        let candidates: Vec<Line> = printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).collect();
+        let values: Vec<Value> =
+            printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(ink, l)).collect::<Result<_, _>>()?;
         for look in SEARCH_LOOKS {
-            for &line in &candidates {
-                let value = Value::of(ink, line)?;
+            for &value in &values {
                 // Three words are a place or an authority, never a patronymic. Two
                 // are a father's name and ҰЛЫ or ҚЫЗЫ, or one word whose blurred
                 // letter broke apart in the ink (С and the stem of an Е, tuning seed
