@@ -24,10 +24,11 @@ use opencv::imgproc;
 use super::VisionError;
 use super::labels::{Field, LabelKind, label_of};
 use super::ocr::gray_of;
-use super::tesseract::{Layout, Tesseract};
+use super::read_cache::ReadCache;
+use super::tesseract::{Glyph, Layout, Tesseract};
 use super::text::{Line, Printed, level_line, lines_under, words};
 use crate::identity::spelling::is_patronymic;
-use crate::identity::{Date, FrontFields, Iin};
+use crate::identity::{Date, FrontFields, Iin, Mrz};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
 /// number punctuation; Latin letters on the front are only guilloche noise.
@@ -42,21 +43,13 @@ const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦ
 /// Reads the printed side of a Kazakh ID card.
 pub struct FrontReader {
     pub(super) ocr: Tesseract,
+    /// What the Kazakh model read of the page being read.
+    seen: ReadCache,
     /// Tesseract's Russian model: trained on other fonts than the Kazakh one, it
     /// is an independent second read of a name the MRZ disagrees with (the Kazakh
     /// model takes a bold Щ for Ш, say). It has no Kazakh letters, so it is only
     /// asked about the letters the first read got wrong ([`merge_reads`]).
     russian: Option<Tesseract>,
-}
-
-/// What a passport page's MRZ, read before its visual zone, says of the digits
-/// printed there: a printed IIN or birth date that reads as it does is two
-/// independent sources agreeing, confirmed without a second look (two Tesseract
-/// reads, 20-60 ms a page).
-#[derive(Default)]
-pub struct Known {
-    pub iin: Option<String>,
-    pub birth_date: Option<Date>,
 }
 
 /// What the line reader read.
@@ -100,6 +93,11 @@ const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, filter: Filter::Grey
 /// read further is a title row or a header across the document (1850 px wide,
 /// 100 ms a read on a card front of the tuning split).
 const LABEL_WORDS: usize = 6;
+/// No value or label is wider than this many letter heights (a double-barrelled
+/// surname is 12, a label in three languages up to its sixth word 27); a wider
+/// line is a header or a row of guilloche run together, and Tesseract's time
+/// grows with width: 120 ms for one such read on a tuning passport (seed 13).
+const MAX_READ_ASPECT: i32 = 32;
 /// Names have no check digit: at their own proportions, as trained.
 pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, filter: Filter::Grey };
 /// Digits stay distinct when narrowed, and the IIN's check digit and the birth
@@ -140,42 +138,43 @@ impl FrontReader {
         let russian = Tesseract::new(&datapath, "rus", RUSSIAN_ALPHABET)
             .inspect_err(|e| tracing::warn!(error = %e, "no second opinion on printed names (install tesseract-ocr-rus)"))
             .ok();
-        Ok(Self { ocr, russian })
+        Ok(Self { ocr, russian, seen: ReadCache::default() })
     }
 
     /// The fast way (see the module comment), on the front or page with its
-    /// portraits blanked.
-    pub fn read_lines(&mut self, masked: &Mat, known: &Known) -> Result<LineRead, VisionError> {
+    /// portraits blanked. A passport page's MRZ, read before its printed zone,
+    /// leads the way ([`super::mrz_led`]): labels are read only for what it did
+    /// not find, and a printed IIN or birth date that reads as the MRZ says is two
+    /// independent sources agreeing, confirmed without a second look.
+    pub fn read_lines(&mut self, masked: &Mat, mrz: Option<&Mrz>) -> Result<LineRead, VisionError> {
         let printed = Printed::of(gray_of(masked)?)?;
-        let (gray, ink, lines) = (&printed.gray, &printed.ink, &printed.lines);
+        let (ink, lines) = (&printed.ink, &printed.lines);
         let mut fields = FrontFields::default();
-        let mut values: Vec<(Field, Value, Look, f32)> = Vec::new();
+        let mut values: Vec<(Field, Value, Look, f32)> = match mrz {
+            Some(mrz) => self.read_as_mrz_says(&printed, mrz, &mut fields)?.into_iter().map(|(f, v, l)| (f, v, l, 100.0)).collect(),
+            None => Vec::new(),
+        };
+        let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
+        let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| (v.line.rect & line.rect).area() > 0);
         // Value lines whose label has been read, and label lines known to say what
         // a label already read said.
         let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();
         for i in 0..lines.len() {
+            if values.len() == Field::ALL.len() {
+                break;
+            }
             if said.contains(&i) {
                 continue;
             }
-            let Some(&under) = lines_under(&lines, i).first() else {
-                continue;
-            };
-            // A line over a much smaller one is a value over the next label.
-            if lines[under].letters * 20 < lines[i].letters * 17 {
-                continue;
-            }
-            // The value is the first line under the label in larger letters: a
-            // line like the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME).
-            // A line with none under it is no label of ours, and is not read.
-            let Some(at) = lines_under_chain(&lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23) else {
+            let Some(at) = value_under(lines, i) else {
                 continue;
             };
             // A label in three languages is three lines over one value: once one of
             // them is read as a label, the others say the same and are not read.
-            if labelled.contains(&at) {
+            if labelled.contains(&at) || found_at(&values, lines[at]) {
                 continue;
             }
-            let kind = self.read_label(&gray, &ink, lines[i])?;
+            let kind = self.read_label(&printed, lines[i])?;
             match kind {
                 Some(LabelKind::Field(_)) => _ = labelled.insert(at),
                 // Another label's value may be smaller than a value of ours, and then
@@ -195,18 +194,15 @@ impl FrontReader {
             }
             let value = Value::of(&ink, lines[at])?;
             let first = if matches!(field, Field::Birth | Field::Iin) { DIGITS_LOOK } else { NAME_LOOK };
-            if let Some((look, least)) = self.read_value(&gray, field, value, &[first, SECOND_LOOK], &mut fields)? {
+            if let Some((look, least)) = self.read_value(&printed, field, value, &[first, SECOND_LOOK], &mut fields)? {
                 values.push((field, value, look, least));
             }
-            // Every field found: the lines below are other fields' (a page's
-            // issuing authority, dates of issue), not read.
-            if values.len() == Field::ALL.len() {
-                break;
-            }
+            // Every field found (checked as the loop starts): the lines below
+            // are other fields' (a page's issuing authority, dates of issue), not read.
         }
         if !values.iter().any(|(f, ..)| *f == Field::Iin) {
             let taken: Vec<Line> = values.iter().map(|(_, v, ..)| v.line).collect();
-            if let Some((value, look, least)) = self.find_iin(&gray, &ink, &lines, &taken, &mut fields)? {
+            if let Some((value, look, least)) = self.find_iin(&printed, &taken, &mut fields)? {
                 values.push((Field::Iin, value, look, least));
             }
         }
@@ -226,8 +222,8 @@ impl FrontReader {
                 continue;
             }
             let as_known = match field {
-                Field::Birth => known.birth_date.is_some() && fields.birth_date == known.birth_date,
-                _ => known.iin.is_some() && fields.iin == known.iin,
+                Field::Birth => known_birth.is_some() && fields.birth_date == known_birth,
+                _ => known_iin.is_some() && fields.iin.as_deref() == known_iin,
             };
             if as_known {
                 match field {
@@ -240,7 +236,7 @@ impl FrontReader {
             let mut agreed = false;
             let mut least = *first_least;
             for other in [SECOND_LOOK, THIRD_LOOK].into_iter().filter(|l| l != used) {
-                let again_least = self.read_value(&gray, *field, *value, &[other], &mut again)?.map_or(0.0, |(_, c)| c);
+                let again_least = self.read_value(&printed, *field, *value, &[other], &mut again)?.map_or(0.0, |(_, c)| c);
                 let (first, second) = match field {
                     Field::Birth => (fields.birth_date.map(|d| d.to_string()), again.birth_date.map(|d| d.to_string())),
                     _ => (fields.iin.clone(), again.iin.clone()),
@@ -264,7 +260,7 @@ impl FrontReader {
             // unlike both, must read the same digits too.
             if *field == Field::Iin && agreed && fields.iin.as_deref().is_some_and(|i| Iin::parse(i).is_err()) {
                 let mut third = FrontFields::default();
-                self.read_value(&gray, Field::Iin, *value, &[BINARY_LOOK], &mut third)?;
+                self.read_value(&printed, Field::Iin, *value, &[BINARY_LOOK], &mut third)?;
                 fields.confirmed.iin = third.iin == fields.iin;
             }
         }
@@ -286,11 +282,11 @@ impl FrontReader {
     /// Which label a line is. Its first word is mostly enough and a third of its
     /// length; when that word names nothing, the line is read up to its
     /// [`LABEL_WORDS`]th word.
-    fn read_label(&mut self, gray: &Mat, ink: &Mat, label: Line) -> Result<Option<LabelKind>, VisionError> {
+    fn read_label(&mut self, printed: &Printed, label: Line) -> Result<Option<LabelKind>, VisionError> {
         // Specks narrower than half a letter are not a word.
-        let words: Vec<Line> = words(ink, label)?.into_iter().filter(|w| w.rect.width * 2 >= w.letters).collect();
+        let words: Vec<Line> = words(&printed.ink, label)?.into_iter().filter(|w| w.rect.width * 2 >= w.letters).collect();
         if let Some(&word) = words.first().filter(|w| **w != label)
-            && let Some(kind) = label_of(&self.read_line(gray, word, LABEL_LOOK)?)
+            && let Some(kind) = label_of(&self.read_line(printed, word, LABEL_LOOK)?)
         {
             return Ok(Some(kind));
         }
@@ -298,7 +294,7 @@ impl FrontReader {
             Some(last) => Line { rect: Rect::new(label.rect.x, label.rect.y, last.rect.x + last.rect.width - label.rect.x, label.rect.height), ..label },
             None => label,
         };
-        Ok(label_of(&self.read_line(gray, line, LABEL_LOOK)?))
+        Ok(label_of(&self.read_line(printed, line, LABEL_LOOK)?))
     }
 
     /// A value under its label, through `looks` until one reads as that kind of
@@ -306,14 +302,14 @@ impl FrontReader {
     /// of its least certain glyph ([`super::tesseract::Glyph::confidence`]).
     pub(super) fn read_value(
         &mut self,
-        gray: &Mat,
+        printed: &Printed,
         kind: Field,
         value: Value,
         looks: &[Look],
         fields: &mut FrontFields,
     ) -> Result<Option<(Look, f32)>, VisionError> {
         for look in looks {
-            let (text, glyphs) = self.ocr.read_glyphs(&shown(gray, value.line, *look)?, Layout::Line)?;
+            let (text, glyphs) = self.look_at(printed, value.line, *look)?;
             let text = text.trim();
             let found = match kind {
                 Field::Surname => fill(&mut fields.surname, line_name(text, value.words)),
@@ -337,14 +333,14 @@ impl FrontReader {
     /// wrong digit, tuning seed 19); the caller has another source.
     pub(super) fn any_look_reads(
         &mut self,
-        gray: &Mat,
+        printed: &Printed,
         field: Field,
         value: Value,
         wanted: impl Fn(&FrontFields) -> bool,
     ) -> Result<bool, VisionError> {
         for look in [DIGITS_LOOK, SECOND_LOOK, THIRD_LOOK, BINARY_LOOK] {
             let mut read = FrontFields::default();
-            self.read_value(gray, field, value, &[look], &mut read)?;
+            self.read_value(printed, field, value, &[look], &mut read)?;
             if wanted(&read) {
                 return Ok(true);
             }
@@ -353,9 +349,18 @@ impl FrontReader {
     }
 
     /// One line's text, shown to Tesseract as `look` says.
-    pub(super) fn read_line(&mut self, gray: &Mat, line: Line, look: Look) -> Result<String, VisionError> {
-        let scaled = shown(gray, line, look)?;
-        Ok(self.ocr.read(&scaled, Layout::Line)?.trim().to_string())
+    pub(super) fn read_line(&mut self, printed: &Printed, line: Line, look: Look) -> Result<String, VisionError> {
+        Ok(self.look_at(printed, line, look)?.0.trim().to_string())
+    }
+
+    /// One line shown as `look` says, as Tesseract reads it, with its glyphs;
+    /// read once per page and look ([`ReadCache`]).
+    /// Only a line's first [`MAX_READ_ASPECT`] letter heights are read.
+    fn look_at(&mut self, printed: &Printed, mut line: Line, look: Look) -> Result<(String, Vec<Glyph>), VisionError> {
+        line.rect.width = line.rect.width.min(MAX_READ_ASPECT * line.letters.max(1));
+        let Self { ocr, seen, .. } = self;
+        let key = [look.height.to_bits(), look.squeeze.to_bits(), look.filter as u64];
+        seen.get_or_read(printed.id, line.rect, key, || ocr.read_glyphs(&shown(&printed.gray, line, look)?, Layout::Line))
     }
 
     /// A name line as the Russian model reads it (`None` without that model).
@@ -401,13 +406,13 @@ impl FrontReader {
     /// gives a name, in order; then, when `first` (the first read) is given and the
     /// Russian model is there, `first` with the letters that model reads otherwise
     /// ([`merge_reads`]).
-    pub fn reread_name(&mut self, gray: &Mat, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
+    pub fn reread_name(&mut self, printed: &Printed, value: Value, first: Option<&str>) -> Result<Vec<String>, VisionError> {
         let mut names = Vec::new();
         for look in REREAD_LOOKS {
-            names.extend(line_name(&self.read_line(gray, value.line, look)?, value.words));
+            names.extend(line_name(&self.read_line(printed, value.line, look)?, value.words));
         }
         if let Some(first) = first
-            && let Some(russian) = self.russian_name(gray, value)?
+            && let Some(russian) = self.russian_name(&printed.gray, value)?
         {
             names.extend(merge_reads(first, &russian));
         }
@@ -468,6 +473,19 @@ pub(super) fn drawn_on(letter: char) -> Option<char> {
         'І' => 'И',
         _ => return None,
     })
+}
+
+/// The value line that line `i`, as a label, governs, by the lines' shapes alone.
+pub(super) fn value_under(lines: &[Line], i: usize) -> Option<usize> {
+    let &under = lines_under(lines, i).first()?;
+    // A line over a much smaller one is a value over the next label.
+    if lines[under].letters * 20 < lines[i].letters * 17 {
+        return None;
+    }
+    // The value is the first line under the label in larger letters: a line like
+    // the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME). A line with
+    // none under it is no label of ours.
+    lines_under_chain(lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23)
 }
 
 /// The lines going down from line `i`, each the nearest under the one before,
@@ -533,7 +551,7 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
     found
 }
 
-fn date_value(line: &str) -> Option<Date> {
+pub(super) fn date_value(line: &str) -> Option<Date> {
     let digits: String = line.chars().filter(char::is_ascii_digit).collect();
     if digits.len() != 8 {
         return None;
@@ -542,7 +560,7 @@ fn date_value(line: &str) -> Option<Date> {
     iso.parse().ok()
 }
 
-fn iin_value(line: &str) -> Option<String> {
+pub(super) fn iin_value(line: &str) -> Option<String> {
     let digits: String = line.chars().filter(|c| !c.is_whitespace()).collect();
     (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }

@@ -64,7 +64,7 @@ impl FrontReader {
         // Sharpened only when no line read as the name: a blurred photo.
         for look in SEARCH_LOOKS {
             for &value in &values {
-                if let Some(read) = line_name(&self.read_line(gray, value.line, look)?, value.words)
+                if let Some(read) = line_name(&self.read_line(printed, value.line, look)?, value.words)
                     && let Some(name) = accept(gray, value.line, &read)?
                 {
                     return Ok(Some((name, value)));
@@ -81,9 +81,7 @@ impl FrontReader {
     /// stored in `fields` and confirmed like one found under its label.
     pub(super) fn find_iin(
         &mut self,
-        gray: &Mat,
-        ink: &Mat,
-        lines: &[Line],
+        printed: &Printed,
         taken: &[Line],
         fields: &mut FrontFields,
     ) -> Result<Option<(Value, Look, f32)>, VisionError> {
@@ -93,11 +91,11 @@ impl FrontReader {
             aspect >= DIGIT_WIDTH.0 * (digits - 1.0) && aspect <= DIGIT_WIDTH.1 * (digits + 1.0)
         };
         let mut fitting: Vec<Line> =
-            lines.iter().copied().filter(|l| fits(l) && !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect();
+            printed.free(taken).into_iter().filter(fits).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS / 2) {
-            let value = Value::of(ink, line)?;
-            if let Some((look, least)) = self.read_value(gray, Field::Iin, value, &[DIGITS_LOOK], fields)? {
+            let value = Value::of(&printed.ink, line)?;
+            if let Some((look, least)) = self.read_value(printed, Field::Iin, value, &[DIGITS_LOOK], fields)? {
                 return Ok(Some((value, look, least)));
             }
         }
@@ -108,7 +106,6 @@ impl FrontReader {
     /// below it in the same column, in print about as large, that reads as one
     /// word with a patronymic's ending.
     pub(super) fn find_patronymic(&mut self, printed: &Printed, taken: &[Line], given: Line) -> Result<Option<String>, VisionError> {
-        let (gray, ink) = (&printed.gray, &printed.ink);
         let h = given.letters;
         let below = |l: &Line| {
             l.rect.y > given.rect.y
@@ -118,7 +115,7 @@ impl FrontReader {
                 && l.rect.y - given.rect.y <= 8 * h
         };
         let values: Vec<Value> =
-            printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(ink, l)).collect::<Result<_, _>>()?;
+            printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(&printed.ink, l)).collect::<Result<_, _>>()?;
         for look in SEARCH_LOOKS {
             for &value in &values {
                 // Three words are a place or an authority, never a patronymic. Two
@@ -128,7 +125,7 @@ impl FrontReader {
                 if value.words > 2 {
                     continue;
                 }
-                if let Some(name) = line_name(&self.read_line(gray, value.line, look)?, value.words).filter(|n| is_patronymic(n)) {
+                if let Some(name) = line_name(&self.read_line(printed, value.line, look)?, value.words).filter(|n| is_patronymic(n)) {
                     return Ok(Some(name));
                 }
             }

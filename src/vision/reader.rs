@@ -9,7 +9,7 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
-use super::front::{FrontReader, Known, LineRead, Value};
+use super::front::{FrontReader, LineRead, Value};
 use super::front_search::cyrillic_letters;
 use super::labels::Field;
 use super::mrz_glyphs::band_rows;
@@ -280,8 +280,7 @@ impl DocumentReader {
         if shape == DocumentShape::Id3 {
             let (masked, portrait, _) = self.mask_portraits(image)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
-            let known = Known { iin: mrz.iin_candidate().map(str::to_string), birth_date: mrz.birth_date };
-            let read = self.front.read_lines(&zone, &known)?;
+            let read = self.front.read_lines(&zone, Some(&mrz))?;
             let lines = FrontLines { printed: read.printed, found: read.found };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
@@ -333,7 +332,7 @@ impl DocumentReader {
                 *sure = true;
                 continue;
             }
-            let reads = self.front.reread_name(&lines.printed.gray, *value, slot.as_deref())?;
+            let reads = self.front.reread_name(&lines.printed, *value, slot.as_deref())?;
             if let Some(agreeing) = reads.iter().find(|name| printed_name_agrees(name, mrz, latin)) {
                 *slot = Some(agreeing.clone());
                 *sure = true;
@@ -405,24 +404,24 @@ impl DocumentReader {
     /// A printed birth date or IIN whose own looks did not agree (a font whose 3
     /// reads as 5 at one scale and not at another, tuning seed 19) is confirmed
     /// when a look at it reads what the MRZ says: two independent sources
-    /// agreeing, as a passport page's MRZ confirms its printed zone ([`Known`]).
+    /// agreeing, as a passport page's MRZ confirms its printed zone ([`FrontReader::read_lines`]).
     /// Only unconfirmed values are looked at, and those accuse nothing: at worst
     /// an unsure value is taken for the MRZ's. A value two looks agreed on is
     /// left to [`Self::recheck_iin`].
     fn confirm_by_mrz(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
-        let gray = &lines.printed.gray;
+        let printed = &lines.printed;
         for (field, value) in &lines.found {
             match field {
                 Field::Birth if !front.confirmed.birth_date => {
                     let Some(date) = mrz.birth_date else { continue };
-                    if front.birth_date == Some(date) || self.front.any_look_reads(gray, *field, *value, |r| r.birth_date == Some(date))? {
+                    if front.birth_date == Some(date) || self.front.any_look_reads(printed, *field, *value, |r| r.birth_date == Some(date))? {
                         front.birth_date = Some(date);
                         front.confirmed.birth_date = true;
                     }
                 }
                 Field::Iin if !front.confirmed.iin => {
                     let Some(iin) = mrz.iin_candidate() else { continue };
-                    if front.iin.as_deref() == Some(iin) || self.front.any_look_reads(gray, *field, *value, |r| r.iin.as_deref() == Some(iin))? {
+                    if front.iin.as_deref() == Some(iin) || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))? {
                         front.iin = Some(iin.to_string());
                         front.confirmed.iin = true;
                     }
@@ -488,9 +487,9 @@ impl DocumentReader {
                 ways.push(turned);
             }
         }
-        let mut fast = self.front.read_lines(&ways[0].masked, &Known::default())?;
+        let mut fast = self.front.read_lines(&ways[0].masked, None)?;
         if count(&fast.fields) == 0 && !ways[0].upright && ways.len() > 1 {
-            let turned_fast = self.front.read_lines(&ways[1].masked, &Known::default())?;
+            let turned_fast = self.front.read_lines(&ways[1].masked, None)?;
             if count(&turned_fast.fields) > 0 {
                 fast = turned_fast;
                 ways.swap(0, 1);

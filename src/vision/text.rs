@@ -38,6 +38,8 @@ pub(crate) struct Line {
 /// ink and its text lines without rules and borders, worked out once for all of
 /// them (9-13 ms a page, 4-6 ms a card front).
 pub struct Printed {
+    /// Unique to this side as looked at once: what was read of it may be kept under it.
+    pub(crate) id: u64,
     pub(crate) gray: Mat,
     pub(crate) ink: Mat,
     /// Lines across most of the side are rules, borders and MRZ rows: left out.
@@ -49,7 +51,9 @@ impl Printed {
         let ink = ink_of(&gray)?;
         let width = ink.cols();
         let lines = text_lines(&ink)?.into_iter().filter(|l| l.rect.width < width * 4 / 5).collect();
-        Ok(Self { gray, ink, lines })
+        static PRINTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = PRINTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Self { id, gray, ink, lines })
     }
 
     /// The side's text lines, top first, without those `taken` overlaps.
