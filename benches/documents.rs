@@ -100,6 +100,7 @@ fn load_average() -> String {
 fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (Rows, f64) {
     let mut ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut cpu_ms: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut ms_by_variant: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
     let mut exact: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut fields: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut per_kind: BTreeMap<&str, usize> = BTreeMap::new();
@@ -135,6 +136,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         ocr.entry(doc.kind).or_default().push((first.reads, back.reads, check.reads, first.ms + back.ms + check.ms));
         let read = identity::document::assemble(front.as_ref(), mrz.as_ref(), on);
         ms.entry(doc.kind).or_default().push(start.elapsed().as_secs_f64() * 1000.0);
+        ms_by_variant.entry((doc.kind, doc.variant.as_str())).or_default().push(start.elapsed().as_secs_f64() * 1000.0);
         cpu_ms.entry(doc.kind).or_default().push(thread_cpu_ms() - cpu_start);
         *per_kind.entry(doc.kind).or_default() += 1;
 
@@ -199,6 +201,8 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     for kind in ["id_card", "passport"] {
         let v = ms.get(kind).cloned().unwrap_or_default();
         rows.push((format!("ms per {kind}, median / p95"), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
+        let by_variant = ["clean", "moderate", "hard"].map(|variant| percentile(ms_by_variant.get(&(kind, variant)).map_or(&[][..], |v| v), 0.5));
+        rows.push(("  median clean / moderate / hard".into(), format!("{:.0} / {:.0} / {:.0}", by_variant[0], by_variant[1], by_variant[2])));
         let v = cpu_ms.get(kind).cloned().unwrap_or_default();
         rows.push(("  CPU ms of this thread, median / p95".into(), format!("{:.0} / {:.0}", percentile(&v, 0.5), percentile(&v, 0.95))));
         let v = ocr.get(kind).cloned().unwrap_or_default();

@@ -27,10 +27,10 @@ const SEARCH_LOOKS: [Look; 2] = [NAME_LOOK, SHARP_LOOK];
 
 /// How wide a capital letter is, in letter heights, in the narrowest and the
 /// widest fonts a document prints names in (condensed sans to bold serif).
-const LETTER_WIDTH: (f64, f64) = (0.5, 1.3);
+pub(super) const LETTER_WIDTH: (f64, f64) = (0.5, 1.3);
 
 /// How wide a digit is, in digit heights, in the fonts documents print numbers in.
-const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
+pub(super) const DIGIT_WIDTH: (f64, f64) = (0.45, 1.2);
 
 impl FrontReader {
     /// The line, not among `taken`, whose text is a name `accept` takes (it gets
@@ -45,11 +45,7 @@ impl FrontReader {
         accept: impl Fn(&Mat, Line, &str) -> Result<Option<String>, VisionError>,
     ) -> Result<Option<(String, Value)>, VisionError> {
         let (gray, ink) = (&printed.gray, &printed.ink);
-        let (fewest, most) = (letters.0 as f64 - 1.0, letters.1 as f64 + 1.0);
-        let fits = |l: &Line| {
-            let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
-            aspect >= LETTER_WIDTH.0 * fewest && aspect <= LETTER_WIDTH.1 * most
-        };
+        let fits = |l: &Line| has_room(l, letters, LETTER_WIDTH);
         let free = printed.free(taken);
         // Values are printed larger than labels: only lines in larger print than
         // the side's labels, largest print first (top first among alike), so a
@@ -85,13 +81,8 @@ impl FrontReader {
         taken: &[Line],
         fields: &mut FrontFields,
     ) -> Result<Option<(Value, Look, f32)>, VisionError> {
-        let digits = IIN_LENGTH as f64;
-        let fits = |l: &Line| {
-            let aspect = f64::from(l.rect.width) / f64::from(l.letters.max(1));
-            aspect >= DIGIT_WIDTH.0 * (digits - 1.0) && aspect <= DIGIT_WIDTH.1 * (digits + 1.0)
-        };
-        let mut fitting: Vec<Line> =
-            printed.free(taken).into_iter().filter(fits).collect();
+        let fits = |l: &Line| has_room(l, (IIN_LENGTH, IIN_LENGTH), DIGIT_WIDTH);
+        let mut fitting: Vec<Line> = printed.free(taken).into_iter().filter(fits).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
         for line in fitting.into_iter().take(MAX_READS / 2) {
             let value = Value::of(&printed.ink, line)?;
@@ -132,6 +123,13 @@ impl FrontReader {
         }
         Ok(None)
     }
+}
+
+/// Whether `line` is as wide as `count` (fewest, most) characters, give or take
+/// one, each `width` (narrowest, widest) letter heights wide.
+pub(super) fn has_room(line: &Line, count: (usize, usize), width: (f64, f64)) -> bool {
+    let aspect = f64::from(line.rect.width) / f64::from(line.letters.max(1));
+    aspect >= width.0 * (count.0 as f64 - 1.0) && aspect <= width.1 * (count.1 as f64 + 1.0)
 }
 
 /// How tall a side's smallest print (its labels) is: the lower quartile of its

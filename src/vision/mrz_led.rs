@@ -11,20 +11,25 @@
 //! the only thing this pass can conclude, so it can accuse nothing.
 
 use super::VisionError;
+use super::front_search::{DIGIT_WIDTH, LETTER_WIDTH, cyrillic_letters, has_room};
 use super::front::{FrontReader, Look, NAME_LOOK, Value, date_value, iin_value, line_name, value_under};
 use super::labels::Field;
 use super::text::{Line, Printed};
 use crate::identity::document::printed_name_agrees;
 use crate::identity::spelling::is_patronymic;
+use crate::identity::iin::IIN_LENGTH;
 use crate::identity::{FrontFields, Mrz};
 
 /// At most this many lines are read: a page prints its names, birth date and
 /// IIN in its first eight to ten value lines, and each read costs 3-8 ms.
 const MAX_READS: usize = 10;
 
-/// A value line is at most this many letter heights wide: a long name, with
-/// room; an address or an issuing authority is longer, and costs more to read.
-const MAX_ASPECT: i32 = 24;
+/// How many letters a patronymic has, at fewest and at most (ӘЛИ ҰЛЫ, ВЯЧЕСЛАВОВНА;
+/// a father's name and ҰЛЫ or ҚЫЗЫ, as two words, up to twenty).
+const PATRONYMIC_LETTERS: (usize, usize) = (5, 20);
+
+/// A printed date, 01.02.1990: eight digits and two narrow dots.
+const DATE_CHARACTERS: (usize, usize) = (9, 10);
 
 impl FrontReader {
     /// The values of `printed` that read as `mrz` says, stored in `fields` as
@@ -41,17 +46,34 @@ impl FrontReader {
         let mut under: Vec<usize> = (0..printed.lines.len()).filter_map(|i| value_under(&printed.lines, i)).collect();
         under.sort_unstable();
         under.dedup();
-        let mut lines: Vec<Line> =
-            under.into_iter().map(|i| printed.lines[i]).filter(|l| l.rect.width <= MAX_ASPECT * l.letters).collect();
+        let mut lines: Vec<Line> = under.into_iter().map(|i| printed.lines[i]).collect();
         lines.sort_by_key(|l| (l.rect.y, l.rect.x));
+        // Only lines as wide as something the MRZ says is printed, or as a
+        // patronymic under the given names, are read (not a page's type and
+        // country codes, nor its long places and authorities).
+        let names = [&mrz.primary_identifier, &mrz.secondary_identifiers].map(|latin| cyrillic_letters(latin));
+        let shaped = |l: &Line| {
+            names.iter().any(|&n| n.1 > 0 && has_room(l, n, LETTER_WIDTH))
+                || has_room(l, (IIN_LENGTH, IIN_LENGTH), DIGIT_WIDTH)
+                || has_room(l, DATE_CHARACTERS, DIGIT_WIDTH)
+        };
         let mut found: Vec<(Field, Value, Look)> = Vec::new();
         let has = |found: &[(Field, Value, Look)], field: Field| found.iter().any(|(f, ..)| *f == field);
-        for line in lines.into_iter().take(MAX_READS) {
+        let mut reads = 0;
+        for line in lines {
+            let below_given = found.iter().any(|(f, v, _)| *f == Field::Given && v.line.rect.y < line.rect.y);
+            let maybe_patronymic = below_given && !has(&found, Field::Patronymic) && has_room(&line, PATRONYMIC_LETTERS, LETTER_WIDTH);
+            if !shaped(&line) && !maybe_patronymic {
+                continue;
+            }
+            if reads == MAX_READS {
+                break;
+            }
+            reads += 1;
             let value = Value::of(&printed.ink, line)?;
             let text = self.read_line(printed, value.line, NAME_LOOK)?;
             let name = line_name(&text, value.words);
             let says = |latin: &str| !latin.is_empty() && name.as_deref().is_some_and(|n| printed_name_agrees(n, mrz, latin));
-            let below_given = found.iter().any(|(f, v, _)| *f == Field::Given && v.line.rect.y < line.rect.y);
             let field = if !has(&found, Field::Surname) && says(&mrz.primary_identifier) {
                 fields.surname = name;
                 fields.confirmed.surname = true;
@@ -60,7 +82,7 @@ impl FrontReader {
                 fields.given_names = name;
                 fields.confirmed.given_names = true;
                 Field::Given
-            } else if !has(&found, Field::Patronymic) && below_given && value.words <= 2 && name.as_deref().is_some_and(is_patronymic) {
+            } else if maybe_patronymic && value.words <= 2 && name.as_deref().is_some_and(is_patronymic) {
                 fields.patronymic = name;
                 Field::Patronymic
             } else if !has(&found, Field::Iin) && iin_value(&text).is_some_and(|i| Some(i.as_str()) == mrz.iin_candidate()) {
