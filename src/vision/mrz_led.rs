@@ -61,7 +61,11 @@ impl FrontReader {
         let has = |found: &[(Field, Value, Look)], field: Field| found.iter().any(|(f, ..)| *f == field);
         let mut reads = 0;
         for line in lines {
-            let below_given = found.iter().any(|(f, v, _)| *f == Field::Given && v.line.rect.y < line.rect.y);
+            // A patronymic is printed under the given names, or, before they are
+            // found, under the surname (a name ending as patronymics do, ДАНИЛОВИЧ,
+            // may be a surname).
+            let below = |field: Field| found.iter().any(|(f, v, _)| *f == field && v.line.rect.y < line.rect.y);
+            let below_given = below(Field::Given) || (!has(&found, Field::Given) && below(Field::Surname));
             let maybe_patronymic = below_given && !has(&found, Field::Patronymic) && has_room(&line, PATRONYMIC_LETTERS, LETTER_WIDTH);
             if !shaped(&line) && !maybe_patronymic {
                 continue;
