@@ -573,3 +573,22 @@ fn a_printed_iin_one_model_misreads_every_way_is_not_a_forgery() {
         assert_eq!(got["iin"], t["iin"], "{person}: the MRZ's IIN stands");
     }
 }
+
+/// A passport page is read led by its MRZ (`mrz_led.rs`): a value line that reads
+/// as the MRZ says is taken without its label. A page printing another valid IIN
+/// than its MRZ must still be caught: that pass can only agree, and the page's
+/// printed IIN is then found under its label and compared.
+#[test]
+fn a_passport_page_printing_another_iin_than_its_mrz_is_flagged() {
+    let dir = render("documents-tampered-passport", &["--seed", "9", "--count", "0", "--split", "tune", "--tampered-passport"]);
+    let t = truth_in(&dir, "mismatch_passport_page_clean");
+    assert_ne!(t["iin"], t["mrz_iin"], "the premise: a printed IIN other than the MRZ's");
+    let (code, got) = read(&images_in(&dir, ["mismatch_passport_page_clean"]));
+    assert_eq!((code, &got["document_type"]), (1, &Value::from("passport")), "{:?}", codes(&got));
+    assert!(codes(&got).contains(&"iin_mismatch".to_string()), "{:?}", codes(&got));
+    let seen = &got["disagreements"].as_array().unwrap()[0];
+    assert_eq!((&seen["front"], &seen["mrz"]), (&t["iin"], &t["mrz_iin"]));
+    assert_eq!(got["iin"], t["mrz_iin"], "the MRZ's IIN stands");
+    // The names still read as the MRZ says, printed as they are.
+    assert_read_as_printed(&got, &t, &["surname", "given_names", "birth_date"]);
+}

@@ -150,9 +150,12 @@ impl FrontReader {
         let printed = Printed::of(gray_of(masked)?)?;
         let (ink, lines) = (&printed.ink, &printed.lines);
         let mut fields = FrontFields::default();
-        let mut values: Vec<(Field, Value, Look, f32)> = match mrz {
-            Some(mrz) => self.read_as_mrz_says(&printed, mrz, &mut fields)?.into_iter().map(|(f, v, l)| (f, v, l, 100.0)).collect(),
-            None => Vec::new(),
+        let (mut values, settled): (Vec<(Field, Value, Look, f32)>, bool) = match mrz {
+            Some(mrz) => {
+                let led = self.read_as_mrz_says(&printed, mrz, &mut fields)?;
+                (led.found.into_iter().map(|(f, v, l)| (f, v, l, 100.0)).collect(), led.settled)
+            }
+            None => (Vec::new(), false),
         };
         let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
         let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| (v.line.rect & line.rect).area() > 0);
@@ -160,7 +163,7 @@ impl FrontReader {
         // a label already read said.
         let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();
         for i in 0..lines.len() {
-            if values.len() == Field::ALL.len() {
+            if settled || values.len() == Field::ALL.len() {
                 break;
             }
             if said.contains(&i) {

@@ -96,7 +96,7 @@ impl FrontReader {
     /// The patronymic printed under the given names (`given`): the nearest line
     /// below it in the same column, in print about as large, that reads as one
     /// word with a patronymic's ending.
-    pub(super) fn find_patronymic(&mut self, printed: &Printed, taken: &[Line], given: Line) -> Result<Option<String>, VisionError> {
+    pub(super) fn find_patronymic(&mut self, printed: &Printed, taken: &[Line], given: Line) -> Result<Option<(String, Value)>, VisionError> {
         let h = given.letters;
         let below = |l: &Line| {
             l.rect.y > given.rect.y
@@ -117,7 +117,7 @@ impl FrontReader {
                     continue;
                 }
                 if let Some(name) = line_name(&self.read_line(printed, value.line, look)?, value.words).filter(|n| is_patronymic(n)) {
-                    return Ok(Some(name));
+                    return Ok(Some((name, value)));
                 }
             }
         }

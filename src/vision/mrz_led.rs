@@ -31,16 +31,24 @@ const PATRONYMIC_LETTERS: (usize, usize) = (5, 20);
 /// A printed date, 01.02.1990: eight digits and two narrow dots.
 const DATE_CHARACTERS: (usize, usize) = (9, 10);
 
+/// What the MRZ-led pass found.
+pub(super) struct Led {
+    /// Each field found, the line it was read from and the look it was read with.
+    pub(super) found: Vec<(Field, Value, Look)>,
+    /// Every field is settled: found, or the patronymic looked for where pages
+    /// print it and not there.
+    pub(super) settled: bool,
+}
+
 impl FrontReader {
     /// The values of `printed` that read as `mrz` says, stored in `fields` as
-    /// confirmed (for the IIN and the birth date) with the line each was read
-    /// from and the look it was read with.
+    /// confirmed (names, the IIN and the birth date).
     pub(super) fn read_as_mrz_says(
         &mut self,
         printed: &Printed,
         mrz: &Mrz,
         fields: &mut FrontFields,
-    ) -> Result<Vec<(Field, Value, Look)>, VisionError> {
+    ) -> Result<Led, VisionError> {
         // Lines under a label, as their shapes say (never a title row, nor a
         // name's Latin form printed under it), top first.
         let mut under: Vec<usize> = (0..printed.lines.len()).filter_map(|i| value_under(&printed.lines, i)).collect();
@@ -105,6 +113,22 @@ impl FrontReader {
                 break;
             }
         }
-        Ok(found)
+        // Every field but the patronymic found: it is looked for where pages print
+        // it, under the given names, and not found there it is taken to be
+        // printed nowhere (many Kazakh names have none), without reading a label.
+        let given = found.iter().find(|(f, ..)| *f == Field::Given).map(|(_, v, _)| v.line);
+        let mut settled = false;
+        if found.len() == Field::ALL.len() - 1
+            && !has(&found, Field::Patronymic)
+            && let Some(given) = given
+        {
+            let taken: Vec<Line> = found.iter().map(|(_, v, _)| v.line).collect();
+            settled = true;
+            if let Some((name, value)) = self.find_patronymic(printed, &taken, given)? {
+                fields.patronymic = Some(name);
+                found.push((Field::Patronymic, value, NAME_LOOK));
+            }
+        }
+        Ok(Led { found, settled })
     }
 }

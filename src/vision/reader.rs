@@ -394,7 +394,7 @@ impl DocumentReader {
         if front.patronymic.is_none()
             && let Some(given) = given_at
         {
-            front.patronymic = self.front.find_patronymic(&lines.printed, &taken, given)?;
+            front.patronymic = self.front.find_patronymic(&lines.printed, &taken, given)?.map(|(name, _)| name);
         }
         Ok(())
     }
