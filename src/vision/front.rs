@@ -59,6 +59,10 @@ pub struct LineRead {
     pub found: Vec<(Field, Value)>,
     /// The side as it was looked at, for the searches that may follow.
     pub printed: Printed,
+    /// Whether its print could be read at all (a passport page's MRZ-led pass
+    /// says; see [`super::mrz_led::Led::illegible`]): the searches skip a page
+    /// whose print cannot.
+    pub legible: bool,
 }
 
 /// How a line is shown to Tesseract: cut out with room for diacritics and
@@ -150,13 +154,19 @@ impl FrontReader {
         let printed = Printed::of(gray_of(masked)?)?;
         let (ink, lines) = (&printed.ink, &printed.lines);
         let mut fields = FrontFields::default();
-        let (mut values, settled): (Vec<(Field, Value, Look, f32)>, bool) = match mrz {
+        let (mut values, settled, legible): (Vec<(Field, Value, Look, f32)>, bool, bool) = match mrz {
             Some(mrz) => {
                 let led = self.read_as_mrz_says(&printed, mrz, &mut fields)?;
-                (led.found.into_iter().map(|(f, v, l)| (f, v, l, 100.0)).collect(), led.settled)
+                (led.found.into_iter().map(|(f, v, l)| (f, v, l, 100.0)).collect(), led.settled, !led.illegible)
             }
-            None => (Vec::new(), false),
+            None => (Vec::new(), false, true),
         };
+        // Print too small or blurred to read: its labels and values would read as
+        // noise too (40-70 reads, 100-300 ms a page on the tuning split). The
+        // MRZ's fields stand; the printed names are reported unconfirmed.
+        if !legible {
+            return Ok(LineRead { fields, found: Vec::new(), printed, legible });
+        }
         let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
         let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| (v.line.rect & line.rect).area() > 0);
         // Value lines whose label has been read, and label lines known to say what
@@ -279,7 +289,7 @@ impl FrontReader {
         // and in the IIN): a birth date accuses only beside an IIN confirmed too.
         fields.confirmed.birth_date &= fields.confirmed.iin;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
-        Ok(LineRead { fields, found, printed })
+        Ok(LineRead { fields, found, printed, legible })
     }
 
     /// Which label a line is. Its first word is mostly enough and a third of its

@@ -38,6 +38,28 @@ pub(super) struct Led {
     /// Every field is settled: found, or the patronymic looked for where pages
     /// print it and not there.
     pub(super) settled: bool,
+    /// Lines were read ([`MIN_READS_TO_JUDGE`] or more) and none looked like
+    /// print ([`looks_printed`]): the page's print is too small or blurred for
+    /// Tesseract, and its labels and searches would read noise too.
+    pub(super) illegible: bool,
+}
+
+/// So many value lines read as no print before a page's print is judged illegible.
+const MIN_READS_TO_JUDGE: usize = 4;
+
+/// Whether Tesseract's read of a value line looks like print: names are printed
+/// in capitals, four of them in a row at least, and numbers have eight digits or
+/// more. Noise reads as lower case, punctuation and short fragments ("шоямтғеігков",
+/// "../", "ітыта" on tuning passports photographed small or blurred). Print of any
+/// name, forged or not, looks like print: this judges legibility, never content.
+fn looks_printed(text: &str) -> bool {
+    let mut run = 0;
+    let mut longest = 0;
+    for c in text.chars() {
+        run = if c.is_alphabetic() && c.is_uppercase() { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest >= 4 || text.chars().filter(char::is_ascii_digit).count() >= 8
 }
 
 impl FrontReader {
@@ -67,7 +89,7 @@ impl FrontReader {
         };
         let mut found: Vec<(Field, Value, Look)> = Vec::new();
         let has = |found: &[(Field, Value, Look)], field: Field| found.iter().any(|(f, ..)| *f == field);
-        let mut reads = 0;
+        let (mut reads, mut printed_seen) = (0, false);
         for line in lines {
             // A patronymic is printed under the given names, or, before they are
             // found, under the surname (a name ending as patronymics do, ДАНИЛОВИЧ,
@@ -84,6 +106,7 @@ impl FrontReader {
             reads += 1;
             let value = Value::of(&printed.ink, line)?;
             let text = self.read_line(printed, value.line, NAME_LOOK)?;
+            printed_seen |= looks_printed(&text);
             let name = line_name(&text, value.words);
             let says = |latin: &str| !latin.is_empty() && name.as_deref().is_some_and(|n| printed_name_agrees(n, mrz, latin));
             let field = if !has(&found, Field::Surname) && says(&mrz.primary_identifier) {
@@ -129,6 +152,24 @@ impl FrontReader {
                 found.push((Field::Patronymic, value, NAME_LOOK));
             }
         }
-        Ok(Led { found, settled })
+        let illegible = reads >= MIN_READS_TO_JUDGE && !printed_seen;
+        Ok(Led { found, settled, illegible })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_is_told_from_noise_by_its_capitals_and_digits() {
+        // Reads of legible print, right or wrong.
+        for read in ["ШУБИН", "ІШЕРРБАЕВА", "ЖТҰҒвИН", "831106396165", "06.11.1983", "М43632971"] {
+            assert!(looks_printed(read), "{read}");
+        }
+        // Reads of print too small or blurred to read (tuning seeds 13 and 17).
+        for read in ["шоямтғеігков", "../", "ітыта", "ТЕП", "Алексей", "104312", "", "ш--.-е-е"] {
+            assert!(!looks_printed(read), "{read}");
+        }
     }
 }

@@ -42,6 +42,8 @@ pub struct SideRead {
 pub struct FrontLines {
     printed: Printed,
     found: Vec<(Field, Value)>,
+    /// Its print could be read at all ([`LineRead::legible`]).
+    legible: bool,
 }
 
 pub struct DocumentReader {
@@ -231,7 +233,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found, legible: read.legible })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -281,7 +283,7 @@ impl DocumentReader {
             let (masked, portrait, _) = self.mask_portraits(image)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone, Some(&mrz))?;
-            let lines = FrontLines { printed: read.printed, found: read.found };
+            let lines = FrontLines { printed: read.printed, found: read.found, legible: read.legible };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
@@ -361,6 +363,10 @@ impl DocumentReader {
         }
         self.confirm_by_mrz(front, lines, mrz)?;
         self.recheck_iin(front, lines, mrz)?;
+        // Print no line of which reads as print: searching it reads noise.
+        if !lines.legible {
+            return Ok(());
+        }
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
         for (field, latin) in [(Field::Surname, &mrz.primary_identifier), (Field::Given, &mrz.secondary_identifiers)] {
