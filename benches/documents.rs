@@ -107,6 +107,9 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     let (mut flagged, mut wrong, mut false_alarms, mut genuine) = (0, 0, 0, 0);
     let mut false_alarm_codes: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut clean_unreadable = (0, 0);
+    // Fields given a value that is not the document's (nor a name's Latin form
+    // from the MRZ): what an operator would believe, unlike one said unreadable.
+    let mut wrong_values = (0, 0);
     let mut mrz_exact = (0, 0);
     let mut mrz_ms = Vec::new();
     // Tesseract recognitions per document: (front or page, back, cross-check, ms in all).
@@ -148,6 +151,10 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
                 eprintln!("  miss {} {} {field}: want {} got {}", doc.images[0].file_name().unwrap().to_string_lossy(), doc.variant, expected(&doc.truth, field), got[field]);
             }
             *fields.entry((doc.kind, field)).or_default() += usize::from(ok);
+            if !got[field].is_null() {
+                wrong_values.1 += 1;
+                wrong_values.0 += usize::from(!ok && !is_latin_form(&doc.truth, field, &got[field]));
+            }
             all &= ok || !EXACT_FIELDS.contains(&field);
         }
         for key in [doc.kind.to_string(), format!("{} {}", doc.kind, doc.variant), "all".into()] {
@@ -197,6 +204,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     rows.push(("false alarms (genuine docs accused)".into(), format!("{false_alarms}/{genuine}")));
     let codes: Vec<String> = false_alarm_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
     rows.push(("  by code".into(), if codes.is_empty() { "-".into() } else { codes.join(", ") }));
+    rows.push(("fields given a wrong value (of fields given one)".into(), format!("{}/{}", wrong_values.0, wrong_values.1)));
     rows.push(("clean docs with a field said unreadable".into(), format!("{}/{}", clean_unreadable.0, clean_unreadable.1)));
     for kind in ["id_card", "passport"] {
         let v = ms.get(kind).cloned().unwrap_or_default();
@@ -223,6 +231,18 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
 /// a holder without a patronymic, the document's true IIN.
 fn expected(truth: &Value, field: &str) -> Value {
     if field == "iin" { truth.get("mrz_iin").cloned().unwrap_or(truth["iin"].clone()) } else { truth[field].clone() }
+}
+
+/// Whether `got` is the name `field` as the document's MRZ writes it in Latin
+/// (reported when the Cyrillic one was not read surely), '<' and '-' as spaces.
+fn is_latin_form(truth: &Value, field: &str, got: &Value) -> bool {
+    let latin = match field {
+        "surname" => &truth["surname_latin"],
+        "given_names" => &truth["given_names_latin"],
+        _ => return false,
+    };
+    let words = |v: &Value| v.as_str().map(|s| s.replace(['<', '-'], " ").split_whitespace().collect::<Vec<_>>().join(" "));
+    words(latin).is_some() && words(latin) == words(got)
 }
 
 /// Codes that tell a registration server the document may be forged.

@@ -206,6 +206,8 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         None if front.is_some() => DocumentType::KzIdCard,
         None => DocumentType::Unknown,
     };
+    // Where the printed fields are, in what the operator is told.
+    let printed_on = if document_type == DocumentType::Passport { "on the data page" } else { "on the front" };
 
     // The MRZ's own checks.
     if let Some(m) = mrz {
@@ -241,7 +243,7 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     // A card front read without its IIN: the MRZ's stands, but the two were not
     // compared, and the server is told so (a tampered printed IIN goes unseen).
     if document_type == DocumentType::KzIdCard && mrz_iin.is_some() && front.is_some_and(|f| f.iin.is_none()) {
-        problems.push(problem("unreadable_field", "the IIN printed on the front could not be read; it was not compared with the MRZ"));
+        problems.push(problem("unreadable_field", format!("the IIN printed {printed_on} could not be read; it was not compared with the MRZ")));
     }
     let front_sure = front.is_some_and(|f| f.confirmed.iin);
     // With no MRZ to confirm it, an unsure read is not kept either.
@@ -250,13 +252,13 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     // from a forgery either: the printed IIN is then unreadable, not accused.
     let unsure = !front_sure || mrz_iin.is_none() && front_iin.as_deref().is_some_and(|i| Iin::parse(i).is_err());
     if unsure && front_iin.as_deref().is_some_and(|i| !front_fits(i)) {
-        problems.push(problem("unreadable_field", "the IIN printed on the front could not be read with certainty"));
+        problems.push(problem("unreadable_field", format!("the IIN printed {printed_on} could not be read with certainty")));
         front_iin = None;
     }
     let (iin, source) = match (&mrz_iin, &front_iin) {
         (Some(a), Some(b)) if a == b => (Some(a.clone()), Some(FieldSource::Both)),
         (Some(a), Some(b)) => {
-            problems.push(problem("iin_mismatch", "the IIN printed on the front differs from the IIN in the MRZ"));
+            problems.push(problem("iin_mismatch", format!("the IIN printed {printed_on} differs from the IIN in the MRZ")));
             disagreements.push(Disagreement { field: "iin", front: b.clone(), mrz: a.clone() });
             // The MRZ value is covered by the composite check digit; prefer it when that holds.
             if mrz_trusted.is_some() {
@@ -287,10 +289,10 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         && m != f
     {
         if front.is_some_and(|f| f.confirmed.birth_date) {
-            problems.push(problem("birth_date_mismatch", "the birth date on the front differs from the MRZ"));
+            problems.push(problem("birth_date_mismatch", format!("the birth date {printed_on} differs from the MRZ")));
             disagreements.push(Disagreement { field: "birth_date", front: f.to_string(), mrz: m.to_string() });
         } else {
-            problems.push(problem("unreadable_field", "the birth date printed on the front could not be read with certainty"));
+            problems.push(problem("unreadable_field", format!("the birth date printed {printed_on} could not be read with certainty")));
             front_birth = None;
         }
     }
@@ -333,16 +335,21 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         disagreements.push(Disagreement { field, front: name.to_string(), mrz: latin.clone() });
         let what = field.replace('_', " ");
         if *sure {
-            problems.push(problem("name_mismatch", format!("the {what} printed on the front differs from the MRZ")));
+            problems.push(problem("name_mismatch", format!("the {what} printed {printed_on} differs from the MRZ")));
         } else {
-            problems.push(problem("unreadable_field", format!("the {what} printed on the front could not be read with certainty")));
+            problems.push(problem("unreadable_field", format!("the {what} printed {printed_on} could not be read with certainty")));
             *printed = None;
         }
     }
     let [(surname, ..), (given_names, ..)] = names;
     let surname = surname.or(mrz.map(|m| m.primary_identifier.clone()).filter(|s| !s.is_empty()));
     let given_names = given_names.or(mrz.map(|m| m.secondary_identifiers.clone()).filter(|s| !s.is_empty()));
-    let patronymic = front.and_then(|f| f.patronymic.clone());
+    // No MRZ carries a patronymic: one not read surely is not reported, and the
+    // operator is told it could not be read rather than shown a likely misread.
+    let patronymic = front.and_then(|f| f.patronymic.clone().filter(|_| f.confirmed.patronymic));
+    if front.is_some_and(|f| f.patronymic.is_some() && !f.confirmed.patronymic) {
+        problems.push(problem("unreadable_field", format!("the patronymic printed {printed_on} could not be read with certainty")));
+    }
     for (missing, field) in
         [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")]
     {
@@ -449,6 +456,16 @@ mod tests {
         assert!(d.iin_valid && d.mrz.valid);
         assert_eq!((d.minor, d.expired), (Some(false), Some(false)));
         assert_eq!(d.sex, Some(Sex::Male));
+    }
+
+    #[test]
+    fn a_patronymic_not_read_surely_is_said_unreadable_not_reported() {
+        let mut f = front();
+        f.confirmed.patronymic = false;
+        let d = assemble(Some(&f), Some(&mrz()), on());
+        assert_eq!(d.patronymic, None);
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        assert!(d.problems[0].message.contains("patronymic"), "{:?}", d.problems);
     }
 
     #[test]

@@ -119,6 +119,10 @@ const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, filter: Filter::Gre
 /// 99.1 or more, while the narrowed first look alone fell to 36 on right digits.
 /// Check set: the held-out split, in `cargo bench --bench documents`.
 const SURE_GLYPH: f32 = 90.0;
+/// How sure one read must be of every letter of a patronymic to stand alone.
+/// Clean print reads at 98.5-99 (tuning seeds 5/13/17/19/23, 138 patronymic
+/// reads); the three misreads among them had their least letter at 88-93.
+const SURE_NAME_LETTER: f32 = 97.0;
 /// Names the MRZ disagrees with are read again these ways.
 const REREAD_LOOKS: [Look; 4] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK, SHARP_LOOK];
 /// Sharpened first: for blurred photos.
@@ -165,6 +169,7 @@ impl FrontReader {
         // noise too (40-70 reads, 100-300 ms a page on the tuning split). The
         // MRZ's fields stand; the printed names are reported unconfirmed.
         if !legible {
+            self.confirm_patronymic(&printed, &values, &mut fields)?;
             return Ok(LineRead { fields, found: Vec::new(), printed, legible });
         }
         let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
@@ -288,8 +293,17 @@ impl FrontReader {
         // One font can misread a digit alike on both lines (3 as 5 in the birth date
         // and in the IIN): a birth date accuses only beside an IIN confirmed too.
         fields.confirmed.birth_date &= fields.confirmed.iin;
+        self.confirm_patronymic(&printed, &values, &mut fields)?;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
         Ok(LineRead { fields, found, printed, legible })
+    }
+
+    /// Marks the patronymic among `values` confirmed when it reads surely ([`Self::reads_surely`]).
+    fn confirm_patronymic(&mut self, printed: &Printed, values: &[(Field, Value, Look, f32)], fields: &mut FrontFields) -> Result<(), VisionError> {
+        if let (Some(name), Some((_, value, ..))) = (fields.patronymic.clone(), values.iter().find(|(f, ..)| *f == Field::Patronymic)) {
+            fields.confirmed.patronymic = self.reads_surely(printed, *value, &name)?;
+        }
+        Ok(())
     }
 
     /// Which label a line is. Its first word is mostly enough and a third of its
@@ -333,11 +347,31 @@ impl FrontReader {
                 Field::Iin => fill(&mut fields.iin, iin_value(text)),
             };
             if found {
-                let least = glyphs.iter().filter(|g| !g.letter.is_whitespace()).map(|g| g.confidence).fold(100.0, f32::min);
-                return Ok(Some((*look, least)));
+                return Ok(Some((*look, least_sure(&glyphs))));
             }
         }
         Ok(None)
+    }
+
+    /// Whether `name`, read on `value` as a patronymic, is read surely: by one look
+    /// sure of every letter ([`SURE_NAME_LETTER`]) or by two looks alike. No other
+    /// source checks a patronymic, and a blurred one reads as another name with
+    /// the same ending (СЕРГЕЕВИЧ as ЖТЕҒВИЧ, tuning seed 13), which is worse for
+    /// the registration than none. The looks a line was read with are kept
+    /// ([`ReadCache`]): a sure first read costs nothing more.
+    pub(super) fn reads_surely(&mut self, printed: &Printed, value: Value, name: &str) -> Result<bool, VisionError> {
+        let mut alike = 0;
+        for look in [NAME_LOOK, SHARP_LOOK, SECOND_LOOK, THIRD_LOOK] {
+            let (text, glyphs) = self.look_at(printed, value.line, look)?;
+            if line_name(text.trim(), value.words).as_deref() != Some(name) {
+                continue;
+            }
+            alike += 1;
+            if alike == 2 || least_sure(&glyphs) >= SURE_NAME_LETTER {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether a look at `value` (a value of `field`) reads as `wanted` says, the
@@ -431,6 +465,11 @@ impl FrontReader {
         }
         Ok(names)
     }
+}
+
+/// How sure Tesseract was of the least certain character of a read.
+fn least_sure(glyphs: &[Glyph]) -> f32 {
+    glyphs.iter().filter(|g| !g.letter.is_whitespace()).map(|g| g.confidence).fold(100.0, f32::min)
 }
 
 /// A line cut out, levelled and scaled as `look` says.

@@ -400,7 +400,10 @@ impl DocumentReader {
         if front.patronymic.is_none()
             && let Some(given) = given_at
         {
-            front.patronymic = self.front.find_patronymic(&lines.printed, &taken, given)?.map(|(name, _)| name);
+            if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given)? {
+                front.confirmed.patronymic = self.front.reads_surely(&lines.printed, value, &name)?;
+                front.patronymic = Some(name);
+            }
         }
         Ok(())
     }
