@@ -97,6 +97,10 @@ const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, filter: Filter::Grey
 /// read further is a title row or a header across the document (1850 px wide,
 /// 100 ms a read on a card front of the tuning split).
 const LABEL_WORDS: usize = 6;
+/// So many lines under which a value sits read as no label, and none as one:
+/// the page's labels are too small or blurred to read, and the rest would read
+/// as noise too (30-40 reads, 80-120 ms, on a tuning passport photographed small).
+const LABELS_TO_JUDGE: usize = 6;
 /// No value or label is wider than this many letter heights (a double-barrelled
 /// surname is 12, a label in three languages up to its sixth word 27); a wider
 /// line is a header or a row of guilloche run together, and Tesseract's time
@@ -177,8 +181,9 @@ impl FrontReader {
         // Value lines whose label has been read, and label lines known to say what
         // a label already read said.
         let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();
+        let (mut unnamed, mut named) = (0, false);
         for i in 0..lines.len() {
-            if settled || values.len() == Field::ALL.len() {
+            if settled || values.len() == Field::ALL.len() || (!named && unnamed == LABELS_TO_JUDGE) {
                 break;
             }
             if said.contains(&i) {
@@ -193,6 +198,8 @@ impl FrontReader {
                 continue;
             }
             let kind = self.read_label(&printed, lines[i])?;
+            named |= kind.is_some();
+            unnamed += usize::from(kind.is_none());
             match kind {
                 Some(LabelKind::Field(_)) => _ = labelled.insert(at),
                 // Another label's value may be smaller than a value of ours, and then
