@@ -113,6 +113,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     // Fields given a value that is not the document's (nor a name's Latin form
     // from the MRZ): what an operator would believe, unlike one said unreadable.
     let mut wrong_values = (0, 0);
+    let mut wrong_by_field: BTreeMap<&str, usize> = BTreeMap::new();
     let mut mrz_exact = (0, 0);
     let mut mrz_ms = Vec::new();
     // Tesseract recognitions per document: (front or page, back, cross-check, ms in all).
@@ -159,7 +160,11 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
             *fields.entry((doc.kind, field)).or_default() += usize::from(ok);
             if !got[field].is_null() {
                 wrong_values.1 += 1;
-                wrong_values.0 += usize::from(!ok && !is_latin_form(&doc.truth, field, &got[field]));
+                let wrong = !ok && !is_latin_form(&doc.truth, field, &got[field]);
+                wrong_values.0 += usize::from(wrong);
+                if wrong {
+                    *wrong_by_field.entry(field).or_default() += 1;
+                }
             }
             all &= ok || !EXACT_FIELDS.contains(&field);
         }
@@ -211,6 +216,8 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     let codes: Vec<String> = false_alarm_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
     rows.push(("  by code".into(), if codes.is_empty() { "-".into() } else { codes.join(", ") }));
     rows.push(("fields given a wrong value (of fields given one)".into(), format!("{}/{}", wrong_values.0, wrong_values.1)));
+    let by_field: Vec<String> = wrong_by_field.iter().map(|(f, n)| format!("{f} {n}")).collect();
+    rows.push(("  by field".into(), if by_field.is_empty() { "-".into() } else { by_field.join(", ") }));
     rows.push(("clean docs with a field said unreadable".into(), format!("{}/{}", clean_unreadable.0, clean_unreadable.1)));
     for kind in ["id_card", "passport"] {
         let v = ms.get(kind).cloned().unwrap_or_default();
