@@ -112,8 +112,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     let mut clean_unreadable = (0, 0);
     // Fields given a value that is not the document's (nor a name's Latin form
     // from the MRZ): what an operator would believe, unlike one said unreadable.
-    let mut wrong_values = (0, 0);
-    let mut wrong_by_field: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut given_a_value, mut wrong_by_field) = (0, BTreeMap::<&str, usize>::new());
     let mut mrz_exact = (0, 0);
     let mut mrz_ms = Vec::new();
     // Tesseract recognitions per document: (front or page, back, cross-check, ms in all).
@@ -159,10 +158,8 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
             }
             *fields.entry((doc.kind, field)).or_default() += usize::from(ok);
             if !got[field].is_null() {
-                wrong_values.1 += 1;
-                let wrong = !ok && !is_latin_form(&doc.truth, field, &got[field]);
-                wrong_values.0 += usize::from(wrong);
-                if wrong {
+                given_a_value += 1;
+                if !ok && !is_mrz_form(&doc.truth, field, &got[field]) {
                     *wrong_by_field.entry(field).or_default() += 1;
                 }
             }
@@ -215,7 +212,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
     rows.push(("false alarms (genuine docs accused)".into(), format!("{false_alarms}/{genuine}")));
     let codes: Vec<String> = false_alarm_codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
     rows.push(("  by code".into(), if codes.is_empty() { "-".into() } else { codes.join(", ") }));
-    rows.push(("fields given a wrong value (of fields given one)".into(), format!("{}/{}", wrong_values.0, wrong_values.1)));
+    rows.push(("fields given a wrong value (of fields given one)".into(), format!("{}/{given_a_value}", wrong_by_field.values().sum::<usize>())));
     let by_field: Vec<String> = wrong_by_field.iter().map(|(f, n)| format!("{f} {n}")).collect();
     rows.push(("  by field".into(), if by_field.is_empty() { "-".into() } else { by_field.join(", ") }));
     rows.push(("clean docs with a field said unreadable".into(), format!("{}/{}", clean_unreadable.0, clean_unreadable.1)));
@@ -248,14 +245,14 @@ fn expected(truth: &Value, field: &str) -> Value {
     if field == "iin" { truth.get("mrz_iin").cloned().unwrap_or(truth["iin"].clone()) } else { truth[field].clone() }
 }
 
-/// Whether `got` is the name `field` as the document's MRZ writes it in Latin
-/// (reported when the Cyrillic one was not read surely), '<' and '-' as spaces.
-fn is_latin_form(truth: &Value, field: &str, got: &Value) -> bool {
-    let latin = match field {
-        "surname" => &truth["surname_latin"],
-        "given_names" => &truth["given_names_latin"],
-        _ => return false,
-    };
+/// Whether `got` is the name `field` as the document's MRZ carries it, in Latin
+/// and cut short where its name field is full (reported when the Cyrillic one was
+/// not read surely), '<' and '-' as spaces.
+fn is_mrz_form(truth: &Value, field: &str, got: &Value) -> bool {
+    if !matches!(field, "surname" | "given_names") {
+        return false;
+    }
+    let latin = &truth[format!("mrz_{field}")];
     let words = |v: &Value| v.as_str().map(|s| s.replace(['<', '-'], " ").split_whitespace().collect::<Vec<_>>().join(" "));
     words(latin).is_some() && words(latin) == words(got)
 }

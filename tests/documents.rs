@@ -437,8 +437,8 @@ fn a_patronymic_broken_by_blur_and_a_birth_label_run_together_are_still_read() {
 #[test]
 fn a_patronymic_too_blurred_to_read_surely_is_said_unreadable_never_misread() {
     // A booklet photographed small: СЕРГЕЕВИЧ, 6 px tall, reads as ЖТЕҒВИЧ in one
-    // look and otherwise in every other (ЖТҰҒВИН, ДИТҰҒИН...). No MRZ checks a
-    // patronymic: a name no two looks agree on is not reported.
+    // look and as something else in each of the others (ЖТҰҒВИН, ДИТҰҒИН...). No
+    // MRZ checks a patronymic: a name no two looks agree on is not reported.
     let dir = tuning_seed13();
     let t = truth_in(dir, "p01_passport_page_moderate");
     let (_, got) = read(&[dir.join(t["image"].as_str().unwrap())]);
