@@ -13,7 +13,7 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::document::DocumentShape;
 use super::mrz_glyphs::{GlyphRead, GlyphReader, OCRB_FONT, band_rows};
-use super::tesseract::{Layout, Tesseract};
+use super::tesseract::{Layout, MRZ_LANGUAGE, Tesseract};
 use crate::identity::{Mrz, MrzFormat};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
@@ -56,7 +56,7 @@ pub struct MrzReader {
 impl MrzReader {
     /// `models_dir` holds `mrz.traineddata`.
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
-        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, "mrz", MRZ_ALPHABET)? })
+        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, MRZ_LANGUAGE, MRZ_ALPHABET)? })
     }
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,

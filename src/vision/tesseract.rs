@@ -79,6 +79,7 @@ pub enum Layout {
 
 pub struct Tesseract {
     handle: NonNull<TessBaseApi>,
+    reads_mrz: bool,
 }
 
 /// How many recognitions this thread asked Tesseract for, and the time they
@@ -87,11 +88,18 @@ pub struct Tesseract {
 pub struct ReadCount {
     pub reads: u32,
     pub ms: f64,
+    /// Of those, the MRZ rows read by Tesseract (where the glyph reader was unsure).
+    pub mrz_reads: u32,
+    pub mrz_ms: f64,
 }
 
 thread_local! {
-    static READS: std::cell::Cell<ReadCount> = const { std::cell::Cell::new(ReadCount { reads: 0, ms: 0.0 }) };
+    static READS: std::cell::Cell<ReadCount> =
+        const { std::cell::Cell::new(ReadCount { reads: 0, ms: 0.0, mrz_reads: 0, mrz_ms: 0.0 }) };
 }
+
+/// The MRZ's Tesseract model (ocr.rs), whose reads the count keeps apart.
+pub const MRZ_LANGUAGE: &str = "mrz";
 
 /// This thread's recognitions since the last call, and resets the count.
 pub fn take_read_count() -> ReadCount {
@@ -150,7 +158,7 @@ impl Tesseract {
         // SAFETY: every pointer is valid for the call; Tesseract copies what it keeps.
         let handle = NonNull::new(unsafe { TessBaseAPICreate() })
             .ok_or_else(|| VisionError::Ocr("Tesseract could not allocate an engine".into()))?;
-        let mut engine = Self { handle };
+        let mut engine = Self { handle, reads_mrz: language == MRZ_LANGUAGE };
         let status = unsafe {
             TessBaseAPIInit4(
                 engine.handle.as_ptr(),
@@ -225,9 +233,14 @@ impl Tesseract {
             TessBaseAPIClear(handle);
             text.map(|t| (t, glyphs))
         };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
         READS.with(|r| {
-            let c = r.get();
-            r.set(ReadCount { reads: c.reads + 1, ms: c.ms + started.elapsed().as_secs_f64() * 1000.0 });
+            let mut c = r.get();
+            (c.reads, c.ms) = (c.reads + 1, c.ms + ms);
+            if self.reads_mrz {
+                (c.mrz_reads, c.mrz_ms) = (c.mrz_reads + 1, c.mrz_ms + ms);
+            }
+            r.set(c);
         });
         read.ok_or_else(|| VisionError::Ocr("Tesseract failed to recognise the image".into()))
     }
