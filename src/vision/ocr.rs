@@ -14,7 +14,7 @@ use super::VisionError;
 use super::document::DocumentShape;
 use super::mrz_glyphs::{GlyphRead, GlyphReader, OCRB_FONT, band_rows};
 use super::tesseract::{Layout, MRZ_LANGUAGE, Tesseract};
-use crate::identity::{Mrz, MrzFormat};
+use crate::identity::{CharClass, Mrz, MrzFormat, char_classes};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
 const MRZ_ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<";
@@ -75,22 +75,34 @@ impl MrzReader {
         }
         let gray = gray_of(&Mat::roi(rectified, band)?.try_clone()?)?;
         let thorough = effort > Effort::Glyphs;
-        let sure = |read: &GlyphRead| {
-            read.weakest >= GLYPH_MIN_SCORE && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN && Mrz::parse(&read.lines).is_ok_and(|m| m.valid())
-        };
+        // Every glyph matched and every check digit passing: all but the letters,
+        // which no check digit covers and only the letter margin vouches for.
+        let checked = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && Mrz::parse(&read.lines).is_ok_and(|m| m.valid());
+        let sure = |read: &GlyphRead| checked(read) && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN;
+        // A read whose letters only are unsure: Tesseract's reading them alike
+        // vouches for them, as a second reader, whatever its own digits.
+        let mut unsure_letters = None;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
             Some(read) if sure(&read) => return Ok(Some(read.lines)),
             Some(_) if !thorough => return Ok(None),
+            Some(read) if checked(&read) => unsure_letters = Some(read.lines),
             _ => {}
         }
         // Levelled for Tesseract too, when the glyphs stay unsure.
         let gray = light_levelled(&gray)?;
-        if let Some(read) = self.glyphs.read(&gray, format)?
-            && sure(&read)
-        {
-            return Ok(Some(read.lines));
+        if let Some(read) = self.glyphs.read(&gray, format)? {
+            if sure(&read) {
+                return Ok(Some(read.lines));
+            }
+            if unsure_letters.is_none() && checked(&read) {
+                unsure_letters = Some(read.lines);
+            }
         }
+        let confirmed = |tesseract: &Option<Vec<String>>| match (&unsure_letters, tesseract) {
+            (Some(glyphs), Some(read)) if same_letters(glyphs, read, format) => Some(glyphs.clone()),
+            _ => None,
+        };
         let count = format.line_count();
         let lines = band_rows(&gray)?;
         // MRZ rows run across nine tenths of the document; a band taken blind on
@@ -109,16 +121,32 @@ impl MrzReader {
                 text.push_str(self.ocr.read(&scaled, Layout::Line)?.trim());
                 text.push('\n');
             }
-            if let Some(fitted) = fit_mrz_lines(&text, format) {
-                return Ok(Some(fitted));
+            let fitted = fit_mrz_lines(&text, format);
+            if let Some(glyphs) = confirmed(&fitted) {
+                return Ok(Some(glyphs));
+            }
+            if fitted.is_some() {
+                return Ok(fitted);
             }
         }
         if effort < Effort::Block {
             return Ok(None);
         }
         let text = self.ocr.read(&gray, Layout::Block)?;
-        Ok(fit_mrz_lines(&text, format))
+        let fitted = fit_mrz_lines(&text, format);
+        Ok(confirmed(&fitted).or(fitted))
     }
+}
+
+/// Whether two reads of one zone agree on every letter-only position (names,
+/// codes): the positions no check digit covers.
+fn same_letters(a: &[String], b: &[String], format: MrzFormat) -> bool {
+    let classes = char_classes(format);
+    a.len() == b.len()
+        && a.iter().zip(b).zip(&classes).all(|((x, y), kinds)| {
+            x.len() == y.len()
+                && x.bytes().zip(y.bytes()).zip(kinds).all(|((p, q), kind)| *kind != CharClass::Alpha || p == q)
+        })
 }
 
 /// The band with its light made even: what is darker than the paper around it,
@@ -218,6 +246,19 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_reads_agree_on_letters_whatever_their_digits() {
+        let glyphs = ["P<KAZSHAIMERDENOV<<SHYNGYS<<<<<<<<<<<<<<<<<<".to_string(), "N654015329KAZ9006289M3307135900628333881<<30".to_string()];
+        let mut other = glyphs.clone();
+        // A digit misread (8 as B in the personal number) leaves the letters agreed...
+        other[1] = "N654015329KAZ9006289M330713590062B333881<<30".into();
+        assert!(same_letters(&glyphs, &other, MrzFormat::Td3));
+        // ...one letter of a name does not, nor a line cut short.
+        other[0] = "P<KAZSHAIMERDENDV<<SHYNGYS<<<<<<<<<<<<<<<<<<".into();
+        assert!(!same_letters(&glyphs, &other, MrzFormat::Td3));
+        assert!(!same_letters(&glyphs, &glyphs[..1], MrzFormat::Td3));
+    }
 
     #[test]
     fn mrz_lines_are_fitted_to_length_and_noise_is_dropped() {
