@@ -241,7 +241,7 @@ fn ours(reader: &mut DocumentReader, docs: &[Doc], on: Date, misses: bool) -> (R
         let needing: Vec<f64> = v.iter().filter(|r| r.0 > 0).map(|r| r.1).collect();
         rows.push((
             "  docs with Tesseract MRZ rows; their ms in them, median".into(),
-            format!("{}/{}; {:.0}", needing.len(), v.len(), percentile(&needing, 0.5)),
+            if needing.is_empty() { format!("0/{}", v.len()) } else { format!("{}/{}; {:.0}", needing.len(), v.len(), percentile(&needing, 0.5)) },
         ));
     }
     rows.push(("MRZ lines exact, idverifd".into(), ratio(mrz_exact)));
