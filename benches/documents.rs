@@ -26,6 +26,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use idverifd::identity::{self, Date};
+use idverifd::session::assessment;
 use idverifd::vision::{self, reader::DocumentReader, tesseract};
 use serde_json::Value;
 
@@ -268,9 +269,10 @@ fn is_mrz_form(truth: &Value, field: &str, got: &Value) -> bool {
     words(latin).is_some() && words(latin) == words(got)
 }
 
-/// Codes that tell a registration server the document may be forged.
+/// Codes that tell a registration server the document may be forged: those the
+/// appliance's own verdict holds against a document, and every disagreement.
 fn accuses(code: &str) -> bool {
-    code.starts_with("iin_") || code.ends_with("_mismatch")
+    assessment::INCONSISTENT.contains(&code) || code.ends_with("_mismatch")
 }
 
 /// CPU time of the calling thread: on a loaded machine the wall time counts

@@ -45,7 +45,8 @@ fn split(name: &'static str) -> &'static Path {
 }
 
 /// Codes that accuse a document of disagreeing with itself.
-const ACCUSING: [&str; 7] = [
+const ACCUSING: [&str; 8] = [
+    "mrz_check_digit",
     "iin_check_digit",
     "iin_invalid",
     "iin_mismatch",
@@ -233,9 +234,7 @@ fn other_fonts_layouts_and_framings_never_give_a_wrong_value_or_a_false_alarm() 
                 // which no check digit covers and no printed read contradicts.
                 let hard_mrz_name = hard && matches!(field, "surname" | "given_names");
                 let tolerated = ok || (got[field] == latin && !latin.is_null()) || unseen || hard_mrz_name;
-                // A hard photo may misread an MRZ letter no check digit covers; that is flagged by its check digits.
-                let mrz_flagged = hard && problems.iter().any(|c| c == "mrz_check_digit");
-                assert!(tolerated || mrz_flagged, "{name}/{doc}: {field} read {} (truth {want})", got[field]);
+                assert!(tolerated, "{name}/{doc}: {field} read {} (truth {want})", got[field]);
             }
             assert!(!problems.iter().any(|c| ACCUSING.contains(&c.as_str())), "{name}/{doc}: {problems:?}");
             exact += usize::from(all);

@@ -209,8 +209,12 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     // Where the printed fields are, in what the operator is told.
     let printed_on = if document_type == DocumentType::Passport { "on the data page" } else { "on the front" };
 
-    // The MRZ's own checks.
-    if let Some(m) = mrz {
+    // The MRZ's own checks. Failing ones accuse the document only when the reader
+    // vouched for every character; otherwise the zone was misread, and only what
+    // its passing check digits cover is kept ([`Mrz::vouched`]).
+    if mrz.is_some_and(Mrz::misread) {
+        problems.push(problem("unreadable_field", "the MRZ could not be read with certainty: its check digits fail"));
+    } else if let Some(m) = mrz {
         for (ok, field) in [
             (m.checks.document_number, "document number"),
             (m.checks.birth_date, "birth date"),
@@ -225,6 +229,8 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
             problems.push(problem("mrz_check_digit", "the MRZ check digit of the personal number does not match"));
         }
     }
+    let vouched = mrz.map(Mrz::vouched);
+    let mrz = vouched.as_ref();
     let mrz_trusted = mrz.filter(|m| m.valid());
 
     // The IIN: from the MRZ's optional data or personal number, and from the front.
@@ -378,7 +384,7 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         patronymic,
         birth_date,
         sex,
-        document_number: mrz.map(|m| m.document_number.clone()),
+        document_number: mrz.map(|m| m.document_number.clone()).filter(|n| !n.is_empty()),
         expiry_date,
         nationality: mrz.map(|m| m.nationality.clone()),
         minor,
@@ -575,6 +581,38 @@ mod tests {
         // The front read confidently stands in for it.
         let d = assemble(Some(&front()), Some(&misread), on());
         assert_eq!((d.iin.as_deref(), d.sources.iin), (Some("050624533556"), Some(FieldSource::Front)));
+    }
+
+    #[test]
+    fn a_zone_its_reader_could_not_vouch_for_is_unreadable_where_its_check_digits_fail() {
+        // The document number's last digit slipped (9 for 2) in a read by Tesseract
+        // alone: its check digit and the composite fail.
+        let mut lines = TD1.map(str::to_string);
+        lines[0] = lines[0].replacen("IDKAZ072343742", "IDKAZ072343749", 1);
+        let mut slipped = Mrz::parse_on(&lines, on()).expect("parses");
+        assert!(!slipped.checks.document_number && !slipped.checks.composite);
+        // Vouched for by two readers, the failing digits are the document's: accused.
+        let d = assemble(None, Some(&slipped), on());
+        assert!(codes(&d).contains(&"mrz_check_digit"), "{:?}", codes(&d));
+        slipped.read_uncertain = true;
+        let d = assemble(None, Some(&slipped), on());
+        assert!(!codes(&d).contains(&"mrz_check_digit"), "{:?}", codes(&d));
+        assert!(d.problems.iter().any(|p| p.code == "unreadable_field" && p.message.contains("MRZ")), "{:?}", d.problems);
+        // What no passing check digit covers is not reported: no wrong number, no
+        // name or IIN the slip may have touched; the dates whose digits hold stand.
+        assert_eq!((d.document_number.as_deref(), d.surname.as_deref(), d.iin.as_deref()), (None, None, None));
+        assert_eq!(d.birth_date, Some("2005-06-24".parse().unwrap()));
+        assert_eq!(d.expiry_date, Some("2031-10-17".parse().unwrap()));
+        assert!(!d.mrz.valid);
+        // The printed side, read surely, stands in for it, and nothing is compared
+        // with the slipped zone's names or IIN.
+        let d = assemble(Some(&front()), Some(&slipped), on());
+        assert_eq!((d.surname.as_deref(), d.iin.as_deref()), (Some("ҚАСЫМОВ"), Some("050624533556")));
+        assert_eq!(codes(&d), vec!["unreadable_field"]);
+        // A zone read uncertainly whose check digits all pass is simply read.
+        let mut read = mrz();
+        read.read_uncertain = true;
+        assert_eq!(assemble(Some(&front()), Some(&read), on()), assemble(Some(&front()), Some(&mrz()), on()));
     }
 
     #[test]

@@ -414,32 +414,34 @@ fn normalised(cell: &Mat) -> Result<Cell, VisionError> {
     Ok(v)
 }
 
+/// A band with `lines` rendered in OCR-B at the rectified documents' scale.
+#[cfg(test)]
+pub(super) fn rendered_band(lines: &[&str], blur: f64) -> Mat {
+    let mut renderer = opencv::freetype::create_free_type2().unwrap();
+    renderer.load_font_data(OCRB_FONT, 0).unwrap();
+    let mut image = Mat::new_rows_cols_with_default(90 + 50 * lines.len() as i32, 1400, CV_8UC3, Scalar::new(200.0, 210.0, 220.0, 0.0)).unwrap();
+    for (i, line) in lines.iter().enumerate() {
+        renderer
+            .put_text(&mut image, line, Point::new(30, 60 + 50 * i as i32), 41, Scalar::all(20.0), -1, imgproc::LINE_AA, false)
+            .unwrap();
+    }
+    let mut gray = Mat::default();
+    imgproc::cvt_color_def(&image, &mut gray, imgproc::COLOR_BGR2GRAY).unwrap();
+    if blur > 0.0 {
+        let mut blurred = Mat::default();
+        imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(0, 0), blur).unwrap();
+        gray = blurred;
+    }
+    gray
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::rendered_band as band;
 
     fn reader() -> GlyphReader {
         GlyphReader::load(Path::new(OCRB_FONT)).expect("fonts-ocr-b (scripts/setup)")
-    }
-
-    /// A band with `lines` rendered in OCR-B at the rectified documents' scale.
-    fn band(lines: &[&str], blur: f64) -> Mat {
-        let mut renderer = opencv::freetype::create_free_type2().unwrap();
-        renderer.load_font_data(OCRB_FONT, 0).unwrap();
-        let mut image = Mat::new_rows_cols_with_default(90 + 50 * lines.len() as i32, 1400, CV_8UC3, Scalar::new(200.0, 210.0, 220.0, 0.0)).unwrap();
-        for (i, line) in lines.iter().enumerate() {
-            renderer
-                .put_text(&mut image, line, Point::new(30, 60 + 50 * i as i32), 41, Scalar::all(20.0), -1, imgproc::LINE_AA, false)
-                .unwrap();
-        }
-        let mut gray = Mat::default();
-        imgproc::cvt_color_def(&image, &mut gray, imgproc::COLOR_BGR2GRAY).unwrap();
-        if blur > 0.0 {
-            let mut blurred = Mat::default();
-            imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(0, 0), blur).unwrap();
-            gray = blurred;
-        }
-        gray
     }
 
     #[test]

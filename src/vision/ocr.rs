@@ -46,6 +46,16 @@ pub const GLYPH_MIN_SCORE: f32 = 0.6;
 pub const GLYPH_MIN_LETTER_MARGIN: f32 = 0.02;
 // ...and every check digit passes. Otherwise Tesseract reads the band.
 
+/// An MRZ as read, and whether its reader vouches for every character.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrzText {
+    pub lines: Vec<String>,
+    /// Every check digit passes, or two independent readers read every character
+    /// alike (the glyph matcher sure of each glyph, and Tesseract). Only then can
+    /// a failing check digit be the document's and not the reader's.
+    pub certain: bool,
+}
+
 /// Reads machine-readable zones: OCR-B glyph matching first, Tesseract's
 /// LSTM with the `mrz` model when that is not sure.
 pub struct MrzReader {
@@ -62,13 +72,13 @@ impl MrzReader {
     /// The MRZ lines of a rectified document, fitted to the format's line length,
     /// or `None` when the band holds no line long enough to be one. Glyph matching
     /// is tried first; when it is unsure, Tesseract as far as `effort` allows.
-    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, effort: Effort) -> Result<Option<Vec<String>>, VisionError> {
+    pub fn read(&mut self, rectified: &Mat, shape: DocumentShape, effort: Effort) -> Result<Option<MrzText>, VisionError> {
         self.read_band(rectified, mrz_band(rectified, shape), format_for(shape), effort)
     }
 
     /// [`Self::read`] on a band found by its shape ([`super::mrz_locate`]) rather
     /// than where ICAO 9303 puts it.
-    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, effort: Effort) -> Result<Option<Vec<String>>, VisionError> {
+    pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, effort: Effort) -> Result<Option<MrzText>, VisionError> {
         let band = band & Rect::new(0, 0, rectified.cols(), rectified.rows());
         if band.width < 8 || band.height < 8 {
             return Ok(None);
@@ -78,30 +88,42 @@ impl MrzReader {
         // Every glyph matched and every check digit passing: all but the letters,
         // which no check digit covers and only the letter margin vouches for.
         let checked = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && Mrz::parse(&read.lines).is_ok_and(|m| m.valid());
-        let sure = |read: &GlyphRead| checked(read) && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN;
+        let well_matched = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN;
+        let sure = |read: &GlyphRead| checked(read) && well_matched(read);
+        let certain = |lines: Vec<String>| MrzText { lines, certain: true };
+        // A glyph read sure of every glyph whose check digits fail: the document's
+        // own digits, if Tesseract reads the zone alike; else a misread of one of them.
+        let mut failing_sure = None;
         // A read whose letters only are unsure: Tesseract's reading them alike
         // vouches for them, as a second reader, whatever its own digits.
         let mut unsure_letters = None;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
-            Some(read) if sure(&read) => return Ok(Some(read.lines)),
+            Some(read) if sure(&read) => return Ok(Some(certain(read.lines))),
             Some(_) if !thorough => return Ok(None),
             Some(read) if checked(&read) => unsure_letters = Some(read.lines),
+            Some(read) if well_matched(&read) => failing_sure = Some(read.lines),
             _ => {}
         }
         // Levelled for Tesseract too, when the glyphs stay unsure.
         let gray = light_levelled(&gray)?;
         if let Some(read) = self.glyphs.read(&gray, format)? {
             if sure(&read) {
-                return Ok(Some(read.lines));
+                return Ok(Some(certain(read.lines)));
             }
             if unsure_letters.is_none() && checked(&read) {
                 unsure_letters = Some(read.lines);
+            } else if failing_sure.is_none() && well_matched(&read) {
+                failing_sure = Some(read.lines);
             }
         }
         let confirmed = |tesseract: &Option<Vec<String>>| match (&unsure_letters, tesseract) {
-            (Some(glyphs), Some(read)) if same_letters(glyphs, read, format) => Some(glyphs.clone()),
+            (Some(glyphs), Some(read)) if same_letters(glyphs, read, format) => Some(certain(glyphs.clone())),
             _ => None,
+        };
+        let judged = |lines: Vec<String>| {
+            let certain = Mrz::parse(&lines).is_ok_and(|m| m.valid()) || failing_sure.as_ref() == Some(&lines);
+            MrzText { lines, certain }
         };
         let count = format.line_count();
         let lines = band_rows(&gray)?;
@@ -126,7 +148,7 @@ impl MrzReader {
                 return Ok(Some(glyphs));
             }
             if fitted.is_some() {
-                return Ok(fitted);
+                return Ok(fitted.map(judged));
             }
         }
         if effort < Effort::Block {
@@ -134,7 +156,7 @@ impl MrzReader {
         }
         let text = self.ocr.read(&gray, Layout::Block)?;
         let fitted = fit_mrz_lines(&text, format);
-        Ok(confirmed(&fitted).or(fitted))
+        Ok(confirmed(&fitted).or_else(|| fitted.map(judged)))
     }
 }
 
@@ -246,6 +268,26 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reader() -> MrzReader {
+        MrzReader::load(Path::new("models")).expect("models/mrz.traineddata (scripts/setup)")
+    }
+
+    #[test]
+    fn a_failing_check_digit_two_readers_read_alike_is_the_documents_own() {
+        // The document number's check digit altered (7 for 2), as a forger who
+        // changed the number and not its check digit leaves it: the glyph matcher,
+        // sure of every glyph, and Tesseract read the zone alike.
+        let forged = ["P<KAZOTEGENOVA<<INKAR<<<<<<<<<<<<<<<<<<<<<<<", "N187369657KAZ7403220F2910172740322464532<<66"];
+        let band = super::super::mrz_glyphs::rendered_band(&forged, 0.0);
+        let whole = Rect::new(0, 0, band.cols(), band.rows());
+        let text = reader().read_band(&band, whole, MrzFormat::Td3, Effort::Lines).unwrap().expect("two lines");
+        assert_eq!(text.lines, forged);
+        assert!(!Mrz::parse(&text.lines).unwrap().checks.document_number);
+        assert!(text.certain, "read alike by both readers");
+        // Glyphs alone, never checked by a second reader, give no zone at all.
+        assert_eq!(reader().read_band(&band, whole, MrzFormat::Td3, Effort::Glyphs).unwrap(), None);
+    }
 
     #[test]
     fn two_reads_agree_on_letters_whatever_their_digits() {

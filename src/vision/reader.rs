@@ -260,12 +260,13 @@ impl DocumentReader {
         effort: Effort,
     ) -> Result<Option<SideRead>, VisionError> {
         let (mrz_image, mrz_band) = mrz_from.unwrap_or((image, band));
-        let Some(lines) = self.mrz.read_band(mrz_image, mrz_band, super::ocr::format_for(shape), effort)? else {
+        let Some(text) = self.mrz.read_band(mrz_image, mrz_band, super::ocr::format_for(shape), effort)? else {
             return Ok(None);
         };
-        let Ok(mrz) = Mrz::parse_on(&lines, on) else {
+        let Ok(mut mrz) = Mrz::parse_on(&text.lines, on) else {
             return Ok(None);
         };
+        mrz.read_uncertain = !text.certain;
         let readability = document::readability(mrz_image, mrz_band & Rect::new(0, 0, mrz_image.cols(), mrz_image.rows()))?;
         let band = band & Rect::new(0, 0, image.cols(), image.rows());
         // A passport's data page carries the portrait and the printed names

@@ -124,6 +124,11 @@ pub(super) fn reading_of(read: &SideRead) -> Option<Reading> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     let side = if let Some(mrz) = &read.mrz {
+        // A misread zone is no reading: the next frames are read again, rather than
+        // a slip of the reader kept and reported against the document.
+        if mrz.misread() {
+            return None;
+        }
         mrz.lines.hash(&mut hasher);
         match mrz.format {
             identity::MrzFormat::Td1 => Side::Back,
@@ -176,5 +181,26 @@ mod tests {
         assert_eq!(holder_face(&faces, &card, 960), Some(&holder), "the printed portrait is larger, but on the card");
         assert_eq!(holder_face(&[portrait, ghost, bystander.clone()], &card, 960), None, "too small to compare");
         assert_eq!(holder_face(std::slice::from_ref(&bystander), &card, 640), Some(&bystander));
+    }
+
+    #[test]
+    fn a_misread_zone_is_no_reading_and_the_next_frames_are_read_again() {
+        // A card back whose document number's check digit fails (9 for 2).
+        let lines = ["IDKAZ0723437492050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"];
+        let mut mrz = crate::identity::Mrz::parse(&lines).expect("parses");
+        assert!(!mrz.valid());
+        let side = |mrz: &crate::identity::Mrz| SideRead {
+            shape: None,
+            mrz: Some(mrz.clone()),
+            front: None,
+            readability: None,
+            rectified: None,
+            portrait: None,
+            front_lines: None,
+        };
+        // Read alike by both readers, it is the document's: captured, then accused.
+        assert_eq!(reading_of(&side(&mrz)).map(|r| r.side), Some(Side::Back));
+        mrz.read_uncertain = true;
+        assert_eq!(reading_of(&side(&mrz)), None);
     }
 }

@@ -135,6 +135,12 @@ pub struct Mrz {
     pub secondary_identifiers: String,
     pub checks: MrzChecks,
     pub corrections: Vec<Correction>,
+    /// Set by a reader that could not vouch for every character: read by one
+    /// reader alone, or by two that disagreed. Such an MRZ whose check digits
+    /// fail is a misread as likely as a forgery ([`Mrz::misread`]). Parsing
+    /// takes the text as given and leaves this false.
+    #[serde(default)]
+    pub read_uncertain: bool,
 }
 
 /// ICAO 9303 check digit of `data`: character values ('<' = 0, digits their
@@ -198,6 +204,44 @@ impl Mrz {
     /// Every check digit present passes.
     pub fn valid(&self) -> bool {
         self.checks.all_pass()
+    }
+
+    /// Its check digits fail and its reader could not vouch for every character:
+    /// an OCR slip, not evidence against the document.
+    pub fn misread(&self) -> bool {
+        self.read_uncertain && !self.valid()
+    }
+
+    /// What of this MRZ can be believed. All of it, unless it is a [`Self::misread`];
+    /// then only the fields whose own check digit passes. The names and the sex are
+    /// covered by no check digit but the composite (names by none at all), and a
+    /// read that slipped elsewhere vouches for neither.
+    pub fn vouched(&self) -> Mrz {
+        let mut m = self.clone();
+        if !self.misread() {
+            return m;
+        }
+        if !m.checks.document_number {
+            m.document_number.clear();
+        }
+        if !m.checks.birth_date {
+            m.birth_date = None;
+        }
+        if !m.checks.expiry_date {
+            m.expiry_date = None;
+        }
+        m.sex = None;
+        m.primary_identifier.clear();
+        m.secondary_identifiers.clear();
+        // A passport's personal number (its IIN) has a check digit of its own; a
+        // card's optional data only the composite.
+        if m.checks.personal_number != Some(true) {
+            m.personal_number = None;
+        }
+        if !m.checks.composite {
+            (m.optional_data_1, m.optional_data_2) = (None, None);
+        }
+        m
     }
 
     /// The IIN-shaped prefix of the optional data (TD1 optional data 1, TD3
@@ -596,6 +640,7 @@ fn assemble(
         checks,
         corrections,
         lines: zone.into_strings(),
+        read_uncertain: false,
     })
 }
 
