@@ -418,7 +418,7 @@ impl FrontReader {
     }
 
     /// A name line as the Russian model reads it (`None` without that model).
-    fn russian_name(&mut self, gray: &Mat, value: Value) -> Result<Option<String>, VisionError> {
+    pub(super) fn russian_name(&mut self, gray: &Mat, value: Value) -> Result<Option<String>, VisionError> {
         let Some(russian) = self.russian.as_mut() else { return Ok(None) };
         // Larger than a first read: the tails of Щ and Ц are what it is asked about.
         let scaled = shown(gray, value.line, SECOND_LOOK)?;

@@ -19,6 +19,7 @@ mod portrait;
 mod read_cache;
 pub mod quality;
 pub mod reader;
+mod signs;
 mod tails;
 pub mod tesseract;
 pub mod tracker;

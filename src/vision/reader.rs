@@ -364,9 +364,10 @@ impl DocumentReader {
         }
         self.confirm_by_mrz(front, lines, mrz)?;
         self.recheck_iin(front, lines, mrz)?;
+        let mut names: Vec<(Field, Value)> = lines.found.iter().filter(|(f, _)| matches!(f, Field::Surname | Field::Given)).copied().collect();
         // Print no line of which reads as print: searching it reads noise.
         if !lines.legible {
-            return Ok(());
+            return self.ask_signs(front, &lines.printed, &names);
         }
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
@@ -393,6 +394,7 @@ impl DocumentReader {
                 *slot = Some(name);
                 *sure = true;
                 taken.push(value.line);
+                names.push((field, value));
                 if field == Field::Given {
                     given_at = Some(value.line);
                 }
@@ -404,6 +406,25 @@ impl DocumentReader {
             if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given)? {
                 front.confirmed.patronymic = self.front.reads_surely(&lines.printed, value, &name)?;
                 front.patronymic = Some(name);
+            }
+        }
+        self.ask_signs(front, &lines.printed, &names)
+    }
+
+    /// The printed names with the letters no MRZ tells apart (Й, Ъ) asked of the
+    /// Russian model ([`super::signs`]); `names` are where each was read.
+    fn ask_signs(&mut self, front: &mut FrontFields, printed: &Printed, names: &[(Field, Value)]) -> Result<(), VisionError> {
+        for (i, (field, value)) in names.iter().enumerate() {
+            // A name looked for again was found on another line: the last is kept.
+            if names[i + 1..].iter().any(|(f, _)| f == field) {
+                continue;
+            }
+            let slot = match field {
+                Field::Surname => &mut front.surname,
+                _ => &mut front.given_names,
+            };
+            if let Some(name) = slot.as_deref() {
+                *slot = Some(self.front.with_russian_signs(&printed.gray, *value, name)?);
             }
         }
         Ok(())

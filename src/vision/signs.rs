@@ -1,0 +1,75 @@
+//! Letters no MRZ tells apart from their look-alikes: Й from И (both I) and Ъ
+//! from Ь (both dropped), in ICAO 9303 and Kazakh practice alike. A printed name
+//! the MRZ confirms is confirmed but for these, and Tesseract's Kazakh model,
+//! trained on few of them, loses the small breve and the hard sign's flag
+//! (ПОДЪЯЧЕВА read as ПОДЬЯЧЕВА on a clean scan, ЗАЙЦЕВА as ЗАИЦЕВА: tuning seeds
+//! 37 and 13). The Russian model, trained on print full of both, is asked about
+//! them: a second reader, not a guess from spelling (ПОДЬЯЧЕВ is a surname too).
+
+use opencv::core::Mat;
+
+use super::VisionError;
+use super::front::{FrontReader, Value, drawn_on};
+
+/// Each letter the Kazakh model may have read for the one beside it.
+const UNTOLD: [(char, char); 2] = [('И', 'Й'), ('Ь', 'Ъ')];
+
+impl FrontReader {
+    /// `name`, read on `value`, with each И or Ь the Russian model reads as Й or Ъ
+    /// taken from it ([`signs_from`]); `name` itself when it has neither letter,
+    /// without that model, or when the two reads are not of one name.
+    pub(super) fn with_russian_signs(&mut self, gray: &Mat, value: Value, name: &str) -> Result<String, VisionError> {
+        if !name.chars().any(|c| UNTOLD.iter().any(|(read, _)| *read == c)) {
+            return Ok(name.to_string());
+        }
+        let russian = self.russian_name(gray, value)?;
+        Ok(russian.and_then(|r| signs_from(name, &r)).unwrap_or_else(|| name.to_string()))
+    }
+}
+
+/// The Kazakh model's read with the Russian model's Й and Ъ where it read И and Ь.
+/// Only when the two reads are letter for letter the same name: alike wherever
+/// both read a Russian letter (a Kazakh letter is left to the Kazakh read, see
+/// [`drawn_on`]); a Russian read that strays anywhere else says nothing about a
+/// breve. `None` when nothing changes.
+pub(super) fn signs_from(kazakh: &str, russian: &str) -> Option<String> {
+    let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
+    if k.len() != r.len() {
+        return None;
+    }
+    let mut changed = false;
+    let mut out = String::with_capacity(kazakh.len());
+    for (&a, &b) in k.iter().zip(&r) {
+        if UNTOLD.contains(&(a, b)) {
+            changed = true;
+            out.push(b);
+        } else if a == b || drawn_on(a) == Some(b) || UNTOLD.contains(&(b, a)) {
+            out.push(a);
+        } else {
+            return None;
+        }
+    }
+    changed.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_breve_or_a_hard_sign_the_russian_read_sees_is_taken() {
+        assert_eq!(signs_from("ПОДЬЯЧЕВА", "ПОДЪЯЧЕВА").as_deref(), Some("ПОДЪЯЧЕВА"));
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВА").as_deref(), Some("ЗАЙЦЕВА"));
+        // Kazakh letters stay the Kazakh model's; the Russian one cannot see them.
+        assert_eq!(signs_from("ҚАИРБЕК", "КАЙРБЕК").as_deref(), Some("ҚАЙРБЕК"));
+    }
+
+    #[test]
+    fn a_russian_read_of_another_name_or_length_changes_nothing() {
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВ"), None, "not letter for letter");
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕБА"), None, "strays elsewhere: no say on the breve");
+        assert_eq!(signs_from("ДМИТРИЙ", "ДМИТРИЙ"), None, "alike");
+        // A breve the Kazakh model saw and the Russian one did not stays.
+        assert_eq!(signs_from("ЗАЙЦЕВА", "ЗАИЦЕВА"), None);
+    }
+}
