@@ -616,6 +616,23 @@ mod tests {
     }
 
     #[test]
+    fn names_two_readers_read_otherwise_are_not_reported_nor_compared() {
+        let mut m = mrz();
+        m.letters_uncertain = true;
+        // The back alone: every number stands, no name or sex from the MRZ.
+        let d = assemble(None, Some(&m), on());
+        assert_eq!((d.surname.as_deref(), d.given_names.as_deref(), d.sex), (None, None, Some(Sex::Male)), "sex from the IIN");
+        assert_eq!((d.iin.as_deref(), d.document_number.as_deref()), (Some("050624533556"), Some("072343742")));
+        assert!(d.mrz.valid);
+        // A printed surname read surely and unlike the MRZ's is not accused by it.
+        let mut f = front();
+        f.surname = Some("ҚАСЕНОВ".into());
+        let d = assemble(Some(&f), Some(&m), on());
+        assert_eq!(d.surname.as_deref(), Some("ҚАСЕНОВ"));
+        assert!(!codes(&d).contains(&"name_mismatch"), "{:?}", codes(&d));
+    }
+
+    #[test]
     fn a_card_front_read_without_its_iin_says_the_iin_was_not_compared() {
         let mut f = front();
         f.iin = None;

@@ -14,6 +14,7 @@ use super::VisionError;
 use super::document::DocumentShape;
 use super::mrz_glyphs::{GlyphRead, GlyphReader, OCRB_FONT, band_rows};
 use super::tesseract::{Layout, MRZ_LANGUAGE, Tesseract};
+use crate::identity::mrz::digit_for_confusable_letter;
 use crate::identity::{CharClass, Mrz, MrzFormat, char_classes};
 
 pub const MRZ_MODEL: &str = "mrz.traineddata";
@@ -54,6 +55,42 @@ pub struct MrzText {
     /// alike (the glyph matcher sure of each glyph, and Tesseract). Only then can
     /// a failing check digit be the document's and not the reader's.
     pub certain: bool,
+    /// Its letters (names, codes, sex: no check digit covers them) were read
+    /// alike by both readers, or by the glyph matcher alone and sure of each.
+    pub letters_certain: bool,
+}
+
+impl MrzText {
+    fn sure(lines: Vec<String>) -> Self {
+        Self { lines, certain: true, letters_certain: true }
+    }
+}
+
+/// What a zone reads as, once Tesseract has read it too (`tesseract`), beside
+/// the glyph matcher's reads: `checked`, one whose every check digit passed but
+/// whose letters were unsure, and `failing_sure`, one sure of every glyph whose
+/// check digits failed.
+/// - The checked glyph read, when Tesseract reads its letters alike: whole and sure.
+/// - Tesseract's read, when its own check digits pass; its letters are sure only
+///   when no checked glyph read disagrees with them.
+/// - Else the checked glyph read, its digits vouched for by its check digits and
+///   its letters by nothing (Tesseract read them otherwise and failed its own),
+///   when Tesseract reads all but one of its other characters alike
+///   ([`digits_nearly_alike`]): two slips can cancel in a check digit.
+/// - Else Tesseract's read, failing its check digits: certain only when it is
+///   the sure glyph read's, character for character (the document's own digits).
+fn settle(tesseract: Vec<String>, checked: Option<&Vec<String>>, failing_sure: Option<&Vec<String>>, format: MrzFormat) -> MrzText {
+    if let Some(glyphs) = checked.filter(|g| same_letters(g, &tesseract, format)) {
+        return MrzText::sure(glyphs.clone());
+    }
+    if Mrz::parse(&tesseract).is_ok_and(|m| m.valid()) {
+        return MrzText { lines: tesseract, certain: true, letters_certain: checked.is_none() };
+    }
+    if let Some(glyphs) = checked.filter(|g| digits_nearly_alike(g, &tesseract, format)) {
+        return MrzText { lines: glyphs.clone(), certain: true, letters_certain: false };
+    }
+    let certain = failing_sure == Some(&tesseract);
+    MrzText { lines: tesseract, certain, letters_certain: certain }
 }
 
 /// Reads machine-readable zones: OCR-B glyph matching first, Tesseract's
@@ -90,7 +127,6 @@ impl MrzReader {
         let checked = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && Mrz::parse(&read.lines).is_ok_and(|m| m.valid());
         let well_matched = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN;
         let sure = |read: &GlyphRead| checked(read) && well_matched(read);
-        let certain = |lines: Vec<String>| MrzText { lines, certain: true };
         // A glyph read sure of every glyph whose check digits fail: the document's
         // own digits, if Tesseract reads the zone alike; else a misread of one of them.
         let mut failing_sure = None;
@@ -99,7 +135,7 @@ impl MrzReader {
         let mut unsure_letters = None;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
-            Some(read) if sure(&read) => return Ok(Some(certain(read.lines))),
+            Some(read) if sure(&read) => return Ok(Some(MrzText::sure(read.lines))),
             Some(_) if !thorough => return Ok(None),
             Some(read) if checked(&read) => unsure_letters = Some(read.lines),
             Some(read) if well_matched(&read) => failing_sure = Some(read.lines),
@@ -109,7 +145,7 @@ impl MrzReader {
         let gray = light_levelled(&gray)?;
         if let Some(read) = self.glyphs.read(&gray, format)? {
             if sure(&read) {
-                return Ok(Some(certain(read.lines)));
+                return Ok(Some(MrzText::sure(read.lines)));
             }
             if unsure_letters.is_none() && checked(&read) {
                 unsure_letters = Some(read.lines);
@@ -117,14 +153,7 @@ impl MrzReader {
                 failing_sure = Some(read.lines);
             }
         }
-        let confirmed = |tesseract: &Option<Vec<String>>| match (&unsure_letters, tesseract) {
-            (Some(glyphs), Some(read)) if same_letters(glyphs, read, format) => Some(certain(glyphs.clone())),
-            _ => None,
-        };
-        let judged = |lines: Vec<String>| {
-            let certain = Mrz::parse(&lines).is_ok_and(|m| m.valid()) || failing_sure.as_ref() == Some(&lines);
-            MrzText { lines, certain }
-        };
+        let settled = |tesseract: Vec<String>| settle(tesseract, unsure_letters.as_ref(), failing_sure.as_ref(), format);
         let count = format.line_count();
         let lines = band_rows(&gray)?;
         // MRZ rows run across nine tenths of the document; a band taken blind on
@@ -143,21 +172,41 @@ impl MrzReader {
                 text.push_str(self.ocr.read(&scaled, Layout::Line)?.trim());
                 text.push('\n');
             }
-            let fitted = fit_mrz_lines(&text, format);
-            if let Some(glyphs) = confirmed(&fitted) {
-                return Ok(Some(glyphs));
-            }
-            if fitted.is_some() {
-                return Ok(fitted.map(judged));
+            if let Some(fitted) = fit_mrz_lines(&text, format) {
+                return Ok(Some(settled(fitted)));
             }
         }
         if effort < Effort::Block {
             return Ok(None);
         }
         let text = self.ocr.read(&gray, Layout::Block)?;
-        let fitted = fit_mrz_lines(&text, format);
-        Ok(confirmed(&fitted).or_else(|| fitted.map(judged)))
+        Ok(fit_mrz_lines(&text, format).map(settled))
     }
+}
+
+/// Whether two reads of one zone differ in at most one position that is not
+/// letters only (numbers, dates, check digits), a letter read where only a digit
+/// may stand counting as the digit it looks like. A check digit catches any one
+/// slip, so a read that passes them all and differs from another read in one
+/// such position is right there; two differences may be two slips of the first
+/// read that cancel out (N and 8 read as H and A in a document number, tuning
+/// seed 41, every check digit passing).
+fn digits_nearly_alike(a: &[String], b: &[String], format: MrzFormat) -> bool {
+    let classes = char_classes(format);
+    let as_digit = |c: u8, kind: &CharClass| if *kind == CharClass::Numeric { digit_for_confusable_letter(c).unwrap_or(c) } else { c };
+    let differing: usize = a
+        .iter()
+        .zip(b)
+        .zip(&classes)
+        .map(|((x, y), kinds)| {
+            x.bytes()
+                .zip(y.bytes())
+                .zip(kinds)
+                .filter(|((p, q), kind)| !matches!(kind, CharClass::Alpha | CharClass::Sex) && as_digit(*p, kind) != as_digit(*q, kind))
+                .count()
+        })
+        .sum();
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len()) && differing <= 1
 }
 
 /// Whether two reads of one zone agree on every letter-only position (names,
@@ -287,6 +336,33 @@ mod tests {
         assert!(text.certain, "read alike by both readers");
         // Glyphs alone, never checked by a second reader, give no zone at all.
         assert_eq!(reader().read_band(&band, whole, MrzFormat::Td3, Effort::Glyphs).unwrap(), None);
+    }
+
+    #[test]
+    fn a_zone_is_settled_by_what_both_readers_vouch_for() {
+        let truth = vec!["P<KAZSHCHERBAEVA<<ASEL<<<<<<<<<<<<<<<<<<<<<<".to_string(), "N559075291KAZ8612238F2710028861223481948<<44".to_string()];
+        // Tesseract on a blurred photo (tuning seed 23): N as M, an M inside a name.
+        let tesseract = vec!["P<KAZSHMCHERBAEVA<<ASEL<<<<<<<<<<<<<<<<<<<<<".to_string(), "M559075291KAZB612238F2710028861223481948<<44".to_string()];
+        let sure = |text: &MrzText| (text.certain, text.letters_certain);
+        // A checked glyph read beats Tesseract's failing one; its letters alone were unsure.
+        let text = settle(tesseract.clone(), Some(&truth), None, MrzFormat::Td3);
+        assert_eq!((text.lines.clone(), sure(&text)), (truth.clone(), (true, false)));
+        // Two digits read otherwise may be two slips of the glyph read that cancel out.
+        let mut twice = tesseract.clone();
+        twice[1] = "M559075291KAZ8612238F2710028861223481948<<45".into();
+        assert_eq!(sure(&settle(twice, Some(&truth), None, MrzFormat::Td3)), (false, false));
+        // Tesseract reading its letters alike makes the glyph read whole.
+        assert_eq!(sure(&settle(truth.clone(), Some(&truth), None, MrzFormat::Td3)), (true, true));
+        // Tesseract's failing read alone is a misread...
+        assert_eq!(sure(&settle(tesseract.clone(), None, None, MrzFormat::Td3)), (false, false));
+        // ...unless the sure glyph read is the same, character for character.
+        assert_eq!(sure(&settle(tesseract.clone(), None, Some(&tesseract), MrzFormat::Td3)), (true, true));
+        // Tesseract's valid read stands; its letters only if no glyph read says otherwise.
+        let mut other = truth.clone();
+        other[0] = "P<KAZSHCHERBAEVA<<ASEI<<<<<<<<<<<<<<<<<<<<<<".into();
+        assert_eq!(sure(&settle(truth.clone(), None, None, MrzFormat::Td3)), (true, true));
+        let text = settle(truth.clone(), Some(&other), None, MrzFormat::Td3);
+        assert_eq!((text.lines.clone(), sure(&text)), (truth.clone(), (true, false)));
     }
 
     #[test]

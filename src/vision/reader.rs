@@ -266,7 +266,7 @@ impl DocumentReader {
         let Ok(mut mrz) = Mrz::parse_on(&text.lines, on) else {
             return Ok(None);
         };
-        mrz.read_uncertain = !text.certain;
+        (mrz.read_uncertain, mrz.letters_uncertain) = (!text.certain, !text.letters_certain);
         let readability = document::readability(mrz_image, mrz_band & Rect::new(0, 0, mrz_image.cols(), mrz_image.rows()))?;
         let band = band & Rect::new(0, 0, image.cols(), image.rows());
         // A passport's data page carries the portrait and the printed names

@@ -141,6 +141,11 @@ pub struct Mrz {
     /// takes the text as given and leaves this false.
     #[serde(default)]
     pub read_uncertain: bool,
+    /// Set by a reader whose two readers read its letters otherwise (names,
+    /// codes and sex, which no check digit covers, or only the composite):
+    /// its digits may stand, its names and sex do not ([`Mrz::vouched`]).
+    #[serde(default)]
+    pub letters_uncertain: bool,
 }
 
 /// ICAO 9303 check digit of `data`: character values ('<' = 0, digits their
@@ -171,7 +176,7 @@ fn is_mrz_char(character: char) -> bool {
 }
 
 /// The digit an OCR engine most often misreads as this letter.
-fn digit_for_confusable_letter(character: u8) -> Option<u8> {
+pub fn digit_for_confusable_letter(character: u8) -> Option<u8> {
     match character {
         b'O' => Some(b'0'),
         b'I' => Some(b'1'),
@@ -215,9 +220,15 @@ impl Mrz {
     /// What of this MRZ can be believed. All of it, unless it is a [`Self::misread`];
     /// then only the fields whose own check digit passes. The names and the sex are
     /// covered by no check digit but the composite (names by none at all), and a
-    /// read that slipped elsewhere vouches for neither.
+    /// read that slipped elsewhere vouches for neither; nor does one whose letters
+    /// were read otherwise by its second reader.
     pub fn vouched(&self) -> Mrz {
         let mut m = self.clone();
+        if self.letters_uncertain || self.misread() {
+            m.sex = None;
+            m.primary_identifier.clear();
+            m.secondary_identifiers.clear();
+        }
         if !self.misread() {
             return m;
         }
@@ -230,9 +241,6 @@ impl Mrz {
         if !m.checks.expiry_date {
             m.expiry_date = None;
         }
-        m.sex = None;
-        m.primary_identifier.clear();
-        m.secondary_identifiers.clear();
         // A passport's personal number (its IIN) has a check digit of its own; a
         // card's optional data only the composite.
         if m.checks.personal_number != Some(true) {
@@ -641,6 +649,7 @@ fn assemble(
         corrections,
         lines: zone.into_strings(),
         read_uncertain: false,
+        letters_uncertain: false,
     })
 }
 
