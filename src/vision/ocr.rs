@@ -186,11 +186,12 @@ impl MrzReader {
 
 /// Whether two reads of one zone differ in at most one position that is not
 /// letters only (numbers, dates, check digits), a letter read where only a digit
-/// may stand counting as the digit it looks like. A check digit catches any one
-/// slip, so a read that passes them all and differs from another read in one
-/// such position is right there; two differences may be two slips of the first
-/// read that cancel out (N and 8 read as H and A in a document number, tuning
-/// seed 41, every check digit passing).
+/// may stand counting as the digit it looks like. A check digit catches one
+/// slip (all but a letter for a character 10, 20 or 30 values away, 8 for I,
+/// which OCR-B does not draw alike), so a read that passes them all and differs
+/// from another read in one such position is right there; two differences may
+/// be two slips of the first read that cancel out (N and 8 read as H and A in a
+/// document number, tuning seed 41, every check digit passing).
 fn digits_nearly_alike(a: &[String], b: &[String], format: MrzFormat) -> bool {
     let classes = char_classes(format);
     let as_digit = |c: u8, kind: &CharClass| if *kind == CharClass::Numeric { digit_for_confusable_letter(c).unwrap_or(c) } else { c };
