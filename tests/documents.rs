@@ -80,6 +80,11 @@ fn images_in<const N: usize>(dir: &Path, sides: [&str; N]) -> [PathBuf; N] {
     sides.map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap()))
 }
 
+/// [`images_in`] for a document of one side or two.
+fn side_images(dir: &Path, sides: &[&str]) -> Vec<PathBuf> {
+    sides.iter().map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap())).collect()
+}
+
 /// Each of `fields` read as the generator printed it.
 fn assert_read_as_printed(got: &Value, t: &Value, fields: &[&str]) {
     for field in fields {
@@ -378,7 +383,7 @@ fn a_tail_every_read_loses_is_restored_when_the_mrz_and_the_image_both_show_it()
     for sides in [&["p01_id_front_moderate", "p01_id_back_moderate"][..], &["p01_passport_page_moderate"]] {
         let t = truth_in(dir, sides[0]);
         assert!(t["surname"].as_str().unwrap().starts_with('Щ'), "the premise: {}", t["surname"]);
-        let images: Vec<PathBuf> = sides.iter().map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap())).collect();
+        let images = side_images(dir, sides);
         let (code, got) = read(&images);
         assert_eq!(got["surname"], t["surname"], "{}", sides[0]);
         assert_eq!(code, 0, "{}: {:?}", sides[0], codes(&got));
@@ -410,7 +415,7 @@ fn a_name_whose_breve_touches_the_label_above_it_is_read_as_printed() {
     for sides in [&["p02_id_front_clean", "p02_id_back_clean"][..], &["p02_id_front_moderate", "p02_id_back_moderate"], &["p01_passport_page_clean"]] {
         let t = truth_in(dir, sides[0]);
         assert!(t["given_names"].as_str().unwrap().contains('Й'), "the premise: {}", t["given_names"]);
-        let images: Vec<PathBuf> = sides.iter().map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap())).collect();
+        let images = side_images(dir, sides);
         let (_, got) = read(&images);
         // In Cyrillic as printed, not the MRZ's Latin form (AIGUL) for want of a line.
         assert_eq!(got["given_names"], t["given_names"], "{}", sides[0]);
@@ -432,7 +437,7 @@ fn a_hard_sign_no_mrz_tells_from_a_soft_one_is_read_as_printed() {
     for sides in [&["p06_passport_page_clean"][..], &["p06_id_front_moderate", "p06_id_back_moderate"]] {
         let t = truth_in(dir, sides[0]);
         assert!(t["surname"].as_str().unwrap().contains('Ъ'), "the premise: {}", t["surname"]);
-        let images: Vec<PathBuf> = sides.iter().map(|n| dir.join(truth_in(dir, n)["image"].as_str().unwrap())).collect();
+        let images = side_images(dir, sides);
         let (_, got) = read(&images);
         assert_eq!(got["surname"], t["surname"], "{}", sides[0]);
     }

@@ -127,6 +127,9 @@ const SURE_GLYPH: f32 = 90.0;
 /// Clean print reads at 98.5-99 (tuning seeds 5/13/17/19/23, 138 patronymic
 /// reads); the three misreads among them had their least letter at 88-93.
 const SURE_NAME_LETTER: f32 = 97.0;
+/// The Russian model's read of a name line, in the page's [`ReadCache`]: a key no
+/// [`Look`] of the Kazakh model has (its filter slot holds no [`Filter`]).
+const RUSSIAN_READ: [u64; 3] = [0, 0, u64::MAX];
 /// Names the MRZ disagrees with are read again these ways.
 const REREAD_LOOKS: [Look; 4] = [SECOND_LOOK, THIRD_LOOK, BINARY_LOOK, SHARP_LOOK];
 /// Sharpened first: for blurred photos.
@@ -418,11 +421,17 @@ impl FrontReader {
     }
 
     /// A name line as the Russian model reads it (`None` without that model).
-    pub(super) fn russian_name(&mut self, gray: &Mat, value: Value) -> Result<Option<String>, VisionError> {
-        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
-        // Larger than a first read: the tails of Щ and Ц are what it is asked about.
-        let scaled = shown(gray, value.line, SECOND_LOOK)?;
-        Ok(line_name(russian.read(&scaled, Layout::Line)?.trim(), value.words))
+    /// Read once per page and line ([`ReadCache`]): a name read again because the
+    /// MRZ disagreed is asked about its Й and Ъ too ([`super::signs`]).
+    pub(super) fn russian_name(&mut self, printed: &Printed, value: Value) -> Result<Option<String>, VisionError> {
+        let Self { russian, seen, .. } = self;
+        let Some(russian) = russian.as_mut() else { return Ok(None) };
+        let (text, _) = seen.get_or_read(printed.id, value.line.rect, RUSSIAN_READ, || {
+            // Larger than a first read: the tails of Щ and Ц are what it is asked about.
+            let scaled = shown(&printed.gray, value.line, SECOND_LOOK)?;
+            Ok::<_, VisionError>((russian.read(&scaled, Layout::Line)?, Vec::new()))
+        })?;
+        Ok(line_name(text.trim(), value.words))
     }
 
     /// A printed IIN as the Russian model reads it, digits only (`None` without
@@ -466,7 +475,7 @@ impl FrontReader {
             names.extend(line_name(&self.read_line(printed, value.line, look)?, value.words));
         }
         if let Some(first) = first
-            && let Some(russian) = self.russian_name(&printed.gray, value)?
+            && let Some(russian) = self.russian_name(printed, value)?
         {
             names.extend(merge_reads(first, &russian));
         }

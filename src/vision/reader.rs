@@ -424,7 +424,7 @@ impl DocumentReader {
                 _ => &mut front.given_names,
             };
             if let Some(name) = slot.as_deref() {
-                *slot = Some(self.front.with_russian_signs(&printed.gray, *value, name)?);
+                *slot = Some(self.front.with_russian_signs(printed, *value, name)?);
             }
         }
         Ok(())

@@ -6,10 +6,9 @@
 //! 37 and 13). The Russian model, trained on print full of both, is asked about
 //! them: a second reader, not a guess from spelling (ПОДЬЯЧЕВ is a surname too).
 
-use opencv::core::Mat;
-
 use super::VisionError;
 use super::front::{FrontReader, Value, drawn_on};
+use super::text::Printed;
 
 /// Each letter the Kazakh model may have read for the one beside it.
 const UNTOLD: [(char, char); 2] = [('И', 'Й'), ('Ь', 'Ъ')];
@@ -18,11 +17,11 @@ impl FrontReader {
     /// `name`, read on `value`, with each И or Ь the Russian model reads as Й or Ъ
     /// taken from it ([`signs_from`]); `name` itself when it has neither letter,
     /// without that model, or when the two reads are not of one name.
-    pub(super) fn with_russian_signs(&mut self, gray: &Mat, value: Value, name: &str) -> Result<String, VisionError> {
+    pub(super) fn with_russian_signs(&mut self, printed: &Printed, value: Value, name: &str) -> Result<String, VisionError> {
         if !name.chars().any(|c| UNTOLD.iter().any(|(read, _)| *read == c)) {
             return Ok(name.to_string());
         }
-        let russian = self.russian_name(gray, value)?;
+        let russian = self.russian_name(printed, value)?;
         Ok(russian.and_then(|r| signs_from(name, &r)).unwrap_or_else(|| name.to_string()))
     }
 }
