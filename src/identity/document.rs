@@ -212,8 +212,9 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     // The MRZ's own checks. Failing ones accuse the document only when the reader
     // vouched for every character; otherwise the zone was misread, and only what
     // its passing check digits cover is kept ([`Mrz::vouched`]).
-    if mrz.is_some_and(Mrz::misread) {
-        problems.push(problem("unreadable_field", "the MRZ could not be read with certainty: its check digits fail"));
+    if let Some(m) = mrz.filter(|m| m.misread()) {
+        let why = if m.valid() { "it names a state no state has" } else { "its check digits fail" };
+        problems.push(problem("unreadable_field", format!("the MRZ could not be read with certainty: {why}")));
     } else if let Some(m) = mrz {
         for (ok, field) in [
             (m.checks.document_number, "document number"),
@@ -376,7 +377,7 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
 
     DocumentRead {
         document_type,
-        issuing_country: mrz.map(|m| m.issuing_state.clone()).or(front.map(|_| "KAZ".to_string())),
+        issuing_country: mrz.map(|m| m.issuing_state.clone()).filter(|s| !s.is_empty()).or(front.map(|_| "KAZ".to_string())),
         iin_valid: parsed_iin.is_some(),
         iin,
         surname,
@@ -386,7 +387,7 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         sex,
         document_number: mrz.map(|m| m.document_number.clone()).filter(|n| !n.is_empty()),
         expiry_date,
-        nationality: mrz.map(|m| m.nationality.clone()),
+        nationality: mrz.map(|m| m.nationality.clone()).filter(|s| !s.is_empty()),
         minor,
         expired,
         mrz: MrzView {

@@ -187,6 +187,36 @@ fn a_zone_its_reader_could_not_vouch_for_is_unreadable_where_its_check_digits_fa
 }
 
 #[test]
+fn a_zone_naming_no_state_keeps_only_what_two_of_its_fields_agree_on() {
+    // Tesseract on a blurred photo (tuning seed 19): every check digit passes,
+    // the document number's N and 2 read as M and 1 cancelling in its, and the
+    // codes read EAI and <AI.
+    let lines = ["P<EAISHALGTHMBAEV<<TOLEGEN<<<<<<<<<<<<<<<<<<", "MI5109011Z<AI6303219M3302255630321334010<<64"];
+    let mut slipped = Mrz::parse_on(&lines, on()).expect("parses");
+    assert!(slipped.valid() && !slipped.codes_known());
+    // Read alike by two readers, it is the document's, codes and all.
+    let d = assemble(None, Some(&slipped), on());
+    assert_eq!((d.document_number.as_deref(), d.issuing_country.as_deref()), (Some("M15109011"), Some("EAI")));
+    slipped.read_uncertain = true;
+    let d = assemble(None, Some(&slipped), on());
+    assert!(d.problems.iter().any(|p| p.code == "unreadable_field" && p.message.contains("names a state")), "{:?}", d.problems);
+    assert!(!codes(&d).iter().any(|c| c.starts_with("mrz_") || c.starts_with("iin_")), "{:?}", codes(&d));
+    // No number, date or name its own check digit alone vouches for...
+    assert_eq!((d.document_number.as_deref(), d.expiry_date, d.surname.as_deref()), (None, None, None));
+    assert_eq!((d.issuing_country.as_deref(), d.nationality.as_deref()), (None, None));
+    // ...only the IIN, by its own check digit, and the birth date it carries.
+    assert_eq!((d.iin.as_deref(), d.birth_date), (Some("630321334010"), Some("1963-03-21".parse().unwrap())));
+    // A card's zone whose IIN does not carry its birth date keeps neither.
+    let mut card = TD1.map(str::to_string);
+    card[1] = card[1].replacen("KAZ", "<AZ", 1);
+    card[0] = card[0].replacen("050624533556", "050625533556", 1);
+    let mut card = Mrz::parse_on(&card, on()).expect("parses");
+    card.read_uncertain = true;
+    let d = assemble(None, Some(&card), on());
+    assert_eq!((d.iin.as_deref(), d.birth_date), (None, None));
+}
+
+#[test]
 fn names_two_readers_read_otherwise_are_not_reported_nor_compared() {
     let mut m = mrz();
     m.letters_uncertain = true;

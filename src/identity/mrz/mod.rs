@@ -17,6 +17,7 @@
 use super::date::{self, Date};
 use super::iin::{IIN_LENGTH, Sex};
 
+mod codes;
 mod error;
 mod layout;
 mod vouched;
