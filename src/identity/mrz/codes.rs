@@ -65,6 +65,7 @@ mod tests {
 
     #[test]
     fn the_list_is_debians_iso_codes_where_installed() {
+        // scripts/setup installs iso-codes (GStreamer needs it too).
         let Ok(json) = std::fs::read_to_string("/usr/share/iso-codes/json/iso_3166-1.json") else {
             eprintln!("iso-codes not installed: list not compared");
             return;
