@@ -91,11 +91,14 @@ pub struct ReadCount {
     /// Of those, the MRZ rows read by Tesseract (where the glyph reader was unsure).
     pub mrz_reads: u32,
     pub mrz_ms: f64,
+    /// The images' width over their height, summed: the LSTM's work grows with a
+    /// line's length at the height it scales every line to.
+    pub aspect: f64,
 }
 
 thread_local! {
     static READS: std::cell::Cell<ReadCount> =
-        const { std::cell::Cell::new(ReadCount { reads: 0, ms: 0.0, mrz_reads: 0, mrz_ms: 0.0 }) };
+        const { std::cell::Cell::new(ReadCount { reads: 0, ms: 0.0, mrz_reads: 0, mrz_ms: 0.0, aspect: 0.0 }) };
 }
 
 /// The MRZ's Tesseract model (ocr.rs), whose reads the count keeps apart.
@@ -237,6 +240,7 @@ impl Tesseract {
         READS.with(|r| {
             let mut c = r.get();
             (c.reads, c.ms) = (c.reads + 1, c.ms + ms);
+            c.aspect += f64::from(gray.cols()) / f64::from(gray.rows());
             if self.reads_mrz {
                 (c.mrz_reads, c.mrz_ms) = (c.mrz_reads + 1, c.mrz_ms + ms);
             }
