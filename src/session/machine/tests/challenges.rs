@@ -24,10 +24,10 @@ fn challenges_run_in_order_after_the_photo_and_a_failed_one_rejects() {
         out
     };
     play(&mut m, base, 6);
-    let fx = play(&mut m, Observation { yaw: 0.3, ..base }, 3);
+    let fx = play(&mut m, Observation { yaw: 0.3, ..base }, 8);
     assert!(prompts(&fx).contains(&(Prompt::LookUp, None)), "{fx:?}");
     play(&mut m, base, 6);
-    let fx = play(&mut m, Observation { pitch: 0.4, ..base }, 3);
+    let fx = play(&mut m, Observation { pitch: 0.4, ..base }, 8);
     let outcome = decision(&fx).expect("decided after the last challenge");
     assert_eq!(outcome.decision, Decision::Verified);
     assert!(outcome.checks.iter().any(|c| c.name == "challenge_turn_left" && c.passed));
@@ -54,7 +54,11 @@ fn challenges_run_in_order_after_the_photo_and_a_failed_one_rejects() {
     m.on_continue(t);
     let mut out = Vec::new();
     for _ in 0..4 {
-        out.extend(play(&mut m, base, 6));
+        // Its own clock: `play` keeps the first session's.
+        for _ in 0..6 {
+            t += Duration::from_millis(33);
+            out.extend(m.on_liveness_frame(Some(&base), t));
+        }
         for _ in 0..30 {
             t += Duration::from_millis(33);
             out.extend(m.on_liveness_frame(None, t));
