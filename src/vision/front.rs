@@ -50,6 +50,12 @@ pub struct FrontReader {
     /// model takes a bold Щ for Ш, say). It has no Kazakh letters, so it is only
     /// asked about the letters the first read got wrong ([`merge_reads`]).
     russian: Option<Tesseract>,
+    /// Tesseract's English model, digits only: a third reader of a printed IIN the
+    /// MRZ disagrees with (the Kazakh model reads PT Sans Narrow's 3 as 5 at every
+    /// look, and the Russian one a 3 twice, on a clean page of tuning seed 29).
+    /// Loaded when first needed (80 ms): most documents never need it.
+    english: Option<Option<Tesseract>>,
+    tessdata: PathBuf,
 }
 
 /// What the line reader read.
@@ -153,7 +159,7 @@ impl FrontReader {
         let russian = Tesseract::new(&datapath, "rus", RUSSIAN_ALPHABET)
             .inspect_err(|e| tracing::warn!(error = %e, "no second opinion on printed names (install tesseract-ocr-rus)"))
             .ok();
-        Ok(Self { ocr, russian, seen: ReadCache::default() })
+        Ok(Self { ocr, russian, english: None, tessdata: datapath, seen: ReadCache::default() })
     }
 
     /// The fast way (see the module comment), on the front or page with its
@@ -434,35 +440,32 @@ impl FrontReader {
         Ok(line_name(text.trim(), value.words))
     }
 
-    /// A printed IIN as the Russian model reads it, digits only (`None` without
-    /// that model, or when no look reads twelve digits): a read independent of
-    /// every look the Kazakh model had, before a disagreement with the MRZ may
-    /// accuse the card. A look is tried after another until one reads one of
-    /// `expected` (the two sides' values), so a single slip does not decide.
-    pub fn russian_iin(&mut self, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
-        let Some(russian) = self.russian.as_mut() else { return Ok(None) };
-        // Digits only for this read: the name alphabet lets 3 read as З.
-        russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
+    /// A printed IIN as the Russian model reads it, digits only, else as the
+    /// English one does (`None` without them, or when no look reads twelve digits):
+    /// reads independent of every look the Kazakh model had, before a disagreement
+    /// with the MRZ may accuse the card. Looks are tried in turn until one reads one
+    /// of `expected` (the two sides' values), so a single slip does not decide.
+    pub fn independent_iin(&mut self, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
         let mut first = None;
-        let mut looked = Ok(());
-        for look in [SECOND_LOOK, THIRD_LOOK] {
-            let read = shown(gray, value.line, look)
-                .and_then(|scaled| russian.read(&scaled, Layout::Line))
-                .map(|text| iin_value(text.trim()));
-            match read {
-                Ok(Some(digits)) if expected.contains(&digits.as_str()) => {
-                    first = Some(digits);
-                    break;
-                }
-                Ok(read) => first = first.or(read),
-                Err(e) => {
-                    looked = Err(e);
-                    break;
-                }
-            }
+        if let Some(russian) = self.russian.as_mut() {
+            // Digits only for this read: the name alphabet lets 3 read as З.
+            russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
+            let read = iin_by(russian, gray, value, expected);
+            russian.set_variable("tessedit_char_whitelist", RUSSIAN_ALPHABET)?;
+            first = read?;
         }
-        russian.set_variable("tessedit_char_whitelist", RUSSIAN_ALPHABET)?;
-        looked.map(|()| first)
+        if first.as_deref().is_some_and(|d| expected.contains(&d)) {
+            return Ok(first);
+        }
+        let tessdata = &self.tessdata;
+        let english = self.english.get_or_insert_with(|| {
+            Tesseract::new(tessdata, "eng", "0123456789 ")
+                .inspect_err(|e| tracing::warn!(error = %e, "no third opinion on printed IINs (install tesseract-ocr-eng)"))
+                .ok()
+        });
+        let Some(english) = english.as_mut() else { return Ok(first) };
+        let read = iin_by(english, gray, value, expected)?;
+        Ok(if read.as_deref().is_some_and(|d| expected.contains(&d)) { read } else { first.or(read) })
     }
 
     /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that
@@ -486,6 +489,20 @@ impl FrontReader {
 /// How sure Tesseract was of the least certain character of a read.
 fn least_sure(glyphs: &[Glyph]) -> f32 {
     glyphs.iter().filter(|g| !g.letter.is_whitespace()).map(|g| g.confidence).fold(100.0, f32::min)
+}
+
+/// A printed IIN as `model` reads it at the second and third looks: the first
+/// read of one of `expected`, else the first of twelve digits.
+fn iin_by(model: &mut Tesseract, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
+    let mut first = None;
+    for look in [SECOND_LOOK, THIRD_LOOK] {
+        let read = iin_value(model.read(&shown(gray, value.line, look)?, Layout::Line)?.trim());
+        if read.as_deref().is_some_and(|d| expected.contains(&d)) {
+            return Ok(read);
+        }
+        first = first.or(read);
+    }
+    Ok(first)
 }
 
 /// A line cut out, levelled and scaled as `look` says.

@@ -452,7 +452,11 @@ impl DocumentReader {
                 }
                 Field::Iin if !front.confirmed.iin => {
                     let Some(iin) = mrz.iin_candidate() else { continue };
-                    if front.iin.as_deref() == Some(iin) || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))? {
+                    // The other models too: one font's digits one model misreads at every look.
+                    if front.iin.as_deref() == Some(iin)
+                        || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))?
+                        || self.front.independent_iin(&printed.gray, *value, [iin, iin])?.as_deref() == Some(iin)
+                    {
                         front.iin = Some(iin.to_string());
                         front.confirmed.iin = true;
                     }
@@ -463,9 +467,10 @@ impl DocumentReader {
         Ok(())
     }
 
-    /// A printed IIN that disagrees with the MRZ's is read again by an independent
-    /// model before it may accuse the card. When that model reads the MRZ's digits,
-    /// the disagreement was a misread and that read is kept; when it reads the
+    /// A printed IIN that disagrees with the MRZ's is read again by independent
+    /// models (Russian, then English) before it may accuse the card. When one
+    /// reads the MRZ's digits, the disagreement was a misread and that read is
+    /// kept; when it reads the
     /// Kazakh model's digits, the printed IIN is as read (tampered, or misprinted);
     /// when it reads neither, the printed IIN is unsure: reported unreadable, not
     /// accused. (One model's habit, 3 read as 5 in a narrow font, agrees with
@@ -476,7 +481,7 @@ impl DocumentReader {
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        let other = self.front.russian_iin(&lines.printed.gray, *value, [printed.as_str(), checked])?;
+        let other = self.front.independent_iin(&lines.printed.gray, *value, [printed.as_str(), checked])?;
         if other.as_deref() == Some(checked) {
             front.iin = other.clone();
         }
