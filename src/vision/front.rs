@@ -38,7 +38,7 @@ const FRONT_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧ
 const SYSTEM_TESSDATA: [&str; 2] = ["/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata"];
 
 /// Russian letters and digits: the second opinion's alphabet.
-const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789- ";
+pub(super) const RUSSIAN_ALPHABET: &str = "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789- ";
 
 /// Reads the printed side of a Kazakh ID card.
 pub struct FrontReader {
@@ -49,13 +49,13 @@ pub struct FrontReader {
     /// is an independent second read of a name the MRZ disagrees with (the Kazakh
     /// model takes a bold Щ for Ш, say). It has no Kazakh letters, so it is only
     /// asked about the letters the first read got wrong ([`merge_reads`]).
-    russian: Option<Tesseract>,
+    pub(super) russian: Option<Tesseract>,
     /// Tesseract's English model, digits only: a third reader of a printed IIN the
     /// MRZ disagrees with (the Kazakh model reads PT Sans Narrow's 3 as 5 at every
     /// look, and the Russian one a 3 twice, on a clean page of tuning seed 29).
-    /// Loaded when first needed (80 ms): most documents never need it.
-    english: Option<Option<Tesseract>>,
-    tessdata: PathBuf,
+    /// Loaded when first needed ([`super::number_readers`]).
+    pub(super) english: Option<Option<Tesseract>>,
+    pub(super) tessdata: PathBuf,
 }
 
 /// What the line reader read.
@@ -119,9 +119,9 @@ pub(super) const NAME_LOOK: Look = Look { height: 24.0, squeeze: 1.0, filter: Fi
 pub(super) const DIGITS_LOOK: Look = Look { height: 24.0, squeeze: 0.7, filter: Filter::Grey };
 /// The second look at a value that did not parse or check out: larger and at
 /// full width, for blurred photos.
-const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, filter: Filter::Grey };
+pub(super) const SECOND_LOOK: Look = Look { height: 32.0, squeeze: 1.0, filter: Filter::Grey };
 /// A look unlike the first two, to confirm what the second one read.
-const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, filter: Filter::Grey };
+pub(super) const THIRD_LOOK: Look = Look { height: 28.0, squeeze: 0.85, filter: Filter::Grey };
 /// How sure Tesseract must be of every digit of a printed IIN or birth date, in
 /// the surer of the two reads that agree, before the value may accuse a document.
 /// Tuning set: the tuning split's ID cards (gen_documents.py seed 5, clean,
@@ -440,34 +440,6 @@ impl FrontReader {
         Ok(line_name(text.trim(), value.words))
     }
 
-    /// A printed IIN as the Russian model reads it, digits only, else as the
-    /// English one does (`None` without them, or when no look reads twelve digits):
-    /// reads independent of every look the Kazakh model had, before a disagreement
-    /// with the MRZ may accuse the card. Looks are tried in turn until one reads one
-    /// of `expected` (the two sides' values), so a single slip does not decide.
-    pub fn independent_iin(&mut self, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
-        let mut first = None;
-        if let Some(russian) = self.russian.as_mut() {
-            // Digits only for this read: the name alphabet lets 3 read as З.
-            russian.set_variable("tessedit_char_whitelist", "0123456789 ")?;
-            let read = iin_by(russian, gray, value, expected);
-            russian.set_variable("tessedit_char_whitelist", RUSSIAN_ALPHABET)?;
-            first = read?;
-        }
-        if first.as_deref().is_some_and(|d| expected.contains(&d)) {
-            return Ok(first);
-        }
-        let tessdata = &self.tessdata;
-        let english = self.english.get_or_insert_with(|| {
-            Tesseract::new(tessdata, "eng", "0123456789 ")
-                .inspect_err(|e| tracing::warn!(error = %e, "no third opinion on printed IINs (install tesseract-ocr-eng)"))
-                .ok()
-        });
-        let Some(english) = english.as_mut() else { return Ok(first) };
-        let read = iin_by(english, gray, value, expected)?;
-        Ok(if read.as_deref().is_some_and(|d| expected.contains(&d)) { read } else { first.or(read) })
-    }
-
     /// A name line read again the other ways ([`REREAD_LOOKS`]), each read that
     /// gives a name, in order; then, when `first` (the first read) is given and the
     /// Russian model is there, `first` with the letters that model reads otherwise
@@ -491,22 +463,8 @@ fn least_sure(glyphs: &[Glyph]) -> f32 {
     glyphs.iter().filter(|g| !g.letter.is_whitespace()).map(|g| g.confidence).fold(100.0, f32::min)
 }
 
-/// A printed IIN as `model` reads it at the second and third looks: the first
-/// read of one of `expected`, else the first of twelve digits.
-fn iin_by(model: &mut Tesseract, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
-    let mut first = None;
-    for look in [SECOND_LOOK, THIRD_LOOK] {
-        let read = iin_value(model.read(&shown(gray, value.line, look)?, Layout::Line)?.trim());
-        if read.as_deref().is_some_and(|d| expected.contains(&d)) {
-            return Ok(read);
-        }
-        first = first.or(read);
-    }
-    Ok(first)
-}
-
 /// A line cut out, levelled and scaled as `look` says.
-fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
+pub(super) fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionError> {
     let level = level_line(gray, line)?;
     let scale = look.height / f64::from(line.letters);
     let interpolation = if scale > 1.0 { imgproc::INTER_CUBIC } else { imgproc::INTER_AREA };

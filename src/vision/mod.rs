@@ -14,6 +14,7 @@ pub mod models;
 pub mod mrz_glyphs;
 pub mod mrz_locate;
 mod mrz_led;
+mod number_readers;
 pub mod ocr;
 mod portrait;
 mod read_cache;

@@ -362,8 +362,10 @@ impl DocumentReader {
                 *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near && spelled;
             }
         }
-        self.confirm_by_mrz(front, lines, mrz)?;
+        // The IIN first: found misread, it no longer vouches for the birth date
+        // read with it, which the MRZ may then confirm.
         self.recheck_iin(front, lines, mrz)?;
+        self.confirm_by_mrz(front, lines, mrz)?;
         let mut names: Vec<(Field, Value)> = lines.found.iter().filter(|(f, _)| matches!(f, Field::Surname | Field::Given)).copied().collect();
         // Print no line of which reads as print: searching it reads noise.
         if !lines.legible {
@@ -445,7 +447,10 @@ impl DocumentReader {
             match field {
                 Field::Birth if !front.confirmed.birth_date => {
                     let Some(date) = mrz.birth_date else { continue };
-                    if front.birth_date == Some(date) || self.front.any_look_reads(printed, *field, *value, |r| r.birth_date == Some(date))? {
+                    if front.birth_date == Some(date)
+                        || self.front.any_look_reads(printed, *field, *value, |r| r.birth_date == Some(date))?
+                        || self.front.english_reads_date(&printed.gray, *value, date)?
+                    {
                         front.birth_date = Some(date);
                         front.confirmed.birth_date = true;
                     }
