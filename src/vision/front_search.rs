@@ -10,7 +10,7 @@
 use opencv::core::Mat;
 
 use super::VisionError;
-use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SHARP_LOOK, Value, line_name};
+use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, SHARP_LOOK, Value, line_name};
 use super::labels::Field;
 use super::text::{Line, Printed};
 use crate::identity::FrontFields;
@@ -84,9 +84,20 @@ impl FrontReader {
         let fits = |l: &Line| has_room(l, (IIN_LENGTH, IIN_LENGTH), DIGIT_WIDTH);
         let mut fitting: Vec<Line> = printed.free(taken).into_iter().filter(fits).collect();
         fitting.sort_by_key(|l| (std::cmp::Reverse(l.letters), l.rect.y));
-        for line in fitting.into_iter().take(MAX_READS / 2) {
+        // A card front prints five values alike in size (three names, the birth
+        // date, the IIN) and any of them fits twelve digits: enough reads to reach
+        // each, wherever the layout puts the IIN (the fifth and last on tuning seed
+        // 19's cards, whose labels read as nothing).
+        for line in fitting.into_iter().take(MAX_READS) {
             let value = Value::of(&printed.ink, line)?;
             if let Some((look, least)) = self.read_value(printed, Field::Iin, value, &[DIGITS_LOOK], fields)? {
+                return Ok(Some((value, look, least)));
+            }
+            // Digits, but not twelve: a narrow font's run together when squeezed
+            // (620320479733 as 60032047973, tuning seed 37). Read at their own width.
+            if reads_as_digits(&self.read_line(printed, value.line, DIGITS_LOOK)?)
+                && let Some((look, least)) = self.read_value(printed, Field::Iin, value, &[SECOND_LOOK], fields)?
+            {
                 return Ok(Some((value, look, least)));
             }
         }
@@ -123,6 +134,12 @@ impl FrontReader {
         }
         Ok(None)
     }
+}
+
+/// Whether a read is a number, whatever its length: digits (nine or more) and
+/// nothing that is a letter.
+fn reads_as_digits(text: &str) -> bool {
+    text.chars().filter(char::is_ascii_digit).count() >= 9 && !text.chars().any(char::is_alphabetic)
 }
 
 /// Whether `line` is as wide as `count` (fewest, most) characters, give or take
