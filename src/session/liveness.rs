@@ -402,7 +402,7 @@ mod tests {
         assert_eq!(play(Challenge::LookUp, &track), Progress::Passed);
         // Held about the threshold, a frame under it now and then: held.
         let wavering: Vec<_> = (0..12).map(|i| Some(Observation { pitch: if i % 3 == 2 { 0.49 } else { 0.46 }, ..still() })).collect();
-        assert_eq!(play(Challenge::LookUp, &[hold(still(), 6), wavering.clone()].concat()), Progress::Passed);
+        assert_eq!(play(Challenge::LookUp, &[hold(still(), 6), wavering].concat()), Progress::Passed);
         // Passed through, not held (a head's sway, 130 ms over the threshold): not the answer.
         let nod: Vec<_> = [hold(still(), 6), ramp(still(), up, 4), hold(up, 1), ramp(up, still(), 4), hold(still(), 30)].concat();
         assert_eq!(play(Challenge::LookUp, &nod), Progress::Pending);
