@@ -384,7 +384,15 @@ impl FrontReader {
             }
             alike += 1;
             if alike == 2 || least_sure(&glyphs) >= SURE_NAME_LETTER {
-                return Ok(true);
+                // The Kazakh model can be sure of a wrong letter in every look
+                // (В as Б, tuning seed 37): a patronymic of the Russian form
+                // (-ИЧ, -НА) must not read otherwise to the Russian model, which
+                // misreads the Kazakh form (-ҰЛЫ, -ҚЫЗЫ) as often as not.
+                if !(name.ends_with("ИЧ") || name.ends_with("НА")) {
+                    return Ok(true);
+                }
+                let russian = self.russian_name(printed, value)?;
+                return Ok(!russian.is_some_and(|r| super::signs::russian_contradicts(name, &r)));
             }
         }
         Ok(false)

@@ -51,9 +51,28 @@ pub(super) fn signs_from(kazakh: &str, russian: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Whether the Russian model's read contradicts the Kazakh model's: letter for
+/// letter the same length, and another letter where the Kazakh read has a
+/// Russian one (a Kazakh letter it cannot see, and Й/И and Ъ/Ь, which it tells
+/// better, are not contradictions). Reads of other lengths say nothing.
+pub(super) fn russian_contradicts(kazakh: &str, russian: &str) -> bool {
+    let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
+    k.len() == r.len()
+        && k.iter().zip(&r).any(|(&a, &b)| a != b && drawn_on(a).is_none() && !UNTOLD.contains(&(a, b)) && !UNTOLD.contains(&(b, a)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_russian_letter_read_otherwise_contradicts() {
+        // Tuning seed 37: В read as Б by the Kazakh model, surely.
+        assert!(russian_contradicts("БЛАДИМИРОВИЧ", "ВЛАДИМИРОВИЧ"));
+        assert!(!russian_contradicts("СЕРІКҰЛЫ", "СЕРИКУЛЫ"), "Kazakh letters are the Kazakh model's");
+        assert!(!russian_contradicts("ЮРЬЕВИЧ", "ЮРЪЕВИЧ"));
+        assert!(!russian_contradicts("ВЛАДИМИРОВИЧ", "ВЛАДИМИРОВИЧИ"), "another length says nothing");
+    }
 
     #[test]
     fn a_breve_or_a_hard_sign_the_russian_read_sees_is_taken() {
