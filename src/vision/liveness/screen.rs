@@ -171,7 +171,9 @@ fn frame_sides(half: &Mat, face: Rect) -> Result<(usize, [f32; 4]), VisionError>
     }
     let mut lines: Vector<Vec4i> = Vector::new();
     let min_len = (SIDE_SPAN * face.width.min(face.height) as f32) as f64;
-    imgproc::hough_lines_p(&edges, &mut lines, 1.0, std::f64::consts::PI / 180.0, (min_len * 0.6) as i32, min_len, 2.0)?;
+    // Angles in 2° steps: only lines within 14° of upright or level count, and the
+    // vote costs half that of 1° steps, which took a tenth of a 720p frame's analysis.
+    imgproc::hough_lines_p(&edges, &mut lines, 1.0, std::f64::consts::PI / 90.0, (min_len * 0.6) as i32, min_len, 2.0)?;
     let (fx0, fy0) = ((face.x - area.x) as f32, (face.y - area.y) as f32);
     let (fw, fh) = (face.width as f32, face.height as f32);
     let (cx, cy) = (fx0 + fw / 2.0, fy0 + fh / 2.0);
