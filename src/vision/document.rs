@@ -38,7 +38,17 @@ impl DocumentShape {
     }
 }
 
-/// A document found in an image.
+/// A document's outline found in an image.
+#[derive(Clone, Copy, Debug)]
+pub struct Outline {
+    /// Top-left, top-right, bottom-right, bottom-left, in image pixels.
+    pub corners: [Point2f; 4],
+    pub shape: DocumentShape,
+    /// Share of the image the document covers.
+    pub area_share: f32,
+}
+
+/// A document found in an image and flattened.
 pub struct Located {
     /// Top-left, top-right, bottom-right, bottom-left, in image pixels.
     pub corners: [Point2f; 4],
@@ -51,6 +61,15 @@ pub struct Located {
 
 /// Finds the largest document-shaped quadrilateral and flattens it.
 pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
+    let Some(Outline { corners, shape, area_share }) = outline(bgr)? else { return Ok(None) };
+    let rectified = warp(bgr, &corners, shape)?;
+    Ok(Some(Located { corners, shape, rectified, area_share }))
+}
+
+/// The largest document-shaped quadrilateral, not yet flattened: flattening a
+/// passport page costs as much again as finding it, and a scan filling the image
+/// is taken whole instead.
+pub fn outline(bgr: &Mat) -> Result<Option<Outline>, VisionError> {
     if bgr.empty() {
         return Err(VisionError::BadImage("empty image".into()));
     }
@@ -79,8 +98,7 @@ pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
     let Some((quad, area, shape)) = best else { return Ok(None) };
     let inv = (1.0 / scale) as f32;
     let corners = quad.map(|p| Point2f::new(p.x * inv, p.y * inv));
-    let rectified = warp(bgr, &corners, shape)?;
-    Ok(Some(Located { corners, shape, rectified, area_share: (area / image_area) as f32 }))
+    Ok(Some(Outline { corners, shape, area_share: (area / image_area) as f32 }))
 }
 
 /// Two views of the document's outline in a grey image: its edges, and its

@@ -103,9 +103,10 @@ const LABEL_LOOK: Look = Look { height: 20.0, squeeze: 0.7, filter: Filter::Grey
 /// read further is a title row or a header across the document (1850 px wide,
 /// 100 ms a read on a card front of the tuning split).
 const LABEL_WORDS: usize = 6;
-/// So many lines under which a value sits read as no label, and none as one:
-/// the page's labels are too small or blurred to read, and the rest would read
-/// as noise too (30-40 reads, 80-120 ms, on a tuning passport photographed small).
+/// So many lines in a row under which a value sits read as no label: the page's
+/// labels are too small or blurred to read, and the rest would read as noise too
+/// (30-40 reads, 80-120 ms, on a tuning passport photographed small). One label
+/// read by chance among the noise no longer lets the rest be read.
 const LABELS_TO_JUDGE: usize = 6;
 /// No value or label is wider than this many letter heights (a double-barrelled
 /// surname is 12, a label in three languages up to its sixth word 27); a wider
@@ -190,9 +191,9 @@ impl FrontReader {
         // Value lines whose label has been read, and label lines known to say what
         // a label already read said.
         let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();
-        let (mut unnamed, mut named) = (0, false);
+        let mut unnamed = 0;
         for i in 0..lines.len() {
-            if settled || values.len() == Field::ALL.len() || (!named && unnamed == LABELS_TO_JUDGE) {
+            if settled || values.len() == Field::ALL.len() || unnamed == LABELS_TO_JUDGE {
                 break;
             }
             if said.contains(&i) {
@@ -207,8 +208,7 @@ impl FrontReader {
                 continue;
             }
             let kind = self.read_label(&printed, lines[i])?;
-            named |= kind.is_some();
-            unnamed += usize::from(kind.is_none());
+            unnamed = if kind.is_some() { 0 } else { unnamed + 1 };
             match kind {
                 Some(LabelKind::Field(_)) => _ = labelled.insert(at),
                 // Another label's value may be smaller than a value of ours, and then
