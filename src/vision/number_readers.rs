@@ -19,8 +19,8 @@ impl FrontReader {
     /// English one does (`None` without them, or when no look reads twelve digits):
     /// reads independent of every look the Kazakh model had, before a disagreement
     /// with the MRZ may accuse the card. Looks are tried in turn until one reads one
-    /// of `expected` (the two sides' values), so a single slip does not decide.
-    pub fn independent_iin(&mut self, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
+    /// of `expected` (the MRZ's value, or the two sides' values), so a single slip does not decide.
+    pub fn independent_iin(&mut self, gray: &Mat, value: Value, expected: &[&str]) -> Result<Option<String>, VisionError> {
         let mut first = None;
         if let Some(russian) = self.russian.as_mut() {
             // Digits only for this read: the name alphabet lets 3 read as З.
@@ -64,7 +64,7 @@ impl FrontReader {
 
 /// A printed IIN as `model` reads it at the second and third looks: the first
 /// read of one of `expected`, else the first of twelve digits.
-fn iin_by(model: &mut Tesseract, gray: &Mat, value: Value, expected: [&str; 2]) -> Result<Option<String>, VisionError> {
+fn iin_by(model: &mut Tesseract, gray: &Mat, value: Value, expected: &[&str]) -> Result<Option<String>, VisionError> {
     let mut first = None;
     for look in [SECOND_LOOK, THIRD_LOOK] {
         let read = iin_value(model.read(&shown(gray, value.line, look)?, Layout::Line)?.trim());

@@ -461,7 +461,7 @@ impl DocumentReader {
                     // The other models too: one font's digits one model misreads at every look.
                     if front.iin.as_deref() == Some(iin)
                         || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))?
-                        || self.front.independent_iin(&printed.gray, *value, [iin, iin])?.as_deref() == Some(iin)
+                        || self.front.independent_iin(&printed.gray, *value, &[iin])?.as_deref() == Some(iin)
                     {
                         front.iin = Some(iin.to_string());
                         front.confirmed.iin = true;
@@ -487,7 +487,7 @@ impl DocumentReader {
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        let other = self.front.independent_iin(&lines.printed.gray, *value, [printed.as_str(), checked])?;
+        let other = self.front.independent_iin(&lines.printed.gray, *value, &[printed.as_str(), checked])?;
         if other.as_deref() == Some(checked) {
             front.iin = other.clone();
         }
