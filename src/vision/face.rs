@@ -8,9 +8,9 @@
 
 use std::path::Path;
 
-use opencv::core::{self, Mat, Scalar, Size, Vector};
+use opencv::core::{self, Mat, Rect, Scalar, Size, Vector};
 use opencv::prelude::*;
-use opencv::{dnn, imgproc};
+use opencv::dnn;
 use serde::Serialize;
 
 use super::VisionError;
@@ -93,6 +93,7 @@ pub struct FaceDetector {
     score_threshold: f32,
     /// Reused from frame to frame: at a steady frame size nothing is allocated.
     scaled: Mat,
+    blocks: Mat,
     padded: Mat,
     blob: Mat,
     outputs: Vector<Mat>,
@@ -114,6 +115,7 @@ impl FaceDetector {
             detection_width: detection_width as i32,
             score_threshold,
             scaled: Mat::default(),
+            blocks: Mat::default(),
             padded: Mat::default(),
             blob: Mat::default(),
             outputs: Vector::new(),
@@ -132,8 +134,12 @@ impl FaceDetector {
         let scaled_size = Size::new(((cols as f32) * scale).round() as i32, ((rows as f32) * scale).round() as i32);
         // The network wants dimensions that are multiples of 32: pad right and bottom.
         let padded_size = Size::new(round_up_32(scaled_size.width), round_up_32(scaled_size.height));
+        // The part of the image shrunk, and its pixels per detection pixel on each axis.
+        let (mut sx, mut sy) = (1.0, 1.0);
         if scale < 1.0 {
-            imgproc::resize(bgr, &mut self.scaled, scaled_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+            let whole = Rect::new(0, 0, cols, rows);
+            let used = super::shrink::resample_into(bgr, whole, scaled_size, &mut self.blocks, &mut self.scaled)?;
+            (sx, sy) = (used.width as f32 / scaled_size.width as f32, used.height as f32 / scaled_size.height as f32);
         }
         let input: &Mat = if scale < 1.0 { &self.scaled } else { bgr };
         core::copy_make_border(
@@ -151,7 +157,7 @@ impl FaceDetector {
         self.padded = padded;
         let mut faces = faces?;
         for face in &mut faces {
-            unscale(face, scale);
+            unscale(face, sx, sy);
         }
         Ok(faces)
     }
@@ -223,14 +229,12 @@ fn non_max_suppression(mut candidates: Vec<Face>, iou: f32) -> Vec<Face> {
     kept
 }
 
-pub(crate) fn unscale(face: &mut Face, scale: f32) {
-    if scale == 1.0 {
-        return;
-    }
-    let inv = 1.0 / scale;
-    face.bbox = BoxF { x: face.bbox.x * inv, y: face.bbox.y * inv, width: face.bbox.width * inv, height: face.bbox.height * inv };
+/// A face found on a shrunk copy, in the image's pixels: `sx` and `sy` image pixels
+/// per copy pixel.
+pub(crate) fn unscale(face: &mut Face, sx: f32, sy: f32) {
+    face.bbox = BoxF { x: face.bbox.x * sx, y: face.bbox.y * sy, width: face.bbox.width * sx, height: face.bbox.height * sy };
     for p in &mut face.landmarks {
-        *p = Point { x: p.x * inv, y: p.y * inv };
+        *p = Point { x: p.x * sx, y: p.y * sy };
     }
 }
 

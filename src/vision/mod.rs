@@ -20,6 +20,7 @@ mod portrait;
 mod read_cache;
 pub mod quality;
 pub mod reader;
+mod shrink;
 mod signs;
 mod tails;
 pub mod tesseract;

@@ -20,7 +20,6 @@
 use std::path::Path;
 
 use opencv::core::{self, Mat, Rect, Scalar, Size};
-use opencv::imgproc;
 use opencv::prelude::*;
 
 use super::VisionError;
@@ -95,26 +94,6 @@ impl FaceTracker {
         Ok(faces)
     }
 
-    /// `region` of `bgr` scaled to `target` in `self.scaled`; returns the part of the
-    /// region that was used. Shrinking by more than half goes in two steps: averaging
-    /// whole blocks of k×k pixels (OpenCV's fast path for a whole factor, on the region
-    /// trimmed by under k pixels to a multiple of k), then area resampling of what is
-    /// left. Area resampling straight from a face filling a 720p frame cost 2 ms a
-    /// frame, a tenth of the whole analysis.
-    fn shrink_into(&mut self, bgr: &Mat, region: Rect, target: Size) -> Result<Rect, VisionError> {
-        let factor = (region.width / target.width).min(region.height / target.height);
-        if factor < 2 {
-            let interpolation = if region.width > target.width { imgproc::INTER_AREA } else { imgproc::INTER_LINEAR };
-            imgproc::resize(&Mat::roi(bgr, region)?, &mut self.scaled, target, 0.0, 0.0, interpolation)?;
-            return Ok(region);
-        }
-        let used = Rect::new(region.x, region.y, region.width - region.width % factor, region.height - region.height % factor);
-        let blocks = Size::new(used.width / factor, used.height / factor);
-        imgproc::resize(&Mat::roi(bgr, used)?, &mut self.blocks, blocks, 0.0, 0.0, imgproc::INTER_AREA)?;
-        imgproc::resize(&self.blocks, &mut self.scaled, target, 0.0, 0.0, imgproc::INTER_AREA)?;
-        Ok(used)
-    }
-
     /// The face in a square around `last`, in frame pixels; `None` when it is gone.
     fn follow(&mut self, bgr: &Mat, last: &Face) -> Result<Option<Face>, VisionError> {
         super::check_bgr(bgr)?;
@@ -144,7 +123,7 @@ impl FaceTracker {
             self.square.set_to_def(&Scalar::all(0.0))?;
         }
         let target = Size::new(dx1 - dx0, dy1 - dy0);
-        let inside = self.shrink_into(bgr, inside, target)?;
+        let inside = super::shrink::resample_into(bgr, inside, target, &mut self.blocks, &mut self.scaled)?;
         self.scaled.copy_to(&mut Mat::roi_mut(&mut self.square, Rect::new(dx0, dy0, target.width, target.height))?)?;
         // Where the input's pixels are in the frame: the placed part's own scale, so
         // rounding at the frame's edge does not shift the face.
