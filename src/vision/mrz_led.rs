@@ -42,7 +42,7 @@ pub(super) struct Led {
     /// says, and under a quarter looked like print ([`looks_printed`]; noise reads
     /// as a run of capitals now and then): the page's print is too small or blurred
     /// for Tesseract, and its labels and searches would read noise too (40-60
-    /// reads, 200-500 ms, on 9 of 54 moderate tuning passports). A page whose
+    /// reads, 200-500 ms, on 10 of 54 moderate tuning passports; 8 now stop). A page whose
     /// print reads as print but says something else is read on by its labels.
     pub(super) illegible: bool,
 }
