@@ -118,16 +118,21 @@ impl FrontReader {
         };
         let values: Vec<Value> =
             printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(&printed.ink, l)).collect::<Result<_, _>>()?;
+        // A slash parts a line's languages (a nationality, a place of birth): a line
+        // read with one at the first look is no patronymic, and is not read again.
+        let mut parted = vec![false; values.len()];
         for look in SEARCH_LOOKS {
-            for &value in &values {
+            for (i, &value) in values.iter().enumerate() {
                 // Three words are a place or an authority, never a patronymic. Two
                 // are a father's name and ҰЛЫ or ҚЫЗЫ, or one word whose blurred
                 // letter broke apart in the ink (С and the stem of an Е, tuning seed
                 // 13), which Tesseract, seeing the grey, reads as one.
-                if value.words > 2 {
+                if value.words > 2 || parted[i] {
                     continue;
                 }
-                if let Some(name) = line_name(&self.read_line(printed, value.line, look)?, value.words).filter(|n| is_patronymic(n)) {
+                let read = self.read_line(printed, value.line, look)?;
+                parted[i] = read.contains('/');
+                if let Some(name) = line_name(&read, value.words).filter(|n| is_patronymic(n)) {
                     return Ok(Some((name, value)));
                 }
             }
