@@ -50,20 +50,16 @@ pub struct Outline {
 
 /// A document found in an image and flattened.
 pub struct Located {
-    /// Top-left, top-right, bottom-right, bottom-left, in image pixels.
-    pub corners: [Point2f; 4],
-    pub shape: DocumentShape,
+    pub outline: Outline,
     /// The document flattened to [`DocumentShape::size`].
     pub rectified: Mat,
-    /// Share of the image the document covers.
-    pub area_share: f32,
 }
 
 /// Finds the largest document-shaped quadrilateral and flattens it.
 pub fn locate(bgr: &Mat) -> Result<Option<Located>, VisionError> {
-    let Some(Outline { corners, shape, area_share }) = outline(bgr)? else { return Ok(None) };
-    let rectified = warp(bgr, &corners, shape)?;
-    Ok(Some(Located { corners, shape, rectified, area_share }))
+    let Some(outline) = outline(bgr)? else { return Ok(None) };
+    let rectified = warp(bgr, &outline.corners, outline.shape)?;
+    Ok(Some(Located { outline, rectified }))
 }
 
 /// The largest document-shaped quadrilateral, not yet flattened: flattening a
@@ -274,9 +270,9 @@ mod tests {
         let quads: Vector<Vector<Point>> = Vector::from_iter([quad]);
         imgproc::fill_poly_def(&mut image, &quads, Scalar::all(220.0)).unwrap();
         let found = locate(&image).unwrap().expect("card found");
-        assert_eq!(found.shape, DocumentShape::Id1);
+        assert_eq!(found.outline.shape, DocumentShape::Id1);
         assert_eq!((found.rectified.cols(), found.rectified.rows()), ID1_SIZE);
-        assert!((found.corners[0].x - 300.0).abs() < 12.0 && (found.corners[0].y - 150.0).abs() < 12.0, "{:?}", found.corners);
+        assert!((found.outline.corners[0].x - 300.0).abs() < 12.0 && (found.outline.corners[0].y - 150.0).abs() < 12.0, "{:?}", found.outline.corners);
         assert!(locate(&Mat::new_rows_cols_with_default(200, 200, core::CV_8UC3, Scalar::all(60.0)).unwrap()).unwrap().is_none());
     }
 }

@@ -5,7 +5,6 @@
 
 use opencv::core::{Mat, Rect, Size};
 use opencv::imgproc;
-use opencv::prelude::*;
 
 use super::VisionError;
 
@@ -23,12 +22,12 @@ pub fn resample_into(image: &Mat, region: Rect, target: Size, blocks: &mut Mat, 
     }
     let used = Rect::new(region.x, region.y, region.width - region.width % factor, region.height - region.height % factor);
     let whole = Size::new(used.width / factor, used.height / factor);
-    imgproc::resize(&Mat::roi(image, used)?, blocks, whole, 0.0, 0.0, imgproc::INTER_AREA)?;
     if whole == target {
-        blocks.copy_to(out)?;
-    } else {
-        imgproc::resize(&*blocks, out, target, 0.0, 0.0, imgproc::INTER_AREA)?;
+        imgproc::resize(&Mat::roi(image, used)?, out, target, 0.0, 0.0, imgproc::INTER_AREA)?;
+        return Ok(used);
     }
+    imgproc::resize(&Mat::roi(image, used)?, blocks, whole, 0.0, 0.0, imgproc::INTER_AREA)?;
+    imgproc::resize(&*blocks, out, target, 0.0, 0.0, imgproc::INTER_AREA)?;
     Ok(used)
 }
 
@@ -36,6 +35,7 @@ pub fn resample_into(image: &Mat, region: Rect, target: Size, blocks: &mut Mat, 
 mod tests {
     use super::*;
     use opencv::core::{CV_8UC1, Scalar};
+    use opencv::prelude::*;
 
     #[test]
     fn a_shrink_by_an_odd_factor_averages_like_area_resampling_and_says_what_it_used() {

@@ -19,12 +19,12 @@ impl Engine {
             Ok(match self.analysers.documents.locate(image)? {
                 Some(found) => {
                     let r = self.analysers.documents.readability(&found.rectified)?;
-                    let framing = Framing { found: true, area_share: found.area_share, sharpness: r.sharpness, glare: r.glare };
+                    let framing = Framing { found: true, area_share: found.outline.area_share, sharpness: r.sharpness, glare: r.glare };
                     // Only where the document is found, and found well, can the portrait
                     // printed on it be told from the face of whoever holds it.
                     let look = look && session.machine.well_framed(&framing);
-                    let holder = look.then(|| self.holder_embedding(image, &found.corners));
-                    (framing, Some((found.rectified, found.shape)), holder)
+                    let holder = look.then(|| self.holder_embedding(image, &found.outline.corners));
+                    (framing, Some((found.rectified, found.outline.shape)), holder)
                 }
                 None => (Framing::default(), None, None),
             })

@@ -18,7 +18,7 @@ use crate::session::machine::Side;
 use crate::session::machine::tests as machine_tests;
 use crate::session::{DocumentKind, Language, Prompt, Reason, SessionEvent, StartRequest};
 use crate::store::Kek;
-use crate::vision::document::{DocumentShape, Located, Readability};
+use crate::vision::document::{DocumentShape, Located, Outline, Readability};
 use crate::vision::embedding::EMBEDDING_SIZE;
 use crate::vision::face::{BoxF, Point};
 use crate::vision::liveness::AttackKind;
@@ -192,7 +192,7 @@ impl DocumentAnalysis for FakeDocuments {
         }
         let corners = [Point2f::new(50.0, 12.0), Point2f::new(63.0, 12.0), Point2f::new(63.0, 36.0), Point2f::new(50.0, 36.0)];
         let rectified = Scene { pose: Pose::Nobody, person: 0, ..scene }.image();
-        Ok(Some(Located { corners, shape: DocumentShape::Id1, rectified, area_share: 0.5 }))
+        Ok(Some(Located { outline: Outline { corners, shape: DocumentShape::Id1, area_share: 0.5 }, rectified }))
     }
 
     fn readability(&mut self, _: &Mat) -> Result<Readability, VisionError> {
