@@ -14,6 +14,7 @@ use super::VisionError;
 use super::front_search::{DIGIT_WIDTH, LETTER_WIDTH, cyrillic_letters, has_room};
 use super::front::{FrontReader, Look, NAME_LOOK, Value, date_value, iin_value, line_name, value_under};
 use super::labels::Field;
+use super::tails::restore_tail;
 use super::text::{Line, Printed};
 use crate::identity::document::printed_name_agrees;
 use crate::identity::spelling::is_patronymic;
@@ -117,20 +118,24 @@ impl FrontReader {
             let text = self.read_line(printed, value.line, NAME_LOOK)?;
             printed_seen += usize::from(looks_printed(&text));
             let name = line_name(&text, value.words);
-            let says = |latin: &str| !latin.is_empty() && name.as_deref().is_some_and(|n| printed_name_agrees(n, mrz, latin));
-            let field = if !has(&found, Field::Surname) && says(&mrz.primary_identifier) {
-                fields.surname = name;
+            let surname = if has(&found, Field::Surname) { None } else { says(printed, value.line, name.as_deref(), mrz, &mrz.primary_identifier)? };
+            let given =
+                if has(&found, Field::Given) || surname.is_some() { None } else { says(printed, value.line, name.as_deref(), mrz, &mrz.secondary_identifiers)? };
+            // A full stop Tesseract adds after the last digit says nothing of them.
+            let iin = iin_value(text.trim_end().trim_end_matches(['.', ',']));
+            let field = if surname.is_some() {
+                fields.surname = surname;
                 fields.confirmed.surname = true;
                 Field::Surname
-            } else if !has(&found, Field::Given) && says(&mrz.secondary_identifiers) {
-                fields.given_names = name;
+            } else if given.is_some() {
+                fields.given_names = given;
                 fields.confirmed.given_names = true;
                 Field::Given
             } else if maybe_patronymic && value.words <= 2 && name.as_deref().is_some_and(is_patronymic) {
                 fields.patronymic = name;
                 Field::Patronymic
-            } else if !has(&found, Field::Iin) && iin_value(&text).is_some_and(|i| Some(i.as_str()) == mrz.iin_candidate()) {
-                fields.iin = iin_value(&text);
+            } else if !has(&found, Field::Iin) && iin.as_deref().is_some_and(|i| Some(i) == mrz.iin_candidate()) {
+                fields.iin = iin;
                 fields.confirmed.iin = true;
                 Field::Iin
             } else if !has(&found, Field::Birth) && mrz.birth_date.is_some() && date_value(&text) == mrz.birth_date {
@@ -163,6 +168,17 @@ impl FrontReader {
         }
         Ok(Led { illegible: judged_illegible(reads, printed_seen, found.len()), found, settled })
     }
+}
+
+/// `read`, the name on `line`, as the MRZ spells it `latin`: as read, or with the
+/// one tail the read lost (Щ read as Ш) where the image shows it. `None` when it
+/// says something else.
+fn says(printed: &Printed, line: Line, read: Option<&str>, mrz: &Mrz, latin: &str) -> Result<Option<String>, VisionError> {
+    let Some(read) = read.filter(|_| !latin.is_empty()) else { return Ok(None) };
+    if printed_name_agrees(read, mrz, latin) {
+        return Ok(Some(read.to_string()));
+    }
+    restore_tail(&printed.gray, line, read, mrz, latin)
 }
 
 #[cfg(test)]
