@@ -19,7 +19,7 @@ use super::text::{Line, Printed};
 use crate::identity::document::printed_name_agrees;
 use crate::identity::spelling::is_patronymic;
 use crate::identity::iin::IIN_LENGTH;
-use crate::identity::{FrontFields, Mrz};
+use crate::identity::{Date, FrontFields, Mrz};
 
 /// At most this many lines are read: a page prints its names, birth date and
 /// IIN in its first eight to ten value lines, and each read costs 3-8 ms.
@@ -134,11 +134,11 @@ impl FrontReader {
             } else if maybe_patronymic && value.words <= 2 && name.as_deref().is_some_and(is_patronymic) {
                 fields.patronymic = name;
                 Field::Patronymic
-            } else if !has(&found, Field::Iin) && iin.as_deref().is_some_and(|i| Some(i) == mrz.iin_candidate()) {
-                fields.iin = iin;
+            } else if !has(&found, Field::Iin) && self.reads_iin_as_mrz(printed, value, iin.as_deref(), mrz)? {
+                fields.iin = mrz.iin_candidate().map(str::to_string);
                 fields.confirmed.iin = true;
                 Field::Iin
-            } else if !has(&found, Field::Birth) && mrz.birth_date.is_some() && date_value(&text) == mrz.birth_date {
+            } else if !has(&found, Field::Birth) && self.reads_birth_as_mrz(printed, value, &text, mrz)? {
                 fields.birth_date = mrz.birth_date;
                 fields.confirmed.birth_date = true;
                 Field::Birth
@@ -170,6 +170,48 @@ impl FrontReader {
     }
 }
 
+impl FrontReader {
+    /// Whether the IIN read on `value` (`read`) is the MRZ's: as read, or, read a
+    /// digit or two otherwise (3 as 5 in some fonts), as readers independent of
+    /// the first read it (Russian and English digits) read it.
+    fn reads_iin_as_mrz(&mut self, printed: &Printed, value: Value, read: Option<&str>, mrz: &Mrz) -> Result<bool, VisionError> {
+        let (Some(read), Some(checked)) = (read, mrz.iin_candidate()) else { return Ok(false) };
+        if read == checked {
+            return Ok(true);
+        }
+        if !nearly_alike(read, checked) {
+            return Ok(false);
+        }
+        Ok(self.independent_iin(&printed.gray, value, &[checked])?.as_deref() == Some(checked))
+    }
+
+    /// [`Self::reads_iin_as_mrz`] for the birth date, `text` the line's read.
+    fn reads_birth_as_mrz(&mut self, printed: &Printed, value: Value, text: &str, mrz: &Mrz) -> Result<bool, VisionError> {
+        let Some(birth) = mrz.birth_date else { return Ok(false) };
+        let read = date_value(text);
+        if read == Some(birth) {
+            return Ok(true);
+        }
+        let Some(read) = read else { return Ok(false) };
+        if !nearly_alike(&day_first(read), &day_first(birth)) {
+            return Ok(false);
+        }
+        self.english_reads_date(&printed.gray, value, birth)
+    }
+}
+
+/// How a date is printed, its digits day first (DDMMYYYY).
+fn day_first(date: Date) -> String {
+    let iso: String = date.to_string().chars().filter(char::is_ascii_digit).collect();
+    format!("{}{}{}", &iso[6..8], &iso[4..6], &iso[0..4])
+}
+
+/// Whether two digit strings of one length differ in one or two places: a slip
+/// worth a second opinion, not another number.
+fn nearly_alike(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (1..=2).contains(&a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count())
+}
+
 /// `read`, the name on `line`, as the MRZ spells it `latin`: as read, or with the
 /// one tail the read lost (Щ read as Ш) where the image shows it. `None` when it
 /// says something else.
@@ -196,6 +238,17 @@ mod tests {
         assert!(!judged_illegible(9, 1, 1));
         // Too few reads to judge.
         assert!(!judged_illegible(3, 0, 0));
+    }
+
+    #[test]
+    fn a_number_a_digit_or_two_from_the_mrz_is_a_slip_to_ask_about_not_another_number() {
+        // 3 read as 5 (a tuning font at the first look), once and twice.
+        assert!(nearly_alike("880119599117", "880119399117"));
+        assert!(nearly_alike("780528550558", "780328550558"));
+        assert!(!nearly_alike("880119399117", "880119399117"), "the same: nothing to ask");
+        assert!(!nearly_alike("880155599117", "880119399117"), "three places: another number");
+        assert!(!nearly_alike("88011939911", "880119399117"), "a digit lost: not compared here");
+        assert_eq!(day_first("1978-03-28".parse().unwrap()), "28031978");
     }
 
     #[test]
