@@ -199,7 +199,7 @@ impl FrontReader {
             if said.contains(&i) {
                 continue;
             }
-            let Some(at) = value_under(lines, i) else {
+            let Some(at) = value_under(lines, i, false) else {
                 continue;
             };
             // A label in three languages is three lines over one value: once one of
@@ -216,7 +216,7 @@ impl FrontReader {
                 // over the birth date beside it): only the label's own other lines,
                 // as large as it, are passed over.
                 Some(LabelKind::Other) => said.extend(
-                    lines_under_chain(&lines, i).into_iter().take_while(|&j| j != at && (lines[j].letters - lines[i].letters).abs() * 10 <= lines[i].letters),
+                    lines_under_chain(&lines, i, false).into_iter().take_while(|&j| j != at && (lines[j].letters - lines[i].letters).abs() * 10 <= lines[i].letters),
                 ),
                 None => {}
             }
@@ -526,9 +526,10 @@ pub(super) fn drawn_on(letter: char) -> Option<char> {
     })
 }
 
-/// The value line that line `i`, as a label, governs, by the lines' shapes alone.
-pub(super) fn value_under(lines: &[Line], i: usize) -> Option<usize> {
-    let &under = lines_under(lines, i).first()?;
+/// The value line that line `i`, as a label, governs, by the lines' shapes alone
+/// (`marks`: see [`lines_under`]).
+pub(super) fn value_under(lines: &[Line], i: usize, marks: bool) -> Option<usize> {
+    let &under = lines_under(lines, i, marks).first()?;
     // A line over a much smaller one is a value over the next label.
     if lines[under].letters * 20 < lines[i].letters * 17 {
         return None;
@@ -536,16 +537,16 @@ pub(super) fn value_under(lines: &[Line], i: usize) -> Option<usize> {
     // The value is the first line under the label in larger letters: a line like
     // the label's is more label (ТЕГІ over ФАМИЛИЯ over SURNAME). A line with
     // none under it is no label of ours.
-    lines_under_chain(lines, i).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23)
+    lines_under_chain(lines, i, marks).into_iter().find(|&j| lines[j].letters * 20 >= lines[i].letters * 23)
 }
 
 /// The lines going down from line `i`, each the nearest under the one before,
 /// at most three: a stacked label's other lines, then its value.
-fn lines_under_chain(lines: &[Line], i: usize) -> Vec<usize> {
+fn lines_under_chain(lines: &[Line], i: usize, marks: bool) -> Vec<usize> {
     let mut chain = Vec::new();
     let mut at = i;
     while chain.len() < 3 {
-        match lines_under(lines, at).first() {
+        match lines_under(lines, at, marks).first() {
             Some(&next) => {
                 chain.push(next);
                 at = next;

@@ -83,7 +83,7 @@ impl FrontReader {
     ) -> Result<Led, VisionError> {
         // Lines under a label, as their shapes say (never a title row, nor a
         // name's Latin form printed under it), top first.
-        let mut under: Vec<usize> = (0..printed.lines.len()).filter_map(|i| value_under(&printed.lines, i)).collect();
+        let mut under: Vec<usize> = (0..printed.lines.len()).filter_map(|i| value_under(&printed.lines, i, true)).collect();
         under.sort_unstable();
         under.dedup();
         let mut lines: Vec<Line> = under.into_iter().map(|i| printed.lines[i]).collect();
