@@ -355,10 +355,10 @@ impl FrontReader {
             let (text, glyphs) = self.look_at(printed, value.line, *look)?;
             let text = text.trim();
             let found = match kind {
-                Field::Surname => fill(&mut fields.surname, line_name(text, value.words)),
-                Field::Given => fill(&mut fields.given_names, line_name(text, value.words)),
+                Field::Surname => fill(&mut fields.surname, name_value(text, value.words)),
+                Field::Given => fill(&mut fields.given_names, name_value(text, value.words)),
                 // No MRZ checks a patronymic: a read that is none is not one.
-                Field::Patronymic => fill(&mut fields.patronymic, line_name(text, value.words).filter(|n| is_patronymic(n))),
+                Field::Patronymic => fill(&mut fields.patronymic, name_value(text, value.words).filter(|n| is_patronymic(n))),
                 Field::Birth => fill(&mut fields.birth_date, date_value(text)),
                 Field::Iin => fill(&mut fields.iin, iin_value(text)),
             };
@@ -594,6 +594,13 @@ pub(super) fn line_name(text: &str, words: usize) -> Option<String> {
     (name.chars().count() >= 2).then(|| name.to_string())
 }
 
+/// A name read under a label ([`line_name`]), unless it reads as a label: the
+/// crop found a stacked label's next line (ФАМИЛИЯ under ТЕГІ), not the value,
+/// and a label taken for a name would accuse the card of a name the MRZ does not have.
+fn name_value(text: &str, words: usize) -> Option<String> {
+    line_name(text, words).filter(|name| label_of(name).is_none())
+}
+
 /// Stores a value that parsed; says whether it did.
 fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
     let found = value.is_some();
@@ -620,6 +627,16 @@ pub(super) fn iin_value(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_read_where_a_name_was_looked_for_is_no_name() {
+        for label in ["ФАМИЛИЯ", "Фамилия", "ТЕГІ", "SURNAME", "ОТЧЕСТВО", "ПАСПОРТ"] {
+            assert_eq!(name_value(label, 1), None, "{label}");
+        }
+        for name in ["ҚҰНАНБАЕВ", "ЖЕҢІСҚЫЗЫ", "АННА МАРИЯ", "ИСА", "ФАМИЛЬЕВ"] {
+            assert_eq!(name_value(name, name.split(' ').count()).as_deref(), Some(name), "{name}");
+        }
+    }
 
     #[test]
     fn a_name_line_is_read_in_capitals_with_only_the_spaces_its_ink_shows() {
