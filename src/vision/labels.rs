@@ -60,7 +60,7 @@ fn words(text: &str) -> Vec<Vec<char>> {
         .collect()
 }
 
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+pub(super) fn edit_distance(a: &[char], b: &[char]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut diagonal = row[0];
