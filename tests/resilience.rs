@@ -61,8 +61,9 @@ async fn decided_results_survive_kill_9_and_running_sessions_come_back_interrupt
     daemon.start_verification("nonce-kill9-000004").await;
 }
 
-/// systemd may stop a unit the moment it reports ready, while FaceNet is still being
-/// built on its own thread: the daemon still drains and exits 0, five times over.
+/// systemd may stop a unit the moment it reports ready, while FaceNet's ONNX Runtime
+/// session is still being built on its own thread: the daemon still drains and exits 0,
+/// five times over.
 #[test]
 fn sigterm_right_after_ready_exits_cleanly() {
     let mut daemon = Daemon::start("sigterm-at-ready", &TestConfig::default());
@@ -133,4 +134,37 @@ async fn camera_lost_mid_session_is_reported_and_the_pipeline_recovers() {
     assert!(streaming, "pipeline did not recover:\n{}", daemon.log_text());
     assert!(eventually(Duration::from_secs(1), || daemon.log_text().contains("camera pipeline ended; restarting")).await);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// ONNX Runtime is checked at start as a model is: a library missing, or not the one the
+/// manifest pins (here a copy with one byte changed), stops the start with exit 2 and a
+/// message naming the file, before anything is served.
+#[test]
+fn a_missing_or_altered_onnx_runtime_library_stops_the_start_naming_the_file() {
+    let daemon = Daemon::prepare("onnxruntime-refused", &TestConfig::default());
+    let library = daemon.dir.join(idverifd::vision::onnx_runtime::LIBRARY);
+    let config = std::fs::read_to_string(&daemon.config_path).unwrap();
+    let config = config.replacen("[models]\n", &format!("[models]\nonnxruntime = \"{}\"\n", library.display()), 1);
+    std::fs::write(&daemon.config_path, config).unwrap();
+    let start = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_idverifd"))
+            .args(["run", "--config"])
+            .arg(&daemon.config_path)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let (code, stderr) = start();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&library.display().to_string()) && stderr.contains("scripts/setup"), "{stderr}");
+
+    let mut bytes = std::fs::read(common::repo().join("models").join(idverifd::vision::onnx_runtime::LIBRARY)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&library, bytes).unwrap();
+    let (code, stderr) = start();
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&library.display().to_string()) && stderr.contains("manifest says"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

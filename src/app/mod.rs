@@ -257,9 +257,15 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
 
     clock.mark("store_recovery");
     let models_dir = config.models_dir();
+    // ONNX Runtime is checked as a model is: a library that is not the pinned one is
+    // refused here, naming the file, not found out at the first face.
+    let onnxruntime = config.models.onnxruntime_library();
+    let onnxruntime_name = onnxruntime.to_str().ok_or_else(|| {
+        AppError::Setup(format!("models.onnxruntime: {} is not a UTF-8 path", onnxruntime.display()))
+    })?;
     let models = vision::models::verify_cached(
         &models_dir,
-        &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL],
+        &[vision::YUNET_MODEL, vision::FACENET_MODEL, vision::ocr::MRZ_MODEL, onnxruntime_name],
         &state_dir.join(MODEL_DIGESTS_FILE),
     )
     .map_err(|e| AppError::Setup(e.to_string()))?;
@@ -350,10 +356,10 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
         .map_err(|_| AppError::Internal("loading the document reader panicked".into()))?
         .map_err(|e| AppError::Setup(e.to_string()))?;
     clock.mark("document_reader_joined");
-    // FaceNet (0.3–0.4 s of CPU) builds on a thread of its own from here, after what
+    // FaceNet's ONNX Runtime session builds on a thread of its own from here, after what
     // `ready` needs, until the first captured face waits for it.
-    let embedder =
-        vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL)).map_err(|e| AppError::Setup(e.to_string()))?;
+    let embedder = vision::FaceEmbedder::load(&models_dir.join(vision::FACENET_MODEL), &onnxruntime)
+        .map_err(|e| AppError::Setup(e.to_string()))?;
 
     let (controller, inbox) = Controller::new(Arc::clone(&store));
     let controller = Arc::new(controller);

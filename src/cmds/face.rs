@@ -7,7 +7,7 @@ use idverifd::vision::{self, Embedding, Face, FaceDetector, FaceEmbedder, qualit
 use opencv::prelude::MatTraitConst;
 use serde_json::json;
 
-use super::{Failure, models_dir, optional_config, print_json};
+use super::{Failure, models_dir, onnxruntime_library, optional_config, print_json};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum FaceCommand {
@@ -87,10 +87,11 @@ fn face_compare(
     if let Some(why) = vision::embedding::match_threshold_problem(threshold) {
         return Err(Failure(2, format!("--threshold: {why}")));
     }
+    let library = onnxruntime_library(models.as_deref(), config.as_ref());
     let models = models_dir(models, config.as_ref());
     let mut detector = load_detector(&models, &face)?;
     let mut embedder =
-        FaceEmbedder::load(&models.join(vision::FACENET_MODEL)).map_err(|e| Failure(2, e.to_string()))?;
+        FaceEmbedder::load(&models.join(vision::FACENET_MODEL), &library).map_err(|e| Failure(2, e.to_string()))?;
     embedder.wait_built().map_err(|e| Failure(2, e.to_string()))?;
     let mut subject = |path: &PathBuf| -> Result<(serde_json::Value, Embedding), Failure> {
         let image = vision::read_image(path).map_err(|e| Failure(2, e.to_string()))?;

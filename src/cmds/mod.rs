@@ -45,3 +45,13 @@ pub fn optional_config(config: Option<PathBuf>) -> Result<Option<Config>, Failur
 pub fn models_dir(models: Option<PathBuf>, config: Option<&Config>) -> PathBuf {
     models.unwrap_or_else(|| config.map_or_else(|| ModelsConfig::default().resolved_dir(), Config::models_dir))
 }
+
+/// The ONNX Runtime library: in `--models` when given, else where the config says
+/// (`models.onnxruntime`, else its models directory), else in the default models directory.
+pub fn onnxruntime_library(models: Option<&Path>, config: Option<&Config>) -> PathBuf {
+    match (models, config) {
+        (Some(dir), _) => dir.join(idverifd::vision::onnx_runtime::LIBRARY),
+        (None, Some(config)) => config.models.onnxruntime_library(),
+        (None, None) => ModelsConfig::default().onnxruntime_library(),
+    }
+}

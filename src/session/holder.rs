@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::Check;
 
 /// Looks at most this often: a look is a face detection and, when a face is found,
-/// an embedding (~60 ms), on top of the document's own analysis.
+/// an embedding (~10 ms), on top of the document's own analysis.
 pub const LOOK_EVERY: Duration = Duration::from_millis(400);
 /// Looking stops once this many faces agree (all the same person, or all not).
 pub const AGREEING: usize = 3;

@@ -16,6 +16,7 @@ pub mod mrz_locate;
 mod mrz_led;
 mod number_readers;
 pub mod ocr;
+pub mod onnx_runtime;
 mod portrait;
 mod read_cache;
 pub mod quality;
@@ -41,8 +42,9 @@ pub use quality::{Assessment, FaceMeasures, Gate, Oval, QualityThresholds};
 
 /// File name of the YuNet model inside the models directory.
 pub const YUNET_MODEL: &str = "face_detection_yunet_2023mar.onnx";
-/// File name of the FaceNet embedding model inside the models directory.
-pub const FACENET_MODEL: &str = "facenet_graph_final.pb";
+/// File name of the face-embedding model (FaceNet, int8, run by ONNX Runtime) inside the
+/// models directory.
+pub const FACENET_MODEL: &str = "facenet_int8.onnx";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VisionError {
@@ -83,6 +85,7 @@ pub fn read_image(path: &Path) -> Result<Mat, VisionError> {
 }
 
 /// A model file's path as OpenCV takes it, with a clear error when it is missing.
+/// (Also used for the ONNX Runtime library.)
 fn model_path(model: &Path) -> Result<&str, VisionError> {
     let path = model
         .to_str()
