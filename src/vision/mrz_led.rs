@@ -110,11 +110,17 @@ impl FrontReader {
             if !shaped(&line) && !maybe_patronymic {
                 continue;
             }
+            let value = Value::of(&printed.ink, line)?;
+            // Three words or more are a place or an authority, never a patronymic
+            // (as find_patronymic has it): not read for one.
+            let maybe_patronymic = maybe_patronymic && value.words <= 2;
+            if !shaped(&line) && !maybe_patronymic {
+                continue;
+            }
             if reads == MAX_READS {
                 break;
             }
             reads += 1;
-            let value = Value::of(&printed.ink, line)?;
             let text = self.read_line(printed, value.line, NAME_LOOK)?;
             printed_seen += usize::from(looks_printed(&text));
             let name = line_name(&text, value.words);
@@ -131,7 +137,7 @@ impl FrontReader {
                 fields.given_names = given;
                 fields.confirmed.given_names = true;
                 Field::Given
-            } else if maybe_patronymic && value.words <= 2 && name.as_deref().is_some_and(is_patronymic) {
+            } else if maybe_patronymic && name.as_deref().is_some_and(is_patronymic) {
                 fields.patronymic = name;
                 Field::Patronymic
             } else if !has(&found, Field::Iin) && self.reads_iin_as_mrz(printed, value, iin.as_deref(), &text, mrz)? {
