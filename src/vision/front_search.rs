@@ -108,14 +108,7 @@ impl FrontReader {
     /// below it in the same column, in print about as large, that reads as one
     /// word with a patronymic's ending.
     pub(super) fn find_patronymic(&mut self, printed: &Printed, taken: &[Line], given: Line) -> Result<Option<(String, Value)>, VisionError> {
-        let h = given.letters;
-        let below = |l: &Line| {
-            l.rect.y > given.rect.y
-                && l.letters * 4 >= h * 3
-                && l.letters <= h * 3 / 2
-                && (l.rect.x - given.rect.x).abs() <= 3 * h
-                && l.rect.y - given.rect.y <= 8 * h
-        };
+        let below = |l: &Line| where_patronymic_is_printed(given, l);
         let values: Vec<Value> =
             printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(&printed.ink, l)).collect::<Result<_, _>>()?;
         // A slash parts a line's languages (a nationality, a place of birth): a line
@@ -139,6 +132,17 @@ impl FrontReader {
         }
         Ok(None)
     }
+}
+
+/// Whether `line` is where a patronymic is printed, given the given names' line:
+/// below it in the same column, within eight letter heights, in print about as large.
+pub(super) fn where_patronymic_is_printed(given: Line, line: &Line) -> bool {
+    let h = given.letters;
+    line.rect.y > given.rect.y
+        && line.letters * 4 >= h * 3
+        && line.letters <= h * 3 / 2
+        && (line.rect.x - given.rect.x).abs() <= 3 * h
+        && line.rect.y - given.rect.y <= 8 * h
 }
 
 /// Whether a read is a number, whatever its length: digits (nine or more) and
