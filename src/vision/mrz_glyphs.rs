@@ -48,6 +48,8 @@ pub struct GlyphRead {
     /// The smallest lead of a letter-only cell's best character over the next
     /// best: names and codes carry no check digit, so this is all that vouches for them.
     pub letter_margin: f32,
+    /// The same, line by line (`f32::MAX` for a line without letter-only cells).
+    pub line_letter_margins: Vec<f32>,
 }
 
 pub struct GlyphReader {
@@ -147,7 +149,9 @@ impl GlyphReader {
             }
         }
         let mut text = String::with_capacity(kinds.len());
-        let (mut weakest, mut letter_margin) = (f32::MAX, f32::MAX);
+        let mut weakest = f32::MAX;
+        let mut line_letter_margins = vec![f32::MAX; widths.len()];
+        let line_of: Vec<usize> = widths.iter().enumerate().flat_map(|(line, &width)| std::iter::repeat_n(line, width)).collect();
         for (cell, kind) in kinds.iter().enumerate() {
             let mut scores = font_scores(cell)?;
             if *kind == CharClass::Alnum {
@@ -159,9 +163,11 @@ impl GlyphReader {
             text.push(c as char);
             weakest = weakest.min(score);
             if *kind == CharClass::Alpha {
-                letter_margin = letter_margin.min(score - runner_up);
+                let margin = &mut line_letter_margins[line_of[cell]];
+                *margin = margin.min(score - runner_up);
             }
         }
+        let letter_margin = line_letter_margins.iter().copied().fold(f32::MAX, f32::min);
         let mut lines = Vec::with_capacity(widths.len());
         let mut rest = text.as_str();
         for width in widths {
@@ -169,7 +175,7 @@ impl GlyphReader {
             lines.push(line.to_string());
             rest = tail;
         }
-        Ok(Some(GlyphRead { lines, weakest, letter_margin }))
+        Ok(Some(GlyphRead { lines, weakest, letter_margin, line_letter_margins }))
     }
 }
 

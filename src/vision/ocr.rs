@@ -146,12 +146,12 @@ impl MrzReader {
         let mut failing_sure = None;
         // A read whose letters only are unsure: Tesseract's reading them alike
         // vouches for them, as a second reader, whatever its own digits.
-        let mut unsure_letters = None;
+        let mut unsure_letters: Option<GlyphRead> = None;
         match self.glyphs.read(&gray, format)? {
             None if !thorough => return Ok(None),
             Some(read) if sure(&read) => return Ok(Some(MrzText::sure(read.lines))),
             Some(_) if !thorough => return Ok(None),
-            Some(read) if checked(&read) => unsure_letters = Some(read.lines),
+            Some(read) if checked(&read) => unsure_letters = Some(read),
             Some(read) if well_matched(&read) => failing_sure = Some(read.lines),
             _ => {}
         }
@@ -162,20 +162,40 @@ impl MrzReader {
                 return Ok(Some(MrzText::sure(read.lines)));
             }
             if unsure_letters.is_none() && checked(&read) {
-                unsure_letters = Some(read.lines);
+                unsure_letters = Some(read);
             } else if failing_sure.is_none() && well_matched(&read) {
                 failing_sure = Some(read.lines);
             }
         }
-        let settled = |tesseract: Vec<String>| settle(tesseract, unsure_letters.as_ref(), failing_sure.as_ref(), format);
+        // Only its letters unsure, and those on some lines only (a name's O or D):
+        // Tesseract reads those lines, the glyphs stand for the rest (75 ms a line).
+        let vouched = |line: usize| {
+            failing_sure.is_none() && unsure_letters.as_ref().is_some_and(|r| r.line_letter_margins[line] >= GLYPH_MIN_LETTER_MARGIN)
+        };
         let count = format.line_count();
+        let partly = (0..count).any(vouched);
+        let settled = |tesseract: Vec<String>| match &unsure_letters {
+            // Read in part, Tesseract only vouches for the glyphs' letters or not:
+            // it has no whole read of its own, and the glyphs' digits are checked.
+            Some(read) if partly && !same_letters(&read.lines, &tesseract, format) => {
+                MrzText { lines: read.lines.clone(), certain: true, letters_certain: false }
+            }
+            _ => settle(tesseract, unsure_letters.as_ref().map(|r| &r.lines), failing_sure.as_ref(), format),
+        };
         let lines = band_rows(&gray)?;
         // MRZ rows run across nine tenths of the document; a band taken blind on
         // a card front (a card scanned with a margin has a page's proportions)
         // holds shorter lines, which Tesseract read for 25-125 ms a front to no end.
         if lines.len() >= count && lines[lines.len() - count..].iter().all(|&(top, bottom)| spans_band(&gray, top, bottom).unwrap_or(true)) {
             let mut text = String::new();
-            for (top, bottom) in &lines[lines.len() - count..] {
+            for (i, (top, bottom)) in lines[lines.len() - count..].iter().enumerate() {
+                if vouched(i)
+                    && let Some(read) = &unsure_letters
+                {
+                    text.push_str(&read.lines[i]);
+                    text.push('\n');
+                    continue;
+                }
                 let pad = (bottom - top) / 4;
                 let y = (top - pad).max(0);
                 let h = (bottom + pad).min(gray.rows()) - y;
