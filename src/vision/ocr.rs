@@ -99,6 +99,15 @@ fn settle(tesseract: Vec<String>, checked: Option<&Vec<String>>, failing_sure: O
     MrzText { lines: tesseract, certain, letters_certain: certain }
 }
 
+/// [`settle`] when Tesseract read only the lines whose letters the glyph read
+/// (`checked`: every check digit passing) was unsure of, the rest being the
+/// glyphs' own: Tesseract only vouches for those letters or not. It has no whole
+/// read of its own to prefer, and the glyphs' digits are checked.
+fn settle_in_part(tesseract: Vec<String>, checked: &[String], format: MrzFormat) -> MrzText {
+    let letters_certain = same_letters(checked, &tesseract, format);
+    MrzText { lines: checked.to_vec(), certain: true, letters_certain }
+}
+
 /// Reads machine-readable zones: OCR-B glyph matching first, Tesseract's
 /// LSTM with the `mrz` model when that is not sure.
 pub struct MrzReader {
@@ -175,11 +184,7 @@ impl MrzReader {
         let count = format.line_count();
         let partly = (0..count).any(vouched);
         let settled = |tesseract: Vec<String>| match &unsure_letters {
-            // Read in part, Tesseract only vouches for the glyphs' letters or not:
-            // it has no whole read of its own, and the glyphs' digits are checked.
-            Some(read) if partly && !same_letters(&read.lines, &tesseract, format) => {
-                MrzText { lines: read.lines.clone(), certain: true, letters_certain: false }
-            }
+            Some(read) if partly => settle_in_part(tesseract, &read.lines, format),
             _ => settle(tesseract, unsure_letters.as_ref().map(|r| &r.lines), failing_sure.as_ref(), format),
         };
         let lines = band_rows(&gray)?;
@@ -440,6 +445,21 @@ mod tests {
         let band = super::super::mrz_glyphs::rendered_band(&lines, 0.0);
         let whole = Rect::new(0, 0, band.cols(), band.rows());
         assert_eq!(reader().read_band(&band, whole, MrzFormat::Td3, Effort::Glyphs).unwrap(), None);
+    }
+
+    #[test]
+    fn lines_read_in_part_vouch_for_the_glyphs_letters_or_leave_them_uncertain() {
+        // Tuning seed 17: the glyphs unsure of the surname's O (read as D), every
+        // check digit passing; Tesseract read the names line only.
+        let glyphs = ["P<KAZKAIYRBEKDV<SHALGYNBAEV<<ASKAR<<<<<<<<<<", "N534306156KAZ8801199M3401309880119399117<<32"].map(String::from).to_vec();
+        let text = settle_in_part(glyphs.clone(), &glyphs, MrzFormat::Td3);
+        assert_eq!((text.lines, text.certain, text.letters_certain), (glyphs.clone(), true, true));
+        // Read otherwise there (as it was: KAIYRPEKOV), neither reader's letters are
+        // believed, and the glyphs' checked digits stand.
+        let mut other = glyphs.clone();
+        other[0] = "P<KAZKAIYRPEKOV<SHALGYNBAEV<<ASKAR<<<<<<<<<<".into();
+        let text = settle_in_part(other, &glyphs, MrzFormat::Td3);
+        assert_eq!((text.lines, text.certain, text.letters_certain), (glyphs, true, false));
     }
 
     #[test]
