@@ -45,11 +45,17 @@ pub struct GlyphRead {
     pub lines: Vec<String>,
     /// The lowest best-match score of any cell (normalised cross-correlation, −1…1).
     pub weakest: f32,
-    /// The smallest lead of a letter-only cell's best character over the next
-    /// best: names and codes carry no check digit, so this is all that vouches for them.
-    pub letter_margin: f32,
-    /// The same, line by line (`f32::MAX` for a line without letter-only cells).
+    /// Line by line, the smallest lead of a letter-only cell's best character
+    /// over the next best (`f32::MAX` for a line without such cells): names and
+    /// codes carry no check digit, so this is all that vouches for them.
     pub line_letter_margins: Vec<f32>,
+}
+
+impl GlyphRead {
+    /// The smallest letter margin of any line.
+    pub fn letter_margin(&self) -> f32 {
+        self.line_letter_margins.iter().copied().fold(f32::MAX, f32::min)
+    }
 }
 
 pub struct GlyphReader {
@@ -167,7 +173,6 @@ impl GlyphReader {
                 *margin = margin.min(score - runner_up);
             }
         }
-        let letter_margin = line_letter_margins.iter().copied().fold(f32::MAX, f32::min);
         let mut lines = Vec::with_capacity(widths.len());
         let mut rest = text.as_str();
         for width in widths {
@@ -175,7 +180,7 @@ impl GlyphReader {
             lines.push(line.to_string());
             rest = tail;
         }
-        Ok(Some(GlyphRead { lines, weakest, letter_margin, line_letter_margins }))
+        Ok(Some(GlyphRead { lines, weakest, line_letter_margins }))
     }
 }
 
@@ -533,7 +538,7 @@ mod tests {
             imgproc::gaussian_blur_def(&gray, &mut blurred, Size::new(0, 0), 1.5).unwrap();
             let read = reader().read(&blurred, MrzFormat::Td3).unwrap().expect("two lines");
             assert_eq!(read.lines, td3, "pitch {from} to {to}");
-            assert!(read.weakest > 0.6 && read.letter_margin > 0.02, "sure of every glyph, pitch {from} to {to}: {read:?}");
+            assert!(read.weakest > 0.6 && read.letter_margin() > 0.02, "sure of every glyph, pitch {from} to {to}: {read:?}");
         }
     }
 

@@ -99,22 +99,22 @@ impl FrontReader {
         };
         let mut found: Vec<(Field, Value, Look)> = Vec::new();
         let has = |found: &[(Field, Value, Look)], field: Field| found.iter().any(|(f, ..)| *f == field);
+        let line_of = |found: &[(Field, Value, Look)], field: Field| found.iter().find(|(f, ..)| *f == field).map(|(_, v, _)| v.line);
         let (mut reads, mut printed_seen) = (0, 0);
         for line in lines {
-            // A patronymic is printed under the given names, or, before they are
-            // found, under the surname (a name ending as patronymics do, ДАНИЛОВИЧ,
-            // may be a surname).
             // Everything but the patronymic found: a line is read only where pages
             // print one (as find_patronymic, below, looks for it), not the
             // authority, dates and numbers further down (3-5 reads, 20-40 ms, on a
             // tuning page with none).
-            let given = found.iter().find(|(f, ..)| *f == Field::Given).map(|(_, v, _)| v.line);
             if found.len() == Field::ALL.len() - 1
                 && !has(&found, Field::Patronymic)
-                && given.is_some_and(|given| !where_patronymic_is_printed(given, &line))
+                && line_of(&found, Field::Given).is_some_and(|given| !where_patronymic_is_printed(given, &line))
             {
                 continue;
             }
+            // A patronymic is printed under the given names, or, before they are
+            // found, under the surname (a name ending as patronymics do, ДАНИЛОВИЧ,
+            // may be a surname).
             let below = |field: Field| found.iter().any(|(f, v, _)| *f == field && v.line.rect.y < line.rect.y);
             let below_given = below(Field::Given) || (!has(&found, Field::Given) && below(Field::Surname));
             let maybe_patronymic = below_given && !has(&found, Field::Patronymic) && has_room(&line, PATRONYMIC_LETTERS, LETTER_WIDTH);
@@ -170,7 +170,7 @@ impl FrontReader {
         // Every field but the patronymic found: it is looked for where pages print
         // it, under the given names, and not found there it is taken to be
         // printed nowhere (many Kazakh names have none), without reading a label.
-        let given = found.iter().find(|(f, ..)| *f == Field::Given).map(|(_, v, _)| v.line);
+        let given = line_of(&found, Field::Given);
         let mut settled = false;
         if found.len() == Field::ALL.len() - 1
             && !has(&found, Field::Patronymic)

@@ -148,7 +148,7 @@ impl MrzReader {
             read.weakest >= GLYPH_MIN_SCORE
                 && Mrz::parse(&read.lines).is_ok_and(|m| m.valid() && m.codes_known() && (m.issuing_state != "KAZ" || m.iin_candidate().is_some()))
         };
-        let well_matched = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && read.letter_margin >= GLYPH_MIN_LETTER_MARGIN;
+        let well_matched = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && read.letter_margin() >= GLYPH_MIN_LETTER_MARGIN;
         let sure = |read: &GlyphRead| checked(read) && well_matched(read);
         // A glyph read sure of every glyph whose check digits fail: the document's
         // own digits, if Tesseract reads the zone alike; else a misread of one of them.
