@@ -168,19 +168,19 @@ fn glyph_reads_taken_without_tesseract_are_right_on_fonts_sizes_and_people_the_m
             tally.reads += 1;
             let Some(read) = read else { continue };
             let valid = Mrz::parse(&read.lines).is_ok_and(|m| m.valid());
-            let accepted = read.weakest >= min_score && read.letter_margin >= min_margin && valid;
+            let accepted = read.weakest >= min_score && read.letter_margin() >= min_margin && valid;
             if read.lines == *truth {
                 tally.right += 1;
-                tally.right_margins.push(read.letter_margin);
+                tally.right_margins.push(read.letter_margin());
                 tally.right_weakest.push(read.weakest);
                 tally.right_refused += usize::from(!accepted);
             } else {
-                tally.wrong_margins.push(read.letter_margin);
+                tally.wrong_margins.push(read.letter_margin());
                 if valid {
-                    tally.wrong_valid_margins.push(read.letter_margin);
+                    tally.wrong_valid_margins.push(read.letter_margin());
                 }
                 if accepted {
-                    tally.wrong_accepted.push(format!("{truth:?} read {:?} (margin {:.3})", read.lines, read.letter_margin));
+                    tally.wrong_accepted.push(format!("{truth:?} read {:?} (margin {:.3})", read.lines, read.letter_margin()));
                 }
             }
         }
