@@ -58,6 +58,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Where the daemon keeps a session's face photo: a sealed file beside its database.
+fn evidence_file(state: &Path, id: &str) -> PathBuf {
+    state.join(format!("db/evidence/{id}/face.sealed"))
+}
+
 fn at_rest_config() -> TestConfig {
     TestConfig {
         // Personal data is due at once; results keep for an hour.
@@ -89,7 +94,7 @@ async fn a_stopped_daemons_disk_shows_no_personal_data_and_purged_data_opens_und
         let db = open_db(&state);
         let wrapped = db.open_tree("data_keys").unwrap().get(format!("{id}/personal")).unwrap().expect("a personal data key");
         let key = kek.unwrap_data_key(format!("{id}/personal").as_bytes(), &wrapped).unwrap();
-        let sealed_face = db.open_tree("evidence").unwrap().get(format!("{id}/face")).unwrap().expect("face evidence").to_vec();
+        let sealed_face = std::fs::read(evidence_file(&state, &id)).expect("the face evidence, a sealed file");
         let jpeg = seal::open(&key, format!("{id}/face").as_bytes(), &sealed_face).unwrap();
         let sealed_personal = db.open_tree("personal").unwrap().get(&id).unwrap().expect("sealed personal fields").to_vec();
         (jpeg, sealed_face, sealed_personal)
@@ -132,7 +137,7 @@ async fn a_stopped_daemons_disk_shows_no_personal_data_and_purged_data_opens_und
     // No key the daemon still holds opens what the purge left behind.
     {
         let db = open_db(&state);
-        assert!(db.open_tree("evidence").unwrap().get(format!("{id}/face")).unwrap().is_none());
+        assert!(!evidence_file(&state, &id).exists(), "the purge removed the evidence file");
         let keys: Vec<_> = db.open_tree("data_keys").unwrap().iter().map(Result::unwrap).collect();
         assert!(keys.iter().all(|(slot, _)| !slot.starts_with(format!("{id}/personal").as_bytes())));
         for (slot, wrapped) in &keys {

@@ -56,8 +56,8 @@ pub(super) struct Trees {
 /// written at a cap of 4 MiB and of 16 MiB alike; read back after each put, it
 /// levelled off at 55 MiB. It is most of the live heap's growth in the replay
 /// soak (heaptrack over 15 minutes: 0.5 MB a minute, sled's pages written by
-/// `put_evidence`), whose RSS grew 20 % in an hour after warm-up: evidence
-/// belongs outside sled (issue #16 stays open for it).
+/// `put_evidence`), whose RSS grew 20 % in an hour after warm-up. So evidence
+/// images are kept as files (`evidence`); what is written here is small.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Trees {

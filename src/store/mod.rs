@@ -1,14 +1,16 @@
-//! Stage 5, the store (sled). Enters: session records, signed results, evidence
-//! images, audit entries. Leaves: the same, after a crash too. A session's personal
-//! fields, its evidence and its signed result are sealed with data keys of its own
-//! (wrapped by the device KEK, see `keyring`), so purging is forgetting a key. A
-//! decided result is written in one transaction with its record and its audit
-//! entry, and flushed before anyone is told. A record that does not decode is
-//! quarantined, never fatal. The store stores: what a record means (unfinished,
-//! personal) is the record's own business (`record`).
+//! Stage 5, the store (sled, and sealed files for evidence images: `evidence`).
+//! Enters: session records, signed results, evidence images, audit entries.
+//! Leaves: the same, after a crash too. A session's personal fields, its evidence
+//! and its signed result are sealed with data keys of its own (wrapped by the
+//! device KEK, see `keyring`), so purging is forgetting a key. A decided result
+//! is written in one transaction with its record and its audit entry, and flushed
+//! before anyone is told. A record that does not decode is quarantined, never
+//! fatal. The store stores: what a record means (unfinished, personal) is the
+//! record's own business (`record`).
 
 pub mod audit;
 mod db;
+mod evidence;
 pub mod keyring;
 pub mod outbox;
 pub mod quarantine;
@@ -80,7 +82,6 @@ type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 struct Tx<'a> {
     sessions: &'a TransactionalTree,
     personal: &'a TransactionalTree,
-    evidence: &'a TransactionalTree,
     results: &'a TransactionalTree,
     data_keys: &'a TransactionalTree,
     audit: &'a TransactionalTree,
@@ -109,6 +110,7 @@ impl KeyPurpose {
 
 pub struct Store {
     db: db::Handle,
+    evidence: evidence::EvidenceFiles,
     /// `None` for maintenance commands that only delete and read the trail.
     kek: Option<Kek>,
     /// Held across each audited transaction so entries are appended in order.
@@ -150,7 +152,35 @@ impl Store {
     fn open_inner(dir: &Path, kek: Option<Kek>) -> Result<Self, StoreError> {
         let db = db::Handle::open(dir)?;
         let head = audit::head_of(&db.trees()?.audit)?;
-        Ok(Self { db, kek, head: Mutex::new(head), pending: Mutex::default() })
+        let evidence = evidence::EvidenceFiles::open(dir)?;
+        let store = Self { db, evidence, kek, head: Mutex::new(head), pending: Mutex::default() };
+        store.move_evidence_out_of_sled()?;
+        Ok(store)
+    }
+
+    /// A database written by an older version holds evidence in its `evidence`
+    /// tree: each value is moved to its file as it is (sealed; no key needed), then
+    /// removed. One that cannot be moved (a full disk) stays and is read from
+    /// there; the next start tries again.
+    fn move_evidence_out_of_sled(&self) -> Result<(), StoreError> {
+        let legacy = self.t()?.evidence.clone();
+        let mut moved = 0usize;
+        for entry in legacy.iter() {
+            let (key, sealed) = entry?;
+            let name = String::from_utf8_lossy(&key).into_owned();
+            let Some((session, kind)) = name.split_once('/') else { continue };
+            if let Err(e) = self.evidence.write(session, kind, &sealed) {
+                tracing::warn!(error = %e, moved, "evidence not moved out of the database yet; will retry at the next start");
+                break;
+            }
+            legacy.remove(&key)?;
+            moved += 1;
+        }
+        if moved > 0 {
+            self.flush()?;
+            tracing::info!(moved, "evidence moved from the database to sealed files");
+        }
+        Ok(())
     }
 
     fn t(&self) -> Result<Arc<Trees>, StoreError> {
@@ -194,9 +224,9 @@ impl Store {
         self.db.check()?;
         let t = self.t()?;
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        let trees = (&t.sessions, &t.personal, &t.evidence, &t.results, &t.data_keys, &t.audit, &t.quarantine, &t.outbox, &t.outbox_bodies);
-        let (value, next) = trees.transaction(|(sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies)| {
-            let tx = Tx { sessions, personal, evidence, results, data_keys, audit, quarantine, outbox, outbox_bodies };
+        let trees = (&t.sessions, &t.personal, &t.results, &t.data_keys, &t.audit, &t.quarantine, &t.outbox, &t.outbox_bodies);
+        let (value, next) = trees.transaction(|(sessions, personal, results, data_keys, audit, quarantine, outbox, outbox_bodies)| {
+            let tx = Tx { sessions, personal, results, data_keys, audit, quarantine, outbox, outbox_bodies };
             let value = write(&tx)?;
             let next = match audited {
                 Some((actor, action, session)) => {
@@ -365,22 +395,31 @@ impl Store {
         Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
     }
 
+    /// Seals `image` under the session's personal data key (made first, in the
+    /// database) and keeps it as a file. A failure to write it counts as the
+    /// database's: a full disk is a full disk wherever it is met.
     pub fn put_evidence(&self, id: &str, kind: &str, image: &[u8]) -> Result<(), StoreError> {
-        let key = evidence_key(id, kind);
-        self.transact(None, |tx| {
-            let data_key = self.data_key_tx(tx, id, KeyPurpose::Personal)?;
-            tx.evidence.insert(key.clone(), seal::seal(&data_key, &key, image))?;
-            Ok(())
-        })
+        let data_key = self.transact(None, |tx| self.data_key_tx(tx, id, KeyPurpose::Personal))?;
+        let written = self.evidence.write(id, kind, &seal::seal(&data_key, &evidence_aad(id, kind), image));
+        if let Err(e) = &written {
+            self.db.fail(e);
+        }
+        written
     }
 
     pub fn get_evidence(&self, id: &str, kind: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = evidence_key(id, kind);
-        let Some(sealed) = self.t()?.evidence.get(&key)? else { return Ok(None) };
+        let aad = evidence_aad(id, kind);
+        let sealed = match self.evidence.read(id, kind)? {
+            Some(sealed) => sealed,
+            None => match self.t()?.evidence.get(&aad)? {
+                Some(legacy) => legacy.to_vec(),
+                None => return Ok(None),
+            },
+        };
         let Some(data_key) = self.data_key(id, KeyPurpose::Personal)? else { return Ok(None) };
-        seal::open(&data_key, &key, &sealed)
+        seal::open(&data_key, &aad, &sealed)
             .map(Some)
-            .map_err(|_| StoreError::Corrupt { key: String::from_utf8_lossy(&key).into_owned(), reason: "does not open".into() })
+            .map_err(|_| StoreError::Corrupt { key: format!("evidence/{id}/{kind}"), reason: "does not open".into() })
     }
 
     /// Records that `nonce` belongs to session `id`; false if it was used before.
@@ -492,8 +531,9 @@ impl Store {
     }
 
     /// Bytes the database takes on disk (sled's own figure).
+    /// Bytes the database and the evidence files take on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.t().ok().and_then(|t| t.db.size_on_disk().ok()).unwrap_or(0)
+        self.t().ok().and_then(|t| t.db.size_on_disk().ok()).unwrap_or(0) + self.evidence.bytes()
     }
 }
 
@@ -505,7 +545,9 @@ fn result_aad(id: &str) -> Vec<u8> {
     format!("{RESULTS}/{id}").into_bytes()
 }
 
-fn evidence_key(id: &str, kind: &str) -> Vec<u8> {
+/// Where an evidence image belongs: its seal's associated data (and, in databases
+/// of older versions, its key in the `evidence` tree).
+fn evidence_aad(id: &str, kind: &str) -> Vec<u8> {
     format!("{id}/{kind}").into_bytes()
 }
 

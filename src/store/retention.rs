@@ -2,7 +2,8 @@
 //! fields, the IIN asked for or typed) after `personal`, its signed result after
 //! `result`. Each purge destroys the data key first (in the same transaction that
 //! removes the sealed values, marks the record and writes the audit entry), so
-//! whatever bytes sled's log still holds can no longer be opened. A plan lists
+//! whatever bytes sled's log still holds can no longer be opened; evidence files
+//! are removed after it, and any a failure left behind by the next purge. A plan lists
 //! what would go — ids and ages only, never personal data.
 
 use std::time::Duration;
@@ -89,23 +90,50 @@ impl Store {
         if report != PurgeReport::default() {
             self.flush()?;
         }
+        match self.sweep_orphan_evidence() {
+            Ok(0) => {}
+            Ok(swept) => tracing::warn!(sessions = swept, "evidence files left without a key removed"),
+            Err(e) => {
+                tracing::error!(error = %e, "orphaned evidence files not removed");
+                first_error.get_or_insert(e);
+            }
+        }
         first_error.map_or(Ok(report), Err)
     }
 
     fn purge_personal(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {
         let Some(mut record) = self.get_bare(id)? else { return Ok(()) };
         record.purge_personal_data();
-        let evidence: Vec<_> = self.t()?.evidence.scan_prefix(format!("{id}/").as_bytes()).keys().filter_map(Result::ok).collect();
         self.transact(Some((actor, "personal_data_purged", Some(id))), |tx| {
             // The key first: from here on the sealed bytes are noise wherever they lie.
             tx.data_keys.remove(KeyPurpose::Personal.slot(id))?;
             tx.personal.remove(id.as_bytes())?;
-            for key in &evidence {
-                tx.evidence.remove(key)?;
-            }
             tx.sessions.insert(id.as_bytes(), super::encode(&record))?;
             Ok(())
-        })
+        })?;
+        self.remove_evidence(id)
+    }
+
+    /// A session's evidence files, and what an older version left in the database.
+    fn remove_evidence(&self, id: &str) -> Result<(), StoreError> {
+        let legacy = self.t()?.evidence.clone();
+        for key in legacy.scan_prefix(format!("{id}/").as_bytes()).keys() {
+            legacy.remove(key?)?;
+        }
+        self.evidence.remove(id)
+    }
+
+    /// Evidence whose session has no personal data key (purged while a removal
+    /// failed, or written just before a crash lost the key): noise, removed.
+    fn sweep_orphan_evidence(&self) -> Result<usize, StoreError> {
+        let mut swept = 0;
+        for id in self.evidence.sessions() {
+            if self.t()?.data_keys.get(KeyPurpose::Personal.slot(&id))?.is_none() {
+                self.evidence.remove(&id)?;
+                swept += 1;
+            }
+        }
+        Ok(swept)
     }
 
     fn purge_result(&self, id: &str, actor: &Actor) -> Result<(), StoreError> {

@@ -107,11 +107,17 @@ fn nothing_personal_is_stored_in_the_clear() {
     let r = decided("vf_clear", 1);
     store.put_decided(&r, "eyJ.ZHUMABAYEVA-in-a-jws.sig", None).unwrap();
     store.put_evidence("vf_clear", "face", b"\xFF\xD8\xFF\xE0 a face").unwrap();
+    let mut stored: Vec<(String, Vec<u8>)> = Vec::new();
     for tree in store.t().unwrap().db.tree_names() {
         for (k, v) in store.t().unwrap().db.open_tree(&tree).unwrap().iter().map(Result::unwrap) {
-            for needle in [b"950101300123".as_slice(), b"ZHUMABAYEVA", b"\xFF\xD8\xFF"] {
-                assert!(!v.windows(needle.len()).any(|w| w == needle), "{:?} in {:?}", String::from_utf8_lossy(needle), String::from_utf8_lossy(&k));
-            }
+            stored.push((String::from_utf8_lossy(&k).into_owned(), v.to_vec()));
+        }
+    }
+    let face = store.evidence.read("vf_clear", "face").unwrap().expect("the face as a file");
+    stored.push(("evidence/vf_clear/face.sealed".into(), face));
+    for (k, v) in &stored {
+        for needle in [b"950101300123".as_slice(), b"ZHUMABAYEVA", b"\xFF\xD8\xFF"] {
+            assert!(!v.windows(needle.len()).any(|w| w == needle), "{:?} in {k:?}", String::from_utf8_lossy(needle));
         }
     }
     assert_eq!(store.get_evidence("vf_clear", "face").unwrap().unwrap(), b"\xFF\xD8\xFF\xE0 a face");
@@ -124,7 +130,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     let store = Store::open(&dir, Kek::for_tests()).unwrap();
     store.put_decided(&decided("old", 1_000), "h.p.s", None).unwrap();
     store.put_evidence("old", "face", b"jpeg").unwrap();
-    let sealed_evidence = store.t().unwrap().evidence.get(b"old/face").unwrap().unwrap();
+    let sealed_evidence = store.evidence.read("old", "face").unwrap().unwrap();
     let mut running = record("running");
     running.created_unix = 1_000;
     store.put_session(&running).unwrap();
@@ -137,6 +143,7 @@ fn purge_runs_on_two_clocks_and_forgets_the_keys() {
     let old = store.get_session("old").unwrap().unwrap();
     assert!(old.purged && old.request.expected_iin.is_none() && old.document.is_none());
     assert!(store.get_evidence("old", "face").unwrap().is_none());
+    assert!(!dir.join("evidence/old").exists(), "the evidence files are gone");
     assert!(store.data_key("old", KeyPurpose::Personal).unwrap().is_none(), "the key is gone");
     assert_eq!(store.get_result("old").unwrap().as_deref(), Some("h.p.s"), "the result is on the longer clock");
     assert!(store.get_session("running").unwrap().unwrap().request.expected_iin.is_some());
@@ -258,5 +265,49 @@ fn a_webhook_is_stored_with_its_decision_sealed_and_goes_with_the_result() {
     store.purge_expired(&retention, 10_000, &Actor::System).unwrap();
     assert!(store.delivery_body("msg_a").unwrap().is_none(), "the body carried the result: purged with it");
     assert!(store.delivery("msg_a").unwrap().is_none(), "and the outbox forgets the delivery");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn evidence_an_older_version_kept_in_the_database_moves_to_files_and_still_opens() {
+    let dir = temp_dir("legacy-evidence");
+    let kek = dir.join("kek");
+    {
+        let store = Store::open(&dir.join("db"), Kek::load(&kek).unwrap()).unwrap();
+        store.put_session(&record("vf_old")).unwrap();
+        // As an older version stored it: sealed, in the `evidence` tree.
+        let key = store.transact(None, |tx| store.data_key_tx(tx, "vf_old", KeyPurpose::Personal)).unwrap();
+        let sealed = seal::seal(&key, b"vf_old/face", b"\xFF\xD8\xFF old face");
+        store.t().unwrap().evidence.insert(b"vf_old/face", sealed).unwrap();
+        store.flush().unwrap();
+    }
+    let store = reopen(&dir.join("db"), &kek);
+    assert!(store.t().unwrap().evidence.is_empty(), "moved out of the database");
+    assert!(dir.join("db/evidence/vf_old/face.sealed").exists());
+    assert_eq!(store.get_evidence("vf_old", "face").unwrap().as_deref(), Some(b"\xFF\xD8\xFF old face".as_slice()));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_damaged_evidence_file_is_reported_without_its_content_and_a_keyless_one_is_swept() {
+    let dir = temp_dir("evidence-files");
+    let store = Store::open(&dir, Kek::for_tests()).unwrap();
+    store.put_session(&record("vf_e")).unwrap();
+    store.put_evidence("vf_e", "face", b"\xFF\xD8\xFF a face").unwrap();
+    let path = dir.join("evidence/vf_e/face.sealed");
+    let mut sealed = std::fs::read(&path).unwrap();
+    sealed[20] ^= 0x40;
+    std::fs::write(&path, &sealed).unwrap();
+    let err = store.get_evidence("vf_e", "face").unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert_eq!(err.to_string(), "stored record evidence/vf_e/face is unreadable: does not open");
+    assert!(store.evidence.read("vf_e", "face").unwrap().is_some(), "kept as it is for a technician");
+
+    // Written just before a crash that lost its key, or left by a failed removal.
+    store.evidence.write("vf_gone", "face", b"noise").unwrap();
+    let retention = Retention { personal: Duration::from_secs(60), result: Duration::from_secs(60) };
+    store.purge_expired(&retention, 10, &Actor::System).unwrap();
+    assert!(!dir.join("evidence/vf_gone").exists(), "swept");
+    assert!(path.exists(), "a running session's evidence stays");
     std::fs::remove_dir_all(dir).unwrap();
 }
