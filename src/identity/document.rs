@@ -73,6 +73,10 @@ pub struct MrzView {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Sources {
     pub iin: Option<FieldSource>,
+    /// `front` (Cyrillic, as printed), `both` (as printed, and agreeing with the
+    /// MRZ's Latin form) or `mrz` (the MRZ's Latin form: the print not read).
+    pub surname: Option<FieldSource>,
+    pub given_names: Option<FieldSource>,
 }
 
 /// The contract's `document read` result.
@@ -348,14 +352,18 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
             *printed = None;
         }
     }
-    let [(surname, ..), (given_names, ..)] = names;
-    let surname = surname.or(mrz.map(|m| m.primary_identifier.clone()).filter(|s| !s.is_empty()));
-    let given_names = given_names.or(mrz.map(|m| m.secondary_identifiers.clone()).filter(|s| !s.is_empty()));
+    let [(surname, .., latin_surname, _), (given_names, .., latin_given, _)] = names;
+    let (surname, surname_source) = name_and_source(surname, mrz.zip(latin_surname));
+    let (given_names, given_names_source) = name_and_source(given_names, mrz.zip(latin_given));
     // No MRZ carries a patronymic: one not read surely is not reported, and the
     // operator is told it could not be read rather than shown a likely misread.
     let patronymic = front.and_then(|f| f.patronymic.clone().filter(|_| f.confirmed.patronymic));
     if front.is_some_and(|f| f.patronymic.is_some() && !f.confirmed.patronymic) {
         problems.push(problem("unreadable_field", format!("the patronymic printed {printed_on} could not be read with certainty")));
+    } else if patronymic.is_none() && (front.is_some() || document_type == DocumentType::Passport) && given_names_source != Some(FieldSource::Both) && given_names_source != Some(FieldSource::Front) {
+        // It is printed under the given names: where they were not read, neither
+        // was it, and null would say the document gives none.
+        problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));
     }
     for (missing, field) in
         [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")]
@@ -401,9 +409,21 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
                 composite: m.checks.composite,
             }),
         },
-        sources: Sources { iin: source },
+        sources: Sources { iin: source, surname: surname_source, given_names: given_names_source },
         problems,
         disagreements,
+    }
+}
+
+/// A name as printed (read in Cyrillic: `both` where the MRZ's Latin form spells
+/// the same name), else the MRZ's Latin form.
+fn name_and_source(printed: Option<String>, latin: Option<(&Mrz, &String)>) -> (Option<String>, Option<FieldSource>) {
+    let latin = latin.filter(|(_, l)| !l.is_empty());
+    match (printed, latin) {
+        (Some(name), Some((m, l))) if printed_name_agrees(&name, m, l) => (Some(name), Some(FieldSource::Both)),
+        (Some(name), _) => (Some(name), Some(FieldSource::Front)),
+        (None, Some((_, l))) => (Some(l.clone()), Some(FieldSource::Mrz)),
+        (None, None) => (None, None),
     }
 }
 

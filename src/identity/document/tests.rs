@@ -306,3 +306,20 @@ fn an_unsure_front_iin_without_an_mrz_is_not_kept() {
     let d = assemble(Some(&f), None, on());
     assert_eq!((d.iin.as_deref(), codes(&d)), (None, vec!["unreadable_field", "unreadable_field"]));
 }
+
+#[test]
+fn names_taken_from_the_mrz_say_so_and_leave_the_patronymic_unknown_not_absent() {
+    // The front was looked at, and its names not read (too small or blurred).
+    let unread = FrontFields { birth_date: None, iin: None, surname: None, given_names: None, patronymic: None, confirmed: Confirmed::default() };
+    let d = assemble(Some(&unread), Some(&mrz()), on());
+    assert_eq!(d.surname.as_deref(), Some("KASYMOV"));
+    assert_eq!((d.sources.surname, d.sources.given_names), (Some(FieldSource::Mrz), Some(FieldSource::Mrz)));
+    assert_eq!(d.patronymic, None);
+    assert!(d.problems.iter().any(|p| p.code == "unreadable_field" && p.message.contains("patronymic")), "{:?}", d.problems);
+    // Names read as printed, agreeing with the MRZ: a front without a patronymic has none.
+    let mut read = front();
+    (read.patronymic, read.confirmed.patronymic) = (None, false);
+    let d = assemble(Some(&read), Some(&mrz()), on());
+    assert_eq!((d.sources.surname, d.sources.given_names), (Some(FieldSource::Both), Some(FieldSource::Both)));
+    assert_eq!(codes(&d), Vec::<&str>::new());
+}
