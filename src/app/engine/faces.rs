@@ -6,7 +6,7 @@
 use super::*;
 
 /// The evidence photo is the best frame of this last stretch of the countdown.
-const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
+pub(super) const CANDIDATE_WINDOW: Duration = Duration::from_secs(1);
 /// During the challenges, every this many frames a face is kept to check it is
 /// still the one photographed: the next frame whose face is posed as the photo's was
 /// (the frontal gate, and the pitch within [`CONTINUITY_PITCH`]). A face turned or
@@ -18,7 +18,6 @@ pub(super) const CONTINUITY_EVERY: u32 = 15;
 const CONTINUITY_PITCH: f32 = 0.04;
 
 pub(super) struct Candidate {
-    at: Instant,
     image: Mat,
     face: Face,
     measures: FaceMeasures,
@@ -100,10 +99,7 @@ impl Engine {
             Ok((_, _, Some(observation))) => session.machine.on_liveness_frame(observation.as_ref(), now),
             Ok((assessment, keep, None)) => {
                 if let (Some(image), Some(measures), Some(face)) = (keep, assessment.measures, assessment.primary.clone()) {
-                    session.candidates.push_back(Candidate { at: now, image, face, measures });
-                    while session.candidates.front().is_some_and(|c| now.duration_since(c.at) > CANDIDATE_WINDOW) {
-                        session.candidates.pop_front();
-                    }
+                    session.candidates.push(now, measures.sharpness, Candidate { image, face, measures });
                 }
                 session.machine.on_frame(&assessment, now)
             }
@@ -135,7 +131,7 @@ impl Engine {
 
     /// Encodes and stores the sharpest candidate of the last second.
     pub(super) fn keep_best_candidate(&mut self, session: &mut Active) -> Option<FaceMeasures> {
-        let best = session.candidates.iter().max_by(|a, b| a.measures.sharpness.total_cmp(&b.measures.sharpness))?;
+        let best = session.candidates.sharpest()?;
         if !evidence::keep(&self.store, &mut session.record, "face", &best.image) {
             return None;
         }

@@ -8,7 +8,6 @@
 //! (`faces.rs`, `documents.rs`) through the analysers' traits (`analysers.rs`), so the
 //! loop runs in its tests with fakes that load no model (`tests.rs`).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +36,7 @@ mod clock;
 mod documents;
 mod evidence;
 mod faces;
+mod sharpest;
 #[cfg(test)]
 mod tests;
 pub use analysers::{Analysers, DocumentAnalysis, FaceEmbedding, FaceFinder, FaceMeasurer, PassiveLiveness};
@@ -81,7 +81,7 @@ struct Active {
     record: SessionRecord,
     machine: SessionMachine,
     collecting: bool,
-    candidates: VecDeque<Candidate>,
+    candidates: sharpest::SharpestRecent<Candidate>,
     started: Instant,
     /// The latest OCR read of the side being shown, kept until it is captured.
     last_read: Option<SideRead>,
@@ -215,7 +215,7 @@ impl Engine {
                     record: *record,
                     machine: SessionMachine::new(config, self.clock.now()),
                     collecting: false,
-                    candidates: VecDeque::new(),
+                    candidates: sharpest::SharpestRecent::new(faces::CANDIDATE_WINDOW),
                     started: Instant::now(),
                     last_read: None,
                     front: None,
