@@ -360,7 +360,10 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let patronymic = front.and_then(|f| f.patronymic.clone().filter(|_| f.confirmed.patronymic));
     if front.is_some_and(|f| f.patronymic.is_some() && !f.confirmed.patronymic) {
         problems.push(problem("unreadable_field", format!("the patronymic printed {printed_on} could not be read with certainty")));
-    } else if patronymic.is_none() && (front.is_some() || document_type == DocumentType::Passport) && given_names_source != Some(FieldSource::Both) && given_names_source != Some(FieldSource::Front) {
+    } else if patronymic.is_none()
+        && (front.is_some() || document_type == DocumentType::Passport)
+        && !matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front))
+    {
         // It is printed under the given names: where they were not read, neither
         // was it, and null would say the document gives none.
         problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));

@@ -31,7 +31,7 @@ impl EvidenceFiles {
 
     fn path(&self, session: &str, kind: &str) -> Result<PathBuf, StoreError> {
         if !is_plain_name(session) || !is_plain_name(kind) {
-            return Err(StoreError::Write("an evidence name that is not a plain file name was refused".into()));
+            return Err(StoreError::BadName("an evidence name that is not a plain file name was refused".into()));
         }
         Ok(self.root.join(session).join(format!("{kind}.{SUFFIX}")))
     }

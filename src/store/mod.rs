@@ -46,6 +46,9 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("sealed data of {0} cannot be opened without the key-encryption key")]
     NoKek(String),
+    /// A name that cannot be a file's (never a storage failure).
+    #[error("{0}")]
+    BadName(String),
 }
 
 impl StoreError {
@@ -530,8 +533,7 @@ impl Store {
         t.quarantine.iter().filter_map(Result::ok).filter_map(|(_, v)| quarantine::meta(&v)).collect()
     }
 
-    /// Bytes the database takes on disk (sled's own figure).
-    /// Bytes the database and the evidence files take on disk.
+    /// Bytes the database (sled's own figure) and the evidence files take on disk.
     pub fn size_on_disk(&self) -> u64 {
         self.t().ok().and_then(|t| t.db.size_on_disk().ok()).unwrap_or(0) + self.evidence.bytes()
     }

@@ -303,6 +303,10 @@ fn a_damaged_evidence_file_is_reported_without_its_content_and_a_keyless_one_is_
     assert_eq!(err.to_string(), "stored record evidence/vf_e/face is unreadable: does not open");
     assert!(store.evidence.read("vf_e", "face").unwrap().is_some(), "kept as it is for a technician");
 
+    // A name that is no file name is refused, and the store carries on.
+    assert!(matches!(store.put_evidence("../vf_e", "face", b"x"), Err(StoreError::BadName(_))));
+    store.put_session(&record("vf_after")).unwrap();
+
     // Written just before a crash that lost its key, or left by a failed removal.
     store.evidence.write("vf_gone", "face", b"noise").unwrap();
     let retention = Retention { personal: Duration::from_secs(60), result: Duration::from_secs(60) };
