@@ -3,7 +3,7 @@
 //! `result`. Each purge destroys the data key first (in the same transaction that
 //! removes the sealed values, marks the record and writes the audit entry), so
 //! whatever bytes sled's log still holds can no longer be opened; evidence files
-//! are removed after it, and any a failure left behind by the next purge. A plan lists
+//! are removed after it (any that a failure left behind, by the next purge). A plan lists
 //! what would go — ids and ages only, never personal data.
 
 use std::time::Duration;
