@@ -143,6 +143,9 @@ impl Store {
                 meta.insert(KEK_CHECK, kek.check_value())?;
             }
         }
+        // The daemon's start, not a maintenance command's: reading the trail or
+        // listing webhooks writes nothing.
+        store.move_evidence_out_of_sled()?;
         Ok(store)
     }
 
@@ -156,9 +159,7 @@ impl Store {
         let db = db::Handle::open(dir)?;
         let head = audit::head_of(&db.trees()?.audit)?;
         let evidence = evidence::EvidenceFiles::open(dir)?;
-        let store = Self { db, evidence, kek, head: Mutex::new(head), pending: Mutex::default() };
-        store.move_evidence_out_of_sled()?;
-        Ok(store)
+        Ok(Self { db, evidence, kek, head: Mutex::new(head), pending: Mutex::default() })
     }
 
     /// A database written by an older version holds evidence in its `evidence`
