@@ -342,9 +342,18 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     ];
     for (printed, sure, latin, field) in &mut names {
         let (Some(m), Some(latin)) = (mrz, latin.filter(|l| !l.is_empty())) else { continue };
-        let Some(name) = printed.as_deref().filter(|p| !printed_name_agrees(p, m, latin)) else { continue };
-        disagreements.push(Disagreement { field, front: name.to_string(), mrz: latin.clone() });
+        let Some(name) = printed.as_deref() else { continue };
         let what = field.replace('_', " ");
+        if printed_name_agrees(name, m, latin) {
+            // The MRZ spells some letters alike (Қ and К as K): a name it confirms
+            // but that the reader read two ways is not known letter for letter.
+            if !*sure {
+                problems.push(problem("unreadable_field", format!("the {what} printed {printed_on} could not be read with certainty")));
+                *printed = None;
+            }
+            continue;
+        }
+        disagreements.push(Disagreement { field, front: name.to_string(), mrz: latin.clone() });
         if *sure {
             problems.push(problem("name_mismatch", format!("the {what} printed {printed_on} differs from the MRZ")));
         } else {

@@ -428,10 +428,17 @@ impl FrontReader {
     /// read once per page and look ([`ReadCache`]).
     /// Only a line's first [`MAX_READ_ASPECT`] letter heights are read.
     fn look_at(&mut self, printed: &Printed, mut line: Line, look: Look) -> Result<(String, Vec<Glyph>), VisionError> {
-        line.rect.width = line.rect.width.min(MAX_READ_ASPECT * line.letters.max(1));
+        line.rect = read_rect(line);
         let Self { ocr, seen, .. } = self;
         let key = [look.height.to_bits(), look.squeeze.to_bits(), look.filter as u64];
         seen.get_or_read(printed.id, line.rect, key, || ocr.read_glyphs(&shown(&printed.gray, line, look)?, Layout::Line))
+    }
+
+    /// The names the Kazakh model has read on `value` so far, at any look.
+    pub(super) fn names_read(&self, printed: &Printed, value: Value) -> Vec<String> {
+        let rect = read_rect(value.line);
+        let kazakh = self.seen.reads_of(printed.id, rect).into_iter().filter(|(look, _)| *look != RUSSIAN_READ);
+        kazakh.filter_map(|(_, text)| line_name(text.trim(), value.words)).collect()
     }
 
     /// A name line as the Russian model reads it (`None` without that model).
@@ -464,6 +471,11 @@ impl FrontReader {
         }
         Ok(names)
     }
+}
+
+/// The part of `line` a look reads: its first [`MAX_READ_ASPECT`] letter heights.
+fn read_rect(line: Line) -> Rect {
+    Rect { width: line.rect.width.min(MAX_READ_ASPECT * line.letters.max(1)), ..line.rect }
 }
 
 /// How sure Tesseract was of the least certain character of a read.

@@ -43,6 +43,17 @@ impl ReadCache {
     }
 }
 
+impl ReadCache {
+    /// Every read of `rect` on `page` so far, each with its look.
+    pub(super) fn reads_of(&self, page: u64, rect: Rect) -> Vec<([u64; 3], &str)> {
+        if page != self.page {
+            return Vec::new();
+        }
+        let at = [rect.x, rect.y, rect.width, rect.height];
+        self.reads.iter().filter(|((r, _), _)| *r == at).map(|((_, look), (text, _))| (*look, text.as_str())).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +77,8 @@ mod tests {
         assert_eq!(read(1, [2, 1, 0]), "read 2", "another look is another read");
         assert_eq!(read(2, [1, 1, 0]), "read 3", "another page is never answered from the last");
         assert_eq!(read(1, [1, 1, 0]), "read 4", "and the last page's reads are gone");
+        assert_eq!(cache.reads_of(1, rect), [([1, 1, 0], "read 4")]);
+        assert!(cache.reads_of(2, rect).is_empty(), "another page's reads are not this one's");
+        assert!(cache.reads_of(1, Rect::new(1, 2, 30, 11)).is_empty(), "nor another line's");
     }
 }

@@ -370,7 +370,7 @@ impl DocumentReader {
         let mut names: Vec<(Field, Value)> = lines.found.iter().filter(|(f, _)| matches!(f, Field::Surname | Field::Given)).copied().collect();
         // Print no line of which reads as print: searching it reads noise.
         if !lines.legible {
-            return self.ask_signs(front, &lines.printed, &names);
+            return self.ask_untold_letters(front, &lines.printed, &names, mrz);
         }
         let mut taken: Vec<Line> = lines.found.iter().map(|(_, v)| v.line).collect();
         let mut given_at = lines.found.iter().find(|(f, _)| *f == Field::Given).map(|(_, v)| v.line);
@@ -411,22 +411,29 @@ impl DocumentReader {
                 front.patronymic = Some(name);
             }
         }
-        self.ask_signs(front, &lines.printed, &names)
+        self.ask_untold_letters(front, &lines.printed, &names, mrz)
     }
 
-    /// The printed names with the letters no MRZ tells apart (Й, Ъ) asked of the
-    /// Russian model ([`super::signs`]); `names` are where each was read.
-    fn ask_signs(&mut self, front: &mut FrontFields, printed: &Printed, names: &[(Field, Value)]) -> Result<(), VisionError> {
+    /// The printed names with the letters no MRZ tells apart asked of another
+    /// source: Й and Ъ of the Russian model ([`super::signs`]); the Kazakh letters
+    /// of the Kazakh model's other reads of the line ([`FrontReader::spelled_one_way`]):
+    /// a name two of its reads spell otherwise is not confirmed by the MRZ.
+    /// `names` are where each was read.
+    fn ask_untold_letters(&mut self, front: &mut FrontFields, printed: &Printed, names: &[(Field, Value)], mrz: &Mrz) -> Result<(), VisionError> {
         for (i, (field, value)) in names.iter().enumerate() {
             // A name looked for again was found on another line: the last is kept.
             if names[i + 1..].iter().any(|(f, _)| f == field) {
                 continue;
             }
-            let slot = match field {
-                Field::Surname => &mut front.surname,
-                _ => &mut front.given_names,
+            let (slot, sure, latin) = match field {
+                Field::Surname => (&mut front.surname, &mut front.confirmed.surname, &mrz.primary_identifier),
+                _ => (&mut front.given_names, &mut front.confirmed.given_names, &mrz.secondary_identifiers),
             };
             if let Some(name) = slot.as_deref() {
+                let agrees = |read: &str| printed_name_agrees(read, mrz, latin);
+                if agrees(name) && !self.front.spelled_one_way(printed, *value, name, agrees) {
+                    *sure = false;
+                }
                 *slot = Some(self.front.with_russian_signs(printed, *value, name)?);
             }
         }

@@ -276,6 +276,22 @@ fn a_name_misread_by_one_letter_is_caught_by_the_mrz_and_never_reported() {
 }
 
 #[test]
+fn a_name_the_mrz_confirms_but_read_two_ways_is_not_reported_letter_for_letter() {
+    // ҚАСЫМОВ and КАСЫМОВ are both KASYMOV: read both ways, the reader leaves it
+    // unconfirmed, and the MRZ's form stands with the operator told why.
+    let mut f = front();
+    f.confirmed.surname = false;
+    let d = assemble(Some(&f), Some(&mrz()), on());
+    assert_eq!((d.surname.as_deref(), d.sources.surname), (Some("KASYMOV"), Some(FieldSource::Mrz)));
+    assert_eq!(codes(&d), vec!["unreadable_field"]);
+    assert!(d.problems[0].message.contains("surname"), "{:?}", d.problems);
+    assert!(d.disagreements.is_empty(), "the two do not disagree");
+    // Confirmed, it is the print.
+    let d = assemble(Some(&front()), Some(&mrz()), on());
+    assert_eq!((d.surname.as_deref(), d.sources.surname), (Some("ҚАСЫМОВ"), Some(FieldSource::Both)));
+}
+
+#[test]
 fn a_lookalike_letter_or_a_lost_end_letter_is_a_misread_not_another_name() {
     let m = mrz();
     // ҚАСЫМОВ with Й for И would not do; Ш for Щ, Ь for Ы and lost end letters do.
