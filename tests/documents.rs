@@ -412,21 +412,29 @@ fn tuning_seed13() -> &'static Path {
 
 #[test]
 fn a_name_read_with_a_letter_the_mrz_spells_alike_and_read_otherwise_is_not_reported_as_read() {
-    // ҚҰСАЙЫНОВА АҚБОТА, blurred: one look reads each Қ, another К, and the MRZ
-    // (KUSAIYNOVA AKBOTA) confirms both. It gave КҰСАЙЫНОВА АКБОТА as printed.
-    let dir = tuning_seed13();
-    let t = truth_in(dir, "p05_id_front_hard");
-    assert!(t["surname"].as_str().unwrap().starts_with('Қ'), "the premise: {}", t["surname"]);
-    let (_, got) = read(&side_images(dir, &["p05_id_front_hard", "p05_id_back_hard"]));
-    let said: Vec<&str> = got["problems"].as_array().unwrap().iter().filter_map(|p| p["message"].as_str()).collect();
-    for field in ["surname", "given_names"] {
-        if got["sources"][field] == "mrz" {
-            assert_eq!(got[field], t[&format!("{field}_latin")], "{got}");
-            let what = field.replace('_', " ");
-            assert!(said.iter().any(|m| m.contains(&format!("{what} printed on the front could not be read with certainty"))), "{said:?}");
-        } else {
-            // Read one way only: then as printed.
-            assert_eq!(got[field], t[field], "{got}");
+    // Blurred cards. Tuning seed 13, ҚҰСАЙЫНОВА АҚБОТА: one look reads each Қ,
+    // another К, and the MRZ (KUSAIYNOVA AKBOTA) confirms both; it gave КҰСАЙЫНОВА
+    // АКБОТА as printed. Tuning seed 31, ҚҰНАНБАЕВ-ШӘРІПОВ: one look reads it
+    // whole with К, another only its start, with Қ; it gave КҰНАНБАЕВ-ШӘРІПОВ.
+    let seed31 = render("documents-seed31", &["--seed", "31", "--count", "2", "--no-special", "--split", "tune"]);
+    for (dir, person) in [(tuning_seed13(), "p05"), (seed31.as_path(), "p02")] {
+        let (front, back) = (format!("{person}_id_front_hard"), format!("{person}_id_back_hard"));
+        let t = truth_in(dir, &front);
+        assert!(t["surname"].as_str().unwrap().starts_with('Қ'), "the premise: {}", t["surname"]);
+        let (_, got) = read(&side_images(dir, &[&front, &back]));
+        let said: Vec<&str> = got["problems"].as_array().unwrap().iter().filter_map(|p| p["message"].as_str()).collect();
+        for field in ["surname", "given_names"] {
+            if got["sources"][field] == "mrz" {
+                let latin = t[&format!("{field}_latin")].as_str().unwrap().replace('-', " ");
+                assert_eq!(got[field], latin.as_str(), "{got}");
+                let what = field.replace('_', " ");
+                // The name said unsure, or the print's names said unread (seed 31's given names).
+                let unsure = format!("{what} printed on the front could not be read");
+                assert!(said.iter().any(|m| m.contains(&unsure) || m.contains("the names printed on the front could not be read")), "{said:?}");
+            } else {
+                // Read one way only: then as printed.
+                assert_eq!(got[field], t[field], "{got}");
+            }
         }
     }
 }
