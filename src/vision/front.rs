@@ -431,7 +431,13 @@ impl FrontReader {
         line.rect = read_rect(line);
         let Self { ocr, seen, .. } = self;
         let key = [look.height.to_bits(), look.squeeze.to_bits(), look.filter as u64];
-        seen.get_or_read(printed.id, line.rect, key, || ocr.read_glyphs(&shown(&printed.gray, line, look)?, Layout::Line))
+        seen.get_or_read(printed.id, line.rect, key, || {
+            let image = shown(&printed.gray, line, look)?;
+            let read = ocr.read_glyphs(&image, Layout::Line)?;
+            // A short word (КИМ, a clean card of tuning seed 41) can read as
+            // nothing at all as a line, and read as a raw line.
+            if read.0.trim().is_empty() { ocr.read_glyphs(&image, Layout::RawLine) } else { Ok(read) }
+        })
     }
 
     /// The names the Kazakh model has read on `value` so far, at any look.

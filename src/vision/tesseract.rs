@@ -75,6 +75,9 @@ pub enum Layout {
     Block = 6,
     /// "A single text line" (PSM 7): no layout analysis at all.
     Line = 7,
+    /// "Treat the image as a single text line, bypassing hacks that are
+    /// Tesseract-specific" (PSM 13).
+    RawLine = 13,
 }
 
 pub struct Tesseract {
