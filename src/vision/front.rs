@@ -314,10 +314,12 @@ impl FrontReader {
         Ok(LineRead { fields, found, printed, legible })
     }
 
-    /// Marks the patronymic among `values` confirmed when it reads surely ([`Self::reads_surely`]).
+    /// The patronymic among `values` as read surely, confirmed ([`Self::sure_patronymic`]).
     fn confirm_patronymic(&mut self, printed: &Printed, values: &[(Field, Value, Look, f32)], fields: &mut FrontFields) -> Result<(), VisionError> {
-        if let (Some(name), Some((_, value, ..))) = (fields.patronymic.clone(), values.iter().find(|(f, ..)| *f == Field::Patronymic)) {
-            fields.confirmed.patronymic = self.reads_surely(printed, *value, &name)?;
+        if let (Some(first), Some((_, value, ..))) = (fields.patronymic.clone(), values.iter().find(|(f, ..)| *f == Field::Patronymic)) {
+            let sure = self.sure_patronymic(printed, *value, &first)?;
+            fields.confirmed.patronymic = sure.is_some();
+            fields.patronymic = sure.or(fields.patronymic.take());
         }
         Ok(())
     }
@@ -369,33 +371,52 @@ impl FrontReader {
         Ok(None)
     }
 
-    /// Whether `name`, read on `value` as a patronymic, is read surely: by one look
-    /// sure of every letter ([`SURE_NAME_LETTER`]) or by two looks alike. No other
-    /// source checks a patronymic, and a blurred one reads as another name with
-    /// the same ending (СЕРГЕЕВИЧ as ЖТЕҒВИЧ, tuning seed 13), which is worse for
-    /// the registration than none. The looks a line was read with are kept
+    /// The patronymic on `value`, first read as `first`, read surely: `first` read
+    /// by a look sure of every letter ([`SURE_NAME_LETTER`]), or else the name of
+    /// that form most looks read, two at least, the Russian model deciding a tie;
+    /// `None` when none is. No other source checks a patronymic, and a blurred one reads
+    /// as another name with the same ending (СЕРГЕЕВИЧ as ЖТЕҒВИЧ, tuning seed
+    /// 13), which is worse for the registration than none. A first read that
+    /// slipped (БЛАДИМИРОВИЧ on a moderate page of tuning seed 37, two looks
+    /// against two, ВЛАДИМИРОВИЧ to the Russian model) is not the patronymic for
+    /// being first; two against two in a Kazakh letter (СЕРІКҰЛЫ and СЕРІҚҰЛЫ on a
+    /// hard card of tuning seed 13) is not known. The looks a line was read with are kept
     /// ([`ReadCache`]): a sure first read costs nothing more.
-    pub(super) fn reads_surely(&mut self, printed: &Printed, value: Value, name: &str) -> Result<bool, VisionError> {
-        let mut alike = 0;
+    pub(super) fn sure_patronymic(&mut self, printed: &Printed, value: Value, first: &str) -> Result<Option<String>, VisionError> {
+        let mut votes: Vec<(String, usize)> = Vec::new();
         for look in [NAME_LOOK, SHARP_LOOK, SECOND_LOOK, THIRD_LOOK] {
             let (text, glyphs) = self.look_at(printed, value.line, look)?;
-            if line_name(text.trim(), value.words).as_deref() != Some(name) {
-                continue;
+            let Some(name) = line_name(text.trim(), value.words).filter(|n| is_patronymic(n)) else { continue };
+            if name == first && least_sure(&glyphs) >= SURE_NAME_LETTER {
+                return Ok(self.russian_allows(printed, value, &name)?.then_some(name));
             }
-            alike += 1;
-            if alike == 2 || least_sure(&glyphs) >= SURE_NAME_LETTER {
-                // The Kazakh model can be sure of a wrong letter in every look
-                // (В as Б, tuning seed 37): a patronymic of the Russian form
-                // (-ИЧ, -НА) must not read otherwise to the Russian model, which
-                // misreads the Kazakh form (-ҰЛЫ, -ҚЫЗЫ) as often as not.
-                if !(name.ends_with("ИЧ") || name.ends_with("НА")) {
-                    return Ok(true);
-                }
-                let russian = self.russian_name(printed, value)?;
-                return Ok(!russian.is_some_and(|r| super::signs::russian_contradicts(name, &r)));
+            match votes.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => votes.push((name, 1)),
             }
         }
-        Ok(false)
+        // The most read, twice at least; between as many, the Russian model
+        // decides where it can (В and Б), and nothing where it cannot (К and Қ).
+        let most = votes.iter().map(|(_, count)| *count).max().unwrap_or(0);
+        let mut allowed = Vec::new();
+        for (name, _) in votes.into_iter().filter(|(_, count)| *count == most && most >= 2) {
+            if self.russian_allows(printed, value, &name)? {
+                allowed.push(name);
+            }
+        }
+        Ok(if allowed.len() == 1 { allowed.pop() } else { None })
+    }
+
+    /// The Kazakh model can be sure of a wrong letter in every look (В as Б,
+    /// tuning seed 37): a patronymic of the Russian form (-ИЧ, -НА) must not read
+    /// otherwise to the Russian model, which misreads the Kazakh form (-ҰЛЫ,
+    /// -ҚЫЗЫ) as often as not.
+    fn russian_allows(&mut self, printed: &Printed, value: Value, name: &str) -> Result<bool, VisionError> {
+        if !(name.ends_with("ИЧ") || name.ends_with("НА")) {
+            return Ok(true);
+        }
+        let russian = self.russian_name(printed, value)?;
+        Ok(!russian.is_some_and(|r| super::signs::russian_contradicts(name, &r)))
     }
 
     /// Whether a look at `value` (a value of `field`) reads as `wanted` says, the

@@ -407,8 +407,9 @@ impl DocumentReader {
             && let Some(given) = given_at
         {
             if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given)? {
-                front.confirmed.patronymic = self.front.reads_surely(&lines.printed, value, &name)?;
-                front.patronymic = Some(name);
+                let sure = self.front.sure_patronymic(&lines.printed, value, &name)?;
+                front.confirmed.patronymic = sure.is_some();
+                front.patronymic = Some(sure.unwrap_or(name));
             }
         }
         self.ask_untold_letters(front, &lines.printed, &names, mrz)
