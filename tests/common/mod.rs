@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 pub mod axe;
 pub mod browser;
+pub mod documents;
 pub mod journey;
 
 pub const TOKEN: &str = "test-client-token-0123456789abcdef";
