@@ -11,7 +11,6 @@
 
 use super::VisionError;
 use super::front::{FrontReader, Value, drawn_on};
-use super::labels::edit_distance;
 use super::text::Printed;
 use crate::identity::translit::latin;
 
@@ -51,17 +50,16 @@ impl FrontReader {
 fn spells_a_letter_otherwise(name: &str, other: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (name.chars().collect(), other.chars().collect());
     let a = &a[..a.len().min(b.len())];
-    let pairs = substitutions(a, &b);
-    let changes = edit_distance(a, &b);
+    let (changes, pairs) = alignment(a, &b);
     changes * 3 <= b.len()
         && pairs.iter().any(|&(x, y)| {
             !UNTOLD.contains(&(x, y)) && !UNTOLD.contains(&(y, x)) && latin(x).is_some_and(|l| latin(y) == Some(l))
         })
 }
 
-/// The letters one of `a` and `b` has for the other's, along an alignment with
-/// the fewest changes.
-fn substitutions(a: &[char], b: &[char]) -> Vec<(char, char)> {
+/// How many changes make `a` into `b` at fewest (their edit distance), and the
+/// letters one has for the other's along such an alignment.
+fn alignment(a: &[char], b: &[char]) -> (usize, Vec<(char, char)>) {
     let (n, m) = (a.len(), b.len());
     let mut cost = vec![vec![0usize; m + 1]; n + 1];
     for (i, row) in cost.iter_mut().enumerate() {
@@ -88,7 +86,7 @@ fn substitutions(a: &[char], b: &[char]) -> Vec<(char, char)> {
             j -= 1;
         }
     }
-    pairs
+    (cost[n][m], pairs)
 }
 
 /// Letter for letter the same name, but for the letters [`UNTOLD`] pairs.
