@@ -164,9 +164,13 @@ impl MrzReader {
             Some(read) if well_matched(&read) => failing_sure = Some(read.lines),
             _ => {}
         }
-        // Levelled for Tesseract too, when the glyphs stay unsure.
+        // Levelled for Tesseract too, when the glyphs stay unsure; then against
+        // print blurred past its strokes' width (a page photographed out of
+        // focus), asked only now ([`GlyphReader::read_blurred`]).
         let gray = light_levelled(&gray)?;
-        if let Some(read) = self.glyphs.read(&gray, format)? {
+        for blurred in [false, true] {
+            let read = if blurred { self.glyphs.read_blurred(&gray, format)? } else { self.glyphs.read(&gray, format)? };
+            let Some(read) = read else { continue };
             if sure(&read) {
                 return Ok(Some(MrzText::sure(read.lines)));
             }
