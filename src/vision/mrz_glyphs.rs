@@ -49,6 +49,10 @@ pub struct GlyphRead {
     /// over the next best (`f32::MAX` for a line without such cells): names and
     /// codes carry no check digit, so this is all that vouches for them.
     pub line_letter_margins: Vec<f32>,
+    /// The smallest lead, in a cell a letter or a digit may fill and one does,
+    /// of the best letter over the best digit or the other way round (8 or B,
+    /// 0 or O).
+    pub mixed_margin: f32,
 }
 
 impl GlyphRead {
@@ -165,6 +169,7 @@ impl GlyphReader {
         }
         let mut text = String::with_capacity(kinds.len());
         let mut weakest = f32::MAX;
+        let mut mixed_margin = f32::MAX;
         let mut line_letter_margins = vec![f32::MAX; widths.len()];
         let line_of: Vec<usize> = widths.iter().enumerate().flat_map(|(line, &width)| std::iter::repeat_n(line, width)).collect();
         for (cell, kind) in kinds.iter().enumerate() {
@@ -174,7 +179,15 @@ impl GlyphReader {
                     scores.push((c, *mutual.at_2d::<f32>(other as i32, cell as i32)?));
                 }
             }
+            // A filler read in such a cell leaves no letter-or-digit choice.
+            let best_of = |digit: bool| scores.iter().filter(|(c, _)| *c != b'<' && c.is_ascii_digit() == digit).map(|s| s.1).fold(f32::MIN, f32::max);
+            let kind_lead = (*kind == CharClass::Alnum).then(|| (best_of(true) - best_of(false)).abs());
             let (c, score, runner_up) = best_allowed(scores, *kind);
+            if let Some(lead) = kind_lead
+                && c != b'<'
+            {
+                mixed_margin = mixed_margin.min(lead);
+            }
             text.push(c as char);
             weakest = weakest.min(score);
             if *kind == CharClass::Alpha {
@@ -189,7 +202,7 @@ impl GlyphReader {
             lines.push(line.to_string());
             rest = tail;
         }
-        Ok(Some(GlyphRead { lines, weakest, line_letter_margins }))
+        Ok(Some(GlyphRead { lines, weakest, line_letter_margins, mixed_margin }))
     }
 }
 
