@@ -4,8 +4,9 @@
 //! OCR-B Regular and with OCR-B Sharp (OCRBS.otf: another outline; the templates and the
 //! tuning documents use OCRB.otf only), from a sharp 48 px print down to a blurred, noisy,
 //! JPEG-crushed 24 px one where most reads are wrong, and out of focus (blurred past the
-//! strokes' width, where the reader asks its blurred templates too, as ocr.rs does). A user would notice a wrong name or
-//! number taken from the glyph reader without Tesseract's second look: there must be none.
+//! strokes' width, where the reader asks its blurred templates too, as ocr.rs does). A user
+//! would notice a wrong name or number taken from the glyph reader without Tesseract's
+//! second look: there must be none.
 //! The margins' statistics per condition are printed, with the wrong reads whose check
 //! digits all pass (names misread: only the letter margin refuses those):
 //! `cargo test --test mrz_margins -- --nocapture`.

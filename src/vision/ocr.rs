@@ -39,7 +39,8 @@ pub(super) fn gray_of(image: &Mat) -> Result<Mat, VisionError> {
 /// its own random people, OCRB.otf and OCRB Sharp from 48 px down to 24 px blurred, noisy
 /// and JPEG-crushed), which prints both per condition: right reads' weakest 0.83 or more;
 /// 15 wrong reads passed every check digit, all with a letter margin of 0.017 or less,
-/// right ones 0.054 or more in 95 %; none wrong taken.
+/// right ones 0.054 or more in 95 %; none wrong taken. (Its out-of-focus conditions,
+/// added since, 128 zones more: see the letter-or-digit lead below.)
 pub const GLYPH_MIN_SCORE: f32 = 0.6;
 /// ...every letter-only cell beat the next letter by this much (names carry no
 /// check digit; on the tuning set every wrong name read had a lead under
