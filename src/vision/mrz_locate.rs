@@ -299,8 +299,8 @@ fn fit_row(blobs: Vec<Blob>) -> Option<Row> {
     let last = blobs[blobs.len() - 1];
     let left = first.x as f32 + pitch.min(first.w as f32) / 2.0;
     let right = (last.x + last.w) as f32 - pitch.min(last.w as f32) / 2.0;
-    let counted = mean_pitch(&glyphs, pitch, left, right);
-    Some(Row { height, pitch: counted.unwrap_or(pitch), counted: counted.is_some(), a, b, left, right })
+    let fitted = mean_pitch(&glyphs, pitch, left, right);
+    Some(Row { height, pitch: fitted.unwrap_or(pitch), counted: fitted.is_some(), a, b, left, right })
 }
 
 /// The pitch over `left..right` of a row seen in perspective, where the pitch
@@ -352,12 +352,12 @@ fn group_zones(rows: &[Row]) -> Vec<MrzZone> {
             if !long_enough(anchor) {
                 continue;
             }
-            // An uncounted row's pitch and length, as the anchor's pitch counts it.
-            let counted = |r: &Row| if long_enough(r) { (r.pitch, r.glyphs()) } else { (anchor.pitch, (r.right - r.left) / anchor.pitch + 1.0) };
+            // A row's pitch and length; a row too merged to count, as the anchor's pitch counts it.
+            let pitch_and_length = |r: &Row| if long_enough(r) { (r.pitch, r.glyphs()) } else { (anchor.pitch, (r.right - r.left) / anchor.pitch + 1.0) };
             let mut group = vec![anchor];
             for row in &fits[start + 1..] {
                 let last = group[group.len() - 1];
-                let ((last_pitch, _), (row_pitch, _)) = (counted(last), counted(row));
+                let ((last_pitch, _), (row_pitch, _)) = (pitch_and_length(last), pitch_and_length(row));
                 let pitch = (last_pitch + row_pitch) / 2.0;
                 let mid = (last.left + last.right) / 2.0;
                 let spacing = row.y_at(mid) - last.y_at(mid);
@@ -373,9 +373,9 @@ fn group_zones(rows: &[Row]) -> Vec<MrzZone> {
             if group.len() < count {
                 continue;
             }
-            let pitch = group.iter().map(|r| counted(r).0).sum::<f32>() / count as f32;
+            let pitch = group.iter().map(|r| pitch_and_length(r).0).sum::<f32>() / count as f32;
             // The steadier the pitch across the zone, the likelier an MRZ.
-            let spread = group.iter().map(|r| (counted(r).0 / pitch - 1.0).abs() + (counted(r).1 / length - 1.0).abs()).sum::<f32>();
+            let spread = group.iter().map(|r| (pitch_and_length(r).0 / pitch - 1.0).abs() + (pitch_and_length(r).1 / length - 1.0).abs()).sum::<f32>();
             let rows = group
                 .iter()
                 .map(|r| MrzRow { first: Point2f::new(r.left, r.y_at(r.left)), last: Point2f::new(r.right, r.y_at(r.right)), height: r.height })
