@@ -44,13 +44,17 @@ impl ReadCache {
 }
 
 impl ReadCache {
-    /// Every read of `rect` on `page` so far, each with its look.
+    /// Every read of `rect` on `page` so far, each with its look, in the looks'
+    /// order (not the map's, which changes from run to run: the first read a
+    /// caller takes must be the same every time).
     pub(super) fn reads_of(&self, page: u64, rect: Rect) -> Vec<([u64; 3], &str)> {
         if page != self.page {
             return Vec::new();
         }
         let at = [rect.x, rect.y, rect.width, rect.height];
-        self.reads.iter().filter(|((r, _), _)| *r == at).map(|((_, look), (text, _))| (*look, text.as_str())).collect()
+        let mut reads: Vec<_> = self.reads.iter().filter(|((r, _), _)| *r == at).map(|((_, look), (text, _))| (*look, text.as_str())).collect();
+        reads.sort_unstable();
+        reads
     }
 }
 
@@ -77,7 +81,8 @@ mod tests {
         assert_eq!(read(1, [2, 1, 0]), "read 2", "another look is another read");
         assert_eq!(read(2, [1, 1, 0]), "read 3", "another page is never answered from the last");
         assert_eq!(read(1, [1, 1, 0]), "read 4", "and the last page's reads are gone");
-        assert_eq!(cache.reads_of(1, rect), [([1, 1, 0], "read 4")]);
+        assert_eq!(read(1, [0, 2, 0]), "read 5");
+        assert_eq!(cache.reads_of(1, rect), [([0, 2, 0], "read 5"), ([1, 1, 0], "read 4")], "in the looks' order, whatever the map's");
         assert!(cache.reads_of(2, rect).is_empty(), "another page's reads are not this one's");
         assert!(cache.reads_of(1, Rect::new(1, 2, 30, 11)).is_empty(), "nor another line's");
     }
