@@ -20,6 +20,9 @@ pub struct FrontFields {
     /// Which values were read confidently (two independent reads agreed): only
     /// these may accuse the document of disagreeing with itself.
     pub confirmed: Confirmed,
+    /// No patronymic was read where one is printed, though the line there reads
+    /// as a name's letters: whether the document gives one is not known.
+    pub patronymic_unknown: bool,
 }
 
 /// Per printed field: read confidently or not.
@@ -371,10 +374,11 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         problems.push(problem("unreadable_field", format!("the patronymic printed {printed_on} could not be read with certainty")));
     } else if patronymic.is_none()
         && (front.is_some() || document_type == DocumentType::Passport)
-        && !matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front))
+        && (!matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front)) || front.is_some_and(|f| f.patronymic_unknown))
     {
         // It is printed under the given names: where they were not read, neither
-        // was it, and null would say the document gives none.
+        // was it, and null would say the document gives none; nor where a name
+        // under them did not read as one.
         problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));
     }
     for (missing, field) in

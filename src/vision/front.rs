@@ -461,11 +461,10 @@ impl FrontReader {
         })
     }
 
-    /// The names the Kazakh model has read on `value` so far, at any look.
-    pub(super) fn names_read(&self, printed: &Printed, value: Value) -> Vec<String> {
-        let rect = read_rect(value.line);
-        let kazakh = self.seen.reads_of(printed.id, rect).into_iter().filter(|(look, _)| *look != RUSSIAN_READ);
-        kazakh.filter_map(|(_, text)| line_name(text.trim(), value.words)).collect()
+    /// What the Kazakh model has read of `value` so far, at any look.
+    pub(super) fn texts_read(&self, printed: &Printed, value: Value) -> Vec<&str> {
+        let kazakh = self.seen.reads_of(printed.id, read_rect(value.line)).into_iter().filter(|(look, _)| *look != RUSSIAN_READ);
+        kazakh.map(|(_, text)| text.trim()).collect()
     }
 
     /// A name line as the Russian model reads it (`None` without that model).

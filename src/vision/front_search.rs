@@ -11,7 +11,7 @@ use opencv::core::Mat;
 
 use super::VisionError;
 use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, SHARP_LOOK, Value, line_name};
-use super::labels::Field;
+use super::labels::{Field, edit_distance, label_of};
 use super::text::{Line, Printed};
 use crate::identity::FrontFields;
 use crate::identity::iin::IIN_LENGTH;
@@ -153,6 +153,56 @@ impl FrontReader {
     }
 }
 
+impl FrontReader {
+    /// The names the Kazakh model has read on `value` so far, at any look.
+    pub(super) fn names_read(&self, printed: &Printed, value: Value) -> Vec<String> {
+        self.texts_read(printed, value).into_iter().filter_map(|text| line_name(text, value.words)).collect()
+    }
+
+    /// Whether the nearest line under the given names (`given`), where a
+    /// patronymic is printed, was read ([`Self::find_patronymic`]) as a name's
+    /// letters but not as a patronymic (ЖАНДОСҚЫ for ЖАНДОСҚЫЗЫ on a hard tuning
+    /// card): one is printed there, misread, and null would say none is. A
+    /// date or a number there, a label, a place in two languages (a slash), or
+    /// a line never read, says none is printed. A line reading as the given
+    /// names' Latin form (`latin`, the MRZ's), printed under them on a passport
+    /// page, is passed over.
+    pub(super) fn patronymic_misread_under(&self, printed: &Printed, taken: &[Line], given: Line, latin: &str) -> Result<bool, VisionError> {
+        let mut under: Vec<Line> = printed.free(taken).into_iter().filter(|l| where_patronymic_is_printed(given, l)).collect();
+        under.sort_by_key(|l| l.rect.y);
+        for line in under {
+            let reads = self.texts_read(printed, Value::of(&printed.ink, line)?);
+            if reads.iter().any(|text| reads_as_latin(text, latin)) {
+                continue;
+            }
+            let other = |text: &&str| text.chars().any(|c| c.is_ascii_digit() || c == '/') || label_of(text).is_some();
+            let letters = |text: &&str| text.chars().filter(|c| c.is_alphabetic()).count();
+            return Ok(!reads.iter().any(other) && reads.iter().any(|text| letters(text) >= PATRONYMIC_LETTERS));
+        }
+        Ok(false)
+    }
+}
+
+/// Whether a read of the Kazakh model, its Cyrillic letters taken for the Latin
+/// ones they look like, is `latin` with three in five of its letters or fewer
+/// misread: УНАМІВЕК for ZHANIBEK, КОНАІДІ for KURALAI (a clean tuning page,
+/// its Latin print smaller than the Cyrillic and read by a Cyrillic model).
+fn reads_as_latin(text: &str, latin: &str) -> bool {
+    const LOOKALIKES: [(char, char); 14] =
+        [('А', 'A'), ('В', 'B'), ('Д', 'D'), ('Е', 'E'), ('К', 'K'), ('М', 'M'), ('Н', 'H'), ('О', 'O'), ('Р', 'P'), ('С', 'C'), ('Т', 'T'), ('У', 'Y'), ('Х', 'X'), ('І', 'I')];
+    let read: Vec<char> = text
+        .to_uppercase()
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .map(|c| LOOKALIKES.iter().find(|(cyrillic, _)| *cyrillic == c).map_or(c, |(_, l)| *l))
+        .collect();
+    let latin: Vec<char> = latin.chars().filter(char::is_ascii_alphabetic).collect();
+    !latin.is_empty() && !read.is_empty() && edit_distance(&read, &latin) * 5 <= latin.len() * 3
+}
+
+/// The fewest letters of a patronymic (ӘЛИ ҰЛЫ).
+const PATRONYMIC_LETTERS: usize = 5;
+
 /// Whether `line` is where a patronymic is printed, given the given names' line:
 /// below it in the same column, within eight letter heights, in print about as large.
 pub(super) fn where_patronymic_is_printed(given: Line, line: &Line) -> bool {
@@ -196,6 +246,19 @@ pub fn cyrillic_letters(latin: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_printed_in_latin_read_by_a_cyrillic_model_is_told_from_a_misread_patronymic() {
+        // The given names' Latin form under them on tuning pages, as the Kazakh model reads it.
+        assert!(reads_as_latin("УНАМІВЕК", "ZHANIBEK"));
+        assert!(reads_as_latin("КОНАІДІ", "KURALAI"));
+        assert!(reads_as_latin("МОВАТ", "MURAT"));
+        // Patronymics misread on hard tuning cards, under given names whose Latin is another word.
+        assert!(!reads_as_latin("ЖАНДОСҚЫ", "ASEL"));
+        assert!(!reads_as_latin("СЕРГЕРЕН", "NATALIA"));
+        assert!(!reads_as_latin("АСҚАРҮлЛЫ", "ALIKHAN"));
+        assert!(!reads_as_latin("", "ALIKHAN"));
+    }
 
     #[test]
     fn a_latin_name_says_how_many_cyrillic_letters_to_expect() {

@@ -181,6 +181,8 @@ impl FrontReader {
             if let Some((name, value)) = self.find_patronymic(printed, &taken, given)? {
                 fields.patronymic = Some(name);
                 found.push((Field::Patronymic, value, NAME_LOOK));
+            } else {
+                fields.patronymic_unknown = self.patronymic_misread_under(printed, &taken, given, &mrz.secondary_identifiers)?;
             }
         }
         Ok(Led { illegible: judged_illegible(reads, printed_seen, found.len()), found, settled })

@@ -410,6 +410,8 @@ impl DocumentReader {
                 let sure = self.front.sure_patronymic(&lines.printed, value, &name)?;
                 front.confirmed.patronymic = sure.is_some();
                 front.patronymic = Some(sure.unwrap_or(name));
+            } else {
+                front.patronymic_unknown = self.front.patronymic_misread_under(&lines.printed, &taken, given, &mrz.secondary_identifiers)?;
             }
         }
         self.ask_untold_letters(front, &lines.printed, &names, mrz)

@@ -219,6 +219,7 @@ impl DocumentAnalysis for FakeDocuments {
                     birth_date: Date::new(2005, 6, 24),
                     iin: Some(CARD_IIN.into()),
                     confirmed: identity::Confirmed { surname: true, given_names: true, patronymic: true, birth_date: true, iin: true },
+                    patronymic_unknown: false,
                 });
                 read.portrait = Some(Scene::face(Pose::Frontal, card.portrait).image());
             }

@@ -17,6 +17,7 @@ fn front() -> FrontFields {
         birth_date: Some("2005-06-24".parse().unwrap()),
         iin: Some("050624533556".into()),
         confirmed: Confirmed { surname: true, given_names: true, patronymic: true, birth_date: true, iin: true },
+        patronymic_unknown: false,
     }
 }
 fn codes(d: &DocumentRead) -> Vec<&'static str> {
@@ -326,7 +327,7 @@ fn an_unsure_front_iin_without_an_mrz_is_not_kept() {
 #[test]
 fn names_taken_from_the_mrz_say_so_and_leave_the_patronymic_unknown_not_absent() {
     // The front was looked at, and its names not read (too small or blurred).
-    let unread = FrontFields { birth_date: None, iin: None, surname: None, given_names: None, patronymic: None, confirmed: Confirmed::default() };
+    let unread = FrontFields::default();
     let d = assemble(Some(&unread), Some(&mrz()), on());
     assert_eq!(d.surname.as_deref(), Some("KASYMOV"));
     assert_eq!((d.sources.surname, d.sources.given_names), (Some(FieldSource::Mrz), Some(FieldSource::Mrz)));
@@ -338,4 +339,10 @@ fn names_taken_from_the_mrz_say_so_and_leave_the_patronymic_unknown_not_absent()
     let d = assemble(Some(&read), Some(&mrz()), on());
     assert_eq!((d.sources.surname, d.sources.given_names), (Some(FieldSource::Both), Some(FieldSource::Both)));
     assert_eq!(codes(&d), Vec::<&str>::new());
+    // Unless a name's letters under them did not read as a patronymic: one is
+    // printed, misread, and null would say there is none.
+    read.patronymic_unknown = true;
+    let d = assemble(Some(&read), Some(&mrz()), on());
+    assert_eq!(d.patronymic, None);
+    assert!(d.problems.iter().any(|p| p.code == "unreadable_field" && p.message.contains("patronymic")), "{:?}", d.problems);
 }
