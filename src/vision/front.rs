@@ -317,9 +317,7 @@ impl FrontReader {
     /// The patronymic among `values` as read surely, confirmed ([`Self::sure_patronymic`]).
     fn confirm_patronymic(&mut self, printed: &Printed, values: &[(Field, Value, Look, f32)], fields: &mut FrontFields) -> Result<(), VisionError> {
         if let (Some(first), Some((_, value, ..))) = (fields.patronymic.clone(), values.iter().find(|(f, ..)| *f == Field::Patronymic)) {
-            let sure = self.sure_patronymic(printed, *value, &first)?;
-            fields.confirmed.patronymic = sure.is_some();
-            fields.patronymic = sure.or(fields.patronymic.take());
+            self.settle_patronymic(printed, *value, first, fields)?;
         }
         Ok(())
     }

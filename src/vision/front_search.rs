@@ -154,6 +154,15 @@ impl FrontReader {
 }
 
 impl FrontReader {
+    /// `first`, the patronymic first read on `value`, stored in `fields` as read
+    /// surely ([`Self::sure_patronymic`]) and confirmed; else as first read, not.
+    pub(super) fn settle_patronymic(&mut self, printed: &Printed, value: Value, first: String, fields: &mut FrontFields) -> Result<(), VisionError> {
+        let sure = self.sure_patronymic(printed, value, &first)?;
+        fields.confirmed.patronymic = sure.is_some();
+        fields.patronymic = Some(sure.unwrap_or(first));
+        Ok(())
+    }
+
     /// The names the Kazakh model has read on `value` so far, at any look.
     pub(super) fn names_read(&self, printed: &Printed, value: Value) -> Vec<String> {
         self.texts_read(printed, value).into_iter().filter_map(|text| line_name(text, value.words)).collect()

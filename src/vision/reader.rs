@@ -407,9 +407,7 @@ impl DocumentReader {
             && let Some(given) = given_at
         {
             if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given)? {
-                let sure = self.front.sure_patronymic(&lines.printed, value, &name)?;
-                front.confirmed.patronymic = sure.is_some();
-                front.patronymic = Some(sure.unwrap_or(name));
+                self.front.settle_patronymic(&lines.printed, value, name, front)?;
             } else {
                 front.patronymic_unknown = self.front.patronymic_misread_under(&lines.printed, &taken, given, &mrz.secondary_identifiers)?;
             }
