@@ -169,7 +169,8 @@ impl FrontReader {
         }
         // Every field but the patronymic found: it is looked for where pages print
         // it, under the given names, and not found there it is taken to be
-        // printed nowhere (many Kazakh names have none), without reading a label.
+        // printed nowhere (many Kazakh names have none), without reading a label;
+        // unless a name's letters there read as no patronymic: then not known.
         let given = line_of(&found, Field::Given);
         let mut settled = false;
         if found.len() == Field::ALL.len() - 1
