@@ -114,10 +114,19 @@ impl FrontReader {
         Ok(None)
     }
 
-    /// The patronymic printed under the given names (`given`): the nearest line
-    /// below it in the same column, in print about as large, that reads as one
-    /// word with a patronymic's ending.
-    pub(super) fn find_patronymic(&mut self, printed: &Printed, taken: &[Line], given: Line) -> Result<Option<(String, Value)>, VisionError> {
+    /// The patronymic printed under the given names (`given`, whose Latin form the
+    /// MRZ spells `latin`): the nearest line below it in the same column, in print
+    /// about as large, that reads as one word with a patronymic's ending. None
+    /// found, `fields` says whether one may be printed there, misread
+    /// ([`Self::patronymic_misread_under`]).
+    pub(super) fn find_patronymic(
+        &mut self,
+        printed: &Printed,
+        taken: &[Line],
+        given: Line,
+        latin: &str,
+        fields: &mut FrontFields,
+    ) -> Result<Option<(String, Value)>, VisionError> {
         let below = |l: &Line| where_patronymic_is_printed(given, l);
         let values: Vec<Value> =
             printed.free(taken).into_iter().filter(below).take(MAX_READS / 2).map(|l| Value::of(&printed.ink, l)).collect::<Result<_, _>>()?;
@@ -149,6 +158,7 @@ impl FrontReader {
                 }
             }
         }
+        fields.patronymic_unknown = self.patronymic_misread_under(printed, taken, given, latin)?;
         Ok(None)
     }
 }
@@ -176,7 +186,7 @@ impl FrontReader {
     /// a line never read, says none is printed. A line reading as the given
     /// names' Latin form (`latin`, the MRZ's), printed under them on a passport
     /// page, is passed over.
-    pub(super) fn patronymic_misread_under(&self, printed: &Printed, taken: &[Line], given: Line, latin: &str) -> Result<bool, VisionError> {
+    fn patronymic_misread_under(&self, printed: &Printed, taken: &[Line], given: Line, latin: &str) -> Result<bool, VisionError> {
         let mut under: Vec<Line> = printed.free(taken).into_iter().filter(|l| where_patronymic_is_printed(given, l)).collect();
         under.sort_by_key(|l| l.rect.y);
         for line in under {
@@ -193,7 +203,7 @@ impl FrontReader {
 }
 
 /// Whether a read of the Kazakh model, its Cyrillic letters taken for the Latin
-/// ones they look like, is `latin` with three in five of its letters or fewer
+/// ones they look like or stand for when a Cyrillic model reads Latin (Д for D), is `latin` with three in five of its letters or fewer
 /// misread: УНАМІВЕК for ZHANIBEK, КОНАІДІ for KURALAI (a clean tuning page,
 /// its Latin print smaller than the Cyrillic and read by a Cyrillic model).
 fn reads_as_latin(text: &str, latin: &str) -> bool {

@@ -179,11 +179,9 @@ impl FrontReader {
         {
             let taken: Vec<Line> = found.iter().map(|(_, v, _)| v.line).collect();
             settled = true;
-            if let Some((name, value)) = self.find_patronymic(printed, &taken, given)? {
+            if let Some((name, value)) = self.find_patronymic(printed, &taken, given, &mrz.secondary_identifiers, fields)? {
                 fields.patronymic = Some(name);
                 found.push((Field::Patronymic, value, NAME_LOOK));
-            } else {
-                fields.patronymic_unknown = self.patronymic_misread_under(printed, &taken, given, &mrz.secondary_identifiers)?;
             }
         }
         Ok(Led { illegible: judged_illegible(reads, printed_seen, found.len()), found, settled })

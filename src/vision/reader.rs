@@ -406,10 +406,8 @@ impl DocumentReader {
         if front.patronymic.is_none()
             && let Some(given) = given_at
         {
-            if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given)? {
+            if let Some((name, value)) = self.front.find_patronymic(&lines.printed, &taken, given, &mrz.secondary_identifiers, front)? {
                 self.front.settle_patronymic(&lines.printed, value, name, front)?;
-            } else {
-                front.patronymic_unknown = self.front.patronymic_misread_under(&lines.printed, &taken, given, &mrz.secondary_identifiers)?;
             }
         }
         self.ask_untold_letters(front, &lines.printed, &names, mrz)
