@@ -165,8 +165,8 @@ impl DocumentReader {
         let mut image = rectified.try_clone()?;
         let mut band = zone.band();
         // A page scanned a little askew and taken whole keeps its tilt: across the
-        // band its rows then overlap, no cut between them separates them, and only
-        // a whole-band Tesseract read (100-140 ms) is left. Turned level first; the
+        // band its rows then overlap, and no cut between them separates them for
+        // the glyphs or Tesseract's lines. Turned level first; the
         // printed lines above, level too, are found better (tuning seeds: two more
         // pages read exactly). An MRZ whose rows part as they are is still read
         // unturned: turning resamples, and a blurred photo's glyphs lose by it.
@@ -194,7 +194,7 @@ impl DocumentReader {
                 *mrz_band = turned(*mrz_band);
             }
         }
-        self.mrz_side_in(&image, shape, band, mrz_from.as_ref().map(|(m, b)| (m, *b)), on, Effort::Block)
+        self.mrz_side_in(&image, shape, band, mrz_from.as_ref().map(|(m, b)| (m, *b)), on, Effort::Lines)
     }
 
     /// One side from a document already flattened (the session engine flattens every
@@ -242,8 +242,7 @@ impl DocumentReader {
     }
 
     /// The side as an MRZ side, if its MRZ, where the format puts it, reads and
-    /// parses. A band taken blind is given at most [`Effort::Lines`]: a whole-band
-    /// read there found no MRZ on the tuning split ([`Effort::Block`]).
+    /// parses, with `effort` at most.
     fn mrz_side(&mut self, image: &Mat, shape: DocumentShape, on: Date, effort: Effort) -> Result<Option<SideRead>, VisionError> {
         self.mrz_side_in(image, shape, super::ocr::mrz_band(image, shape), None, on, effort)
     }

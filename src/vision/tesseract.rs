@@ -71,8 +71,6 @@ unsafe extern "C" {
 /// Tesseract's page segmentation modes that this crate uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
-    /// "A single uniform block of text" (PSM 6).
-    Block = 6,
     /// "A single text line" (PSM 7): no layout analysis at all.
     Line = 7,
     /// "Treat the image as a single text line, bypassing hacks that are
