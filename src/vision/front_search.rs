@@ -203,9 +203,10 @@ impl FrontReader {
 }
 
 /// Whether a read of the Kazakh model, its Cyrillic letters taken for the Latin
-/// ones they look like or stand for when a Cyrillic model reads Latin (Д for D), is `latin` with three in five of its letters or fewer
-/// misread: УНАМІВЕК for ZHANIBEK, КОНАІДІ for KURALAI (a clean tuning page,
-/// its Latin print smaller than the Cyrillic and read by a Cyrillic model).
+/// ones they look like or stand for when a Cyrillic model reads Latin (Д for
+/// D), is `latin` with three in five of its letters or fewer misread: УНАМІВЕК
+/// for ZHANIBEK, КОНАІДІ for KURALAI (a clean tuning page, its Latin print
+/// smaller than the Cyrillic and read by a Cyrillic model).
 fn reads_as_latin(text: &str, latin: &str) -> bool {
     const LOOKALIKES: [(char, char); 14] =
         [('А', 'A'), ('В', 'B'), ('Д', 'D'), ('Е', 'E'), ('К', 'K'), ('М', 'M'), ('Н', 'H'), ('О', 'O'), ('Р', 'P'), ('С', 'C'), ('Т', 'T'), ('У', 'Y'), ('Х', 'X'), ('І', 'I')];
