@@ -191,7 +191,42 @@ fn measured(ink: &Mat, rect: Rect) -> Result<Option<Line>, VisionError> {
         }
     }
     let letters = body_height(&profile).clamp(1, rect.height);
+    if let Some(trimmed) = without_dashes_at_the_ends(&block, rect, letters)? {
+        return measured(ink, trimmed);
+    }
     Ok((f64::from(letters) <= MAX_LETTERS).then_some(Line { rect, letters, slope }))
+}
+
+/// `rect` without the strokes of a background's pattern (a guilloche thresholded
+/// into dashes) that the smear joined to either end of its letters: a piece of
+/// ink standing apart from the rest, under a third of the letters' height tall
+/// and twice as wide as tall. A letter's own thin stroke (the bar of a Т) touches
+/// its stem, and a full stop is no wider than tall. `None` when nothing is trimmed.
+fn without_dashes_at_the_ends(block: &Mat, rect: Rect, letters: i32) -> Result<Option<Rect>, VisionError> {
+    let pixels = block.data_bytes()?;
+    let width = rect.width as usize;
+    let rows_inked = |c: usize| (0..rect.height as usize).filter(|&r| pixels[r * width + c] > 0).count() as i32;
+    let tall: Vec<i32> = (0..width).map(rows_inked).collect();
+    // Pieces: runs of inked columns, as (first, last, tallest column).
+    let mut pieces: Vec<(usize, usize, i32)> = Vec::new();
+    for (c, &t) in tall.iter().enumerate() {
+        match pieces.last_mut() {
+            Some(p) if t > 0 && p.1 + 1 == c => (p.1, p.2) = (c, p.2.max(t)),
+            _ if t > 0 => pieces.push((c, c, t)),
+            _ => {}
+        }
+    }
+    let dash = |p: &(usize, usize, i32)| p.2 * 3 < letters && (p.1 - p.0 + 1) as i32 >= 2 * p.2;
+    let first = pieces.iter().take_while(|p| dash(p)).count();
+    let last = pieces.len() - pieces.iter().rev().take_while(|p| dash(p)).count();
+    if first >= last || (first == 0 && last == pieces.len()) {
+        return Ok(None);
+    }
+    let (from, to) = (pieces[first].0, pieces[last - 1].1);
+    let inked_row = |r: usize| (from..=to).any(|c| pixels[r * width + c] > 0);
+    let rows = rect.height as usize;
+    let (Some(top), Some(bottom)) = ((0..rows).find(|&r| inked_row(r)), (0..rows).rfind(|&r| inked_row(r))) else { return Ok(None) };
+    Ok(Some(Rect::new(rect.x + from as i32, rect.y + top as i32, (to - from + 1) as i32, (bottom - top + 1) as i32)))
 }
 
 /// Lines the smear left in pieces, joined: it is three rows tall, so a full stop
