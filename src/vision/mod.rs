@@ -9,7 +9,6 @@ pub mod face;
 pub mod front;
 pub mod front_search;
 pub mod labels;
-mod lid;
 pub mod liveness;
 pub mod models;
 pub mod mrz_glyphs;

@@ -223,10 +223,16 @@ fn without_dashes_at_the_ends(block: &Mat, rect: Rect, letters: i32) -> Result<O
         return Ok(None);
     }
     let (from, to) = (pieces[first].0, pieces[last - 1].1);
+    // Boxed as the smear boxes a line, half a smear wider than its ink, but not
+    // into a dash trimmed off; an end not trimmed stays where it was.
+    let half = (SMEAR / 2.0) as usize;
+    let left = if first == 0 { 0 } else { from - half.min(from - pieces[first - 1].1 - 1) };
+    let right = if last == pieces.len() { width - 1 } else { to + half.min(pieces[last].0 - to - 1) };
     let inked_row = |r: usize| (from..=to).any(|c| pixels[r * width + c] > 0);
     let rows = rect.height as usize;
     let (Some(top), Some(bottom)) = ((0..rows).find(|&r| inked_row(r)), (0..rows).rfind(|&r| inked_row(r))) else { return Ok(None) };
-    Ok(Some(Rect::new(rect.x + from as i32, rect.y + top as i32, (to - from + 1) as i32, (bottom - top + 1) as i32)))
+    let (top, bottom) = (top.saturating_sub(1), (bottom + 1).min(rows - 1));
+    Ok(Some(Rect::new(rect.x + left as i32, rect.y + top as i32, (right - left + 1) as i32, (bottom - top + 1) as i32)))
 }
 
 /// Lines the smear left in pieces, joined: it is three rows tall, so a full stop
@@ -499,6 +505,28 @@ mod tests {
         // Another line further along the same rows (the next column of a page) stays apart.
         strokes(&mut ink, 20..60, 300..380);
         assert_eq!(text_lines(&ink).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn dashes_of_a_background_pattern_joined_to_a_lines_end_are_not_its_letters() {
+        // Letters 40 px tall from column 60, and a guilloche thresholded into two
+        // dashes 2-3 px tall to their left, 4 px apart: closer than the smear. A
+        // line box starting at the dashes is read with them as a letter, or as nothing.
+        let mut ink = blank(100);
+        strokes(&mut ink, 30..70, 60..260);
+        blot(&mut ink, Rect::new(34, 48, 12, 2));
+        blot(&mut ink, Rect::new(50, 44, 6, 3));
+        blot(&mut ink, Rect::new(266, 50, 10, 2));
+        let lines = text_lines(&ink).unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let (from, to) = (lines[0].rect.x, lines[0].rect.x + lines[0].rect.width);
+        assert!((56..=60).contains(&from) && (256..=266).contains(&to), "{lines:?}");
+        // The bar of a Т, as thin, is its own letter's: it touches the stem.
+        let mut ink = blank(100);
+        strokes(&mut ink, 30..70, 60..260);
+        blot(&mut ink, Rect::new(44, 30, 16, 3));
+        let lines = text_lines(&ink).unwrap();
+        assert!(lines[0].rect.x <= 44, "{lines:?}");
     }
 
     #[test]
