@@ -64,6 +64,10 @@ const PORTRAIT_DETECTION_WIDTH: i32 = 320;
 /// larger figure, the page was not flattened and is not turned here.
 const MIN_TILT: f32 = 0.3;
 const MAX_TILT: f32 = 10.0;
+/// A card front taken whole whose printed lines slope more than this (rows per
+/// column, 2 degrees) is turned level ([`levelled`]), at most this many times.
+const MIN_FRONT_TILT: f64 = 0.035;
+const LEVELLING_TURNS: usize = 3;
 /// A whole image is searched for an MRZ at most this wide (a TD3 row on a page
 /// filling half of it is still 600 px long).
 const ZONE_SEARCH_WIDTH: f64 = 1280.0;
@@ -112,7 +116,7 @@ impl DocumentReader {
     /// what the document is, a front read is a dozen Tesseract lines and more.
     pub fn read_side(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
         let flat = flatten(bgr)?;
-        if let Some((rectified, shape)) = &flat
+        if let Some((rectified, shape, _)) = &flat
             && let Some(side) = self.read_mrz_side(rectified, *shape, on)?
         {
             return Ok(side);
@@ -121,7 +125,7 @@ impl DocumentReader {
             return Ok(anchored);
         }
         match &flat {
-            Some((rectified, shape)) => self.read_without_zone(rectified, *shape, on),
+            Some((rectified, shape, whole)) => self.read_without_zone(rectified, *shape, *whole, on),
             None => Ok(SideRead { shape: None, mrz: None, front: None, readability: None, rectified: None, portrait: None, front_lines: None }),
         }
     }
@@ -203,12 +207,13 @@ impl DocumentReader {
         if let Some(side) = self.read_mrz_side(rectified, shape, on)? {
             return Ok(side);
         }
-        self.read_without_zone(rectified, shape, on)
+        self.read_without_zone(rectified, shape, false, on)
     }
 
     /// A flattened side on which no MRZ zone of its kind was found: its MRZ read
-    /// where the format puts it, else its printed front.
-    fn read_without_zone(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
+    /// where the format puts it, else its printed front; `whole`: the image was
+    /// taken whole for the document (a scan), which may lie askew in it.
+    fn read_without_zone(&mut self, rectified: &Mat, shape: DocumentShape, whole: bool, on: Date) -> Result<SideRead, VisionError> {
         let ways = [rectified.try_clone()?, document::rotate_180(rectified)?];
         // A passport page always has an MRZ: Tesseract reads its lines if glyphs cannot.
         let page = shape == DocumentShape::Id3;
@@ -224,7 +229,7 @@ impl DocumentReader {
         // front of the tuning split (seed 5) and changed no field there; checked on
         // the held-out split (`cargo bench --bench documents`): no field changed,
         // ID card Tesseract time median 405 -> 154 ms.
-        let (read, view) = self.read_card_front(rectified)?;
+        let (read, view) = if whole { self.read_card_front(&levelled(rectified)?)? } else { self.read_card_front(rectified)? };
         let front = read.fields;
         if !page && count(&front) == 0 {
             for image in &ways {
@@ -586,8 +591,24 @@ fn count(f: &FrontFields) -> usize {
     [f.surname.is_some(), f.given_names.is_some(), f.patronymic.is_some(), f.birth_date.is_some(), f.iin.is_some()].iter().filter(|b| **b).count()
 }
 
-/// The document flattened; a scan that is nothing but the document is taken whole.
-fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape)>, VisionError> {
+/// A card taken whole with its scan keeps the tilt it was laid with: turned
+/// level by its printed lines' slope, when they slope more than [`MIN_FRONT_TILT`]
+/// (a line's slope is measured up to about 6 degrees: further askew, it is
+/// turned again). Its labels then govern their own values: a card laid 7 degrees
+/// askew read its patronymic as the given names. Photos, flattened from their
+/// outline, are not turned: resampling cost reads on blurred ones.
+fn levelled(image: &Mat) -> Result<Mat, VisionError> {
+    let mut level = image.try_clone()?;
+    for _ in 0..LEVELLING_TURNS {
+        let Some(tilt) = Printed::of(super::ocr::gray_of(&level)?)?.tilt().filter(|t| t.abs() > MIN_FRONT_TILT) else { break };
+        level = document::turn(&level, tilt.atan().to_degrees() as f32)?;
+    }
+    Ok(level)
+}
+
+/// The document flattened, and whether it was taken whole (a scan that is
+/// nothing but the document, or no outline found).
+fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape, bool)>, VisionError> {
     let whole = whole_image_shape(bgr);
     // The outline only: flattening a page costs as much again, and a scan is resized instead.
     if let Some(found) = document::outline(bgr)? {
@@ -603,7 +624,7 @@ fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape)>, VisionError> {
             found.corners.iter().any(|p| near(p.y, h, h)),
         ];
         if whole.is_none() || sides.iter().filter(|s| **s).count() < 2 {
-            return Ok(Some((document::warp(bgr, &found.corners, found.shape)?, found.shape)));
+            return Ok(Some((document::warp(bgr, &found.corners, found.shape)?, found.shape, false)));
         }
     }
     let Some(shape) = whole else { return Ok(None) };
@@ -616,7 +637,7 @@ fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape)>, VisionError> {
     let slightly = |from: i32, to: i32| from > to && from * 9 <= to * 10;
     let interpolation = if slightly(bgr.cols(), target.width) && slightly(bgr.rows(), target.height) { opencv::imgproc::INTER_LINEAR } else { opencv::imgproc::INTER_AREA };
     opencv::imgproc::resize(bgr, &mut resized, target, 0.0, 0.0, interpolation)?;
-    Ok(Some((resized, shape)))
+    Ok(Some((resized, shape, true)))
 }
 
 /// The document kind an image would be if it were nothing but the document.

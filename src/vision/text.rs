@@ -57,6 +57,17 @@ impl Printed {
     }
 
     /// The side's text lines, top first, without those `taken` overlaps.
+    /// The median slope of the lines long enough to be given one (four heights
+    /// wide), if there are three.
+    pub(crate) fn tilt(&self) -> Option<f64> {
+        let mut slopes: Vec<f64> = self.lines.iter().filter(|l| l.rect.width >= 4 * l.rect.height).map(|l| l.slope).collect();
+        if slopes.len() < 3 {
+            return None;
+        }
+        slopes.sort_by(f64::total_cmp);
+        Some(slopes[slopes.len() / 2])
+    }
+
     pub(crate) fn free(&self, taken: &[Line]) -> Vec<Line> {
         self.lines.iter().copied().filter(|l| !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect()
     }
