@@ -56,7 +56,6 @@ impl Printed {
         Ok(Self { id, gray, ink, lines })
     }
 
-    /// The side's text lines, top first, without those `taken` overlaps.
     /// The median slope of the lines long enough to be given one (four heights
     /// wide), if there are three.
     pub(crate) fn tilt(&self) -> Option<f64> {
@@ -68,6 +67,7 @@ impl Printed {
         Some(slopes[slopes.len() / 2])
     }
 
+    /// The side's text lines, top first, without those `taken` overlaps.
     pub(crate) fn free(&self, taken: &[Line]) -> Vec<Line> {
         self.lines.iter().copied().filter(|l| !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect()
     }
