@@ -606,8 +606,8 @@ fn levelled(image: &Mat) -> Result<Mat, VisionError> {
     Ok(level)
 }
 
-/// The document flattened, and whether it was taken whole (a scan that is
-/// nothing but the document, or no outline found).
+/// The document flattened, and whether it was taken whole: a scan the
+/// document's shape, its outline not found or found reaching the borders.
 fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape, bool)>, VisionError> {
     let whole = whole_image_shape(bgr);
     // The outline only: flattening a page costs as much again, and a scan is resized instead.

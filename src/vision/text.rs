@@ -219,14 +219,8 @@ fn without_dashes_at_the_ends(block: &Mat, rect: Rect, letters: i32) -> Result<O
     let rows_inked = |c: usize| (0..rect.height as usize).filter(|&r| pixels[r * width + c] > 0).count() as i32;
     let tall: Vec<i32> = (0..width).map(rows_inked).collect();
     // Pieces: runs of inked columns, as (first, last, tallest column).
-    let mut pieces: Vec<(usize, usize, i32)> = Vec::new();
-    for (c, &t) in tall.iter().enumerate() {
-        match pieces.last_mut() {
-            Some(p) if t > 0 && p.1 + 1 == c => (p.1, p.2) = (c, p.2.max(t)),
-            _ if t > 0 => pieces.push((c, c, t)),
-            _ => {}
-        }
-    }
+    let inked: Vec<bool> = tall.iter().map(|t| *t > 0).collect();
+    let pieces: Vec<(usize, usize, i32)> = runs(&inked, 1).into_iter().map(|(a, b)| (a, b - 1, tall[a..b].iter().copied().max().unwrap_or(0))).collect();
     let dash = |p: &(usize, usize, i32)| p.2 * 3 < letters && (p.1 - p.0 + 1) as i32 >= 2 * p.2;
     let first = pieces.iter().take_while(|p| dash(p)).count();
     let last = pieces.len() - pieces.iter().rev().take_while(|p| dash(p)).count();
