@@ -23,6 +23,7 @@ pub mod quality;
 pub mod reader;
 mod shrink;
 mod signs;
+mod skew;
 mod tails;
 pub mod tesseract;
 pub mod tracker;

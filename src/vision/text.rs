@@ -96,6 +96,9 @@ fn odd(v: f64) -> i32 {
 
 /// How wide the sideways smear is: letters and words of a line closer than this join.
 const SMEAR: f64 = 13.0 * U;
+/// The steepest slope a line is given (about 6°): a line turned further is
+/// mostly not found as one, its smear a diagonal band.
+pub(crate) const MAX_LINE_SLOPE: f64 = 0.1;
 /// Ink shorter than this is a speck, not text.
 const MIN_TEXT_HEIGHT: i32 = 8;
 /// Letters taller than this are no text line of a document (portrait, guilloche).
@@ -188,9 +191,8 @@ fn measured(ink: &Mat, rect: Rect) -> Result<Option<Line>, VisionError> {
     // Straightened by the baseline's slope, the rows through the letters' bodies
     // hold most of the ink; diacritics and descenders only a little.
     let bottoms: Vec<Option<i32>> = (0..rect.width).map(|c| (0..rect.height).rev().find(|&r| inked(r, c))).collect();
-    // Too short a line gives no slope worth trusting, and a card turned more
-    // than about 6° is not rectified at all.
-    let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-0.1, 0.1) } else { 0.0 };
+    // Too short a line gives no slope worth trusting.
+    let slope = if rect.width >= 4 * rect.height { baseline_slope(&bottoms).clamp(-MAX_LINE_SLOPE, MAX_LINE_SLOPE) } else { 0.0 };
     let drop = (slope * f64::from(rect.width)).round() as i32;
     let mut profile = vec![0u32; (rect.height + drop.abs() + 1) as usize];
     for c in 0..rect.width {

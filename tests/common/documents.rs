@@ -50,3 +50,28 @@ pub fn assert_read_as_printed(got: &Value, t: &Value, fields: &[&str]) {
         assert_eq!(got[*field], t[*field], "{field}");
     }
 }
+
+/// The side `t` describes turned by `degrees` (counter-clockwise as seen), in
+/// the scan's background colour; `grow`: the image grown to hold its corners,
+/// as a scanner takes a card laid askew with its margin.
+pub fn laid_askew(dir: &Path, t: &Value, degrees: f64, grow: bool) -> PathBuf {
+    use opencv::core::{Point2f, Rect2f, Scalar, Size, Vector};
+    use opencv::{imgcodecs, imgproc, prelude::*};
+    let page = imgcodecs::imread(dir.join(t["image"].as_str().unwrap()).to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
+    let centre = Point2f::new(page.cols() as f32 / 2.0, page.rows() as f32 / 2.0);
+    let mut turn = imgproc::get_rotation_matrix_2d(centre, degrees, 1.0).unwrap();
+    let mut size = page.size().unwrap();
+    if grow {
+        let bounds: Rect2f = opencv::core::RotatedRect::new(centre, opencv::core::Size2f::new(page.cols() as f32, page.rows() as f32), degrees as f32).unwrap().bounding_rect2f().unwrap();
+        size = Size::new(bounds.width.ceil() as i32, bounds.height.ceil() as i32);
+        *turn.at_2d_mut::<f64>(0, 2).unwrap() += f64::from(size.width - page.cols()) / 2.0;
+        *turn.at_2d_mut::<f64>(1, 2).unwrap() += f64::from(size.height - page.rows()) / 2.0;
+    }
+    let rgb = t["capture"]["framing"]["background_rgb"].as_array().map(|c| c.iter().map(|v| v.as_f64().unwrap()).collect::<Vec<_>>()).unwrap_or(vec![255.0; 3]);
+    let fill = Scalar::new(rgb[2], rgb[1], rgb[0], 0.0);
+    let mut askew = Mat::default();
+    imgproc::warp_affine(&page, &mut askew, &turn, size, imgproc::INTER_LINEAR, opencv::core::BORDER_CONSTANT, fill).unwrap();
+    let path = dir.join(format!("{}_askew_{degrees}.png", t["image"].as_str().unwrap().trim_end_matches(".png")));
+    imgcodecs::imwrite(path.to_str().unwrap(), &askew, &Vector::new()).unwrap();
+    path
+}
