@@ -90,6 +90,20 @@ impl MrzZone {
         [point(0.0, 0.0), point(at.width, 0.0), point(at.width, at.height), point(0.0, at.height)]
     }
 
+    /// The zone where it lies once its image is turned by `degrees` about
+    /// `centre` (counter-clockwise as seen, as [`super::document::turn`] does):
+    /// within a pixel or two of what finding it again there gives, without the
+    /// 7 ms a page that costs.
+    pub fn turned(&self, centre: Point2f, degrees: f32) -> MrzZone {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let point = |p: Point2f| {
+            let (x, y) = (p.x - centre.x, p.y - centre.y);
+            Point2f::new(centre.x + cos * x + sin * y, centre.y - sin * x + cos * y)
+        };
+        let rows = self.rows.iter().map(|r| MrzRow { first: point(r.first), last: point(r.last), height: r.height }).collect();
+        MrzZone { format: self.format, rows, pitch: self.pitch }
+    }
+
     /// The zone's box with room around it (a glyph pitch and more), for reading it.
     pub fn band(&self) -> core::Rect {
         let xs = self.rows.iter().flat_map(|r| [r.first.x, r.last.x]);
@@ -440,6 +454,18 @@ mod tests {
             assert_eq!(zones.len(), 1, "TD1 at {font_px} px, {degrees}°: {zones:?}");
             assert_eq!((zones[0].format, zones[0].rows.len()), (MrzFormat::Td1, 3));
         }
+    }
+
+    #[test]
+    fn a_zone_turned_with_its_page_is_where_it_is_found_on_the_turned_page() {
+        let (askew, level) = (page(&TD3, 200, 500, 30, 4.0), page(&TD3, 200, 500, 30, 0.0));
+        let found = find_zones(&askew).unwrap().remove(0);
+        let (ux, uy) = found.along();
+        let turned = found.turned(Point2f::new(700.0, 450.0), (uy / ux).atan().to_degrees());
+        let again = find_zones(&level).unwrap().remove(0);
+        let (a, b) = (turned.band(), again.band());
+        assert!((a.x - b.x).abs() <= 3 && (a.y - b.y).abs() <= 3 && (a.width - b.width).abs() <= 4 && (a.height - b.height).abs() <= 4, "{a:?} {b:?}");
+        assert!(turned.along().1.abs() < 0.005, "{:?}", turned.along());
     }
 
     /// `gray` seen at a slant: its left edge `near` times as tall as its right

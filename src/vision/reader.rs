@@ -179,13 +179,13 @@ impl DocumentReader {
         let tilt = (uy / ux).atan().to_degrees();
         if (MIN_TILT..MAX_TILT).contains(&tilt.abs()) {
             let level = document::turn(rectified, tilt)?;
-            if let Some(levelled) = mrz_locate::find_zones(&super::ocr::gray_of(&level)?)?.into_iter().find(|z| z.format == format) {
-                let rows = band_rows(&Mat::roi(&gray, band & Rect::new(0, 0, gray.cols(), gray.rows()))?.try_clone()?)?;
-                if rows.len() >= format.line_count() {
-                    mrz_from = Some((image, band));
-                }
-                (image, band) = (level, levelled.band());
+            let rows = band_rows(&Mat::roi(&gray, band & Rect::new(0, 0, gray.cols(), gray.rows()))?.try_clone()?)?;
+            if rows.len() >= format.line_count() {
+                mrz_from = Some((image, band));
             }
+            // Where the zone is once turned, worked out from the turn.
+            let centre = opencv::core::Point2f::new(rectified.cols() as f32 / 2.0, rectified.rows() as f32 / 2.0);
+            (image, band) = (level, zone.turned(centre, tilt).band());
         }
         // A zone in the upper half: the document is upside down.
         let (cols, rows) = (image.cols(), image.rows());
