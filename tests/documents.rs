@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::documents::{assert_read_as_printed, codes, images_in, laid_askew, read, render, side_images, truth_in};
+use common::documents::{assert_read_as_printed, codes, images_in, read, render, side_images, truth_in};
 use serde_json::Value;
 
 const FIELDS: [&str; 8] = ["iin", "surname", "given_names", "patronymic", "birth_date", "document_number", "expiry_date", "sex"];
@@ -287,65 +287,6 @@ fn an_mrz_under_a_glare_spot_is_read() {
         let (_, got) = read(&[dir.join(t["image"].as_str().unwrap())]);
         assert_eq!(got["mrz"]["lines"], t["mrz"], "{side}");
         assert_eq!(got["document_number"], t["document_number"], "{side}");
-    }
-}
-
-#[test]
-fn a_passport_page_scanned_a_little_askew_is_read_level() {
-    // Taken whole, a page scanned 1.5-2 degrees askew keeps its tilt, and its two
-    // MRZ rows then overlap across the band. Before it was turned level, the page
-    // turned 1.5 degrees was no passport (its MRZ not read) and one turned 2
-    // degrees read with failing check digits; -2 degrees took a whole-band
-    // Tesseract read. Both ways, so the turn's sign is checked too.
-    let dir = first_tuning_person();
-    let t = truth_in(dir, "p03_passport_page_clean");
-    for degrees in [1.5, -2.0] {
-        let path = laid_askew(dir, &t, degrees, false);
-        let (code, got) = read(&[path]);
-        assert_eq!(got["document_type"], "passport", "{degrees}°");
-        assert_eq!(got["mrz"]["lines"], t["mrz"], "{degrees}°");
-        for field in ["surname", "given_names", "iin", "birth_date", "document_number", "expiry_date"] {
-            assert_eq!(got[field], t[field], "{degrees}°: {field}");
-        }
-        assert_eq!(code, 0, "{degrees}°: {:?}", codes(&got));
-    }
-}
-
-#[test]
-fn a_card_scanned_askew_and_taken_whole_is_read_level() {
-    // Tuning seed 5, p02: the front laid 7 degrees askew on a light lid. Its
-    // outline is not found there, and the whole scan is taken for the card, tilt
-    // and all: its printed names read as nothing (the MRZ's Latin only, the
-    // patronymic unknown) until the front was turned level by its lines' slope.
-    let dir = first_tuning_person();
-    let sides = ["p02_id_front_clean", "p02_id_back_clean"];
-    let t = truth_in(dir, sides[0]);
-    let skew = t["capture"]["framing"]["angle_deg"].as_f64().unwrap();
-    assert!(skew.abs() > 5.0, "the premise: a card laid askew, not {skew} degrees");
-    let (code, got) = read(&side_images(dir, &sides));
-    for field in ["surname", "given_names", "patronymic", "iin", "birth_date", "document_number", "expiry_date"] {
-        assert_eq!(got[field], t[field], "{field}");
-    }
-    assert_eq!(code, 0, "{:?}", codes(&got));
-}
-
-#[test]
-fn a_card_laid_far_askew_on_a_scanners_lid_is_read_level() {
-    // Tuning seed 5, p01's front (scanned with a margin of lid) turned 10-14
-    // degrees more, the scan grown to hold it: an image of no document's shape,
-    // its frame found as the outline. A line's slope is measured to 6 degrees, and
-    // such a scan was flattened as a photo, not levelled: the names read only in
-    // the MRZ's Latin. Its ink's row profile finds the turn.
-    let dir = first_tuning_person();
-    let t = truth_in(dir, "p01_id_front_clean");
-    assert_eq!(t["capture"]["framing"]["mode"], "scan_margin", "the premise: a scan with a margin of lid");
-    for degrees in [14.0, -10.0] {
-        let (code, got) = read(&[laid_askew(dir, &t, degrees, true), dir.join(truth_in(dir, "p01_id_back_clean")["image"].as_str().unwrap())]);
-        assert_read_as_printed(&got, &t, &["surname", "given_names", "patronymic"]);
-        for field in ["iin", "birth_date", "document_number", "expiry_date"] {
-            assert_eq!(got[field], t[field], "{degrees}°: {field}");
-        }
-        assert_eq!(code, 0, "{degrees}°: {:?}", codes(&got));
     }
 }
 

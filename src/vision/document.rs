@@ -20,6 +20,9 @@ pub const ID3_SIZE: (i32, i32) = (1476, 1039);
 const WORK_WIDTH: f64 = 960.0;
 /// A document smaller than this share of the frame is too far to read.
 const MIN_AREA_SHARE: f64 = 0.08;
+/// A document on its side is taken from this share: a card's own portrait,
+/// upright, is a tenth of a scan the card fills.
+const MIN_SIDEWAYS_SHARE: f64 = 0.15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +49,14 @@ pub struct Outline {
     pub shape: DocumentShape,
     /// Share of the image the document covers.
     pub area_share: f32,
+}
+
+impl Outline {
+    /// Whether the document lies on its side in the image ([`quarter_turned`]).
+    pub fn on_its_side(&self) -> bool {
+        let [tl, tr, ..] = self.corners;
+        (tr.y - tl.y).abs() > (tr.x - tl.x).abs()
+    }
 }
 
 /// A document found in an image and flattened.
@@ -77,21 +88,32 @@ pub fn outline(bgr: &Mat) -> Result<Option<Outline>, VisionError> {
     let mut small = Mat::default();
     imgproc::resize(&gray, &mut small, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
     let image_area = f64::from(small.cols() * small.rows());
-    let mut best: Option<([Point2f; 4], f64, DocumentShape)> = None;
+    // The largest document lying level, else the largest card on its side (held
+    // upright): a card's own portrait, upright, is never taken for it when its
+    // outline is found. A passport page on its side is not looked for: an open
+    // booklet has that shape (hard tuning photos: 15 booklets whose page was not
+    // found were taken for one).
+    let (mut best, mut sideways): (Option<([Point2f; 4], f64, DocumentShape)>, Option<([Point2f; 4], f64, DocumentShape)>) = (None, None);
     for mask in candidate_masks(&small)? {
         let mut contours: Vector<Vector<Point>> = Vector::new();
         imgproc::find_contours_def(&mask, &mut contours, imgproc::RETR_EXTERNAL, imgproc::CHAIN_APPROX_SIMPLE)?;
         for contour in &contours {
             let area = imgproc::contour_area_def(&contour)?;
-            if area < image_area * MIN_AREA_SHARE || best.as_ref().is_some_and(|b| b.1 >= area) {
+            let larger = |b: &Option<([Point2f; 4], f64, DocumentShape)>| b.as_ref().is_none_or(|b| area > b.1);
+            if area < image_area * MIN_AREA_SHARE || !(larger(&best) || larger(&sideways)) {
                 continue;
             }
             let Some(quad) = quadrilateral(&contour)? else { continue };
-            let Some(shape) = shape_of(&quad) else { continue };
-            best = Some((quad, area, shape));
+            if let Some(shape) = shape_of(&quad) {
+                if larger(&best) {
+                    best = Some((quad, area, shape));
+                }
+            } else if shape_of(&quarter_turned(&quad)) == Some(DocumentShape::Id1) && larger(&sideways) && area >= image_area * MIN_SIDEWAYS_SHARE {
+                sideways = Some((quarter_turned(&quad), area, DocumentShape::Id1));
+            }
         }
     }
-    let Some((quad, area, shape)) = best else { return Ok(None) };
+    let Some((quad, area, shape)) = best.or(sideways) else { return Ok(None) };
     let inv = (1.0 / scale) as f32;
     let corners = quad.map(|p| Point2f::new(p.x * inv, p.y * inv));
     Ok(Some(Outline { corners, shape, area_share: (area / image_area) as f32 }))
@@ -165,6 +187,13 @@ pub fn covers(corners: &[Point2f; 4], x: f32, y: f32) -> bool {
 
 fn distance(a: Point2f, b: Point2f) -> f32 {
     ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+/// The corners of a document lying on its side renamed so that its long sides
+/// are its top and bottom: flattened, it comes out level, upright or upside
+/// down (which the reader turns).
+pub fn quarter_turned(q: &[Point2f; 4]) -> [Point2f; 4] {
+    [q[3], q[0], q[1], q[2]]
 }
 
 /// ID-1 or ID-3 by the quadrilateral's side lengths; `None` if neither fits.
@@ -266,6 +295,22 @@ pub fn readability(image: &Mat, region: Rect) -> Result<Readability, VisionError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_held_upright_is_outlined_on_its_side_and_a_booklet_open_upright_is_not() {
+        let desk = |w: i32, h: i32| {
+            let mut frame = Mat::new_rows_cols_with_default(720, 1280, core::CV_8UC3, Scalar::all(40.0)).unwrap();
+            imgproc::rectangle(&mut frame, Rect::new(640 - w / 2, 360 - h / 2, w, h), Scalar::all(225.0), -1, imgproc::LINE_8, 0).unwrap();
+            frame
+        };
+        let card = outline(&desk(380, 600)).unwrap().expect("a card on its side");
+        assert_eq!(card.shape, DocumentShape::Id1);
+        assert!(card.on_its_side());
+        // Two pages of 125 x 88 mm side by side, upright: 88 x 176 mm (aspect 0.71).
+        assert!(outline(&desk(440, 620)).unwrap().is_none());
+        let level = outline(&desk(600, 380)).unwrap().expect("a card lying level");
+        assert!(!level.on_its_side());
+    }
 
     #[test]
     fn a_lid_round_a_card_is_a_rim_of_one_colour_and_a_card_cut_by_the_frame_is_not() {

@@ -115,6 +115,26 @@ impl DocumentReader {
     /// before it is read as a card front: an MRZ found is cheap to read and says
     /// what the document is, a front read is a dozen Tesseract lines and more.
     pub fn read_side(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
+        let side = self.read_side_as_it_lies(bgr, on)?;
+        // An image taller than wide of which no MRZ and at most one printed field
+        // reads may hold a document on its side (a card held upright, a scan of
+        // one laid so): read again turned a quarter (either way: one then upside
+        // down is turned as any is), and the better read kept. Not before: a
+        // document lying level in it (a page on a scanner's glass) has the same
+        // image shape, and a card on its side shows its own portrait lying level.
+        let read = |s: &SideRead| (s.mrz.is_some(), s.front.as_ref().map_or(0, count));
+        if bgr.rows() > bgr.cols() && read(&side) < (true, 0) && read(&side).1 < 2 {
+            let mut turned = Mat::default();
+            opencv::core::rotate(bgr, &mut turned, opencv::core::ROTATE_90_CLOCKWISE)?;
+            let again = self.read_side_as_it_lies(&turned, on)?;
+            if read(&again) > read(&side) {
+                return Ok(again);
+            }
+        }
+        Ok(side)
+    }
+
+    fn read_side_as_it_lies(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
         let flat = flatten(bgr)?;
         if let Some((rectified, shape, _)) = &flat
             && let Some(side) = self.read_mrz_side(rectified, *shape, on)?
@@ -616,9 +636,11 @@ fn levelled(image: &Mat) -> Result<Mat, VisionError> {
 /// document's shape, its outline not found or found reaching the borders; or a
 /// scan of no document's shape whose outline is its frame, a lid all round.
 fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape, bool)>, VisionError> {
-    let whole = whole_image_shape(bgr);
-    // The outline only: flattening a page costs as much again, and a scan is resized instead.
-    if let Some(found) = document::outline(bgr)? {
+    let whole = whole_image_shape(bgr.cols(), bgr.rows());
+    // The outline only: flattening a page costs as much again, and a scan is resized
+    // instead. In a scan of a document's shape, what lies on its side is the
+    // document's own portrait, its outline lost on a light lid.
+    if let Some(found) = document::outline(bgr)?.filter(|o| whole.is_none() || !o.on_its_side()) {
         // On a scan filling the image the page has no outline of its own, and what
         // was found is a part of it (the visual zone above a passport's white MRZ
         // band, say): it reaches the image's borders.
@@ -655,9 +677,9 @@ fn flatten(bgr: &Mat) -> Result<Option<(Mat, DocumentShape, bool)>, VisionError>
     Ok(Some((resized, shape, true)))
 }
 
-/// The document kind an image would be if it were nothing but the document.
-fn whole_image_shape(bgr: &Mat) -> Option<DocumentShape> {
-    let aspect = bgr.cols() as f32 / bgr.rows().max(1) as f32;
+/// The document kind an image `cols` by `rows` would be if it were nothing but the document.
+fn whole_image_shape(cols: i32, rows: i32) -> Option<DocumentShape> {
+    let aspect = cols as f32 / rows.max(1) as f32;
     if (aspect - 1.586).abs() < 0.08 {
         Some(DocumentShape::Id1)
     } else if (aspect - 1.42).abs() < 0.08 {
