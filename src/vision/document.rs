@@ -232,14 +232,15 @@ pub fn rotate_180(image: &Mat) -> Result<Mat, VisionError> {
     Ok(out)
 }
 
-/// Whether the image's outermost rim (half a percent of its size) is of one
-/// colour, as a scanner's lid around what lay on it: at least this share of
-/// the rim within a few grey levels of its median. Tuning images (seeds 5-59):
-/// 218 of 226 scans with a margin of lid reach it (0.92 and over where the
-/// margin is a few pixels), one of 72 scans the page fills (cut by a pixel or
-/// two, the rest 0.19-0.72), no photo (0.14-0.88: desk, fingers, JPEG noise).
+/// The share of a rim of one colour within a few grey levels of its median.
+/// Tuning images (seeds 5-59): 218 of 226 scans with a margin of lid reach it
+/// (0.92 and over where the margin is a few pixels), one of 72 scans the page
+/// fills (cut by a pixel or two, the rest 0.19-0.72), no photo (0.14-0.88:
+/// desk, fingers, JPEG noise).
 const ONE_COLOUR_RIM: f64 = 0.97;
 
+/// Whether the image's outermost rim (half a percent of its size) is of one
+/// colour, as a scanner's lid around what lay on it.
 pub fn rim_of_one_colour(bgr: &Mat) -> Result<bool, VisionError> {
     let mut gray = Mat::default();
     imgproc::cvt_color_def(bgr, &mut gray, imgproc::COLOR_BGR2GRAY)?;

@@ -123,7 +123,7 @@ impl DocumentReader {
         // document lying level in it (a page on a scanner's glass) has the same
         // image shape, and a card on its side shows its own portrait lying level.
         let read = |s: &SideRead| (s.mrz.is_some(), s.front.as_ref().map_or(0, count));
-        if bgr.rows() > bgr.cols() && read(&side) < (true, 0) && read(&side).1 < 2 {
+        if bgr.rows() > bgr.cols() && side.mrz.is_none() && read(&side).1 < 2 {
             let mut turned = Mat::default();
             opencv::core::rotate(bgr, &mut turned, opencv::core::ROTATE_90_CLOCKWISE)?;
             let again = self.read_side_as_it_lies(&turned, on)?;
@@ -134,6 +134,7 @@ impl DocumentReader {
         Ok(side)
     }
 
+    /// [`Self::read_side`] with the image as it lies.
     fn read_side_as_it_lies(&mut self, bgr: &Mat, on: Date) -> Result<SideRead, VisionError> {
         let flat = flatten(bgr)?;
         if let Some((rectified, shape, _)) = &flat
