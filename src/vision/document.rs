@@ -93,13 +93,14 @@ pub fn outline(bgr: &Mat) -> Result<Option<Outline>, VisionError> {
     // outline is found. A passport page on its side is not looked for: an open
     // booklet has that shape (hard tuning photos: 15 booklets whose page was not
     // found were taken for one).
-    let (mut best, mut sideways): (Option<([Point2f; 4], f64, DocumentShape)>, Option<([Point2f; 4], f64, DocumentShape)>) = (None, None);
+    type Found = Option<([Point2f; 4], f64, DocumentShape)>;
+    let (mut best, mut sideways): (Found, Found) = (None, None);
     for mask in candidate_masks(&small)? {
         let mut contours: Vector<Vector<Point>> = Vector::new();
         imgproc::find_contours_def(&mask, &mut contours, imgproc::RETR_EXTERNAL, imgproc::CHAIN_APPROX_SIMPLE)?;
         for contour in &contours {
             let area = imgproc::contour_area_def(&contour)?;
-            let larger = |b: &Option<([Point2f; 4], f64, DocumentShape)>| b.as_ref().is_none_or(|b| area > b.1);
+            let larger = |b: &Found| b.as_ref().is_none_or(|b| area > b.1);
             if area < image_area * MIN_AREA_SHARE || !(larger(&best) || larger(&sideways)) {
                 continue;
             }
@@ -108,8 +109,11 @@ pub fn outline(bgr: &Mat) -> Result<Option<Outline>, VisionError> {
                 if larger(&best) {
                     best = Some((quad, area, shape));
                 }
-            } else if shape_of(&quarter_turned(&quad)) == Some(DocumentShape::Id1) && larger(&sideways) && area >= image_area * MIN_SIDEWAYS_SHARE {
-                sideways = Some((quarter_turned(&quad), area, DocumentShape::Id1));
+            } else if larger(&sideways) && area >= image_area * MIN_SIDEWAYS_SHARE {
+                let turned = quarter_turned(&quad);
+                if shape_of(&turned) == Some(DocumentShape::Id1) {
+                    sideways = Some((turned, area, DocumentShape::Id1));
+                }
             }
         }
     }

@@ -47,12 +47,10 @@ pub(crate) fn print_slope(ink: &Mat) -> Result<Option<f64>, VisionError> {
         }
         profile.windows(2).map(|w| (f64::from(w[1]) - f64::from(w[0])).powi(2)).sum::<f64>()
     };
-    let (best, score) = (-steps..=steps)
-        .map(|s| f64::from(s) * STEP_DEGREES)
-        .map(|degrees| (degrees, sharpness(degrees)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("at least one turn is tried");
-    Ok((score > sharpness(0.0)).then(|| best.to_radians().tan()))
+    let scores: Vec<(f64, f64)> = (-steps..=steps).map(|s| f64::from(s) * STEP_DEGREES).map(|degrees| (degrees, sharpness(degrees))).collect();
+    let level = scores[steps as usize].1;
+    let (best, score) = scores.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).expect("at least one turn is tried");
+    Ok((score > level).then(|| best.to_radians().tan()))
 }
 
 #[cfg(test)]
