@@ -119,12 +119,14 @@ fn settle_in_part(tesseract: Vec<String>, checked: &[String], format: MrzFormat)
 pub struct MrzReader {
     glyphs: GlyphReader,
     ocr: Tesseract,
+    /// The last zone read's fallback ([`Self::take_fallback`]).
+    fallback: Option<Vec<String>>,
 }
 
 impl MrzReader {
     /// `models_dir` holds `mrz.traineddata`.
     pub fn load(models_dir: &Path) -> Result<Self, VisionError> {
-        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, MRZ_LANGUAGE, MRZ_ALPHABET)? })
+        Ok(Self { glyphs: GlyphReader::load(Path::new(OCRB_FONT))?, ocr: Tesseract::new(models_dir, MRZ_LANGUAGE, MRZ_ALPHABET)?, fallback: None })
     }
 
     /// The MRZ lines of a rectified document, fitted to the format's line length,
@@ -135,11 +137,9 @@ impl MrzReader {
     }
 
     /// [`Self::read`] on a band found by its shape ([`super::mrz_locate`]) rather
-    /// than where ICAO 9303 puts it. When Tesseract reads no zone its check digits
-    /// vouch for as much of as a glyph read's do ([`DigitsVouched`]), that glyph
-    /// read is given, uncertain: a misread, of which only what its check digits
-    /// cover is believed.
+    /// than where ICAO 9303 puts it.
     pub fn read_band(&mut self, rectified: &Mat, band: Rect, format: MrzFormat, effort: Effort) -> Result<Option<MrzText>, VisionError> {
+        self.fallback = None;
         let band = band & Rect::new(0, 0, rectified.cols(), rectified.rows());
         if band.width < 8 || band.height < 8 {
             return Ok(None);
@@ -159,12 +159,15 @@ impl MrzReader {
         };
         let well_matched = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && read.letter_margin() >= GLYPH_MIN_LETTER_MARGIN && read.mixed_margin >= GLYPH_MIN_LETTER_MARGIN;
         let sure = |read: &GlyphRead| checked(read) && well_matched(read);
-        // Every check digit passing, or the IIN and the birth date agreeing by
-        // theirs, a state or a letter unsure (blur takes A for X, 3 for 5: KXZ on
+        // Every check digit passing and a state unknown, or the IIN and the birth
+        // date agreeing by their check digits (blur takes A for X, 3 for 5: KXZ on
         // hard tuning pages of seeds 17 and 61). Kept in case Tesseract reads no
-        // better: then taken as a misread, only what its check digits cover
-        // believed ([`Mrz::vouched`]).
-        let digits_checked = |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && digits_vouched(&read.lines) > DigitsVouched::None;
+        // better: then a misread, only what its check digits cover believed
+        // ([`Mrz::vouched`]). A read that checks out whole is left to [`settle`]:
+        // two slips can cancel in a check digit, and only Tesseract reading its
+        // digits alike vouches for it.
+        let digits_checked =
+            |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && !checked(read) && digits_vouched(&read.lines) > DigitsVouched::None;
         let mut digits_only: Option<Vec<String>> = None;
         // A glyph read sure of every glyph whose check digits fail: the document's
         // own digits, if Tesseract reads the zone alike; else a misread of one of them.
@@ -245,7 +248,17 @@ impl MrzReader {
                 }
             }
         }
-        Ok(digits_only.map(|lines| MrzText { lines, certain: false, letters_certain: false }))
+        self.fallback = digits_only;
+        Ok(None)
+    }
+
+    /// What the last [`Self::read_band`] that read no zone could still give: a
+    /// glyph read whose check digits vouch for more than Tesseract's read did
+    /// ([`DigitsVouched`]), uncertain, a misread of which only what its check
+    /// digits cover is believed. Asked for only when no other band or way up
+    /// reads better.
+    pub fn take_fallback(&mut self) -> Option<MrzText> {
+        self.fallback.take().map(|lines| MrzText { lines, certain: false, letters_certain: false })
     }
 }
 
