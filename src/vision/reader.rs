@@ -9,6 +9,8 @@ use opencv::prelude::*;
 mod fallback;
 mod flatten;
 
+use flatten::{flatten, levelled};
+
 use super::VisionError;
 use super::document::{self, DocumentShape, Readability};
 use super::face::FaceDetector;
@@ -18,7 +20,6 @@ use super::labels::Field;
 use super::mrz_glyphs::band_rows;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader, MrzText};
-use flatten::{flatten, levelled};
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
@@ -239,11 +240,15 @@ impl DocumentReader {
 
     /// One side from a document already flattened (the session engine flattens every
     /// frame for its framing figures and reads that same image).
+    /// A zone read only as a fallback is not taken: a live session reads the
+    /// next frames until the zone reads whole.
     pub fn read_flattened(&mut self, rectified: &Mat, shape: DocumentShape, on: Date) -> Result<SideRead, VisionError> {
-        if let Some(side) = self.read_mrz_side(rectified, shape, on)? {
-            return Ok(side);
-        }
-        self.read_without_zone(rectified, shape, false, on)
+        let side = match self.read_mrz_side(rectified, shape, on)? {
+            Some(side) => Ok(side),
+            None => self.read_without_zone(rectified, shape, false, on),
+        };
+        self.provisional = None;
+        side
     }
 
     /// A flattened side on which no MRZ zone of its kind was found: its MRZ read
