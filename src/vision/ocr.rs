@@ -162,12 +162,16 @@ impl MrzReader {
         // Every check digit passing and a state unknown, or the IIN and the birth
         // date agreeing by their check digits (blur takes A for X, 3 for 5: KXZ on
         // hard tuning pages of seeds 17 and 61). Kept in case Tesseract reads no
-        // better: then a misread, only what its check digits cover believed
-        // ([`Mrz::vouched`]). A read that checks out whole is left to [`settle`]:
-        // two slips can cancel in a check digit, and only Tesseract reading its
-        // digits alike vouches for it.
-        let digits_checked =
-            |read: &GlyphRead| read.weakest >= GLYPH_MIN_SCORE && !checked(read) && digits_vouched(&read.lines) > DigitsVouched::None;
+        // better: a misread (a state or a check digit slipped), of which only what
+        // its check digits cover is believed ([`Mrz::vouched`]). A read whose every
+        // check digit passes, naming known states, is left to [`settle`]: two slips
+        // can cancel in a check digit, and only Tesseract reading its digits alike
+        // vouches for it.
+        let digits_checked = |read: &GlyphRead| {
+            read.weakest >= GLYPH_MIN_SCORE
+                && digits_vouched(&read.lines) > DigitsVouched::None
+                && Mrz::parse(&read.lines).is_ok_and(|m| !m.valid() || !m.codes_known())
+        };
         let mut digits_only: Option<Vec<String>> = None;
         // A glyph read sure of every glyph whose check digits fail: the document's
         // own digits, if Tesseract reads the zone alike; else a misread of one of them.
