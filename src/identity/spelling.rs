@@ -3,10 +3,15 @@
 //! a patronymic, nor a soft sign (ICAO 9303 drops Ь and Ъ), so these are the
 //! only checks those reads get before they are believed.
 
-/// How patronymics end: Russian -ВИЧ, -ВНА, -ИЧ (Ильич), -ИЧНА; Kazakh -ҰЛЫ,
-/// -ҚЫЗЫ, and their older spellings with Russian letters (-УЛЫ, -КЫЗЫ);
-/// Azerbaijani -ОГЛЫ.
-const PATRONYMIC_ENDINGS: [&str; 9] = ["ВИЧ", "ВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ", "УЛЫ", "КЫЗЫ", "ОГЛЫ"];
+/// How patronymics end: Russian -ОВИЧ, -ЕВИЧ, -ОВНА, -ЕВНА (Ё for Е), -ИЧ
+/// (Ильич), -ИЧНА; Kazakh -ҰЛЫ, -ҚЫЗЫ, and their older spellings with Russian
+/// letters (-УЛЫ, -КЫЗЫ); Azerbaijani -ОГЛЫ.
+const PATRONYMIC_ENDINGS: [&str; 13] = ["ОВИЧ", "ЕВИЧ", "ЁВИЧ", "ОВНА", "ЕВНА", "ЁВНА", "ИЧ", "ИЧНА", "ҰЛЫ", "ҚЫЗЫ", "УЛЫ", "КЫЗЫ", "ОГЛЫ"];
+
+/// The Russian suffixes -ВИЧ and -ВНА follow О, Е or Ё (or В: САВВИЧ) and
+/// nothing else: any other letter there is a misread vowel (ЖОРЖҒВНА for
+/// ЖОРЖЕВНА on a hard card), in the one name no MRZ checks.
+const SUFFIXES_AFTER_A_VOWEL: [&str; 2] = ["ВИЧ", "ВНА"];
 
 /// The Kazakh and Azerbaijani patronymic words written apart from the father's
 /// name (СЕРІК ҰЛЫ, МАМЕД ОГЛЫ).
@@ -23,7 +28,10 @@ pub fn is_patronymic(name: &str) -> bool {
         return false;
     }
     match words.as_slice() {
-        [one] => one.chars().count() >= 5 && PATRONYMIC_ENDINGS.iter().any(|e| one.ends_with(e)),
+        [one] => {
+            let misspelled = SUFFIXES_AFTER_A_VOWEL.iter().any(|e| one.strip_suffix(e).is_some_and(|stem| !stem.ends_with(['О', 'Е', 'Ё', 'В'])));
+            one.chars().count() >= 5 && !misspelled && PATRONYMIC_ENDINGS.iter().any(|e| one.ends_with(e))
+        }
         [father, word] => father.chars().count() >= 2 && PATRONYMIC_WORDS.contains(word),
         _ => false,
     }
@@ -78,11 +86,12 @@ mod tests {
 
     #[test]
     fn patronymics_are_told_by_their_endings() {
-        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ", "СЕРИКУЛЫ", "МАМЕД ОГЛЫ", "СЕРІК ҰЛЫ"] {
+        for name in ["СЕРГЕЕВИЧ", "ЮРЬЕВНА", "ИЛЬИЧ", "КУЗЬМИНИЧНА", "ҚАЙРАТОВНА", "ПЁТРОВИЧ", "САВВИЧНА", "ЕРЛАНҰЛЫ", "ЖАНДОСҚЫЗЫ", "СЕРИКУЛЫ", "МАМЕД ОГЛЫ", "СЕРІК ҰЛЫ"] {
             assert!(is_patronymic(name), "{name}");
         }
         let misread = "КАЗАҚСТАН РЕСПТЫЛММКАГЫ ЗЕР ОҒ КАТЫКЫЗТАМ";
-        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ", "ШОЛАЕҢ", misread, "ЮРЬЕВИЧ2"] {
+        let vowel_misread = ["ЖОРЖҒВНА", "ПЕТРАВИЧ"];
+        for text in ["АЛЕКСЕЙ", "ҚАЗАҚСТАН", "ВИЧ", "ALEKSEI", "ИВАН ИВАНОВИЧ", "ШОЛАЕҢ", misread, "ЮРЬЕВИЧ2"].iter().chain(&vowel_misread) {
             assert!(!is_patronymic(text), "{text}");
         }
     }

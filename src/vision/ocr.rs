@@ -226,13 +226,12 @@ impl MrzReader {
         // a card front (a card scanned with a margin has a page's proportions)
         // holds shorter lines, which Tesseract read for 25-125 ms a front to no end.
         if lines.len() >= count && lines[lines.len() - count..].iter().all(|&(top, bottom)| spans_band(&gray, top, bottom).unwrap_or(true)) {
-            let mut text = String::new();
+            let mut rows = Vec::with_capacity(count);
             for (i, (top, bottom)) in lines[lines.len() - count..].iter().enumerate() {
                 if vouched(i)
                     && let Some(read) = &unsure_letters
                 {
-                    text.push_str(&read.lines[i]);
-                    text.push('\n');
+                    rows.push(RowRead::Vouched(read.lines[i].clone()));
                     continue;
                 }
                 let pad = (bottom - top) / 4;
@@ -242,9 +241,10 @@ impl MrzReader {
                 let scale = LINE_HEIGHT / f64::from(h);
                 let mut scaled = Mat::default();
                 imgproc::resize(&line, &mut scaled, Size::new(0, 0), scale, scale, imgproc::INTER_AREA)?;
-                text.push_str(self.ocr.read(&scaled, Layout::Line)?.trim());
-                text.push('\n');
+                let (_, glyphs) = self.ocr.read_glyphs(&scaled, Layout::Line)?;
+                rows.push(RowRead::Read(glyphs.iter().map(|g| (g.letter, f64::from(g.left + g.right) / 2.0 / scale)).collect()));
             }
+            let text = without_marks_beside(rows, format.line_length()).join("\n");
             if let Some(fitted) = fit_mrz_lines(&text, format) {
                 let read = settled(fitted);
                 if digits_only.as_ref().is_none_or(|d| digits_vouched(d) <= digits_vouched(&read.lines)) {
@@ -392,6 +392,64 @@ pub fn format_for(shape: DocumentShape) -> MrzFormat {
         DocumentShape::Id1 => MrzFormat::Td1,
         DocumentShape::Id3 => MrzFormat::Td3,
     }
+}
+
+/// One MRZ row as read: a glyph read vouched for, or Tesseract's characters
+/// with where each stands across the band (its centre, in band pixels).
+enum RowRead {
+    Vouched(String),
+    Read(Vec<(char, f64)>),
+}
+
+/// The rows' texts, each row read longer than a row holds without the
+/// characters at its ends that stand half a pitch or more beyond where the
+/// rows read whole start or end, and apart from their row (half as far again
+/// from the next as its characters' median spacing). Every MRZ row holds as
+/// many characters at one pitch, so all start and end at one x: such a
+/// character read a mark beside the zone (a card's rounded corner at the start
+/// of its third row, read as L: LGALYMZHANOVA, a hard card of tuning seed 61).
+/// A row read with a character too many elsewhere can have its first one as
+/// far out (P at x 41 where the next row starts at 60, tuning seed 41: the
+/// pitch narrows across a page photographed askew), but at the row's spacing
+/// from the next: it stays.
+/// Without a row read whole to say where rows start, nothing is dropped.
+fn without_marks_beside(rows: Vec<RowRead>, length: usize) -> Vec<String> {
+    let is_mrz = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<';
+    let rows: Vec<RowRead> = rows
+        .into_iter()
+        .map(|row| match row {
+            RowRead::Read(letters) => RowRead::Read(letters.into_iter().filter(|(c, _)| is_mrz(*c)).collect()),
+            vouched => vouched,
+        })
+        .collect();
+    let whole: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|row| match row {
+            RowRead::Read(letters) if letters.len() == length && length > 1 => Some((letters[0].1, letters[length - 1].1)),
+            _ => None,
+        })
+        .collect();
+    let start = whole.iter().map(|w| w.0).fold(f64::INFINITY, f64::min);
+    let end = whole.iter().map(|w| w.1).fold(f64::NEG_INFINITY, f64::max);
+    let pitch = whole.iter().map(|(a, b)| (b - a) / (length - 1) as f64).fold(0.0, f64::max);
+    let within = |x: f64| whole.is_empty() || (x > start - pitch / 2.0 && x < end + pitch / 2.0);
+    rows.into_iter()
+        .map(|row| match row {
+            RowRead::Vouched(text) => text,
+            RowRead::Read(mut letters) => {
+                let mut gaps: Vec<f64> = letters.windows(2).map(|w| w[1].1 - w[0].1).collect();
+                gaps.sort_by(f64::total_cmp);
+                let apart = |a: f64, b: f64| gaps.get(gaps.len() / 2).is_some_and(|median| (b - a).abs() > 1.5 * median);
+                while letters.len() > length && !within(letters[0].1) && apart(letters[0].1, letters[1].1) {
+                    letters.remove(0);
+                }
+                while letters.len() > length && !within(letters[letters.len() - 1].1) && apart(letters[letters.len() - 2].1, letters[letters.len() - 1].1) {
+                    letters.pop();
+                }
+                letters.into_iter().map(|(c, _)| c).collect()
+            }
+        })
+        .collect()
 }
 
 /// Picks the MRZ lines out of OCR text: long runs of the MRZ alphabet, each brought
@@ -560,5 +618,27 @@ mod tests {
         let lines = fit_mrz_lines(text, MrzFormat::Td1).unwrap();
         assert_eq!(lines, ["IDKAZ0723437422050624533556<<<", "0506247M3110175KAZ<<<<<<<<<<<0", "KASYMOV<<MURAT<<<<<<<<<<<<<<<<"]);
         assert!(fit_mrz_lines("P<KAZ\nshort", MrzFormat::Td3).is_none());
+    }
+
+    #[test]
+    fn a_mark_read_beyond_where_the_rows_read_whole_start_is_dropped_and_only_that() {
+        // Rows of 6 at a pitch of 10 from x = 50; the last read 7, an L at x = 20.
+        let spaced = |text: &str, from: f64, pitch: f64| RowRead::Read(text.chars().enumerate().map(|(i, c)| (c, from + pitch * i as f64)).collect());
+        let at = |text: &str, from: f64| spaced(text, from, 10.0);
+        let mut marked = vec![('L', 25.0)];
+        let RowRead::Read(row) = at("GALY<<", 50.0) else { unreachable!() };
+        marked.extend(row);
+        let rows = vec![at("IDKAZ0", 50.0), at("123456", 51.0), RowRead::Read(marked)];
+        assert_eq!(without_marks_beside(rows, 6), ["IDKAZ0", "123456", "GALY<<"]);
+        // A first character out as far, but in its place beside the next, stays.
+        let rows = vec![at("IDKAZ0", 50.0), at("<KAIZ<<", 35.0)];
+        assert_eq!(without_marks_beside(rows, 6), ["IDKAZ0", "<KAIZ<<"]);
+        // A long row whose ends stand where the others' do keeps every character
+        // (a letter read twice), for the line fitting to judge.
+        let rows = vec![at("IDKAZ0", 50.0), spaced("GALLY<<", 50.0, 8.0)];
+        assert_eq!(without_marks_beside(rows, 6), ["IDKAZ0", "GALLY<<"]);
+        // With no row read whole, nothing says where rows start.
+        let rows = vec![RowRead::Vouched("IDKAZ0".into()), at("LGALY<<", 20.0)];
+        assert_eq!(without_marks_beside(rows, 6), ["IDKAZ0", "LGALY<<"]);
     }
 }

@@ -20,6 +20,7 @@ use super::labels::Field;
 use super::mrz_glyphs::band_rows;
 use super::mrz_locate;
 use super::ocr::{Effort, MrzReader, MrzText};
+use super::signs::Signs;
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
@@ -476,7 +477,8 @@ impl DocumentReader {
     /// The printed names with the letters no MRZ tells apart asked of another
     /// source: Й and Ъ of the Russian model ([`super::signs`]); the Kazakh letters
     /// of the Kazakh model's other reads of the line ([`FrontReader::spelled_one_way`]):
-    /// a name two of its reads spell otherwise is not confirmed by the MRZ.
+    /// a name two of its reads spell otherwise, or whose sign the Russian model
+    /// puts in doubt, is not confirmed by the MRZ.
     /// `names` are where each was read.
     fn ask_untold_letters(&mut self, front: &mut FrontFields, printed: &Printed, names: &[(Field, Value)], mrz: &Mrz) -> Result<(), VisionError> {
         for (i, (field, value)) in names.iter().enumerate() {
@@ -493,7 +495,11 @@ impl DocumentReader {
                 if agrees(name) && !self.front.spelled_one_way(printed, *value, name, agrees) {
                     *sure = false;
                 }
-                *slot = Some(self.front.with_russian_signs(printed, *value, name)?);
+                match self.front.russian_signs(printed, *value, name)? {
+                    Signs::Kept => {}
+                    Signs::Taken(spelled) => *slot = Some(spelled),
+                    Signs::Disputed => *sure = false,
+                }
             }
         }
         Ok(())

@@ -17,16 +17,30 @@ use crate::identity::translit::latin;
 /// Each letter the Kazakh model may have read for the one beside it.
 const UNTOLD: [(char, char); 2] = [('И', 'Й'), ('Ь', 'Ъ')];
 
+/// What the Russian model's read of a name says of the Kazakh model's И and Ь.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Signs {
+    /// Nothing to change: neither letter where a sign could hide, no Russian
+    /// read, one of another length, or one that reads them alike.
+    Kept,
+    /// The name with the Russian model's Й and Ъ where the Kazakh one read И and Ь.
+    Taken(String),
+    /// A Й or Ъ where the Kazakh read has И or Ь, in a read that strays
+    /// elsewhere too (ПОЛЪЯЧЕВА against ПОДЬЯЧЕВА, a moderate photo of tuning seed
+    /// 61 that printed ПОДЪЯЧЕВА): it cannot be taken, and the Kazakh model's
+    /// sign is not known to be the print either.
+    Disputed,
+}
+
 impl FrontReader {
-    /// `name`, read on `value`, with each И or Ь the Russian model reads as Й or Ъ
-    /// taken from it ([`signs_from`]); `name` itself when it has neither letter,
-    /// without that model, or when the two reads are not of one name.
-    pub(super) fn with_russian_signs(&mut self, printed: &Printed, value: Value, name: &str) -> Result<String, VisionError> {
+    /// What the Russian model says of `name`'s И and Ь, read on `value`
+    /// ([`signs_from`]); not asked when the name has neither where a sign could hide.
+    pub(super) fn russian_signs(&mut self, printed: &Printed, value: Value, name: &str) -> Result<Signs, VisionError> {
         if !may_hide_a_sign(name) {
-            return Ok(name.to_string());
+            return Ok(Signs::Kept);
         }
         let russian = self.russian_name(printed, value)?;
-        Ok(russian.and_then(|r| signs_from(name, &r)).unwrap_or_else(|| name.to_string()))
+        Ok(russian.map_or(Signs::Kept, |r| signs_from(name, &r)))
     }
 }
 
@@ -114,17 +128,17 @@ fn alike_but_untold(a: &str, b: &str) -> bool {
     a.chars().count() == b.chars().count() && a.chars().zip(b.chars()).all(|(x, y)| x == y || UNTOLD.contains(&(x, y)) || UNTOLD.contains(&(y, x)))
 }
 
-/// The Kazakh model's read with the Russian model's Й and Ъ where it read И and Ь.
-/// Only when the two reads are letter for letter the same name: alike wherever
-/// both read a Russian letter (a Kazakh letter is left to the Kazakh read, see
-/// [`drawn_on`]); a Russian read that strays anywhere else says nothing about a
-/// breve. `None` when nothing changes.
-pub(super) fn signs_from(kazakh: &str, russian: &str) -> Option<String> {
+/// The Kazakh model's read with the Russian model's Й and Ъ where it read И and Ь,
+/// when the two reads are letter for letter the same name: alike wherever both
+/// read a Russian letter (a Kazakh letter is left to the Kazakh read, see
+/// [`drawn_on`]). A Russian read that strays elsewhere says nothing sure about
+/// a breve, but one that sees a sign the Kazakh read lacks puts it in doubt.
+pub(super) fn signs_from(kazakh: &str, russian: &str) -> Signs {
     let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
     if k.len() != r.len() {
-        return None;
+        return Signs::Kept;
     }
-    let mut changed = false;
+    let (mut changed, mut strays) = (false, false);
     let mut out = String::with_capacity(kazakh.len());
     for (&a, &b) in k.iter().zip(&r) {
         if UNTOLD.contains(&(a, b)) {
@@ -133,10 +147,14 @@ pub(super) fn signs_from(kazakh: &str, russian: &str) -> Option<String> {
         } else if a == b || drawn_on(a) == Some(b) || UNTOLD.contains(&(b, a)) {
             out.push(a);
         } else {
-            return None;
+            strays = true;
         }
     }
-    changed.then_some(out)
+    match (changed, strays) {
+        (false, _) => Signs::Kept,
+        (true, false) => Signs::Taken(out),
+        (true, true) => Signs::Disputed,
+    }
 }
 
 /// Whether the Russian model's read contradicts the Kazakh model's: letter for
@@ -174,10 +192,11 @@ mod tests {
 
     #[test]
     fn a_breve_or_a_hard_sign_the_russian_read_sees_is_taken() {
-        assert_eq!(signs_from("ПОДЬЯЧЕВА", "ПОДЪЯЧЕВА").as_deref(), Some("ПОДЪЯЧЕВА"));
-        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВА").as_deref(), Some("ЗАЙЦЕВА"));
+        let taken = |name: &str| Signs::Taken(name.to_string());
+        assert_eq!(signs_from("ПОДЬЯЧЕВА", "ПОДЪЯЧЕВА"), taken("ПОДЪЯЧЕВА"));
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВА"), taken("ЗАЙЦЕВА"));
         // Kazakh letters stay the Kazakh model's; the Russian one cannot see them.
-        assert_eq!(signs_from("ҚАИРБЕК", "КАЙРБЕК").as_deref(), Some("ҚАЙРБЕК"));
+        assert_eq!(signs_from("ҚАИРБЕК", "КАЙРБЕК"), taken("ҚАЙРБЕК"));
     }
 
     #[test]
@@ -198,10 +217,16 @@ mod tests {
 
     #[test]
     fn a_russian_read_of_another_name_or_length_changes_nothing() {
-        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВ"), None, "not letter for letter");
-        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕБА"), None, "strays elsewhere: no say on the breve");
-        assert_eq!(signs_from("ДМИТРИЙ", "ДМИТРИЙ"), None, "alike");
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕВ"), Signs::Kept, "not letter for letter");
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАИЦЕБА"), Signs::Kept, "strays elsewhere, and sees no breve");
+        assert_eq!(signs_from("ДМИТРИЙ", "ДМИТРИЙ"), Signs::Kept, "alike");
         // A breve the Kazakh model saw and the Russian one did not stays.
-        assert_eq!(signs_from("ЗАЙЦЕВА", "ЗАИЦЕВА"), None);
+        assert_eq!(signs_from("ЗАЙЦЕВА", "ЗАИЦЕВА"), Signs::Kept);
+    }
+
+    #[test]
+    fn a_sign_seen_only_by_a_russian_read_that_strays_elsewhere_is_in_doubt() {
+        assert_eq!(signs_from("ПОДЬЯЧЕВА", "ПОЛЪЯЧЕВА"), Signs::Disputed);
+        assert_eq!(signs_from("ЗАИЦЕВА", "ЗАЙЦЕБА"), Signs::Disputed);
     }
 }

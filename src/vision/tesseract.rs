@@ -24,6 +24,11 @@ struct TessResultIterator {
     _opaque: [u8; 0],
 }
 
+#[repr(C)]
+struct TessPageIterator {
+    _opaque: [u8; 0],
+}
+
 /// `TessPageIteratorLevel::RIL_SYMBOL`.
 const RIL_SYMBOL: c_int = 4;
 
@@ -66,6 +71,15 @@ unsafe extern "C" {
     fn TessResultIteratorNext(iterator: *mut TessResultIterator, level: c_int) -> c_int;
     fn TessResultIteratorGetUTF8Text(iterator: *const TessResultIterator, level: c_int) -> *mut c_char;
     fn TessResultIteratorConfidence(iterator: *const TessResultIterator, level: c_int) -> f32;
+    fn TessResultIteratorGetPageIterator(iterator: *mut TessResultIterator) -> *mut TessPageIterator;
+    fn TessPageIteratorBoundingBox(
+        iterator: *const TessPageIterator,
+        level: c_int,
+        left: *mut c_int,
+        top: *mut c_int,
+        right: *mut c_int,
+        bottom: *mut c_int,
+    ) -> c_int;
 }
 
 /// Tesseract's page segmentation modes that this crate uses.
@@ -251,11 +265,14 @@ impl Tesseract {
     }
 }
 
-/// One recognised character and Tesseract's confidence in it (0–100).
+/// One recognised character, Tesseract's confidence in it (0–100), and where
+/// it stands across the image: its box's left and right edges, in pixels.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Glyph {
     pub letter: char,
     pub confidence: f32,
+    pub left: i32,
+    pub right: i32,
 }
 
 /// The glyphs of the last recognition, in reading order.
@@ -274,7 +291,10 @@ unsafe fn glyphs_of(handle: *mut TessBaseApi) -> Vec<Glyph> {
             let raw = TessResultIteratorGetUTF8Text(iterator, RIL_SYMBOL);
             if !raw.is_null() {
                 let confidence = TessResultIteratorConfidence(iterator, RIL_SYMBOL);
-                glyphs.extend(CStr::from_ptr(raw).to_string_lossy().chars().map(|letter| Glyph { letter, confidence }));
+                let (mut left, mut top, mut right, mut bottom) = (0, 0, 0, 0);
+                TessPageIteratorBoundingBox(TessResultIteratorGetPageIterator(iterator), RIL_SYMBOL, &mut left, &mut top, &mut right, &mut bottom);
+                let text = CStr::from_ptr(raw).to_string_lossy().into_owned();
+                glyphs.extend(text.chars().map(|letter| Glyph { letter, confidence, left, right }));
                 TessDeleteText(raw.cast_const());
             }
             if TessResultIteratorNext(iterator, RIL_SYMBOL) == 0 {
