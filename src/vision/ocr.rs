@@ -394,6 +394,12 @@ pub fn format_for(shape: DocumentShape) -> MrzFormat {
     }
 }
 
+/// A character of the MRZ's alphabet ([`MRZ_ALPHABET`]); anything else OCR
+/// gives (spaces, punctuation) is no part of a row.
+fn is_mrz_char(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<'
+}
+
 /// One MRZ row as read: a glyph read vouched for, or Tesseract's characters
 /// with where each stands across the band (its centre, in band pixels).
 enum RowRead {
@@ -414,11 +420,10 @@ enum RowRead {
 /// from the next: it stays.
 /// Without a row read whole to say where rows start, nothing is dropped.
 fn without_marks_beside(rows: Vec<RowRead>, length: usize) -> Vec<String> {
-    let is_mrz = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<';
     let rows: Vec<RowRead> = rows
         .into_iter()
         .map(|row| match row {
-            RowRead::Read(letters) => RowRead::Read(letters.into_iter().filter(|(c, _)| is_mrz(*c)).collect()),
+            RowRead::Read(letters) => RowRead::Read(letters.into_iter().filter(|(c, _)| is_mrz_char(*c)).collect()),
             vouched => vouched,
         })
         .collect();
@@ -460,7 +465,7 @@ pub fn fit_mrz_lines(text: &str, format: MrzFormat) -> Option<Vec<String>> {
     let (count, length) = (format.line_count(), format.line_length());
     let lines: Vec<String> = text
         .lines()
-        .map(|l| l.chars().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '<').collect::<String>())
+        .map(|l| l.chars().filter(|c| is_mrz_char(*c)).collect::<String>())
         .filter(|l| l.len() + 3 >= length && l.len() <= length + 3)
         .map(|mut l| {
             if l.len() > length {
