@@ -170,3 +170,15 @@ fn a_patronymic_whose_suffix_follows_a_misread_vowel_is_not_given() {
     let (_, got) = read(&side_images(&dir, &["p02_id_front_hard", "p02_id_back_hard"]));
     assert!(got["patronymic"].is_null() || got["patronymic"] == t["patronymic"], "{}", got["patronymic"]);
 }
+
+#[test]
+fn names_beside_a_photo_with_a_folded_curtain_behind_the_subject_are_read() {
+    // Tuning seed 67 (generator v3), the minor's clean card: the curtain's folds
+    // are long edges inside the photo; the blanking stopped at the first, and the
+    // photo's sides, left in, ran into ТӨЛЕГЕНОВ beside it (given as TOLEGENOV).
+    let dir = render("documents-seed67", &["--seed", "67", "--count", "3", "--split", "tune"]);
+    let t = truth_in(&dir, "minor_id_front_clean");
+    let (_, got) = read(&side_images(&dir, &["minor_id_front_clean", "minor_id_back_clean"]));
+    assert_read_as_printed(&got, &t, &["surname", "given_names", "patronymic"]);
+    assert_eq!(got["sources"]["surname"], "both", "{got}");
+}

@@ -13,7 +13,11 @@ use super::VisionError;
 /// A photo's border is an edge along at least this share of the photo's side
 /// (nearly all of it); a text line beside it is broken by the gaps between letters.
 const BORDER_SHARE: f64 = 0.75;
-/// A grey-level step this strong (Sobel, 3×3) counts as edge.
+/// An edge along this share of the photo's side is a printed border, crisp from
+/// end to end; a fold of a curtain behind the subject, its shade drifting along
+/// it, stays under (0.76-0.95 on tuning cards whose photo it cut short).
+const CRISP_SHARE: f64 = 0.98;
+/// A grey-level step (Sobel, 3×3) counts as edge.
 const EDGE: u16 = 60;
 
 /// The printed photo around `face`: up to its borders where they show, else a
@@ -23,7 +27,8 @@ pub fn photo_around(gray: &Mat, face: Rect) -> Result<Rect, VisionError> {
     let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
     let (w, h) = (face.width, face.height);
     // How far the photo may reach: hair above, shoulders below, some background beside.
-    let outer = Rect::new(face.x - w * 7 / 10, face.y - h * 8 / 10, w * 24 / 10, h * 31 / 10) & bounds;
+    // Sideways the reach allows a wider background (a crisp border only, below).
+    let outer = Rect::new(face.x - w, face.y - h * 8 / 10, w * 3, h * 31 / 10) & bounds;
     if outer.width < 8 || outer.height < 8 {
         return Ok(face & bounds);
     }
@@ -45,13 +50,51 @@ pub fn photo_around(gray: &Mat, face: Rect) -> Result<Rect, VisionError> {
     // curtain fold) may stop the search early, and one beyond it (the card's
     // header band, a row of digits under the photo) must never be reached.
     let first = |mut range: Box<dyn Iterator<Item = i32>>, score: &dyn Fn(i32) -> f64| range.find(|&i| score(i) >= BORDER_SHARE);
-    let left = first(Box::new((0..fx0.max(0)).rev()), &column_share).unwrap_or(fx0 - w / 5);
-    let right = first(Box::new(fx1.min(outer.width)..outer.width), &column_share).unwrap_or(fx1 + w / 5);
+    // Sideways a crisp border is looked for first, in the whole reach: beside the
+    // photo lie only text (no long upright edge) or the card's own edge. Above and
+    // below, the header band and a row of digits are crisp too, so there the first
+    // long edge ends the search.
+    let crisp = |mut range: Box<dyn Iterator<Item = i32>>| range.find(|&c| column_share(c) >= CRISP_SHARE);
+    let near = w * 7 / 10;
+    let left = crisp(Box::new((0..fx0.max(0)).rev()))
+        .or_else(|| first(Box::new(((fx0 - near).max(0)..fx0.max(0)).rev()), &column_share))
+        .unwrap_or(fx0 - w / 5);
+    let right = crisp(Box::new(fx1.min(outer.width)..outer.width))
+        .or_else(|| first(Box::new(fx1.min(outer.width)..(fx1 + near).min(outer.width)), &column_share))
+        .unwrap_or(fx1 + w / 5);
     let top = first(Box::new((0..fy0.max(0)).rev()), &row_share).unwrap_or(fy0 - h / 3);
     let bottom = first(Box::new(fy1.min(outer.height)..outer.height), &row_share).unwrap_or(fy1 + h / 2);
     // A pixel or two more, for the border's own anti-aliasing.
     let rect = Rect::new(outer.x + left - 2, outer.y + top - 2, right - left + 5, bottom - top + 5);
     Ok(rect & bounds)
+}
+
+/// The grey level of the card around `rect` (the median of a band a few pixels
+/// wide around it): a photo blanked in white would make its own frame of ink, the
+/// card beside a white patch being darker than the neighbourhood's mean, and that
+/// frame joins the text printed beside the photo into one blob.
+pub fn level_around(gray: &Mat, rect: Rect) -> Result<f64, VisionError> {
+    const BAND: i32 = 6;
+    let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
+    let outer = Rect::new(rect.x - BAND, rect.y - BAND, rect.width + 2 * BAND, rect.height + 2 * BAND) & bounds;
+    let mut counts = [0u32; 256];
+    for r in outer.y..outer.y + outer.height {
+        let row = gray.at_row::<u8>(r)?;
+        for c in outer.x..outer.x + outer.width {
+            if !rect.contains(core::Point::new(c, r)) {
+                counts[usize::from(row[c as usize])] += 1;
+            }
+        }
+    }
+    let total: u32 = counts.iter().sum();
+    let mut seen = 0;
+    for (level, n) in counts.iter().enumerate() {
+        seen += n;
+        if 2 * seen > total {
+            return Ok(level as f64);
+        }
+    }
+    Ok(255.0)
 }
 
 /// A Sobel gradient's values, read straight from its pixels: the border search
@@ -80,5 +123,45 @@ impl<'a> Gradient<'a> {
         }
         let hits = (span.0..span.1).filter(|&i| (-1..=1).any(|d| self.strong(at(i, d)))).count();
         hits as f64 / f64::from(span.1 - span.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opencv::core::{Scalar, CV_8UC1};
+
+    /// A light card with a photo (a darker background) whose curtain has a fold
+    /// on either side of the subject: a step in shade as long as the photo is tall.
+    fn card_with_folded_curtain() -> (Mat, Rect, Rect) {
+        let mut card = Mat::new_rows_cols_with_default(400, 600, CV_8UC1, Scalar::all(225.0)).unwrap();
+        let photo = Rect::new(60, 60, 200, 260);
+        imgproc::rectangle(&mut card, photo, Scalar::all(110.0), -1, imgproc::LINE_8, 0).unwrap();
+        // The fold's shade drifts along it, so its step fades here and there.
+        for r in 60..320 {
+            let shade = 110.0 + 60.0 * (f64::from(r) / 9.0).sin().abs();
+            for x in [90, 215] {
+                imgproc::line(&mut card, core::Point::new(x, r), core::Point::new(x + 19, r), Scalar::all(shade), 1, imgproc::LINE_8, 0).unwrap();
+            }
+        }
+        let face = Rect::new(125, 120, 75, 95);
+        let centre = core::Point::new(face.x + face.width / 2, face.y + face.height / 2);
+        imgproc::ellipse(&mut card, centre, core::Size::new(30, 40), 0.0, 0.0, 360.0, Scalar::all(150.0), -1, imgproc::LINE_8, 0).unwrap();
+        (card, photo, face)
+    }
+
+    #[test]
+    fn a_fold_in_the_photos_background_does_not_end_it_short_of_its_border() {
+        let (card, photo, face) = card_with_folded_curtain();
+        let found = photo_around(&card, face).unwrap();
+        // Its sides reach the printed border (within the blanking's own margin).
+        assert!((found.x - photo.x).abs() <= 3, "{found:?} vs {photo:?}");
+        assert!((found.x + found.width - photo.x - photo.width).abs() <= 3, "{found:?} vs {photo:?}");
+    }
+
+    #[test]
+    fn a_photo_blanked_takes_the_cards_own_shade_around_it() {
+        let (card, photo, _) = card_with_folded_curtain();
+        assert_eq!(level_around(&card, photo).unwrap(), 225.0);
     }
 }

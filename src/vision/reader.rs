@@ -91,7 +91,7 @@ impl DocumentReader {
     }
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
-    /// texture does not turn into letters, in grey (all the line reader needs: a
+    /// texture does not turn into letters, in the card's shade around each, in grey (all the line reader needs: a
     /// colour copy and its conversion cost 3 ms a page); returns the largest as the portrait,
     /// and whether it stands upright (its eyes above its mouth).
     /// Faces are looked for on a copy at most [`PORTRAIT_DETECTION_WIDTH`] wide (the
@@ -105,7 +105,8 @@ impl DocumentReader {
             let b = face.bbox;
             let found = Rect::new(b.x as i32, b.y as i32, b.width as i32, b.height as i32);
             let rect = super::portrait::photo_around(&gray, found)?;
-            opencv::imgproc::rectangle(&mut masked, rect, opencv::core::Scalar::all(255.0), -1, opencv::imgproc::LINE_8, 0)?;
+            let level = super::portrait::level_around(&gray, rect)?;
+            opencv::imgproc::rectangle(&mut masked, rect, opencv::core::Scalar::all(level), -1, opencv::imgproc::LINE_8, 0)?;
             if portrait.is_none_or(|(area, ..)| b.area() > area) {
                 let eyes = (face.right_eye().y + face.left_eye().y) / 2.0;
                 portrait = Some((b.area(), rect, eyes < face.mouth_centre().y));
