@@ -372,14 +372,16 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let patronymic = front.and_then(|f| f.patronymic.clone().filter(|_| f.confirmed.patronymic));
     if front.is_some_and(|f| f.patronymic.is_some() && !f.confirmed.patronymic) {
         problems.push(problem("unreadable_field", format!("the patronymic printed {printed_on} could not be read with certainty")));
-    } else if patronymic.is_none()
-        && (front.is_some() || document_type == DocumentType::Passport)
-        && (!matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front)) || front.is_some_and(|f| f.patronymic_unknown))
-    {
+    } else if patronymic.is_none() && (front.is_some() || document_type == DocumentType::Passport) {
         // It is printed under the given names: where they were not read, neither
         // was it, and null would say the document gives none; nor where a name
         // under them did not read as one.
-        problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));
+        if !matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front)) {
+            problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));
+        } else if front.is_some_and(|f| f.patronymic_unknown) {
+            let message = format!("the line printed {printed_on} under the given names did not read as a patronymic: whether it gives one is not known");
+            problems.push(problem("unreadable_field", message));
+        }
     }
     for (missing, field) in
         [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")]

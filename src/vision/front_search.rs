@@ -206,10 +206,12 @@ impl FrontReader {
 /// ones they look like or stand for when a Cyrillic model reads Latin (Д for
 /// D), is `latin` with three in five of its letters or fewer misread: УНАМІВЕК
 /// for ZHANIBEK, КОНАІДІ for KURALAI (a clean tuning page, its Latin print
-/// smaller than the Cyrillic and read by a Cyrillic model).
+/// smaller than the Cyrillic and read by a Cyrillic model), 8НҮМАН for SHYNAR.
 fn reads_as_latin(text: &str, latin: &str) -> bool {
-    const LOOKALIKES: [(char, char); 14] =
-        [('А', 'A'), ('В', 'B'), ('Д', 'D'), ('Е', 'E'), ('К', 'K'), ('М', 'M'), ('Н', 'H'), ('О', 'O'), ('Р', 'P'), ('С', 'C'), ('Т', 'T'), ('У', 'Y'), ('Х', 'X'), ('І', 'I')];
+    const LOOKALIKES: [(char, char); 15] = [
+        ('А', 'A'), ('В', 'B'), ('Д', 'D'), ('Е', 'E'), ('К', 'K'), ('М', 'M'), ('Н', 'H'), ('О', 'O'),
+        ('Р', 'P'), ('С', 'C'), ('Т', 'T'), ('У', 'Y'), ('Ү', 'Y'), ('Х', 'X'), ('І', 'I'),
+    ];
     let read: Vec<char> = text
         .to_uppercase()
         .chars()
@@ -273,6 +275,8 @@ mod tests {
         assert!(reads_as_latin("УНАМІВЕК", "ZHANIBEK"));
         assert!(reads_as_latin("КОНАІДІ", "KURALAI"));
         assert!(reads_as_latin("МОВАТ", "MURAT"));
+        // Ү for Y (a moderate tuning page turned a quarter, seed 43).
+        assert!(reads_as_latin("8НҮМАН", "SHYNAR"));
         // Patronymics misread on hard tuning cards, under given names whose Latin is another word.
         assert!(!reads_as_latin("ЖАНДОСҚЫ", "ASEL"));
         assert!(!reads_as_latin("СЕРГЕРЕН", "NATALIA"));

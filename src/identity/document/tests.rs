@@ -345,4 +345,6 @@ fn names_taken_from_the_mrz_say_so_and_leave_the_patronymic_unknown_not_absent()
     let d = assemble(Some(&read), Some(&mrz()), on());
     assert_eq!(d.patronymic, None);
     assert!(d.problems.iter().any(|p| p.code == "unreadable_field" && p.message.contains("patronymic")), "{:?}", d.problems);
+    // And the names themselves are not said unread: they were.
+    assert!(!d.problems.iter().any(|p| p.message.contains("names printed")), "{:?}", d.problems);
 }
