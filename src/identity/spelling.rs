@@ -38,6 +38,19 @@ const OPENING_PAIRS: [&str; 83] = [
 /// Consonants of the Russian and Kazakh alphabets (the signs apart).
 const CONSONANTS: &str = "БВГДЖЗЙКЛМНПРСТФХЦЧШЩҒҚҢҺ";
 
+/// Kazakh vowels that never follow a vowel: Kazakh words put no two vowels
+/// together, and a glide after one is spelled У (ДӘУРЕН, ТАУ), so a Ү, Ө or Ә
+/// read there is a misread of У, О or А, letters the MRZ spells alike
+/// (ДӘҮРЕН, Tesseract sure of every letter, on a hard tuning card). Ұ is left
+/// out: -ҰЛЫ follows a father's name ending in a vowel (ӘЛИҰЛЫ).
+const NO_VOWEL_BEFORE: &str = "ҮӨӘ";
+
+/// Whether a vowel of [`NO_VOWEL_BEFORE`] follows a vowel in `name`.
+fn has_kazakh_vowel_after_a_vowel(name: &str) -> bool {
+    let letters: Vec<char> = name.chars().collect();
+    letters.windows(2).any(|pair| VOWELS.contains(pair[0]) && NO_VOWEL_BEFORE.contains(pair[1]))
+}
+
 /// Whether every word of `name` opens as a name can: with a vowel, one
 /// consonant, or a pair of [`OPENING_PAIRS`].
 fn opens_as_a_name(name: &str) -> bool {
@@ -71,12 +84,13 @@ pub fn is_patronymic(name: &str) -> bool {
 }
 
 /// Whether a name read in Cyrillic could be spelled so: every word opens as a
-/// name does ([`OPENING_PAIRS`]); no word starts with a soft or hard sign, none
+/// name does ([`OPENING_PAIRS`]); no Ү, Ө or Ә follows a vowel
+/// ([`NO_VOWEL_BEFORE`]); no word starts with a soft or hard sign, none
 /// follows a vowel and none stands before Ы or another sign (ЧЕРНЫЬШЕВ and
 /// ЧЕРНЬЫШЕВ are misreads).
 pub fn could_be_spelled(name: &str) -> bool {
     let letters: Vec<char> = name.chars().collect();
-    opens_as_a_name(name) && (0..letters.len()).all(|i| !is_stray_sign(i.checked_sub(1).map(|j| letters[j]), letters[i], letters.get(i + 1).copied()))
+    opens_as_a_name(name) && !has_kazakh_vowel_after_a_vowel(name) && (0..letters.len()).all(|i| !is_stray_sign(i.checked_sub(1).map(|j| letters[j]), letters[i], letters.get(i + 1).copied()))
 }
 
 /// A soft or hard sign where none is written: opening a word, after a vowel,
@@ -147,6 +161,16 @@ mod tests {
             assert!(!could_be_spelled(name), "{name}");
         }
         assert!(!is_patronymic("ТПЫНҒЫСҚЫЗЫ"));
+    }
+
+    #[test]
+    fn a_kazakh_vowel_after_a_vowel_is_a_misread() {
+        for name in ["ДӘУРЕН", "ӘУЕЗОВ", "ӨМІРЗАҚ", "ӘЛИҰЛЫ", "НАТАЛИЯ", "АЛЕКСЕЕВ", "ДИАНА", "ТӨЛЕГЕН ҮСЕН"] {
+            assert!(could_be_spelled(name), "{name}");
+        }
+        for name in ["ДӘҮРЕН", "ТАҮ", "ЖАӨН", "ДИӘНА"] {
+            assert!(!could_be_spelled(name), "{name}");
+        }
         assert!(is_patronymic("ШЫҢҒЫСҚЫЗЫ"));
     }
 }
