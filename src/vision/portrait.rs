@@ -17,7 +17,7 @@ const BORDER_SHARE: f64 = 0.75;
 /// end to end; a fold of a curtain behind the subject, its shade drifting along
 /// it, stays under (0.76-0.95 on tuning cards whose photo it cut short).
 const CRISP_SHARE: f64 = 0.98;
-/// A grey-level step (Sobel, 3×3) counts as edge.
+/// A grey-level step this strong (Sobel, 3×3) counts as edge.
 const EDGE: u16 = 60;
 
 /// The printed photo around `face`: up to its borders where they show, else a
