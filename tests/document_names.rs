@@ -206,3 +206,16 @@ fn a_patronymic_whose_first_letter_blur_split_in_two_is_never_given() {
         assert!(said.iter().any(|m| m.contains("patronymic")), "null would say none is printed: {said:?}");
     }
 }
+
+#[test]
+fn a_name_in_a_guilloche_rosette_on_a_clean_card_is_read() {
+    // Tuning seed 59 (generator v3), the first person's clean card: the strands
+    // of a dense rosette join АЙГҮЛ, its labels and the pattern into one blob far
+    // too tall for text, which was dropped; the given names were the MRZ's AIGUL.
+    let dir = render("documents-seed59", &["--seed", "59", "--count", "1", "--no-special", "--split", "tune"]);
+    let t = truth_in(&dir, "p01_id_front_clean");
+    assert_eq!(t["given_names"], "АЙГҮЛ", "the premise");
+    let (_, got) = read(&side_images(&dir, &["p01_id_front_clean", "p01_id_back_clean"]));
+    assert_read_as_printed(&got, &t, &["surname", "given_names", "patronymic"]);
+    assert_eq!(got["sources"]["given_names"], "both", "{got}");
+}

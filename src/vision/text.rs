@@ -119,7 +119,13 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     let mut lines = Vec::new();
     for rect in blobs(ink, 3)? {
         let line = measured(ink, rect)?;
-        // Specks, and blobs no two lines of text could make (portraits, guilloche).
+        // A blob no two lines of text could make, wider than tall: the strands of
+        // a guilloche joined lines into it (a name beside a rosette, tuning seed 59).
+        if f64::from(rect.height) > 2.0 * MAX_BOX && rect.width >= rect.height {
+            lines.extend(lines_through_strands(ink, rect)?);
+            continue;
+        }
+        // Specks, and blobs no two lines of text could make (portraits).
         if rect.height < 2 * MIN_TEXT_HEIGHT || f64::from(rect.height) > 2.0 * MAX_BOX || rect.width < rect.height {
             lines.extend(line);
             continue;
@@ -137,6 +143,23 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
     let mut lines = joined(ink, lines)?;
     lines.sort_by_key(|l| (l.rect.y, l.rect.x));
     Ok(lines)
+}
+
+/// The lines in a blob too tall for text that the background's strands (a dense
+/// guilloche rosette) joined into one: found again in its ink with every stroke
+/// thinner than a bold letter's taken out.
+fn lines_through_strands(ink: &Mat, rect: Rect) -> Result<Vec<Line>, VisionError> {
+    let part = Mat::roi(ink, rect)?.try_clone()?;
+    let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(3, 3))?;
+    let (mut opened, border) = (Mat::default(), imgproc::morphology_default_border_value()?);
+    imgproc::morphology_ex(&part, &mut opened, imgproc::MORPH_OPEN, &kernel, core::Point::new(-1, -1), 1, core::BORDER_CONSTANT, border)?;
+    let mut found = Vec::new();
+    for inner in blobs(&opened, 3)? {
+        if f64::from(inner.height) <= 2.0 * MAX_BOX {
+            found.extend(measured(&opened, inner)?.map(|l| Line { rect: l.rect + rect.tl(), ..l }));
+        }
+    }
+    Ok(found)
 }
 
 /// The boxes of the ink smeared sideways by [`SMEAR`] and by `rows` vertically.
@@ -512,6 +535,23 @@ mod tests {
         // Another line further along the same rows (the next column of a page) stays apart.
         strokes(&mut ink, 20..60, 300..380);
         assert_eq!(text_lines(&ink).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_line_a_mesh_of_thin_strands_runs_through_is_still_found() {
+        // A name 40 px tall in a guilloche rosette: strands 1 px thick, 12 px
+        // apart, cross it and each other from top to bottom, so the smeared ink is
+        // one blob far too tall for text, which was dropped whole.
+        let mut ink = Mat::new_rows_cols_with_default(420, 460, core::CV_8UC1, Scalar::all(0.0)).unwrap();
+        strokes(&mut ink, 190..230, 100..300);
+        for k in (-420..460).step_by(12) {
+            for (from, to) in [(Point::new(k, 0), Point::new(k + 420, 420)), (Point::new(k + 420, 0), Point::new(k, 420))] {
+                imgproc::line(&mut ink, from, to, Scalar::all(255.0), 1, imgproc::LINE_8, 0).unwrap();
+            }
+        }
+        let lines = text_lines(&ink).unwrap();
+        let name = lines.iter().find(|l| l.rect.y <= 192 && l.rect.y + l.rect.height >= 228).expect("a line at the name");
+        assert!(name.rect.x <= 100 && name.rect.x + name.rect.width >= 296, "{name:?}");
     }
 
     #[test]
