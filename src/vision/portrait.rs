@@ -76,14 +76,20 @@ pub fn photo_around(gray: &Mat, face: Rect) -> Result<Rect, VisionError> {
 pub fn level_around(gray: &Mat, rect: Rect) -> Result<f64, VisionError> {
     const BAND: i32 = 6;
     let bounds = Rect::new(0, 0, gray.cols(), gray.rows());
+    let rect = rect & bounds;
     let outer = Rect::new(rect.x - BAND, rect.y - BAND, rect.width + 2 * BAND, rect.height + 2 * BAND) & bounds;
+    let (left, right) = (outer.x as usize, (outer.x + outer.width) as usize);
     let mut counts = [0u32; 256];
     for r in outer.y..outer.y + outer.height {
         let row = gray.at_row::<u8>(r)?;
-        for c in outer.x..outer.x + outer.width {
-            if !rect.contains(core::Point::new(c, r)) {
-                counts[usize::from(row[c as usize])] += 1;
-            }
+        // Only the band: beside the photo on its rows, whole rows above and below it.
+        let pieces = if (rect.y..rect.y + rect.height).contains(&r) {
+            [&row[left..rect.x as usize], &row[(rect.x + rect.width) as usize..right]]
+        } else {
+            [&row[left..right], &[][..]]
+        };
+        for &level in pieces.into_iter().flatten() {
+            counts[usize::from(level)] += 1;
         }
     }
     let total: u32 = counts.iter().sum();

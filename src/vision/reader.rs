@@ -91,9 +91,10 @@ impl DocumentReader {
     }
 
     /// Blanks every face on the front (the portrait and its ghost image) so their
-    /// texture does not turn into letters, in the card's shade around each ([`super::portrait::level_around`]),
-    /// in grey (all the line reader needs: a colour copy and its conversion cost 3 ms a page); returns the largest as the portrait,
-    /// and whether it stands upright (its eyes above its mouth).
+    /// texture does not turn into letters, in the card's shade around each
+    /// ([`super::portrait::level_around`]), in grey (all the line reader needs: a
+    /// colour copy and its conversion cost 3 ms a page); returns the largest as the
+    /// portrait, and whether it stands upright (its eyes above its mouth).
     /// Faces are looked for on a copy at most [`PORTRAIT_DETECTION_WIDTH`] wide (the
     /// detector's own width; it gives them in `front`'s pixels).
     fn mask_portraits(&mut self, front: &Mat) -> Result<(Mat, Option<Mat>, bool), VisionError> {
