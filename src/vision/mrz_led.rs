@@ -249,7 +249,7 @@ impl FrontReader {
         if !nearly_alike(&digits_of(text), checked) {
             return Ok(false);
         }
-        Ok(self.independent_iin(&printed.gray, value, &[checked])?.as_deref() == Some(checked))
+        Ok(self.independent_iin(&printed.gray, value, checked)?.as_deref() == Some(checked))
     }
 
     /// [`Self::reads_iin_as_mrz`] for the birth date.

@@ -535,7 +535,7 @@ impl DocumentReader {
                     // The other models too: one font's digits one model misreads at every look.
                     if front.iin.as_deref() == Some(iin)
                         || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))?
-                        || self.front.independent_iin(&printed.gray, *value, &[iin])?.as_deref() == Some(iin)
+                        || self.front.independent_iin(&printed.gray, *value, iin)?.as_deref() == Some(iin)
                     {
                         front.iin = Some(iin.to_string());
                         front.confirmed.iin = true;
@@ -548,20 +548,19 @@ impl DocumentReader {
     }
 
     /// A printed IIN that disagrees with the MRZ's is read again by independent
-    /// models (Russian, then English) before it may accuse the card. When one
-    /// reads the MRZ's digits, the disagreement was a misread and that read is
-    /// kept; when it reads the
-    /// Kazakh model's digits, the printed IIN is as read (tampered, or misprinted);
-    /// when it reads neither, the printed IIN is unsure: reported unreadable, not
-    /// accused. (One model's habit, 3 read as 5 in a narrow font, agrees with
-    /// itself however often it is asked.)
+    /// models (Russian, then English) before it may accuse the card. When any of
+    /// their looks reads the MRZ's digits, the disagreement was a misread and that
+    /// read is kept; when every look that reads twelve digits reads the Kazakh
+    /// model's, the printed IIN is as read (tampered, or misprinted); otherwise the
+    /// printed IIN is unsure: reported unreadable, not accused. (One model's habit,
+    /// 3 read as 5 in a narrow font, agrees with itself however often it is asked.)
     fn recheck_iin(&mut self, front: &mut FrontFields, lines: &FrontLines, mrz: &Mrz) -> Result<(), VisionError> {
         let (Some(printed), Some(checked)) = (front.iin.clone(), mrz.iin_candidate()) else { return Ok(()) };
         let Some((_, value)) = lines.found.iter().find(|(f, _)| *f == Field::Iin) else { return Ok(()) };
         if printed == checked || !front.confirmed.iin {
             return Ok(());
         }
-        let other = self.front.independent_iin(&lines.printed.gray, *value, &[printed.as_str(), checked])?;
+        let other = self.front.independent_iin(&lines.printed.gray, *value, checked)?;
         if other.as_deref() == Some(checked) {
             front.iin = other.clone();
         }
