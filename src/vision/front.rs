@@ -69,6 +69,9 @@ pub struct LineRead {
     /// says; see [`super::mrz_led::Led::illegible`]): the searches skip a page
     /// whose print cannot.
     pub legible: bool,
+    /// The printed IIN read alike by two looks sure of every digit, but no
+    /// printed birth date read with its date: the MRZ's may vouch for it.
+    pub iin_date_unvouched: bool,
 }
 
 /// How a line is shown to Tesseract: cut out with room for diacritics and
@@ -184,7 +187,7 @@ impl FrontReader {
         // MRZ's fields stand; the printed names are reported unconfirmed.
         if !legible {
             self.confirm_patronymic(&printed, &values, &mut fields)?;
-            return Ok(LineRead { fields, found: Vec::new(), printed, legible });
+            return Ok(LineRead { fields, found: Vec::new(), printed, legible, iin_date_unvouched: false });
         }
         let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
         let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| (v.line.rect & line.rect).area() > 0);
@@ -302,6 +305,7 @@ impl FrontReader {
         // read from different lines, must also carry the same date to count.
         let iin_date = fields.iin.as_deref().and_then(|i| i.get(..6)).map(str::to_string);
         let printed_date = fields.birth_date.map(|d| d.to_string()).map(|d| format!("{}{}{}", &d[2..4], &d[5..7], &d[8..10]));
+        let read_alike = fields.confirmed.iin;
         if iin_date.is_none() || iin_date != printed_date {
             fields.confirmed.iin = false;
             fields.confirmed.birth_date = false;
@@ -311,7 +315,7 @@ impl FrontReader {
         fields.confirmed.birth_date &= fields.confirmed.iin;
         self.confirm_patronymic(&printed, &values, &mut fields)?;
         let found = values.iter().map(|(f, v, ..)| (*f, *v)).collect();
-        Ok(LineRead { fields, found, printed, legible })
+        Ok(LineRead { iin_date_unvouched: read_alike && !fields.confirmed.iin, fields, found, printed, legible })
     }
 
     /// The patronymic among `values` as read surely, confirmed ([`Self::sure_patronymic`]).

@@ -50,6 +50,8 @@ pub struct FrontLines {
     found: Vec<(Field, Value)>,
     /// Its print could be read at all ([`LineRead::legible`]).
     legible: bool,
+    /// [`LineRead::iin_date_unvouched`].
+    iin_date_unvouched: bool,
 }
 
 pub struct DocumentReader {
@@ -283,7 +285,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found, legible: read.legible })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found, legible: read.legible, iin_date_unvouched: read.iin_date_unvouched })),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -348,7 +350,7 @@ impl DocumentReader {
             let (masked, portrait, _) = self.mask_portraits(image)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone, Some(&mrz))?;
-            let lines = FrontLines { printed: read.printed, found: read.found, legible: read.legible };
+            let lines = FrontLines { printed: read.printed, found: read.found, legible: read.legible, iin_date_unvouched: read.iin_date_unvouched };
             let mut fields = read.fields;
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
@@ -426,8 +428,17 @@ impl DocumentReader {
                 *sure = !reads.is_empty() && reads.iter().all(|r| slot.as_ref() == Some(r)) && words == parts && !near && spelled;
             }
         }
-        // The IIN first: found misread, it no longer vouches for the birth date
-        // read with it, which the MRZ may then confirm.
+        // An IIN two looks read alike whose date no printed birth date carried
+        // (unread, or misread: 1.08.1980 for 11.08.1980, a clean card of tuning
+        // seed 61): the MRZ's birth date, under its check digit, vouches for those
+        // six digits instead. Then the IIN: found misread, it no longer vouches
+        // for the birth date read with it, which the MRZ may then confirm.
+        if lines.iin_date_unvouched
+            && mrz.checks.birth_date
+            && let (Some(iin), Some(born)) = (front.iin.as_deref(), mrz.birth_date)
+        {
+            front.confirmed.iin = iin.get(..6) == Some(&format!("{:02}{:02}{:02}", born.year() % 100, born.month(), born.day()));
+        }
         self.recheck_iin(front, lines, mrz)?;
         self.confirm_by_mrz(front, lines, mrz)?;
         let mut names: Vec<(Field, Value)> = lines.found.iter().filter(|(f, _)| matches!(f, Field::Surname | Field::Given)).copied().collect();
