@@ -19,7 +19,7 @@ impl FrontReader {
     /// English one does: reads independent of every look the Kazakh model had,
     /// before a disagreement with the MRZ may accuse the card. `checked` (the
     /// MRZ's value) when any look reads it, else the value every look that read
-    /// twelve digits read, else `None`: one look that shares the Kazakh model's
+    /// twelve digits read (two at least), else `None`: one look that shares the Kazakh model's
     /// slip cannot outvote another that reads the MRZ's digits (a blurred 187 read
     /// 107 by the English model at one scale and 197 at another, a moderate page of
     /// tuning seed 59).
@@ -40,8 +40,9 @@ impl FrontReader {
         if reads.iter().any(|r| r == checked) {
             return Ok(Some(checked.to_string()));
         }
-        // Looks that differ (107 and 197 where the MRZ says 187) are a blur, not a print.
-        Ok(reads.first().filter(|r| reads.iter().all(|o| o == *r)).cloned())
+        // Looks that differ (107 and 197 where the MRZ says 187) are a blur, not a
+        // print; one look alone is no second read.
+        Ok(reads.first().filter(|r| reads.len() >= 2 && reads.iter().all(|o| o == *r)).cloned())
     }
 
     /// Whether the English model reads the printed date on `value` as `date`, at

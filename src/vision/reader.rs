@@ -23,6 +23,7 @@ use super::ocr::{Effort, MrzReader, MrzText};
 use super::signs::Signs;
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
+use crate::identity::iin::Iin;
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
 use crate::identity::spelling::{could_be_spelled, without_stray_signs};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
@@ -433,11 +434,8 @@ impl DocumentReader {
         // seed 61): the MRZ's birth date, under its check digit, vouches for those
         // six digits instead. Then the IIN: found misread, it no longer vouches
         // for the birth date read with it, which the MRZ may then confirm.
-        if lines.iin_date_unvouched
-            && mrz.checks.birth_date
-            && let (Some(iin), Some(born)) = (front.iin.as_deref(), mrz.birth_date)
-        {
-            front.confirmed.iin = iin.get(..6) == Some(&format!("{:02}{:02}{:02}", born.year() % 100, born.month(), born.day()));
+        if lines.iin_date_unvouched && let Some(iin) = front.iin.as_deref() {
+            front.confirmed.iin = carries_birth_date(iin, mrz);
         }
         self.recheck_iin(front, lines, mrz)?;
         self.confirm_by_mrz(front, lines, mrz)?;
@@ -543,12 +541,19 @@ impl DocumentReader {
                 }
                 Field::Iin if !front.confirmed.iin => {
                     let Some(iin) = mrz.iin_candidate() else { continue };
-                    // The other models too: one font's digits one model misreads at every look.
-                    if front.iin.as_deref() == Some(iin)
-                        || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))?
-                        || self.front.independent_iin(&printed.gray, *value, iin)?.as_deref() == Some(iin)
-                    {
+                    if front.iin.as_deref() == Some(iin) || self.front.any_look_reads(printed, *field, *value, |r| r.iin.as_deref() == Some(iin))? {
                         front.iin = Some(iin.to_string());
+                        front.confirmed.iin = true;
+                        continue;
+                    }
+                    // The other models too: one font's digits one model misreads at
+                    // every look. Every one of their looks reading another valid IIN
+                    // with the MRZ's birth date is that IIN printed, whatever the
+                    // Kazakh model made of it (780629506587, its 3s read as 5, for
+                    // 780629306387 on a clean card of tuning seed 79).
+                    let other = self.front.independent_iin(&printed.gray, *value, iin)?;
+                    if other.as_deref() == Some(iin) || other.as_deref().is_some_and(|o| Iin::parse(o).is_ok() && carries_birth_date(o, mrz)) {
+                        front.iin = other;
                         front.confirmed.iin = true;
                     }
                 }
@@ -583,6 +588,12 @@ impl DocumentReader {
         }
         Ok(())
     }
+}
+
+/// Whether the IIN `iin` opens with the MRZ's birth date, that date's check digit passing.
+fn carries_birth_date(iin: &str, mrz: &Mrz) -> bool {
+    let born = mrz.birth_date.filter(|_| mrz.checks.birth_date);
+    born.is_some_and(|d| iin.get(..6) == Some(&format!("{:02}{:02}{:02}", d.year() % 100, d.month(), d.day())))
 }
 
 /// One way up of a card front, with its portraits blanked.
