@@ -23,12 +23,13 @@ use opencv::imgproc;
 
 use super::VisionError;
 use super::labels::{Field, LabelKind, label_of};
+use super::value_text::{date_value, iin_value, line_name, name_value};
 use super::ocr::gray_of;
 use super::read_cache::ReadCache;
 use super::tesseract::{Glyph, Layout, Tesseract};
 use super::text::{Line, Printed, level_line, lines_under, words};
 use crate::identity::spelling::is_patronymic;
-use crate::identity::{Date, FrontFields, Iin, Mrz};
+use crate::identity::{FrontFields, Iin, Mrz};
 
 /// The front's alphabet: Kazakh and Russian Cyrillic, digits and the date and
 /// number punctuation; Latin letters on the front are only guilloche noise.
@@ -618,29 +619,6 @@ impl Value {
     }
 }
 
-/// A name from a line holding nothing but the name. The card prints names in
-/// capitals, so lower case is the model misjudging size (it does, towards the
-/// end of a line), and a space where the ink shows none is not one either.
-pub(super) fn line_name(text: &str, words: usize) -> Option<String> {
-    let tokens: Vec<String> = text
-        .to_uppercase()
-        .split_whitespace()
-        .map(|t| t.chars().filter(|c| c.is_alphabetic() || *c == '-').collect::<String>())
-        .filter(|t| t.chars().any(char::is_alphabetic))
-        .collect();
-    let name =
-        if words <= 1 { tokens.concat() } else { tokens.into_iter().filter(|t| t.chars().count() >= 2).collect::<Vec<_>>().join(" ") };
-    let name = name.trim_matches('-');
-    (name.chars().count() >= 2).then(|| name.to_string())
-}
-
-/// A name read under a label ([`line_name`]), unless it reads as a label: the
-/// crop found a stacked label's next line (ФАМИЛИЯ under ТЕГІ), not the value,
-/// and a label taken for a name would accuse the card of a name the MRZ does not have.
-fn name_value(text: &str, words: usize) -> Option<String> {
-    line_name(text, words).filter(|name| label_of(name).is_none())
-}
-
 /// Stores a value that parsed; says whether it did.
 fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
     let found = value.is_some();
@@ -650,43 +628,9 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) -> bool {
     found
 }
 
-pub(super) fn date_value(line: &str) -> Option<Date> {
-    let digits: String = line.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() != 8 {
-        return None;
-    }
-    let iso = format!("{}-{}-{}", &digits[4..8], &digits[2..4], &digits[0..2]);
-    iso.parse().ok()
-}
-
-pub(super) fn iin_value(line: &str) -> Option<String> {
-    let digits: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-    (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_label_read_where_a_name_was_looked_for_is_no_name() {
-        for label in ["ФАМИЛИЯ", "Фамилия", "ТЕГІ", "SURNAME", "ОТЧЕСТВО", "ПАСПОРТ"] {
-            assert_eq!(name_value(label, 1), None, "{label}");
-        }
-        for name in ["ҚҰНАНБАЕВ", "ЖЕҢІСҚЫЗЫ", "АННА МАРИЯ", "ИСА", "ФАМИЛЬЕВ"] {
-            assert_eq!(name_value(name, name.split(' ').count()).as_deref(), Some(name), "{name}");
-        }
-    }
-
-    #[test]
-    fn a_name_line_is_read_in_capitals_with_only_the_spaces_its_ink_shows() {
-        // Tesseract's habit on an all-capital line: the last letters in lower case, split off.
-        assert_eq!(line_name("ҚАЙРАТҚЫ зы", 1).as_deref(), Some("ҚАЙРАТҚЫЗЫ"));
-        assert_eq!(line_name(".  ЖЕҢІСОВНА", 1).as_deref(), Some("ЖЕҢІСОВНА"));
-        assert_eq!(line_name("АННА МАРИЯ", 2).as_deref(), Some("АННА МАРИЯ"));
-        assert_eq!(line_name("ИВАНОВА-ПЕТРОВА", 1).as_deref(), Some("ИВАНОВА-ПЕТРОВА"));
-        assert_eq!(line_name(". - 1", 1), None);
-    }
 
     #[test]
     fn the_russian_read_only_corrects_letters_it_can_see() {

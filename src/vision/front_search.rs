@@ -10,7 +10,8 @@
 use opencv::core::Mat;
 
 use super::VisionError;
-use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, SHARP_LOOK, Value, line_name};
+use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, SHARP_LOOK, Value};
+use super::value_text::line_name;
 use super::labels::{Field, edit_distance, label_of};
 use super::text::{Line, Printed};
 use crate::identity::FrontFields;

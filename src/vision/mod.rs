@@ -28,6 +28,7 @@ mod tails;
 pub mod tesseract;
 pub mod tracker;
 pub(crate) mod text;
+mod value_text;
 
 use std::path::Path;
 

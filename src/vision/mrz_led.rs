@@ -12,7 +12,8 @@
 
 use super::VisionError;
 use super::front_search::{DIGIT_WIDTH, LETTER_WIDTH, cyrillic_letters, has_room, where_patronymic_is_printed};
-use super::front::{FrontReader, Look, NAME_LOOK, Value, date_value, iin_value, line_name, value_under};
+use super::front::{FrontReader, Look, NAME_LOOK, Value, value_under};
+use super::value_text::{date_value, iin_value, line_name};
 use super::labels::{Field, edit_distance};
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
@@ -186,8 +187,7 @@ impl FrontReader {
             let surname = if has(&found, Field::Surname) { None } else { says(printed, value.line, name.as_deref(), mrz, &mrz.primary_identifier)? };
             let given =
                 if has(&found, Field::Given) || surname.is_some() { None } else { says(printed, value.line, name.as_deref(), mrz, &mrz.secondary_identifiers)? };
-            // A full stop Tesseract adds after the last digit says nothing of them.
-            let iin = iin_value(text.trim_end().trim_end_matches(['.', ',']));
+            let iin = iin_value(&text);
             let field = if surname.is_some() {
                 fields.surname = surname;
                 fields.confirmed.surname = true;

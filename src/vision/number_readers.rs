@@ -10,7 +10,8 @@
 use opencv::core::Mat;
 
 use super::VisionError;
-use super::front::{FrontReader, RUSSIAN_ALPHABET, SECOND_LOOK, THIRD_LOOK, Value, date_value, iin_value, shown};
+use super::front::{FrontReader, RUSSIAN_ALPHABET, SECOND_LOOK, THIRD_LOOK, Value, shown};
+use super::value_text::{date_value, iin_value};
 use super::tesseract::{Layout, Tesseract};
 use crate::identity::date::Date;
 
