@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::documents::{assert_read_as_printed, codes, laid_askew, read, render, side_images, truth_in};
+use common::documents::{assert_read_as_printed, codes, laid_askew, read, render, side_images, truth_in, turned_a_quarter};
 use serde_json::Value;
 
 /// Tuning seed 5's first three people, rendered once per test binary.
@@ -82,24 +82,13 @@ fn a_card_and_a_passport_page_on_their_side_are_read_either_way() {
     // quarter either way. No document was found in the card's photos (its
     // outline not a card's shape lying level), and the page, a tall scan of no
     // document's shape, read nothing.
-    use opencv::{core, imgcodecs, prelude::*};
     let dir = first_tuning_person();
     for (sides, fields) in [
         (&["p01_id_front_moderate", "p01_id_back_moderate"][..], &["surname", "given_names", "iin", "birth_date", "document_number", "expiry_date"][..]),
         (&["p03_passport_page_clean"], &["surname", "given_names", "patronymic", "iin", "birth_date", "document_number", "expiry_date"]),
     ] {
-        for (way, turn) in [("clockwise", core::ROTATE_90_CLOCKWISE), ("anticlockwise", core::ROTATE_90_COUNTERCLOCKWISE)] {
-            let images: Vec<PathBuf> = side_images(dir, sides)
-                .iter()
-                .map(|path| {
-                    let image = imgcodecs::imread(path.to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
-                    let mut turned = Mat::default();
-                    core::rotate(&image, &mut turned, turn).unwrap();
-                    let out = path.with_file_name(format!("{}_{way}.png", path.file_stem().unwrap().to_str().unwrap()));
-                    imgcodecs::imwrite(out.to_str().unwrap(), &turned, &core::Vector::new()).unwrap();
-                    out
-                })
-                .collect();
+        for (way, clockwise) in [("clockwise", true), ("anticlockwise", false)] {
+            let images: Vec<PathBuf> = side_images(dir, sides).iter().map(|path| turned_a_quarter(path, clockwise, "png")).collect();
             let (code, got) = read(&images);
             let t: Value = truth_in(dir, sides[0]);
             for field in fields {

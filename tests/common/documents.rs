@@ -75,3 +75,17 @@ pub fn laid_askew(dir: &Path, t: &Value, degrees: f64, grow: bool) -> PathBuf {
     imgcodecs::imwrite(path.to_str().unwrap(), &askew, &Vector::new()).unwrap();
     path
 }
+
+/// The image at `path` turned a quarter (`clockwise` or not), written beside it
+/// as `<stem>_<way>.<ext>`: PNG, or JPEG at quality 92 when `ext` is "jpg".
+pub fn turned_a_quarter(path: &Path, clockwise: bool, ext: &str) -> PathBuf {
+    use opencv::{core, imgcodecs, prelude::*};
+    let image = imgcodecs::imread(path.to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
+    let mut turned = Mat::default();
+    core::rotate(&image, &mut turned, if clockwise { core::ROTATE_90_CLOCKWISE } else { core::ROTATE_90_COUNTERCLOCKWISE }).unwrap();
+    let way = if clockwise { "clockwise" } else { "anticlockwise" };
+    let out = path.with_file_name(format!("{}_{way}.{ext}", path.file_stem().unwrap().to_str().unwrap()));
+    let params = if ext == "jpg" { core::Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, 92]) } else { core::Vector::new() };
+    imgcodecs::imwrite(out.to_str().unwrap(), &turned, &params).unwrap();
+    out
+}
