@@ -10,6 +10,8 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::components::components;
 
+mod steps;
+
 /// Lengths below are in pixels of a document rectified at 300 dpi, as
 /// [`super::document`] flattens both ID-1 cards and ID-3 pages.
 const U: f64 = 1.0;
@@ -140,7 +142,7 @@ pub(super) fn text_lines(ink: &Mat) -> Result<Vec<Line>, VisionError> {
             None => lines.extend(line),
         }
     }
-    let mut lines = joined(ink, lines)?;
+    let mut lines = steps::split_at_steps(ink, joined(ink, lines)?)?;
     lines.sort_by_key(|l| (l.rect.y, l.rect.x));
     Ok(lines)
 }
@@ -165,16 +167,8 @@ fn lines_through_strands(ink: &Mat, rect: Rect) -> Result<Vec<Line>, VisionError
 /// The boxes of the ink smeared sideways by [`SMEAR`] and by `rows` vertically.
 fn blobs(ink: &Mat, rows: i32) -> Result<Vec<Rect>, VisionError> {
     let kernel = imgproc::get_structuring_element_def(imgproc::MORPH_RECT, Size::new(odd(SMEAR), rows))?;
-    let mut smeared = Mat::default();
-    imgproc::dilate(
-        ink,
-        &mut smeared,
-        &kernel,
-        core::Point::new(-1, -1),
-        1,
-        core::BORDER_CONSTANT,
-        imgproc::morphology_default_border_value()?,
-    )?;
+    let (mut smeared, border) = (Mat::default(), imgproc::morphology_default_border_value()?);
+    imgproc::dilate(ink, &mut smeared, &kernel, core::Point::new(-1, -1), 1, core::BORDER_CONSTANT, border)?;
     Ok(components(&smeared)?.into_iter().map(|c| c.rect).collect())
 }
 
