@@ -23,11 +23,11 @@ use opencv::imgproc;
 
 use super::VisionError;
 use super::labels::{Field, LabelKind, label_of};
-use super::value_text::{date_value, iin_value, line_name, name_value};
 use super::ocr::gray_of;
 use super::read_cache::ReadCache;
 use super::tesseract::{Glyph, Layout, Tesseract};
 use super::text::{Line, Printed, level_line, lines_under, words};
+use super::value_text::{date_value, iin_value, line_name, name_value};
 use crate::identity::spelling::is_patronymic;
 use crate::identity::{FrontFields, Iin, Mrz};
 

@@ -11,9 +11,9 @@ use opencv::core::Mat;
 
 use super::VisionError;
 use super::front::{DIGITS_LOOK, FrontReader, Look, NAME_LOOK, SECOND_LOOK, SHARP_LOOK, Value};
-use super::value_text::line_name;
 use super::labels::{Field, edit_distance, label_of};
 use super::text::{Line, Printed};
+use super::value_text::line_name;
 use crate::identity::FrontFields;
 use crate::identity::iin::IIN_LENGTH;
 use crate::identity::spelling::is_patronymic;

@@ -13,10 +13,10 @@
 use super::VisionError;
 use super::front_search::{DIGIT_WIDTH, LETTER_WIDTH, cyrillic_letters, has_room, where_patronymic_is_printed};
 use super::front::{FrontReader, Look, NAME_LOOK, Value, value_under};
-use super::value_text::{date_value, iin_value, line_name};
 use super::labels::{Field, edit_distance};
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
+use super::value_text::{date_value, iin_value, line_name};
 use crate::identity::document::printed_name_agrees;
 use crate::identity::spelling::is_patronymic;
 use crate::identity::iin::IIN_LENGTH;

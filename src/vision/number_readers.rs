@@ -11,8 +11,8 @@ use opencv::core::Mat;
 
 use super::VisionError;
 use super::front::{FrontReader, RUSSIAN_ALPHABET, SECOND_LOOK, THIRD_LOOK, Value, shown};
-use super::value_text::{date_value, iin_value};
 use super::tesseract::{Layout, Tesseract};
+use super::value_text::{date_value, iin_value};
 use crate::identity::date::Date;
 
 impl FrontReader {
@@ -20,10 +20,10 @@ impl FrontReader {
     /// English one does: reads independent of every look the Kazakh model had,
     /// before a disagreement with the MRZ may accuse the card. `checked` (the
     /// MRZ's value) when any look reads it, else the value every look that read
-    /// twelve digits read (two at least), else `None`: one look that shares the Kazakh model's
-    /// slip cannot outvote another that reads the MRZ's digits (a blurred 187 read
-    /// 107 by the English model at one scale and 197 at another, a moderate page of
-    /// tuning seed 59).
+    /// twelve digits read (two at least), else `None`: one look that shares the
+    /// Kazakh model's slip cannot outvote another that reads otherwise (a blurred
+    /// 187 read 107 by the English model at one scale and 197 at another, a
+    /// moderate page of tuning seed 59).
     pub fn independent_iin(&mut self, gray: &Mat, value: Value, checked: &str) -> Result<Option<String>, VisionError> {
         let mut reads = Vec::new();
         if let Some(russian) = self.russian.as_mut() {

@@ -23,8 +23,8 @@ use super::ocr::{Effort, MrzReader, MrzText};
 use super::signs::Signs;
 use super::tails::restore_tail;
 use super::text::{Line, Printed};
-use crate::identity::iin::Iin;
 use crate::identity::document::{printed_name_agrees, printed_name_nearly_agrees};
+use crate::identity::iin::Iin;
 use crate::identity::spelling::{could_be_spelled, without_stray_signs};
 use crate::identity::{Date, FrontFields, Mrz, MrzFormat};
 
