@@ -399,6 +399,14 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     if mrz.is_some() && expiry_date.is_none() {
         problems.push(problem("unreadable_field", "the expiry date could not be read"));
     }
+    // A front read with no MRZ beside it: the output's nulls for the number and
+    // expiry, and its exit code, said "no problems" (a card's back unread).
+    if mrz.is_none() && front.is_some() {
+        problems.push(problem(
+            "unreadable_field",
+            "no MRZ was read: the document number and expiry date are not known, and nothing printed was checked against it",
+        ));
+    }
     let minor = birth_date.map(|b| age_on(b, on) < 18);
 
     DocumentRead {

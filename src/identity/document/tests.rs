@@ -80,7 +80,7 @@ fn front_birth_date_that_disagrees_with_the_iin_is_flagged() {
     let mut f = front();
     f.birth_date = Some("2005-06-25".parse().unwrap());
     let d = assemble(Some(&f), None, on());
-    assert_eq!(codes(&d), vec!["iin_birth_date_mismatch"]);
+    assert_eq!(codes(&d), vec!["iin_birth_date_mismatch", "unreadable_field"]);
     let d = assemble(None, None, on());
     assert_eq!(d.document_type, DocumentType::Unknown);
     assert!(codes(&d).contains(&"unreadable_field"));
@@ -321,7 +321,19 @@ fn an_unsure_front_iin_without_an_mrz_is_not_kept() {
     let mut f = front();
     f.confirmed.iin = false;
     let d = assemble(Some(&f), None, on());
-    assert_eq!((d.iin.as_deref(), codes(&d)), (None, vec!["unreadable_field", "unreadable_field"]));
+    assert_eq!((d.iin.as_deref(), codes(&d)), (None, vec!["unreadable_field", "unreadable_field", "unreadable_field"]));
+}
+
+#[test]
+fn a_front_read_without_an_mrz_says_so() {
+    // A card whose back (its MRZ) did not read: null number and expiry, and
+    // until said, no problem and exit code 0.
+    let d = assemble(Some(&front()), None, on());
+    assert_eq!((d.document_number.as_deref(), d.expiry_date), (None, None));
+    let said: Vec<&str> = d.problems.iter().filter(|p| p.code == "unreadable_field").map(|p| p.message.as_str()).collect();
+    assert_eq!(said, ["no MRZ was read: the document number and expiry date are not known, and nothing printed was checked against it"]);
+    assert!(!d.consistent());
+    assert!(!codes(&assemble(Some(&front()), Some(&mrz()), on())).contains(&"unreadable_field"), "with an MRZ, nothing said");
 }
 
 #[test]
