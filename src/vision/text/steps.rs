@@ -26,9 +26,8 @@ fn pieces(ink: &Mat, line: Line) -> Result<Vec<Line>, VisionError> {
     let r = line.rect;
     let mut halves = Vec::new();
     for (from, to) in [(0, cut.0), (cut.1, r.width as usize)] {
-        match inked_box(ink, r, from, to)? {
-            Some(part) => halves.extend(measured(ink, part)?),
-            None => {}
+        if let Some(part) = inked_box(ink, r, from, to)? {
+            halves.extend(measured(ink, part)?);
         }
     }
     // Either side no line of its own: no step of text, the line stays whole.
@@ -47,7 +46,7 @@ fn step(ink: &Mat, line: Line) -> Result<Option<(usize, usize)>, VisionError> {
     let reach = line.letters.max(1) as usize;
     // The rows the ink of columns `from..to` spans. Not the letters' bodies:
     // those of a few letters are their shapes' (Р's bowl high, Ь's low).
-    let body = |from: usize, to: usize| {
+    let spans = |from: usize, to: usize| {
         let row_inked = |row: &usize| (from..to).any(|c| inked(*row, c));
         Some(((0..r.height as usize).find(row_inked)?, (0..r.height as usize).rfind(row_inked)?))
     };
@@ -59,7 +58,7 @@ fn step(ink: &Mat, line: Line) -> Result<Option<(usize, usize)>, VisionError> {
         if inked_within(gap_from.saturating_sub(reach), gap_from) * 2 < reach || inked_within(gap_to, (gap_to + reach).min(width)) * 2 < reach {
             continue;
         }
-        let (Some(left), Some(right)) = (body(gap_from.saturating_sub(reach), gap_from), body(gap_to, (gap_to + reach).min(width))) else {
+        let (Some(left), Some(right)) = (spans(gap_from.saturating_sub(reach), gap_from), spans(gap_to, (gap_to + reach).min(width))) else {
             continue;
         };
         let (left_h, right_h) = ((left.1 - left.0 + 1) as f64, (right.1 - right.0 + 1) as f64);
