@@ -58,6 +58,11 @@ impl Date {
         self.day
     }
 
+    /// As an MRZ and an IIN's first six digits write it (1966-07-18: 660718).
+    pub fn yymmdd(self) -> String {
+        format!("{:02}{:02}{:02}", self.year % 100, self.month, self.day)
+    }
+
     /// The date `days` after 1970-01-01 (negative: before), or `None` outside years 1–9999.
     pub const fn from_unix_days(days: i64) -> Option<Date> {
         // Checked up front so the arithmetic below can neither overflow nor leave u16.
@@ -413,6 +418,14 @@ mod tests {
             today >= date("2024-01-01") && today.year() < 2200,
             "{today}"
         );
+    }
+
+    #[test]
+    fn a_date_written_as_six_digits_reads_back_as_itself() {
+        assert_eq!(date("1966-07-18").yymmdd(), "660718");
+        assert_eq!(date("2005-01-09").yymmdd(), "050109");
+        let reference = date("2026-06-15");
+        assert_eq!(birth_date_from_yymmdd(&date("1974-08-12").yymmdd(), reference), Some(date("1974-08-12")));
     }
 
     #[test]

@@ -305,7 +305,7 @@ impl FrontReader {
         // Two looks at one crop can share a misread: the IIN and the birth date,
         // read from different lines, must also carry the same date to count.
         let iin_date = fields.iin.as_deref().and_then(|i| i.get(..6)).map(str::to_string);
-        let printed_date = fields.birth_date.map(|d| d.to_string()).map(|d| format!("{}{}{}", &d[2..4], &d[5..7], &d[8..10]));
+        let printed_date = fields.birth_date.map(|d| d.yymmdd());
         let read_alike = fields.confirmed.iin;
         if iin_date.is_none() || iin_date != printed_date {
             fields.confirmed.iin = false;

@@ -593,7 +593,7 @@ impl DocumentReader {
 /// Whether the IIN `iin` opens with the MRZ's birth date, that date's check digit passing.
 fn carries_birth_date(iin: &str, mrz: &Mrz) -> bool {
     let born = mrz.birth_date.filter(|_| mrz.checks.birth_date);
-    born.is_some_and(|d| iin.get(..6) == Some(&format!("{:02}{:02}{:02}", d.year() % 100, d.month(), d.day())))
+    born.is_some_and(|d| iin.get(..6) == Some(&d.yymmdd()))
 }
 
 /// One way up of a card front, with its portraits blanked.
