@@ -543,7 +543,7 @@ pub(super) fn shown(gray: &Mat, line: Line, look: Look) -> Result<Mat, VisionErr
 /// drawn on the Russian one (Қ for К): the Russian model cannot see that
 /// difference, so it has no say there. `None` when the reads differ in length
 /// (they are not letter for letter) or the Russian read changes nothing.
-fn merge_reads(kazakh: &str, russian: &str) -> Option<String> {
+pub(super) fn merge_reads(kazakh: &str, russian: &str) -> Option<String> {
     let (k, r): (Vec<char>, Vec<char>) = (kazakh.chars().collect(), russian.chars().collect());
     if k.len() != r.len() || k == r {
         return None;
