@@ -13,5 +13,5 @@ pub mod translit;
 pub use date::{Calendar, Date, DateParseError, age_on, is_minor_on, today_utc};
 pub use document::{Confirmed, DocumentRead, FrontFields};
 pub use iin::{Iin, IinError, Sex};
-pub use mrz::{CharClass, Correction, Mrz, MrzChecks, MrzError, MrzField, MrzFormat, char_classes};
+pub use mrz::{CharClass, Correction, Mrz, MrzChecks, MrzError, MrzField, MrzFormat, char_classes, names_columns};
 pub use translit::{FirstDifference, NameMatch};

@@ -13,6 +13,7 @@ pub mod liveness;
 pub mod models;
 pub mod mrz_glyphs;
 pub mod mrz_locate;
+mod mrz_settle;
 mod mrz_led;
 mod number_readers;
 pub mod ocr;

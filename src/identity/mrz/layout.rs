@@ -131,6 +131,15 @@ impl CharClass {
     }
 }
 
+/// Where `format` prints the names: the line, and the columns on it.
+pub fn names_columns(format: MrzFormat) -> (usize, std::ops::Range<usize>) {
+    let names = match format {
+        MrzFormat::Td1 => TD1.names,
+        MrzFormat::Td3 => TD3.names,
+    };
+    (names.line, names.start..names.end)
+}
+
 /// The class of every position of every line of `format`, from the field spans above.
 pub fn char_classes(format: MrzFormat) -> Vec<Vec<CharClass>> {
     use CharClass::*;

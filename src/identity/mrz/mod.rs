@@ -21,7 +21,7 @@ mod codes;
 mod error;
 mod layout;
 mod vouched;
-pub use layout::{CharClass, char_classes};
+pub use layout::{CharClass, char_classes, names_columns};
 pub use error::MrzError;
 use layout::*;
 
@@ -143,8 +143,8 @@ pub struct Mrz {
     /// takes the text as given and leaves this false.
     #[serde(default)]
     pub read_uncertain: bool,
-    /// Set by a reader whose two readers read its letters otherwise (names,
-    /// codes and sex, which no check digit covers, or only the composite):
+    /// Set by a reader whose two readers spelled its names otherwise (no check
+    /// digit covers them; a state's code is judged by [`Mrz::codes_known`]):
     /// its digits may stand, its names and sex do not ([`Mrz::vouched`]).
     #[serde(default)]
     pub letters_uncertain: bool,
