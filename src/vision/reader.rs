@@ -55,6 +55,14 @@ pub struct FrontLines {
     iin_date_unvouched: bool,
 }
 
+impl FrontLines {
+    /// A line read's fields, and what of it the re-reads that follow need.
+    fn split(read: LineRead) -> (FrontFields, FrontLines) {
+        let LineRead { fields, found, printed, legible, iin_date_unvouched } = read;
+        (fields, FrontLines { printed, found, legible, iin_date_unvouched })
+    }
+}
+
 pub struct DocumentReader {
     mrz: MrzReader,
     front: FrontReader,
@@ -277,7 +285,7 @@ impl DocumentReader {
         // the held-out split (`cargo bench --bench documents`): no field changed,
         // ID card Tesseract time median 405 -> 154 ms.
         let (read, view) = if whole { self.read_card_front(&levelled(rectified)?)? } else { self.read_card_front(rectified)? };
-        let front = read.fields;
+        let (front, lines) = FrontLines::split(read);
         if !page && count(&front) == 0 {
             for image in &ways {
                 if let Some(side) = self.mrz_side(image, shape, on, Effort::Lines)? {
@@ -286,7 +294,7 @@ impl DocumentReader {
             }
         }
         let (front, image, portrait, front_lines) = match view {
-            Some(v) => (Some(front), v.image, v.portrait, Some(FrontLines { printed: read.printed, found: read.found, legible: read.legible, iin_date_unvouched: read.iin_date_unvouched })),
+            Some(v) => (Some(front), v.image, v.portrait, Some(lines)),
             None => (None, rectified.try_clone()?, None, None),
         };
         let readability = document::readability(&image, Rect::new(0, 0, image.cols(), image.rows()))?;
@@ -351,8 +359,7 @@ impl DocumentReader {
             let (masked, portrait, _) = self.mask_portraits(image)?;
             let zone = Mat::roi(&masked, Rect::new(0, 0, masked.cols(), band.y.max(1)))?.try_clone()?;
             let read = self.front.read_lines(&zone, Some(&mrz))?;
-            let lines = FrontLines { printed: read.printed, found: read.found, legible: read.legible, iin_date_unvouched: read.iin_date_unvouched };
-            let mut fields = read.fields;
+            let (mut fields, lines) = FrontLines::split(read);
             self.reconcile(&mut fields, &lines, &mrz)?;
             side.front = Some(fields).filter(|f| count(f) > 0);
             side.front_lines = Some(lines);
