@@ -343,9 +343,16 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
             "given_names",
         ),
     ];
+    // Names the print was looked at for and never gave: the MRZ's Latin form
+    // stands in, and the operator is told (below), or it would pass for the print.
+    let print_looked_at = front.is_some() || document_type == DocumentType::Passport;
+    let mut never_read = Vec::new();
     for (printed, sure, latin, field) in &mut names {
         let (Some(m), Some(latin)) = (mrz, latin.filter(|l| !l.is_empty())) else { continue };
-        let Some(name) = printed.as_deref() else { continue };
+        let Some(name) = printed.as_deref() else {
+            never_read.extend(print_looked_at.then(|| field.replace('_', " ")));
+            continue;
+        };
         let what = field.replace('_', " ");
         if printed_name_agrees(name, m, latin) {
             // The MRZ spells some letters alike (Қ and К as K): a name it confirms
@@ -378,10 +385,14 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
         // under them did not read as one.
         if !matches!(given_names_source, Some(FieldSource::Both | FieldSource::Front)) {
             problems.push(problem("unreadable_field", format!("the names printed {printed_on} could not be read: whether it gives a patronymic is not known")));
+            never_read.clear();
         } else if front.is_some_and(|f| f.patronymic_unknown) {
             let message = format!("the line printed {printed_on} under the given names did not read as a patronymic: whether it gives one is not known");
             problems.push(problem("unreadable_field", message));
         }
+    }
+    for what in never_read {
+        problems.push(problem("unreadable_field", format!("the {what} printed {printed_on} could not be read: it is given as the MRZ spells it")));
     }
     for (missing, field) in
         [(surname.is_none(), "surname"), (given_names.is_none(), "given names"), (birth_date.is_none(), "birth date")]

@@ -360,3 +360,22 @@ fn names_taken_from_the_mrz_say_so_and_leave_the_patronymic_unknown_not_absent()
     // And the names themselves are not said unread: they were.
     assert!(!d.problems.iter().any(|p| p.message.contains("names printed")), "{:?}", d.problems);
 }
+
+#[test]
+fn a_name_the_print_never_gave_is_said_unread_not_passed_off_as_printed() {
+    // The given names and patronymic read, the surname's line not found: the
+    // MRZ's Latin form stands in, and the operator is told.
+    let mut read = front();
+    (read.surname, read.confirmed.surname) = (None, false);
+    let d = assemble(Some(&read), Some(&mrz()), on());
+    assert_eq!((d.surname.as_deref(), d.sources.surname), (Some("KASYMOV"), Some(FieldSource::Mrz)));
+    assert_eq!(codes(&d), vec!["unreadable_field"]);
+    assert!(d.problems[0].message.contains("surname printed on the front could not be read"), "{:?}", d.problems);
+    // Neither name read: one message says the names were not, and what that
+    // leaves unknown; not one a name.
+    let d = assemble(Some(&FrontFields::default()), Some(&mrz()), on());
+    let said: Vec<&str> = d.problems.iter().filter(|p| p.message.contains("names printed") || p.message.contains("surname printed")).map(|p| p.message.as_str()).collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    // No front given (a card's back alone): nothing was looked for.
+    assert!(assemble(None, Some(&mrz()), on()).problems.is_empty());
+}
