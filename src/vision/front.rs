@@ -191,7 +191,7 @@ impl FrontReader {
             return Ok(LineRead { fields, found: Vec::new(), printed, legible, iin_date_unvouched: false });
         }
         let (known_iin, known_birth) = (mrz.and_then(Mrz::iin_candidate), mrz.and_then(|m| m.birth_date));
-        let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| (v.line.rect & line.rect).area() > 0);
+        let found_at = |values: &[(Field, Value, Look, f32)], line: Line| values.iter().any(|(_, v, ..)| v.line.is_also(&line));
         // Value lines whose label has been read, and label lines known to say what
         // a label already read said.
         let (mut labelled, mut said): (HashSet<usize>, HashSet<usize>) = Default::default();

@@ -10,7 +10,10 @@ use opencv::prelude::*;
 use super::VisionError;
 use super::components::components;
 
+mod line;
 mod steps;
+
+pub(crate) use line::Line;
 
 /// Lengths below are in pixels of a document rectified at 300 dpi, as
 /// [`super::document`] flattens both ID-1 cards and ID-3 pages.
@@ -22,19 +25,6 @@ const U: f64 = 1.0;
 const MARGIN_TOP: f64 = 0.5;
 const MARGIN_BOTTOM: f64 = 0.3;
 const MARGIN_SIDE: f64 = 0.35;
-
-/// A line of text on the card.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Line {
-    /// Around all its ink.
-    pub rect: Rect,
-    /// How tall its letters' bodies are (capitals and digits on this card): less
-    /// than the box when diacritics or descenders stick out, or the line runs
-    /// slightly uphill on a card photographed askew.
-    pub letters: i32,
-    /// Rows its baseline drops per column (a card rectified slightly askew).
-    pub slope: f64,
-}
 
 /// A side as the line reader and the searches look at it: its grey image, its
 /// ink and its text lines without rules and borders, worked out once for all of
@@ -69,9 +59,9 @@ impl Printed {
         Some(slopes[slopes.len() / 2])
     }
 
-    /// The side's text lines, top first, without those `taken` overlaps.
+    /// The side's text lines, top first, but those `taken` ([`Line::is_also`]).
     pub(crate) fn free(&self, taken: &[Line]) -> Vec<Line> {
-        self.lines.iter().copied().filter(|l| !taken.iter().any(|t| (t.rect & l.rect).area() > 0)).collect()
+        self.lines.iter().copied().filter(|l| !taken.iter().any(|t| t.is_also(l))).collect()
     }
 }
 
