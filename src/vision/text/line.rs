@@ -20,7 +20,7 @@ impl Line {
     /// boxes share half the smaller one at least. Lines side by side or one over
     /// the other can touch at a corner and are not one (an IIN under the portrait
     /// whose box reaches under the birth date's beside it: taken for the date's
-    /// line, a clean card of tuning seed 7 gave no printed IIN at all).
+    /// line, a moderate card of tuning seed 7, generator v2, gave no printed IIN at all).
     pub(crate) fn is_also(&self, other: &Line) -> bool {
         let shared = (self.rect & other.rect).area();
         shared > 0 && shared * 2 >= self.rect.area().min(other.rect.area())
