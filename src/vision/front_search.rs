@@ -80,14 +80,13 @@ impl FrontReader {
         }
         // The Kazakh model can misread a letter in every look that the Russian
         // model reads right (ЬГ as Ы in ОЛЬГА, bold serif, a moderate page of
-        // tuning seed 61): its read as names are first read, with the Russian
-        // model's letters ([`merge_reads`]), which the MRZ must still accept.
-        // (Not whichever read came first: the IIN search reads name lines
-        // squeezed.) Only a read with as many letters as the name (the MRZ drops
-        // Ь and Ъ) is asked about: 10-30 ms a read.
+        // tuning seed 61): its first read with the Russian model's letters
+        // ([`merge_reads`]), which the MRZ must still accept.
+        // Only a first read with as many letters as the name (the MRZ drops Ь
+        // and Ъ) is asked about: 10-30 ms a read.
         let as_long = |name: &str| (letters.0..=letters.1).contains(&name.chars().filter(|c| c.is_alphabetic() && !matches!(c, 'Ь' | 'Ъ')).count());
         for &value in &values {
-            let Some(first) = line_name(&self.read_line(printed, value.line, NAME_LOOK)?, value.words).filter(|n| as_long(n)) else { continue };
+            let Some(first) = self.names_read(printed, value).into_iter().next().filter(|n| as_long(n)) else { continue };
             if let Some(russian) = self.russian_name(printed, value)?
                 && let Some(merged) = merge_reads(&first, &russian)
                 && let Some(name) = accept(gray, value.line, &merged)?
