@@ -99,7 +99,7 @@ pub(super) fn digits_vouched(lines: &[String]) -> DigitsVouched {
 /// from another read in one such position is right there; two differences may
 /// be two slips of the first read that cancel out (N and 8 read as H and A in a
 /// document number, tuning seed 41, every check digit passing).
-pub(super) fn digits_nearly_alike(a: &[String], b: &[String], format: MrzFormat) -> bool {
+fn digits_nearly_alike(a: &[String], b: &[String], format: MrzFormat) -> bool {
     let classes = char_classes(format);
     let as_digit = |c: u8, kind: &CharClass| if *kind == CharClass::Numeric { digit_for_confusable_letter(c).unwrap_or(c) } else { c };
     let differing: usize = a
@@ -119,7 +119,7 @@ pub(super) fn digits_nearly_alike(a: &[String], b: &[String], format: MrzFormat)
 
 /// Whether two reads of one zone agree on every letter-only position (names,
 /// codes): the positions no check digit covers.
-pub(super) fn same_letters(a: &[String], b: &[String], format: MrzFormat) -> bool {
+fn same_letters(a: &[String], b: &[String], format: MrzFormat) -> bool {
     let classes = char_classes(format);
     a.len() == b.len()
         && a.iter().zip(b).zip(&classes).all(|((x, y), kinds)| {
