@@ -135,15 +135,23 @@ fn tuning_seed61() -> &'static Path {
     DIR.get_or_init(|| render("documents-seed61-names", &["--seed", "61", "--count", "3", "--no-special", "--split", "tune"]))
 }
 
+/// Tuning seed 61's second passport page: its truth, and how it reads (read
+/// once for the tests that ask about it).
+fn seed61_page() -> &'static (Value, Value) {
+    static READ: OnceLock<(Value, Value)> = OnceLock::new();
+    READ.get_or_init(|| {
+        let dir = tuning_seed61();
+        (truth_in(dir, "p02_passport_page_moderate"), read(&side_images(dir, &["p02_passport_page_moderate"])).1)
+    })
+}
+
 #[test]
 fn a_hard_sign_only_the_russian_model_sees_is_never_reported_as_a_soft_sign() {
     // The Kazakh model reads ПОДЬЯЧЕВА; the Russian one ПОЛЪЯЧЕВА, a Д misread
     // but the Ъ seen. The MRZ drops both signs (PODIACHEVA): the page gave
     // ПОДЬЯЧЕВА as printed.
-    let dir = tuning_seed61();
-    let t = truth_in(dir, "p02_passport_page_moderate");
+    let (t, got) = seed61_page();
     assert_eq!(t["surname"], "ПОДЪЯЧЕВА", "the premise");
-    let (_, got) = read(&side_images(dir, &["p02_passport_page_moderate"]));
     assert!(got["surname"] == t["surname"] || got["surname"] == t["surname_latin"], "{}", got["surname"]);
     assert!(codes(&got).iter().all(|c| c != "name_mismatch"), "{:?}", codes(&got));
 }
@@ -153,10 +161,8 @@ fn a_given_name_the_kazakh_model_misreads_in_every_look_is_read_with_the_russian
     // ОЛЬГА in bold DejaVu Serif, its label unread: the Kazakh model reads ЬГ
     // as ЬЫ or Ы in every look, the Russian one reads it right. The page gave
     // OLGA, from the MRZ, and said its names unread.
-    let dir = tuning_seed61();
-    let t = truth_in(dir, "p02_passport_page_moderate");
+    let (t, got) = seed61_page();
     assert_eq!(t["given_names"], "ОЛЬГА", "the premise");
-    let (_, got) = read(&side_images(dir, &["p02_passport_page_moderate"]));
     assert_eq!(got["given_names"], t["given_names"]);
     assert_eq!(got["sources"]["given_names"], "both");
 }

@@ -349,11 +349,11 @@ pub fn assemble(front: Option<&FrontFields>, mrz: Option<&Mrz>, on: Date) -> Doc
     let mut never_read = Vec::new();
     for (printed, sure, latin, field) in &mut names {
         let (Some(m), Some(latin)) = (mrz, latin.filter(|l| !l.is_empty())) else { continue };
+        let what = field.replace('_', " ");
         let Some(name) = printed.as_deref() else {
-            never_read.extend(print_looked_at.then(|| field.replace('_', " ")));
+            never_read.extend(print_looked_at.then_some(what));
             continue;
         };
-        let what = field.replace('_', " ");
         if printed_name_agrees(name, m, latin) {
             // The MRZ spells some letters alike (Қ and К as K): a name it confirms
             // but that the reader read two ways is not known letter for letter.
